@@ -1,0 +1,169 @@
+// One table of every failure a client can see: stable code, gRPC status,
+// whether retrying can help, and a message a person can act on. The SDK's
+// retry loop reads only `retriable` from here; nothing else decides it.
+
+import { status as GrpcStatus } from "@grpc/grpc-js";
+
+export const ErrorCode = {
+  UNKNOWN_SERVER_ERROR: "UNKNOWN_SERVER_ERROR",
+  NOT_LEADER: "NOT_LEADER",
+  UNKNOWN_TOPIC: "UNKNOWN_TOPIC",
+  UNKNOWN_PARTITION: "UNKNOWN_PARTITION",
+  TOPIC_ALREADY_EXISTS: "TOPIC_ALREADY_EXISTS",
+  INVALID_TOPIC: "INVALID_TOPIC",
+  INVALID_PARTITIONS: "INVALID_PARTITIONS",
+  INVALID_REPLICATION_FACTOR: "INVALID_REPLICATION_FACTOR",
+  INVALID_CONFIG: "INVALID_CONFIG",
+  INVALID_REQUEST: "INVALID_REQUEST",
+  CORRUPT_BATCH: "CORRUPT_BATCH",
+  UNSUPPORTED_BATCH: "UNSUPPORTED_BATCH",
+  REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  RECORD_TOO_LARGE: "RECORD_TOO_LARGE",
+  OFFSET_OUT_OF_RANGE: "OFFSET_OUT_OF_RANGE",
+  NOT_ENOUGH_REPLICAS: "NOT_ENOUGH_REPLICAS",
+  REQUEST_TIMED_OUT: "REQUEST_TIMED_OUT",
+  NOT_CONTROLLER: "NOT_CONTROLLER",
+  STORAGE_ERROR: "STORAGE_ERROR",
+  BROKER_NOT_AVAILABLE: "BROKER_NOT_AVAILABLE",
+  CLIENT_CLOSED: "CLIENT_CLOSED",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorInfo {
+  readonly grpcStatus: GrpcStatus;
+  readonly retriable: boolean;
+  /** What went wrong, phrased so the reader knows what to do next. */
+  readonly message: string;
+}
+
+export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
+  UNKNOWN_SERVER_ERROR: {
+    grpcStatus: GrpcStatus.INTERNAL,
+    retriable: false,
+    message: "The server hit an unexpected error; see its log for details.",
+  },
+  NOT_LEADER: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: true,
+    message: "This broker is not the leader for that partition; refresh metadata and retry on the leader.",
+  },
+  UNKNOWN_TOPIC: {
+    grpcStatus: GrpcStatus.NOT_FOUND,
+    retriable: false,
+    message: "The topic does not exist; create it first (brook topic create).",
+  },
+  UNKNOWN_PARTITION: {
+    grpcStatus: GrpcStatus.OUT_OF_RANGE,
+    retriable: false,
+    message: "The partition does not exist in that topic; check its partition count (brook topic describe).",
+  },
+  TOPIC_ALREADY_EXISTS: {
+    grpcStatus: GrpcStatus.ALREADY_EXISTS,
+    retriable: false,
+    message: "A topic with that name already exists.",
+  },
+  INVALID_TOPIC: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message:
+      "Topic names are 1-249 characters of ASCII letters, digits, '.', '_' and '-', and may not be '.' or '..'.",
+  },
+  INVALID_PARTITIONS: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The partition count must be a whole number from 1 to the configured maximum.",
+  },
+  INVALID_REPLICATION_FACTOR: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The replication factor must be at least 1 and at most the number of live brokers.",
+  },
+  INVALID_CONFIG: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "A configuration key or value is not valid.",
+  },
+  INVALID_REQUEST: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The request is malformed or misses a required field.",
+  },
+  CORRUPT_BATCH: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: true,
+    message: "A record batch failed its length or CRC32C check; it was not written. The client should resend it.",
+  },
+  UNSUPPORTED_BATCH: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The record batch uses a format this broker does not accept (only RecordBatch v2, magic 2).",
+  },
+  REQUEST_TOO_LARGE: {
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    retriable: false,
+    message: "The request is larger than the server accepts; send smaller batches.",
+  },
+  RECORD_TOO_LARGE: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The record batch is larger than the topic's max.message.bytes; lower batchBytes or raise the limit.",
+  },
+  OFFSET_OUT_OF_RANGE: {
+    grpcStatus: GrpcStatus.OUT_OF_RANGE,
+    retriable: false,
+    message: "The requested offset is outside the partition's log; seek to the earliest or latest offset.",
+  },
+  NOT_ENOUGH_REPLICAS: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message: "Fewer replicas are in sync than min.insync.replicas requires; the write was refused.",
+  },
+  REQUEST_TIMED_OUT: {
+    grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
+    retriable: true,
+    message: "The request did not complete in time.",
+  },
+  NOT_CONTROLLER: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: true,
+    message: "This node is not the active controller; retry on the active controller.",
+  },
+  STORAGE_ERROR: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message: "The broker could not read or write its log (disk full or I/O error); nothing was written.",
+  },
+  BROKER_NOT_AVAILABLE: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message: "The broker could not be reached; check that it is running and the address is right.",
+  },
+  CLIENT_CLOSED: {
+    grpcStatus: GrpcStatus.CANCELLED,
+    retriable: false,
+    message: "The client was closed.",
+  },
+};
+
+/** A failure with a stable code. Thrown by every package, carried over gRPC, rebuilt by the SDK. */
+export class BrookError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const info = ERRORS[code];
+    super(detail ? `${code}: ${detail}` : `${code}: ${info.message}`, options);
+    this.name = "BrookError";
+    this.code = code;
+    this.retriable = info.retriable;
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERRORS, value);
+}
+
+/** Programmer errors: conditions that cannot happen unless the code is wrong. */
+export function assert(condition: unknown, why: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${why}`);
+}
