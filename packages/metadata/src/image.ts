@@ -1,0 +1,54 @@
+// The immutable metadata image: what the cluster looks like after applying
+// every record up to `offset`. Readers hold an image without locks; a change
+// produces a new image that shares every unchanged topic with the old one.
+
+export interface BrokerImage {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly rack?: string;
+}
+
+export interface PartitionImage {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Broker id of the leader, or -1 when the partition is offline. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+export interface TopicImage {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: readonly PartitionImage[];
+  /** Only the keys set on the topic; defaults live in topic-config.ts. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
+export class MetadataImage {
+  static readonly empty = new MetadataImage(-1, new Map(), new Map(), new Map());
+
+  constructor(
+    /** Offset of the last record applied; -1 for the empty image. */
+    readonly offset: number,
+    readonly brokers: ReadonlyMap<number, BrokerImage>,
+    readonly topicsById: ReadonlyMap<string, TopicImage>,
+    readonly topicIdsByName: ReadonlyMap<string, string>,
+  ) {}
+
+  topic(name: string): TopicImage | undefined {
+    const id = this.topicIdsByName.get(name);
+    return id === undefined ? undefined : this.topicsById.get(id);
+  }
+
+  topics(): TopicImage[] {
+    return [...this.topicsById.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  partition(topic: string, partition: number): PartitionImage | undefined {
+    return this.topic(topic)?.partitions[partition];
+  }
+}

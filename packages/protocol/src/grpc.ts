@@ -1,0 +1,116 @@
+// Loads proto/*.proto once and hands out the typed service definitions and
+// client constructors, plus the one place where BrookError crosses the wire
+// (as a per-partition Error message, or as a gRPC status with a code trailer).
+
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { BrookError, ERRORS, type ErrorCode, isErrorCode } from "./errors.js";
+import type { ProtoGrpcType as BrokerProto } from "./generated/broker.js";
+import type { BrokerClient } from "./generated/brook/v1/Broker.js";
+import type { ControllerClient } from "./generated/brook/v1/Controller.js";
+import type { Error__Output as WireError } from "./generated/brook/v1/Error.js";
+import type { ProtoGrpcType as ControllerProto } from "./generated/controller.js";
+
+// src/ and dist/ sit at the same depth, so this resolves to <repo>/proto from both.
+const protoDir = fileURLToPath(new URL("../../../proto/", import.meta.url));
+
+/** Must match the flags in scripts/gen-proto.mjs, or the generated types lie. */
+const loaderOptions = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [protoDir],
+};
+
+const definition = loadSync(["broker.proto", "controller.proto"], loaderOptions);
+const loaded = grpc.loadPackageDefinition(definition) as unknown as BrokerProto & ControllerProto;
+
+export const BrokerService = loaded.brook.v1.Broker.service;
+export const ControllerService = loaded.brook.v1.Controller.service;
+
+/**
+ * gRPC messages are capped so a peer can't make us buffer an unbounded frame.
+ * A produce request holds batches for many partitions, so it may exceed one
+ * topic's max.message.bytes; a request over this cap fails with
+ * RESOURCE_EXHAUSTED before any of it is decoded.
+ */
+export const grpcMessageBytesMax = 64 * 1024 * 1024;
+
+export const grpcChannelOptions: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": grpcMessageBytesMax,
+  "grpc.max_send_message_length": grpcMessageBytesMax,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+};
+
+export function createBrokerClient(address: string): BrokerClient {
+  return new loaded.brook.v1.Broker(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+}
+
+export function createControllerClient(address: string): ControllerClient {
+  return new loaded.brook.v1.Controller(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+}
+
+// ---- errors on the wire ------------------------------------------------------
+
+const errorCodeKey = "brook-error-code";
+
+/** The per-partition / per-topic Error message; `null` means success. */
+export function toWireError(error: unknown): { code: string; message: string } {
+  const brook = asBrookError(error);
+  return { code: brook.code, message: brook.message };
+}
+
+export const noError = { code: "", message: "" };
+
+/** Rebuilds the typed error from a per-partition Error message, if there is one. */
+export function fromWireError(error: WireError | null | undefined): BrookError | undefined {
+  if (!error || error.code === "") return undefined;
+  const code: ErrorCode = isErrorCode(error.code) ? error.code : "UNKNOWN_SERVER_ERROR";
+  return new BrookError(code, stripCode(error.message, code));
+}
+
+/** A request-level failure as a gRPC status carrying the Brook code in a trailer. */
+export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+  const brook = asBrookError(error);
+  const metadata = new grpc.Metadata();
+  metadata.set(errorCodeKey, brook.code);
+  return { code: ERRORS[brook.code].grpcStatus, details: brook.message, metadata };
+}
+
+/** Rebuilds the typed error from a failed gRPC call (ours, or the transport's). */
+export function fromServiceError(error: grpc.ServiceError): BrookError {
+  const trailer = error.metadata?.get(errorCodeKey)[0];
+  if (typeof trailer === "string" && isErrorCode(trailer)) {
+    return new BrookError(trailer, stripCode(error.details, trailer), { cause: error });
+  }
+  switch (error.code) {
+    case grpc.status.UNAVAILABLE:
+      return new BrookError("BROKER_NOT_AVAILABLE", error.details, { cause: error });
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new BrookError("REQUEST_TIMED_OUT", error.details, { cause: error });
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return new BrookError("REQUEST_TOO_LARGE", error.details, { cause: error });
+    case grpc.status.CANCELLED:
+      return new BrookError("CLIENT_CLOSED", error.details, { cause: error });
+    default:
+      return new BrookError("UNKNOWN_SERVER_ERROR", error.details, { cause: error });
+  }
+}
+
+export function asBrookError(error: unknown): BrookError {
+  if (error instanceof BrookError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BrookError("UNKNOWN_SERVER_ERROR", message, { cause: error });
+}
+
+function stripCode(message: string, code: string): string {
+  return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
+}
+
+export type { BrokerClient, ControllerClient };
+export type { BrokerHandlers } from "./generated/brook/v1/Broker.js";
+export type { ControllerHandlers } from "./generated/brook/v1/Controller.js";
