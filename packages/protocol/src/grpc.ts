@@ -101,6 +101,16 @@ export function fromServiceError(error: grpc.ServiceError): BrookError {
   }
 }
 
+/** Adapts an async handler to grpc-js's callback style, mapping failures to typed statuses. */
+export function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handler(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toServiceError(error)),
+    );
+  };
+}
+
 export function asBrookError(error: unknown): BrookError {
   if (error instanceof BrookError) return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,69 @@
+// MetadataLog on a single node's `level` database: records under
+// zero-padded offset keys (so key order is offset order), written in one
+// synced batch per append so a crash keeps all of an append or none of it.
+
+import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from "@brook/metadata";
+import { Level } from "level";
+import type { MetadataLog } from "./metadata-log.js";
+
+const recordPrefix = "record/";
+const offsetKey = (offset: number) => `${recordPrefix}${String(offset).padStart(20, "0")}`;
+
+export class LevelMetadataLog implements MetadataLog {
+  private lastOffset: number;
+  private appending: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly db: Level<string, Uint8Array>,
+    lastOffset: number,
+  ) {
+    this.lastOffset = lastOffset;
+  }
+
+  static async open(dir: string): Promise<LevelMetadataLog> {
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: "view" });
+    await db.open();
+    let lastOffset = -1;
+    for await (const key of db.keys({ gte: recordPrefix, lt: `${recordPrefix}~`, reverse: true, limit: 1 })) {
+      lastOffset = Number(key.slice(recordPrefix.length));
+    }
+    return new LevelMetadataLog(db, lastOffset);
+  }
+
+  get committedOffset(): number {
+    return this.lastOffset;
+  }
+
+  append(records: readonly MetadataRecord[]): Promise<number> {
+    // Appends are chained so offsets are assigned in call order even when a
+    // caller does not wait for the previous append.
+    const result = this.appending.then(async () => {
+      const first = this.lastOffset + 1;
+      await this.db.batch(
+        records.map((record, i) => ({
+          type: "put" as const,
+          key: offsetKey(first + i),
+          value: encodeMetadataRecord(record),
+        })),
+        { sync: true },
+      );
+      this.lastOffset = first + records.length - 1;
+      return first;
+    });
+    this.appending = result.catch(() => undefined);
+    return result;
+  }
+
+  async read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]> {
+    const records: MetadataRecord[] = [];
+    const range = { gte: offsetKey(Math.max(0, fromOffset)), lte: offsetKey(this.lastOffset), limit: maxRecords };
+    if (fromOffset > this.lastOffset) return records;
+    for await (const value of this.db.values(range)) records.push(decodeMetadataRecord(value));
+    return records;
+  }
+
+  async close(): Promise<void> {
+    await this.appending;
+    await this.db.close();
+  }
+}

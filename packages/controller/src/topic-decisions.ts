@@ -1,0 +1,50 @@
+// The controller's topic decisions as pure functions of the current image:
+// each returns the records to append, or throws the typed error to answer.
+
+import { type MetadataImage, type MetadataRecord, validateTopicConfigs, validateTopicName } from "@brook/metadata";
+import { BrookError } from "@brook/protocol";
+import { assignReplicas } from "./placement.js";
+
+export interface CreateTopicRequest {
+  readonly name: string;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+  readonly configs: ReadonlyMap<string, string>;
+}
+
+export function planCreateTopic(
+  image: MetadataImage,
+  request: CreateTopicRequest,
+  topicId: string,
+  placementStart: number,
+): MetadataRecord[] {
+  validateTopicName(request.name);
+  if (image.topic(request.name)) {
+    throw new BrookError("TOPIC_ALREADY_EXISTS", `topic '${request.name}' already exists`);
+  }
+  validateTopicConfigs(request.configs);
+  const liveBrokers = [...image.brokers.keys()];
+  const assignment = assignReplicas(liveBrokers, request.numPartitions, request.replicationFactor, placementStart);
+  return [
+    { type: "topic", name: request.name, topicId },
+    ...[...request.configs].map(([key, value]): MetadataRecord => ({ type: "topic-config", topicId, key, value })),
+    ...assignment.map(
+      (replicas, partition): MetadataRecord => ({
+        type: "partition",
+        topicId,
+        partition,
+        replicas,
+        isr: replicas,
+        leader: replicas[0],
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      }),
+    ),
+  ];
+}
+
+export function planDeleteTopic(image: MetadataImage, name: string): MetadataRecord[] {
+  const topic = image.topic(name);
+  if (!topic) throw new BrookError("UNKNOWN_TOPIC", `topic '${name}' does not exist`);
+  return [{ type: "remove-topic", topicId: topic.topicId }];
+}

@@ -1,0 +1,49 @@
+import { applyRecords, MetadataImage } from "@brook/metadata";
+import { describe, expect, it } from "vitest";
+import { assignReplicas, planCreateTopic, planDeleteTopic } from "../src/index.js";
+
+describe("replica placement", () => {
+  it("spreads leaders evenly and never puts two replicas of a partition on one broker", () => {
+    const assignment = assignReplicas([3, 1, 2], 6, 3, 0);
+    const leaders = assignment.map((replicas) => replicas[0]);
+    for (const broker of [1, 2, 3]) expect(leaders.filter((l) => l === broker)).toHaveLength(2);
+    for (const replicas of assignment) expect(new Set(replicas).size).toBe(3);
+  });
+
+  it("refuses a replication factor above the live broker count", () => {
+    expect(() => assignReplicas([1], 1, 2, 0)).toThrow(/INVALID_REPLICATION_FACTOR.*1 broker\(s\) are alive/);
+  });
+
+  it.each([0, -1, 1.5, 10_001])("refuses %d partitions", (n) => {
+    expect(() => assignReplicas([1], n, 1, 0)).toThrow(/INVALID_PARTITIONS/);
+  });
+});
+
+describe("topic decisions", () => {
+  const withBroker = applyRecords(
+    MetadataImage.empty,
+    [{ type: "broker-registration", brokerId: 1, incarnationId: "i", host: "h", port: 1 }],
+    0,
+  );
+  const request = { name: "t", numPartitions: 2, replicationFactor: 1, configs: new Map([["retention.ms", "5"]]) };
+
+  it("creating a topic yields the topic, its configs and one record per partition", () => {
+    const records = planCreateTopic(withBroker, request, "id-t", 0);
+    expect(records.map((r) => r.type)).toEqual(["topic", "topic-config", "partition", "partition"]);
+    const image = applyRecords(withBroker, records, 1);
+    expect(image.topic("t")?.partitions.map((p) => p.leader)).toEqual([1, 1]);
+  });
+
+  it("refuses a duplicate name, a bad name and a bad config with typed errors", () => {
+    const image = applyRecords(withBroker, planCreateTopic(withBroker, request, "id-t", 0), 1);
+    expect(() => planCreateTopic(image, request, "id-2", 0)).toThrow(/TOPIC_ALREADY_EXISTS/);
+    expect(() => planCreateTopic(image, { ...request, name: "bad name" }, "x", 0)).toThrow(/INVALID_TOPIC/);
+    expect(() => planCreateTopic(image, { ...request, name: "u", configs: new Map([["nope", "1"]]) }, "x", 0)).toThrow(
+      /INVALID_CONFIG/,
+    );
+  });
+
+  it("deleting an unknown topic is UNKNOWN_TOPIC", () => {
+    expect(() => planDeleteTopic(withBroker, "missing")).toThrow(/UNKNOWN_TOPIC/);
+  });
+});
