@@ -14,7 +14,6 @@ export interface TopicConfig {
   readonly minInsyncReplicas: number;
   /** "fsync": a record counts toward the high watermark once fsynced (group commit). "none": once written. */
   readonly flushMode: "fsync" | "none";
-  readonly timestampType: "CreateTime" | "LogAppendTime";
   readonly uncleanLeaderElection: boolean;
 }
 
@@ -83,12 +82,6 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
     parse: oneOf("fsync", "none"),
     defaultValue: "fsync",
     doc: "fsync: records are acknowledged to consumers only once on disk (group commit); none: rely on the page cache.",
-  },
-  "message.timestamp.type": {
-    field: "timestampType",
-    parse: oneOf("CreateTime", "LogAppendTime"),
-    defaultValue: "CreateTime",
-    doc: "Whether a record keeps the producer's timestamp or takes the broker's at append.",
   },
   "unclean.leader.election.enable": {
     field: "uncleanLeaderElection",

@@ -1,0 +1,40 @@
+# Brook's front door. `make up` starts a local cluster, `make test` runs every
+# test. Both install dependencies (npm ci) on a fresh checkout.
+
+NODES ?= 1
+
+.PHONY: build test test-unit test-e2e lint format up down clean bench
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci
+	@touch $@
+
+build: node_modules/.package-lock.json
+	node scripts/gen-proto.mjs
+	npx tsc -b
+
+test: build
+	npx vitest run
+
+test-unit: node_modules/.package-lock.json
+	node scripts/gen-proto.mjs
+	npx vitest run packages
+
+test-e2e: build
+	npx vitest run test-e2e
+
+lint: build
+	npx biome check .
+
+format: node_modules/.package-lock.json
+	npx biome check --write .
+
+# Starts whichever of the local nodes are not running and waits until they serve.
+up: build
+	NODES=$(NODES) scripts/cluster.sh up
+
+down:
+	scripts/cluster.sh down
+
+clean: down
+	rm -rf .brook

@@ -1,0 +1,131 @@
+// Metadata and admin requests. Reads are answered from this broker's metadata
+// image (plus its local logs for offsets); writes are forwarded to the active
+// controller, and answered once this broker's image shows their effect, so a
+// client that creates a topic can use it on this broker straight away.
+
+import type { MetadataImage, PartitionImage, TopicImage } from "@brook/metadata";
+import {
+  BrookError,
+  type CreateTopicsRequest__Output,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest__Output,
+  type DeleteTopicsResponse,
+  type DescribeClusterResponse,
+  type DescribeTopicsRequest__Output,
+  type DescribeTopicsResponse,
+  type MetadataRequest__Output,
+  type MetadataResponse,
+  noError,
+  type PartitionDescription,
+  type PartitionInfo,
+  type TopicInfo,
+  toWireError,
+} from "@brook/protocol";
+import type { BrokerContext } from "./context.js";
+
+const unknownTopic = (name: string) =>
+  toWireError(new BrookError("UNKNOWN_TOPIC", `topic '${name}' does not exist`));
+
+function partitionInfo(p: PartitionImage): PartitionInfo {
+  return {
+    partition: p.partition,
+    leader: p.leader,
+    leaderEpoch: p.leaderEpoch,
+    replicas: [...p.replicas],
+    isr: [...p.isr],
+    partitionEpoch: p.partitionEpoch,
+  };
+}
+
+function configEntries(topic: TopicImage) {
+  return [...topic.configs].map(([key, value]) => ({ key, value }));
+}
+
+function selectTopics(image: MetadataImage, names: readonly string[]): Array<TopicImage | string> {
+  return names.length === 0 ? image.topics() : names.map((name) => image.topic(name) ?? name);
+}
+
+export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): MetadataResponse {
+  const image = ctx.metadata.image;
+  return {
+    clusterId: ctx.clusterId,
+    controllerId: ctx.controller.activeControllerId(),
+    brokers: [...image.brokers.values()].map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? "" })),
+    topics: selectTopics(image, request.topics).map(
+      (topic): TopicInfo =>
+        typeof topic === "string"
+          ? { name: topic, error: unknownTopic(topic), topicId: "", partitions: [], configs: [] }
+          : {
+              name: topic.name,
+              error: noError,
+              topicId: topic.topicId,
+              partitions: topic.partitions.map(partitionInfo),
+              configs: configEntries(topic),
+            },
+    ),
+  };
+}
+
+export function describeTopics(ctx: BrokerContext, request: DescribeTopicsRequest__Output): DescribeTopicsResponse {
+  const image = ctx.metadata.image;
+  return {
+    topics: selectTopics(image, request.names).map((topic) => {
+      if (typeof topic === "string") {
+        return { name: topic, error: unknownTopic(topic), topicId: "", partitions: [], configs: [] };
+      }
+      return {
+        name: topic.name,
+        error: noError,
+        topicId: topic.topicId,
+        configs: configEntries(topic),
+        partitions: topic.partitions.map((p): PartitionDescription => {
+          const local = ctx.replicas.local(topic.name, p.partition);
+          return {
+            info: partitionInfo(p),
+            highWatermark: local?.highWatermark ?? -1,
+            logStartOffset: local?.log.logStartOffset ?? -1,
+            logEndOffset: local?.log.logEndOffset ?? -1,
+            sizeBytes: local?.log.sizeBytes ?? -1,
+          };
+        }),
+      };
+    }),
+  };
+}
+
+export async function describeCluster(ctx: BrokerContext): Promise<DescribeClusterResponse> {
+  const image = ctx.metadata.image;
+  let offline = 0;
+  let underReplicated = 0;
+  for (const topic of image.topicsById.values()) {
+    for (const p of topic.partitions) {
+      if (p.leader < 0) offline++;
+      if (p.isr.length < p.replicas.length) underReplicated++;
+    }
+  }
+  return {
+    clusterId: ctx.clusterId,
+    controllers: await ctx.controller.quorumStatus(),
+    brokers: [...image.brokers.values()].map((b) => ({ id: b.brokerId, host: b.host, port: b.port, state: "alive" })),
+    offlinePartitions: offline,
+    underReplicatedPartitions: underReplicated,
+  };
+}
+
+export async function createTopics(
+  ctx: BrokerContext,
+  request: CreateTopicsRequest__Output,
+): Promise<CreateTopicsResponse> {
+  const response = await ctx.controller.createTopics(request);
+  await ctx.awaitMetadata();
+  return response;
+}
+
+export async function deleteTopics(
+  ctx: BrokerContext,
+  request: DeleteTopicsRequest__Output,
+): Promise<DeleteTopicsResponse> {
+  const response = await ctx.controller.deleteTopics(request);
+  await ctx.awaitMetadata();
+  return response;
+}

@@ -1,0 +1,88 @@
+// The broker: hosts partition replicas, follows the metadata image, serves
+// the Broker gRPC service, and runs periodic retention. It never talks to
+// controller code directly: only through the MetadataSource and
+// ControllerChannel it is given.
+
+import type { MetadataImage } from "@brook/metadata";
+import { type BrokerHandlers, type Clock, systemClock, unary } from "@brook/protocol";
+import type { Logger } from "pino";
+import { createTopics, deleteTopics, describeCluster, describeTopics, metadata } from "./admin.js";
+import {
+  type BrokerContext,
+  type BrokerLimits,
+  type ControllerChannel,
+  defaultBrokerLimits,
+  type MetadataSource,
+} from "./context.js";
+import { fetch } from "./fetch.js";
+import { listOffsets } from "./offsets.js";
+import { produce } from "./produce.js";
+import { ReplicaManager } from "./replica-manager.js";
+
+export interface BrokerOptions {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly metadata: MetadataSource;
+  readonly controller: ControllerChannel;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly limits?: Partial<BrokerLimits>;
+  /** How often old segments are checked against retention.ms / retention.bytes. */
+  readonly retentionCheckIntervalMs?: number;
+}
+
+export class Broker {
+  private readonly replicas: ReplicaManager;
+  private readonly context: BrokerContext;
+  private readonly unsubscribe: () => void;
+  private retentionTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: BrokerOptions) {
+    const logger = options.logger.child({ component: "broker" });
+    this.replicas = new ReplicaManager(options.brokerId, options.dataDir, options.clock ?? systemClock, logger);
+    this.context = {
+      brokerId: options.brokerId,
+      clusterId: options.clusterId,
+      replicas: this.replicas,
+      metadata: options.metadata,
+      controller: options.controller,
+      limits: { ...defaultBrokerLimits, ...options.limits },
+      logger,
+      awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
+    };
+    this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
+      void this.replicas.applyImage(image);
+    });
+  }
+
+  /** Opens (and recovers) every local replica the current image assigns here. */
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const broker = new Broker(options);
+    await broker.replicas.applyImage(options.metadata.image);
+    const intervalMs = options.retentionCheckIntervalMs ?? 60_000;
+    broker.retentionTimer = setInterval(() => broker.replicas.applyRetention(), intervalMs);
+    broker.retentionTimer.unref();
+    return broker;
+  }
+
+  get handlers(): BrokerHandlers {
+    const ctx = this.context;
+    return {
+      Produce: unary((request) => produce(ctx, request)),
+      Fetch: unary((request) => fetch(ctx, request)),
+      ListOffsets: unary(async (request) => listOffsets(ctx, request)),
+      Metadata: unary(async (request) => metadata(ctx, request)),
+      CreateTopics: unary((request) => createTopics(ctx, request)),
+      DeleteTopics: unary((request) => deleteTopics(ctx, request)),
+      DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
+      DescribeCluster: unary(() => describeCluster(ctx)),
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.retentionTimer);
+    this.unsubscribe();
+    await this.replicas.close();
+  }
+}

@@ -1,0 +1,57 @@
+// What request handlers see of the broker: a narrow view that keeps them
+// independent of how the broker is started and wired.
+
+import type { MetadataImage } from "@brook/metadata";
+import type {
+  ControllerStatus,
+  CreateTopicsRequest__Output,
+  CreateTopicsResponse,
+  DeleteTopicsRequest__Output,
+  DeleteTopicsResponse,
+} from "@brook/protocol";
+import type { Logger } from "pino";
+import type { ReplicaManager } from "./replica-manager.js";
+
+/** Where the broker learns the committed metadata from. */
+export interface MetadataSource {
+  readonly image: MetadataImage;
+  onImage(listener: (image: MetadataImage) => void): () => void;
+}
+
+/** How the broker reaches the active controller: in-process in a combined node, over gRPC otherwise. */
+export interface ControllerChannel {
+  createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
+  deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
+  quorumStatus(): Promise<ControllerStatus[]>;
+  /** Node id of the active controller as last known; -1 when unknown. */
+  activeControllerId(): number;
+}
+
+export interface BrokerLimits {
+  /** Cap on one fetch response, whatever the client asks for; stays below the gRPC message cap. */
+  readonly fetchBytesMax: number;
+  /** Cap on how long a fetch may wait for data. */
+  readonly fetchWaitMsMax: number;
+  /** Produce timeout when the request gives none, and its cap. */
+  readonly produceTimeoutMsDefault: number;
+  readonly produceTimeoutMsMax: number;
+}
+
+export const defaultBrokerLimits: BrokerLimits = {
+  fetchBytesMax: 32 * 1024 * 1024,
+  fetchWaitMsMax: 30_000,
+  produceTimeoutMsDefault: 30_000,
+  produceTimeoutMsMax: 300_000,
+};
+
+export interface BrokerContext {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly replicas: ReplicaManager;
+  readonly metadata: MetadataSource;
+  readonly controller: ControllerChannel;
+  readonly limits: BrokerLimits;
+  readonly logger: Logger;
+  /** Resolves once local replicas reflect every metadata image seen so far. */
+  awaitMetadata(): Promise<void>;
+}

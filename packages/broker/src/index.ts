@@ -1,0 +1,4 @@
+// Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
+export { Broker, type BrokerOptions } from "./broker.js";
+export type { BrokerLimits, ControllerChannel, MetadataSource } from "./context.js";
+export { defaultBrokerLimits } from "./context.js";

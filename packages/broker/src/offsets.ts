@@ -1,0 +1,37 @@
+// ListOffsets: earliest (-2), latest (-1, the high watermark: the next offset
+// a consumer will see) or the first offset at or after a timestamp.
+
+import {
+  asBrookError,
+  type ListOffsetsPartitionResponse,
+  type ListOffsetsRequest__Output,
+  type ListOffsetsResponse,
+  noError,
+  toWireError,
+} from "@brook/protocol";
+import type { BrokerContext } from "./context.js";
+
+export const earliestTimestamp = -2;
+export const latestTimestamp = -1;
+
+export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Output): ListOffsetsResponse {
+  const image = ctx.metadata.image;
+  return {
+    topics: request.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p): ListOffsetsPartitionResponse => {
+        try {
+          const partition = ctx.replicas.get(image, t.topic, p.partition);
+          const { highWatermark, logStartOffset } = partition.offsets();
+          if (p.timestamp === earliestTimestamp) return { partition: p.partition, error: noError, offset: logStartOffset, timestamp: -1 };
+          if (p.timestamp === latestTimestamp) return { partition: p.partition, error: noError, offset: highWatermark, timestamp: -1 };
+          const found = partition.log.offsetForTimestamp(p.timestamp);
+          const visible = found !== undefined && found < highWatermark;
+          return { partition: p.partition, error: noError, offset: visible ? found : -1, timestamp: visible ? p.timestamp : -1 };
+        } catch (error) {
+          return { partition: p.partition, error: toWireError(asBrookError(error)), offset: -1, timestamp: -1 };
+        }
+      }),
+    })),
+  };
+}

@@ -1,0 +1,53 @@
+// Produce: append each partition's batches on its leader and answer per
+// partition. acks=1 answers after the append; acks=all (-1) once the high
+// watermark covers the batch; acks=0 clients do not wait for the answer.
+
+import { asBrookError, BrookError, noError, type PartitionProduceResponse, type ProduceRequest__Output, type ProduceResponse, toWireError } from "@brook/protocol";
+import type { BrokerContext } from "./context.js";
+
+const validAcks = new Set([-1, 0, 1]);
+
+export async function produce(ctx: BrokerContext, request: ProduceRequest__Output): Promise<ProduceResponse> {
+  if (!validAcks.has(request.acks)) {
+    throw new BrookError("INVALID_REQUEST", `acks must be -1 (all), 0 or 1, got ${request.acks}`);
+  }
+  const timeoutMs =
+    request.timeoutMs > 0
+      ? Math.min(request.timeoutMs, ctx.limits.produceTimeoutMsMax)
+      : ctx.limits.produceTimeoutMsDefault;
+  const image = ctx.metadata.image;
+
+  const topics = request.topics.map((topicData) => ({
+    topic: topicData.topic,
+    partitions: topicData.partitions.map(async (data): Promise<PartitionProduceResponse> => {
+      try {
+        if (topicData.topic === "") throw new BrookError("INVALID_REQUEST", "produce request names no topic");
+        if (!data.records || data.records.length === 0) {
+          throw new BrookError("INVALID_REQUEST", `no record batches for ${topicData.topic}-${data.partition}`);
+        }
+        const partition = ctx.replicas.get(image, topicData.topic, data.partition);
+        const result = partition.append(data.records);
+        if (request.acks === -1) await partition.waitForHighWatermark(result.lastOffset + 1, timeoutMs);
+        return {
+          partition: data.partition,
+          error: noError,
+          baseOffset: result.baseOffset,
+          logAppendTimeMs: -1,
+          logStartOffset: partition.log.logStartOffset,
+        };
+      } catch (error) {
+        const typed = asBrookError(error);
+        if (typed.code === "UNKNOWN_SERVER_ERROR") {
+          ctx.logger.error({ err: error, topic: topicData.topic, partition: data.partition }, "produce failed");
+        }
+        return { partition: data.partition, error: toWireError(typed), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+      }
+    }),
+  }));
+
+  return {
+    topics: await Promise.all(
+      topics.map(async ({ topic, partitions }) => ({ topic, partitions: await Promise.all(partitions) })),
+    ),
+  };
+}

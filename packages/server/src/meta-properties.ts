@@ -1,0 +1,42 @@
+// <data>/meta.properties pins a data directory to one node and one cluster,
+// as Kafka's does: starting node 2 on node 1's data, or mixing clusters,
+// fails loudly instead of serving someone else's logs.
+
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BrookError } from "@brook/protocol";
+
+export interface MetaProperties {
+  readonly nodeId: number;
+  readonly clusterId: string;
+}
+
+export function loadOrCreateMetaProperties(dataDir: string, nodeId: number): MetaProperties {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, "meta.properties");
+  if (!existsSync(path)) {
+    const created = { nodeId, clusterId: randomUUID() };
+    writeFileSync(`${path}.tmp`, `version=1\nnode.id=${nodeId}\ncluster.id=${created.clusterId}\n`);
+    renameSync(`${path}.tmp`, path);
+    return created;
+  }
+  const entries = new Map(
+    readFileSync(path, "utf8")
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1).trim()]),
+  );
+  const storedNodeId = Number(entries.get("node.id"));
+  const clusterId = entries.get("cluster.id");
+  if (!clusterId || !Number.isInteger(storedNodeId)) {
+    throw new BrookError("INVALID_CONFIG", `${path} is damaged: it needs node.id and cluster.id`);
+  }
+  if (storedNodeId !== nodeId) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `data directory ${dataDir} belongs to node ${storedNodeId}, not node ${nodeId}; use that node's id or another --data-dir`,
+    );
+  }
+  return { nodeId, clusterId };
+}
