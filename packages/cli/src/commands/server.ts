@@ -1,0 +1,30 @@
+// `brook server`: runs a node in the foreground until SIGINT/SIGTERM.
+
+import { Command } from "@commander-js/extra-typings";
+import { CONFIG_SCHEMA, resolveConfig, startNode } from "@brook/server";
+
+export function serverCommand(): Command {
+  const command = new Command("server")
+    .description("run a Brook node (flags override BROOK_* environment variables, which override --config)")
+    .option("--config <file>", "JSON config file");
+  for (const [field, key] of Object.entries(CONFIG_SCHEMA)) {
+    const placeholder = field === "roles" ? "<roles>" : "<value>";
+    command.option(`${key.flag} ${placeholder}`, `${key.doc} [env ${key.env}]`);
+  }
+  return command.action(async (options) => {
+    const { config: configFile, ...raw } = options as Record<string, string | undefined>;
+    const node = await startNode(resolveConfig(raw, process.env, configFile));
+    const stop = (signal: string) => {
+      node.logger.info({ signal }, "shutting down");
+      node.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          node.logger.error({ err: error }, "unclean shutdown");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  }) as unknown as Command;
+}
