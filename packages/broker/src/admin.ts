@@ -50,7 +50,12 @@ export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): 
   return {
     clusterId: ctx.clusterId,
     controllerId: ctx.controller.activeControllerId(),
-    brokers: [...image.brokers.values()].map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? "" })),
+    brokers: [...image.brokers.values()].map((b) => ({
+      id: b.brokerId,
+      host: b.host,
+      port: b.port,
+      rack: b.rack ?? "",
+    })),
     topics: selectTopics(image, request.topics).map(
       (topic): TopicInfo =>
         typeof topic === "string"
@@ -66,7 +71,10 @@ export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): 
   };
 }
 
-export function describeTopics(ctx: BrokerContext, request: DescribeTopicsRequest__Output): DescribeTopicsResponse {
+export function describeTopics(
+  ctx: BrokerContext,
+  request: DescribeTopicsRequest__Output,
+): DescribeTopicsResponse {
   const image = ctx.metadata.image;
   return {
     topics: selectTopics(image, request.names).map((topic) => {
@@ -106,7 +114,12 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
   return {
     clusterId: ctx.clusterId,
     controllers: await ctx.controller.quorumStatus(),
-    brokers: [...image.brokers.values()].map((b) => ({ id: b.brokerId, host: b.host, port: b.port, state: "alive" })),
+    brokers: [...image.brokers.values()].map((b) => ({
+      id: b.brokerId,
+      host: b.host,
+      port: b.port,
+      state: "alive",
+    })),
     offlinePartitions: offline,
     underReplicatedPartitions: underReplicated,
   };

@@ -40,7 +40,12 @@ export class Broker {
 
   private constructor(private readonly options: BrokerOptions) {
     const logger = options.logger.child({ component: "broker" });
-    this.replicas = new ReplicaManager(options.brokerId, options.dataDir, options.clock ?? systemClock, logger);
+    this.replicas = new ReplicaManager(
+      options.brokerId,
+      options.dataDir,
+      options.clock ?? systemClock,
+      logger,
+    );
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,

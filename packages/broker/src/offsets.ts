@@ -23,13 +23,25 @@ export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Out
         try {
           const partition = ctx.replicas.get(image, t.topic, p.partition);
           const { highWatermark, logStartOffset } = partition.offsets();
-          if (p.timestamp === earliestTimestamp) return { partition: p.partition, error: noError, offset: logStartOffset, timestamp: -1 };
-          if (p.timestamp === latestTimestamp) return { partition: p.partition, error: noError, offset: highWatermark, timestamp: -1 };
+          if (p.timestamp === earliestTimestamp)
+            return { partition: p.partition, error: noError, offset: logStartOffset, timestamp: -1 };
+          if (p.timestamp === latestTimestamp)
+            return { partition: p.partition, error: noError, offset: highWatermark, timestamp: -1 };
           const found = partition.log.offsetForTimestamp(p.timestamp);
           const visible = found !== undefined && found < highWatermark;
-          return { partition: p.partition, error: noError, offset: visible ? found : -1, timestamp: visible ? p.timestamp : -1 };
+          return {
+            partition: p.partition,
+            error: noError,
+            offset: visible ? found : -1,
+            timestamp: visible ? p.timestamp : -1,
+          };
         } catch (error) {
-          return { partition: p.partition, error: toWireError(asBrookError(error)), offset: -1, timestamp: -1 };
+          return {
+            partition: p.partition,
+            error: toWireError(asBrookError(error)),
+            offset: -1,
+            timestamp: -1,
+          };
         }
       }),
     })),

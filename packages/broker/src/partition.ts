@@ -91,7 +91,11 @@ export class Partition {
   /** The offsets a fetch reports when its response has no room left for records. */
   offsets(): ReadResult {
     this.requireLeader();
-    return { records: emptyRecords, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
+    return {
+      records: emptyRecords,
+      highWatermark: this.highWatermarkOffset,
+      logStartOffset: this.log.logStartOffset,
+    };
   }
 
   /** Resolves once the high watermark reaches `offset`; rejects after `timeoutMs`. */
@@ -131,7 +135,12 @@ export class Partition {
     const { deletedSegments } = this.log.applyRetention();
     if (deletedSegments > 0) {
       this.logger.info(
-        { topic: this.topic, partition: this.partition, deletedSegments, logStartOffset: this.log.logStartOffset },
+        {
+          topic: this.topic,
+          partition: this.partition,
+          deletedSegments,
+          logStartOffset: this.log.logStartOffset,
+        },
         "retention deleted old segments",
       );
     }

@@ -2,7 +2,15 @@
 // partition. acks=1 answers after the append; acks=all (-1) once the high
 // watermark covers the batch; acks=0 clients do not wait for the answer.
 
-import { asBrookError, BrookError, noError, type PartitionProduceResponse, type ProduceRequest__Output, type ProduceResponse, toWireError } from "@brook/protocol";
+import {
+  asBrookError,
+  BrookError,
+  noError,
+  type PartitionProduceResponse,
+  type ProduceRequest__Output,
+  type ProduceResponse,
+  toWireError,
+} from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
 
 const validAcks = new Set([-1, 0, 1]);
@@ -23,7 +31,10 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
       try {
         if (topicData.topic === "") throw new BrookError("INVALID_REQUEST", "produce request names no topic");
         if (!data.records || data.records.length === 0) {
-          throw new BrookError("INVALID_REQUEST", `no record batches for ${topicData.topic}-${data.partition}`);
+          throw new BrookError(
+            "INVALID_REQUEST",
+            `no record batches for ${topicData.topic}-${data.partition}`,
+          );
         }
         const partition = ctx.replicas.get(image, topicData.topic, data.partition);
         const result = partition.append(data.records);
@@ -38,9 +49,18 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
       } catch (error) {
         const typed = asBrookError(error);
         if (typed.code === "UNKNOWN_SERVER_ERROR") {
-          ctx.logger.error({ err: error, topic: topicData.topic, partition: data.partition }, "produce failed");
+          ctx.logger.error(
+            { err: error, topic: topicData.topic, partition: data.partition },
+            "produce failed",
+          );
         }
-        return { partition: data.partition, error: toWireError(typed), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+        return {
+          partition: data.partition,
+          error: toWireError(typed),
+          baseOffset: -1,
+          logAppendTimeMs: -1,
+          logStartOffset: -1,
+        };
       }
     }),
   }));

@@ -68,7 +68,10 @@ export class ReplicaManager {
       try {
         partition.applyRetention();
       } catch (error) {
-        this.logger.error({ err: error, topic: partition.topic, partition: partition.partition }, "retention failed");
+        this.logger.error(
+          { err: error, topic: partition.topic, partition: partition.partition },
+          "retention failed",
+        );
       }
     }
   }
@@ -83,7 +86,8 @@ export class ReplicaManager {
     const wanted = new Map<string, { topic: TopicImage; partition: number }>();
     for (const topic of image.topicsById.values()) {
       for (const state of topic.partitions) {
-        if (state.replicas.includes(this.brokerId)) wanted.set(partitionKey(topic.name, state.partition), { topic, partition: state.partition });
+        if (state.replicas.includes(this.brokerId))
+          wanted.set(partitionKey(topic.name, state.partition), { topic, partition: state.partition });
       }
     }
 
@@ -93,7 +97,10 @@ export class ReplicaManager {
         partition.close();
         this.partitions.delete(key);
         rmSync(partition.log.dir, { recursive: true, force: true });
-        this.logger.info({ topic: partition.topic, partition: partition.partition }, "deleted partition replica");
+        this.logger.info(
+          { topic: partition.topic, partition: partition.partition },
+          "deleted partition replica",
+        );
       }
     }
     this.removeOrphanDirectories(wanted);

@@ -6,12 +6,12 @@
 
 import { randomUUID } from "node:crypto";
 import {
+  applyRecords,
   type BrokerRegistrationRecord,
   MetadataImage,
   type MetadataRecord,
-  applyRecords,
 } from "@brook/metadata";
-import { asBrookError, BrookError } from "@brook/protocol";
+import { asBrookError, type BrookError } from "@brook/protocol";
 import type { MetadataLog } from "./metadata-log.js";
 import { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";
 
@@ -37,7 +37,11 @@ export class Controller {
     private readonly newTopicId: () => string,
   ) {}
 
-  static async open(options: { nodeId: number; log: MetadataLog; newTopicId?: () => string }): Promise<Controller> {
+  static async open(options: {
+    nodeId: number;
+    log: MetadataLog;
+    newTopicId?: () => string;
+  }): Promise<Controller> {
     const controller = new Controller(options.nodeId, options.log, options.newTopicId ?? randomUUID);
     await controller.replayLog();
     return controller;

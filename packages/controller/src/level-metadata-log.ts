@@ -56,7 +56,11 @@ export class LevelMetadataLog implements MetadataLog {
 
   async read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]> {
     const records: MetadataRecord[] = [];
-    const range = { gte: offsetKey(Math.max(0, fromOffset)), lte: offsetKey(this.lastOffset), limit: maxRecords };
+    const range = {
+      gte: offsetKey(Math.max(0, fromOffset)),
+      lte: offsetKey(this.lastOffset),
+      limit: maxRecords,
+    };
     if (fromOffset > this.lastOffset) return records;
     for await (const value of this.db.values(range)) records.push(decodeMetadataRecord(value));
     return records;

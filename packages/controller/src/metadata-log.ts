@@ -3,7 +3,7 @@
 // `level`; the Raft-replicated log of the controller quorum implements the
 // same interface, so nothing above it changes when replication arrives.
 
-import { type MetadataRecord } from "@brook/metadata";
+import type { MetadataRecord } from "@brook/metadata";
 
 export interface MetadataLog {
   /**

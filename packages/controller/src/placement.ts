@@ -20,7 +20,11 @@ export function assignReplicas(
       `partition count ${numPartitions} is out of range: use 1 to ${partitionsPerTopicMax}`,
     );
   }
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > liveBrokerIds.length) {
+  if (
+    !Number.isInteger(replicationFactor) ||
+    replicationFactor < 1 ||
+    replicationFactor > liveBrokerIds.length
+  ) {
     throw new BrookError(
       "INVALID_REPLICATION_FACTOR",
       `replication factor ${replicationFactor} is out of range: ${liveBrokerIds.length} broker(s) are alive`,

@@ -13,8 +13,8 @@ import {
   type FetchMetadataRequest__Output,
   type FetchMetadataResponse,
   noError,
-  unary,
   toWireError,
+  unary,
 } from "@brook/protocol";
 import type { Controller, TopicOutcome } from "./controller.js";
 

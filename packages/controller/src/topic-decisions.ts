@@ -1,7 +1,12 @@
 // The controller's topic decisions as pure functions of the current image:
 // each returns the records to append, or throws the typed error to answer.
 
-import { type MetadataImage, type MetadataRecord, validateTopicConfigs, validateTopicName } from "@brook/metadata";
+import {
+  type MetadataImage,
+  type MetadataRecord,
+  validateTopicConfigs,
+  validateTopicName,
+} from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
 import { assignReplicas } from "./placement.js";
 
@@ -24,10 +29,17 @@ export function planCreateTopic(
   }
   validateTopicConfigs(request.configs);
   const liveBrokers = [...image.brokers.keys()];
-  const assignment = assignReplicas(liveBrokers, request.numPartitions, request.replicationFactor, placementStart);
+  const assignment = assignReplicas(
+    liveBrokers,
+    request.numPartitions,
+    request.replicationFactor,
+    placementStart,
+  );
   return [
     { type: "topic", name: request.name, topicId },
-    ...[...request.configs].map(([key, value]): MetadataRecord => ({ type: "topic-config", topicId, key, value })),
+    ...[...request.configs].map(
+      ([key, value]): MetadataRecord => ({ type: "topic-config", topicId, key, value }),
+    ),
     ...assignment.map(
       (replicas, partition): MetadataRecord => ({
         type: "partition",

@@ -70,7 +70,9 @@ describe("controller on a level metadata log", () => {
     await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });
     const next = controller.committedOffset + 1;
     const pending = fetchMetadata(controller, { fromOffset: next, maxWaitMs: 5_000, maxRecords: 100 });
-    await controller.createTopics([{ name: "t", numPartitions: 1, replicationFactor: 1, configs: new Map() }]);
+    await controller.createTopics([
+      { name: "t", numPartitions: 1, replicationFactor: 1, configs: new Map() },
+    ]);
     const response = await pending;
     expect(response.nextOffset).toBe(next + 2);
     expect(response.records).toHaveLength(2);

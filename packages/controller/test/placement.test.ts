@@ -25,7 +25,12 @@ describe("topic decisions", () => {
     [{ type: "broker-registration", brokerId: 1, incarnationId: "i", host: "h", port: 1 }],
     0,
   );
-  const request = { name: "t", numPartitions: 2, replicationFactor: 1, configs: new Map([["retention.ms", "5"]]) };
+  const request = {
+    name: "t",
+    numPartitions: 2,
+    replicationFactor: 1,
+    configs: new Map([["retention.ms", "5"]]),
+  };
 
   it("creating a topic yields the topic, its configs and one record per partition", () => {
     const records = planCreateTopic(withBroker, request, "id-t", 0);
@@ -38,9 +43,9 @@ describe("topic decisions", () => {
     const image = applyRecords(withBroker, planCreateTopic(withBroker, request, "id-t", 0), 1);
     expect(() => planCreateTopic(image, request, "id-2", 0)).toThrow(/TOPIC_ALREADY_EXISTS/);
     expect(() => planCreateTopic(image, { ...request, name: "bad name" }, "x", 0)).toThrow(/INVALID_TOPIC/);
-    expect(() => planCreateTopic(image, { ...request, name: "u", configs: new Map([["nope", "1"]]) }, "x", 0)).toThrow(
-      /INVALID_CONFIG/,
-    );
+    expect(() =>
+      planCreateTopic(image, { ...request, name: "u", configs: new Map([["nope", "1"]]) }, "x", 0),
+    ).toThrow(/INVALID_CONFIG/);
   });
 
   it("deleting an unknown topic is UNKNOWN_TOPIC", () => {

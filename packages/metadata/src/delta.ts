@@ -59,7 +59,8 @@ export class MetadataDelta {
   }
 
   apply(): MetadataImage {
-    const brokers = this.brokers.size === 0 ? this.base.brokers : new Map([...this.base.brokers, ...this.brokers]);
+    const brokers =
+      this.brokers.size === 0 ? this.base.brokers : new Map([...this.base.brokers, ...this.brokers]);
     if (this.changedTopics.size === 0 && this.removedTopics.size === 0) {
       return new MetadataImage(this.offset, brokers, this.base.topicsById, this.base.topicIdsByName);
     }
@@ -115,6 +116,8 @@ export function applyRecords(
 ): MetadataImage {
   if (records.length === 0) return image;
   const delta = new MetadataDelta(image);
-  records.forEach((record, i) => delta.replay(record, firstOffset + i));
+  records.forEach((record, i) => {
+    delta.replay(record, firstOffset + i);
+  });
   return delta.apply();
 }

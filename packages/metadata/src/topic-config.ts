@@ -102,7 +102,10 @@ export function validateTopicConfigs(entries: Iterable<readonly [string, string]
       );
     }
     if (spec.parse(value) === undefined) {
-      throw new BrookError("INVALID_CONFIG", `invalid value '${value}' for topic config '${key}': ${spec.doc}`);
+      throw new BrookError(
+        "INVALID_CONFIG",
+        `invalid value '${value}' for topic config '${key}': ${spec.doc}`,
+      );
     }
   }
 }

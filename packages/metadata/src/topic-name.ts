@@ -7,7 +7,13 @@ export const topicNameLengthMax = 249;
 const legalName = /^[a-zA-Z0-9._-]+$/;
 
 export function validateTopicName(name: string): void {
-  if (name.length === 0 || name.length > topicNameLengthMax || name === "." || name === ".." || !legalName.test(name)) {
+  if (
+    name.length === 0 ||
+    name.length > topicNameLengthMax ||
+    name === "." ||
+    name === ".." ||
+    !legalName.test(name)
+  ) {
     throw new BrookError(
       "INVALID_TOPIC",
       `invalid topic name '${name}': use 1-${topicNameLengthMax} characters of ASCII letters, digits, '.', '_' and '-' (not '.' or '..')`,

@@ -12,8 +12,26 @@ import {
 
 const topicA: MetadataRecord[] = [
   { type: "topic", name: "a", topicId: "id-a" },
-  { type: "partition", topicId: "id-a", partition: 0, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
-  { type: "partition", topicId: "id-a", partition: 1, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
+  {
+    type: "partition",
+    topicId: "id-a",
+    partition: 0,
+    replicas: [1],
+    isr: [1],
+    leader: 1,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  },
+  {
+    type: "partition",
+    topicId: "id-a",
+    partition: 1,
+    replicas: [1],
+    isr: [1],
+    leader: 1,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  },
 ];
 
 describe("metadata image", () => {
@@ -34,8 +52,16 @@ describe("metadata image", () => {
   });
 
   it("a change copies only the touched topic and leaves the old image intact", () => {
-    const first = applyRecords(MetadataImage.empty, [...topicA, { type: "topic", name: "b", topicId: "id-b" }], 0);
-    const second = applyRecords(first, [{ type: "topic-config", topicId: "id-a", key: "segment.ms", value: "5" }], 4);
+    const first = applyRecords(
+      MetadataImage.empty,
+      [...topicA, { type: "topic", name: "b", topicId: "id-b" }],
+      0,
+    );
+    const second = applyRecords(
+      first,
+      [{ type: "topic-config", topicId: "id-a", key: "segment.ms", value: "5" }],
+      4,
+    );
     expect(second.topicsById.get("id-b")).toBe(first.topicsById.get("id-b"));
     expect(second.topic("a")).not.toBe(first.topic("a"));
     expect(first.topic("a")?.configs.has("segment.ms")).toBe(false);
@@ -65,8 +91,12 @@ describe("topic config", () => {
   });
 
   it("rejects unknown keys and bad values, naming them", () => {
-    expect(() => validateTopicConfigs([["retention.msx", "1"]])).toThrow(/unknown topic config 'retention.msx'/);
-    expect(() => validateTopicConfigs([["segment.bytes", "abc"]])).toThrow(/invalid value 'abc' for topic config 'segment.bytes'/);
+    expect(() => validateTopicConfigs([["retention.msx", "1"]])).toThrow(
+      /unknown topic config 'retention.msx'/,
+    );
+    expect(() => validateTopicConfigs([["segment.bytes", "abc"]])).toThrow(
+      /invalid value 'abc' for topic config 'segment.bytes'/,
+    );
     expect(() => validateTopicConfigs([["flush.mode", "sometimes"]])).toThrow(/INVALID_CONFIG/);
   });
 });

@@ -91,7 +91,8 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
   CORRUPT_BATCH: {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: true,
-    message: "A record batch failed its length or CRC32C check; it was not written. The client should resend it.",
+    message:
+      "A record batch failed its length or CRC32C check; it was not written. The client should resend it.",
   },
   UNSUPPORTED_BATCH: {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
@@ -106,7 +107,8 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
   RECORD_TOO_LARGE: {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: false,
-    message: "The record batch is larger than the topic's max.message.bytes; lower batchBytes or raise the limit.",
+    message:
+      "The record batch is larger than the topic's max.message.bytes; lower batchBytes or raise the limit.",
   },
   OFFSET_OUT_OF_RANGE: {
     grpcStatus: GrpcStatus.OUT_OF_RANGE,

@@ -121,6 +121,6 @@ function stripCode(message: string, code: string): string {
   return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
 }
 
-export type { BrokerClient, ControllerClient };
 export type { BrokerHandlers } from "./generated/brook/v1/Broker.js";
 export type { ControllerHandlers } from "./generated/brook/v1/Controller.js";
+export type { BrokerClient, ControllerClient };

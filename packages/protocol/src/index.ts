@@ -1,3 +1,65 @@
 // Public API of @brook/protocol: the wire contract shared by every package.
-export * from "./errors.js";
+
+export {
+  ATTRIBUTES_OFFSET,
+  BASE_OFFSET_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_MIN,
+  BATCH_LENGTH_OFFSET,
+  type BatchHeader,
+  type BatchScan,
+  COMPRESSION_CODEC_MASK,
+  CONTROL_FLAG_MASK,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  patchBaseOffset,
+  patchPartitionLeaderEpoch,
+  RECORD_BYTES_MIN,
+  RECORD_COUNT_OFFSET,
+  readBatchHeader,
+  type ScanOptions,
+  scanBatches,
+  splitBatches,
+  TIMESTAMP_TYPE_MASK,
+  type TimestampType,
+  TRANSACTIONAL_FLAG_MASK,
+  validateBatch,
+} from "./batch-header.js";
 export * from "./clock.js";
+export { crc32c } from "./crc32c.js";
+export * from "./errors.js";
+export * from "./grpc.js";
+export {
+  createDefaultPartitioner,
+  murmur2,
+  type PartitionArgs,
+  type Partitioner,
+  partitionForKey,
+  type RandomSource,
+  StickyPartitioner,
+  toPositive,
+} from "./partitioner.js";
+export {
+  Compression,
+  type CompressionName,
+  DECOMPRESSED_BATCH_BYTES_MAX,
+  type DecodedBatch,
+  type DecodeOptions,
+  decodeRecordBatch,
+  decodeRecordBatches,
+  type EncodeBatchOptions,
+  encodeRecordBatch,
+  type Record,
+  type RecordHeader,
+  type RecordInput,
+} from "./record-batch.js";
+export type * from "./wire.js";

@@ -37,13 +37,20 @@ const port: Key<number>["parse"] = (v) => {
   const n = Number(v);
   return Number.isInteger(n) && n >= 0 && n <= 65535 && String(v).trim() !== "" ? n : undefined;
 };
-const nonNegativeInt = (max: number): Key<number>["parse"] => (v) => {
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 0 && n <= max && String(v).trim() !== "" ? n : undefined;
-};
-const nonEmpty: Key<string>["parse"] = (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined);
+const nonNegativeInt =
+  (max: number): Key<number>["parse"] =>
+  (v) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= max && String(v).trim() !== "" ? n : undefined;
+  };
+const nonEmpty: Key<string>["parse"] = (v) =>
+  typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 const roles: Key<Role[]>["parse"] = (v) => {
-  const list = Array.isArray(v) ? v.map(String) : String(v).split(",").map((s) => s.trim());
+  const list = Array.isArray(v)
+    ? v.map(String)
+    : String(v)
+        .split(",")
+        .map((s) => s.trim());
   if (list.length === 0 || list.some((r) => r !== "broker" && r !== "controller")) return undefined;
   return [...new Set(list as Role[])].sort();
 };
@@ -52,15 +59,77 @@ const logLevel: Key<NodeConfig["logLevel"]>["parse"] = (v) =>
   logLevels.includes(v as NodeConfig["logLevel"]) ? (v as NodeConfig["logLevel"]) : undefined;
 
 export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K]> } = {
-  nodeId: { env: "BROOK_NODE_ID", flag: "--node-id", defaultValue: 1, parse: nonNegativeInt(2 ** 31 - 1), expected: "a whole number from 0", doc: "This node's id, unique in the cluster." },
-  roles: { env: "BROOK_ROLES", flag: "--roles", defaultValue: ["broker", "controller"], parse: roles, expected: "a comma-separated list of broker, controller", doc: "Which roles this process runs." },
-  dataDir: { env: "BROOK_DATA_DIR", flag: "--data-dir", defaultValue: "./data", parse: nonEmpty, expected: "a directory path", doc: "Where partition logs and metadata live." },
-  host: { env: "BROOK_HOST", flag: "--host", defaultValue: "127.0.0.1", parse: nonEmpty, expected: "a host name or IP address", doc: "Address the listeners bind to." },
-  advertisedHost: { env: "BROOK_ADVERTISED_HOST", flag: "--advertised-host", parse: nonEmpty, expected: "a host name or IP address", doc: "Host clients connect to (default: --host)." },
-  brokerPort: { env: "BROOK_BROKER_PORT", flag: "--broker-port", defaultValue: 9092, parse: port, expected: "a port from 0 to 65535", doc: "Broker gRPC port (0 picks a free one)." },
-  controllerPort: { env: "BROOK_CONTROLLER_PORT", flag: "--controller-port", defaultValue: 9093, parse: port, expected: "a port from 0 to 65535", doc: "Controller gRPC port (0 picks a free one)." },
-  logLevel: { env: "BROOK_LOG_LEVEL", flag: "--log-level", defaultValue: "info", parse: logLevel, expected: logLevels.join(", "), doc: "Minimum level of log lines." },
-  retentionCheckIntervalMs: { env: "BROOK_RETENTION_CHECK_INTERVAL_MS", flag: "--retention-check-interval-ms", defaultValue: 60_000, parse: nonNegativeInt(2 ** 31 - 1), expected: "milliseconds", doc: "How often segments are checked against retention." },
+  nodeId: {
+    env: "BROOK_NODE_ID",
+    flag: "--node-id",
+    defaultValue: 1,
+    parse: nonNegativeInt(2 ** 31 - 1),
+    expected: "a whole number from 0",
+    doc: "This node's id, unique in the cluster.",
+  },
+  roles: {
+    env: "BROOK_ROLES",
+    flag: "--roles",
+    defaultValue: ["broker", "controller"],
+    parse: roles,
+    expected: "a comma-separated list of broker, controller",
+    doc: "Which roles this process runs.",
+  },
+  dataDir: {
+    env: "BROOK_DATA_DIR",
+    flag: "--data-dir",
+    defaultValue: "./data",
+    parse: nonEmpty,
+    expected: "a directory path",
+    doc: "Where partition logs and metadata live.",
+  },
+  host: {
+    env: "BROOK_HOST",
+    flag: "--host",
+    defaultValue: "127.0.0.1",
+    parse: nonEmpty,
+    expected: "a host name or IP address",
+    doc: "Address the listeners bind to.",
+  },
+  advertisedHost: {
+    env: "BROOK_ADVERTISED_HOST",
+    flag: "--advertised-host",
+    parse: nonEmpty,
+    expected: "a host name or IP address",
+    doc: "Host clients connect to (default: --host).",
+  },
+  brokerPort: {
+    env: "BROOK_BROKER_PORT",
+    flag: "--broker-port",
+    defaultValue: 9092,
+    parse: port,
+    expected: "a port from 0 to 65535",
+    doc: "Broker gRPC port (0 picks a free one).",
+  },
+  controllerPort: {
+    env: "BROOK_CONTROLLER_PORT",
+    flag: "--controller-port",
+    defaultValue: 9093,
+    parse: port,
+    expected: "a port from 0 to 65535",
+    doc: "Controller gRPC port (0 picks a free one).",
+  },
+  logLevel: {
+    env: "BROOK_LOG_LEVEL",
+    flag: "--log-level",
+    defaultValue: "info",
+    parse: logLevel,
+    expected: logLevels.join(", "),
+    doc: "Minimum level of log lines.",
+  },
+  retentionCheckIntervalMs: {
+    env: "BROOK_RETENTION_CHECK_INTERVAL_MS",
+    flag: "--retention-check-interval-ms",
+    defaultValue: 60_000,
+    parse: nonNegativeInt(2 ** 31 - 1),
+    expected: "milliseconds",
+    doc: "How often segments are checked against retention.",
+  },
 };
 
 /**
@@ -76,8 +145,18 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     if (raw === undefined) continue;
     const value = key.parse(raw);
     if (value === undefined) {
-      const name = source === "env" ? key.env : source === "flag" ? key.flag : source === "file" ? `${field} in ${configFile}` : field;
-      throw new BrookError("INVALID_CONFIG", `${name}=${JSON.stringify(raw)} is not valid: expected ${key.expected}`);
+      const name =
+        source === "env"
+          ? key.env
+          : source === "flag"
+            ? key.flag
+            : source === "file"
+              ? `${field} in ${configFile}`
+              : field;
+      throw new BrookError(
+        "INVALID_CONFIG",
+        `${name}=${JSON.stringify(raw)} is not valid: expected ${key.expected}`,
+      );
     }
     config[field] = value;
   }
@@ -92,7 +171,13 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
   return resolved;
 }
 
-function pick(field: string, key: Key<unknown>, flags: Raw, env: NodeJS.ProcessEnv, file: Raw): [Source, unknown] {
+function pick(
+  field: string,
+  key: Key<unknown>,
+  flags: Raw,
+  env: NodeJS.ProcessEnv,
+  file: Raw,
+): [Source, unknown] {
   if (flags[field] !== undefined) return ["flag", flags[field]];
   if (env[key.env] !== undefined) return ["env", env[key.env]];
   if (file[field] !== undefined) return ["file", file[field]];

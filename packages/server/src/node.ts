@@ -5,7 +5,13 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Broker, type ControllerChannel } from "@brook/broker";
-import { Controller, controllerHandlers, createTopics, deleteTopics, LevelMetadataLog } from "@brook/controller";
+import {
+  Controller,
+  controllerHandlers,
+  createTopics,
+  deleteTopics,
+  LevelMetadataLog,
+} from "@brook/controller";
 import { BrokerService, ControllerService, grpcChannelOptions } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, pino } from "pino";
@@ -35,12 +41,17 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const controllerServer = new grpc.Server(grpcChannelOptions);
   controllerServer.addService(ControllerService, controllerHandlers(controller));
   const controllerPort = await bind(controllerServer, config.host, config.controllerPort);
-  log.info({ component: "controller", port: controllerPort, metadataOffset: controller.committedOffset }, "controller listening");
+  log.info(
+    { component: "controller", port: controllerPort, metadataOffset: controller.committedOffset },
+    "controller listening",
+  );
 
   const channel: ControllerChannel = {
     createTopics: (request) => createTopics(controller, request),
     deleteTopics: (request) => deleteTopics(controller, request),
-    quorumStatus: async () => [{ id: config.nodeId, leader: true, term: 0, commitIndex: controller.committedOffset }],
+    quorumStatus: async () => [
+      { id: config.nodeId, leader: true, term: 0, commitIndex: controller.committedOffset },
+    ],
     activeControllerId: () => config.nodeId,
   };
   const broker = await Broker.start({

@@ -1,7 +1,7 @@
 // `brook server`: runs a node in the foreground until SIGINT/SIGTERM.
 
-import { Command } from "@commander-js/extra-typings";
 import { CONFIG_SCHEMA, resolveConfig, startNode } from "@brook/server";
+import { Command } from "@commander-js/extra-typings";
 
 export function serverCommand(): Command {
   const command = new Command("server")

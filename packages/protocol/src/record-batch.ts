@@ -1,0 +1,406 @@
+// Encodes and decodes the records inside a Kafka RecordBatch v2, byte for byte, so batches cross between
+// Brook and any Kafka client unchanged. Producers encode once; consumers decode; the broker does neither.
+
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_OFFSET,
+  type BatchHeader,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_BYTES_MIN,
+  RECORD_COUNT_OFFSET,
+  scanBatches,
+  TRANSACTIONAL_FLAG_MASK,
+  validateBatch,
+  writeInt64,
+} from "./batch-header.js";
+import { systemClock } from "./clock.js";
+import { crc32c } from "./crc32c.js";
+import { assert, BrookError } from "./errors.js";
+import {
+  type Cursor,
+  readVarint,
+  readVarlong,
+  sizeOfVarint,
+  sizeOfVarlong,
+  writeVarint,
+  writeVarlong,
+} from "./varint.js";
+
+/** Compression codecs this codec can write and read, by Kafka's codec id. */
+export const Compression = { none: 0, gzip: 1 } as const;
+export type CompressionName = keyof typeof Compression;
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface RecordInput {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  /** Kafka allows repeated header keys; pass an array to send them. */
+  headers?: { [key: string]: string | Buffer } | readonly RecordHeader[];
+  /** Create time in ms since the epoch; defaults to `nowMs`. */
+  timestamp?: number;
+}
+
+/** A decoded record. key, value and header values are views into the fetched bytes, not copies. */
+export interface Record {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface EncodeBatchOptions {
+  compression?: CompressionName;
+  /** The broker overwrites this on append; producers leave it 0. */
+  baseOffset?: number;
+  partitionLeaderEpoch?: number;
+  /** Idempotent producers set these three; -1 means "not idempotent", as in Kafka. */
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  transactional?: boolean;
+  /** Timestamp for records that carry none; read from the system clock when absent. */
+  nowMs?: number;
+}
+
+export interface DecodeOptions {
+  /** Refuse a compressed batch that inflates beyond this, so a small batch cannot exhaust memory. */
+  decompressedBytesMax?: number;
+}
+
+export interface DecodedBatch {
+  header: BatchHeader;
+  records: Record[];
+}
+
+export const DECOMPRESSED_BATCH_BYTES_MAX = 64 * 1024 * 1024;
+/** batchLength is an int32 on the wire. */
+const BATCH_LENGTH_MAX = 0x7fffffff;
+const NULL_LENGTH = -1;
+
+/** Header as the encoder receives it: the array form already is one; the object form is spread into one. */
+type HeaderList = readonly { key: string; value: Buffer | string | null }[];
+
+const NO_HEADERS: HeaderList = [];
+
+function headerList(headers: RecordInput["headers"]): HeaderList {
+  if (headers === undefined) return NO_HEADERS;
+  if (Array.isArray(headers)) return headers;
+  return Object.entries(headers).map(([key, value]) => ({ key, value }));
+}
+
+function byteLength(data: Buffer | string | null | undefined): number {
+  if (data == null) return NULL_LENGTH;
+  return typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
+}
+
+function sizeOfBytesField(length: number): number {
+  return length === NULL_LENGTH ? 1 : sizeOfVarint(length) + length;
+}
+
+function sizeOfHeaders(headers: HeaderList): number {
+  let size = sizeOfVarint(headers.length);
+  for (const header of headers) {
+    size += sizeOfBytesField(Buffer.byteLength(header.key, "utf8"));
+    size += sizeOfBytesField(byteLength(header.value));
+  }
+  return size;
+}
+
+function writeBytesField(buf: Buffer, pos: number, data: Buffer | string | null | undefined, length: number) {
+  pos = writeVarint(buf, pos, length);
+  if (length === NULL_LENGTH || data == null) return pos;
+  if (typeof data === "string") buf.write(data, pos, "utf8");
+  else buf.set(data, pos);
+  return pos + length;
+}
+
+function writeHeaders(buf: Buffer, pos: number, headers: HeaderList): number {
+  pos = writeVarint(buf, pos, headers.length);
+  for (const header of headers) {
+    pos = writeBytesField(buf, pos, header.key, Buffer.byteLength(header.key, "utf8"));
+    pos = writeBytesField(buf, pos, header.value, byteLength(header.value));
+  }
+  return pos;
+}
+
+function recordTimestamp(record: RecordInput, nowMs: number): number {
+  const timestamp = record.timestamp ?? nowMs;
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+    throw new BrookError(
+      "INVALID_REQUEST",
+      `record timestamps are whole ms since the epoch, got ${timestamp}`,
+    );
+  }
+  return timestamp;
+}
+
+/** What the first pass learns so the second can write every record in place without re-measuring. */
+interface RecordsLayout {
+  /** Per record: body size, key length, value length (-1 for null). */
+  sizes: Int32Array;
+  timestamps: Float64Array;
+  recordsBytes: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+function measureRecords(records: readonly RecordInput[], nowMs: number): RecordsLayout {
+  const count = records.length;
+  const sizes = new Int32Array(count * 3);
+  const timestamps = new Float64Array(count);
+  // Kafka takes the first record's timestamp as the base; deltas may be negative.
+  const baseTimestamp = recordTimestamp(records[0], nowMs);
+  let maxTimestamp = baseTimestamp;
+  let recordsBytes = 0;
+  for (let index = 0; index < count; index++) {
+    const record = records[index];
+    const timestamp = recordTimestamp(record, nowMs);
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    const keyLength = byteLength(record.key);
+    const valueLength = byteLength(record.value);
+    const bodySize =
+      1 + // attributes
+      sizeOfVarlong(timestamp - baseTimestamp) +
+      sizeOfVarint(index) +
+      sizeOfBytesField(keyLength) +
+      sizeOfBytesField(valueLength) +
+      (record.headers === undefined ? 1 : sizeOfHeaders(headerList(record.headers)));
+    timestamps[index] = timestamp;
+    sizes[index * 3] = bodySize;
+    sizes[index * 3 + 1] = keyLength;
+    sizes[index * 3 + 2] = valueLength;
+    recordsBytes += sizeOfVarint(bodySize) + bodySize;
+    if (recordsBytes > BATCH_LENGTH_MAX) {
+      throw new BrookError("RECORD_TOO_LARGE", "the records exceed the 2 GiB a batch can hold");
+    }
+  }
+  return { sizes, timestamps, recordsBytes, baseTimestamp, maxTimestamp };
+}
+
+function writeRecords(
+  buf: Buffer,
+  pos: number,
+  records: readonly RecordInput[],
+  layout: RecordsLayout,
+): number {
+  const { sizes, timestamps, baseTimestamp } = layout;
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    pos = writeVarint(buf, pos, sizes[index * 3]);
+    buf[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarlong(buf, pos, timestamps[index] - baseTimestamp);
+    pos = writeVarint(buf, pos, index);
+    pos = writeBytesField(buf, pos, record.key, sizes[index * 3 + 1]);
+    pos = writeBytesField(buf, pos, record.value, sizes[index * 3 + 2]);
+    pos = writeHeaders(buf, pos, headerList(record.headers));
+  }
+  return pos;
+}
+
+function compressionCodec(name: string): number {
+  if (!Object.hasOwn(Compression, name)) {
+    throw new BrookError("UNSUPPORTED_BATCH", `compression "${name}" is not supported; use "none" or "gzip"`);
+  }
+  return Compression[name as CompressionName];
+}
+
+/**
+ * Encodes records as one RecordBatch v2. Sizes are measured first so the uncompressed batch is written in
+ * place into a single buffer; offsets deltas are 0..n-1 and the base timestamp is the first record's.
+ */
+export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Buffer {
+  if (records.length === 0)
+    throw new BrookError("INVALID_REQUEST", "a record batch needs at least one record");
+  const codec = compressionCodec(options.compression ?? "none");
+  const layout = measureRecords(records, options.nowMs ?? systemClock.nowMs());
+  let buf: Buffer;
+  if (codec === Compression.none) {
+    buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + layout.recordsBytes);
+    const end = writeRecords(buf, BATCH_HEADER_BYTES, records, layout);
+    // allocUnsafe holds stale memory: every byte must have been written before the batch leaves.
+    assert(end === buf.length, "record sizes were measured exactly");
+  } else {
+    const plain = Buffer.allocUnsafe(layout.recordsBytes);
+    assert(writeRecords(plain, 0, records, layout) === plain.length, "record sizes were measured exactly");
+    const compressed = gzipSync(plain);
+    buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+    buf.set(compressed, BATCH_HEADER_BYTES);
+  }
+  if (buf.length - LOG_OVERHEAD > BATCH_LENGTH_MAX) {
+    throw new BrookError("RECORD_TOO_LARGE", "the batch exceeds the 2 GiB a batch can hold");
+  }
+  writeHeader(buf, records.length, layout, codec, options);
+  return buf;
+}
+
+function writeHeader(
+  buf: Buffer,
+  recordCount: number,
+  layout: RecordsLayout,
+  codec: number,
+  options: EncodeBatchOptions,
+): void {
+  writeInt64(buf, 0, options.baseOffset ?? 0);
+  buf.writeInt32BE(buf.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt32BE(options.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
+  buf.writeInt8(MAGIC_V2, MAGIC_OFFSET);
+  buf.writeInt16BE(codec | (options.transactional ? TRANSACTIONAL_FLAG_MASK : 0), ATTRIBUTES_OFFSET);
+  buf.writeInt32BE(recordCount - 1, LAST_OFFSET_DELTA_OFFSET);
+  writeInt64(buf, BASE_TIMESTAMP_OFFSET, layout.baseTimestamp);
+  writeInt64(buf, MAX_TIMESTAMP_OFFSET, layout.maxTimestamp);
+  writeInt64(buf, PRODUCER_ID_OFFSET, options.producerId ?? -1);
+  buf.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
+  buf.writeInt32BE(recordCount, RECORD_COUNT_OFFSET);
+  // Last: the CRC covers every field from attributes on.
+  buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+}
+
+function corruptRecord(header: BatchHeader, detail: string): BrookError {
+  return new BrookError("CORRUPT_BATCH", `the batch at position ${header.position} ${detail}`);
+}
+
+/** Reads a varint length, then checks it against the bytes left before trusting it. */
+function readLength(cursor: Cursor, header: BatchHeader, what: string): number {
+  const length = readVarint(cursor);
+  if (length < NULL_LENGTH || length > cursor.end - cursor.pos) {
+    throw corruptRecord(
+      header,
+      `has a ${what} length of ${length} with ${cursor.end - cursor.pos} bytes left`,
+    );
+  }
+  return length;
+}
+
+function readBytesField(cursor: Cursor, header: BatchHeader, what: string): Buffer | null {
+  const length = readLength(cursor, header, what);
+  if (length === NULL_LENGTH) return null;
+  const start = cursor.pos;
+  cursor.pos += length;
+  return cursor.buf.subarray(start, cursor.pos);
+}
+
+function readHeaders(cursor: Cursor, header: BatchHeader): RecordHeader[] {
+  const count = readVarint(cursor);
+  // Each header takes at least two bytes, which bounds the loop by the bytes present.
+  if (count < 0 || count * 2 > cursor.end - cursor.pos) {
+    throw corruptRecord(
+      header,
+      `declares ${count} record headers with ${cursor.end - cursor.pos} bytes left`,
+    );
+  }
+  const headers: RecordHeader[] = [];
+  for (let index = 0; index < count; index++) {
+    const keyLength = readLength(cursor, header, "header key");
+    if (keyLength === NULL_LENGTH) throw corruptRecord(header, "has a record header with a null key");
+    const key = cursor.buf.toString("utf8", cursor.pos, cursor.pos + keyLength);
+    cursor.pos += keyLength;
+    headers.push({ key, value: readBytesField(cursor, header, "header value") });
+  }
+  return headers;
+}
+
+function readRecord(cursor: Cursor, header: BatchHeader): Record {
+  const bodySize = readLength(cursor, header, "record");
+  if (bodySize < RECORD_BYTES_MIN - 1) throw corruptRecord(header, `has a record of only ${bodySize} bytes`);
+  const outerEnd = cursor.end;
+  const recordEnd = cursor.pos + bodySize;
+  // Fields may not run past their own record, so narrow the cursor to it.
+  cursor.end = recordEnd;
+  cursor.pos++; // record attributes: unused in v2
+  const timestampDelta = readVarlong(cursor);
+  const offsetDelta = readVarint(cursor);
+  const key = readBytesField(cursor, header, "key");
+  const value = readBytesField(cursor, header, "value");
+  const headers = readHeaders(cursor, header);
+  if (cursor.pos !== recordEnd) {
+    throw corruptRecord(
+      header,
+      `has a record whose fields end ${recordEnd - cursor.pos} bytes before its length`,
+    );
+  }
+  cursor.end = outerEnd;
+  return {
+    offset: header.baseOffset + offsetDelta,
+    timestamp:
+      header.timestampType === "LogAppendTime" ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
+    key,
+    value,
+    headers,
+  };
+}
+
+/** The records region of a compressed batch, inflated, with a ceiling so a small batch cannot exhaust memory. */
+function inflatedRecords(buf: Buffer, header: BatchHeader, options: DecodeOptions): Cursor {
+  const decompressedBytesMax = options.decompressedBytesMax ?? DECOMPRESSED_BATCH_BYTES_MAX;
+  const compressed = buf.subarray(header.position + BATCH_HEADER_BYTES, header.position + header.sizeInBytes);
+  if (header.compression !== Compression.gzip) {
+    throw new BrookError(
+      "UNSUPPORTED_BATCH",
+      `the batch at position ${header.position} uses compression codec ${header.compression}; only none and gzip are supported`,
+    );
+  }
+  let plain: Buffer;
+  try {
+    plain = gunzipSync(compressed, { maxOutputLength: decompressedBytesMax });
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new BrookError("RECORD_TOO_LARGE", `the batch inflates beyond ${decompressedBytesMax} bytes`, {
+        cause,
+      });
+    }
+    throw corruptRecord(header, `holds gzip data that does not inflate (${(cause as Error).message})`);
+  }
+  return { buf: plain, pos: 0, end: plain.length };
+}
+
+/** Decodes the records of a batch whose header was already validated. */
+function decodeRecords(buf: Buffer, header: BatchHeader, options: DecodeOptions): Record[] {
+  const cursor: Cursor =
+    header.compression === Compression.none
+      ? { buf, pos: header.position + BATCH_HEADER_BYTES, end: header.position + header.sizeInBytes }
+      : inflatedRecords(buf, header, options);
+  // Bounds the array below by the bytes present, whatever recordCount claims.
+  if (header.recordCount * RECORD_BYTES_MIN > cursor.end - cursor.pos) {
+    throw corruptRecord(header, `declares ${header.recordCount} records in ${cursor.end - cursor.pos} bytes`);
+  }
+  const records = new Array<Record>(header.recordCount);
+  for (let index = 0; index < header.recordCount; index++) records[index] = readRecord(cursor, header);
+  if (cursor.pos !== cursor.end) {
+    throw corruptRecord(header, `has ${cursor.end - cursor.pos} bytes after its last record`);
+  }
+  return records;
+}
+
+/** Validates the batch at `position` (CRC included) and decodes every record; throws a BrookError if bad. */
+export function decodeRecordBatch(buf: Buffer, position = 0, options: DecodeOptions = {}): DecodedBatch {
+  const header = validateBatch(buf, position);
+  return { header, records: decodeRecords(buf, header, options) };
+}
+
+/**
+ * Decodes the batches of a fetch response. A partial batch at the end is dropped, as Kafka clients do,
+ * because a fetch is cut at its byte limit; a corrupt batch anywhere throws.
+ */
+export function decodeRecordBatches(buf: Buffer, options: DecodeOptions = {}): DecodedBatch[] {
+  const scan = scanBatches(buf);
+  if (scan.tail === "corrupt") throw scan.error;
+  return scan.batches.map((header) => ({ header, records: decodeRecords(buf, header, options) }));
+}

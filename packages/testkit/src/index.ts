@@ -1,0 +1,2 @@
+// Public API of @brook/testkit (private): helpers for tests only.
+export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";

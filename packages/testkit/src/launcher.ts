@@ -1,0 +1,143 @@
+// Starts real `brook server` processes on 127.0.0.1 for end-to-end tests:
+// `const cluster = await startCluster({ nodes: 1 })` ... `await cluster.stop()`.
+// Each node gets free ports and its own data directory; nodes can be killed
+// (SIGKILL, like a crash) and restarted on the same data.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createBrokerClient } from "@brook/protocol";
+import getPort from "get-port";
+
+const brookBin = fileURLToPath(new URL("../../cli/bin/brook.js", import.meta.url));
+const readyTimeoutMs = 20_000;
+
+export interface NodeHandle {
+  readonly id: number;
+  readonly brokerPort: number;
+  readonly controllerPort: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** SIGKILL: the process gets no chance to flush or shut down cleanly. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface Cluster {
+  readonly bootstrap: string;
+  readonly nodes: NodeHandle[];
+  readonly rootDir: string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  env?: Record<string, string>;
+  /** Keep the data directories after stop (for debugging a failure). */
+  keepData?: boolean;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const rootDir = mkdtempSync(join(tmpdir(), "brook-e2e-"));
+  const nodes: NodeHandle[] = [];
+  for (let id = 1; id <= (options.nodes ?? 1); id++) {
+    nodes.push(await createNode(id, rootDir, options.env ?? {}));
+  }
+  try {
+    await Promise.all(nodes.map((node) => node.start()));
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.kill()));
+    throw error;
+  }
+  return {
+    bootstrap: nodes.map((n) => `127.0.0.1:${n.brokerPort}`).join(","),
+    nodes,
+    rootDir,
+    async stop() {
+      await Promise.all(nodes.map((node) => node.kill()));
+      if (!options.keepData) rmSync(rootDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createNode(id: number, rootDir: string, env: Record<string, string>): Promise<NodeHandle> {
+  const brokerPort = await getPort({ host: "127.0.0.1" });
+  const controllerPort = await getPort({ host: "127.0.0.1" });
+  const dataDir = join(rootDir, `node-${id}`, "data");
+  const logFile = join(rootDir, `node-${id}`, "node.log");
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const handle: NodeHandle = {
+    id,
+    brokerPort,
+    controllerPort,
+    dataDir,
+    logFile,
+    get pid() {
+      return child?.pid;
+    },
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    async start() {
+      if (handle.running) return;
+      const log = createWriteStream(logFile, { flags: "a" });
+      child = spawn(process.execPath, [brookBin, "server"], {
+        env: {
+          ...process.env,
+          BROOK_NODE_ID: String(id),
+          BROOK_ROLES: "broker,controller",
+          BROOK_DATA_DIR: dataDir,
+          BROOK_HOST: "127.0.0.1",
+          BROOK_BROKER_PORT: String(brokerPort),
+          BROOK_CONTROLLER_PORT: String(controllerPort),
+          ...env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      const current = child;
+      exited = new Promise((resolve) => current.once("exit", () => resolve()));
+      await waitUntilReady(`127.0.0.1:${brokerPort}`, () => handle.running, logFile);
+    },
+    async kill() {
+      if (!handle.running) return;
+      child?.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (!handle.running) return;
+      child?.kill("SIGTERM");
+      await exited;
+    },
+  };
+  return handle;
+}
+
+async function waitUntilReady(address: string, alive: () => boolean, logFile: string): Promise<void> {
+  const client = createBrokerClient(address);
+  const deadline = Date.now() + readyTimeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      if (!alive()) throw new Error(`brook server at ${address} exited during start-up; see ${logFile}`);
+      const ok = await new Promise<boolean>((resolve) => {
+        client.Metadata({ topics: [] }, { deadline: Date.now() + 1_000 }, (error, response) =>
+          resolve(!error && (response?.brokers.length ?? 0) > 0),
+        );
+      });
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`brook server at ${address} was not ready within ${readyTimeoutMs} ms; see ${logFile}`);
+  } finally {
+    client.close();
+  }
+}
