@@ -39,9 +39,10 @@ export class Partition {
     private readonly brokerId: number,
     private readonly logger: Logger,
   ) {
-    // Callers open a partition only after flushing its recovered log, so
-    // everything in it is durable and visible.
+    // PartitionLog.open fsyncs whatever it recovered, so at replication
+    // factor 1 everything in the log is durable and may be visible.
     this.highWatermarkOffset = log.logEndOffset;
+    log.highWatermark = this.highWatermarkOffset;
   }
 
   get isLeader(): boolean {
@@ -84,7 +85,7 @@ export class Partition {
     const records =
       offset >= this.highWatermarkOffset && offset <= this.log.logEndOffset
         ? emptyRecords
-        : this.log.read(offset, maxBytes, this.highWatermarkOffset);
+        : this.log.read(offset, maxBytes, { maxOffset: this.highWatermarkOffset }).records;
     return { records, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
   }
 
@@ -146,10 +147,17 @@ export class Partition {
     }
   }
 
-  close(): void {
+  /** Stops serving and removes the log from disk (its topic was deleted). */
+  delete(): void {
     this.closed = true;
     this.notify();
-    this.log.close();
+    this.log.delete();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.notify();
+    await this.log.close();
   }
 
   private requireLeader(): void {
@@ -174,8 +182,10 @@ export class Partition {
   }
 
   private advanceHighWatermark(offset: number): void {
-    if (offset <= this.highWatermarkOffset) return;
+    if (offset <= this.highWatermarkOffset || this.closed) return;
     this.highWatermarkOffset = offset;
+    // Retention never deletes at or above the log's high watermark.
+    this.log.highWatermark = offset;
     this.notify();
   }
 

@@ -78,7 +78,7 @@ export class ReplicaManager {
 
   async close(): Promise<void> {
     await this.applying;
-    for (const partition of this.partitions.values()) partition.close();
+    await Promise.all([...this.partitions.values()].map((partition) => partition.close()));
     this.partitions.clear();
   }
 
@@ -94,9 +94,8 @@ export class ReplicaManager {
     for (const [key, partition] of this.partitions) {
       const want = wanted.get(key);
       if (!want || want.topic.topicId !== partition.topicId) {
-        partition.close();
         this.partitions.delete(key);
-        rmSync(partition.log.dir, { recursive: true, force: true });
+        partition.delete();
         this.logger.info(
           { topic: partition.topic, partition: partition.partition },
           "deleted partition replica",
@@ -115,9 +114,10 @@ export class ReplicaManager {
       }
       const dir = join(this.dataDir, key);
       this.claimDirectory(dir, topic.topicId);
-      const log = PartitionLog.open(dir, toLogConfig(config), { clock: this.clock });
-      // Whatever survived recovery is made durable before it becomes visible.
-      await log.flush();
+      const log = await PartitionLog.open(dir, toLogConfig(config), {
+        clock: this.clock,
+        logger: this.logger,
+      });
       this.partitions.set(
         key,
         new Partition(topic.name, topic.topicId, partition, log, state, config, this.brokerId, this.logger),

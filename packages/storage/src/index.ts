@@ -1,0 +1,13 @@
+// Public API of @brook/storage: the partition log (segments, indexes, recovery, retention).
+export { defaultLogConfig, type LogConfig, resolveLogConfig, segmentBytesMax } from "./config.js";
+export { type FileSystem, type LogFile, nodeFileSystem } from "./file-system.js";
+export type { EpochEndOffset, EpochEntry } from "./leader-epoch-cache.js";
+export {
+  type AppendResult,
+  PartitionLog,
+  type PartitionLogOptions,
+  type ReadOptions,
+  type ReadResult,
+  type RetentionResult,
+  type StorageLogger,
+} from "./partition-log.js";

@@ -1,0 +1,730 @@
+// One partition's log on disk: a directory of segments (the last one active),
+// plus the checkpoints that say where the log starts, how far it is committed
+// and which leader epoch wrote what. Appends and reads are synchronous
+// positional I/O on the page cache; only fsync (flush) is awaited.
+
+import path from "node:path";
+import {
+  assert,
+  type BatchHeader,
+  BrookError,
+  type Clock,
+  patchBaseOffset,
+  patchPartitionLeaderEpoch,
+  splitBatches,
+} from "@brook/protocol";
+import {
+  formatEpochs,
+  formatOffset,
+  highWatermarkFile,
+  leaderEpochFile,
+  logStartOffsetFile,
+  parseEpochs,
+  parseOffset,
+  readCheckpoint,
+} from "./checkpoints.js";
+import { type LogConfig, resolveLogConfig } from "./config.js";
+import { type FileSystem, nodeFileSystem } from "./file-system.js";
+import {
+  assignEpoch,
+  type EpochEndOffset,
+  type EpochEntries,
+  endOffsetForEpoch,
+  truncateEpochsFromEnd,
+  truncateEpochsFromStart,
+} from "./leader-epoch-cache.js";
+import { segmentIndexFor, segmentRuns, segmentsToDelete, shouldRoll } from "./policies.js";
+import {
+  LogSegment,
+  logSuffix,
+  offsetIndexSuffix,
+  type PlacedBatch,
+  parseSegmentFileName,
+  type SegmentRecovery,
+  segmentFileName,
+  timeIndexSuffix,
+} from "./segment.js";
+
+/** The subset of pino's logger the log uses. */
+export interface StorageLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+const silentLogger: StorageLogger = { info() {}, warn() {} };
+
+export interface PartitionLogOptions {
+  clock: Clock;
+  logger?: StorageLogger;
+  /** The disk; tests pass a faulty one, the simulator an in-memory one. */
+  fileSystem?: FileSystem;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTimeMs: number;
+}
+
+export interface ReadOptions {
+  /** Return no batch holding an offset at or beyond this (a consumer's fetch stops at the high watermark). */
+  maxOffset?: number;
+  /**
+   * Return the first batch even when it is larger than maxBytes, so one big
+   * batch cannot stall a consumer (Kafka's KIP-74). Default true; a fetch
+   * turns it off for partitions after the first that returned data.
+   */
+  minOneBatch?: boolean;
+}
+
+export interface ReadResult {
+  /** Whole record batches exactly as stored; empty when there is nothing to return. */
+  records: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface RetentionResult {
+  deletedSegments: number;
+  logStartOffset: number;
+}
+
+interface FlushInFlight {
+  /** The value of `writeSequence` when the flush started: it covers every write before that. */
+  sequence: number;
+  done: Promise<void>;
+}
+
+export class PartitionLog {
+  private segments: LogSegment[] = [];
+  private startOffset = 0;
+  private highWatermarkOffset = 0;
+  private checkpointedHighWatermark: number | undefined;
+  private flushedUpTo = 0;
+  private epochs: EpochEntries = [];
+  /** Counts changes to the files; a flush covers the changes counted before it started. */
+  private writeSequence = 1;
+  private syncedSequence = 0;
+  /** Segment files were created or removed since the last flush, so the directory needs an fsync too. */
+  private directoryChanged = true;
+  private flushing: FlushInFlight | undefined;
+  private nextFlush: Promise<void> | undefined;
+  /** The lowest log end offset a truncation left while the current flush ran; the flush cannot vouch above it. */
+  private lowestEndOffsetDuringFlush = Number.POSITIVE_INFINITY;
+  /** Set when the files may no longer match this object (an undo or fsync failed); every write then fails. */
+  private offline: BrookError | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private currentConfig: LogConfig,
+    private readonly clock: Clock,
+    private readonly logger: StorageLogger,
+    private readonly fileSystem: FileSystem,
+  ) {}
+
+  /**
+   * Opens the log in `dir` (created if missing) and recovers it: the active
+   * segment is validated batch by batch and a torn or corrupt tail cut off,
+   * missing or bad indexes are rebuilt, and segments must continue each
+   * other's offsets. Everything recovered is fsynced before this resolves.
+   */
+  static async open(
+    dir: string,
+    config: Partial<LogConfig>,
+    options: PartitionLogOptions,
+  ): Promise<PartitionLog> {
+    const log = new PartitionLog(
+      dir,
+      resolveLogConfig(config),
+      options.clock,
+      options.logger ?? silentLogger,
+      options.fileSystem ?? nodeFileSystem,
+    );
+    try {
+      log.load();
+      await log.flush();
+    } catch (error) {
+      log.closeSegments();
+      throw log.storageError("open the log", error);
+    }
+    return log;
+  }
+
+  get config(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /** Applies a topic config change; it takes effect at the next append, roll or retention check. */
+  updateConfig(config: Partial<LogConfig>): void {
+    this.currentConfig = resolveLogConfig({ ...this.currentConfig, ...config });
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  get logEndOffset(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  get highWatermark(): number {
+    return this.highWatermarkOffset;
+  }
+
+  set highWatermark(offset: number) {
+    assert(
+      Number.isSafeInteger(offset) && offset >= this.startOffset && offset <= this.logEndOffset,
+      `the high watermark ${offset} lies within the log [${this.startOffset}, ${this.logEndOffset}]`,
+    );
+    this.highWatermarkOffset = offset;
+  }
+
+  /** The recovery point: every offset below it is on stable storage. */
+  get flushedOffset(): number {
+    return this.flushedUpTo;
+  }
+
+  /** The leader epochs known to this log and where each starts, oldest first. */
+  get leaderEpochs(): EpochEntries {
+    return this.epochs;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Bytes of all segments. */
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  /**
+   * Appends producer batches as the leader: validates every batch first
+   * (RECORD_TOO_LARGE, CORRUPT_BATCH, UNSUPPORTED_BATCH; nothing is written if
+   * any fails), then patches each batch's baseOffset and partitionLeaderEpoch
+   * in place in `batches` (both lie outside the CRC) and writes the bytes
+   * verbatim.
+   */
+  append(batches: Buffer, leaderEpoch: number): AppendResult {
+    this.checkWritable();
+    const latestEpoch = this.epochs.at(-1)?.epoch ?? -1;
+    assert(
+      Number.isInteger(leaderEpoch) && leaderEpoch >= latestEpoch && leaderEpoch <= 0x7fff_ffff,
+      `a leader appends with its current epoch (${leaderEpoch}), never one older than ${latestEpoch}`,
+    );
+    const headers = this.validate(batches, this.config.maxMessageBytes);
+    let nextOffset = this.logEndOffset;
+    const placed = headers.map((header) => {
+      const batch = placeBatch(header, nextOffset);
+      nextOffset = batch.lastOffset + 1;
+      return batch;
+    });
+    for (const batch of placed) {
+      patchBaseOffset(batches, batch.position, batch.baseOffset);
+      patchPartitionLeaderEpoch(batches, batch.position, leaderEpoch);
+    }
+    this.updateEpochs(assignEpoch(this.epochs, leaderEpoch, placed[0].baseOffset));
+    return this.write(batches, placed);
+  }
+
+  /**
+   * Appends batches fetched from the leader, keeping their offsets and epochs.
+   * They must continue this log exactly: the first at logEndOffset, each next
+   * one right after the previous.
+   */
+  appendAsFollower(batches: Buffer): AppendResult {
+    this.checkWritable();
+    const headers = this.validate(batches, undefined);
+    let expected = this.logEndOffset;
+    let epochs = this.epochs;
+    for (const header of headers) {
+      if (header.baseOffset !== expected) {
+        throw new BrookError(
+          "INVALID_REQUEST",
+          `a follower append must continue the log at offset ${expected}, but a batch starts at ${header.baseOffset}`,
+        );
+      }
+      expected = header.lastOffset + 1;
+      epochs = assignEpoch(epochs, header.partitionLeaderEpoch, header.baseOffset);
+    }
+    this.updateEpochs(epochs);
+    return this.write(
+      batches,
+      headers.map((header) => placeBatch(header, header.baseOffset)),
+    );
+  }
+
+  /**
+   * Whole batches from the one that holds `offset`, up to `maxBytes` (but the
+   * first batch even if larger, unless `minOneBatch` is false), none holding
+   * an offset at or beyond `maxOffset`. Returns the stored bytes as they are.
+   */
+  read(offset: number, maxBytes: number, options: ReadOptions = {}): ReadResult {
+    assert(!this.closed, "read only an open log");
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.logEndOffset) {
+      throw new BrookError(
+        "OFFSET_OUT_OF_RANGE",
+        `offset ${offset} is outside the log, which holds offsets ${this.startOffset} to ${this.logEndOffset - 1}`,
+      );
+    }
+    const maxOffset = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
+    const minOneBatch = options.minOneBatch ?? true;
+    let records: Buffer = Buffer.alloc(0);
+    try {
+      for (
+        let i = segmentIndexFor(this.segments, offset);
+        offset < maxOffset && i < this.segments.length;
+        i++
+      ) {
+        const segment = this.segments[i];
+        records = segment.read(offset, maxBytes, maxOffset, minOneBatch);
+        // Only an offset at a segment's very end moves on to the next segment.
+        if (records.length > 0 || segment.nextOffset > offset) break;
+      }
+    } catch (error) {
+      throw this.storageError(`read offset ${offset}`, error);
+    }
+    return {
+      records,
+      highWatermark: this.highWatermark,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.logEndOffset,
+    };
+  }
+
+  /**
+   * The base offset of the first batch whose maxTimestamp is ≥ `timestampMs`
+   * (batch granularity: records are never decoded), or undefined if none is.
+   */
+  offsetForTimestamp(timestampMs: number): number | undefined {
+    assert(!this.closed, "search only an open log");
+    const segment = this.segments.find((candidate) => candidate.maxTimestampMs >= timestampMs);
+    if (!segment) return undefined;
+    try {
+      const offset = segment.offsetForTimestamp(timestampMs);
+      return offset === undefined ? undefined : Math.max(offset, this.startOffset);
+    } catch (error) {
+      throw this.storageError(`search for timestamp ${timestampMs}`, error);
+    }
+  }
+
+  /**
+   * Group commit: one fsync of every segment written since the last flush,
+   * after which `flushedOffset` is the log end offset as it was when the
+   * flush started. Callers arriving while a flush runs share it if nothing
+   * was written since it started; otherwise they share the one flush that
+   * follows it.
+   */
+  flush(): Promise<void> {
+    if (this.offline) return Promise.reject(this.offline);
+    if (this.flushing?.sequence === this.writeSequence) return this.flushing.done;
+    if (this.flushing) {
+      this.nextFlush ??= this.flushing.done
+        .catch(() => undefined)
+        .then(() => {
+          this.nextFlush = undefined;
+          return this.flush();
+        });
+      return this.nextFlush;
+    }
+    if (this.syncedSequence === this.writeSequence || this.closed) return Promise.resolve();
+    return this.startFlush();
+  }
+
+  /** Persists the high watermark (atomically), unless it is unchanged since the last checkpoint. */
+  checkpointHighWatermark(): void {
+    assert(!this.closed, "checkpoint only an open log");
+    const highWatermark = this.highWatermark;
+    if (highWatermark === this.checkpointedHighWatermark) return;
+    this.writeCheckpoint(highWatermarkFile, formatOffset(highWatermark));
+    this.checkpointedHighWatermark = highWatermark;
+  }
+
+  /**
+   * Deletes the oldest whole segments that are past `retentionMs` or beyond
+   * `retentionBytes`, never the active one nor any holding offsets at or above
+   * the high watermark, and advances (and persists) the log start offset.
+   */
+  applyRetention(): RetentionResult {
+    this.checkWritable();
+    const count = segmentsToDelete(
+      this.segments.map((segment) => segment.summary()),
+      {
+        nowMs: this.clock.nowMs(),
+        retentionMs: this.config.retentionMs,
+        retentionBytes: this.config.retentionBytes,
+        highWatermark: this.highWatermark,
+      },
+    );
+    if (count === 0) return { deletedSegments: 0, logStartOffset: this.startOffset };
+    const doomed = this.segments.slice(0, count);
+    try {
+      // The new start is durable before any file goes, so a crash between the two only leaves files to drop on open.
+      this.advanceLogStartOffset(this.segments[count].baseOffset);
+      this.segments = this.segments.slice(count);
+      for (const segment of doomed) segment.deleteFiles();
+    } catch (error) {
+      throw this.storageError("delete old segments", error);
+    } finally {
+      this.directoryChanged = true;
+      this.writeSequence += 1;
+    }
+    this.logger.info(
+      { dir: this.dir, deletedSegments: count, logStartOffset: this.startOffset },
+      "retention deleted old segments",
+    );
+    return { deletedSegments: count, logStartOffset: this.startOffset };
+  }
+
+  /**
+   * Drops every batch holding an offset ≥ `offset` (a follower does this after
+   * a leader change). A cut inside a batch drops that whole batch, so the log
+   * may end below `offset`. Below the log start, the log is emptied and
+   * restarts at `offset`.
+   */
+  truncateTo(offset: number): void {
+    this.checkWritable();
+    assert(Number.isSafeInteger(offset) && offset >= 0, `truncate to a valid offset, got ${offset}`);
+    if (offset >= this.logEndOffset) return;
+    if (offset < this.startOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    try {
+      this.truncateSegments(offset);
+      this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
+    } catch (error) {
+      this.offline = this.storageError(`truncate to offset ${offset}`, error);
+      throw this.offline;
+    }
+    this.logger.info({ dir: this.dir, offset, logEndOffset: this.logEndOffset }, "log truncated");
+  }
+
+  /** Deletes every segment and starts an empty log at `offset` (a follower whose log the leader no longer has). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.checkWritable();
+    assert(Number.isSafeInteger(offset) && offset >= 0, `restart at a valid offset, got ${offset}`);
+    try {
+      for (const segment of this.segments.splice(0).reverse()) segment.deleteFiles();
+      this.segments.push(this.createSegment(offset));
+      this.startOffset = offset;
+      this.writeCheckpoint(logStartOffsetFile, formatOffset(offset));
+      this.updateEpochs([]);
+    } catch (error) {
+      this.offline = this.storageError(`restart the log at offset ${offset}`, error);
+      throw this.offline;
+    } finally {
+      this.afterTruncation();
+    }
+  }
+
+  /** The end offset of `epoch` per the leader-epoch cache (Kafka's OffsetsForLeaderEpoch), or undefined. */
+  endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
+    return endOffsetForEpoch(this.epochs, epoch, this.logEndOffset);
+  }
+
+  /** Flushes, checkpoints the high watermark and closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.offline) {
+        await this.flush();
+        this.checkpointHighWatermark();
+      }
+    } finally {
+      this.closed = true;
+      this.closeSegments();
+    }
+  }
+
+  /** Closes the log without flushing and removes its directory. */
+  delete(): void {
+    this.closed = true;
+    this.closeSegments();
+    try {
+      this.fileSystem.removeDir(this.dir);
+    } catch (error) {
+      throw this.storageError("delete the log directory", error);
+    }
+  }
+
+  private get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private checkWritable(): void {
+    assert(!this.closed, "write only to an open log");
+    if (this.offline) throw this.offline;
+  }
+
+  /** Splits `batches` into validated headers; refuses an empty buffer or any bad batch. */
+  private validate(batches: Buffer, maxBatchBytes: number | undefined): BatchHeader[] {
+    const headers = splitBatches(batches, maxBatchBytes);
+    if (headers.length === 0) throw new BrookError("CORRUPT_BATCH", "the append holds no record batch");
+    return headers;
+  }
+
+  /** Writes placed batches, rolling segments as needed; on failure the log is cut back to where it was. */
+  private write(records: Buffer, placed: readonly PlacedBatch[]): AppendResult {
+    const startEndOffset = this.logEndOffset;
+    this.writeSequence += 1;
+    try {
+      let first = 0;
+      for (const runLength of segmentRuns(placed, this.config.segmentBytes)) {
+        const run = placed.slice(first, first + runLength);
+        first += runLength;
+        const from = run[0].position;
+        const last = run[run.length - 1];
+        const bytes = records.subarray(from, last.position + last.sizeInBytes);
+        this.maybeRoll(bytes.length, last);
+        this.activeSegment.append(
+          bytes,
+          run.map((batch) => ({ ...batch, position: batch.position - from })),
+        );
+      }
+    } catch (error) {
+      this.undoWrite(startEndOffset);
+      throw this.storageError("append", error);
+    }
+    return {
+      baseOffset: placed[0].baseOffset,
+      lastOffset: placed[placed.length - 1].lastOffset,
+      logAppendTimeMs: this.clock.nowMs(),
+    };
+  }
+
+  /** After a failed append: the failed segment undid its own write; earlier runs of the same append go too. */
+  private undoWrite(startEndOffset: number): void {
+    try {
+      if (this.activeSegment.broken) throw new Error("a failed write could not be undone");
+      if (this.logEndOffset > startEndOffset) this.truncateSegments(startEndOffset);
+    } catch (error) {
+      this.offline = this.storageError("undo a failed append", error);
+      this.logger.warn({ dir: this.dir, err: error }, "log is offline until restarted");
+    }
+  }
+
+  private maybeRoll(sizeBytes: number, last: PlacedBatch): void {
+    const nowMs = this.clock.nowMs();
+    const append = { sizeBytes, lastOffset: last.lastOffset, maxTimestampMs: last.maxTimestamp };
+    if (!shouldRoll(this.activeSegment.rollState(), append, this.config, nowMs)) return;
+    const next = this.createSegment(this.logEndOffset);
+    try {
+      this.activeSegment.seal();
+    } catch (error) {
+      next.deleteFiles();
+      throw error;
+    }
+    this.segments.push(next);
+  }
+
+  private createSegment(baseOffset: number): LogSegment {
+    this.directoryChanged = true;
+    return LogSegment.create(
+      this.fileSystem,
+      this.dir,
+      baseOffset,
+      this.config.indexIntervalBytes,
+      this.clock.nowMs(),
+    );
+  }
+
+  /** Cuts the log at `offset` (≥ the first segment's base): later segments go, the one holding it is cut. */
+  private truncateSegments(offset: number): void {
+    try {
+      const keep = segmentIndexFor(this.segments, offset);
+      assert(keep >= 0, "truncation stays within the first segment's offsets");
+      // Newest first, so a crash midway still leaves a log whose offsets continue each other.
+      while (this.segments.length > keep + 1) this.segments.pop()?.deleteFiles();
+      this.activeSegment.truncateTo(offset);
+      this.activeSegment.unseal();
+    } finally {
+      this.afterTruncation();
+    }
+  }
+
+  private afterTruncation(): void {
+    const logEndOffset = this.logEndOffset;
+    this.writeSequence += 1;
+    this.directoryChanged = true;
+    this.startOffset = Math.min(this.startOffset, logEndOffset);
+    this.highWatermarkOffset = Math.min(Math.max(this.highWatermarkOffset, this.startOffset), logEndOffset);
+    this.flushedUpTo = Math.min(Math.max(this.flushedUpTo, this.startOffset), logEndOffset);
+    this.lowestEndOffsetDuringFlush = Math.min(this.lowestEndOffsetDuringFlush, logEndOffset);
+  }
+
+  private startFlush(): Promise<void> {
+    const sequence = this.writeSequence;
+    const targetOffset = this.logEndOffset;
+    this.lowestEndOffsetDuringFlush = targetOffset;
+    const segments = this.segments.filter((segment) => segment.needsSync);
+    for (const segment of segments) segment.needsSync = false;
+    const syncDirectory = this.directoryChanged;
+    this.directoryChanged = false;
+    const done = (async () => {
+      try {
+        await Promise.all([
+          ...segments.map((segment) => segment.sync()),
+          syncDirectory ? this.fileSystem.syncDir(this.dir) : undefined,
+        ]);
+        this.flushedUpTo = Math.max(
+          this.flushedUpTo,
+          Math.min(targetOffset, this.lowestEndOffsetDuringFlush),
+        );
+        this.syncedSequence = sequence;
+      } catch (error) {
+        // After a failed fsync the kernel may have dropped the dirty pages, so the files cannot be trusted.
+        this.offline = this.storageError("flush", error);
+        throw this.offline;
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    this.flushing = { sequence, done };
+    return done;
+  }
+
+  private advanceLogStartOffset(offset: number): void {
+    if (offset <= this.startOffset) return;
+    this.writeCheckpoint(logStartOffsetFile, formatOffset(offset));
+    this.startOffset = offset;
+    this.updateEpochs(truncateEpochsFromStart(this.epochs, offset));
+  }
+
+  /** Adopts a new leader-epoch list, persisting it first when it changed. */
+  private updateEpochs(epochs: EpochEntries): void {
+    if (epochs === this.epochs) return;
+    this.writeCheckpoint(leaderEpochFile, formatEpochs(epochs));
+    this.epochs = epochs;
+  }
+
+  private writeCheckpoint(name: string, text: string): void {
+    try {
+      this.fileSystem.writeFileAtomic(path.join(this.dir, name), text);
+    } catch (error) {
+      throw this.storageError(`write ${name}`, error);
+    }
+  }
+
+  /** Builds the in-memory log from the directory; see `open`. */
+  private load(): void {
+    this.fileSystem.mkdirp(this.dir);
+    const bases = this.listSegmentBases();
+    const checkpointedStart = this.readOffsetCheckpoint(logStartOffsetFile) ?? 0;
+    for (let i = 0; i < bases.length; i++) {
+      const baseOffset = bases[i];
+      const isLast = i === bases.length - 1;
+      if (!isLast && bases[i + 1] <= checkpointedStart) {
+        // Retention had made this segment obsolete but crashed before deleting it.
+        this.removeSegmentFiles(baseOffset);
+        continue;
+      }
+      const previous = this.segments.at(-1);
+      if (previous && previous.nextOffset !== baseOffset) {
+        this.dropSegmentsFrom(bases.slice(i), `offsets jump from ${previous.nextOffset} to ${baseOffset}`);
+        break;
+      }
+      const recovery = LogSegment.open(this.fileSystem, this.dir, baseOffset, {
+        active: isLast,
+        indexIntervalBytes: this.config.indexIntervalBytes,
+        nowMs: this.clock.nowMs(),
+      });
+      this.segments.push(recovery.segment);
+      this.reportRecovery(baseOffset, recovery);
+      if (recovery.truncation && !isLast) {
+        this.dropSegmentsFrom(bases.slice(i + 1), `segment ${baseOffset} was cut short`);
+        break;
+      }
+    }
+    if (this.segments.length === 0) this.segments.push(this.createSegment(checkpointedStart));
+    this.activeSegment.unseal();
+    this.startOffset = Math.min(Math.max(checkpointedStart, this.segments[0].baseOffset), this.logEndOffset);
+    this.loadEpochs();
+    const highWatermark = this.readOffsetCheckpoint(highWatermarkFile) ?? this.startOffset;
+    this.highWatermarkOffset = Math.min(Math.max(highWatermark, this.startOffset), this.logEndOffset);
+    this.checkpointedHighWatermark = highWatermark;
+    this.flushedUpTo = this.startOffset;
+  }
+
+  /** Base offsets of the segments on disk, ascending; stray temp files and orphaned indexes are removed. */
+  private listSegmentBases(): number[] {
+    const bases: number[] = [];
+    const orphans: string[] = [];
+    const names = this.fileSystem.list(this.dir);
+    const logs = new Set(names.filter((name) => name.endsWith(logSuffix)));
+    for (const name of names) {
+      const parsed = parseSegmentFileName(name);
+      if (name.endsWith(".tmp")) orphans.push(name);
+      else if (parsed?.suffix === logSuffix) bases.push(parsed.baseOffset);
+      else if (parsed && !logs.has(segmentFileName(parsed.baseOffset, logSuffix))) orphans.push(name);
+    }
+    for (const name of orphans) this.fileSystem.remove(path.join(this.dir, name));
+    return bases.sort((a, b) => a - b);
+  }
+
+  private dropSegmentsFrom(bases: readonly number[], reason: string): void {
+    this.logger.warn(
+      { dir: this.dir, droppedSegments: bases, reason },
+      "dropping segments after a gap in the log",
+    );
+    for (const baseOffset of [...bases].reverse()) this.removeSegmentFiles(baseOffset);
+  }
+
+  private removeSegmentFiles(baseOffset: number): void {
+    for (const suffix of [logSuffix, offsetIndexSuffix, timeIndexSuffix]) {
+      this.fileSystem.remove(path.join(this.dir, segmentFileName(baseOffset, suffix)));
+    }
+  }
+
+  private reportRecovery(baseOffset: number, recovery: SegmentRecovery): void {
+    if (recovery.truncation) {
+      this.logger.warn(
+        { dir: this.dir, baseOffset, ...recovery.truncation },
+        "recovery cut a torn or corrupt tail off a segment",
+      );
+    }
+    if (recovery.indexesRebuilt) this.logger.info({ dir: this.dir, baseOffset }, "rebuilt segment indexes");
+  }
+
+  /** Loads the leader-epoch checkpoint and drops epochs outside the recovered log. */
+  private loadEpochs(): void {
+    this.epochs =
+      readCheckpoint(this.fileSystem, this.dir, leaderEpochFile, parseEpochs, (error) => {
+        this.logger.warn({ dir: this.dir, err: error }, "ignoring an unreadable leader-epoch checkpoint");
+        return [];
+      }) ?? [];
+    this.updateEpochs(
+      truncateEpochsFromStart(truncateEpochsFromEnd(this.epochs, this.logEndOffset), this.startOffset),
+    );
+  }
+
+  private readOffsetCheckpoint(name: string): number | undefined {
+    return readCheckpoint(this.fileSystem, this.dir, name, parseOffset, (error) => {
+      this.logger.warn({ dir: this.dir, file: name, err: error }, "ignoring an unreadable checkpoint");
+      return undefined;
+    });
+  }
+
+  private closeSegments(): void {
+    for (const segment of this.segments) segment.close();
+  }
+
+  private storageError(action: string, error: unknown): BrookError {
+    if (error instanceof BrookError) return error;
+    const detail = error instanceof Error ? error.message : String(error);
+    return new BrookError("STORAGE_ERROR", `could not ${action} in ${this.dir}: ${detail}`, { cause: error });
+  }
+}
+
+function placeBatch(header: BatchHeader, baseOffset: number): PlacedBatch {
+  return {
+    position: header.position,
+    baseOffset,
+    lastOffset: baseOffset + header.lastOffsetDelta,
+    sizeInBytes: header.sizeInBytes,
+    maxTimestamp: header.maxTimestamp,
+  };
+}

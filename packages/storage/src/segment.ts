@@ -1,0 +1,682 @@
+// One segment of a partition log: `<base>.log` holding whole record batches
+// back to back, with its sparse `<base>.index` and `<base>.timeindex`, and the
+// recovery that rebuilds or checks them from what is on disk.
+
+import path from "node:path";
+import {
+  assert,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_OFFSET,
+  type BatchHeader,
+  BrookError,
+  LOG_OVERHEAD,
+  readBatchHeader,
+  scanBatches,
+} from "@brook/protocol";
+import type { FileSystem, LogFile } from "./file-system.js";
+import {
+  type BatchPlacement,
+  decodeOffsetEntry,
+  decodeTimeEntry,
+  emptyIndexCursor,
+  encodeOffsetEntries,
+  encodeTimeEntries,
+  finalTimeEntry,
+  floorEntry,
+  type IndexCursor,
+  IndexFile,
+  offsetEntryBytes,
+  offsetIndexProblem,
+  planIndexEntries,
+  timeEntryBytes,
+  timeIndexProblem,
+} from "./indexes.js";
+import type { ActiveSegmentState, SegmentSummary } from "./policies.js";
+
+export const logSuffix = ".log";
+export const offsetIndexSuffix = ".index";
+export const timeIndexSuffix = ".timeindex";
+
+const segmentFilePattern = /^(\d{20})\.(log|index|timeindex)$/;
+
+/** Bytes recovery reads at a time while validating a segment (one batch at a time when a batch is larger). */
+const recoveryReadBytes = 1024 * 1024;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, "0") + suffix;
+}
+
+/** The base offset and suffix of a segment file name, or undefined for any other file. */
+export function parseSegmentFileName(name: string): { baseOffset: number; suffix: string } | undefined {
+  const match = segmentFilePattern.exec(name);
+  if (!match) return undefined;
+  return { baseOffset: Number(match[1]), suffix: `.${match[2]}` };
+}
+
+/** A batch about to be written, with the offsets it was given. */
+export interface PlacedBatch {
+  /** Where the batch starts in the appended buffer. */
+  position: number;
+  baseOffset: number;
+  lastOffset: number;
+  sizeInBytes: number;
+  maxTimestamp: number;
+}
+
+export interface SegmentOpenOptions {
+  /** The active segment is validated batch by batch and keeps its indexes in memory. */
+  active: boolean;
+  indexIntervalBytes: number;
+  nowMs: number;
+}
+
+export interface SegmentRecovery {
+  segment: LogSegment;
+  /** Why the log was cut short, when it was: a torn or corrupt batch, or a batch out of sequence. */
+  truncation?: { problem: string; droppedBytes: number };
+  /** True when an index file was missing or bad and was written anew. */
+  indexesRebuilt: boolean;
+}
+
+interface SegmentFiles {
+  log: LogFile;
+  offsetIndex: LogFile;
+  timeIndex: LogFile;
+}
+
+interface SegmentState {
+  sizeBytes: number;
+  nextOffset: number;
+  cursor: IndexCursor;
+  firstBatchTimestampMs: number;
+}
+
+/** The outcome of validating `[from, end)` of a log file batch by batch while planning its index entries. */
+interface LogScan {
+  endPosition: number;
+  nextOffset: number;
+  cursor: IndexCursor;
+  offsetEntries: Buffer;
+  timeEntries: Buffer;
+  firstBatchTimestampMs: number;
+  problem?: string;
+}
+
+export class LogSegment {
+  private state: SegmentState;
+  private sealed: boolean;
+  /** Set by every change to the files; cleared when a flush picks the segment up. */
+  needsSync = true;
+  /** A failed write could not be undone; the files no longer match what the log believes. */
+  broken = false;
+
+  private constructor(
+    private readonly fileSystem: FileSystem,
+    private readonly dir: string,
+    readonly baseOffset: number,
+    private readonly files: SegmentFiles,
+    private readonly offsetIndex: IndexFile,
+    private readonly timeIndex: IndexFile,
+    private readonly indexIntervalBytes: number,
+    readonly createdMs: number,
+    state: SegmentState,
+    active: boolean,
+  ) {
+    this.state = state;
+    this.sealed = !active;
+  }
+
+  /** A new, empty, active segment; stale files with the same name are emptied. */
+  static create(
+    fileSystem: FileSystem,
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+    nowMs: number,
+  ): LogSegment {
+    const files = openFiles(fileSystem, dir, baseOffset);
+    try {
+      for (const file of Object.values(files)) file.truncate(0);
+    } catch (error) {
+      closeFiles(files);
+      throw error;
+    }
+    const state = {
+      sizeBytes: 0,
+      nextOffset: baseOffset,
+      cursor: emptyIndexCursor,
+      firstBatchTimestampMs: -1,
+    };
+    return new LogSegment(
+      fileSystem,
+      dir,
+      baseOffset,
+      files,
+      new IndexFile(files.offsetIndex, offsetEntryBytes, Buffer.alloc(0), 0),
+      new IndexFile(files.timeIndex, timeEntryBytes, Buffer.alloc(0), 0),
+      indexIntervalBytes,
+      nowMs,
+      state,
+      true,
+    );
+  }
+
+  /**
+   * Opens a segment from disk. The active segment is validated batch by
+   * batch (length, CRC, offsets in sequence) and its indexes are rebuilt from
+   * that scan. A sealed segment whose indexes look sound has only the batches
+   * after its last index entry validated; otherwise it gets the full scan too.
+   * Either way the log is cut at the first bad batch.
+   */
+  static open(
+    fileSystem: FileSystem,
+    dir: string,
+    baseOffset: number,
+    options: SegmentOpenOptions,
+  ): SegmentRecovery {
+    const files = openFiles(fileSystem, dir, baseOffset);
+    try {
+      const logSizeBytes = files.log.size();
+      const indexBytes = {
+        offset: fileSystem.readFile(path.join(dir, segmentFileName(baseOffset, offsetIndexSuffix))),
+        time: fileSystem.readFile(path.join(dir, segmentFileName(baseOffset, timeIndexSuffix))),
+      };
+      const scan =
+        (!options.active && checkSealedTail(files.log, baseOffset, logSizeBytes, indexBytes, options)) ||
+        scanLog(
+          files.log,
+          baseOffset,
+          0,
+          logSizeBytes,
+          baseOffset,
+          emptyIndexCursor,
+          options.indexIntervalBytes,
+        );
+      if (scan.problem) files.log.truncate(scan.endPosition);
+      const cursor = options.active ? scan.cursor : withFinalTimeEntry(scan.cursor);
+      const final = options.active ? undefined : finalTimeEntry(scan.cursor);
+      const timeEntries = final
+        ? Buffer.concat([scan.timeEntries, encodeTimeEntries([final])])
+        : scan.timeEntries;
+      const offsetIndexRebuilt = rewriteIfDifferent(files.offsetIndex, indexBytes.offset, scan.offsetEntries);
+      const timeIndexRebuilt = rewriteIfDifferent(files.timeIndex, indexBytes.time, timeEntries);
+      const memory = (bytes: Buffer) => (options.active ? Buffer.from(bytes) : undefined);
+      const segment = new LogSegment(
+        fileSystem,
+        dir,
+        baseOffset,
+        files,
+        new IndexFile(
+          files.offsetIndex,
+          offsetEntryBytes,
+          memory(scan.offsetEntries),
+          scan.offsetEntries.length,
+        ),
+        new IndexFile(files.timeIndex, timeEntryBytes, memory(timeEntries), timeEntries.length),
+        options.indexIntervalBytes,
+        options.nowMs,
+        {
+          sizeBytes: scan.endPosition,
+          nextOffset: scan.nextOffset,
+          cursor,
+          firstBatchTimestampMs: scan.firstBatchTimestampMs,
+        },
+        options.active,
+      );
+      const truncation = scan.problem
+        ? { problem: scan.problem, droppedBytes: logSizeBytes - scan.endPosition }
+        : undefined;
+      return { segment, truncation, indexesRebuilt: offsetIndexRebuilt || timeIndexRebuilt };
+    } catch (error) {
+      closeFiles(files);
+      throw error;
+    }
+  }
+
+  get sizeBytes(): number {
+    return this.state.sizeBytes;
+  }
+
+  /** One past the last offset in the segment; the base offset when empty. */
+  get nextOffset(): number {
+    return this.state.nextOffset;
+  }
+
+  get maxTimestampMs(): number {
+    return this.state.cursor.maxTimestampMs;
+  }
+
+  get isSealed(): boolean {
+    return this.sealed;
+  }
+
+  summary(): SegmentSummary {
+    return {
+      baseOffset: this.baseOffset,
+      nextOffset: this.nextOffset,
+      sizeBytes: this.sizeBytes,
+      maxTimestampMs: this.maxTimestampMs,
+    };
+  }
+
+  rollState(): ActiveSegmentState {
+    return {
+      baseOffset: this.baseOffset,
+      sizeBytes: this.sizeBytes,
+      firstBatchTimestampMs: this.state.firstBatchTimestampMs,
+      createdMs: this.createdMs,
+    };
+  }
+
+  /**
+   * Writes `records` (whole batches, offsets already patched) at the end of
+   * the segment and indexes them. If any write fails, the files are cut back
+   * to where they were and the error is rethrown.
+   */
+  append(records: Buffer, batches: readonly PlacedBatch[]): void {
+    assert(!this.sealed && batches.length > 0, "append only non-empty batches to the active segment");
+    const start = this.state;
+    const placements: BatchPlacement[] = batches.map((batch) => ({
+      relativeOffset: batch.baseOffset - this.baseOffset,
+      position: start.sizeBytes + batch.position,
+      sizeBytes: batch.sizeInBytes,
+      maxTimestampMs: batch.maxTimestamp,
+    }));
+    const plan = planIndexEntries(start.cursor, placements, this.indexIntervalBytes);
+    this.writeOrUndo(() => {
+      this.needsSync = true;
+      this.files.log.write(records, start.sizeBytes);
+      this.offsetIndex.append(encodeOffsetEntries(plan.offsetEntries));
+      this.timeIndex.append(encodeTimeEntries(plan.timeEntries));
+    });
+    this.state = {
+      sizeBytes: start.sizeBytes + records.length,
+      nextOffset: batches[batches.length - 1].lastOffset + 1,
+      cursor: plan.cursor,
+      firstBatchTimestampMs: start.sizeBytes === 0 ? batches[0].maxTimestamp : start.firstBatchTimestampMs,
+    };
+  }
+
+  /**
+   * Whole batches from the one containing `offset`: as many as fit in
+   * `maxBytes` (but at least one when `minOneBatch`), none reaching
+   * `maxOffset`. Empty when the segment holds nothing at or after `offset`.
+   */
+  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer {
+    const first = this.locate(offset);
+    if (!first) return Buffer.alloc(0);
+    let end = first.position;
+    let header = first.header;
+    // Each step moves past one whole batch, so this ends by the end of the segment.
+    for (;;) {
+      if (header.lastOffset >= maxOffset) break;
+      const taken = end - first.position;
+      if (taken + header.sizeInBytes > maxBytes && !(taken === 0 && minOneBatch)) break;
+      end += header.sizeInBytes;
+      if (end >= this.sizeBytes) break;
+      header = this.readHeaderAt(end);
+    }
+    const records = Buffer.allocUnsafe(end - first.position);
+    if (this.files.log.read(records, first.position) !== records.length) throw this.shorterThanExpected();
+    return records;
+  }
+
+  /** Base offset of the first batch whose maxTimestamp is ≥ `timestampMs`, or undefined. */
+  offsetForTimestamp(timestampMs: number): number | undefined {
+    if (this.maxTimestampMs < timestampMs) return undefined;
+    // The last time entry below the target: no batch up to it can match, so the search starts there.
+    const entry = floorEntry(this.timeIndex.count, (i) => this.timeEntryAt(i).timestampMs, timestampMs - 1);
+    const startOffset =
+      entry < 0 ? this.baseOffset : this.baseOffset + this.timeEntryAt(entry).relativeOffset;
+    const start = this.locate(startOffset);
+    assert(start, "the time index points at batches the segment holds");
+    const found = this.walk(start.position, (header) => header.maxTimestamp >= timestampMs);
+    assert(found, "a segment whose max timestamp reaches the target has a batch that does");
+    return found.header.baseOffset;
+  }
+
+  /** Drops every batch that holds an offset ≥ `offset`; the segment then ends at the first dropped batch. */
+  truncateTo(offset: number): void {
+    const cut = this.locate(offset);
+    if (!cut) return;
+    const relativeOffset = cut.header.baseOffset - this.baseOffset;
+    const offsetEntriesKept =
+      floorEntry(this.offsetIndex.count, (i) => this.offsetEntryAt(i).relativeOffset, relativeOffset - 1) + 1;
+    const timeEntriesKept =
+      floorEntry(this.timeIndex.count, (i) => this.timeEntryAt(i).relativeOffset, relativeOffset - 1) + 1;
+    this.needsSync = true;
+    this.files.log.truncate(cut.position);
+    this.offsetIndex.truncateToCount(offsetEntriesKept);
+    this.timeIndex.truncateToCount(timeEntriesKept);
+    this.state = {
+      ...this.state,
+      sizeBytes: cut.position,
+      nextOffset: cut.header.baseOffset,
+      firstBatchTimestampMs: cut.position === 0 ? -1 : this.state.firstBatchTimestampMs,
+    };
+    this.state.cursor = this.cursorAfterLastEntry();
+  }
+
+  /** Makes this the active segment again (after truncation removed the segments after it). */
+  unseal(): void {
+    if (!this.sealed) return;
+    this.offsetIndex.loadIntoMemory();
+    this.timeIndex.loadIntoMemory();
+    this.sealed = false;
+  }
+
+  /** Called when a newer segment becomes active: records the final max timestamp and drops in-memory indexes. */
+  seal(): void {
+    if (this.sealed) return;
+    const final = finalTimeEntry(this.state.cursor);
+    if (final) {
+      this.writeOrUndo(() => {
+        this.needsSync = true;
+        this.timeIndex.append(encodeTimeEntries([final]));
+      });
+      this.state = { ...this.state, cursor: withFinalTimeEntry(this.state.cursor) };
+    }
+    this.offsetIndex.seal();
+    this.timeIndex.seal();
+    this.sealed = true;
+    this.needsSync = true;
+  }
+
+  /** fdatasync the log; a sealed segment's indexes too, since it is never rebuilt from a full scan. */
+  async sync(): Promise<void> {
+    const files = this.sealed
+      ? [this.files.log, this.files.offsetIndex, this.files.timeIndex]
+      : [this.files.log];
+    await Promise.all(files.map((file) => file.sync()));
+  }
+
+  close(): void {
+    closeFiles(this.files);
+  }
+
+  /** Closes and removes the segment's files, the log first so a crash never leaves a log without its place. */
+  deleteFiles(): void {
+    this.close();
+    for (const suffix of [logSuffix, offsetIndexSuffix, timeIndexSuffix]) {
+      this.fileSystem.remove(path.join(this.dir, segmentFileName(this.baseOffset, suffix)));
+    }
+  }
+
+  private offsetEntryAt(index: number) {
+    return decodeOffsetEntry(this.offsetIndex.entry(index));
+  }
+
+  private timeEntryAt(index: number) {
+    return decodeTimeEntry(this.timeIndex.entry(index));
+  }
+
+  /** The first batch whose last offset is ≥ `offset`, found from the nearest offset index entry below it. */
+  private locate(offset: number): { position: number; header: BatchHeader } | undefined {
+    const entry = floorEntry(
+      this.offsetIndex.count,
+      (i) => this.offsetEntryAt(i).relativeOffset,
+      offset - this.baseOffset,
+    );
+    const position = entry < 0 ? 0 : this.offsetEntryAt(entry).position;
+    return this.walk(position, (header) => header.lastOffset >= offset);
+  }
+
+  /** Reads batch headers from `position` on until `found` accepts one. */
+  private walk(
+    position: number,
+    found: (header: BatchHeader) => boolean,
+  ): { position: number; header: BatchHeader } | undefined {
+    // Each step moves past one whole batch (at least 61 bytes), so this ends by the end of the segment.
+    for (let at = position; at < this.sizeBytes; ) {
+      const header = this.readHeaderAt(at);
+      if (found(header)) return { position: at, header };
+      at += header.sizeInBytes;
+    }
+    return undefined;
+  }
+
+  private readHeaderAt(position: number): BatchHeader {
+    const buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+    if (this.files.log.read(buf, position) !== buf.length) throw this.shorterThanExpected();
+    const header = readBatchHeader(buf);
+    if (header.sizeInBytes < BATCH_HEADER_BYTES || position + header.sizeInBytes > this.sizeBytes) {
+      throw new BrookError(
+        "STORAGE_ERROR",
+        `${this.logPath()} holds a bad batch length at position ${position}`,
+      );
+    }
+    return header;
+  }
+
+  /** Index bookkeeping after truncation, recomputed from the batches after the last remaining offset entry. */
+  private cursorAfterLastEntry(): IndexCursor {
+    const scan = scanFromLastEntry(
+      this.files.log,
+      this.baseOffset,
+      this.sizeBytes,
+      this.offsetIndex.count > 0 ? this.offsetEntryAt(this.offsetIndex.count - 1) : undefined,
+      this.timeIndex.count > 0 ? this.timeEntryAt(this.timeIndex.count - 1) : undefined,
+      this.indexIntervalBytes,
+    );
+    if (scan.problem) throw new BrookError("STORAGE_ERROR", `${this.logPath()}: ${scan.problem}`);
+    return scan.cursor;
+  }
+
+  /** Runs `write`; if it throws, cuts every file back to its size before and rethrows. */
+  private writeOrUndo(write: () => void): void {
+    const sizeBytes = this.state.sizeBytes;
+    const offsetEntries = this.offsetIndex.count;
+    const timeEntries = this.timeIndex.count;
+    try {
+      write();
+    } catch (error) {
+      try {
+        this.files.log.truncate(sizeBytes);
+        this.offsetIndex.truncateToCount(offsetEntries);
+        this.timeIndex.truncateToCount(timeEntries);
+      } catch {
+        this.broken = true;
+      }
+      throw error;
+    }
+  }
+
+  private logPath(): string {
+    return path.join(this.dir, segmentFileName(this.baseOffset, logSuffix));
+  }
+
+  private shorterThanExpected(): BrookError {
+    return new BrookError("STORAGE_ERROR", `${this.logPath()} is shorter than the log expects`);
+  }
+}
+
+function openFiles(fileSystem: FileSystem, dir: string, baseOffset: number): SegmentFiles {
+  const opened: LogFile[] = [];
+  try {
+    for (const suffix of [logSuffix, offsetIndexSuffix, timeIndexSuffix]) {
+      opened.push(fileSystem.open(path.join(dir, segmentFileName(baseOffset, suffix))));
+    }
+  } catch (error) {
+    for (const file of opened) file.close();
+    throw error;
+  }
+  return { log: opened[0], offsetIndex: opened[1], timeIndex: opened[2] };
+}
+
+function closeFiles(files: SegmentFiles): void {
+  for (const file of Object.values(files)) file.close();
+}
+
+/** The cursor once the final time entry is written: it then covers the segment's max timestamp. */
+function withFinalTimeEntry(cursor: IndexCursor): IndexCursor {
+  const final = finalTimeEntry(cursor);
+  if (!final) return cursor;
+  return { ...cursor, lastTimeEntryMs: final.timestampMs, lastTimeEntryOffset: final.relativeOffset };
+}
+
+/** Makes the index file hold exactly `entries`; true when it had to be rewritten. */
+function rewriteIfDifferent(file: LogFile, existing: Buffer | undefined, entries: Buffer): boolean {
+  if (existing?.equals(entries)) return false;
+  file.truncate(0);
+  file.write(entries, 0);
+  return true;
+}
+
+/**
+ * Fast recovery of a sealed segment: when both index files are sound, only
+ * the batches from the last offset index entry on are validated. Returns
+ * undefined when anything looks off, so the caller falls back to a full scan.
+ */
+function checkSealedTail(
+  log: LogFile,
+  baseOffset: number,
+  logSizeBytes: number,
+  indexBytes: { offset: Buffer | undefined; time: Buffer | undefined },
+  options: SegmentOpenOptions,
+): LogScan | undefined {
+  const { offset, time } = indexBytes;
+  // Each offset entry comes with a time entry unless timestamps stalled, so timestamped batches with
+  // offset entries but no time entry mean a lost time index (all-untimestamped segments pay a full scan).
+  const timeIndexLost = time?.length === 0 && offset !== undefined && offset.length > 0;
+  if (
+    !offset ||
+    !time ||
+    timeIndexLost ||
+    offsetIndexProblem(offset, logSizeBytes) ||
+    time.length % timeEntryBytes
+  ) {
+    return undefined;
+  }
+  const lastOffsetEntry =
+    offset.length > 0 ? decodeOffsetEntry(offset, offset.length - offsetEntryBytes) : undefined;
+  const lastTimeEntry = time.length > 0 ? decodeTimeEntry(time, time.length - timeEntryBytes) : undefined;
+  const tail = scanFromLastEntry(
+    log,
+    baseOffset,
+    logSizeBytes,
+    lastOffsetEntry,
+    lastTimeEntry,
+    options.indexIntervalBytes,
+  );
+  if (tail.problem || timeIndexProblem(time, tail.nextOffset - baseOffset)) return undefined;
+  return {
+    ...tail,
+    // Entries the tail scan planned are ones the files lost (a crash before they were written); keep them.
+    offsetEntries: Buffer.concat([offset, tail.offsetEntries]),
+    timeEntries: Buffer.concat([time, tail.timeEntries]),
+    firstBatchTimestampMs: readFirstBatchTimestamp(log, logSizeBytes),
+  };
+}
+
+/**
+ * Validates the batches after the last offset index entry, with the index
+ * cursor as it stood when that entry was written: the running max timestamp
+ * was then at most the last time entry's, or a newer time entry would exist.
+ */
+function scanFromLastEntry(
+  log: LogFile,
+  baseOffset: number,
+  logSizeBytes: number,
+  lastOffsetEntry: { relativeOffset: number; position: number } | undefined,
+  lastTimeEntry: { timestampMs: number; relativeOffset: number } | undefined,
+  indexIntervalBytes: number,
+): LogScan {
+  const cursor: IndexCursor = lastOffsetEntry
+    ? {
+        bytesSinceLastEntry: 0,
+        maxTimestampMs: lastTimeEntry?.timestampMs ?? -1,
+        lastTimeEntryMs: lastTimeEntry?.timestampMs ?? -1,
+        lastTimeEntryOffset: lastTimeEntry?.relativeOffset ?? -1,
+        lastBatchOffset: -1,
+      }
+    : emptyIndexCursor;
+  const from = lastOffsetEntry?.position ?? 0;
+  const expectedOffset = baseOffset + (lastOffsetEntry?.relativeOffset ?? 0);
+  return scanLog(log, baseOffset, from, logSizeBytes, expectedOffset, cursor, indexIntervalBytes);
+}
+
+function readFirstBatchTimestamp(log: LogFile, logSizeBytes: number): number {
+  if (logSizeBytes < BATCH_HEADER_BYTES) return -1;
+  const buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  log.read(buf, 0);
+  return readBatchHeader(buf).maxTimestamp;
+}
+
+/**
+ * Validates `[from, end)` of a log batch by batch (length, CRC, offsets in
+ * sequence from `expectedOffset`) in chunks of `recoveryReadBytes`, planning
+ * index entries as an append would have. Stops at the first bad batch.
+ */
+function scanLog(
+  log: LogFile,
+  baseOffset: number,
+  from: number,
+  end: number,
+  expectedOffset: number,
+  startCursor: IndexCursor,
+  indexIntervalBytes: number,
+): LogScan {
+  const offsetEntries: Buffer[] = [];
+  const timeEntries: Buffer[] = [];
+  let cursor = startCursor;
+  let position = from;
+  let nextOffset = expectedOffset;
+  let firstBatchTimestampMs = -1;
+  let problem: string | undefined;
+  let chunkBytes = recoveryReadBytes;
+  // Each pass either moves `position` past at least one batch, grows the chunk to hold the one batch
+  // that did not fit (so the next pass moves past it or stops), or stops.
+  while (position < end && problem === undefined) {
+    const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, end - position));
+    if (log.read(chunk, position) !== chunk.length)
+      throw new BrookError("STORAGE_ERROR", "log shrank during recovery");
+    const scan = scanBatches(chunk);
+    const inSequence = takeWhileInSequence(scan.batches, nextOffset);
+    const placements = inSequence.map((batch) => ({
+      relativeOffset: batch.baseOffset - baseOffset,
+      position: position + batch.position,
+      sizeBytes: batch.sizeInBytes,
+      maxTimestampMs: batch.maxTimestamp,
+    }));
+    const plan = planIndexEntries(cursor, placements, indexIntervalBytes);
+    offsetEntries.push(encodeOffsetEntries(plan.offsetEntries));
+    timeEntries.push(encodeTimeEntries(plan.timeEntries));
+    cursor = plan.cursor;
+    if (position === 0 && inSequence.length > 0) firstBatchTimestampMs = inSequence[0].maxTimestamp;
+    if (inSequence.length > 0) nextOffset = inSequence[inSequence.length - 1].lastOffset + 1;
+    const reachedEnd = position + chunk.length === end;
+    if (inSequence.length < scan.batches.length) {
+      const stray = scan.batches[inSequence.length];
+      problem = `the batch at position ${position + stray.position} has base offset ${stray.baseOffset}, expected ${nextOffset}`;
+      position += stray.position;
+    } else if (scan.tail === "corrupt" || (scan.tail === "torn" && reachedEnd)) {
+      problem = scan.error?.message ?? `bad batch at position ${position + scan.validBytes}`;
+      position += scan.validBytes;
+    } else if (scan.tail === "torn" && scan.validBytes === 0) {
+      chunkBytes = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    } else {
+      position += scan.validBytes;
+      chunkBytes = recoveryReadBytes;
+    }
+  }
+  return {
+    endPosition: position,
+    nextOffset,
+    cursor,
+    offsetEntries: Buffer.concat(offsetEntries),
+    timeEntries: Buffer.concat(timeEntries),
+    firstBatchTimestampMs,
+    problem,
+  };
+}
+
+function takeWhileInSequence(batches: readonly BatchHeader[], expectedOffset: number): BatchHeader[] {
+  const taken: BatchHeader[] = [];
+  let next = expectedOffset;
+  for (const batch of batches) {
+    if (batch.baseOffset !== next) break;
+    taken.push(batch);
+    next = batch.lastOffset + 1;
+  }
+  return taken;
+}
