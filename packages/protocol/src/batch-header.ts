@@ -156,11 +156,12 @@ function inspectBatch(
     return corrupt(position, `declares batchLength ${batchLength}, below the minimum ${BATCH_LENGTH_MIN}`);
   }
   const sizeInBytes = batchLength + LOG_OVERHEAD;
-  if (maxBytes !== undefined && sizeInBytes > maxBytes) {
-    return corrupt(position, `is ${sizeInBytes} bytes, above the limit of ${maxBytes}`, "RECORD_TOO_LARGE");
-  }
+  // A length beyond the bytes present is a torn batch (or garbage), whatever the limit says.
   if (sizeInBytes > presentBytes) {
     return { kind: "torn", error: truncatedError(position, sizeInBytes, presentBytes) };
+  }
+  if (maxBytes !== undefined && sizeInBytes > maxBytes) {
+    return corrupt(position, `is ${sizeInBytes} bytes, above the limit of ${maxBytes}`, "RECORD_TOO_LARGE");
   }
   const header = readBatchHeader(buf, position);
   if (validateCrc) {

@@ -4,7 +4,7 @@
 // (SIGKILL, like a crash) and restarted on the same data.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,6 +71,7 @@ async function createNode(id: number, rootDir: string, env: Record<string, strin
   const controllerPort = await getPort({ host: "127.0.0.1" });
   const dataDir = join(rootDir, `node-${id}`, "data");
   const logFile = join(rootDir, `node-${id}`, "node.log");
+  mkdirSync(dataDir, { recursive: true });
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
