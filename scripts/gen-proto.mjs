@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "packages/protocol/src/generated");
 const require = createRequire(import.meta.url);
-const bin = join(dirname(require.resolve("@grpc/proto-loader/package.json")), "build/bin/proto-loader-gen-types.js");
+const bin = join(
+  dirname(require.resolve("@grpc/proto-loader/package.json")),
+  "build/bin/proto-loader-gen-types.js",
+);
 const protos = readdirSync(join(root, "proto")).filter((f) => f.endsWith(".proto"));
 
 rmSync(out, { recursive: true, force: true });

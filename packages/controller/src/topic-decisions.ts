@@ -17,6 +17,12 @@ export interface CreateTopicRequest {
   readonly configs: ReadonlyMap<string, string>;
 }
 
+/** Kafka's convention: -1 asks for the cluster default. */
+export const useDefault = -1;
+export const defaultPartitions = 1;
+/** Three copies where the cluster has three brokers; fewer on a smaller cluster. */
+export const defaultReplicationFactorMax = 3;
+
 export function planCreateTopic(
   image: MetadataImage,
   request: CreateTopicRequest,
@@ -29,12 +35,12 @@ export function planCreateTopic(
   }
   validateTopicConfigs(request.configs);
   const liveBrokers = [...image.brokers.keys()];
-  const assignment = assignReplicas(
-    liveBrokers,
-    request.numPartitions,
-    request.replicationFactor,
-    placementStart,
-  );
+  const numPartitions = request.numPartitions === useDefault ? defaultPartitions : request.numPartitions;
+  const replicationFactor =
+    request.replicationFactor === useDefault
+      ? Math.min(defaultReplicationFactorMax, Math.max(liveBrokers.length, 1))
+      : request.replicationFactor;
+  const assignment = assignReplicas(liveBrokers, numPartitions, replicationFactor, placementStart);
   return [
     { type: "topic", name: request.name, topicId },
     ...[...request.configs].map(

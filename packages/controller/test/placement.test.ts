@@ -48,6 +48,22 @@ describe("topic decisions", () => {
     ).toThrow(/INVALID_CONFIG/);
   });
 
+  it("-1 asks for the default partition count and replication factor; 0 is refused", () => {
+    const records = planCreateTopic(
+      withBroker,
+      { ...request, numPartitions: -1, replicationFactor: -1 },
+      "id",
+      0,
+    );
+    expect(records.filter((r) => r.type === "partition")).toHaveLength(1);
+    expect(() => planCreateTopic(withBroker, { ...request, numPartitions: 0 }, "id", 0)).toThrow(
+      /INVALID_PARTITIONS/,
+    );
+    expect(() => planCreateTopic(withBroker, { ...request, replicationFactor: 0 }, "id", 0)).toThrow(
+      /INVALID_REPLICATION_FACTOR/,
+    );
+  });
+
   it("deleting an unknown topic is UNKNOWN_TOPIC", () => {
     expect(() => planDeleteTopic(withBroker, "missing")).toThrow(/UNKNOWN_TOPIC/);
   });

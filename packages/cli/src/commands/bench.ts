@@ -1,0 +1,203 @@
+// `brook bench produce|consume|echo`: measured throughput and latency.
+// `echo` is the baseline: the same batch bytes through a bare grpc-js
+// round trip on this machine, with no Brook code on either side, so the
+// figures for produce and consume can be read against what the transport
+// alone costs in the same run.
+
+import { randomBytes } from "node:crypto";
+import type { Message, RecordMetadata } from "@brook/client";
+import { BrookError, encodeRecordBatch } from "@brook/protocol";
+import { Command, Option } from "@commander-js/extra-typings";
+import * as grpc from "@grpc/grpc-js";
+import { BenchStats, nowUs, printSummary, progressBar } from "../bench-stats.js";
+import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
+import { printJson } from "../output.js";
+import { acksOption, toAcks } from "./produce.js";
+
+/** Records per send() call; each call's latency is counted for its records. */
+const recordsPerSend = 100;
+/** send() calls in flight; the producer's own buffer bound applies as well. */
+const sendsInFlightMax = 256;
+
+const commonOptions = (command: Command<[], Record<string, never>>) =>
+  command
+    .option("--topic <name>", "topic to use (created when missing)", "bench")
+    .option("--records <n>", "how many records", parseInteger("--records", 1), 1_000_000)
+    .option("--record-size <bytes>", "value size of each record", parseInteger("--record-size", 0), 100)
+    .option("--json", "print the summary as JSON");
+
+export function benchCommand(): Command {
+  const bench = new Command("bench").description("measure throughput and latency");
+
+  commonOptions(bench.command("produce").description("produce records as fast as the cluster takes them"))
+    .addOption(acksOption())
+    .option("--batch-bytes <n>", "producer batch size", parseInteger("--batch-bytes", 64))
+    .option("--linger-ms <ms>", "producer linger", parseInteger("--linger-ms"))
+    .option("--partitions <n>", "partitions when the topic is created", parseInteger("--partitions", 1), 3)
+    .addOption(
+      new Option("--compression <codec>").choices(["none", "gzip"] as const).default("none" as const),
+    )
+    .action(async (options, command) => {
+      await ensureTopic(command, options.topic, options.partitions);
+      const producer = connect(command).producer({
+        acks: toAcks(options.acks),
+        batchBytes: options.batchBytes,
+        lingerMs: options.lingerMs,
+        compression: options.compression,
+      });
+      const value = randomBytes(options.recordSize);
+      const stats = new BenchStats();
+      const progress = progressBar(options.records, "produce", !options.json);
+      const pending: Array<Promise<RecordMetadata[]>> = [];
+      try {
+        for (let sent = 0; sent < options.records; ) {
+          const count = Math.min(recordsPerSend, options.records - sent);
+          const messages: Message[] = new Array(count);
+          for (let i = 0; i < count; i++) messages[i] = { value };
+          const startUs = nowUs();
+          pending.push(
+            producer.send({ topic: options.topic, messages }).then((metadata) => {
+              stats.recordLatencyUs(nowUs() - startUs);
+              stats.records += count;
+              stats.bytes += count * options.recordSize;
+              progress.update(stats.records);
+              return metadata;
+            }),
+          );
+          sent += count;
+          if (pending.length >= sendsInFlightMax) await pending.shift();
+        }
+        await Promise.all(pending);
+      } finally {
+        progress.stop();
+        await producer.close();
+      }
+      report("produce", stats, options.json);
+    });
+
+  commonOptions(bench.command("consume").description("read records from the beginning of the topic")).action(
+    async (options, command) => {
+      const consumer = connect(command).consumer({ fromBeginning: true });
+      const stats = new BenchStats();
+      const progress = progressBar(options.records, "consume", !options.json);
+      try {
+        await consumer.assign([{ topic: options.topic, fromBeginning: true }]);
+        let lastUs = nowUs();
+        await consumer.run({
+          eachBatch: async ({ batch }) => {
+            const now = nowUs();
+            stats.recordLatencyUs(now - lastUs);
+            lastUs = now;
+            for (const message of batch.messages) {
+              stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+            }
+            stats.records += batch.messages.length;
+            progress.update(Math.min(stats.records, options.records));
+            if (stats.records >= options.records) await consumer.stop();
+          },
+        });
+      } finally {
+        progress.stop();
+        await consumer.close();
+      }
+      report("consume", stats, options.json);
+    },
+  );
+
+  commonOptions(bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"))
+    .option(
+      "--batch-bytes <n>",
+      "bytes per call (as the producer's batch)",
+      parseInteger("--batch-bytes", 64),
+      16 * 1024,
+    )
+    .action(async (options) => {
+      const value = randomBytes(options.recordSize);
+      const perBatch = Math.max(1, Math.floor(options.batchBytes / (options.recordSize + 8)));
+      const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ value })));
+      const stats = new BenchStats();
+      await echoBaseline(batch, perBatch, options.records, options.recordSize, stats);
+      report("echo", stats, options.json);
+    });
+
+  return bench as unknown as Command;
+}
+
+function report(title: string, stats: BenchStats, json: boolean | undefined): void {
+  const summary = stats.summary();
+  if (json) printJson(summary);
+  else printSummary(title, summary);
+}
+
+async function ensureTopic(command: AnyCommand, topic: string, partitions: number): Promise<void> {
+  await withAdmin(command, async (admin) => {
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+    } catch (error) {
+      if (!(error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
+    }
+  });
+}
+
+/** A unary echo service with raw Buffer (de)serializers: the least a gRPC round trip can cost here. */
+async function echoBaseline(
+  batch: Buffer,
+  recordsPerBatch: number,
+  records: number,
+  recordSize: number,
+  stats: BenchStats,
+): Promise<void> {
+  const identity = (b: Buffer) => b;
+  const method = {
+    path: "/brook.bench.Echo/Echo",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 64 << 20 });
+  server.addService(
+    { Echo: method },
+    {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+        cb(null, call.request),
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  const Client = grpc.makeGenericClientConstructor({ Echo: method }, "Echo");
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
+    Echo(req: Buffer, cb: (e: grpc.ServiceError | null, r: Buffer) => void): void;
+    close(): void;
+  };
+  const inFlightMax = 5;
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    let inFlight = 0;
+    const pump = () => {
+      while (inFlight < inFlightMax && sent < records) {
+        const count = Math.min(recordsPerBatch, records - sent);
+        sent += count;
+        inFlight++;
+        const startUs = nowUs();
+        client.Echo(batch, (error) => {
+          inFlight--;
+          if (error) return reject(error);
+          stats.recordLatencyUs(nowUs() - startUs);
+          stats.records += count;
+          stats.bytes += count * recordSize;
+          if (stats.records >= records) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  client.close();
+  server.forceShutdown();
+}
