@@ -1,0 +1,261 @@
+// Topic and cluster administration, KafkaJS-shaped. Calls go to whichever broker answers (brokers forward
+// writes to the active controller) and are retried on retriable errors; a per-topic error rejects with
+// that topic's BrookError (createTopics of an existing topic rejects with TOPIC_ALREADY_EXISTS).
+
+import {
+  BrookError,
+  fromWireError,
+  type PartitionDescription__Output,
+  type TopicConfigEntry__Output,
+  type WireError__Output,
+} from "@brook/protocol";
+import type { Cluster } from "../cluster/cluster.js";
+import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
+import type { BrokerRpc, BrokerRpcs } from "../cluster/unary.js";
+import { adminDefaults } from "../config.js";
+import { withRetry } from "../retry/retry-policy.js";
+import { sleep } from "../runtime.js";
+
+export interface ConfigEntry {
+  name: string;
+  value: string;
+}
+
+export interface NewTopic {
+  topic: string;
+  /** Omitted or -1: the cluster default (1). */
+  numPartitions?: number;
+  /** Omitted or -1: the cluster default (min(3, brokers)). */
+  replicationFactor?: number;
+  configEntries?: ConfigEntry[];
+}
+
+export interface CreateTopicsOptions {
+  topics: NewTopic[];
+  /** Check the request without creating anything. */
+  validateOnly?: boolean;
+  /** Resolve only once every new partition has a leader in metadata (default true, as in KafkaJS). */
+  waitForLeaders?: boolean;
+  /** How long to wait for leaders. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  sizeBytes: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  partitions: PartitionDescription[];
+  configEntries: ConfigEntry[];
+}
+
+/** KafkaJS's fetchTopicOffsets entry, with numbers: offset is the high watermark. */
+export interface PartitionOffsets {
+  partition: number;
+  offset: number;
+  high: number;
+  low: number;
+}
+
+export interface ClusterDescription {
+  clusterId: string;
+  controllers: { id: number; leader: boolean; term: number; commitIndex: number }[];
+  brokers: { id: number; host: string; port: number; state: string }[];
+  offlinePartitions: number;
+  underReplicatedPartitions: number;
+}
+
+/** Asks the cluster for its default partition count or replication factor (proto/common.proto). */
+const clusterDefault = -1;
+
+export class Admin {
+  constructor(private readonly cluster: Cluster) {}
+
+  /** Optional: checks that the cluster answers. */
+  async connect(): Promise<void> {
+    await this.cluster.metadata.refresh();
+  }
+
+  async createTopics({
+    topics,
+    validateOnly = false,
+    waitForLeaders = true,
+    timeoutMs,
+  }: CreateTopicsOptions) {
+    const response = await this.callAny("createTopics", {
+      validateOnly,
+      topics: topics.map(({ topic, numPartitions, replicationFactor, configEntries }) => ({
+        name: topic,
+        numPartitions: numPartitions ?? clusterDefault,
+        replicationFactor: replicationFactor ?? clusterDefault,
+        configs: (configEntries ?? []).map(({ name, value }) => ({ key: name, value })),
+      })),
+    });
+    throwFirstTopicError(response.topics);
+    if (validateOnly) return;
+    this.cluster.metadata.markStale();
+    if (waitForLeaders) {
+      await this.waitForLeaders(
+        topics.map(({ topic }) => topic),
+        timeoutMs ?? adminDefaults.waitForLeadersTimeoutMs,
+      );
+    }
+  }
+
+  async deleteTopics({ topics }: { topics: string[] }): Promise<void> {
+    const response = await this.callAny("deleteTopics", { names: topics });
+    throwFirstTopicError(response.topics);
+    for (const topic of topics) this.cluster.metadata.forget(topic);
+  }
+
+  async listTopics(): Promise<string[]> {
+    const response = await this.callAny("metadata", { topics: [] });
+    return response.topics
+      .filter((topic) => fromWireError(topic.error) === undefined)
+      .map((topic) => topic.name);
+  }
+
+  /** Every topic when `topics` is omitted; rejects with UNKNOWN_TOPIC if a named one does not exist. */
+  async describeTopics({ topics = [] }: { topics?: string[] } = {}): Promise<TopicDescription[]> {
+    const response = await this.callAny("describeTopics", { names: topics });
+    throwFirstTopicError(response.topics);
+    return response.topics.map((topic) => ({
+      name: topic.name,
+      topicId: topic.topicId,
+      partitions: topic.partitions
+        .filter((partition) => partition.info !== null)
+        .map(toPartitionDescription)
+        .sort((a, b) => a.partition - b.partition),
+      configEntries: topic.configs.map(toConfigEntry),
+    }));
+  }
+
+  /** Earliest (low) and latest (high) offset of every partition of `topic`, asked of each leader. */
+  async fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const { retry, random } = this.cluster.options;
+    const metadata = await withRetry(
+      retry,
+      { random, onRetry: () => this.cluster.metadata.markStale() },
+      () => this.cluster.metadata.topic(topic),
+    );
+    const partitions = metadata.partitions.map((partition) => partition.partition);
+    const [low, high] = await Promise.all(
+      [OffsetSpec.earliest, OffsetSpec.latest].map((timestamp) =>
+        listOffsets(
+          this.cluster,
+          partitions.map((partition) => ({ topic, partition, timestamp })),
+        ),
+      ),
+    );
+    return partitions.map((partition, index) => ({
+      partition,
+      offset: high[index],
+      high: high[index],
+      low: low[index],
+    }));
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const response = await this.callAny("describeCluster", {});
+    return {
+      clusterId: response.clusterId,
+      controllers: response.controllers.map(({ id, leader, term, commitIndex }) => ({
+        id,
+        leader,
+        term,
+        commitIndex,
+      })),
+      brokers: response.brokers.map(({ id, host, port, state }) => ({ id, host, port, state })),
+      offlinePartitions: response.offlinePartitions,
+      underReplicatedPartitions: response.underReplicatedPartitions,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.cluster.close();
+  }
+
+  /** KafkaJS's name for close(). */
+  disconnect(): Promise<void> {
+    return this.close();
+  }
+
+  private callAny<M extends BrokerRpc>(method: M, request: BrokerRpcs[M][0]): Promise<BrokerRpcs[M][1]> {
+    const { retry, random } = this.cluster.options;
+    return withRetry(retry, { random, onRetry: () => this.cluster.metadata.markStale() }, () =>
+      this.cluster.callAny(method, request),
+    );
+  }
+
+  /** Polls metadata until every partition of `topics` has a leader (metadata reaches brokers shortly after a create). */
+  private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
+    const deadlineMs = this.cluster.options.clock.nowMs() + timeoutMs;
+    // Bounded by the deadline: each pass waits waitForLeadersPollMs or returns.
+    for (;;) {
+      const response = await this.callAny("metadata", { topics });
+      const ready = topics.every((name) => {
+        const topic = response.topics.find((each) => each.name === name);
+        return (
+          topic !== undefined &&
+          fromWireError(topic.error) === undefined &&
+          topic.partitions.length > 0 &&
+          topic.partitions.every((partition) => partition.leader >= 0)
+        );
+      });
+      if (ready) return;
+      if (this.cluster.options.clock.nowMs() >= deadlineMs) {
+        throw new BrookError(
+          "REQUEST_TIMED_OUT",
+          `topics ${topics.join(", ")} were created but did not all have leaders within ${timeoutMs} ms`,
+        );
+      }
+      await sleep(adminDefaults.waitForLeadersPollMs);
+    }
+  }
+}
+
+function throwFirstTopicError(results: { name: string; error: WireError__Output | null }[]): void {
+  for (const { name, error } of results) {
+    const brookError = fromWireError(error);
+    if (brookError !== undefined) {
+      throw new BrookError(brookError.code, `topic "${name}": ${stripCode(brookError)}`, {
+        cause: brookError,
+      });
+    }
+  }
+}
+
+function stripCode(error: BrookError): string {
+  return error.message.startsWith(`${error.code}: `)
+    ? error.message.slice(error.code.length + 2)
+    : error.message;
+}
+
+function toPartitionDescription(description: PartitionDescription__Output): PartitionDescription {
+  const info = description.info!;
+  return {
+    partition: info.partition,
+    leader: info.leader,
+    leaderEpoch: info.leaderEpoch,
+    replicas: info.replicas,
+    isr: info.isr,
+    highWatermark: description.highWatermark,
+    logStartOffset: description.logStartOffset,
+    logEndOffset: description.logEndOffset,
+    sizeBytes: description.sizeBytes,
+  };
+}
+
+function toConfigEntry({ key, value }: TopicConfigEntry__Output): ConfigEntry {
+  return { name: key, value };
+}

@@ -1,0 +1,64 @@
+// The SDK's entry point, shaped like KafkaJS's `new Kafka({ brokers })`: it holds the shared settings and
+// hands out producers, consumers and admins, each with its own connections.
+
+import { type Clock, type RandomSource, systemClock } from "@brook/protocol";
+import { Admin } from "./admin/admin.js";
+import { Cluster } from "./cluster/cluster.js";
+import type { BrokerClientFactory } from "./cluster/connection-pool.js";
+import { clientDefaults, defaultRetryPolicy } from "./config.js";
+import { Consumer } from "./consumer/consumer.js";
+import type { ConsumerOptions } from "./consumer/types.js";
+import { consoleLogger, type Logger } from "./logger.js";
+import { Producer } from "./producer/producer.js";
+import type { ProducerOptions } from "./producer/types.js";
+import type { RetryPolicy } from "./retry/retry-policy.js";
+
+export interface BrookConfig {
+  /** Bootstrap brokers, host:port; any one that answers is enough. */
+  brokers: string[];
+  clientId?: string;
+  /** Deadline of each request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Default: 10 retries, 100 ms doubling to at most 2 s, ±20% jitter. */
+  retry?: Partial<RetryPolicy>;
+  /** pino-compatible. Default: warnings and errors to the console. */
+  logger?: Logger;
+  /** For tests and simulations. */
+  clock?: Clock;
+  random?: RandomSource;
+  createClient?: BrokerClientFactory;
+}
+
+export class Brook {
+  private readonly config: BrookConfig;
+
+  constructor(config: BrookConfig) {
+    this.config = config;
+  }
+
+  producer(options?: ProducerOptions): Producer {
+    return new Producer(this.cluster(), options);
+  }
+
+  consumer(options?: ConsumerOptions): Consumer {
+    return new Consumer(this.cluster(), options);
+  }
+
+  admin(): Admin {
+    return new Admin(this.cluster());
+  }
+
+  private cluster(): Cluster {
+    const config = this.config;
+    return new Cluster({
+      brokers: config.brokers,
+      clientId: config.clientId ?? clientDefaults.clientId,
+      requestTimeoutMs: config.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
+      retry: { ...defaultRetryPolicy, ...config.retry },
+      logger: config.logger ?? consoleLogger,
+      clock: config.clock ?? systemClock,
+      random: config.random ?? Math.random,
+      createClient: config.createClient,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+// Every default and limit of the SDK, named once with its unit last, and the reason for each value.
+
+import type { RetryPolicy } from "./retry/retry-policy.js";
+
+export const clientDefaults = {
+  clientId: "brook",
+  /** Kafka's request.timeout.ms: long enough for acks=all behind a slow fsync, short enough to fail over. */
+  requestTimeoutMs: 30_000,
+  /**
+   * The gRPC deadline is this much later than the timeout the broker is told, so the broker's own typed
+   * answer (e.g. REQUEST_TIMED_OUT waiting for replicas) usually arrives before the call is cut off.
+   */
+  deadlineMarginMs: 1_000,
+} as const;
+
+/**
+ * Rides out a leader failover (a broker's session timeout plus an election, a few seconds) without failing
+ * sends: 100, 200, 400, 800, 1600 ms and then 2 s steps, about 13 s over ten retries. The first retries are
+ * quick because NOT_LEADER usually clears with a single metadata refresh.
+ */
+export const defaultRetryPolicy: RetryPolicy = {
+  retries: 10,
+  initialRetryTimeMs: 100,
+  maxRetryTimeMs: 2_000,
+  multiplier: 2,
+  /** ±20% so clients that failed together do not retry in lockstep (KafkaJS's factor). */
+  jitterFactor: 0.2,
+};
+
+export const metadataLimits = {
+  /** A burst of NOT_LEADER answers costs at most one Metadata call per this interval. */
+  refreshIntervalMsMin: 100,
+  /** Kafka's metadata.max.age.ms: pick up new partitions and leaders even when nothing failed. */
+  maxAgeMs: 300_000,
+} as const;
+
+export const producerDefaults = {
+  /** Kafka's default since 3.0: every in-sync replica has the batch before send() resolves. */
+  acks: -1,
+  /** Kafka 4.0's linger.ms: a few ms of waiting fills batches, and one request carries them all. */
+  lingerMs: 5,
+  /**
+   * Kafka's batch.size. Brook puts every ready batch of a partition (and of every partition the broker
+   * leads) in one request, so batch size does not cap throughput the way it does in Kafka; 16 KiB keeps
+   * the retry unit and the consumer's fetch granularity small.
+   */
+  batchBytes: 16 * 1024,
+  /** Kafka's buffer.memory: send() waits when this much is buffered and not yet acknowledged. */
+  bufferBytesMax: 32 * 1024 * 1024,
+  /** Kafka's max.in.flight.requests.per.connection. */
+  maxInFlightRequests: 5,
+  /**
+   * Kafka's max.request.size. Bigger requests measured no faster (the per-call cost is already spread
+   * over ~10,000 records of 100 B), and 1 MiB stays under gRPC's default 4 MiB receive limit.
+   */
+  requestBytesMax: 1024 * 1024,
+} as const;
+
+export const consumerDefaults = {
+  /** Kafka's fetch.min.bytes: answer as soon as anything is there. */
+  minBytes: 1,
+  /** Kafka's fetch.max.bytes. */
+  maxBytes: 50 * 1024 * 1024,
+  /** Kafka's fetch.max.wait.ms: how long the broker holds an empty fetch (long poll). */
+  maxWaitMs: 500,
+  /** Kafka's max.partition.fetch.bytes. */
+  maxBytesPerPartition: 1024 * 1024,
+  /**
+   * How many fetch responses a partition may have buffered ahead of the application: two lets the next
+   * fetch be in flight while the app works through the last one, and no more bounds memory.
+   */
+  prefetchResponsesMax: 2,
+} as const;
+
+export const adminDefaults = {
+  /** createTopics waits this long for the new partitions to have leaders in metadata. */
+  waitForLeadersTimeoutMs: 10_000,
+  /** How often createTopics polls metadata while it waits for leaders. */
+  waitForLeadersPollMs: 50,
+} as const;

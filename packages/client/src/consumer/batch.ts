@@ -1,0 +1,36 @@
+// KafkaJS's Batch with number offsets: one partition's messages from one fetch.
+
+import type { Batch, ConsumedMessage } from "./types.js";
+
+export class ConsumerBatch implements Batch {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly highWatermark: number,
+    readonly messages: ConsumedMessage[],
+  ) {}
+
+  isEmpty(): boolean {
+    return this.messages.length === 0;
+  }
+
+  firstOffset(): number | null {
+    return this.messages.length === 0 ? null : this.messages[0].offset;
+  }
+
+  /** The last message's offset; highWatermark - 1 for an empty batch, as in KafkaJS. */
+  lastOffset(): number {
+    return this.messages.length === 0
+      ? this.highWatermark - 1
+      : this.messages[this.messages.length - 1].offset;
+  }
+
+  offsetLag(): number {
+    return Math.max(0, this.highWatermark - 1 - this.lastOffset());
+  }
+
+  offsetLagLow(): number {
+    const first = this.firstOffset();
+    return first === null ? 0 : Math.max(0, this.highWatermark - first);
+  }
+}

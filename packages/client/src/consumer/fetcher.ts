@@ -1,0 +1,511 @@
+// Keeps the assigned partitions fed: resolves starting offsets with ListOffsets, fetches from each
+// partition's leader (one Fetch per broker for all of its partitions that are due, long polling), decodes
+// the record batches, drops records below the requested offset, and buffers a bounded number of responses
+// per partition so the next fetch is in flight while the application works through the last one.
+
+import {
+  asBrookError,
+  BrookError,
+  type DecodedBatch,
+  decodeRecordBatches,
+  type FetchPartitionResponse__Output,
+  fromWireError,
+  type RecordHeader,
+} from "@brook/protocol";
+import type { Cluster } from "../cluster/cluster.js";
+import type { BrokerAddress } from "../cluster/metadata-cache.js";
+import { OffsetSpec } from "../cluster/offsets.js";
+import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
+import { after, type Cancel, type Deferred, deferred, soon } from "../runtime.js";
+import { ConsumerBatch } from "./batch.js";
+import type { ConsumedMessage, MessageHeaders, OffsetResetPolicy } from "./types.js";
+
+/** What one assigned partition is doing. */
+export class PartitionState {
+  /** Next offset the application will be given; undefined until the starting offset is known. */
+  position: number | undefined;
+  /** Next offset to fetch: ahead of `position` by what is buffered. Undefined: resolve `resetTo` first. */
+  fetchOffset: number | undefined;
+  resetTo: "earliest" | "latest";
+  highWatermark: number | undefined;
+  /** Bumped by seek() and resets: answers and buffered batches of an older generation are dropped. */
+  generation = 0;
+  /** In a Fetch or ListOffsets call right now. */
+  busy = false;
+  bufferedResponses = 0;
+  retryAtMs = 0;
+  failures = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    resetTo: "earliest" | "latest",
+  ) {
+    this.resetTo = resetTo;
+  }
+
+  /** Start over at `offset`, or at `resetTo` when undefined; anything fetched before is dropped. */
+  restartAt(offset: number | undefined): void {
+    this.generation++;
+    this.position = offset;
+    this.rewind();
+  }
+
+  /** Fetch again from the position (after a stop, the buffer is gone). */
+  rewind(): void {
+    this.fetchOffset = this.position;
+    this.bufferedResponses = 0;
+    this.retryAtMs = 0;
+    this.failures = 0;
+  }
+}
+
+/** A fetched batch waiting for the application, tagged so a seek can make it obsolete. */
+export interface BufferedBatch {
+  state: PartitionState;
+  generation: number;
+  batch: ConsumerBatch;
+}
+
+export interface FetcherConfig {
+  minBytes: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  maxBytesPerPartition: number;
+  prefetchResponsesMax: number;
+  autoOffsetReset: OffsetResetPolicy;
+  requestTimeoutMs: number;
+  retry: RetryPolicy;
+}
+
+interface BrokerWork {
+  leader: BrokerAddress;
+  fetch: PartitionState[];
+  resolve: PartitionState[];
+}
+
+const NO_HEADERS: MessageHeaders = Object.freeze({}) as MessageHeaders;
+
+export class Fetcher {
+  private readonly states = new Map<string, PartitionState[]>();
+  private readonly buffer: BufferedBatch[] = [];
+  private reader: Deferred<void> | undefined;
+  private running = false;
+  /** Bumped by stop(): answers to calls of an earlier session are ignored. */
+  private session = 0;
+  private abort = new AbortController();
+  private pumpScheduled = false;
+  private refreshingMetadata = false;
+  private cancelTimer: Cancel | undefined;
+  private timerAtMs = Number.POSITIVE_INFINITY;
+  /** Set by a failure no retry can fix; the reader throws it. */
+  private failure: BrookError | undefined;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly config: FetcherConfig,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  state(topic: string, partition: number): PartitionState | undefined {
+    return this.states.get(topic)?.[partition];
+  }
+
+  allStates(): PartitionState[] {
+    return [...this.states.values()].flatMap((partitions) =>
+      partitions.filter((state) => state !== undefined),
+    );
+  }
+
+  /** Adds a partition to the assignment (or restarts an assigned one) at `offset`, or at `resetTo`. */
+  assign(topic: string, partition: number, offset: number | undefined, resetTo: "earliest" | "latest"): void {
+    let partitions = this.states.get(topic);
+    if (partitions === undefined) {
+      partitions = [];
+      this.states.set(topic, partitions);
+    }
+    const state = partitions[partition] ?? new PartitionState(topic, partition, resetTo);
+    partitions[partition] = state;
+    state.resetTo = resetTo;
+    this.seek(state, offset);
+  }
+
+  seek(state: PartitionState, offset: number | undefined): void {
+    state.restartAt(offset);
+    this.schedulePump();
+  }
+
+  /** Starts (again) from the current positions; a failure that stopped the last run is forgotten. */
+  start(): void {
+    this.failure = undefined;
+    this.running = true;
+    this.abort = new AbortController();
+    for (const state of this.allStates()) state.rewind();
+    this.schedulePump();
+  }
+
+  /** Stops fetching; positions stay, and a later start() fetches from them again. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.session++;
+    this.abort.abort();
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAtMs = Number.POSITIVE_INFINITY;
+    this.buffer.length = 0;
+    this.wakeReader();
+  }
+
+  /** The next batch for the application; undefined once stopped. Throws the failure that stopped it. */
+  async next(): Promise<BufferedBatch | undefined> {
+    // Each pass either returns or waits for a wake-up (a new batch, stop, or failure).
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      if (!this.running) return undefined;
+      const entry = this.buffer.shift();
+      if (entry === undefined) {
+        this.reader = deferred();
+        await this.reader.promise;
+        continue;
+      }
+      if (!this.isCurrent(entry)) continue;
+      entry.state.bufferedResponses--;
+      this.schedulePump();
+      return entry;
+    }
+  }
+
+  isCurrent(entry: BufferedBatch): boolean {
+    return (
+      entry.generation === entry.state.generation &&
+      this.state(entry.state.topic, entry.state.partition) === entry.state
+    );
+  }
+
+  private wakeReader(): void {
+    const reader = this.reader;
+    this.reader = undefined;
+    reader?.resolve();
+  }
+
+  private fail(error: BrookError): void {
+    this.cluster.logger.error({ error: error.message }, "consumer stopped");
+    this.failure = error;
+    this.stop();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || !this.running) return;
+    this.pumpScheduled = true;
+    soon(() => this.pump());
+  }
+
+  /** Groups every partition that is due by its leader and sends one ListOffsets and one Fetch per broker. */
+  private pump(): void {
+    this.pumpScheduled = false;
+    if (!this.running) return;
+    const nowMs = this.cluster.options.clock.nowMs();
+    const work = new Map<number, BrokerWork>();
+    let needMetadata = false;
+    for (const state of this.allStates()) {
+      if (
+        state.busy ||
+        state.retryAtMs > nowMs ||
+        state.bufferedResponses >= this.config.prefetchResponsesMax
+      ) {
+        continue;
+      }
+      const leader = this.cluster.metadata.cachedLeader(state.topic, state.partition);
+      if (leader === undefined) needMetadata = true;
+      else if (leader instanceof BrookError) this.partitionFailed(state, leader, nowMs);
+      else {
+        let brokerWork = work.get(leader.id);
+        if (brokerWork === undefined) {
+          brokerWork = { leader, fetch: [], resolve: [] };
+          work.set(leader.id, brokerWork);
+        }
+        (state.fetchOffset === undefined ? brokerWork.resolve : brokerWork.fetch).push(state);
+      }
+    }
+    for (const { leader, fetch, resolve } of work.values()) {
+      if (resolve.length > 0) this.listOffsets(leader, resolve);
+      if (fetch.length > 0) this.fetch(leader, fetch);
+    }
+    if (needMetadata) this.refreshMetadata();
+    this.armTimer(nowMs);
+  }
+
+  private fetch(leader: BrokerAddress, states: PartitionState[]): void {
+    const session = this.session;
+    const requested = states.map((state) => ({
+      state,
+      generation: state.generation,
+      offset: state.fetchOffset!,
+    }));
+    const request = {
+      replicaId: -1,
+      maxWaitMs: this.config.maxWaitMs,
+      minBytes: this.config.minBytes,
+      maxBytes: this.config.maxBytes,
+      topics: groupByTopic(requested, ({ state, offset }) => ({
+        partition: state.partition,
+        fetchOffset: offset,
+        partitionMaxBytes: this.config.maxBytesPerPartition,
+        currentLeaderEpoch: -1,
+      })),
+    };
+    for (const state of states) state.busy = true;
+    this.cluster
+      .call(leader.address, "fetch", request, {
+        timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs,
+        signal: this.abort.signal,
+      })
+      .then(
+        (response) => {
+          const answers = new Map<string, Map<number, FetchPartitionResponse__Output>>();
+          for (const topic of response.topics) {
+            answers.set(topic.topic, new Map(topic.partitions.map((answer) => [answer.partition, answer])));
+          }
+          for (const { state, generation, offset } of requested) {
+            state.busy = false;
+            if (session !== this.session || generation !== state.generation) continue;
+            const answer = answers.get(state.topic)?.get(state.partition);
+            if (answer === undefined) {
+              this.partitionFailed(state, missingAnswer(state), this.cluster.options.clock.nowMs());
+            } else {
+              this.fetched(state, offset, answer);
+            }
+          }
+        },
+        (error: BrookError) => this.callFailed(session, requested, error),
+      )
+      .finally(() => this.schedulePump());
+  }
+
+  private fetched(state: PartitionState, offset: number, answer: FetchPartitionResponse__Output): void {
+    const batches = this.decode(state, offset, answer);
+    if (batches instanceof BrookError) {
+      if (batches.code === "OFFSET_OUT_OF_RANGE") this.outOfRange(state, offset, batches);
+      else this.partitionFailed(state, batches, this.cluster.options.clock.nowMs());
+      return;
+    }
+    state.failures = 0;
+    state.highWatermark = answer.highWatermark;
+    if (batches.length === 0) return;
+    state.fetchOffset = batches[batches.length - 1].header.lastOffset + 1;
+    // A batch may start before the offset asked for; the application never sees those records.
+    const messages = toMessages(state, batches, offset);
+    if (messages.length === 0) return;
+    this.buffer.push({
+      state,
+      generation: state.generation,
+      batch: new ConsumerBatch(state.topic, state.partition, answer.highWatermark, messages),
+    });
+    state.bufferedResponses++;
+    this.wakeReader();
+  }
+
+  /** The whole batches of an answer, or the error it carries. */
+  private decode(
+    state: PartitionState,
+    offset: number,
+    answer: FetchPartitionResponse__Output,
+  ): DecodedBatch[] | BrookError {
+    const error = fromWireError(answer.error);
+    if (error !== undefined) return error;
+    let batches: DecodedBatch[];
+    try {
+      batches = decodeRecordBatches(answer.records);
+    } catch (decodeError) {
+      return asBrookError(decodeError);
+    }
+    // The broker returns at least one whole batch when there is one, so bytes without one mean it was cut.
+    if (batches.length === 0 && answer.records.length > 0) {
+      return new BrookError(
+        "RECORD_TOO_LARGE",
+        `${state.topic}-${state.partition} at offset ${offset} holds a batch larger than maxBytesPerPartition ` +
+          `(${this.config.maxBytesPerPartition} bytes); raise it`,
+      );
+    }
+    return batches;
+  }
+
+  private outOfRange(state: PartitionState, offset: number, error: BrookError): void {
+    const policy = this.config.autoOffsetReset;
+    if (policy === "none") {
+      this.fail(error);
+      return;
+    }
+    this.cluster.logger.warn(
+      { topic: state.topic, partition: state.partition, offset, resetTo: policy },
+      "fetch offset out of range; resetting",
+    );
+    state.resetTo = policy;
+    state.restartAt(undefined);
+  }
+
+  private listOffsets(leader: BrokerAddress, states: PartitionState[]): void {
+    const session = this.session;
+    const requested = states.map((state) => ({ state, generation: state.generation }));
+    const request = {
+      topics: groupByTopic(requested, ({ state }) => ({
+        partition: state.partition,
+        timestamp: OffsetSpec[state.resetTo],
+      })),
+    };
+    for (const state of states) state.busy = true;
+    this.cluster
+      .call(leader.address, "listOffsets", request, { signal: this.abort.signal })
+      .then(
+        (response) => {
+          const nowMs = this.cluster.options.clock.nowMs();
+          for (const { state, generation } of requested) {
+            state.busy = false;
+            if (session !== this.session || generation !== state.generation) continue;
+            const answer = response.topics
+              .find((topic) => topic.topic === state.topic)
+              ?.partitions.find((partition) => partition.partition === state.partition);
+            const error = answer === undefined ? missingAnswer(state) : fromWireError(answer.error);
+            if (error !== undefined) this.partitionFailed(state, error, nowMs);
+            else {
+              state.position = answer!.offset;
+              state.fetchOffset = answer!.offset;
+              state.failures = 0;
+            }
+          }
+        },
+        (error: BrookError) => this.callFailed(session, requested, error),
+      )
+      .finally(() => this.schedulePump());
+  }
+
+  private callFailed(
+    session: number,
+    requested: { state: PartitionState; generation: number }[],
+    error: BrookError,
+  ): void {
+    const nowMs = this.cluster.options.clock.nowMs();
+    for (const { state, generation } of requested) {
+      state.busy = false;
+      if (session === this.session && generation === state.generation)
+        this.partitionFailed(state, error, nowMs);
+    }
+  }
+
+  /**
+   * A retriable failure backs the partition off and marks metadata stale; a consumer keeps retrying for as
+   * long as it runs, because a leader can be away for a while. Anything else stops the consumer.
+   */
+  private partitionFailed(state: PartitionState, error: BrookError, nowMs: number): void {
+    if (!isRetriable(error)) {
+      this.fail(error);
+      return;
+    }
+    this.cluster.metadata.markStale();
+    const delayMs = backoffMs(this.config.retry, state.failures, this.cluster.options.random);
+    state.failures++;
+    state.retryAtMs = nowMs + delayMs;
+    this.cluster.logger.warn(
+      {
+        topic: state.topic,
+        partition: state.partition,
+        attempt: state.failures,
+        delayMs,
+        error: error.message,
+      },
+      "fetch failed; retrying",
+    );
+  }
+
+  private refreshMetadata(): void {
+    if (this.refreshingMetadata) return;
+    this.refreshingMetadata = true;
+    this.cluster.metadata
+      .refresh()
+      .then(
+        () => undefined,
+        (error: BrookError) => error,
+      )
+      .then((refreshError) => {
+        this.refreshingMetadata = false;
+        if (!this.running) return;
+        const nowMs = this.cluster.options.clock.nowMs();
+        for (const state of this.allStates()) {
+          if (state.busy || state.retryAtMs > nowMs) continue;
+          const leader = this.cluster.metadata.cachedLeader(state.topic, state.partition);
+          const error =
+            leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
+          if (error !== undefined) this.partitionFailed(state, error, nowMs);
+        }
+        this.schedulePump();
+      });
+  }
+
+  /** Wakes the pump when the earliest backoff ends. */
+  private armTimer(nowMs: number): void {
+    let dueAtMs = Number.POSITIVE_INFINITY;
+    for (const state of this.allStates()) {
+      if (state.retryAtMs > nowMs) dueAtMs = Math.min(dueAtMs, state.retryAtMs);
+    }
+    if (dueAtMs === Number.POSITIVE_INFINITY || dueAtMs >= this.timerAtMs) return;
+    this.cancelTimer?.();
+    this.timerAtMs = dueAtMs;
+    this.cancelTimer = after(dueAtMs - nowMs, () => {
+      this.timerAtMs = Number.POSITIVE_INFINITY;
+      this.cancelTimer = undefined;
+      this.schedulePump();
+    });
+  }
+}
+
+function missingAnswer(state: PartitionState): BrookError {
+  return new BrookError(
+    "UNKNOWN_SERVER_ERROR",
+    `the broker did not answer for ${state.topic}-${state.partition}`,
+  );
+}
+
+function groupByTopic<T extends { state: PartitionState }, P>(items: T[], toPartition: (item: T) => P) {
+  const byTopic = new Map<string, P[]>();
+  for (const item of items) {
+    const partitions = byTopic.get(item.state.topic) ?? [];
+    partitions.push(toPartition(item));
+    byTopic.set(item.state.topic, partitions);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+function toMessages(state: PartitionState, batches: DecodedBatch[], fromOffset: number): ConsumedMessage[] {
+  const messages: ConsumedMessage[] = [];
+  for (const { header, records } of batches) {
+    if (header.isControl || header.lastOffset < fromOffset) continue;
+    for (const record of records) {
+      if (record.offset < fromOffset) continue;
+      messages.push({
+        topic: state.topic,
+        partition: state.partition,
+        offset: record.offset,
+        key: record.key,
+        value: record.value,
+        headers: record.headers.length === 0 ? NO_HEADERS : toHeaders(record.headers),
+        timestamp: record.timestamp,
+      });
+    }
+  }
+  return messages;
+}
+
+function toHeaders(headers: RecordHeader[]): MessageHeaders {
+  const result: MessageHeaders = {};
+  for (const { key, value } of headers) {
+    const existing = result[key];
+    if (existing === undefined) result[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else result[key] = [existing, value];
+  }
+  return result;
+}

@@ -1,0 +1,99 @@
+// The consumer's public shapes, close to KafkaJS's (KafkaMessage, Batch, EachBatchPayload,
+// EachMessagePayload) except that offsets, timestamps and high watermarks are numbers.
+
+import type { RetryPolicy } from "../retry/retry-policy.js";
+
+/** Header values by key; a key that appears more than once maps to an array, as in KafkaJS. */
+export interface MessageHeaders {
+  [key: string]: Buffer | null | (Buffer | null)[];
+}
+
+/** A consumed record. key, value and headers are views into the fetched bytes. */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: MessageHeaders;
+  /** ms since the epoch: create time, or append time if the topic uses LogAppendTime. */
+  timestamp: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export interface Assignment {
+  topic: string;
+  /** Every partition of the topic when omitted. */
+  partition?: number;
+  /** Where to start; when omitted, earliest or latest per `fromBeginning`. */
+  offset?: number;
+  /** Overrides the consumer's `fromBeginning` for this assignment. */
+  fromBeginning?: boolean;
+}
+
+export type OffsetResetPolicy = "earliest" | "latest" | "none";
+
+export interface ConsumerOptions {
+  /** Stored for the consumer-group support to come; nothing uses it yet. */
+  groupId?: string;
+  /** The broker answers a fetch once it has this many bytes (or after maxWaitMs). Default 1. */
+  minBytes?: number;
+  /** Bytes per fetch response. Default 50 MiB. */
+  maxBytes?: number;
+  /** How long the broker holds a fetch that has less than minBytes (long poll). Default 500. */
+  maxWaitMs?: number;
+  /** Bytes per partition per fetch response. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Start at the earliest offset (true) or the latest (false, default) when no offset is given. */
+  fromBeginning?: boolean;
+  /** After OFFSET_OUT_OF_RANGE: default "earliest" with fromBeginning, else "latest"; "none" fails. */
+  autoOffsetReset?: OffsetResetPolicy;
+  requestTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Consecutive messages of one partition from one fetch; KafkaJS's Batch with number offsets. */
+export interface Batch {
+  topic: string;
+  partition: number;
+  /** The partition's high watermark when fetched: the offset the next produced record will get. */
+  highWatermark: number;
+  messages: ConsumedMessage[];
+  isEmpty(): boolean;
+  firstOffset(): number | null;
+  lastOffset(): number;
+  /** Messages after this batch that are already committed to the log: highWatermark - 1 - lastOffset(). */
+  offsetLag(): number;
+  /** highWatermark - firstOffset(). */
+  offsetLagLow(): number;
+}
+
+export interface EachBatchPayload {
+  batch: Batch;
+  /** Marks messages up to `offset` as processed; position() moves to offset + 1. */
+  resolveOffset(offset: number): void;
+  /** False once stop() or close() was called. */
+  isRunning(): boolean;
+  /** True when a seek() on this partition made the rest of the batch obsolete. */
+  isStale(): boolean;
+}
+
+export interface EachMessagePayload {
+  topic: string;
+  partition: number;
+  message: ConsumedMessage;
+}
+
+export interface RunOptions {
+  /** Called per batch; when it resolves, the whole batch counts as processed. */
+  eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+  eachMessage?: (payload: EachMessagePayload) => Promise<void>;
+}

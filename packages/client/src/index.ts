@@ -1,0 +1,48 @@
+// Public API of @brook/client: the Brook entry point, producer, consumer and admin, and their shapes.
+
+export { BrookError, type ErrorCode } from "@brook/protocol";
+export type {
+  ClusterDescription,
+  ConfigEntry,
+  CreateTopicsOptions,
+  NewTopic,
+  PartitionDescription,
+  PartitionOffsets,
+  TopicDescription,
+} from "./admin/admin.js";
+export { Admin } from "./admin/admin.js";
+export { Brook, type BrookConfig } from "./brook.js";
+export type { BrokerClientFactory } from "./cluster/connection-pool.js";
+export {
+  adminDefaults,
+  clientDefaults,
+  consumerDefaults,
+  defaultRetryPolicy,
+  metadataLimits,
+  producerDefaults,
+} from "./config.js";
+export { Consumer } from "./consumer/consumer.js";
+export type {
+  Assignment,
+  Batch,
+  ConsumedMessage,
+  ConsumerOptions,
+  EachBatchPayload,
+  EachMessagePayload,
+  MessageHeaders,
+  OffsetResetPolicy,
+  RunOptions,
+  TopicPartition,
+  TopicPartitionOffset,
+} from "./consumer/types.js";
+export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export { Producer } from "./producer/producer.js";
+export type {
+  Acks,
+  Message,
+  ProducerBatchRecord,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+} from "./producer/types.js";
+export { backoffMs, type RetryPolicy } from "./retry/retry-policy.js";

@@ -1,0 +1,21 @@
+// The SDK logs through this small interface; its shape matches pino's (fields first, then the message), so
+// a pino logger can be passed in directly.
+
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+const ignore = (): void => {};
+
+/** The default: warnings and errors to stderr, nothing else. */
+export const consoleLogger: Logger = {
+  debug: ignore,
+  info: ignore,
+  warn: (fields, message) => console.warn(`[brook] ${message}`, fields),
+  error: (fields, message) => console.error(`[brook] ${message}`, fields),
+};
+
+export const silentLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore };

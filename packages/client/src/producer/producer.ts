@@ -1,0 +1,212 @@
+// The producer: validates and partitions messages, appends them to the accumulator, and applies
+// backpressure when too much is buffered. One promise per send() call, settled per batch.
+
+import {
+  asBrookError,
+  BrookError,
+  createDefaultPartitioner,
+  type Partitioner,
+  StickyPartitioner,
+} from "@brook/protocol";
+import type { Cluster } from "../cluster/cluster.js";
+import type { TopicMetadata } from "../cluster/metadata-cache.js";
+import { producerDefaults } from "../config.js";
+import { withRetry } from "../retry/retry-policy.js";
+import { PendingSend, RecordAccumulator } from "./accumulator.js";
+import { Sender } from "./sender.js";
+import type {
+  Message,
+  ProducerBatchRecord,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+} from "./types.js";
+
+export class Producer {
+  private readonly accumulator: RecordAccumulator;
+  private readonly sender: Sender;
+  private readonly sticky: StickyPartitioner;
+  private readonly partitioner: Partitioner;
+  private closing: Promise<void> | undefined;
+  /** Sends still waiting for metadata or buffer room; close() lets them finish. */
+  private readonly waitingSends = new Set<Promise<void>>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    options: ProducerOptions = {},
+  ) {
+    const { clock, random } = cluster.options;
+    this.sticky = new StickyPartitioner(random);
+    this.partitioner = options.partitioner ?? createDefaultPartitioner(this.sticky);
+    this.accumulator = new RecordAccumulator(
+      {
+        batchBytes: positive(options.batchBytes ?? producerDefaults.batchBytes, "batchBytes"),
+        bufferBytesMax: positive(options.bufferBytesMax ?? producerDefaults.bufferBytesMax, "bufferBytesMax"),
+        compression: options.compression ?? "none",
+      },
+      (queue) => this.sticky.onNewBatch(queue.topic, queue.partition),
+    );
+    this.sender = new Sender(this.accumulator, cluster, {
+      acks: toAcks(options.acks ?? producerDefaults.acks),
+      lingerMs: Math.max(0, options.lingerMs ?? producerDefaults.lingerMs),
+      maxInFlightRequests: positive(
+        options.maxInFlightRequests ?? producerDefaults.maxInFlightRequests,
+        "maxInFlightRequests",
+      ),
+      requestBytesMax: positive(
+        options.requestBytesMax ?? producerDefaults.requestBytesMax,
+        "requestBytesMax",
+      ),
+      requestTimeoutMs: options.requestTimeoutMs ?? cluster.options.requestTimeoutMs,
+      retry: { ...cluster.options.retry, ...options.retry },
+      clock,
+      random,
+    });
+  }
+
+  /** Optional: checks that the cluster answers. send() connects on its own. */
+  async connect(): Promise<void> {
+    await this.cluster.metadata.refresh();
+  }
+
+  /**
+   * Queues the messages and resolves when all of them are acknowledged (per `acks`), with where they
+   * landed; rejects with the BrookError of the first batch that failed for good.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [record] });
+  }
+
+  /** Like send(), for several topics at once. */
+  sendBatch({ topicMessages }: ProducerBatchRecord): Promise<RecordMetadata[]> {
+    if (this.closing !== undefined) {
+      return Promise.reject(new BrookError("CLIENT_CLOSED", "the producer is closed"));
+    }
+    const send = new PendingSend();
+    const topics = topicMessages.map(({ topic }) => this.cluster.metadata.peekTopic(topic));
+    if (this.accumulator.hasRoom() && topics.every((topic) => topic !== undefined)) {
+      this.appendAll(topicMessages, topics as TopicMetadata[], send);
+    } else {
+      const appended = this.appendWhenReady(topicMessages, send);
+      this.waitingSends.add(appended);
+      appended.finally(() => this.waitingSends.delete(appended));
+    }
+    return send.promise;
+  }
+
+  /** Sends everything buffered now, without waiting for linger, and waits until it is acknowledged. */
+  async flush(): Promise<void> {
+    // Sends accepted before flush() but still waiting for metadata or room are part of "everything".
+    await Promise.all([...this.waitingSends]);
+    const flushed = this.accumulator.flushed();
+    this.accumulator.closeAll();
+    this.sender.scheduleDrain();
+    await flushed;
+  }
+
+  /** Flushes, then closes the connections; send() fails with CLIENT_CLOSED from now on. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** KafkaJS's name for close(). */
+  disconnect(): Promise<void> {
+    return this.close();
+  }
+
+  private async shutdown(): Promise<void> {
+    // Bounded: close() refuses new sends, so each flush leaves fewer waiting.
+    while (this.waitingSends.size > 0 || !this.accumulator.isIdle) await this.flush();
+    this.sender.stop();
+    this.cluster.close();
+  }
+
+  /** Slow path: fetch metadata (with retries) and wait for buffer room, in arrival order. */
+  private async appendWhenReady(topicMessages: ProducerRecord[], send: PendingSend): Promise<void> {
+    try {
+      const { retry, random } = this.cluster.options;
+      const topics = await Promise.all(
+        topicMessages.map(({ topic }) =>
+          withRetry(retry, { random, onRetry: () => this.cluster.metadata.markStale() }, () =>
+            this.cluster.metadata.topic(topic),
+          ),
+        ),
+      );
+      if (!this.accumulator.hasRoom()) {
+        // Lingering makes no sense while senders wait for room.
+        this.accumulator.closeAll();
+        this.sender.scheduleDrain();
+        await this.accumulator.waitForRoom();
+      }
+      this.appendAll(topicMessages, topics, send);
+    } catch (error) {
+      send.failed(asBrookError(error));
+    } finally {
+      this.accumulator.admitNext();
+    }
+  }
+
+  private appendAll(topicMessages: ProducerRecord[], topics: TopicMetadata[], send: PendingSend): void {
+    const invalid = topicMessages
+      .map(({ messages }, index) => findInvalidMessage(messages, topics[index]))
+      .find((error) => error !== undefined);
+    if (invalid !== undefined) {
+      send.failed(invalid);
+      return;
+    }
+    const nowMs = this.cluster.options.clock.nowMs();
+    for (let index = 0; index < topicMessages.length; index++) {
+      const { topic, messages } = topicMessages[index];
+      const numPartitions = topics[index].partitions.length;
+      for (const message of messages) {
+        const partition = message.partition ?? this.partitioner({ topic, key: message.key, numPartitions });
+        if (!(Number.isInteger(partition) && partition >= 0 && partition < numPartitions)) {
+          throw new Error(`the partitioner chose partition ${partition} of ${numPartitions} for "${topic}"`);
+        }
+        this.accumulator.append(this.accumulator.queue(topic, partition), message, send, nowMs);
+      }
+    }
+    send.sealed();
+    this.sender.scheduleDrain();
+  }
+}
+
+/** Checks what would otherwise fail a whole batch (and the other sends in it) at encode time. */
+function findInvalidMessage(messages: Message[], topic: TopicMetadata): BrookError | undefined {
+  for (const message of messages) {
+    const { partition, timestamp, value } = message;
+    if (
+      partition !== undefined &&
+      !(Number.isInteger(partition) && partition >= 0 && partition < topic.partitions.length)
+    ) {
+      return new BrookError(
+        "UNKNOWN_PARTITION",
+        `topic "${topic.name}" has ${topic.partitions.length} partitions; there is no partition ${partition}`,
+      );
+    }
+    if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && timestamp >= 0)) {
+      return new BrookError(
+        "INVALID_REQUEST",
+        `a message timestamp is whole ms since the epoch, got ${timestamp}`,
+      );
+    }
+    if (value !== null && typeof value !== "string" && !Buffer.isBuffer(value)) {
+      return new BrookError("INVALID_REQUEST", "a message value is a Buffer, a string or null");
+    }
+  }
+  return undefined;
+}
+
+function toAcks(acks: ProducerOptions["acks"]): -1 | 0 | 1 {
+  if (acks === "all" || acks === -1) return -1;
+  if (acks === 0 || acks === 1) return acks;
+  throw new BrookError("INVALID_CONFIG", `acks is -1 ("all"), 0 or 1, got ${acks}`);
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isInteger(value) && value > 0)) {
+    throw new BrookError("INVALID_CONFIG", `${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

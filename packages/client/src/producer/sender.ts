@@ -1,0 +1,313 @@
+// Moves closed batches to partition leaders: every sendable partition a broker leads goes into one Produce
+// request (up to requestBytesMax), with up to maxInFlightRequests requests per broker and one per
+// partition. Retriable failures mark metadata stale and back off before the same bytes go to the (new)
+// leader; anything else, or running out of retries, fails the batch's sends.
+
+import {
+  assert,
+  BrookError,
+  type Clock,
+  fromWireError,
+  type PartitionProduceData,
+  type ProduceResponse__Output,
+  type RandomSource,
+} from "@brook/protocol";
+import type { Cluster } from "../cluster/cluster.js";
+import type { BrokerAddress } from "../cluster/metadata-cache.js";
+import { clientDefaults } from "../config.js";
+import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
+import { after, type Cancel, soon } from "../runtime.js";
+import type { PartitionQueue, ProducerBatch, RecordAccumulator } from "./accumulator.js";
+
+export interface SenderConfig {
+  acks: -1 | 0 | 1;
+  lingerMs: number;
+  maxInFlightRequests: number;
+  requestBytesMax: number;
+  requestTimeoutMs: number;
+  retry: RetryPolicy;
+  clock: Clock;
+  random: RandomSource;
+}
+
+/** The batches of one partition inside one request. */
+interface RequestPart {
+  queue: PartitionQueue;
+  batches: ProducerBatch[];
+}
+
+export class Sender {
+  private drainScheduled = false;
+  private cancelTimer: Cancel | undefined;
+  private timerAtMs = Number.POSITIVE_INFINITY;
+  private readonly inFlightByBroker = new Map<number, number>();
+  private refreshingMetadata = false;
+
+  constructor(
+    private readonly accumulator: RecordAccumulator,
+    private readonly cluster: Cluster,
+    private readonly config: SenderConfig,
+  ) {}
+
+  /** Drains after the current turn, so everything appended in it travels together. */
+  scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    soon(() => this.drain());
+  }
+
+  stop(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  /**
+   * Sends to every broker that has something due (a closed batch, or an open one past lingerMs). As in
+   * Kafka, once a broker is due, every sendable partition it leads goes along, lingering or not: the
+   * request is being paid for anyway.
+   */
+  private drain(): void {
+    this.drainScheduled = false;
+    const nowMs = this.config.clock.nowMs();
+    const byLeader = new Map<number, { leader: BrokerAddress; queues: PartitionQueue[]; due: boolean }>();
+    let needMetadata = false;
+    for (const queue of this.accumulator.active) {
+      if (queue.inFlight || queue.retryAtMs > nowMs) continue;
+      const leader = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
+      if (leader === undefined) needMetadata = true;
+      else if (leader instanceof BrookError) {
+        if (queue.ready.length > 0) this.failed(queue, queue.ready.splice(0), leader, nowMs);
+      } else {
+        let group = byLeader.get(leader.id);
+        if (group === undefined) {
+          group = { leader, queues: [], due: false };
+          byLeader.set(leader.id, group);
+        }
+        group.queues.push(queue);
+        group.due ||= queue.ready.length > 0 || this.lingerExpired(queue, nowMs);
+      }
+    }
+    for (const { leader, queues, due } of byLeader.values()) {
+      if (!due) continue;
+      for (const queue of queues) this.accumulator.close(queue);
+      // A batch that failed to encode leaves its queue with nothing to send.
+      this.sendTo(
+        leader,
+        queues.filter((queue) => queue.ready.length > 0),
+      );
+    }
+    if (needMetadata) this.refreshMetadata();
+    this.armTimer(nowMs);
+  }
+
+  private lingerExpired(queue: PartitionQueue, nowMs: number): boolean {
+    return queue.open !== undefined && nowMs - queue.open.createdAtMs >= this.config.lingerMs;
+  }
+
+  /** Fills requests for one broker from its partitions until it has maxInFlightRequests outstanding. */
+  private sendTo(leader: BrokerAddress, queues: PartitionQueue[]): void {
+    let next = 0;
+    while (
+      next < queues.length &&
+      (this.inFlightByBroker.get(leader.id) ?? 0) < this.config.maxInFlightRequests
+    ) {
+      const parts: RequestPart[] = [];
+      let requestBytes = 0;
+      for (; next < queues.length; next++) {
+        const queue = queues[next];
+        const batches = takeBatches(
+          queue.ready,
+          this.config.requestBytesMax - requestBytes,
+          parts.length === 0,
+        );
+        if (batches.length === 0) break;
+        for (const batch of batches) requestBytes += batch.encoded!.length;
+        if (queue.ready.length > 0) {
+          // This partition filled the request; its remaining batches wait for this one (ordering).
+          parts.push({ queue, batches });
+          next++;
+          break;
+        }
+        parts.push({ queue, batches });
+      }
+      assert(parts.length > 0, "the first partition of a request always contributes a batch");
+      this.send(leader, parts);
+    }
+  }
+
+  private send(leader: BrokerAddress, parts: RequestPart[]): void {
+    const topics = new Map<string, PartitionProduceData[]>();
+    for (const { queue, batches } of parts) {
+      queue.inFlight = true;
+      let partitions = topics.get(queue.topic);
+      if (partitions === undefined) {
+        partitions = [];
+        topics.set(queue.topic, partitions);
+      }
+      const records =
+        batches.length === 1 ? batches[0].encoded! : Buffer.concat(batches.map((b) => b.encoded!));
+      partitions.push({ partition: queue.partition, records });
+    }
+    this.inFlightByBroker.set(leader.id, (this.inFlightByBroker.get(leader.id) ?? 0) + 1);
+    const request = {
+      acks: this.config.acks,
+      timeoutMs: this.config.requestTimeoutMs,
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+    };
+    const call = this.cluster.call(leader.address, "produce", request, {
+      timeoutMs: this.config.requestTimeoutMs + clientDefaults.deadlineMarginMs,
+    });
+    if (this.config.acks === 0) this.acknowledgeUnanswered(parts);
+    call.then(
+      (response) => this.answered(leader, parts, response, undefined),
+      (error: BrookError) => this.answered(leader, parts, undefined, error),
+    );
+  }
+
+  /** acks=0: the sends resolve as soon as the request is on its way. */
+  private acknowledgeUnanswered(parts: RequestPart[]): void {
+    for (const { queue, batches } of parts) {
+      for (const batch of batches) {
+        this.accumulator.complete(queue, batch, { baseOffset: -1, logAppendTime: -1, logStartOffset: -1 });
+      }
+    }
+  }
+
+  private answered(
+    leader: BrokerAddress,
+    parts: RequestPart[],
+    response: ProduceResponse__Output | undefined,
+    requestError: BrookError | undefined,
+  ): void {
+    this.inFlightByBroker.set(leader.id, (this.inFlightByBroker.get(leader.id) ?? 1) - 1);
+    const nowMs = this.config.clock.nowMs();
+    const answers = response === undefined ? undefined : indexAnswers(response);
+    for (const { queue, batches } of parts) {
+      queue.inFlight = false;
+      const answer = answers?.get(queue.topic)?.get(queue.partition);
+      const error =
+        requestError ??
+        fromWireError(answer?.error) ??
+        (answer === undefined
+          ? new BrookError(
+              "UNKNOWN_SERVER_ERROR",
+              `the broker did not answer for ${queue.topic}-${queue.partition}`,
+            )
+          : undefined);
+      if (this.config.acks === 0) {
+        if (error !== undefined) this.logUnacknowledgedLoss(queue, batches, error);
+      } else if (error !== undefined) {
+        this.failed(queue, batches, error, nowMs);
+      } else {
+        let baseOffset = answer!.baseOffset;
+        for (const batch of batches) {
+          this.accumulator.complete(queue, batch, {
+            baseOffset,
+            logAppendTime: answer!.logAppendTimeMs,
+            logStartOffset: answer!.logStartOffset,
+          });
+          // Batches of one request are appended back to back, so each starts where the last ended.
+          baseOffset += batch.records.length;
+        }
+      }
+      this.accumulator.retireIfEmpty(queue);
+    }
+    this.scheduleDrain();
+  }
+
+  /** Retries what may be retried (same bytes, after a backoff, to whoever leads then); fails the rest. */
+  private failed(queue: PartitionQueue, batches: ProducerBatch[], error: BrookError, nowMs: number): void {
+    const retry = isRetriable(error)
+      ? batches.filter((batch) => ++batch.attempts <= this.config.retry.retries)
+      : [];
+    for (const batch of batches) if (!retry.includes(batch)) this.accumulator.fail(batch, error);
+    if (retry.length > 0) {
+      this.cluster.metadata.markStale();
+      queue.ready.unshift(...retry);
+      const attempt = Math.max(...retry.map((batch) => batch.attempts));
+      const delayMs = backoffMs(this.config.retry, attempt - 1, this.config.random);
+      queue.retryAtMs = nowMs + delayMs;
+      this.cluster.logger.warn(
+        { topic: queue.topic, partition: queue.partition, attempt, delayMs, error: error.message },
+        "produce failed; retrying",
+      );
+    }
+    this.accumulator.retireIfEmpty(queue);
+  }
+
+  private logUnacknowledgedLoss(queue: PartitionQueue, batches: ProducerBatch[], error: BrookError): void {
+    const records = batches.reduce((sum, batch) => sum + batch.records.length, 0);
+    this.cluster.logger.error(
+      { topic: queue.topic, partition: queue.partition, records, error: error.message },
+      "acks=0 produce failed; the records may be lost",
+    );
+    if (isRetriable(error)) this.cluster.metadata.markStale();
+  }
+
+  /** One refresh at a time; afterwards, partitions that still have no leader count a failed attempt. */
+  private refreshMetadata(): void {
+    if (this.refreshingMetadata) return;
+    this.refreshingMetadata = true;
+    this.cluster.metadata
+      .refresh()
+      .then(
+        () => undefined,
+        (error: unknown) => (error instanceof BrookError ? error : undefined),
+      )
+      .then((refreshError) => {
+        this.refreshingMetadata = false;
+        const nowMs = this.config.clock.nowMs();
+        for (const queue of this.accumulator.active) {
+          if (queue.inFlight || queue.ready.length === 0) continue;
+          const leader = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
+          const error =
+            leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
+          if (error !== undefined) this.failed(queue, queue.ready.splice(0), error, nowMs);
+        }
+        this.scheduleDrain();
+      });
+  }
+
+  /** One timer, set for the next lingering batch to come due or the next backoff to end. */
+  private armTimer(nowMs: number): void {
+    let dueAtMs = Number.POSITIVE_INFINITY;
+    for (const queue of this.accumulator.active) {
+      if (queue.inFlight) continue;
+      if (queue.retryAtMs > nowMs) dueAtMs = Math.min(dueAtMs, queue.retryAtMs);
+      else if (queue.open !== undefined)
+        dueAtMs = Math.min(dueAtMs, queue.open.createdAtMs + this.config.lingerMs);
+    }
+    if (dueAtMs === Number.POSITIVE_INFINITY || dueAtMs >= this.timerAtMs) return;
+    this.cancelTimer?.();
+    this.timerAtMs = dueAtMs;
+    this.cancelTimer = after(dueAtMs - nowMs, () => {
+      this.timerAtMs = Number.POSITIVE_INFINITY;
+      this.cancelTimer = undefined;
+      this.drain();
+    });
+  }
+}
+
+/** Takes batches from the front while they fit in `bytesLeft`; the first of a request is taken regardless. */
+function takeBatches(ready: ProducerBatch[], bytesLeft: number, first: boolean): ProducerBatch[] {
+  let count = 0;
+  let bytes = 0;
+  while (count < ready.length) {
+    const size = ready[count].encoded!.length;
+    if (bytes + size > bytesLeft && !(first && count === 0)) break;
+    bytes += size;
+    count++;
+  }
+  return ready.splice(0, count);
+}
+
+function indexAnswers(response: ProduceResponse__Output) {
+  const byTopic = new Map<
+    string,
+    Map<number, ProduceResponse__Output["topics"][number]["partitions"][number]>
+  >();
+  for (const topic of response.topics) {
+    byTopic.set(topic.topic, new Map(topic.partitions.map((answer) => [answer.partition, answer])));
+  }
+  return byTopic;
+}

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Brook, silentLogger } from "../src/index.js";
+import type { FakeCluster } from "./fake-cluster.js";
+import { startFake } from "./helpers.js";
+
+let cluster: FakeCluster;
+
+afterEach(async () => {
+  await cluster?.stop();
+});
+
+describe("cluster", () => {
+  it("tries each bootstrap broker in turn until one answers", async () => {
+    cluster = await startFake();
+    cluster.createTopic("t", 1);
+    // Port 1 on localhost refuses connections: BROKER_NOT_AVAILABLE, so the next address is tried.
+    const admin = new Brook({ brokers: ["127.0.0.1:1", ...cluster.bootstrap], logger: silentLogger }).admin();
+    expect(await admin.listTopics()).toEqual(["t"]);
+    await admin.close();
+  });
+
+  it("fails with BROKER_NOT_AVAILABLE when no bootstrap broker answers", async () => {
+    cluster = await startFake();
+    const admin = new Brook({
+      brokers: ["127.0.0.1:1"],
+      logger: silentLogger,
+      retry: { retries: 1, initialRetryTimeMs: 1 },
+    }).admin();
+    await expect(admin.listTopics()).rejects.toMatchObject({ code: "BROKER_NOT_AVAILABLE", retriable: true });
+    await admin.close();
+  });
+
+  it("asks for metadata at most once per refresh interval however many lookups miss", async () => {
+    cluster = await startFake();
+    cluster.createTopic("t", 4);
+    const producer = new Brook({ brokers: cluster.bootstrap, logger: silentLogger }).producer({ acks: 1 });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, index) =>
+        producer.send({ topic: "t", messages: [{ key: `${index}`, value: "x" }] }),
+      ),
+    );
+    expect(cluster.callsOf("Metadata")).toHaveLength(1);
+    await producer.close();
+  });
+
+  it("names itself to brokers with clientId on every call", async () => {
+    cluster = await startFake();
+    const admin = new Brook({
+      brokers: cluster.bootstrap,
+      clientId: "billing",
+      logger: silentLogger,
+    }).admin();
+    await admin.listTopics();
+    await admin.describeCluster();
+    expect(cluster.calls.map((call) => call.clientId)).toEqual(["billing", "billing"]);
+    await admin.close();
+  });
+
+  it("fails calls made after close() with CLIENT_CLOSED", async () => {
+    cluster = await startFake();
+    const admin = new Brook({ brokers: cluster.bootstrap, logger: silentLogger }).admin();
+    await admin.close();
+    await expect(admin.listTopics()).rejects.toMatchObject({ code: "CLIENT_CLOSED" });
+  });
+});

@@ -1,0 +1,356 @@
+// A tiny in-memory Brook cluster for the SDK's tests: real @grpc/grpc-js servers on 127.0.0.1:0 that
+// implement BrokerService over an in-memory log, with knobs to move leaders, inject errors and hold
+// produce answers. It follows the wire contract, not the real broker's internals.
+
+import {
+  type BrokerHandlers,
+  BrokerService,
+  BrookError,
+  type ErrorCode,
+  type FetchRequest__Output,
+  grpcChannelOptions,
+  noError,
+  type ProduceRequest__Output,
+  patchBaseOffset,
+  splitBatches,
+  toServiceError,
+} from "@brook/protocol";
+import * as grpc from "@grpc/grpc-js";
+
+interface StoredBatch {
+  baseOffset: number;
+  lastOffset: number;
+  bytes: Buffer;
+}
+
+interface FakePartition {
+  leader: number;
+  leaderEpoch: number;
+  batches: StoredBatch[];
+  logStartOffset: number;
+  /** Log end offset; also the high watermark here (no replication). */
+  nextOffset: number;
+}
+
+type Method =
+  | "Produce"
+  | "Fetch"
+  | "ListOffsets"
+  | "Metadata"
+  | "CreateTopics"
+  | "DeleteTopics"
+  | "DescribeTopics"
+  | "DescribeCluster";
+
+export interface RecordedCall {
+  brokerId: number;
+  method: Method;
+  request: unknown;
+  clientId: unknown;
+}
+
+export class FakeCluster {
+  readonly topics = new Map<string, FakePartition[]>();
+  readonly calls: RecordedCall[] = [];
+  /** Per-partition errors the next produce answers carry, keyed "topic-partition". */
+  readonly produceErrors = new Map<string, ErrorCode[]>();
+  /** Request-level failures for the next calls of a method. */
+  readonly callErrors = new Map<Method, ErrorCode[]>();
+  /** While set, produce answers wait for release(). */
+  private held: { release: Promise<void>; resolve: () => void } | undefined;
+  private appendWaiters = new Set<() => void>();
+
+  private constructor(readonly brokers: { id: number; port: number; server: grpc.Server }[]) {}
+
+  static async start(brokerCount = 1): Promise<FakeCluster> {
+    const cluster = new FakeCluster([]);
+    for (let id = 1; id <= brokerCount; id++) {
+      const server = new grpc.Server(grpcChannelOptions);
+      server.addService(BrokerService, cluster.handlers(id));
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
+      cluster.brokers.push({ id, port, server });
+    }
+    return cluster;
+  }
+
+  get bootstrap(): string[] {
+    return this.brokers.map(({ port }) => `127.0.0.1:${port}`);
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    for (const { server } of this.brokers) server.forceShutdown();
+  }
+
+  createTopic(
+    name: string,
+    partitions: number,
+    leader = (partition: number) => this.brokers[partition % this.brokers.length].id,
+  ): void {
+    this.topics.set(
+      name,
+      Array.from({ length: partitions }, (_, partition) => ({
+        leader: leader(partition),
+        leaderEpoch: 0,
+        batches: [],
+        logStartOffset: 0,
+        nextOffset: 0,
+      })),
+    );
+  }
+
+  moveLeader(topic: string, partition: number, brokerId: number): void {
+    const state = this.partition(topic, partition)!;
+    state.leader = brokerId;
+    state.leaderEpoch++;
+  }
+
+  /** Drops the log before `offset`, as retention would. */
+  truncateBefore(topic: string, partition: number, offset: number): void {
+    const state = this.partition(topic, partition)!;
+    state.batches = state.batches.filter((batch) => batch.lastOffset >= offset);
+    state.logStartOffset = offset;
+  }
+
+  hold(): void {
+    let resolve!: () => void;
+    const release = new Promise<void>((done) => {
+      resolve = done;
+    });
+    this.held = { release, resolve };
+  }
+
+  release(): void {
+    this.held?.resolve();
+    this.held = undefined;
+  }
+
+  callsOf(method: Method): RecordedCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Produce requests as sent: per request, the "topic-partition" keys it carried. */
+  producedPartitions(): string[][] {
+    return this.callsOf("Produce").map(({ request }) =>
+      (request as ProduceRequest__Output).topics.flatMap(({ topic, partitions }) =>
+        partitions.map(({ partition }) => `${topic}-${partition}`),
+      ),
+    );
+  }
+
+  partition(topic: string, partition: number): FakePartition | undefined {
+    return this.topics.get(topic)?.[partition];
+  }
+
+  private handlers(brokerId: number): BrokerHandlers {
+    const unary =
+      <Req, Res>(method: Method, handle: (request: Req) => Res | Promise<Res>) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+        this.calls.push({
+          brokerId,
+          method,
+          request: call.request,
+          clientId: call.metadata.get("brook-client-id")[0],
+        });
+        const injected = this.callErrors.get(method)?.shift();
+        if (injected !== undefined) return callback(toServiceError(new BrookError(injected)));
+        Promise.resolve()
+          .then(() => handle(call.request))
+          .then(
+            (response) => callback(null, response),
+            (error) => callback(toServiceError(error)),
+          );
+      };
+    return {
+      Produce: unary("Produce", (request: ProduceRequest__Output) => this.produce(brokerId, request)),
+      Fetch: unary("Fetch", (request: FetchRequest__Output) => this.fetch(brokerId, request)),
+      ListOffsets: unary("ListOffsets", ({ topics }) => ({
+        topics: topics.map(({ topic, partitions }) => ({
+          topic,
+          partitions: partitions.map(({ partition, timestamp }) => {
+            const error = this.leaderError(brokerId, topic, partition);
+            const state = this.partition(topic, partition);
+            if (error !== undefined || state === undefined) return { partition, error, offset: -1 };
+            return {
+              partition,
+              error: noError,
+              offset: timestamp === -2 ? state.logStartOffset : state.nextOffset,
+            };
+          }),
+        })),
+      })),
+      Metadata: unary("Metadata", ({ topics }) => ({
+        clusterId: "fake",
+        controllerId: 1,
+        brokers: this.brokers.map(({ id, port }) => ({ id, host: "127.0.0.1", port, rack: "" })),
+        topics: (topics.length > 0 ? topics : [...this.topics.keys()]).map((name) => {
+          const partitions = this.topics.get(name);
+          if (partitions === undefined)
+            return { name, error: { code: "UNKNOWN_TOPIC", message: "no such topic" } };
+          return {
+            name,
+            error: noError,
+            topicId: name,
+            partitions: partitions.map((state, partition) => ({
+              partition,
+              leader: state.leader,
+              leaderEpoch: state.leaderEpoch,
+              replicas: [state.leader],
+              isr: [state.leader],
+            })),
+          };
+        }),
+      })),
+      CreateTopics: unary("CreateTopics", ({ topics, validateOnly }) => ({
+        topics: topics.map(({ name, numPartitions }) => {
+          const partitions = numPartitions === -1 ? 1 : numPartitions;
+          if (this.topics.has(name))
+            return { name, error: { code: "TOPIC_ALREADY_EXISTS", message: "exists" } };
+          if (partitions < 1) return { name, error: { code: "INVALID_PARTITIONS", message: "at least 1" } };
+          if (!validateOnly) this.createTopic(name, partitions);
+          return { name, error: noError };
+        }),
+      })),
+      DeleteTopics: unary("DeleteTopics", ({ names }) => ({
+        topics: names.map((name) => {
+          if (!this.topics.delete(name))
+            return { name, error: { code: "UNKNOWN_TOPIC", message: "no such topic" } };
+          return { name, error: noError };
+        }),
+      })),
+      DescribeTopics: unary("DescribeTopics", ({ names }) => ({
+        topics: (names.length > 0 ? names : [...this.topics.keys()]).map((name) => {
+          const partitions = this.topics.get(name);
+          if (partitions === undefined)
+            return { name, error: { code: "UNKNOWN_TOPIC", message: "no such topic" } };
+          return {
+            name,
+            error: noError,
+            topicId: name,
+            configs: [{ key: "cleanup.policy", value: "delete" }],
+            partitions: partitions.map((state, partition) => ({
+              info: {
+                partition,
+                leader: state.leader,
+                leaderEpoch: state.leaderEpoch,
+                replicas: [state.leader],
+                isr: [state.leader],
+              },
+              highWatermark: state.nextOffset,
+              logStartOffset: state.logStartOffset,
+              logEndOffset: state.nextOffset,
+              sizeBytes: state.batches.reduce((sum, batch) => sum + batch.bytes.length, 0),
+            })),
+          };
+        }),
+      })),
+      DescribeCluster: unary("DescribeCluster", () => ({
+        clusterId: "fake",
+        controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42 }],
+        brokers: this.brokers.map(({ id, port }) => ({ id, host: "127.0.0.1", port, state: "alive" })),
+        offlinePartitions: 0,
+        underReplicatedPartitions: 0,
+      })),
+    };
+  }
+
+  private leaderError(brokerId: number, topic: string, partition: number) {
+    const state = this.partition(topic, partition);
+    if (!this.topics.has(topic)) return { code: "UNKNOWN_TOPIC", message: "no such topic" };
+    if (state === undefined) return { code: "UNKNOWN_PARTITION", message: "no such partition" };
+    if (state.leader !== brokerId)
+      return { code: "NOT_LEADER", message: `broker ${brokerId} does not lead it` };
+    return undefined;
+  }
+
+  private async produce(brokerId: number, request: ProduceRequest__Output) {
+    if (this.held !== undefined) await this.held.release;
+    return {
+      topics: request.topics.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map(({ partition, records }) => {
+          const injected = this.produceErrors.get(`${topic}-${partition}`)?.shift();
+          const error = injected
+            ? { code: injected, message: "injected" }
+            : this.leaderError(brokerId, topic, partition);
+          if (error !== undefined) return { partition, error, baseOffset: -1 };
+          const state = this.partition(topic, partition)!;
+          const baseOffset = state.nextOffset;
+          for (const header of splitBatches(records)) {
+            const bytes = Buffer.from(
+              records.subarray(header.position, header.position + header.sizeInBytes),
+            );
+            patchBaseOffset(bytes, 0, state.nextOffset);
+            state.batches.push({
+              baseOffset: state.nextOffset,
+              lastOffset: state.nextOffset + header.lastOffsetDelta,
+              bytes,
+            });
+            state.nextOffset += header.lastOffsetDelta + 1;
+          }
+          for (const wake of this.appendWaiters) wake();
+          return {
+            partition,
+            error: noError,
+            baseOffset,
+            logAppendTimeMs: -1,
+            logStartOffset: state.logStartOffset,
+          };
+        }),
+      })),
+    };
+  }
+
+  private async fetch(brokerId: number, request: FetchRequest__Output) {
+    let response = this.readFetch(brokerId, request);
+    if (response.bytes < request.minBytes && request.maxWaitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.appendWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, request.maxWaitMs);
+        this.appendWaiters.add(done);
+      });
+      response = this.readFetch(brokerId, request);
+    }
+    return { topics: response.topics };
+  }
+
+  private readFetch(brokerId: number, request: FetchRequest__Output) {
+    let bytes = 0;
+    const topics = request.topics.map(({ topic, partitions }) => ({
+      topic,
+      partitions: partitions.map(({ partition, fetchOffset, partitionMaxBytes }) => {
+        const error = this.leaderError(brokerId, topic, partition);
+        const state = this.partition(topic, partition);
+        if (error !== undefined || state === undefined) return { partition, error };
+        if (fetchOffset < state.logStartOffset || fetchOffset > state.nextOffset) {
+          return { partition, error: { code: "OFFSET_OUT_OF_RANGE", message: `offset ${fetchOffset}` } };
+        }
+        const chosen: Buffer[] = [];
+        let size = 0;
+        for (const batch of state.batches) {
+          if (batch.lastOffset < fetchOffset) continue;
+          if (chosen.length > 0 && size + batch.bytes.length > partitionMaxBytes) break;
+          chosen.push(batch.bytes);
+          size += batch.bytes.length;
+        }
+        bytes += size;
+        return {
+          partition,
+          error: noError,
+          highWatermark: state.nextOffset,
+          logStartOffset: state.logStartOffset,
+          records: Buffer.concat(chosen),
+        };
+      }),
+    }));
+    return { topics, bytes };
+  }
+}
