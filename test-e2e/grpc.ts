@@ -7,7 +7,7 @@ export function rawBroker(address: string): { call: Call; close(): void } {
   const client: BrokerClient = createBrokerClient(address);
   const call: Call = (method, request) =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Function>)[method].bind(client);
+      const fn = (client as unknown as Record<string, (...args: unknown[]) => void>)[method].bind(client);
       fn(
         request,
         { deadline: Date.now() + 10_000 },

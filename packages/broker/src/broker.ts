@@ -38,7 +38,7 @@ export class Broker {
   private readonly unsubscribe: () => void;
   private retentionTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly options: BrokerOptions) {
+  private constructor(options: BrokerOptions) {
     const logger = options.logger.child({ component: "broker" });
     this.replicas = new ReplicaManager(
       options.brokerId,

@@ -37,8 +37,7 @@ export function consumeCommand(): Command {
           },
         ]);
         const ends = options.exitAtEnd ? await consumer.endOffsets() : undefined;
-        const atEnd = () =>
-          ends !== undefined && ends.every((end) => (consumer.position(end) ?? -1) >= end.offset);
+        const atEnd = () => ends?.every((end) => (consumer.position(end) ?? -1) >= end.offset);
         // Also checked on a timer: a reader that starts at the end never gets a message to check after.
         const endWatch = ends && setInterval(() => atEnd() && void consumer.stop(), endCheckIntervalMs);
         let count = 0;
