@@ -29,6 +29,10 @@ lint: build
 format: node_modules/.package-lock.json
 	npx biome check --write .
 
+# Data-path figures against the running cluster (make up first): echo baseline, produce, consume.
+bench: build
+	scripts/bench.sh
+
 # Starts whichever of the local nodes are not running and waits until they serve.
 up: build
 	NODES=$(NODES) scripts/cluster.sh up

@@ -4,13 +4,16 @@
 // figures for produce and consume can be read against what the transport
 // alone costs in the same run.
 
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import type { Message, RecordMetadata } from "@brook/client";
 import { BrookError, encodeRecordBatch } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as grpc from "@grpc/grpc-js";
 import { BenchStats, nowUs, printSummary, progressBar } from "../bench-stats.js";
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
+import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
 import { acksOption, toAcks } from "./produce.js";
 
@@ -34,6 +37,11 @@ export function benchCommand(): Command {
     .option("--batch-bytes <n>", "producer batch size", parseInteger("--batch-bytes", 64))
     .option("--linger-ms <ms>", "producer linger", parseInteger("--linger-ms"))
     .option("--partitions <n>", "partitions when the topic is created", parseInteger("--partitions", 1), 3)
+    .option(
+      "--throughput <n>",
+      "cap the send rate at n records/s (as Kafka's perf test), to measure latency below saturation",
+      parseInteger("--throughput", 1),
+    )
     .addOption(
       new Option("--compression <codec>").choices(["none", "gzip"] as const).default("none" as const),
     )
@@ -49,11 +57,13 @@ export function benchCommand(): Command {
       const stats = new BenchStats();
       const progress = progressBar(options.records, "produce", !options.json);
       const pending: Array<Promise<RecordMetadata[]>> = [];
+      const startedMs = Date.now();
       try {
         for (let sent = 0; sent < options.records; ) {
           const count = Math.min(recordsPerSend, options.records - sent);
           const messages: Message[] = new Array(count);
           for (let i = 0; i < count; i++) messages[i] = { value };
+          if (options.throughput !== undefined) await pace(sent, options.throughput, startedMs);
           const startUs = nowUs();
           pending.push(
             producer.send({ topic: options.topic, messages }).then((metadata) => {
@@ -107,20 +117,25 @@ export function benchCommand(): Command {
   commonOptions(bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"))
     .option(
       "--batch-bytes <n>",
-      "bytes per call (as the producer's batch)",
+      "bytes per call (default: the producer's largest request, 1 MiB)",
       parseInteger("--batch-bytes", 64),
-      16 * 1024,
+      1024 * 1024,
     )
     .action(async (options) => {
       const value = randomBytes(options.recordSize);
       const perBatch = Math.max(1, Math.floor(options.batchBytes / (options.recordSize + 8)));
       const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ value })));
-      const stats = new BenchStats();
-      await echoBaseline(batch, perBatch, options.records, options.recordSize, stats);
-      report("echo", stats, options.json);
+      report("echo", await echoBaseline(batch, perBatch, options.records, options.recordSize), options.json);
     });
 
   return bench as unknown as Command;
+}
+
+/** Waits until sending record number `sent` keeps the rate at or below `perSecond`. */
+function pace(sent: number, perSecond: number, startedMs: number): Promise<void> {
+  const dueMs = startedMs + (sent / perSecond) * 1000;
+  const waitMs = dueMs - Date.now();
+  return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
 }
 
 function report(title: string, stats: BenchStats, json: boolean | undefined): void {
@@ -139,65 +154,55 @@ async function ensureTopic(command: AnyCommand, topic: string, partitions: numbe
   });
 }
 
-/** A unary echo service with raw Buffer (de)serializers: the least a gRPC round trip can cost here. */
+/** Round trips of `batch` against the echo server in a child process, 5 calls in flight like the producer. */
 async function echoBaseline(
   batch: Buffer,
   recordsPerBatch: number,
   records: number,
   recordSize: number,
-  stats: BenchStats,
-): Promise<void> {
-  const identity = (b: Buffer) => b;
-  const method = {
-    path: "/brook.bench.Echo/Echo",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  };
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 64 << 20 });
-  server.addService(
-    { Echo: method },
-    {
-      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-        cb(null, call.request),
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  const Client = grpc.makeGenericClientConstructor({ Echo: method }, "Echo");
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
-    Echo(req: Buffer, cb: (e: grpc.ServiceError | null, r: Buffer) => void): void;
-    close(): void;
-  };
-  const inFlightMax = 5;
-  let sent = 0;
-  await new Promise<void>((resolve, reject) => {
-    let inFlight = 0;
-    const pump = () => {
-      while (inFlight < inFlightMax && sent < records) {
-        const count = Math.min(recordsPerBatch, records - sent);
-        sent += count;
-        inFlight++;
-        const startUs = nowUs();
-        client.Echo(batch, (error) => {
-          inFlight--;
-          if (error) return reject(error);
-          stats.recordLatencyUs(nowUs() - startUs);
-          stats.records += count;
-          stats.bytes += count * recordSize;
-          if (stats.records >= records) resolve();
-          else pump();
-        });
-      }
+): Promise<BenchStats> {
+  const server = fork(fileURLToPath(new URL("../echo-server.js", import.meta.url)), { stdio: "inherit" });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once("message", (message: { port: number }) => resolve(message.port));
+      server.once("exit", (code) => reject(new Error(`echo server exited with code ${code}`)));
+    });
+    const Client = grpc.makeGenericClientConstructor({ Echo: echoMethod }, "Echo");
+    const client = new Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+      echoChannelOptions,
+    ) as unknown as {
+      Echo(request: Buffer, callback: (error: grpc.ServiceError | null) => void): void;
+      close(): void;
     };
-    pump();
-  });
-  client.close();
-  server.forceShutdown();
+    const inFlightMax = 5;
+    const stats = new BenchStats(); // from here: the server process is up and listening
+    let sent = 0;
+    await new Promise<void>((resolve, reject) => {
+      let inFlight = 0;
+      const pump = () => {
+        while (inFlight < inFlightMax && sent < records) {
+          const count = Math.min(recordsPerBatch, records - sent);
+          sent += count;
+          inFlight++;
+          const startUs = nowUs();
+          client.Echo(batch, (error) => {
+            inFlight--;
+            if (error) return reject(error);
+            stats.recordLatencyUs(nowUs() - startUs);
+            stats.records += count;
+            stats.bytes += count * recordSize;
+            if (stats.records >= records) resolve();
+            else pump();
+          });
+        }
+      };
+      pump();
+    });
+    client.close();
+    return stats;
+  } finally {
+    server.kill();
+  }
 }
