@@ -1,0 +1,2 @@
+export * from "./log-storage.js";
+export * from "./types.js";
