@@ -57,7 +57,8 @@ export class Broker {
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
     };
     this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
-      void this.replicas.applyImage(image);
+      // ReplicaManager logs failures; an unhandled rejection here would kill the node.
+      this.replicas.applyImage(image).catch(() => undefined);
     });
   }
 

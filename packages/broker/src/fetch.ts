@@ -53,14 +53,14 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
         }
         const partition = ctx.replicas.get(image, fetchTopic.topic, fetchPartition.partition);
         partitions.push(partition);
-        // Once the response is full, later partitions report only their
-        // offsets; a first batch larger than the budget is still returned
-        // whole (KIP-74) so one big batch cannot stall a consumer.
+        // Only the response's first batch may be larger than the budget
+        // (KIP-74: one big batch cannot stall a consumer); after that,
+        // batches that do not fit wait for the next fetch, so the response
+        // stays within max_bytes. Once it is full, partitions report only
+        // their offsets.
         const budget = Math.min(fetchPartition.partitionMaxBytes, maxBytes - bytes);
         const result =
-          budget > 0 || bytes === 0
-            ? partition.read(fetchPartition.fetchOffset, Math.max(budget, 1))
-            : partition.offsets();
+          budget > 0 ? partition.read(fetchPartition.fetchOffset, budget, bytes === 0) : partition.offsets();
         bytes += result.records.length;
         return {
           partition: fetchPartition.partition,

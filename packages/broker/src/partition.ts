@@ -6,7 +6,7 @@
 // smallest log end offset across the ISR.
 
 import type { PartitionImage, TopicConfig } from "@brook/metadata";
-import { BrookError } from "@brook/protocol";
+import { asBrookError, BrookError } from "@brook/protocol";
 import type { PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 
@@ -28,6 +28,8 @@ export class Partition {
   private highWatermarkOffset: number;
   private readonly waiters = new Set<Waiter>();
   private closed = false;
+  /** Why the log can no longer commit anything (a failed fsync); set once, until restart. */
+  private failure: BrookError | undefined;
 
   constructor(
     readonly topic: string,
@@ -61,10 +63,22 @@ export class Partition {
     return this.config;
   }
 
+  /** Number of requests waiting on the high watermark (acks=all produces, long-polling fetches). */
+  get waiterCount(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Follows a new metadata image. Leadership applies even when the log
+   * refuses the new config (it throws, and keeps the config it had).
+   */
   update(state: PartitionImage, config: TopicConfig): void {
+    const wasLeader = this.isLeader;
     this.state = state;
-    this.config = config;
+    // Waiters must learn at once that this replica stopped leading, not at their timeout.
+    if (wasLeader && !this.isLeader) this.notify();
     this.log.updateConfig(toLogConfig(config));
+    this.config = config;
   }
 
   /** Appends one request's batches as the leader; the bytes are validated and written verbatim. */
@@ -79,13 +93,16 @@ export class Partition {
     return result;
   }
 
-  /** Whole batches from `offset`, never past the high watermark. */
-  read(offset: number, maxBytes: number): ReadResult {
+  /**
+   * Whole batches from `offset`, never past the high watermark, up to
+   * `maxBytes`; with `minOneBatch`, the first batch even when larger (KIP-74).
+   */
+  read(offset: number, maxBytes: number, minOneBatch = true): ReadResult {
     this.requireLeader();
     const records =
       offset >= this.highWatermarkOffset && offset <= this.log.logEndOffset
         ? emptyRecords
-        : this.log.read(offset, maxBytes, { maxOffset: this.highWatermarkOffset }).records;
+        : this.log.read(offset, maxBytes, { maxOffset: this.highWatermarkOffset, minOneBatch }).records;
     return { records, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
   }
 
@@ -99,30 +116,42 @@ export class Partition {
     };
   }
 
-  /** Resolves once the high watermark reaches `offset`; rejects after `timeoutMs`. */
+  /**
+   * Resolves once the high watermark reaches `offset`; rejects after
+   * `timeoutMs`, or as soon as it never can here: the replica closed or
+   * stopped leading (NOT_LEADER), or its log failed (STORAGE_ERROR).
+   */
   waitForHighWatermark(offset: number, timeoutMs: number): Promise<void> {
     if (this.highWatermarkOffset >= offset) return Promise.resolve();
+    const stalled = this.stalled();
+    if (stalled) return Promise.reject(stalled);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const finish = (error?: BrookError) => {
+        clearTimeout(timer);
         this.waiters.delete(check);
-        reject(new BrookError("REQUEST_TIMED_OUT", `records were not committed within ${timeoutMs} ms`));
-      }, timeoutMs);
+        if (error) reject(error);
+        else resolve();
+      };
       const check = () => {
-        if (this.closed) {
-          clearTimeout(timer);
-          this.waiters.delete(check);
-          reject(new BrookError("NOT_LEADER", `partition ${this.topic}-${this.partition} was closed`));
-        } else if (this.highWatermarkOffset >= offset) {
-          clearTimeout(timer);
-          this.waiters.delete(check);
-          resolve();
+        if (this.highWatermarkOffset >= offset) finish();
+        else {
+          const error = this.stalled();
+          if (error) finish(error);
         }
       };
+      const timer = setTimeout(
+        () =>
+          finish(new BrookError("REQUEST_TIMED_OUT", `records were not committed within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.add(check);
     });
   }
 
-  /** Calls `listener` (once) the next time the high watermark moves or the partition closes. */
+  /**
+   * Calls `listener` (once) the next time the high watermark moves, the
+   * partition closes or stops leading, or its log fails.
+   */
   onNextChange(listener: () => void): () => void {
     const once = () => {
       this.waiters.delete(once);
@@ -161,12 +190,20 @@ export class Partition {
   }
 
   private requireLeader(): void {
-    if (this.closed || !this.isLeader) {
-      throw new BrookError(
-        "NOT_LEADER",
-        `broker ${this.brokerId} is not the leader of ${this.topic}-${this.partition} (leader is ${this.state.leader})`,
-      );
-    }
+    if (this.closed || !this.isLeader) throw this.notLeader();
+  }
+
+  private notLeader(): BrookError {
+    return new BrookError(
+      "NOT_LEADER",
+      `broker ${this.brokerId} is not the leader of ${this.topic}-${this.partition} (leader is ${this.state.leader})`,
+    );
+  }
+
+  /** Why the high watermark cannot move here any more, if it cannot. */
+  private stalled(): BrookError | undefined {
+    if (this.closed || !this.isLeader) return this.notLeader();
+    return this.failure;
   }
 
   private flushInBackground(): void {
@@ -175,8 +212,11 @@ export class Partition {
     this.log.flush().then(
       () => this.advanceHighWatermark(this.log.flushedOffset),
       (error: unknown) => {
-        if (this.closed) return;
+        if (this.closed || this.failure) return;
         this.logger.error({ err: error, topic: this.topic, partition: this.partition }, "fsync failed");
+        // The log is offline now: nothing more will commit, so waiters fail now rather than time out.
+        this.failure = asBrookError(error);
+        this.notify();
       },
     );
   }

@@ -4,21 +4,24 @@
 // partition directory records its topic id, so a topic deleted and re-created
 // under the same name while this broker was down never inherits old records.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type MetadataImage, resolveTopicConfig, type TopicImage } from "@brook/metadata";
-import { BrookError, type Clock } from "@brook/protocol";
-import { PartitionLog } from "@brook/storage";
+import { asBrookError, BrookError, type Clock } from "@brook/protocol";
+import { nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 import { Partition, toLogConfig } from "./partition.js";
 
 const partitionMetadataFile = "partition.metadata";
 const partitionDirPattern = /^(.+)-(\d+)$/;
+const topicIdPattern = /^topic_id: (\S+)$/;
 
 export const partitionKey = (topic: string, partition: number) => `${topic}-${partition}`;
 
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  /** Why a partition assigned here could not be opened; clients see this instead of NOT_LEADER. */
+  private readonly failures = new Map<string, BrookError>();
   private applying: Promise<void> = Promise.resolve();
 
   constructor(
@@ -32,8 +35,11 @@ export class ReplicaManager {
 
   /** The partition if this broker hosts it, else the typed error a client should see. */
   get(image: MetadataImage, topic: string, partition: number): Partition {
-    const local = this.partitions.get(partitionKey(topic, partition));
+    const key = partitionKey(topic, partition);
+    const local = this.partitions.get(key);
     if (local) return local;
+    const failure = this.failures.get(key);
+    if (failure) throw failure;
     const topicImage = image.topic(topic);
     if (!topicImage) throw new BrookError("UNKNOWN_TOPIC", `topic '${topic}' does not exist`);
     if (!Number.isInteger(partition) || partition < 0 || partition >= topicImage.partitions.length) {
@@ -93,50 +99,82 @@ export class ReplicaManager {
 
     for (const [key, partition] of this.partitions) {
       const want = wanted.get(key);
-      if (!want || want.topic.topicId !== partition.topicId) {
-        this.partitions.delete(key);
-        partition.delete();
-        this.logger.info(
-          { topic: partition.topic, partition: partition.partition },
-          "deleted partition replica",
-        );
-      }
+      if (!want || want.topic.topicId !== partition.topicId) this.deletePartition(key, partition);
     }
     this.removeOrphanDirectories(wanted);
 
+    for (const key of this.failures.keys()) if (!wanted.has(key)) this.failures.delete(key);
+    // One partition that cannot open or take its new config must not keep the others from following the image.
     for (const [key, { topic, partition }] of wanted) {
-      const state = topic.partitions[partition];
-      const config = resolveTopicConfig(topic.configs);
-      const existing = this.partitions.get(key);
-      if (existing) {
-        existing.update(state, config);
-        continue;
+      try {
+        await this.openOrUpdate(key, topic, partition);
+        this.failures.delete(key);
+      } catch (error) {
+        if (!this.partitions.has(key)) this.failures.set(key, asBrookError(error));
+        this.logger.error(
+          { err: error, topic: topic.name, partition },
+          "could not apply metadata to partition",
+        );
       }
-      const dir = join(this.dataDir, key);
-      this.claimDirectory(dir, topic.topicId);
-      const log = await PartitionLog.open(dir, toLogConfig(config), {
-        clock: this.clock,
-        logger: this.logger,
-      });
-      this.partitions.set(
-        key,
-        new Partition(topic.name, topic.topicId, partition, log, state, config, this.brokerId, this.logger),
-      );
+    }
+  }
+
+  private deletePartition(key: string, partition: Partition): void {
+    this.partitions.delete(key);
+    try {
+      partition.delete();
       this.logger.info(
-        { topic: topic.name, partition, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset },
-        "opened partition replica",
+        { topic: partition.topic, partition: partition.partition },
+        "deleted partition replica",
+      );
+    } catch (error) {
+      // The replica is closed either way; removeOrphanDirectories retries the files on the next image.
+      this.logger.error(
+        { err: error, topic: partition.topic, partition: partition.partition },
+        "could not delete partition replica",
       );
     }
   }
 
-  /** Makes `dir` belong to `topicId`, wiping it first if it held a different (deleted) topic of the same name. */
-  private claimDirectory(dir: string, topicId: string): void {
-    const file = join(dir, partitionMetadataFile);
-    if (existsSync(file) && readFileSync(file, "utf8").trim() !== `topic_id: ${topicId}`) {
-      rmSync(dir, { recursive: true, force: true });
+  private async openOrUpdate(key: string, topic: TopicImage, partition: number): Promise<void> {
+    const state = topic.partitions[partition];
+    const config = resolveTopicConfig(topic.configs);
+    const existing = this.partitions.get(key);
+    if (existing) {
+      existing.update(state, config);
+      return;
     }
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(file)) writeFileSync(file, `topic_id: ${topicId}\n`);
+    const dir = join(this.dataDir, key);
+    await this.claimDirectory(dir, topic.topicId);
+    const log = await PartitionLog.open(dir, toLogConfig(config), {
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.partitions.set(
+      key,
+      new Partition(topic.name, topic.topicId, partition, log, state, config, this.brokerId, this.logger),
+    );
+    this.logger.info(
+      { topic: topic.name, partition, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset },
+      "opened partition replica",
+    );
+  }
+
+  /**
+   * Makes `dir` belong to `topicId`, wiping it first if it held a different
+   * (deleted) topic of the same name. A file that names no topic id is not
+   * proof of another topic, so its records are kept.
+   */
+  private async claimDirectory(dir: string, topicId: string): Promise<void> {
+    const file = join(dir, partitionMetadataFile);
+    const owner = existsSync(file) ? topicIdPattern.exec(readFileSync(file, "utf8").trim())?.[1] : undefined;
+    if (owner !== undefined && owner !== topicId) rmSync(dir, { recursive: true, force: true });
+    if (owner === topicId) return;
+    const created = mkdirSync(dir, { recursive: true }) !== undefined;
+    // Atomic and fsynced: a torn or empty file after a power loss would otherwise look like another topic's.
+    nodeFileSystem.writeFileAtomic(file, `topic_id: ${topicId}\n`);
+    // The log fsyncs its own directory, not the entry that makes it reachable from the data directory.
+    if (created) await nodeFileSystem.syncDir(this.dataDir);
   }
 
   /** Partition directories left by topics deleted while this broker was down. */

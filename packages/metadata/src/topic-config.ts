@@ -20,11 +20,13 @@ export interface TopicConfig {
 type Parser = (value: string) => unknown;
 
 const integer =
-  (min: number): Parser =>
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser =>
   (value) => {
     const n = Number(value);
-    return /^-?\d+$/.test(value) && Number.isSafeInteger(n) && n >= min ? n : undefined;
+    return /^-?\d+$/.test(value) && Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
   };
+/** Segment files are addressed with 32-bit positions (as in Kafka), so sizes stop at 2 GiB - 1. */
+const int32Max = 2 ** 31 - 1;
 const oneOf =
   (...choices: string[]): Parser =>
   (value) =>
@@ -55,7 +57,7 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   },
   "segment.bytes": {
     field: "segmentBytes",
-    parse: integer(1024),
+    parse: integer(1024, int32Max),
     defaultValue: String(1024 * 1024 * 1024),
     doc: "Roll to a new segment file when the active one would grow past this.",
   },
@@ -67,7 +69,7 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
   },
   "max.message.bytes": {
     field: "maxMessageBytes",
-    parse: integer(64),
+    parse: integer(64, int32Max),
     defaultValue: String(1024 * 1024),
     doc: "Largest record batch the topic accepts.",
   },

@@ -98,6 +98,8 @@ describe("topic config", () => {
       /invalid value 'abc' for topic config 'segment.bytes'/,
     );
     expect(() => validateTopicConfigs([["flush.mode", "sometimes"]])).toThrow(/INVALID_CONFIG/);
+    // segment positions are 32-bit, as in Kafka
+    expect(() => validateTopicConfigs([["segment.bytes", String(2 ** 32)]])).toThrow(/INVALID_CONFIG/);
   });
 });
 

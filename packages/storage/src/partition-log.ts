@@ -483,6 +483,7 @@ export class PartitionLog {
         this.activeSegment.append(
           bytes,
           run.map((batch) => ({ ...batch, position: batch.position - from })),
+          this.clock.nowMs(),
         );
       }
     } catch (error) {

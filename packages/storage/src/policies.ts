@@ -77,6 +77,8 @@ export interface SegmentSummary {
   sizeBytes: number;
   /** Largest batch maxTimestamp in the segment; -1 when none. */
   maxTimestampMs: number;
+  /** When this process last appended to the segment, or else opened it. */
+  lastModifiedMs: number;
 }
 
 export interface RetentionInput {
@@ -91,7 +93,8 @@ export interface RetentionInput {
  * never the active (last) one, and never one holding offsets at or above the
  * high watermark, which followers or consumers may still need (as Kafka).
  * By time, a segment expires when its newest record is older than
- * `retentionMs`; by size, the oldest segments go while the log is larger than
+ * `retentionMs` (a segment whose records carry no timestamp ages from its
+ * last write instead, as in Kafka; after a restart, from the open); by size, the oldest segments go while the log is larger than
  * `retentionBytes` by at least their size. Either rule deletes a prefix.
  */
 export function segmentsToDelete(segments: readonly SegmentSummary[], input: RetentionInput): number {
@@ -100,7 +103,7 @@ export function segmentsToDelete(segments: readonly SegmentSummary[], input: Ret
   const byTime =
     input.retentionMs < 0
       ? 0
-      : countWhile(candidates, (segment) => input.nowMs - segment.maxTimestampMs > input.retentionMs);
+      : countWhile(candidates, (segment) => input.nowMs - newestTimeMs(segment) > input.retentionMs);
   let excessBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0) - input.retentionBytes;
   const bySize =
     input.retentionBytes < 0
@@ -111,6 +114,11 @@ export function segmentsToDelete(segments: readonly SegmentSummary[], input: Ret
           return true;
         });
   return Math.max(byTime, bySize);
+}
+
+/** Without record timestamps (-1), time zero would make every segment look ancient. */
+function newestTimeMs(segment: SegmentSummary): number {
+  return segment.maxTimestampMs >= 0 ? segment.maxTimestampMs : segment.lastModifiedMs;
 }
 
 function countWhile<T>(items: readonly T[], predicate: (item: T) => boolean): number {

@@ -42,6 +42,12 @@ const segmentFilePattern = /^(\d{20})\.(log|index|timeindex)$/;
 /** Bytes recovery reads at a time while validating a segment (one batch at a time when a batch is larger). */
 const recoveryReadBytes = 1024 * 1024;
 
+/**
+ * Bytes read at a time while walking batch headers to an offset or timestamp:
+ * enough for the few KiB between two index entries in one read.
+ */
+const walkWindowBytes = 16 * 1024;
+
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(20, "0") + suffix;
 }
@@ -105,6 +111,7 @@ interface LogScan {
 export class LogSegment {
   private state: SegmentState;
   private sealed: boolean;
+  private lastModifiedMs: number;
   /** Set by every change to the files; cleared when a flush picks the segment up. */
   needsSync = true;
   /** A failed write could not be undone; the files no longer match what the log believes. */
@@ -124,6 +131,7 @@ export class LogSegment {
   ) {
     this.state = state;
     this.sealed = !active;
+    this.lastModifiedMs = createdMs;
   }
 
   /** A new, empty, active segment; stale files with the same name are emptied. */
@@ -256,6 +264,7 @@ export class LogSegment {
       nextOffset: this.nextOffset,
       sizeBytes: this.sizeBytes,
       maxTimestampMs: this.maxTimestampMs,
+      lastModifiedMs: this.lastModifiedMs,
     };
   }
 
@@ -273,7 +282,7 @@ export class LogSegment {
    * the segment and indexes them. If any write fails, the files are cut back
    * to where they were and the error is rethrown.
    */
-  append(records: Buffer, batches: readonly PlacedBatch[]): void {
+  append(records: Buffer, batches: readonly PlacedBatch[], nowMs: number): void {
     assert(!this.sealed && batches.length > 0, "append only non-empty batches to the active segment");
     const start = this.state;
     const placements: BatchPlacement[] = batches.map((batch) => ({
@@ -295,6 +304,7 @@ export class LogSegment {
       cursor: plan.cursor,
       firstBatchTimestampMs: start.sizeBytes === 0 ? batches[0].maxTimestamp : start.firstBatchTimestampMs,
     };
+    this.lastModifiedMs = nowMs;
   }
 
   /**
@@ -305,20 +315,21 @@ export class LogSegment {
   read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer {
     const first = this.locate(offset);
     if (!first) return Buffer.alloc(0);
-    let end = first.position;
-    let header = first.header;
-    // Each step moves past one whole batch, so this ends by the end of the segment.
-    for (;;) {
-      if (header.lastOffset >= maxOffset) break;
-      const taken = end - first.position;
-      if (taken + header.sizeInBytes > maxBytes && !(taken === 0 && minOneBatch)) break;
+    // One read holds every batch that can be returned (a header read per batch would cost a system
+    // call per batch, which adds up for small batches); only an oversized first batch gets a read sized to it.
+    const oversizedFirst = minOneBatch && first.header.sizeInBytes > maxBytes;
+    const window = this.readAt(
+      first.position,
+      Math.min(oversizedFirst ? first.header.sizeInBytes : maxBytes, this.sizeBytes - first.position),
+    );
+    let end = 0;
+    // Each step moves past one whole batch, so this ends by the end of the window.
+    while (end + BATCH_HEADER_BYTES <= window.length) {
+      const header = this.headerIn(window, end, first.position + end);
+      if (header.lastOffset >= maxOffset || end + header.sizeInBytes > window.length) break;
       end += header.sizeInBytes;
-      if (end >= this.sizeBytes) break;
-      header = this.readHeaderAt(end);
     }
-    const records = Buffer.allocUnsafe(end - first.position);
-    if (this.files.log.read(records, first.position) !== records.length) throw this.shorterThanExpected();
-    return records;
+    return window.subarray(0, end);
   }
 
   /** Base offset of the first batch whose maxTimestamp is ≥ `timestampMs`, or undefined. */
@@ -426,19 +437,32 @@ export class LogSegment {
     position: number,
     found: (header: BatchHeader) => boolean,
   ): { position: number; header: BatchHeader } | undefined {
+    let window: Buffer = Buffer.alloc(0);
+    let windowPosition = position;
     // Each step moves past one whole batch (at least 61 bytes), so this ends by the end of the segment.
     for (let at = position; at < this.sizeBytes; ) {
-      const header = this.readHeaderAt(at);
+      if (at + BATCH_HEADER_BYTES > windowPosition + window.length) {
+        window = this.readAt(at, Math.min(walkWindowBytes, this.sizeBytes - at));
+        windowPosition = at;
+      }
+      const header = this.headerIn(window, at - windowPosition, at);
       if (found(header)) return { position: at, header };
       at += header.sizeInBytes;
     }
     return undefined;
   }
 
-  private readHeaderAt(position: number): BatchHeader {
-    const buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  /** Exactly `sizeBytes` of the log from `position`, which the segment holds. */
+  private readAt(position: number, sizeBytes: number): Buffer {
+    const buf = Buffer.allocUnsafe(sizeBytes);
     if (this.files.log.read(buf, position) !== buf.length) throw this.shorterThanExpected();
-    const header = readBatchHeader(buf);
+    return buf;
+  }
+
+  /** The header at `at` in `window`, which was read from `position` in the log; its length must fit the segment. */
+  private headerIn(window: Buffer, at: number, position: number): BatchHeader {
+    if (window.length - at < BATCH_HEADER_BYTES) throw this.shorterThanExpected();
+    const header = readBatchHeader(window, at);
     if (header.sizeInBytes < BATCH_HEADER_BYTES || position + header.sizeInBytes > this.sizeBytes) {
       throw new BrookError(
         "STORAGE_ERROR",

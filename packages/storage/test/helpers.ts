@@ -4,7 +4,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { encodeRecordBatch, ManualClock, readBatchHeader } from "@brook/protocol";
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  CRC_OFFSET,
+  crc32c,
+  encodeRecordBatch,
+  MAX_TIMESTAMP_OFFSET,
+  ManualClock,
+  readBatchHeader,
+} from "@brook/protocol";
 import { type FileSystem, type LogConfig, type LogFile, nodeFileSystem, PartitionLog } from "../src/index.js";
 
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -27,6 +36,15 @@ export function makeBatch(
     timestamp: timestampMs,
   }));
   return encodeRecordBatch(records, { nowMs: timestampMs });
+}
+
+/** A batch whose records carry no timestamp (-1, as some Kafka clients send), with its CRC redone. */
+export function makeUntimestampedBatch(recordCount: number): Buffer {
+  const batch = makeBatch(recordCount, { timestampMs: 0 });
+  batch.writeBigInt64BE(-1n, BASE_TIMESTAMP_OFFSET);
+  batch.writeBigInt64BE(-1n, MAX_TIMESTAMP_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return batch;
 }
 
 /** Base offsets of the batches in `records`, in order. */
@@ -72,9 +90,10 @@ export function segmentFiles(dir: string, suffix: string): string[] {
     .map((name) => path.join(dir, name));
 }
 
-/** The real file system, with writes that can be made to fail part way and a count of fsyncs. */
+/** The real file system, with writes that can be made to fail part way and counts of reads and fsyncs. */
 export class FaultyFileSystem implements FileSystem {
   fileSyncs = 0;
+  fileReads = 0;
   /**
    * When set, a write puts only `writtenBytes` on disk and then fails with `code`: the first write to a file
    * ending in `suffix` (any file when absent) after `skipWrites` such writes went through.
@@ -95,7 +114,10 @@ export class FaultyFileSystem implements FileSystem {
     const real = nodeFileSystem.open(file);
     return {
       size: () => real.size(),
-      read: (buffer, position) => real.read(buffer, position),
+      read: (buffer, position) => {
+        this.fileReads += 1;
+        return real.read(buffer, position);
+      },
       write: (buffer, position) => {
         const failure = this.failNextWrite;
         if (failure && file.endsWith(failure.suffix ?? "")) {

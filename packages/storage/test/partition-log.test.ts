@@ -4,7 +4,15 @@ import fs from "node:fs";
 import { decodeRecordBatches, ManualClock, readBatchHeader } from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PartitionLog } from "../src/index.js";
-import { batchOffsets, makeBatch, openLog, readAll, segmentFiles, tempDir } from "./helpers.js";
+import {
+  batchOffsets,
+  FaultyFileSystem,
+  makeBatch,
+  openLog,
+  readAll,
+  segmentFiles,
+  tempDir,
+} from "./helpers.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -122,6 +130,16 @@ describe("append and read", () => {
     const atEnd = log.read(6, 100);
     expect(atEnd).toMatchObject({ logEndOffset: 6, logStartOffset: 0 });
     expect(atEnd.records.length).toBe(0);
+  });
+
+  it("reads many small batches with a few file reads, not one per batch", async () => {
+    const fileSystem = new FaultyFileSystem();
+    log = await openLog(dir, {}, { fileSystem });
+    const appended = appendBatches(log, 2_000, 1, 5);
+    const readsBefore = fileSystem.fileReads;
+    const { records } = log.read(1_000, 1024 * 1024);
+    expect(records).toEqual(Buffer.concat(appended.slice(1_000)));
+    expect(fileSystem.fileReads - readsBefore).toBeLessThanOrEqual(3);
   });
 
   it("reads across a segment boundary when the offset is a segment's end", async () => {

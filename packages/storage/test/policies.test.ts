@@ -23,7 +23,7 @@ describe("segmentIndexFor", () => {
 describe("shouldRoll", () => {
   const config = { ...defaultLogConfig, segmentBytes: 1_000, segmentMs: 60_000 };
   const segment = { baseOffset: 0, sizeBytes: 500, firstBatchTimestampMs: 1_000_000, createdMs: 5_000_000 };
-  const append = { sizeBytes: 100, lastOffset: 10, maxTimestampMs: 1_000_100 };
+  const append = { sizeBytes: 100, lastOffset: 10, maxTimestampMs: 1_000_100, lastModifiedMs: 1_000_100 };
 
   it("rolls when the append would pass segmentBytes", () => {
     expect(shouldRoll(segment, append, config, 5_000_000)).toBe(false);
@@ -37,8 +37,12 @@ describe("shouldRoll", () => {
   });
 
   it("rolls by record time once the segment spans more than segmentMs", () => {
-    expect(shouldRoll(segment, { ...append, maxTimestampMs: 1_060_000 }, config, 0)).toBe(false);
-    expect(shouldRoll(segment, { ...append, maxTimestampMs: 1_060_001 }, config, 0)).toBe(true);
+    expect(
+      shouldRoll(segment, { ...append, maxTimestampMs: 1_060_000, lastModifiedMs: 1_060_000 }, config, 0),
+    ).toBe(false);
+    expect(
+      shouldRoll(segment, { ...append, maxTimestampMs: 1_060_001, lastModifiedMs: 1_060_001 }, config, 0),
+    ).toBe(true);
   });
 
   it("falls back to wall time when records carry no timestamp", () => {
@@ -61,10 +65,10 @@ describe("segmentRuns", () => {
 
 describe("segmentsToDelete", () => {
   const segments: SegmentSummary[] = [
-    { baseOffset: 0, nextOffset: 10, sizeBytes: 100, maxTimestampMs: 1_000 },
-    { baseOffset: 10, nextOffset: 20, sizeBytes: 100, maxTimestampMs: 2_000 },
-    { baseOffset: 20, nextOffset: 30, sizeBytes: 100, maxTimestampMs: 3_000 },
-    { baseOffset: 30, nextOffset: 35, sizeBytes: 50, maxTimestampMs: 4_000 },
+    { baseOffset: 0, nextOffset: 10, sizeBytes: 100, maxTimestampMs: 1_000, lastModifiedMs: 1_000 },
+    { baseOffset: 10, nextOffset: 20, sizeBytes: 100, maxTimestampMs: 2_000, lastModifiedMs: 2_000 },
+    { baseOffset: 20, nextOffset: 30, sizeBytes: 100, maxTimestampMs: 3_000, lastModifiedMs: 3_000 },
+    { baseOffset: 30, nextOffset: 35, sizeBytes: 50, maxTimestampMs: 4_000, lastModifiedMs: 4_000 },
   ];
   const keepAll = { nowMs: 4_000, retentionMs: -1, retentionBytes: -1, highWatermark: 35 };
 
@@ -74,6 +78,12 @@ describe("segmentsToDelete", () => {
 
   it("deletes segments whose newest record is older than retentionMs", () => {
     expect(segmentsToDelete(segments, { ...keepAll, retentionMs: 1_500 })).toBe(2);
+  });
+
+  it("ages a segment without record timestamps from its last write", () => {
+    const untimestamped = segments.map((segment) => ({ ...segment, maxTimestampMs: -1 }));
+    expect(segmentsToDelete(untimestamped, { ...keepAll, retentionMs: 1_500 })).toBe(2);
+    expect(segmentsToDelete(untimestamped, { ...keepAll, retentionMs: 5_000 })).toBe(0);
   });
 
   it("deletes the oldest segments while the log is over retentionBytes by at least their size", () => {

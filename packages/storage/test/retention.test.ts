@@ -5,7 +5,14 @@ import path from "node:path";
 import { ManualClock } from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LogConfig, PartitionLog } from "../src/index.js";
-import { batchOffsets, makeBatch, openLog, segmentFiles, tempDir } from "./helpers.js";
+import {
+  batchOffsets,
+  makeBatch,
+  makeUntimestampedBatch,
+  openLog,
+  segmentFiles,
+  tempDir,
+} from "./helpers.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -66,6 +73,16 @@ describe("retention by time", () => {
     log.highWatermark = 7;
     clock.advance(30 * 24 * hourMs);
     expect(log.applyRetention()).toEqual({ deletedSegments: 1, logStartOffset: 6 });
+  });
+
+  it("ages segments whose records carry no timestamp from when they were written, not from time zero", async () => {
+    log = await openLog(dir, config, { clock });
+    for (let i = 0; i < 6; i++) log.append(makeUntimestampedBatch(6), 0);
+    log.highWatermark = log.logEndOffset;
+    expect(log.segmentCount).toBe(3);
+    expect(log.applyRetention().deletedSegments).toBe(0);
+    clock.advance(24 * hourMs + 1);
+    expect(log.applyRetention()).toEqual({ deletedSegments: 2, logStartOffset: 24 });
   });
 
   it("keeps everything when retentionMs is -1", async () => {
