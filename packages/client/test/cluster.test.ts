@@ -43,6 +43,26 @@ describe("cluster", () => {
     await producer.close();
   });
 
+  it("drops cached leaders of a topic that was deleted and created again (new topicId, epochs from 0)", async () => {
+    cluster = await startFake(2);
+    cluster.createTopic("t", 1, () => 1);
+    cluster.moveLeader("t", 0, 2); // leader epoch 1
+    const producer = new Brook({
+      brokers: cluster.bootstrap,
+      logger: silentLogger,
+      retry: { retries: 3, initialRetryTimeMs: 1, maxRetryTimeMs: 5 },
+    }).producer({ acks: 1 });
+    await producer.send({ topic: "t", messages: [{ value: "old" }] });
+
+    cluster.topics.delete("t");
+    cluster.createTopic("t", 1, () => 1); // leader epoch 0 on broker 1
+    const [metadata] = await producer.send({ topic: "t", messages: [{ value: "new" }] });
+
+    expect(metadata.baseOffset).toBe(0);
+    expect(cluster.callsOf("Produce").at(-1)!.brokerId).toBe(1);
+    await producer.close();
+  });
+
   it("names itself to brokers with clientId on every call", async () => {
     cluster = await startFake();
     const admin = new Brook({

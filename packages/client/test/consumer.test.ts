@@ -1,6 +1,6 @@
 import { BrookError } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Brook, ConsumedMessage, Consumer } from "../src/index.js";
+import { type Brook, type ConsumedMessage, type Consumer, consumerDefaults } from "../src/index.js";
 import type { FakeCluster } from "./fake-cluster.js";
 import { brookFor, eventually, startFake } from "./helpers.js";
 
@@ -105,6 +105,27 @@ describe("consumer reading", () => {
       if (offsets.length === 6) break;
     }
     expect(offsets).toEqual([0, 1, 2, 30, 31, 32]);
+  });
+
+  it("seek() drops the partition's buffered batches at once, so repeated seeks do not pile them up", async () => {
+    await setup();
+    await produce("log", 0, 40, 10);
+    // One batch per fetch, so each seek is followed by prefetchResponsesMax fetches.
+    consumer = brook.consumer({ maxWaitMs: 50, maxBytesPerPartition: 1 });
+    await consumer.assign([{ topic: "log", partition: 0, offset: 0 }]);
+    const buffered = () => (consumer as unknown as { fetcher: { buffer: unknown[] } }).fetcher.buffer.length;
+
+    const offsets: number[] = [];
+    for await (const message of consumer) {
+      offsets.push(message.offset);
+      if (offsets.length > 1) break;
+      for (let seeks = 0; seeks < 5; seeks++) {
+        consumer.seek({ topic: "log", partition: 0, offset: 20 });
+        await new Promise((resolve) => setTimeout(resolve, 30)); // the application is busy; fetches land
+      }
+      expect(buffered()).toBeLessThanOrEqual(consumerDefaults.prefetchResponsesMax);
+    }
+    expect(offsets).toEqual([0, 20]);
   });
 
   it("run({ eachBatch }) gets KafkaJS-shaped batches with the high watermark", async () => {

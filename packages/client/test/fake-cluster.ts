@@ -51,6 +51,9 @@ export interface RecordedCall {
 
 export class FakeCluster {
   readonly topics = new Map<string, FakePartition[]>();
+  /** A new id each time a topic is created, as a real cluster gives a re-created topic. */
+  private readonly topicIds = new Map<string, string>();
+  private topicsCreated = 0;
   readonly calls: RecordedCall[] = [];
   /** Per-partition errors the next produce answers carry, keyed "topic-partition". */
   readonly produceErrors = new Map<string, ErrorCode[]>();
@@ -91,6 +94,7 @@ export class FakeCluster {
     partitions: number,
     leader = (partition: number) => this.brokers[partition % this.brokers.length].id,
   ): void {
+    this.topicIds.set(name, `${name}-${++this.topicsCreated}`);
     this.topics.set(
       name,
       Array.from({ length: partitions }, (_, partition) => ({
@@ -194,7 +198,7 @@ export class FakeCluster {
           return {
             name,
             error: noError,
-            topicId: name,
+            topicId: this.topicIds.get(name),
             partitions: partitions.map((state, partition) => ({
               partition,
               leader: state.leader,
@@ -230,7 +234,7 @@ export class FakeCluster {
           return {
             name,
             error: noError,
-            topicId: name,
+            topicId: this.topicIds.get(name),
             configs: [{ key: "cleanup.policy", value: "delete" }],
             partitions: partitions.map((state, partition) => ({
               info: {

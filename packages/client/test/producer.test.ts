@@ -160,6 +160,59 @@ describe("producer failures", () => {
     expect(cluster.callsOf("Produce")).toHaveLength(3);
   });
 
+  it("fails a lingering batch after the retries when its partition has no live leader", async () => {
+    cluster = await startFake();
+    cluster.createTopic("leaderless", 1, () => 99); // broker 99 is not in metadata
+    producer = brookFor(cluster, {
+      retry: { retries: 2, initialRetryTimeMs: 1, maxRetryTimeMs: 5 },
+    }).producer({ acks: 1, lingerMs: 5 });
+
+    const sent = producer.send({ topic: "leaderless", messages: [{ value: "x" }] });
+    await expect(sent).rejects.toMatchObject({ code: "NOT_LEADER" });
+  });
+
+  it("fails a lingering batch after the retries when no broker answers, not only the first send", async () => {
+    cluster = await startFake();
+    cluster.createTopic("gone", 1);
+    producer = brookFor(cluster, {
+      retry: { retries: 2, initialRetryTimeMs: 1, maxRetryTimeMs: 5 },
+    }).producer({ acks: 1, lingerMs: 5 });
+    await producer.send({ topic: "gone", messages: [{ value: "before" }] });
+    await cluster.stop();
+
+    // The first failure leaves metadata stale; the next send's batch must still count its attempts.
+    await expect(producer.send({ topic: "gone", messages: [{ value: "a" }] })).rejects.toMatchObject({
+      code: "BROKER_NOT_AVAILABLE",
+    });
+    await expect(producer.send({ topic: "gone", messages: [{ value: "b" }] })).rejects.toMatchObject({
+      code: "BROKER_NOT_AVAILABLE",
+    });
+  });
+
+  it("spends a leaderless partition's retries at its backoff pace while other partitions keep producing", async () => {
+    cluster = await startFake(2);
+    cluster.createTopic("failover", 2, (partition) => (partition === 0 ? 1 : 99)); // 1 has no leader
+    // Five retries 200 ms apart: about a second to ride out the election.
+    producer = brookFor(cluster, {
+      retry: { retries: 5, initialRetryTimeMs: 200, maxRetryTimeMs: 200, jitterFactor: 0 },
+    }).producer({ acks: 1, lingerMs: 0 });
+    await producer.connect();
+
+    const waiting = producer.send({ topic: "failover", messages: [{ value: "x", partition: 1 }] }).then(
+      ([metadata]) => metadata.partition,
+      (error: BrookError) => error.code,
+    );
+    // Traffic to the healthy partition refreshes metadata often; that must not count as retries of the other.
+    const startedMs = Date.now();
+    while (Date.now() - startedMs < 500) {
+      await producer.send({ topic: "failover", messages: [{ value: "y", partition: 0 }] });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    cluster.moveLeader("failover", 1, 2);
+
+    expect(await waiting).toBe(1);
+  });
+
   it("rejects at once on a non-retriable error", async () => {
     cluster = await startFake();
     cluster.createTopic("strict", 1);
@@ -255,6 +308,58 @@ describe("producer acks, backpressure and shutdown", () => {
       (_, partition) => storedRecords(cluster, "bounded", partition).length,
     );
     expect(stored).toEqual(Array(10).fill(1));
+  });
+
+  it("does not make a send that waits for room also wait out the linger of one admitted before it", async () => {
+    cluster = await startFake();
+    cluster.createTopic("a", 1);
+    cluster.createTopic("b", 1);
+    // Every send is larger than the whole buffer, and batches would linger for a minute.
+    producer = brookFor(cluster).producer({ acks: 1, lingerMs: 60_000, bufferBytesMax: 1_000 });
+    await producer.connect();
+    const big = "v".repeat(5_000);
+
+    const sends = ["a", "b", "a"].map((topic) => producer!.send({ topic, messages: [{ value: big }] }));
+    await Promise.race([
+      Promise.all(sends),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("stalled behind a linger")), 2_000)),
+    ]);
+  });
+
+  it("keeps call order when a send that waited for room is overtaken by one made as room frees", async () => {
+    cluster = await startFake();
+    cluster.createTopic("ordered", 1);
+    producer = brookFor(cluster).producer({ acks: 1, lingerMs: 0, bufferBytesMax: 200 });
+    await producer.connect();
+
+    const big = "v".repeat(500);
+    let third: Promise<unknown> | undefined;
+    const first = producer.send({ topic: "ordered", messages: [{ value: big }] }).then(() => {
+      // Runs as soon as the first send is acknowledged, before the waiting second send is appended.
+      third = producer!.send({ topic: "ordered", messages: [{ value: "third" }] });
+    });
+    const second = producer.send({ topic: "ordered", messages: [{ value: "second" }] }); // waits for room
+    await Promise.all([first, second]);
+    await third;
+
+    expect(storedRecords(cluster, "ordered", 0).map((record) => record.value?.slice(0, 6))).toEqual([
+      "vvvvvv",
+      "second",
+      "third",
+    ]);
+  });
+
+  it("keeps call order when a send that waited for metadata is overtaken by a later one", async () => {
+    cluster = await startFake();
+    cluster.createTopic("ordered", 1);
+    producer = brookFor(cluster).producer({ acks: 1, lingerMs: 0 });
+
+    const first = producer.send({ topic: "ordered", messages: [{ value: "first" }] }); // no metadata yet
+    await producer.connect(); // shares the refresh the first send started
+    await producer.send({ topic: "ordered", messages: [{ value: "second" }] });
+    await first;
+
+    expect(storedRecords(cluster, "ordered", 0).map((record) => record.value)).toEqual(["first", "second"]);
   });
 
   it("flush() sends lingering batches now; close() flushes and then refuses sends", async () => {

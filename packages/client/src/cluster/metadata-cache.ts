@@ -186,11 +186,12 @@ export class MetadataCache {
         continue;
       }
       this.topicErrors.delete(info.name);
+      // A topic deleted and created again has a new id, and its leader epochs start over.
       const previous = this.topics.get(info.name);
       this.topics.set(info.name, {
         name: info.name,
         topicId: info.topicId,
-        partitions: toPartitions(info.partitions, previous),
+        partitions: toPartitions(info.partitions, previous?.topicId === info.topicId ? previous : undefined),
       });
     }
   }

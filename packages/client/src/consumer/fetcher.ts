@@ -134,7 +134,7 @@ export class Fetcher {
   }
 
   seek(state: PartitionState, offset: number | undefined): void {
-    state.restartAt(offset);
+    this.restart(state, offset);
     this.schedulePump();
   }
 
@@ -184,6 +184,17 @@ export class Fetcher {
       entry.generation === entry.state.generation &&
       this.state(entry.state.topic, entry.state.partition) === entry.state
     );
+  }
+
+  /**
+   * Restarts a partition and drops its buffered batches now: restartAt() lets the partition fetch
+   * prefetchResponsesMax more at once, so obsolete ones left for the reader to skip would pile up.
+   */
+  private restart(state: PartitionState, offset: number | undefined): void {
+    state.restartAt(offset);
+    let kept = 0;
+    for (const entry of this.buffer) if (entry.state !== state) this.buffer[kept++] = entry;
+    this.buffer.length = kept;
   }
 
   private wakeReader(): void {
@@ -345,7 +356,7 @@ export class Fetcher {
       "fetch offset out of range; resetting",
     );
     state.resetTo = policy;
-    state.restartAt(undefined);
+    this.restart(state, undefined);
   }
 
   private listOffsets(leader: BrokerAddress, states: PartitionState[]): void {

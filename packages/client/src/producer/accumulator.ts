@@ -16,12 +16,19 @@ import type { Message, RecordMetadata } from "./types.js";
 export class PendingSend {
   /** Runs of messages not yet acknowledged. */
   outstanding = 0;
-  readonly results: RecordMetadata[] = [];
+  /** Created by the first acknowledgement: most sends wait with none. */
+  private results: RecordMetadata[] | undefined;
   settled = false;
-  private readonly result: Deferred<RecordMetadata[]> = deferred();
+  readonly promise: Promise<RecordMetadata[]>;
+  // The settle functions are kept here rather than in a Deferred: one object less per send() call.
+  private resolveResults!: (results: RecordMetadata[]) => void;
+  private rejectResults!: (error: BrookError) => void;
 
-  get promise(): Promise<RecordMetadata[]> {
-    return this.result.promise;
+  constructor() {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolveResults = resolve;
+      this.rejectResults = reject;
+    });
   }
 
   /** Called once every message has been appended; a send with none resolves here. */
@@ -31,20 +38,22 @@ export class PendingSend {
 
   acknowledged(metadata: RecordMetadata): void {
     if (this.settled) return;
-    this.results.push(metadata);
+    if (this.results === undefined) this.results = [metadata];
+    else this.results.push(metadata);
     if (--this.outstanding === 0) this.resolve();
   }
 
   failed(error: BrookError): void {
     if (this.settled) return;
     this.settled = true;
-    this.result.reject(error);
+    this.rejectResults(error);
   }
 
   private resolve(): void {
     this.settled = true;
-    this.results.sort((a, b) => a.partition - b.partition || a.baseOffset - b.baseOffset);
-    this.result.resolve(this.results);
+    const results = this.results ?? [];
+    if (results.length > 1) results.sort((a, b) => a.partition - b.partition || a.baseOffset - b.baseOffset);
+    this.resolveResults(results);
   }
 }
 
@@ -235,11 +244,6 @@ export class RecordAccumulator {
   /** After a waiter has appended its messages: let the next one in if there is still room. */
   admitNext(): void {
     if (this.bufferedBytes < this.config.bufferBytesMax) this.roomWaiters.shift()?.resolve();
-  }
-
-  /** Rejects everyone waiting for room (on close). */
-  rejectWaiters(error: BrookError): void {
-    for (const waiter of this.roomWaiters.splice(0)) waiter.reject(error);
   }
 
   complete(queue: PartitionQueue, batch: ProducerBatch, ack: BatchAck): void {

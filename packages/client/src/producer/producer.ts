@@ -12,7 +12,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { TopicMetadata } from "../cluster/metadata-cache.js";
 import { producerDefaults } from "../config.js";
 import { withRetry } from "../retry/retry-policy.js";
-import { PendingSend, RecordAccumulator } from "./accumulator.js";
+import { type PartitionQueue, PendingSend, RecordAccumulator } from "./accumulator.js";
 import { Sender } from "./sender.js";
 import type {
   Message,
@@ -30,6 +30,11 @@ export class Producer {
   private closing: Promise<void> | undefined;
   /** Sends still waiting for metadata or buffer room; close() lets them finish. */
   private readonly waitingSends = new Set<Promise<void>>();
+  /**
+   * Per topic, the last of its sends still waiting: a later send to the topic appends after it, never
+   * before, so a partition gets records in send() call order even when an earlier send had to wait.
+   */
+  private readonly lastWaitingSend = new Map<string, Promise<void>>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -83,14 +88,9 @@ export class Producer {
       return Promise.reject(new BrookError("CLIENT_CLOSED", "the producer is closed"));
     }
     const send = new PendingSend();
-    const topics = topicMessages.map(({ topic }) => this.cluster.metadata.peekTopic(topic));
-    if (this.accumulator.hasRoom() && topics.every((topic) => topic !== undefined)) {
-      this.appendAll(topicMessages, topics as TopicMetadata[], send);
-    } else {
-      const appended = this.appendWhenReady(topicMessages, send);
-      this.waitingSends.add(appended);
-      appended.finally(() => this.waitingSends.delete(appended));
-    }
+    const topics = this.accumulator.hasRoom() ? this.topicsAtHand(topicMessages) : undefined;
+    if (topics !== undefined) this.appendAll(topicMessages, topics, send);
+    else this.appendLater(topicMessages, send);
     return send.promise;
   }
 
@@ -122,21 +122,51 @@ export class Producer {
     this.cluster.close();
   }
 
-  /** Slow path: fetch metadata (with retries) and wait for buffer room, in arrival order. */
-  private async appendWhenReady(topicMessages: ProducerRecord[], send: PendingSend): Promise<void> {
+  /** Fast path: cached metadata for every topic, and no earlier send of them still waiting. */
+  private topicsAtHand(topicMessages: ProducerRecord[]): TopicMetadata[] | undefined {
+    const topics: TopicMetadata[] = [];
+    for (const { topic } of topicMessages) {
+      const metadata = this.cluster.metadata.peekTopic(topic);
+      if (metadata === undefined || this.lastWaitingSend.has(topic)) return undefined;
+      topics.push(metadata);
+    }
+    return topics;
+  }
+
+  /** Queues a send behind the waiting sends of its topics. */
+  private appendLater(topicMessages: ProducerRecord[], send: PendingSend): void {
+    const names = [...new Set(topicMessages.map(({ topic }) => topic))];
+    const earlier = names.map((name) => this.lastWaitingSend.get(name));
+    const appended = this.appendWhenReady(topicMessages, send, earlier);
+    this.waitingSends.add(appended);
+    for (const name of names) this.lastWaitingSend.set(name, appended);
+    appended.finally(() => {
+      this.waitingSends.delete(appended);
+      for (const name of names) {
+        if (this.lastWaitingSend.get(name) === appended) this.lastWaitingSend.delete(name);
+      }
+    });
+  }
+
+  /**
+   * Slow path: fetch metadata (with retries), let the earlier waiting sends of the same topics append,
+   * and wait for buffer room, in arrival order. Never rejects: failures reject the send.
+   */
+  private async appendWhenReady(
+    topicMessages: ProducerRecord[],
+    send: PendingSend,
+    earlier: (Promise<void> | undefined)[],
+  ): Promise<void> {
+    const topics = await this.topicsOf(topicMessages).catch((error: unknown) => {
+      send.failed(asBrookError(error));
+      return undefined;
+    });
+    // A send that failed still waits: later sends of its topics wait for it, not for those before it.
+    await Promise.all(earlier);
+    if (topics === undefined) return;
     try {
-      const { retry, random } = this.cluster.options;
-      const topics = await Promise.all(
-        topicMessages.map(({ topic }) =>
-          withRetry(retry, { random, onRetry: () => this.cluster.metadata.markStale() }, () =>
-            this.cluster.metadata.topic(topic),
-          ),
-        ),
-      );
       if (!this.accumulator.hasRoom()) {
-        // Lingering makes no sense while senders wait for room.
-        this.accumulator.closeAll();
-        this.sender.scheduleDrain();
+        this.sendOpenBatches();
         await this.accumulator.waitForRoom();
       }
       this.appendAll(topicMessages, topics, send);
@@ -144,27 +174,49 @@ export class Producer {
       send.failed(asBrookError(error));
     } finally {
       this.accumulator.admitNext();
+      // Sends still waiting for room would otherwise wait out the linger of what this one appended.
+      if (!this.accumulator.hasRoom()) this.sendOpenBatches();
     }
   }
 
+  /** Lingering makes no sense while sends wait for room: close the open batches and send them. */
+  private sendOpenBatches(): void {
+    this.accumulator.closeAll();
+    this.sender.scheduleDrain();
+  }
+
+  private topicsOf(topicMessages: ProducerRecord[]): Promise<TopicMetadata[]> {
+    const { retry, random } = this.cluster.options;
+    return Promise.all(
+      topicMessages.map(({ topic }) =>
+        withRetry(retry, { random, onRetry: () => this.cluster.metadata.markStale() }, () =>
+          this.cluster.metadata.topic(topic),
+        ),
+      ),
+    );
+  }
+
   private appendAll(topicMessages: ProducerRecord[], topics: TopicMetadata[], send: PendingSend): void {
-    const invalid = topicMessages
-      .map(({ messages }, index) => findInvalidMessage(messages, topics[index]))
-      .find((error) => error !== undefined);
-    if (invalid !== undefined) {
-      send.failed(invalid);
-      return;
+    for (let index = 0; index < topicMessages.length; index++) {
+      const invalid = findInvalidMessage(topicMessages[index].messages, topics[index]);
+      if (invalid !== undefined) {
+        send.failed(invalid);
+        return;
+      }
     }
     const nowMs = this.cluster.options.clock.nowMs();
     for (let index = 0; index < topicMessages.length; index++) {
       const { topic, messages } = topicMessages[index];
       const numPartitions = topics[index].partitions.length;
+      let queue: PartitionQueue | undefined;
       for (const message of messages) {
         const partition = message.partition ?? this.partitioner({ topic, key: message.key, numPartitions });
         if (!(Number.isInteger(partition) && partition >= 0 && partition < numPartitions)) {
           throw new Error(`the partitioner chose partition ${partition} of ${numPartitions} for "${topic}"`);
         }
-        this.accumulator.append(this.accumulator.queue(topic, partition), message, send, nowMs);
+        // Consecutive messages mostly share a partition (sticky, or one key): one queue lookup for them.
+        if (queue?.partition !== partition) queue = this.accumulator.queue(topic, partition);
+        this.accumulator.append(queue, message, send, nowMs);
       }
     }
     send.sealed();

@@ -74,9 +74,12 @@ export class Sender {
     for (const queue of this.accumulator.active) {
       if (queue.inFlight || queue.retryAtMs > nowMs) continue;
       const leader = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
-      if (leader === undefined) needMetadata = true;
-      else if (leader instanceof BrookError) {
-        if (queue.ready.length > 0) this.failed(queue, queue.ready.splice(0), leader, nowMs);
+      if (leader === undefined || leader instanceof BrookError) {
+        // With no leader to send to, a batch past its linger still closes: only closed batches count
+        // failed attempts, so an open one would wait (and re-arm the timer) for as long as there is none.
+        if (this.lingerExpired(queue, nowMs)) this.accumulator.close(queue);
+        if (leader === undefined) needMetadata = true;
+        else if (queue.ready.length > 0) this.failed(queue, queue.ready.splice(0), leader, nowMs);
       } else {
         let group = byLeader.get(leader.id);
         if (group === undefined) {
@@ -258,7 +261,9 @@ export class Sender {
         this.refreshingMetadata = false;
         const nowMs = this.config.clock.nowMs();
         for (const queue of this.accumulator.active) {
-          if (queue.inFlight || queue.ready.length === 0) continue;
+          // A queue backing off already counted this failure; refreshes that other partitions cause (as
+          // often as every refreshIntervalMsMin) must not spend its retries faster than its backoff.
+          if (queue.inFlight || queue.ready.length === 0 || queue.retryAtMs > nowMs) continue;
           const leader = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
           const error =
             leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
