@@ -33,7 +33,13 @@ import {
   truncateEpochsFromEnd,
   truncateEpochsFromStart,
 } from "./leader-epoch-cache.js";
-import { segmentIndexFor, segmentRuns, segmentsToDelete, shouldRoll } from "./policies.js";
+import {
+  activeSegmentExpired,
+  segmentIndexFor,
+  segmentRuns,
+  segmentsToDelete,
+  shouldRoll,
+} from "./policies.js";
 import {
   LogSegment,
   logSuffix,
@@ -350,15 +356,14 @@ export class PartitionLog {
    */
   applyRetention(): RetentionResult {
     this.checkWritable();
-    const count = segmentsToDelete(
-      this.segments.map((segment) => segment.summary()),
-      {
-        nowMs: this.clock.nowMs(),
-        retentionMs: this.config.retentionMs,
-        retentionBytes: this.config.retentionBytes,
-        highWatermark: this.highWatermark,
-      },
-    );
+    const input = {
+      nowMs: this.clock.nowMs(),
+      retentionMs: this.config.retentionMs,
+      retentionBytes: this.config.retentionBytes,
+      highWatermark: this.highWatermark,
+    };
+    if (activeSegmentExpired(this.summaries(), input)) this.roll();
+    const count = segmentsToDelete(this.summaries(), input);
     if (count === 0) return { deletedSegments: 0, logStartOffset: this.startOffset };
     const doomed = this.segments.slice(0, count);
     try {
@@ -511,7 +516,11 @@ export class PartitionLog {
   private maybeRoll(sizeBytes: number, last: PlacedBatch): void {
     const nowMs = this.clock.nowMs();
     const append = { sizeBytes, lastOffset: last.lastOffset, maxTimestampMs: last.maxTimestamp };
-    if (!shouldRoll(this.activeSegment.rollState(), append, this.config, nowMs)) return;
+    if (shouldRoll(this.activeSegment.rollState(), append, this.config, nowMs)) this.roll();
+  }
+
+  /** Seals the active segment and starts a new, empty one at the log end. */
+  private roll(): void {
     const next = this.createSegment(this.logEndOffset);
     try {
       this.activeSegment.seal();
@@ -520,6 +529,10 @@ export class PartitionLog {
       throw error;
     }
     this.segments.push(next);
+  }
+
+  private summaries() {
+    return this.segments.map((segment) => segment.summary());
   }
 
   private createSegment(baseOffset: number): LogSegment {

@@ -116,6 +116,23 @@ export function segmentsToDelete(segments: readonly SegmentSummary[], input: Ret
   return Math.max(byTime, bySize);
 }
 
+/**
+ * True when the active segment itself has expired and is fully below the high
+ * watermark. Retention never deletes the active segment, so the log rolls it
+ * first (as Kafka does); otherwise an idle partition would keep its last
+ * records past retention.ms forever.
+ */
+export function activeSegmentExpired(segments: readonly SegmentSummary[], input: RetentionInput): boolean {
+  const active = segments.at(-1);
+  return (
+    active !== undefined &&
+    active.sizeBytes > 0 &&
+    input.retentionMs >= 0 &&
+    active.nextOffset <= input.highWatermark &&
+    input.nowMs - newestTimeMs(active) > input.retentionMs
+  );
+}
+
 /** Without record timestamps (-1), time zero would make every segment look ancient. */
 function newestTimeMs(segment: SegmentSummary): number {
   return segment.maxTimestampMs >= 0 ? segment.maxTimestampMs : segment.lastModifiedMs;

@@ -44,7 +44,7 @@ function appendAt(target: PartitionLog, count: number, leaderEpoch = 0): void {
 describe("retention by time", () => {
   const config: Partial<LogConfig> = { segmentBytes, retentionMs: 24 * hourMs };
 
-  it("deletes segments whose newest record is older than retentionMs, never the active one", async () => {
+  it("deletes segments whose newest record is older than retentionMs; an expired active segment is rolled first", async () => {
     log = await openLog(dir, config, { clock });
     appendAt(log, 4); // segments [0-5] [6-11]
     clock.advance(2 * hourMs);
@@ -62,9 +62,12 @@ describe("retention by time", () => {
     expect(() => log!.read(11, 1000)).toThrow(expect.objectContaining({ code: "OFFSET_OUT_OF_RANGE" }));
     expect(batchOffsets(log.read(12, 1).records)[0].baseOffset).toBe(12);
 
+    // An idle partition must not keep records past retention.ms: the active segment is rolled and deleted.
     clock.advance(10 * 24 * hourMs);
-    expect(log.applyRetention()).toEqual({ deletedSegments: 1, logStartOffset: 18 });
+    expect(log.applyRetention()).toEqual({ deletedSegments: 2, logStartOffset: 24 });
     expect(log.segmentCount).toBe(1);
+    expect(log.logEndOffset).toBe(24);
+    expect(log.read(24, 1000).records.length).toBe(0);
   });
 
   it("keeps segments the high watermark has not passed", async () => {
@@ -82,7 +85,7 @@ describe("retention by time", () => {
     expect(log.segmentCount).toBe(3);
     expect(log.applyRetention().deletedSegments).toBe(0);
     clock.advance(24 * hourMs + 1);
-    expect(log.applyRetention()).toEqual({ deletedSegments: 2, logStartOffset: 24 });
+    expect(log.applyRetention()).toEqual({ deletedSegments: 3, logStartOffset: 36 });
   });
 
   it("keeps everything when retentionMs is -1", async () => {
