@@ -1,0 +1,546 @@
+// A deterministic simulation of a Raft cluster: N cores in one process over a
+// simulated network and clock, every choice drawn from one seeded PRNG. The
+// fault phase drops, duplicates, delays and reorders messages, partitions the
+// network (both ways and one way), crashes nodes (they restart from what they
+// had persisted and lose the rest), takes snapshots, moves leadership and
+// membership, and runs a client that proposes and reads through random nodes.
+// The Checker verifies Raft's safety properties after every event. Then the
+// liveness phase: faults stop, the network heals, every node is up — a leader
+// must be elected and a proposal applied everywhere within a bounded time.
+
+import {
+  type ConfChange,
+  MemoryLogStorage,
+  type Message,
+  type NodeId,
+  NotLeaderError,
+  RaftCore,
+  RaftError,
+} from "../../src/index.js";
+import { Checker, type NodeView, SafetyViolation } from "./checker.js";
+import { EventQueue } from "./event-queue.js";
+import { Random } from "./random.js";
+import { HashChainMachine } from "./state-machine.js";
+
+/** Simulated time units per tick (a tick is "100 ms"; a unit "10 ms"). */
+const tickUnits = 10;
+const electionTicks = 10;
+
+export interface SimulationOptions {
+  /** Ticks of the fault phase. */
+  readonly faultTicks?: number;
+  /** Ticks the healed cluster gets to elect a leader and apply a proposal everywhere. */
+  readonly livenessTicksMax?: number;
+}
+
+export interface SimulationReport {
+  readonly seed: number;
+  readonly voters: number;
+  readonly learners: number;
+  readonly events: number;
+  readonly committed: number;
+  readonly readsAnswered: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly snapshotsInstalled: number;
+  readonly highestTerm: number;
+  readonly livenessTicks: number;
+}
+
+/** How hostile this seed's world is; drawn once per seed so seeds cover calm and stormy runs. */
+interface FaultProfile {
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  readonly reorderRate: number;
+  readonly delayMaxUnits: number;
+  readonly reorderDelayMaxUnits: number;
+  readonly diskDelayMaxUnits: number;
+  readonly crashWeight: number;
+  /** Chance that a newly elected leader crashes moments later (short-lived leaders, diverging logs). */
+  readonly newLeaderCrashRate: number;
+  readonly partitionWeight: number;
+  readonly transferWeight: number;
+  readonly confChangeWeight: number;
+  readonly faultEveryUnitsMax: number;
+  readonly clientEveryUnitsMax: number;
+  readonly snapshotEveryEntries: number;
+  readonly snapshotKeepEntries: number;
+  readonly maxMsgBytes: number;
+  readonly maxInflightMsgs: number;
+  /** Small values make the leader refuse proposals when followers fall behind (backpressure). */
+  readonly uncommittedBytesMax: number;
+}
+
+const calmNetwork = { dropRate: 0, duplicateRate: 0, reorderRate: 0, delayMaxUnits: 3 } as const;
+
+type SimEvent =
+  | { readonly kind: "tick"; readonly node: NodeId }
+  | { readonly kind: "deliver"; readonly message: Message }
+  | { readonly kind: "ready"; readonly node: NodeId; readonly incarnation: number }
+  | { readonly kind: "client" }
+  | { readonly kind: "fault" }
+  | { readonly kind: "restart"; readonly node: NodeId }
+  | { readonly kind: "crash"; readonly node: NodeId; readonly incarnation: number }
+  | { readonly kind: "heal" };
+
+class SimNode implements NodeView {
+  core: RaftCore | undefined;
+  machine = new HashChainMachine();
+  readyScheduled = false;
+  /** Bumped on every crash, so a Ready scheduled before the crash is not processed after it. */
+  incarnation = 0;
+  /** The last term this node was seen leading. */
+  ledTerm = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly storage: MemoryLogStorage,
+  ) {}
+}
+
+export class Simulation {
+  readonly seed: number;
+  readonly checker = new Checker();
+  private readonly random: Random;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes: SimNode[] = [];
+  private readonly profile: FaultProfile;
+  private network: { dropRate: number; duplicateRate: number; reorderRate: number; delayMaxUnits: number };
+  private readonly faultTicks: number;
+  private readonly livenessTicksMax: number;
+  private readonly voterCount: number;
+  private readonly learnerCount: number;
+  /** "from>to" pairs whose messages are lost (partitions). */
+  private blocked = new Set<string>();
+  private partitioned = false;
+  private faultsOn = true;
+  private now = 0;
+  private events = 0;
+  private sequence = 0;
+  private crashes = 0;
+  private partitions = 0;
+  private snapshotsInstalled = 0;
+
+  constructor(seed: number, options: SimulationOptions = {}) {
+    this.seed = seed;
+    this.random = new Random(seed);
+    this.faultTicks = options.faultTicks ?? 1000;
+    this.livenessTicksMax = options.livenessTicksMax ?? 600;
+    this.voterCount = this.random.pick([3, 5]);
+    this.learnerCount = this.random.chance(0.3) ? 1 : 0;
+    this.profile = this.drawProfile();
+    this.network = this.profile;
+    const ids = Array.from({ length: this.voterCount + this.learnerCount }, (_, i) => i + 1);
+    const membership = { voters: ids.slice(0, this.voterCount), learners: ids.slice(this.voterCount) };
+    for (const id of ids) {
+      const node = new SimNode(id, new MemoryLogStorage(membership));
+      this.nodes.push(node);
+      this.start(node);
+    }
+  }
+
+  run(): SimulationReport {
+    for (const node of this.nodes)
+      this.queue.push(this.random.int(0, tickUnits - 1), { kind: "tick", node: node.id });
+    this.queue.push(this.random.int(1, this.profile.clientEveryUnitsMax), { kind: "client" });
+    this.queue.push(this.random.int(1, this.profile.faultEveryUnitsMax), { kind: "fault" });
+    this.runUntil(this.faultTicks * tickUnits);
+    const livenessTicks = this.liveness();
+    return {
+      seed: this.seed,
+      voters: this.voterCount,
+      learners: this.learnerCount,
+      events: this.events,
+      committed: this.checker.committed.size,
+      readsAnswered: this.checker.readsAnswered,
+      crashes: this.crashes,
+      partitions: this.partitions,
+      snapshotsInstalled: this.snapshotsInstalled,
+      highestTerm: Math.max(...this.nodes.map((node) => node.storage.initialState().hardState.term)),
+      livenessTicks,
+    };
+  }
+
+  private drawProfile(): FaultProfile {
+    const r = this.random;
+    return {
+      dropRate: r.pick([0, 0.01, 0.05, 0.15]),
+      duplicateRate: r.pick([0, 0.02, 0.1]),
+      reorderRate: r.pick([0, 0.05, 0.2]),
+      delayMaxUnits: r.int(1, 15),
+      reorderDelayMaxUnits: r.int(10, 120),
+      diskDelayMaxUnits: r.int(0, 5),
+      crashWeight: r.pick([0, 1, 3]),
+      newLeaderCrashRate: r.pick([0, 0.1, 0.3]),
+      partitionWeight: r.pick([0, 1, 3]),
+      transferWeight: r.pick([0, 1]),
+      confChangeWeight: this.learnerCount > 0 ? r.pick([0, 1, 2]) : 0,
+      faultEveryUnitsMax: r.pick([50, 150, 400]),
+      clientEveryUnitsMax: r.pick([5, 20, 60]),
+      snapshotEveryEntries: r.pick([3, 10, 40]),
+      snapshotKeepEntries: r.pick([0, 2, 10]),
+      maxMsgBytes: r.pick([64, 1024, 1 << 20]),
+      maxInflightMsgs: r.pick([1, 4, 256]),
+      uncommittedBytesMax: r.pick([256, 4096]),
+    };
+  }
+
+  // ---- The event loop ----------------------------------------------------------------------
+
+  private runUntil(endTime: number, stop?: () => boolean): boolean {
+    for (;;) {
+      const next = this.queue.pop();
+      if (!next || next.time > endTime) {
+        if (next) this.queue.push(next.time, next.event);
+        this.now = endTime;
+        return false;
+      }
+      this.now = next.time;
+      this.handle(next.event);
+      this.events++;
+      this.noticeNewLeaders();
+      this.checker.afterStep(this.nodes);
+      if (stop?.()) return true;
+    }
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case "tick":
+        this.tick(this.node(event.node));
+        return;
+      case "deliver":
+        this.deliver(event.message);
+        return;
+      case "ready":
+        this.processReady(this.node(event.node), event.incarnation);
+        return;
+      case "client":
+        this.clientRequest();
+        return;
+      case "fault":
+        this.injectFault();
+        return;
+      case "restart":
+        this.start(this.node(event.node));
+        return;
+      case "crash":
+        if (this.node(event.node).incarnation === event.incarnation)
+          this.crashAndRestart(this.node(event.node));
+        return;
+      case "heal":
+        this.blocked.clear();
+        this.partitioned = false;
+        return;
+    }
+  }
+
+  private node(id: NodeId): SimNode {
+    return this.nodes[id - 1];
+  }
+
+  private tick(node: SimNode): void {
+    this.queue.push(this.now + tickUnits, { kind: "tick", node: node.id });
+    if (!node.core) return;
+    node.core.tick();
+    this.scheduleReady(node);
+  }
+
+  // ---- Nodes: start, crash, Ready ------------------------------------------------------------
+
+  private start(node: SimNode): void {
+    if (node.core) return;
+    node.core = new RaftCore({
+      id: node.id,
+      storage: node.storage,
+      random: () => this.random.next(),
+      electionTicks,
+      heartbeatTicks: 1,
+      maxMsgBytes: this.profile.maxMsgBytes,
+      maxInflightMsgs: this.profile.maxInflightMsgs,
+      uncommittedBytesMax: this.profile.uncommittedBytesMax,
+    });
+    // The state machine is volatile: rebuilt from the snapshot, then from committed entries.
+    node.machine = HashChainMachine.decode(node.storage.snapshot().data);
+    this.scheduleReady(node);
+  }
+
+  private crash(node: SimNode): void {
+    node.core = undefined;
+    node.readyScheduled = false;
+    node.incarnation++;
+    this.crashes++;
+  }
+
+  private scheduleReady(node: SimNode): void {
+    if (node.readyScheduled || !node.core) return;
+    node.readyScheduled = true;
+    const at = this.now + this.random.int(0, this.profile.diskDelayMaxUnits);
+    this.queue.push(at, { kind: "ready", node: node.id, incarnation: node.incarnation });
+  }
+
+  /** The driver's loop: persist, then send, then apply, then advance. Atomic: a crash falls before or after. */
+  private processReady(node: SimNode, incarnation: number): void {
+    const core = node.core;
+    if (!core || incarnation !== node.incarnation) return;
+    node.readyScheduled = false;
+    if (!core.hasReady()) return;
+    const ready = core.ready();
+    if (ready.snapshot) {
+      this.checker.beforeSnapshotRestore(node, ready.snapshot);
+      node.storage.applySnapshot(ready.snapshot);
+      node.machine = HashChainMachine.decode(ready.snapshot.data);
+      this.checker.restoredSnapshot(node, node.machine.index, node.machine.hash);
+      this.snapshotsInstalled++;
+    }
+    if (ready.entries.length > 0) {
+      this.checker.beforeAppend(node, ready.entries);
+      node.storage.append(ready.entries);
+      this.checker.afterAppend(node, ready.entries);
+    }
+    if (ready.hardState) node.storage.setHardState(ready.hardState);
+    for (const message of ready.messages) this.send(message);
+    for (const entry of ready.committedEntries) {
+      if (entry.index !== node.machine.index + 1) {
+        throw new SafetyViolation(
+          "state machine safety",
+          `node ${node.id} applies ${entry.index} after ${node.machine.index}`,
+        );
+      }
+      node.machine.apply(entry);
+      this.checker.applied(node, entry, node.machine.hash);
+    }
+    for (const state of ready.readStates) this.checker.readAnswered(node, state);
+    core.advance(ready);
+    this.maybeSnapshot(node, core);
+    if (core.hasReady()) this.scheduleReady(node);
+  }
+
+  /** Snapshots the state machine every few entries and compacts the log behind it. */
+  private maybeSnapshot(node: SimNode, core: RaftCore): void {
+    const snapshotIndex = node.storage.snapshot().metadata.index;
+    if (node.machine.index - snapshotIndex < this.profile.snapshotEveryEntries) return;
+    node.storage.createSnapshot(node.machine.index, node.machine.encode(), core.membership());
+    node.storage.compact(Math.max(0, node.machine.index - this.profile.snapshotKeepEntries));
+  }
+
+  // ---- The network ---------------------------------------------------------------------------
+
+  private send(message: Message): void {
+    if (this.blocked.has(`${message.from}>${message.to}`) || this.random.chance(this.network.dropRate))
+      return;
+    const copies = this.random.chance(this.network.duplicateRate) ? 2 : 1;
+    for (let copy = 0; copy < copies; copy++) {
+      let delay = this.random.int(1, this.network.delayMaxUnits);
+      if (this.random.chance(this.network.reorderRate))
+        delay += this.random.int(0, this.profile.reorderDelayMaxUnits);
+      this.queue.push(this.now + delay, { kind: "deliver", message });
+    }
+  }
+
+  private deliver(message: Message): void {
+    const node = this.nodes[message.to - 1];
+    if (!node?.core || this.blocked.has(`${message.from}>${message.to}`)) return;
+    node.core.step(message);
+    this.scheduleReady(node);
+  }
+
+  // ---- The client and the faults ---------------------------------------------------------------
+
+  private upNodes(): SimNode[] {
+    return this.nodes.filter((node) => node.core);
+  }
+
+  private leaders(): SimNode[] {
+    return this.nodes.filter((node) => node.core?.role === "leader");
+  }
+
+  private clientRequest(): void {
+    if (!this.faultsOn) return;
+    this.queue.push(this.now + this.random.int(1, this.profile.clientEveryUnitsMax), { kind: "client" });
+    const up = this.upNodes();
+    if (up.length === 0) return;
+    const node = this.random.pick(up);
+    if (this.random.chance(0.65)) this.propose(node, `p${this.seed}-${++this.sequence}`);
+    else this.read(node);
+  }
+
+  /** Proposes on `node`, or on the leader it names. Returns whether some leader took it. */
+  private propose(node: SimNode, payload: string): boolean {
+    try {
+      node.core!.propose(new TextEncoder().encode(payload));
+      this.scheduleReady(node);
+      return true;
+    } catch (error) {
+      if (error instanceof NotLeaderError && error.leader !== 0 && error.leader !== node.id) {
+        const leader = this.nodes[error.leader - 1];
+        if (leader?.core) return this.propose(leader, payload);
+      }
+      if (error instanceof RaftError) return false;
+      throw error;
+    }
+  }
+
+  private read(node: SimNode): void {
+    const context = new TextEncoder().encode(`r${this.seed}-${++this.sequence}`);
+    this.checker.readIssued(context);
+    try {
+      node.core!.readIndex(context);
+      this.scheduleReady(node);
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error;
+    }
+  }
+
+  private injectFault(): void {
+    if (!this.faultsOn) return;
+    this.queue.push(this.now + this.random.int(1, this.profile.faultEveryUnitsMax), { kind: "fault" });
+    const p = this.profile;
+    const choices: [number, () => void][] = [
+      [p.crashWeight, () => this.crashSomeone()],
+      [p.partitionWeight, () => this.partition()],
+      [p.transferWeight, () => this.transferLeadership()],
+      [p.confChangeWeight, () => this.changeMembership()],
+    ];
+    const total = choices.reduce((sum, [weight]) => sum + weight, 0);
+    if (total === 0) return;
+    let pick = this.random.next() * total;
+    for (const [weight, action] of choices) {
+      pick -= weight;
+      if (pick < 0) {
+        action();
+        return;
+      }
+    }
+  }
+
+  /** Half the crashes hit the leader: that is where the interesting histories start. */
+  private crashSomeone(): void {
+    const up = this.upNodes();
+    const leader = this.leaders()[0];
+    const node =
+      leader && this.random.chance(0.5) ? leader : up.length > 0 ? this.random.pick(up) : undefined;
+    if (node) this.crashAndRestart(node);
+  }
+
+  private crashAndRestart(node: SimNode): void {
+    this.crash(node);
+    this.queue.push(this.now + this.random.int(1, 40) * tickUnits, { kind: "restart", node: node.id });
+  }
+
+  /** Some new leaders crash while they replicate their first entries (the "figure 8" histories). */
+  private noticeNewLeaders(): void {
+    for (const node of this.nodes) {
+      const core = node.core;
+      if (core?.role !== "leader" || node.ledTerm === core.term) continue;
+      node.ledTerm = core.term;
+      if (this.faultsOn && this.random.chance(this.profile.newLeaderCrashRate)) {
+        const at = this.now + this.random.int(0, 3 * tickUnits);
+        this.queue.push(at, { kind: "crash", node: node.id, incarnation: node.incarnation });
+      }
+    }
+  }
+
+  private partition(): void {
+    if (this.partitioned) return;
+    this.partitioned = true;
+    this.partitions++;
+    const ids = this.nodes.map((node) => node.id);
+    const leader = this.leaders()[0];
+    if (this.random.chance(0.6)) {
+      // Symmetric: one side cannot talk to the other, either way; often the leader's side is a minority.
+      const side = new Set(ids.filter(() => this.random.chance(0.5)));
+      if (leader && this.random.chance(0.5)) {
+        side.clear();
+        side.add(leader.id);
+        if (this.random.chance(0.5)) side.add(this.random.pick(ids));
+      }
+      for (const a of ids)
+        for (const b of ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`);
+    } else {
+      // One way: some links lose messages in one direction only.
+      const links = this.random.int(1, ids.length);
+      for (let i = 0; i < links; i++) this.blocked.add(`${this.random.pick(ids)}>${this.random.pick(ids)}`);
+    }
+    this.queue.push(this.now + this.random.int(5, 80) * tickUnits, { kind: "heal" });
+  }
+
+  private transferLeadership(): void {
+    const leader = this.leaders()[0];
+    if (!leader?.core) return;
+    const target = this.random.pick(leader.core.membership().voters);
+    try {
+      leader.core.transferLeadership(target);
+      this.scheduleReady(leader);
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error;
+    }
+  }
+
+  /** Promotes the learner, or demotes a voter to learner (keeping at least three voters). */
+  private changeMembership(): void {
+    const leader = this.leaders()[0];
+    if (!leader?.core) return;
+    const { voters, learners } = leader.core.membership();
+    let change: ConfChange;
+    if (learners.length > 0) change = { type: "add-voter", nodeId: this.random.pick(learners) };
+    else if (voters.length > 3) change = { type: "add-learner", nodeId: this.random.pick(voters) };
+    else return;
+    try {
+      leader.core.proposeConfChange(change);
+      this.scheduleReady(leader);
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error;
+    }
+  }
+
+  // ---- Liveness -------------------------------------------------------------------------------
+
+  /** Heals everything, then requires a proposal applied on every node. Returns the ticks it took. */
+  private liveness(): number {
+    this.faultsOn = false;
+    this.blocked.clear();
+    this.partitioned = false;
+    this.network = calmNetwork;
+    for (const node of this.nodes) this.start(node);
+    const startTime = this.now;
+    const payloads: string[] = [];
+    let proposer: { node: SimNode; term: number } | undefined;
+    const done = () => {
+      // Applied everywhere: every state machine (entry by entry, or through a snapshot) is past it.
+      const appliedAt = payloads.map((payload) => this.checker.appliedIndexOf.get(`normal:${payload}`));
+      if (
+        appliedAt.some(
+          (index) => index !== undefined && this.nodes.every((node) => node.machine.index >= index),
+        )
+      ) {
+        return true;
+      }
+      const leader = this.leaders()[0];
+      const stale = proposer?.node.core?.role !== "leader" || proposer.node.core.term !== proposer.term;
+      if (leader?.core && stale) {
+        const payload = `live${this.seed}-${payloads.length}`;
+        if (this.propose(leader, payload)) {
+          payloads.push(payload);
+          proposer = { node: leader, term: leader.core.term };
+        }
+      }
+      return false;
+    };
+    const deadline = startTime + this.livenessTicksMax * tickUnits;
+    if (!this.runUntil(deadline, done)) {
+      const states = this.nodes
+        .map((node) => `${node.id}:${node.core?.role}@${node.core?.term} commit=${node.core?.commitIndex}`)
+        .join(" ");
+      throw new SafetyViolation(
+        "liveness",
+        `no proposal was applied on every node within ${this.livenessTicksMax} ticks of healing (${states})`,
+      );
+    }
+    return Math.ceil((this.now - startTime) / tickUnits);
+  }
+}
+
+export function runSimulation(seed: number, options?: SimulationOptions): SimulationReport {
+  return new Simulation(seed, options).run();
+}
