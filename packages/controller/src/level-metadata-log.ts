@@ -4,7 +4,7 @@
 
 import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from "@brook/metadata";
 import { Level } from "level";
-import type { MetadataLog } from "./metadata-log.js";
+import { type CommitListener, type MetadataLog, notifyCommit } from "./metadata-log.js";
 
 const recordPrefix = "record/";
 const offsetKey = (offset: number) => `${recordPrefix}${String(offset).padStart(20, "0")}`;
@@ -12,6 +12,7 @@ const offsetKey = (offset: number) => `${recordPrefix}${String(offset).padStart(
 export class LevelMetadataLog implements MetadataLog {
   private lastOffset: number;
   private appending: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<CommitListener>();
 
   private constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -48,10 +49,16 @@ export class LevelMetadataLog implements MetadataLog {
         { sync: true },
       );
       this.lastOffset = first + records.length - 1;
+      notifyCommit(this.listeners, records, first);
       return first;
     });
     this.appending = result.catch(() => undefined);
     return result;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]> {

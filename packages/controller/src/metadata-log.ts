@@ -1,9 +1,17 @@
 // The metadata log: an ordered, durable sequence of metadata records. The
-// controller writes it and everyone follows it. Today one node stores it in
-// `level`; the Raft-replicated log of the controller quorum implements the
-// same interface, so nothing above it changes when replication arrives.
+// controller writes it and everyone follows it. One node may store it in
+// `level` (LevelMetadataLog); the controller quorum replicates it with Raft
+// (RaftMetadataLog) behind the same interface, so nothing above it changes.
 
 import type { MetadataRecord } from "@brook/metadata";
+
+/**
+ * Told of every committed batch, in offset order, with the offset of its
+ * first record: this node's own appends (before their append() resolves) as
+ * well as, on a quorum, batches other controllers appended. Runs inside the
+ * log's apply path, so it must be quick and must not throw.
+ */
+export type CommitListener = (records: readonly MetadataRecord[], firstOffset: number) => void;
 
 export interface MetadataLog {
   /**
@@ -15,5 +23,30 @@ export interface MetadataLog {
   read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]>;
   /** Offset of the last committed record; -1 when the log is empty. */
   readonly committedOffset: number;
+  /** Calls `listener` for every batch committed from now on; returns the unsubscribe. */
+  onCommit(listener: CommitListener): () => void;
   close(): Promise<void>;
+}
+
+/**
+ * Calls each listener with a committed batch (an empty one tells them
+ * nothing, so it is not passed on). A listener that throws is a
+ * bug; it is rethrown on its own (an uncaught exception) rather than into the
+ * log, whose records are committed either way.
+ */
+export function notifyCommit(
+  listeners: ReadonlySet<CommitListener>,
+  records: readonly MetadataRecord[],
+  firstOffset: number,
+): void {
+  if (records.length === 0) return;
+  for (const listener of listeners) {
+    try {
+      listener(records, firstOffset);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 }

@@ -1,0 +1,267 @@
+// The metadata log on the controller quorum: three RaftMetadataLogs over real
+// gRPC on 127.0.0.1, each with its own temp data dir. Checks that offsets are
+// dense and identical on every controller, that followers hear of records
+// they did not append, that nothing committed is lost to a leader's death or
+// a restart, and that the Controller runs on it unchanged.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
+import getPort from "get-port";
+import { afterEach, describe, expect, it } from "vitest";
+import { Controller, LevelMetadataLog, RaftMetadataLog } from "../src/index.js";
+
+/** Short ticks keep elections to a few hundred ms. */
+const tickMs = 20;
+
+class Quorum {
+  private readonly logs = new Map<number, RaftMetadataLog>();
+
+  private constructor(
+    private readonly root: string,
+    private readonly voters: ReadonlyMap<number, string>,
+    private readonly snapshotEntries: number | undefined,
+  ) {}
+
+  static async start(options: { snapshotEntries?: number } = {}): Promise<Quorum> {
+    const root = await mkdtemp(join(tmpdir(), "brook-quorum-"));
+    const voters = new Map<number, string>();
+    for (const id of [1, 2, 3]) voters.set(id, `127.0.0.1:${await getPort({ host: "127.0.0.1" })}`);
+    const quorum = new Quorum(root, voters, options.snapshotEntries);
+    await Promise.all([...voters.keys()].map((id) => quorum.restart(id)));
+    return quorum;
+  }
+
+  /** Opens node `id` (again) from its data dir, on its address. */
+  async restart(id: number): Promise<RaftMetadataLog> {
+    const log = await RaftMetadataLog.open({
+      nodeId: id,
+      dataDir: join(this.root, `node-${id}`),
+      voters: this.voters,
+      tickMs,
+      snapshotEntries: this.snapshotEntries,
+    });
+    this.logs.set(id, log);
+    return log;
+  }
+
+  log(id: number): RaftMetadataLog {
+    const log = this.logs.get(id);
+    if (!log) throw new Error(`node ${id} is not running`);
+    return log;
+  }
+
+  running(): RaftMetadataLog[] {
+    return [...this.logs.values()];
+  }
+
+  /** The one leader every running node agrees on. */
+  async leader(): Promise<RaftMetadataLog> {
+    let leader: RaftMetadataLog | undefined;
+    await waitFor(() => {
+      const leaders = this.running().filter((log) => log.isLeader());
+      leader = leaders[0];
+      return (
+        leaders.length === 1 && this.running().every((log) => log.leaderId() === leader!.status().nodeId)
+      );
+    });
+    return leader!;
+  }
+
+  async followers(): Promise<RaftMetadataLog[]> {
+    const leader = await this.leader();
+    return this.running().filter((log) => log !== leader);
+  }
+
+  /** Stops node `id` without handing over leadership, as if it had died. */
+  async kill(id: number): Promise<void> {
+    await this.logs.get(id)?.close({ transferLeadership: false });
+    this.logs.delete(id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.logs.keys()].map((id) => this.kill(id)));
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Polls `condition` every 5 ms; fails after `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const topic = (name: string): MetadataRecord => ({ type: "topic", name, topicId: `id-${name}` });
+const topics = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => topic(`${prefix}${i}`));
+
+/** Every committed batch a listener heard of, as [firstOffset, topic names]. */
+function recordCommits(log: RaftMetadataLog): Array<[number, string[]]> {
+  const heard: Array<[number, string[]]> = [];
+  log.onCommit((records, firstOffset) => {
+    heard.push([firstOffset, records.map((record) => (record.type === "topic" ? record.name : record.type))]);
+  });
+  return heard;
+}
+
+async function appendEach(log: RaftMetadataLog, records: readonly MetadataRecord[]): Promise<number[]> {
+  const offsets: number[] = [];
+  for (const record of records) offsets.push(await log.append([record]));
+  return offsets;
+}
+
+let quorum: Quorum | undefined;
+afterEach(async () => {
+  await quorum?.close();
+  quorum = undefined;
+});
+
+describe("RaftMetadataLog", () => {
+  it("numbers records densely from 0 and every controller reads and hears the same records at the same offsets", async () => {
+    quorum = await Quorum.start();
+    const heard = new Map(quorum.running().map((log) => [log.status().nodeId, recordCommits(log)]));
+    const leader = await quorum.leader();
+
+    // Concurrent appends keep their batches whole and get consecutive ranges; an empty one takes none.
+    const offsets = await Promise.all([
+      leader.append([topic("a")]),
+      leader.append([topic("b"), topic("c")]),
+      leader.append([]),
+      leader.append([topic("d")]),
+    ]);
+    expect(offsets).toEqual([0, 1, 3, 3]);
+    expect(leader.committedOffset).toBe(3);
+
+    for (const log of quorum.running()) await waitFor(() => log.committedOffset === 3);
+    const expected = [topic("a"), topic("b"), topic("c"), topic("d")];
+    for (const log of quorum.running()) {
+      expect(await log.read(0, 100)).toEqual(expected);
+      expect(await log.read(1, 2)).toEqual(expected.slice(1, 3));
+      expect(await log.read(4, 100)).toEqual([]);
+    }
+    // Followers hear of batches they never appended, exactly as the leader does.
+    const batches = [
+      [0, ["a"]],
+      [1, ["b", "c"]],
+      [3, ["d"]],
+    ];
+    for (const commits of heard.values()) expect(commits).toEqual(batches);
+  });
+
+  it("refuses an append on a follower with NOT_CONTROLLER naming the leader", async () => {
+    quorum = await Quorum.start();
+    const leader = await quorum.leader();
+    const [follower] = await quorum.followers();
+
+    await expect(follower.append([topic("x")])).rejects.toMatchObject({
+      code: "NOT_CONTROLLER",
+      retriable: true,
+      leaderId: leader.status().nodeId,
+    });
+    expect(follower.committedOffset).toBe(-1);
+  });
+
+  it("keeps every committed record and keeps numbering densely when the leader dies", async () => {
+    quorum = await Quorum.start();
+    const first = await quorum.leader();
+    expect(await appendEach(first, topics("before", 5))).toEqual([0, 1, 2, 3, 4]);
+
+    await quorum.kill(first.status().nodeId);
+    const second = await quorum.leader();
+    expect(second).not.toBe(first);
+    await second.sync(); // the new leader has applied everything the old one committed
+    expect(second.committedOffset).toBe(4);
+    expect(await appendEach(second, topics("after", 3))).toEqual([5, 6, 7]);
+
+    const expected = [...topics("before", 5), ...topics("after", 3)];
+    for (const log of quorum.running()) {
+      await waitFor(() => log.committedOffset === 7);
+      expect(await log.read(0, 100)).toEqual(expected);
+    }
+  });
+
+  it("a restarted node has every record it had, from its snapshot and its log", async () => {
+    quorum = await Quorum.start({ snapshotEntries: 5 });
+    const leader = await quorum.leader();
+    await appendEach(leader, topics("t", 22));
+    const [follower] = await quorum.followers();
+    const id = follower.status().nodeId;
+    await waitFor(() => follower.committedOffset === 21 && follower.status().snapshotIndex > 0);
+    await leader.append([topic("t22")]); // one entry more than the snapshot: it is in the log after it
+    await waitFor(() => follower.committedOffset === 22);
+    expect(follower.status().snapshotIndex).toBeLessThan(follower.status().appliedIndex);
+
+    await quorum.kill(id);
+    const restarted = await quorum.restart(id);
+    // open() replays what the node had stored as committed before it resolves.
+    expect(restarted.committedOffset).toBe(22);
+    expect(await restarted.read(0, 100)).toEqual(topics("t", 23));
+  });
+
+  it("a node that missed records while down catches up by the leader's snapshot and hears of them", async () => {
+    quorum = await Quorum.start({ snapshotEntries: 5 });
+    const leader = await quorum.leader();
+    await appendEach(leader, topics("early", 3));
+    const [follower] = await quorum.followers();
+    const id = follower.status().nodeId;
+    await waitFor(() => follower.committedOffset === 2);
+    const appliedIndex = follower.status().appliedIndex;
+    await quorum.kill(id);
+
+    await appendEach(leader, topics("missed", 20)); // the leader compacts past what the follower has
+    await waitFor(() => leader.status().snapshotIndex > appliedIndex);
+    const restarted = await quorum.restart(id);
+    const heard = recordCommits(restarted);
+    await waitFor(() => restarted.committedOffset === 22);
+
+    expect(restarted.status().snapshotIndex).toBeGreaterThan(appliedIndex); // it came by snapshot
+    expect(await restarted.read(0, 100)).toEqual([...topics("early", 3), ...topics("missed", 20)]);
+    const heardNames = heard.flatMap(([, names]) => names);
+    expect(heard[0][0]).toBe(3); // from the first record it did not have, with nothing skipped
+    expect(heardNames).toEqual(topics("missed", 20).map((record) => (record as { name: string }).name));
+  });
+
+  it("is a drop-in for the Controller: it registers a broker and creates a topic that every controller sees", async () => {
+    quorum = await Quorum.start();
+    const leader = await quorum.leader();
+    const controller = await Controller.open({ nodeId: leader.status().nodeId, log: leader });
+    await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "127.0.0.1", port: 9092 });
+    const [outcome] = await controller.createTopics([
+      { name: "orders", numPartitions: 3, replicationFactor: 1, configs: new Map() },
+    ]);
+    expect(outcome.error).toBeUndefined();
+    expect(controller.image.topic("orders")?.partitions).toHaveLength(3);
+
+    for (const follower of await quorum.followers()) {
+      await waitFor(() => follower.committedOffset === leader.committedOffset);
+      const image = applyRecords(MetadataImage.empty, await follower.read(0, 100), 0);
+      expect(image.topic("orders")?.partitions).toHaveLength(3);
+      expect(image.brokers.get(1)?.port).toBe(9092);
+    }
+  });
+});
+
+describe("LevelMetadataLog.onCommit", () => {
+  it("tells listeners of each non-empty batch, with its first offset, before append resolves", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "brook-level-log-"));
+    const log = await LevelMetadataLog.open(dir);
+    const heard: Array<[number, number]> = [];
+    const unsubscribe = log.onCommit((records, firstOffset) => heard.push([firstOffset, records.length]));
+    await log.append([topic("a"), topic("b")]);
+    expect(heard).toEqual([[0, 2]]); // already told when append resolved
+    await log.append([]);
+    await log.append([topic("c")]);
+    unsubscribe();
+    await log.append([topic("d")]);
+    expect(heard).toEqual([
+      [0, 2],
+      [2, 1],
+    ]);
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
