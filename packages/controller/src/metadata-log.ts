@@ -26,6 +26,32 @@ export interface MetadataLog {
   /** Calls `listener` for every batch committed from now on; returns the unsubscribe. */
   onCommit(listener: CommitListener): () => void;
   close(): Promise<void>;
+
+  // A log replicated over a quorum has one writer at a time, the active
+  // controller, and says who it is. A single-node log leaves all of these
+  // out: its node is always the active controller, in one everlasting term.
+
+  /** Whether append() may succeed here now. */
+  isActive?(): boolean;
+  /** The active controller as this node knows it; undefined while none is known. */
+  activeControllerId?(): number | undefined;
+  /** Grows whenever the active controller may have changed (Raft's term). */
+  term?(): number;
+  /** Resolves once this node has applied every record committed when it was called. */
+  sync?(): Promise<void>;
+  /** Every member of the quorum as this node sees it, by id. */
+  quorumStatus?(): ControllerQuorumMember[];
+}
+
+/** One controller of the quorum, for `brook cluster status`. */
+export interface ControllerQuorumMember {
+  readonly id: number;
+  /** Whether it is the active controller (the Raft leader). */
+  readonly leader: boolean;
+  /** Known for this node only; undefined for the others. */
+  readonly term?: number;
+  /** The Raft commit index; known for this node only. */
+  readonly commitIndex?: number;
 }
 
 /**

@@ -2,7 +2,8 @@
 // Round-robin with a shifting start, as Kafka's non-rack-aware assignment:
 // partition p's replicas are consecutive brokers starting at (start + p), so
 // leaders (the first replica) spread evenly and no broker holds two copies of
-// one partition.
+// one partition. The start is read off the image rather than kept by the
+// controller, so whichever controller is active places a topic the same way.
 
 import { BrookError } from "@brook/protocol";
 
@@ -39,4 +40,23 @@ export function assignReplicas(
     assignment.push(replicas);
   }
   return assignment;
+}
+
+/**
+ * Where placement starts (an index into the sorted broker ids, as
+ * assignReplicas takes it): the broker that is the preferred leader (first
+ * replica) of the fewest partitions, the lowest id on a tie. So leaders keep
+ * spreading across topics, and after deletions refill the brokers that lost some.
+ */
+export function placementStart(
+  liveBrokerIds: readonly number[],
+  preferredLeaderCounts: ReadonlyMap<number, number>,
+): number {
+  const brokers = [...liveBrokerIds].sort((a, b) => a - b);
+  let start = 0;
+  for (let i = 1; i < brokers.length; i++) {
+    const count = preferredLeaderCounts.get(brokers[i]) ?? 0;
+    if (count < (preferredLeaderCounts.get(brokers[start]) ?? 0)) start = i;
+  }
+  return start;
 }

@@ -16,7 +16,12 @@ import {
   type Role,
   type StateMachine,
 } from "@brook/raft";
-import { type CommitListener, type MetadataLog, notifyCommit } from "./metadata-log.js";
+import {
+  type CommitListener,
+  type ControllerQuorumMember,
+  type MetadataLog,
+  notifyCommit,
+} from "./metadata-log.js";
 
 /**
  * open() waits for the entries this node already knew were committed to be
@@ -131,14 +136,34 @@ export class RaftMetadataLog implements MetadataLog {
     return this.node.read();
   }
 
-  isLeader(): boolean {
+  /** Whether this node is the Raft leader, the only one whose append() can succeed. */
+  isActive(): boolean {
     return this.node.status().role === "leader";
   }
 
   /** The leader this node knows of; undefined while there is none. */
-  leaderId(): NodeId | undefined {
+  activeControllerId(): NodeId | undefined {
     const leader = this.node.status().leader;
     return leader === NONE ? undefined : leader;
+  }
+
+  term(): number {
+    return this.node.status().term;
+  }
+
+  /**
+   * Every voter, by id. Only this node's own term and commit index are
+   * known here: the leader's per-follower progress is not exposed by RaftNode yet.
+   */
+  quorumStatus(): ControllerQuorumMember[] {
+    const status = this.node.status();
+    return [...status.membership.voters]
+      .sort((a, b) => a - b)
+      .map((id) =>
+        id === status.id
+          ? { id, leader: status.role === "leader", term: status.term, commitIndex: status.commit }
+          : { id, leader: id === status.leader },
+      );
   }
 
   status(): MetadataQuorumStatus {

@@ -8,7 +8,7 @@ import {
   validateTopicName,
 } from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
-import { assignReplicas } from "./placement.js";
+import { assignReplicas, placementStart } from "./placement.js";
 
 export interface CreateTopicRequest {
   readonly name: string;
@@ -27,7 +27,6 @@ export function planCreateTopic(
   image: MetadataImage,
   request: CreateTopicRequest,
   topicId: string,
-  placementStart: number,
 ): MetadataRecord[] {
   validateTopicName(request.name);
   if (image.topic(request.name)) {
@@ -40,7 +39,8 @@ export function planCreateTopic(
     request.replicationFactor === useDefault
       ? Math.min(defaultReplicationFactorMax, Math.max(liveBrokers.length, 1))
       : request.replicationFactor;
-  const assignment = assignReplicas(liveBrokers, numPartitions, replicationFactor, placementStart);
+  const start = placementStart(liveBrokers, preferredLeaderCounts(image));
+  const assignment = assignReplicas(liveBrokers, numPartitions, replicationFactor, start);
   return [
     { type: "topic", name: request.name, topicId },
     ...[...request.configs].map(
@@ -59,6 +59,17 @@ export function planCreateTopic(
       }),
     ),
   ];
+}
+
+/** Broker id → how many partitions list it first among their replicas. */
+function preferredLeaderCounts(image: MetadataImage): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const topic of image.topicsById.values()) {
+    for (const { replicas } of topic.partitions) {
+      if (replicas.length > 0) counts.set(replicas[0], (counts.get(replicas[0]) ?? 0) + 1);
+    }
+  }
+  return counts;
 }
 
 export function planDeleteTopic(image: MetadataImage, name: string): MetadataRecord[] {

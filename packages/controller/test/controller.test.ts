@@ -1,8 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
+import { BrookError, fromWireError, toWireError } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller, fetchMetadata, LevelMetadataLog } from "../src/index.js";
+import {
+  activeControllerIdOf,
+  Controller,
+  fetchMetadata,
+  LevelMetadataLog,
+  NotActiveControllerError,
+  planCreateTopic,
+} from "../src/index.js";
+import { ScriptedQuorumLog } from "./helpers/scripted-quorum-log.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -77,5 +87,138 @@ describe("controller on a level metadata log", () => {
     expect(response.nextOffset).toBe(next + 2);
     expect(response.records).toHaveLength(2);
     await controller.close();
+  });
+});
+
+const broker = (brokerId: number): MetadataRecord => ({
+  type: "broker-registration",
+  brokerId,
+  incarnationId: `i${brokerId}`,
+  host: "h",
+  port: brokerId,
+});
+const newTopic = (name: string) => ({ name, numPartitions: 1, replicationFactor: 1, configs: new Map() });
+/** The records an active controller would have committed to create `name` on `image`. */
+const created = (image: MetadataImage, name: string) => planCreateTopic(image, newTopic(name), `id-${name}`);
+
+describe("controller on a quorum: the active-controller rules", () => {
+  it("a follower's image is built from the batches the quorum commits, and its listeners hear of each", async () => {
+    const log = new ScriptedQuorumLog(1, false, 2);
+    const follower = await Controller.open({ nodeId: 1, log });
+    const offsets: number[] = [];
+    follower.onImage((image) => offsets.push(image.offset));
+
+    log.commit([broker(2)]);
+    log.commit(created(follower.image, "orders"));
+
+    expect(follower.image.topic("orders")?.partitions).toHaveLength(1);
+    expect(follower.image.brokers.get(2)?.port).toBe(2);
+    expect(offsets).toEqual([0, 2]);
+  });
+
+  it("a write on a follower fails with NOT_CONTROLLER naming the active controller, in-process and over the wire", async () => {
+    const follower = await Controller.open({ nodeId: 1, log: new ScriptedQuorumLog(1, false, 2) });
+    const writes = [
+      follower.createTopics([newTopic("t")]),
+      follower.createTopics([newTopic("t")], true),
+      follower.deleteTopics(["t"]),
+      follower.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 }),
+    ];
+    for (const write of writes) {
+      const error = await write.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NotActiveControllerError);
+      expect(error).toMatchObject({ code: "NOT_CONTROLLER", retriable: true, activeControllerId: 2 });
+      expect((error as Error).message).toBe(
+        "NOT_CONTROLLER: node 1 is not the active controller; the active controller is node 2",
+      );
+      expect(activeControllerIdOf(fromWireError(toWireError(error)))).toBe(2);
+    }
+    expect(follower.isActive()).toBe(false);
+    expect(follower.activeControllerId()).toBe(2);
+  });
+
+  it("with no active controller known, NOT_CONTROLLER says so and names none", async () => {
+    const follower = await Controller.open({ nodeId: 1, log: new ScriptedQuorumLog(1, false, undefined) });
+    const error = await follower.deleteTopics(["t"]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/no active controller is known yet/);
+    expect(activeControllerIdOf(error)).toBeUndefined();
+    expect(activeControllerIdOf(new BrookError("UNKNOWN_TOPIC"))).toBeUndefined();
+  });
+
+  it("a newly active controller applies everything committed before its first decision, once per term", async () => {
+    const log = new ScriptedQuorumLog(1, false, 2);
+    const controller = await Controller.open({ nodeId: 1, log });
+    log.commit([broker(1)]);
+    // The previous active controller created "orders"; it reached the quorum but not yet this node.
+    const withBroker = controller.image;
+    log.committedElsewhere.push(created(withBroker, "orders"));
+    log.elect(1);
+
+    const [outcome] = await controller.createTopics([newTopic("orders")]);
+    expect(outcome.error?.code).toBe("TOPIC_ALREADY_EXISTS");
+    expect(controller.image.topic("orders")?.topicId).toBe("id-orders");
+    await controller.createTopics([newTopic("more")]);
+    expect(log.syncCalls).toBe(1); // caught up once in this term
+
+    log.elect(1);
+    await controller.createTopics([newTopic("again")]);
+    expect(log.syncCalls).toBe(2); // a new term: catch up again
+  });
+
+  it("leadership lost while an append is in flight: that topic and the rest report NOT_CONTROLLER", async () => {
+    const log = new ScriptedQuorumLog(1, true, 1);
+    const controller = await Controller.open({ nodeId: 1, log });
+    log.commit([broker(1)]);
+    const imageBefore = controller.image;
+    log.beforeAppend = () => {
+      log.elect(3);
+      throw new BrookError("NOT_CONTROLLER", "node 1 is not the Raft leader; the leader is node 3");
+    };
+
+    const outcomes = await controller.createTopics([newTopic("a"), newTopic("b")]);
+    for (const outcome of outcomes) {
+      expect(outcome.error).toMatchObject({ code: "NOT_CONTROLLER", activeControllerId: 3 });
+    }
+    expect(controller.image).toBe(imageBefore);
+  });
+
+  it("a new term in the middle of a write: the next decision catches up first", async () => {
+    const log = new ScriptedQuorumLog(1, true, 1);
+    const controller = await Controller.open({ nodeId: 1, log });
+    log.commit([broker(1)]);
+    log.beforeAppend = () => {
+      log.beforeAppend = () => undefined;
+      // Leadership moved away and back; meanwhile another controller created "b".
+      log.elect(1);
+      log.committedElsewhere.push(created(controller.image, "b"));
+    };
+
+    const outcomes = await controller.createTopics([newTopic("a"), newTopic("b")]);
+    expect(outcomes.map((outcome) => outcome.error?.code)).toEqual([undefined, "TOPIC_ALREADY_EXISTS"]);
+    expect(log.syncCalls).toBe(2);
+  });
+
+  it("start-up replay and the batches reported during it apply every record exactly once", async () => {
+    const log = new ScriptedQuorumLog(1, false, 2);
+    log.commit([broker(1)]);
+    log.commit(created(applyRecords(MetadataImage.empty, [broker(1)], 0), "a"));
+    const all = () => log.read(0, 100);
+    // While the replay reads, the quorum commits two more batches: one past what the
+    // replay has applied (it reads it later), one right after it (applied at once).
+    log.duringRead = (fromOffset) => {
+      if (fromOffset === 0) log.commit([broker(2)]);
+      if (fromOffset > 0 && fromOffset === log.committedOffset + 1) {
+        log.duringRead = () => undefined;
+        log.commit([broker(3)]);
+      }
+    };
+    const controller = await Controller.open({ nodeId: 1, log });
+
+    expect(controller.image.offset).toBe(log.committedOffset);
+    expect(controller.image).toEqual(applyRecords(MetadataImage.empty, await all(), 0));
+    expect([...controller.image.brokers.keys()]).toEqual([1, 2, 3]);
   });
 });
