@@ -3,15 +3,35 @@
 # (data/, node.log, node.pid). `up` is idempotent: it starts only the nodes
 # that are not running, so a killed node comes back with `make up`.
 # Node <id> listens on 127.0.0.1: broker 9092+100*(id-1), controller 9093+100*(id-1).
+# All NODES nodes are voters of one controller quorum (BROOK_CONTROLLER_QUORUM_VOTERS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD/.brook
 nodes=${NODES:-1}
 brook="node $PWD/packages/cli/bin/brook.js"
 
+voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + (id - 1) * 100)); done)
+voters=${voters%,}
+
+# Ready: the node answers and lists every node's broker as registered.
+ready() {
+  $brook cluster status --json --bootstrap "127.0.0.1:$1" 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.exit(JSON.parse(s).brokers.length>=Number(process.argv[1])?0:1))' "$nodes"
+}
+
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 up() {
+  mkdir -p "$root"
+  # One cluster id for every node, chosen once (make clean forgets it); a
+  # node 1 from before the id was shared keeps its own.
+  if [ ! -f "$root/cluster.id" ]; then
+    if [ -f "$root/node-1/data/meta.properties" ]; then
+      sed -n 's/^cluster\.id=//p' "$root/node-1/data/meta.properties" >"$root/cluster.id"
+    else
+      node -e 'console.log(require("node:crypto").randomUUID())' >"$root/cluster.id"
+    fi
+  fi
   for id in $(seq 1 "$nodes"); do
     dir=$root/node-$id
     mkdir -p "$dir/data"
@@ -21,6 +41,7 @@ up() {
     fi
     offset=$(( (id - 1) * 100 ))
     BROOK_NODE_ID=$id BROOK_ROLES=broker,controller BROOK_DATA_DIR=$dir/data \
+      BROOK_CONTROLLER_QUORUM_VOTERS=$voters BROOK_CLUSTER_ID=$(cat "$root/cluster.id") \
       BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) \
       nohup $brook server >>"$dir/node.log" 2>&1 &
     echo $! >"$dir/node.pid"
@@ -29,7 +50,7 @@ up() {
   for id in $(seq 1 "$nodes"); do
     port=$((9092 + (id - 1) * 100))
     for _ in $(seq 1 60); do
-      if $brook cluster status --bootstrap "127.0.0.1:$port" >/dev/null 2>&1; then break; fi
+      if ready "$port"; then break; fi
       if ! running "$root/node-$id/node.pid"; then
         echo "node $id exited; last log lines:" >&2
         tail -n 20 "$root/node-$id/node.log" >&2
@@ -37,7 +58,7 @@ up() {
       fi
       sleep 0.5
     done
-    $brook cluster status --bootstrap "127.0.0.1:$port" >/dev/null || { echo "node $id is not ready after 30 s" >&2; exit 1; }
+    ready "$port" || { echo "node $id is not ready after 30 s (see $root/node-$id/node.log)" >&2; exit 1; }
   done
   echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:9092"
 }

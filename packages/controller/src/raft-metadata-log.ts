@@ -10,6 +10,7 @@ import { assert, BrookError } from "@brook/protocol";
 import {
   type Entry,
   GrpcTransport,
+  type GrpcTransportOptions,
   NONE,
   type NodeId,
   RaftNode,
@@ -45,6 +46,8 @@ export interface RaftMetadataLogOptions {
   readonly tickMs?: number;
   /** Snapshot (and compact the Raft log) after this many entries; see RaftNode. */
   readonly snapshotEntries?: number;
+  /** Other gRPC services to serve on the Raft transport's port (e.g. the Controller service). */
+  readonly extraServices?: GrpcTransportOptions["extraServices"];
 }
 
 /** One controller's view of the quorum, for `brook cluster status`. */
@@ -79,7 +82,12 @@ export class RaftMetadataLog implements MetadataLog {
     if (listen === undefined) {
       throw new BrookError("INVALID_CONFIG", `node ${options.nodeId} is not among the controller voters`);
     }
-    const transport = await GrpcTransport.listen({ id: options.nodeId, listen, peers: options.voters });
+    const transport = await GrpcTransport.listen({
+      id: options.nodeId,
+      listen,
+      peers: options.voters,
+      extraServices: options.extraServices,
+    });
     const records = new MetadataRecords();
     let node: RaftNode;
     try {

@@ -87,5 +87,9 @@ export function controllerHandlers(controller: Controller): ControllerHandlers {
     CreateTopics: unary((request) => createTopics(controller, request)),
     DeleteTopics: unary((request) => deleteTopics(controller, request)),
     FetchMetadata: unary((request) => fetchMetadata(controller, request)),
+    RegisterBroker: unary(async (request) => {
+      await controller.registerBroker(request);
+      return {};
+    }),
   };
 }

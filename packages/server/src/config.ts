@@ -9,6 +9,11 @@ export type Role = "broker" | "controller";
 
 export interface NodeConfig {
   readonly nodeId: number;
+  /**
+   * The cluster's id, the same on every node; a new data dir is stamped with
+   * it (a random one when unset), an existing one must match it.
+   */
+  readonly clusterId?: string;
   readonly roles: readonly Role[];
   readonly dataDir: string;
   /** Address the gRPC listeners bind to. */
@@ -17,6 +22,12 @@ export interface NodeConfig {
   readonly advertisedHost: string;
   readonly brokerPort: number;
   readonly controllerPort: number;
+  /**
+   * Every voter of the controller quorum, this node included: node id →
+   * "host:port" of its controller listener (Kafka's controller.quorum.voters).
+   * Default: this node alone at advertisedHost:controllerPort.
+   */
+  readonly controllerQuorumVoters: ReadonlyMap<number, string>;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   readonly retentionCheckIntervalMs: number;
 }
@@ -54,6 +65,16 @@ const roles: Key<Role[]>["parse"] = (v) => {
   if (list.length === 0 || list.some((r) => r !== "broker" && r !== "controller")) return undefined;
   return [...new Set(list as Role[])].sort();
 };
+/** Kafka's `controller.quorum.voters`: `1@host:9093,2@host:9193,3@host:9293`. */
+const quorumVoters: Key<ReadonlyMap<number, string>>["parse"] = (v) => {
+  const voters = new Map<number, string>();
+  for (const entry of String(v).split(",")) {
+    const match = /^\s*(\d+)@([^\s:@]+):(\d+)\s*$/.exec(entry);
+    if (!match || voters.has(Number(match[1])) || port(match[3]) === undefined) return undefined;
+    voters.set(Number(match[1]), `${match[2]}:${match[3]}`);
+  }
+  return voters;
+};
 const logLevels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const logLevel: Key<NodeConfig["logLevel"]>["parse"] = (v) =>
   logLevels.includes(v as NodeConfig["logLevel"]) ? (v as NodeConfig["logLevel"]) : undefined;
@@ -66,6 +87,13 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: nonNegativeInt(2 ** 31 - 1),
     expected: "a whole number from 0",
     doc: "This node's id, unique in the cluster.",
+  },
+  clusterId: {
+    env: "BROOK_CLUSTER_ID",
+    flag: "--cluster-id",
+    parse: (v) => (typeof v === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(v.trim()) ? v.trim() : undefined),
+    expected: "1 to 64 letters, digits, '-' or '_'",
+    doc: "The cluster's id, the same on every node (default: a random one per new data dir).",
   },
   roles: {
     env: "BROOK_ROLES",
@@ -114,6 +142,14 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: "a port from 0 to 65535",
     doc: "Controller gRPC port (0 picks a free one).",
   },
+  controllerQuorumVoters: {
+    env: "BROOK_CONTROLLER_QUORUM_VOTERS",
+    flag: "--controller-quorum-voters",
+    parse: quorumVoters,
+    expected:
+      "id@host:port for each voter, comma-separated (1@127.0.0.1:9093,2@127.0.0.1:9193,...), ids unique",
+    doc: "The controller quorum's voters (default: this node alone).",
+  },
   logLevel: {
     env: "BROOK_LOG_LEVEL",
     flag: "--log-level",
@@ -161,7 +197,11 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     config[field] = value;
   }
   config.advertisedHost ??= config.host;
+  config.controllerQuorumVoters ??= new Map([
+    [config.nodeId as number, `${config.advertisedHost}:${config.controllerPort}`],
+  ]);
   const resolved = config as unknown as NodeConfig;
+  checkQuorumVoters(resolved);
   if (resolved.roles.length !== 2) {
     throw new BrookError(
       "INVALID_CONFIG",
@@ -169,6 +209,25 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     );
   }
   return resolved;
+}
+
+/** This node must be a voter, reachable at its own controller port. */
+function checkQuorumVoters(config: NodeConfig): void {
+  const own = config.controllerQuorumVoters.get(config.nodeId);
+  const listed = [...config.controllerQuorumVoters].map(([id, address]) => `${id}@${address}`).join(",");
+  if (own === undefined) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `controller quorum voters ${listed} do not include this node (id ${config.nodeId}); every node runs a controller, so add ${config.nodeId}@${config.advertisedHost}:${config.controllerPort}`,
+    );
+  }
+  const ownPort = Number(own.slice(own.lastIndexOf(":") + 1));
+  if (ownPort !== config.controllerPort) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `controller quorum voters give node ${config.nodeId} port ${ownPort}, but its controller port is ${config.controllerPort}; make them agree`,
+    );
+  }
 }
 
 function pick(

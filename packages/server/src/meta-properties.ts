@@ -12,11 +12,16 @@ export interface MetaProperties {
   readonly clusterId: string;
 }
 
-export function loadOrCreateMetaProperties(dataDir: string, nodeId: number): MetaProperties {
+/** `expectedClusterId`: the configured cluster id; a new data dir takes it, an existing one must have it. */
+export function loadOrCreateMetaProperties(
+  dataDir: string,
+  nodeId: number,
+  expectedClusterId?: string,
+): MetaProperties {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, "meta.properties");
   if (!existsSync(path)) {
-    const created = { nodeId, clusterId: randomUUID() };
+    const created = { nodeId, clusterId: expectedClusterId ?? randomUUID() };
     writeFileSync(`${path}.tmp`, `version=1\nnode.id=${nodeId}\ncluster.id=${created.clusterId}\n`);
     renameSync(`${path}.tmp`, path);
     return created;
@@ -36,6 +41,12 @@ export function loadOrCreateMetaProperties(dataDir: string, nodeId: number): Met
     throw new BrookError(
       "INVALID_CONFIG",
       `data directory ${dataDir} belongs to node ${storedNodeId}, not node ${nodeId}; use that node's id or another --data-dir`,
+    );
+  }
+  if (expectedClusterId !== undefined && clusterId !== expectedClusterId) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `data directory ${dataDir} belongs to cluster ${clusterId}, not ${expectedClusterId}; use that cluster id or another --data-dir`,
     );
   }
   return { nodeId, clusterId };

@@ -1,21 +1,25 @@
-// Starts one Brook node: the controller (metadata on a level log) and the
-// broker, each on its own gRPC listener, wired together in-process. A node
-// is what `brook server` runs and what the end-to-end tests start.
+// Starts one Brook node: a controller (a voter of the controller quorum, its
+// metadata on a Raft log) and a broker that follows this node's own
+// controller image. The Raft transport and the Controller service share the
+// controller port; the broker has its own. A node is what `brook server`
+// runs and what the end-to-end tests start.
 
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { Broker, type ControllerChannel } from "@brook/broker";
+import { Broker } from "@brook/broker";
+import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
 import {
-  Controller,
-  controllerHandlers,
-  createTopics,
-  deleteTopics,
-  LevelMetadataLog,
-} from "@brook/controller";
-import { BrokerService, ControllerService, grpcChannelOptions } from "@brook/protocol";
+  BrokerService,
+  BrookError,
+  type ControllerHandlers,
+  ControllerService,
+  grpcChannelOptions,
+  toServiceError,
+} from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, pino } from "pino";
 import type { NodeConfig } from "./config.js";
+import { type BrokerRegistration, ForwardingControllerChannel } from "./controller-channel.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 
 export interface RunningNode {
@@ -29,31 +33,43 @@ export interface RunningNode {
 }
 
 const shutdownGraceMs = 5_000;
+/** Start-up registration retries (the quorum may still be electing, peers still starting). */
+export const registrationAttemptsMax = 120;
+export const registrationBackoffMsMax = 1_000;
 
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
-  const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId);
+  const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
-  const controller = await Controller.open({
+  const controllerService = new DeferredControllerService(config.nodeId);
+  const metadataLog = await RaftMetadataLog.open({
     nodeId: config.nodeId,
-    log: await LevelMetadataLog.open(join(config.dataDir, "__cluster_metadata")),
+    dataDir: join(config.dataDir, "__cluster_metadata"),
+    voters: config.controllerQuorumVoters,
+    listen: `${config.host}:${config.controllerPort}`,
+    extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
   });
-  const controllerServer = new grpc.Server(grpcChannelOptions);
-  controllerServer.addService(ControllerService, controllerHandlers(controller));
-  const controllerPort = await bind(controllerServer, config.host, config.controllerPort);
+  await checkStoredVoters(metadataLog, config);
+  const controller = await Controller.open({ nodeId: config.nodeId, log: metadataLog });
+  const channel = new ForwardingControllerChannel(
+    config.nodeId,
+    controller,
+    metadataLog,
+    config.controllerQuorumVoters,
+    log.child({ component: "controller-channel" }),
+  );
+  controllerService.serve(controllerHandlers(controller));
+  const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
   log.info(
-    { component: "controller", port: controllerPort, metadataOffset: controller.committedOffset },
+    {
+      component: "controller",
+      port: controllerPort,
+      voters: Object.fromEntries(config.controllerQuorumVoters),
+      metadataOffset: controller.committedOffset,
+    },
     "controller listening",
   );
 
-  const channel: ControllerChannel = {
-    createTopics: (request) => createTopics(controller, request),
-    deleteTopics: (request) => deleteTopics(controller, request),
-    quorumStatus: async () => [
-      { id: config.nodeId, leader: true, term: 0, commitIndex: controller.committedOffset },
-    ],
-    activeControllerId: () => config.nodeId,
-  };
   const broker = await Broker.start({
     brokerId: config.nodeId,
     clusterId,
@@ -66,13 +82,15 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
-  await controller.registerBroker({
+  const registration = {
     brokerId: config.nodeId,
     incarnationId: randomUUID(),
     host: config.advertisedHost,
     port: brokerPort,
-  });
+  };
   log.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
+  let closed = false;
+  void registerWithRetry(channel, registration, log, () => closed);
 
   let closing: Promise<void> | undefined;
   return {
@@ -83,14 +101,99 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     logger: log,
     close: () => {
       closing ??= (async () => {
-        await Promise.all([shutdown(brokerServer), shutdown(controllerServer)]);
+        closed = true;
+        await shutdown(brokerServer);
         await broker.close();
+        channel.close();
         await controller.close();
         log.info("node stopped");
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The voters are read from the config only when the data dir is new; after
+ * that the Raft log's own membership counts. A config that names other
+ * voters (e.g. NODES=3 on a data dir made by a one-node cluster) would split
+ * the cluster into two quorums, so it is refused.
+ */
+async function checkStoredVoters(metadataLog: RaftMetadataLog, config: NodeConfig): Promise<void> {
+  const stored = metadataLog.quorumStatus().map((member) => member.id);
+  const configured = [...config.controllerQuorumVoters.keys()].sort((a, b) => a - b);
+  if (stored.join(",") === configured.join(",")) return;
+  await metadataLog.close({ transferLeadership: false });
+  throw new BrookError(
+    "INVALID_CONFIG",
+    `data directory ${config.dataDir} holds a controller quorum of nodes ${stored.join(",")}, but the configured voters are nodes ${configured.join(",")}; use the same voters, or start from an empty data directory (make clean)`,
+  );
+}
+
+/**
+ * Registers this node's broker with the active controller, through the same
+ * channel as admin writes, retrying with backoff until it succeeds (bounded);
+ * the broker serves meanwhile but lists no brokers until then. When it never
+ * succeeds it says so loudly and stops trying (the node stays up to be looked at).
+ */
+async function registerWithRetry(
+  channel: ForwardingControllerChannel,
+  registration: BrokerRegistration,
+  log: Logger,
+  closed: () => boolean,
+): Promise<void> {
+  let backoffMs = 100;
+  for (let attempt = 1; !closed(); attempt++) {
+    try {
+      await channel.registerBroker(registration);
+      log.info(
+        { component: "broker", attempt, incarnationId: registration.incarnationId },
+        "broker registered",
+      );
+      return;
+    } catch (error) {
+      if (attempt >= registrationAttemptsMax) {
+        log.fatal({ attempt, error: (error as Error).message }, "broker registration failed; giving up");
+        return;
+      }
+      log.warn({ attempt, error: (error as Error).message }, "broker registration: retrying");
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, registrationBackoffMsMax);
+    }
+  }
+}
+
+/**
+ * The Controller service must be on the server before the Raft transport
+ * binds the shared port, but the Controller exists only once the log is open:
+ * until then every call is answered NOT_CONTROLLER (retriable).
+ */
+class DeferredControllerService {
+  private handlers: ControllerHandlers | undefined;
+  readonly implementation: grpc.UntypedServiceImplementation;
+
+  constructor(nodeId: number) {
+    const starting = new BrookError(
+      "NOT_CONTROLLER",
+      `node ${nodeId} is not the active controller; no active controller is known yet; retry shortly`,
+    );
+    this.implementation = Object.fromEntries(
+      Object.keys(ControllerService).map((method) => [
+        method,
+        (call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+          const handler = this.handlers?.[method as keyof ControllerHandlers] as
+            | ((call: unknown, callback: grpc.sendUnaryData<unknown>) => void)
+            | undefined;
+          if (handler) handler(call, callback);
+          else callback(toServiceError(starting));
+        },
+      ]),
+    );
+  }
+
+  serve(handlers: ControllerHandlers): void {
+    this.handlers = handlers;
+  }
 }
 
 function bind(server: grpc.Server, host: string, port: number): Promise<number> {

@@ -4,6 +4,7 @@
 // (SIGKILL, like a crash) and restarted on the same data.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { createBrokerClient } from "@brook/protocol";
 import getPort from "get-port";
 
 const brookBin = fileURLToPath(new URL("../../cli/bin/brook.js", import.meta.url));
-const readyTimeoutMs = 20_000;
+const readyTimeoutMs = 30_000;
 
 export interface NodeHandle {
   readonly id: number;
@@ -43,12 +44,26 @@ export interface ClusterOptions {
   keepData?: boolean;
 }
 
+/**
+ * Starts `nodes` combined nodes that form one controller quorum: every node's
+ * ports are chosen first, so each is told all the voters, then all start at
+ * once (a quorum needs a majority up to elect) and each is ready when it
+ * lists every broker as registered.
+ */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const rootDir = mkdtempSync(join(tmpdir(), "brook-e2e-"));
-  const nodes: NodeHandle[] = [];
-  for (let id = 1; id <= (options.nodes ?? 1); id++) {
-    nodes.push(await createNode(id, rootDir, options.env ?? {}));
+  const count = options.nodes ?? 1;
+  const ports: NodePorts[] = [];
+  for (let id = 1; id <= count; id++) {
+    ports.push({
+      id,
+      brokerPort: await getPort({ host: "127.0.0.1" }),
+      controllerPort: await getPort({ host: "127.0.0.1" }),
+    });
   }
+  const voters = ports.map((p) => `${p.id}@127.0.0.1:${p.controllerPort}`).join(",");
+  const env = { BROOK_CLUSTER_ID: randomUUID(), BROOK_CONTROLLER_QUORUM_VOTERS: voters, ...options.env };
+  const nodes = ports.map((p) => createNode(p, rootDir, env, count));
   try {
     await Promise.all(nodes.map((node) => node.start()));
   } catch (error) {
@@ -66,9 +81,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 }
 
-async function createNode(id: number, rootDir: string, env: Record<string, string>): Promise<NodeHandle> {
-  const brokerPort = await getPort({ host: "127.0.0.1" });
-  const controllerPort = await getPort({ host: "127.0.0.1" });
+interface NodePorts {
+  readonly id: number;
+  readonly brokerPort: number;
+  readonly controllerPort: number;
+}
+
+function createNode(
+  { id, brokerPort, controllerPort }: NodePorts,
+  rootDir: string,
+  env: Record<string, string>,
+  brokersExpected: number,
+): NodeHandle {
   const dataDir = join(rootDir, `node-${id}`, "data");
   const logFile = join(rootDir, `node-${id}`, "node.log");
   mkdirSync(dataDir, { recursive: true });
@@ -107,7 +131,7 @@ async function createNode(id: number, rootDir: string, env: Record<string, strin
       child.stderr?.pipe(log);
       const current = child;
       exited = new Promise((resolve) => current.once("exit", () => resolve()));
-      await waitUntilReady(`127.0.0.1:${brokerPort}`, () => handle.running, logFile);
+      await waitUntilReady(`127.0.0.1:${brokerPort}`, brokersExpected, () => handle.running, logFile);
     },
     async kill() {
       if (!handle.running) return;
@@ -123,7 +147,13 @@ async function createNode(id: number, rootDir: string, env: Record<string, strin
   return handle;
 }
 
-async function waitUntilReady(address: string, alive: () => boolean, logFile: string): Promise<void> {
+/** Ready: the node answers Metadata listing (at least) every broker of the cluster. */
+async function waitUntilReady(
+  address: string,
+  brokersExpected: number,
+  alive: () => boolean,
+  logFile: string,
+): Promise<void> {
   const client = createBrokerClient(address);
   const deadline = Date.now() + readyTimeoutMs;
   try {
@@ -131,7 +161,7 @@ async function waitUntilReady(address: string, alive: () => boolean, logFile: st
       if (!alive()) throw new Error(`brook server at ${address} exited during start-up; see ${logFile}`);
       const ok = await new Promise<boolean>((resolve) => {
         client.Metadata({ topics: [] }, { deadline: Date.now() + 1_000 }, (error, response) =>
-          resolve(!error && (response?.brokers.length ?? 0) > 0),
+          resolve(!error && (response?.brokers.length ?? 0) >= brokersExpected),
         );
       });
       if (ok) return;

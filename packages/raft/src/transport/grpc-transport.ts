@@ -79,6 +79,17 @@ export interface GrpcTransportOptions {
   /** "stream" (default): one long-lived client stream per peer. "unary": one Step call in flight per peer. */
   readonly mode?: StepMode;
   readonly snapshotBytesLimit?: number;
+  /**
+   * Other gRPC services to serve on the same server and port (added before it
+   * binds), e.g. a controller's own service, so one port carries both.
+   */
+  readonly extraServices?: readonly ExtraGrpcService[];
+}
+
+/** A gRPC service the transport's server hosts besides Raft's own. */
+export interface ExtraGrpcService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
 }
 
 export interface TransportStats {
@@ -122,6 +133,8 @@ export class GrpcTransport implements RaftTransport {
     const server = new grpc.Server(grpcChannelOptions);
     const snapshotBytesLimit = options.snapshotBytesLimit ?? snapshotBytesMax;
     const transport = new GrpcTransport(options.id, server, options.mode ?? "stream", snapshotBytesLimit);
+    for (const service of options.extraServices ?? [])
+      server.addService(service.definition, service.implementation);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),
