@@ -1,7 +1,6 @@
 // Public API of @brook/controller: the single writer of cluster metadata.
 export { Controller, type ImageListener, type TopicOutcome } from "./controller.js";
 export { activeControllerIdOf, NotActiveControllerError } from "./errors.js";
-export { LevelMetadataLog } from "./level-metadata-log.js";
 export type { CommitListener, ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
 export { assignReplicas, partitionsPerTopicMax, placementStart } from "./placement.js";
 export {

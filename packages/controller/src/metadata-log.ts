@@ -1,7 +1,7 @@
 // The metadata log: an ordered, durable sequence of metadata records. The
-// controller writes it and everyone follows it. One node may store it in
-// `level` (LevelMetadataLog); the controller quorum replicates it with Raft
-// (RaftMetadataLog) behind the same interface, so nothing above it changes.
+// controller writes it and everyone follows it. The controller quorum
+// replicates it with Raft (RaftMetadataLog); the unit tests also use a plain
+// `level` version (test/helpers/level-metadata-log.ts) of the same interface.
 
 import type { MetadataRecord } from "@brook/metadata";
 

@@ -296,7 +296,7 @@ class MetadataRecords implements StateMachine {
 // An entry is [format u8][record list]; a snapshot is [format u8][next offset
 // u64][record list]; a record list is [count u32] then per record [length
 // u32][encodeMetadataRecord bytes]. Each record keeps its own versioned JSON,
-// the same bytes LevelMetadataLog stores; the leading format byte lets a later
+// the same bytes the test-only LevelMetadataLog stores; the leading format byte lets a later
 // layout (e.g. a snapshot holding the image) be told apart.
 
 const entryFormat = 1;

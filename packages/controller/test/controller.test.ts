@@ -8,10 +8,10 @@ import {
   activeControllerIdOf,
   Controller,
   fetchMetadata,
-  LevelMetadataLog,
   NotActiveControllerError,
   planCreateTopic,
 } from "../src/index.js";
+import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
 import { ScriptedQuorumLog } from "./helpers/scripted-quorum-log.js";
 
 const dirs: string[] = [];

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller, LevelMetadataLog, type RaftMetadataLog } from "../src/index.js";
+import { Controller, type RaftMetadataLog } from "../src/index.js";
+import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
 import { Quorum, waitFor } from "./helpers/quorum.js";
 
 const topic = (name: string): MetadataRecord => ({ type: "topic", name, topicId: `id-${name}` });

@@ -1,10 +1,11 @@
-// MetadataLog on a single node's `level` database: records under
-// zero-padded offset keys (so key order is offset order), written in one
-// synced batch per append so a crash keeps all of an append or none of it.
+// A single-node MetadataLog on `level`, kept for the controller's unit tests:
+// the simplest durable log that satisfies the interface (always active, one
+// synced batch per append). The server runs on RaftMetadataLog, a one-voter
+// quorum when it is alone.
 
 import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from "@brook/metadata";
 import { Level } from "level";
-import { type CommitListener, type MetadataLog, notifyCommit } from "./metadata-log.js";
+import { type CommitListener, type MetadataLog, notifyCommit } from "../../src/metadata-log.js";
 
 const recordPrefix = "record/";
 const offsetKey = (offset: number) => `${recordPrefix}${String(offset).padStart(20, "0")}`;
