@@ -16,7 +16,10 @@ export interface LogStorage {
   /** Index of the first entry still in the log (snapshot.index + 1). */
   firstIndex(): number;
   lastIndex(): number;
-  /** The latest snapshot, to send to a follower that needs compacted entries. */
+  /**
+   * The latest snapshot, to send to a follower that needs compacted entries. Also read once at
+   * start-up: the state machine restarts from it, so its index is the core's first applied index.
+   */
   snapshot(): Snapshot;
 }
 

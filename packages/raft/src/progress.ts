@@ -60,6 +60,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Leader ticks spent in the snapshot state. */
   snapshotTicks = 0;
+  /** Highest commit index sent in an append (so a commit broadcast skips followers that know it). */
+  sentCommit = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   /** In the probe state: an append is out, wait for its answer before sending another. */

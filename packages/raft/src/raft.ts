@@ -160,6 +160,8 @@ export class RaftCore {
   private uncommittedBytes = 0;
   /** The leader appended entries: send appends to everyone when the Ready is built (one message per batch). */
   private broadcastPending = false;
+  /** Reads arrived: confirm leadership with one heartbeat round when the Ready is built (one per batch). */
+  private readHeartbeatPending = false;
   private readOnly = new ReadOnly();
   /** Read-index requests that arrived before the leader committed an entry of its term. */
   private pendingReadIndexMessages: Message[] = [];
@@ -324,7 +326,9 @@ export class RaftCore {
   readIndex(context: Uint8Array): void {
     const request = this.message({ type: "read-index", to: this.id, term: 0, context });
     if (this.currentRole === "leader") {
-      this.handleReadIndex(request);
+      if (!this.handleReadIndex(request)) {
+        throw new RaftError("PROPOSAL_DROPPED", "too many reads pending, or one with this context");
+      }
       return;
     }
     if (this.leaderId === NONE) throw new NotLeaderError(NONE, this.currentTerm);
@@ -384,6 +388,7 @@ export class RaftCore {
     if (this.outstandingReady) return false;
     return (
       this.broadcastPending ||
+      this.readHeartbeatPending ||
       this.messages.length > 0 ||
       this.readStates.length > 0 ||
       this.log.unstable.entries.length > 0 ||
@@ -402,6 +407,7 @@ export class RaftCore {
   ready(): Ready {
     assert(this.outstandingReady === undefined, "ready() called again before advance()");
     if (this.broadcastPending) this.broadcastAppend();
+    if (this.readHeartbeatPending) this.broadcastHeartbeat(this.readOnly.lastPendingContext());
     const softState = this.softState();
     const hardState = this.hardState();
     const entries = this.log.unstableEntries();
@@ -493,11 +499,12 @@ export class RaftCore {
     const self = this.tracker.progress.get(this.id)!;
     self.becomeReplicate();
     self.recentActive = true;
-    // No membership change until everything from earlier terms is applied.
-    this.pendingConfIndex = this.log.lastIndex();
     // The no-op: the only way to commit entries of earlier terms is through one of ours.
-    const appended = this.appendEntries([{ type: "normal", data: noData }]);
-    assert(appended !== undefined, "a new leader can always append its no-op");
+    const noopIndex = this.appendEntries([{ type: "normal", data: noData }]);
+    assert(noopIndex !== undefined, "a new leader can always append its no-op");
+    // No membership change until the no-op is applied: a change proposed before an entry of our
+    // term commits could combine with an uncommitted change of an earlier leader (Ongaro's bug).
+    this.pendingConfIndex = noopIndex;
   }
 
   /** To follower or learner, whichever the membership says we are. */
@@ -523,6 +530,7 @@ export class RaftCore {
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
     this.broadcastPending = false;
+    this.readHeartbeatPending = false;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
@@ -533,6 +541,7 @@ export class RaftCore {
       pr.becomeProbe();
       pr.match = id === this.id ? lastIndex : 0;
       pr.next = lastIndex + 1;
+      pr.sentCommit = 0;
       pr.recentActive = false;
     }
   }
@@ -833,8 +842,9 @@ export class RaftCore {
   /** Appends at the end of the leader's log; undefined when over the uncommitted-bytes limit. */
   private appendEntries(proposals: readonly { type: EntryType; data: Uint8Array }[]): number | undefined {
     const bytes = payloadBytes(proposals);
-    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.uncommittedBytesMax)
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.uncommittedBytesMax) {
       return undefined;
+    }
     let index = this.log.lastIndex();
     const entries = proposals.map(({ type, data }) => ({
       term: this.currentTerm,
@@ -916,21 +926,23 @@ export class RaftCore {
     return count;
   }
 
-  private handleReadIndex(message: Message): void {
+  /** False if the request was dropped (too many pending, or its context already is). */
+  private handleReadIndex(message: Message): boolean {
     if (this.log.term(this.log.committed) !== this.currentTerm) {
       // Until our no-op commits we do not know the true commit index: hold the request.
-      if (this.pendingReadIndexMessages.length < readIndexPendingMax)
-        this.pendingReadIndexMessages.push(message);
-      return;
+      if (this.pendingReadIndexMessages.length >= readIndexPendingMax) return false;
+      this.pendingReadIndexMessages.push(message);
+      return true;
     }
     const context = message.context ?? noData;
     if (this.tracker.voters.size === 1) {
       this.answerReadIndex(message.from, this.log.committed, context);
-      return;
+      return true;
     }
-    if (!this.readOnly.add(this.log.committed, message)) return;
+    if (!this.readOnly.add(this.log.committed, message)) return false;
     this.readOnly.recvAck(this.id, context);
-    this.broadcastHeartbeat(context);
+    this.readHeartbeatPending = true;
+    return true;
   }
 
   private releasePendingReadIndexMessages(): void {
@@ -948,10 +960,14 @@ export class RaftCore {
 
   // ---- Sending ---------------------------------------------------------------------------
 
+  /** New entries or a new commit index for every follower (skipping those with nothing to learn). */
   private broadcastAppend(): void {
     this.broadcastPending = false;
-    for (const id of this.tracker.progress.keys()) {
+    const lastIndex = this.log.lastIndex();
+    for (const [id, pr] of this.tracker.progress) {
       if (id === this.id) continue;
+      const upToDate = pr.state === "replicate" && pr.next > lastIndex && pr.sentCommit >= this.log.committed;
+      if (upToDate) continue;
       this.sendAppend(id);
       this.sendAppendsWhileOpen(id);
     }
@@ -987,6 +1003,7 @@ export class RaftCore {
       commit: this.log.committed,
     });
     pr.sentEntries(entries.length, entries.at(-1)?.index ?? previousIndex);
+    pr.sentCommit = Math.max(pr.sentCommit, this.log.committed);
     return true;
   }
 
@@ -1001,7 +1018,9 @@ export class RaftCore {
     return true;
   }
 
+  /** Heartbeats carry the newest pending read's context: its echo confirms every read queued before it. */
   private broadcastHeartbeat(context: Uint8Array | undefined): void {
+    this.readHeartbeatPending = false;
     for (const [id, pr] of this.tracker.progress) {
       if (id === this.id) continue;
       // Never tell a follower to commit beyond what it is known to hold.
@@ -1036,7 +1055,7 @@ export class RaftCore {
 
   /** Applies a membership (from a committed conf change or a snapshot) and fixes our role. */
   private setMembership(membership: Membership): void {
-    this.tracker.setMembership(membership, this.log.lastIndex() + 1);
+    const added = this.tracker.setMembership(membership, this.log.lastIndex() + 1);
     const isVoter = this.tracker.voters.has(this.id);
     const isLearner = this.tracker.learners.has(this.id);
     if (this.currentRole === "leader") {
@@ -1048,7 +1067,7 @@ export class RaftCore {
         this.leadTransferee = NONE;
       // The quorum changed: the commit index may move, and new members need the log.
       this.maybeCommit();
-      this.broadcastPending = true;
+      for (const id of added) this.sendAppend(id);
     } else if (this.currentRole === "learner" && isVoter) {
       this.toFollower(this.currentTerm, this.leaderId);
     } else if (this.currentRole !== "learner" && isLearner) {

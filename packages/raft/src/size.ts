@@ -7,12 +7,6 @@ export function entryBytes(entry: Entry): number {
   return entry.data.byteLength + entryOverheadBytes;
 }
 
-export function entriesBytes(entries: readonly Entry[]): number {
-  let total = 0;
-  for (const entry of entries) total += entryBytes(entry);
-  return total;
-}
-
 /** The longest prefix of `entries` within `maxBytes`, but at least one entry. */
 export function limitBytes<T extends Entry>(entries: T[], maxBytes: number): T[] {
   let bytes = 0;

@@ -27,14 +27,15 @@ export class ProgressTracker {
     };
   }
 
-  /** Replaces the membership; keeps the progress of members that stay, creates it for new ones. */
-  setMembership(membership: Membership, nextIndex: number): void {
+  /** Replaces the membership; keeps the progress of members that stay, creates it for new ones (returned). */
+  setMembership(membership: Membership, nextIndex: number): NodeId[] {
     this.voters = new Set(membership.voters);
     this.learners = new Set(membership.learners);
     for (const id of this.learners) assert(!this.voters.has(id), `node ${id} is both voter and learner`);
     for (const id of this.progress.keys()) {
       if (!this.isMember(id)) this.progress.delete(id);
     }
+    const added: NodeId[] = [];
     for (const id of this.members()) {
       const existing = this.progress.get(id);
       if (existing) {
@@ -44,8 +45,10 @@ export class ProgressTracker {
         // A new member counts as active so check-quorum does not depose the leader before it answers.
         progress.recentActive = true;
         this.progress.set(id, progress);
+        added.push(id);
       }
     }
+    return added;
   }
 
   isMember(id: NodeId): boolean {

@@ -1,7 +1,7 @@
 // Leader election: randomized timeouts, votes, pre-vote, check-quorum and the leader lease.
 
 import { describe, expect, it } from "vitest";
-import { type Message, MemoryLogStorage, RaftCore } from "../src/index.js";
+import { MemoryLogStorage, type Message, RaftCore } from "../src/index.js";
 import { TestNetwork } from "./helpers/network.js";
 
 const three = { voters: [1, 2, 3], learners: [] };

@@ -58,7 +58,10 @@ describe("MemoryLogStorage", () => {
     const storage = new MemoryLogStorage(membership);
     storage.append(entries(1, [1, 1]));
     const newMembership = { voters: [1, 2, 3], learners: [4] };
-    storage.applySnapshot({ metadata: { index: 10, term: 3, membership: newMembership }, data: new Uint8Array() });
+    storage.applySnapshot({
+      metadata: { index: 10, term: 3, membership: newMembership },
+      data: new Uint8Array(),
+    });
     expect(storage.firstIndex()).toBe(11);
     expect(storage.lastIndex()).toBe(10);
     expect(storage.term(10)).toBe(3);

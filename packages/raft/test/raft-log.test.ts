@@ -92,7 +92,10 @@ describe("RaftLog", () => {
     const log = logWith([1, 1]);
     log.commitTo(2);
     expect(log.nextCommittedEntries(1000).map((e) => e.index)).toEqual([1, 2]);
-    log.restore({ metadata: { index: 5, term: 2, membership: { voters: [1], learners: [] } }, data: new Uint8Array() });
+    log.restore({
+      metadata: { index: 5, term: 2, membership: { voters: [1], learners: [] } },
+      data: new Uint8Array(),
+    });
     expect(log.nextCommittedEntries(1000)).toEqual([]);
     expect(log.firstIndex()).toBe(6);
     expect(log.term(5)).toBe(2);

@@ -5,12 +5,12 @@
 
 import {
   type Entry,
-  MemoryLogStorage,
   type Membership,
+  MemoryLogStorage,
   type Message,
   type NodeId,
-  RaftCore,
   type RaftConfig,
+  RaftCore,
   type ReadState,
 } from "../../src/index.js";
 
@@ -52,13 +52,20 @@ export class TestNetwork {
   /** A fresh node with `membership` as its initial view (a node joining later starts from the leader's). */
   addNode(id: NodeId, membership: Membership, options: NodeOptions = {}): TestNode {
     const storage = new MemoryLogStorage(membership);
-    const node: TestNode = { core: this.createCore(id, storage, options), storage, applied: [], readStates: [] };
+    const node: TestNode = {
+      core: this.createCore(id, storage, options),
+      storage,
+      applied: [],
+      readStates: [],
+    };
     this.nodes.set(id, node);
     return node;
   }
 
   private createCore(id: NodeId, storage: MemoryLogStorage, options: NodeOptions = {}): RaftCore {
-    return new RaftCore({ id, storage, random: () => 0, ...this.options, ...options });
+    // Distinct timeouts per node (10, 11, 12, ... ticks) so elections in tests never split by accident.
+    const random = () => ((id - 1) % 10) / 10;
+    return new RaftCore({ id, storage, random, ...this.options, ...options });
   }
 
   node(id: NodeId): TestNode {
@@ -163,12 +170,20 @@ export class TestNetwork {
   }
 
   /** Gives node `id` a persisted log with these entry terms (and a term), then restarts it on it. */
-  seedLog(id: NodeId, terms: readonly number[], hardState: { term: number; vote?: NodeId; commit?: number }): void {
+  seedLog(
+    id: NodeId,
+    terms: readonly number[],
+    hardState: { term: number; vote?: NodeId; commit?: number },
+  ): void {
     const node = this.node(id);
     node.storage.append(
       terms.map((term, i) => ({ term, index: i + 1, type: "normal", data: bytes(`${term}/${i + 1}`) })),
     );
-    node.storage.setHardState({ term: hardState.term, vote: hardState.vote ?? 0, commit: hardState.commit ?? 0 });
+    node.storage.setHardState({
+      term: hardState.term,
+      vote: hardState.vote ?? 0,
+      commit: hardState.commit ?? 0,
+    });
     this.restart(id);
   }
 
@@ -199,11 +214,14 @@ export function formatMessage(message: Message): string {
   if (message.type === "app-resp" || message.type === "read-index-resp") parts.push(`index=${message.index}`);
   if (message.type === "app" || message.type === "heartbeat") parts.push(`commit=${message.commit}`);
   if (message.entries.length > 0) {
-    const entries = message.entries.map((entry) => `${entry.term}/${entry.index}${entry.data.length ? ` ${text(entry.data)}` : ""}`);
+    const entries = message.entries.map(
+      (entry) => `${entry.term}/${entry.index}${entry.data.length ? ` ${text(entry.data)}` : ""}`,
+    );
     parts.push(`entries=[${entries.join(", ")}]`);
   }
   if (message.reject) parts.push(`rejected (hint ${message.rejectHint}/${message.rejectHintTerm ?? 0})`);
-  if (message.snapshot) parts.push(`snapshot=${message.snapshot.metadata.term}/${message.snapshot.metadata.index}`);
+  if (message.snapshot)
+    parts.push(`snapshot=${message.snapshot.metadata.term}/${message.snapshot.metadata.index}`);
   if (message.context && message.context.length > 0) parts.push(`context=${text(message.context)}`);
   return parts.join(" ");
 }

@@ -1,12 +1,10 @@
 // Which seeds a test run covers, from the environment:
-//   SEED=<n>            replay exactly that run
+//   SEED=<n>            replay exactly that run (in the test process, with full stack traces)
 //   SIM_SEEDS=<n>       how many seeds (default 1000)
 //   SIM_SEED_START=<n>  the first seed (default 1), so a soak can continue where another stopped
-// The seeds are split across shard files so vitest runs them on every core.
+//   SIM_WORKERS=<n>     processes to spread the seeds over (default: one per core)
 
 import { runSimulation, type SimulationReport } from "./simulation.js";
-
-export const shardCount = 2;
 
 function envInteger(name: string): number | undefined {
   const value = process.env[name];
@@ -17,58 +15,86 @@ function envInteger(name: string): number | undefined {
   return parsed;
 }
 
-export function seedsForShard(shard: number): number[] {
-  const only = envInteger("SEED");
-  if (only !== undefined) return only % shardCount === shard ? [only] : [];
-  const start = envInteger("SIM_SEED_START") ?? 1;
-  const count = envInteger("SIM_SEEDS") ?? 1000;
-  const seeds: number[] = [];
-  for (let seed = start; seed < start + count; seed++) if (seed % shardCount === shard) seeds.push(seed);
-  return seeds;
+export interface SeedPlan {
+  readonly only: number | undefined;
+  readonly start: number;
+  readonly count: number;
+  readonly workers: number | undefined;
+}
+
+export function seedPlan(): SeedPlan {
+  return {
+    only: envInteger("SEED"),
+    start: envInteger("SIM_SEED_START") ?? 1,
+    count: envInteger("SIM_SEEDS") ?? 1000,
+    workers: envInteger("SIM_WORKERS"),
+  };
 }
 
 export interface SeedRunSummary {
-  readonly seeds: number;
-  readonly seconds: number;
-  readonly events: number;
-  readonly committed: number;
-  readonly readsAnswered: number;
-  readonly livenessTicksMax: number;
+  seeds: number;
+  events: number;
+  committed: number;
+  readsAnswered: number;
+  livenessTicksMax: number;
 }
 
-/** Runs the seeds in order; the first failure throws with the command that replays it. */
-export function runSeeds(seeds: readonly number[]): SeedRunSummary {
-  const started = performance.now();
-  let events = 0;
-  let committed = 0;
-  let readsAnswered = 0;
-  let livenessTicksMax = 0;
-  for (const seed of seeds) {
+export class SeedFailure extends Error {
+  constructor(
+    readonly seed: number,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`seed ${seed}: ${detail}\nreproduce with SEED=${seed} npx vitest run packages/raft/test/sim`, {
+      cause,
+    });
+    this.name = "SeedFailure";
+  }
+}
+
+/** Runs seeds start, start+stride, ... (count of them); the first failure throws a SeedFailure. */
+export function runSeeds(start: number, count: number, stride = 1): SeedRunSummary {
+  const summary: SeedRunSummary = {
+    seeds: 0,
+    events: 0,
+    committed: 0,
+    readsAnswered: 0,
+    livenessTicksMax: 0,
+  };
+  for (let i = 0; i < count; i++) {
+    const seed = start + i * stride;
     let report: SimulationReport;
     try {
       report = runSimulation(seed);
     } catch (error) {
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      console.error(
-        `simulation failed: ${message}\nreproduce with SEED=${seed} npx vitest run packages/raft/test/sim`,
-      );
-      throw new Error(
-        `seed ${seed}: ${error instanceof Error ? error.message : error} — reproduce with SEED=${seed}`,
-      );
+      throw new SeedFailure(seed, error);
     }
-    events += report.events;
-    committed += report.committed;
-    readsAnswered += report.readsAnswered;
-    livenessTicksMax = Math.max(livenessTicksMax, report.livenessTicks);
+    summary.seeds++;
+    summary.events += report.events;
+    summary.committed += report.committed;
+    summary.readsAnswered += report.readsAnswered;
+    summary.livenessTicksMax = Math.max(summary.livenessTicksMax, report.livenessTicks);
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { seeds: seeds.length, seconds, events, committed, readsAnswered, livenessTicksMax };
+  return summary;
 }
 
-export function describeSummary(shard: number, summary: SeedRunSummary): string {
-  const rate = summary.seeds / Math.max(summary.seconds, 1e-9);
+export function mergeSummaries(summaries: readonly SeedRunSummary[]): SeedRunSummary {
+  return summaries.reduce(
+    (total, part) => ({
+      seeds: total.seeds + part.seeds,
+      events: total.events + part.events,
+      committed: total.committed + part.committed,
+      readsAnswered: total.readsAnswered + part.readsAnswered,
+      livenessTicksMax: Math.max(total.livenessTicksMax, part.livenessTicksMax),
+    }),
+    { seeds: 0, events: 0, committed: 0, readsAnswered: 0, livenessTicksMax: 0 },
+  );
+}
+
+export function describeSummary(summary: SeedRunSummary, seconds: number, workers: number): string {
+  const rate = summary.seeds / Math.max(seconds, 1e-9);
   return (
-    `simulation shard ${shard}: ${summary.seeds} seeds in ${summary.seconds.toFixed(1)} s ` +
+    `simulation: ${summary.seeds} seeds in ${seconds.toFixed(1)} s on ${workers} worker(s) ` +
     `(${rate.toFixed(1)} seeds/s, ${summary.events} events, ${summary.committed} committed entries, ` +
     `${summary.readsAnswered} reads checked, liveness within ${summary.livenessTicksMax} ticks)`
   );

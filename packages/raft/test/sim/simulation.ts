@@ -43,6 +43,8 @@ export interface SimulationReport {
   readonly crashes: number;
   readonly partitions: number;
   readonly snapshotsInstalled: number;
+  readonly transfersStarted: number;
+  readonly membershipChanges: number;
   readonly highestTerm: number;
   readonly livenessTicks: number;
 }
@@ -120,11 +122,13 @@ export class Simulation {
   private crashes = 0;
   private partitions = 0;
   private snapshotsInstalled = 0;
+  private transfersStarted = 0;
+  private membershipChanges = 0;
 
   constructor(seed: number, options: SimulationOptions = {}) {
     this.seed = seed;
     this.random = new Random(seed);
-    this.faultTicks = options.faultTicks ?? 1000;
+    this.faultTicks = options.faultTicks ?? 2000;
     this.livenessTicksMax = options.livenessTicksMax ?? 600;
     this.voterCount = this.random.pick([3, 5]);
     this.learnerCount = this.random.chance(0.3) ? 1 : 0;
@@ -156,6 +160,8 @@ export class Simulation {
       crashes: this.crashes,
       partitions: this.partitions,
       snapshotsInstalled: this.snapshotsInstalled,
+      transfersStarted: this.transfersStarted,
+      membershipChanges: this.membershipChanges,
       highestTerm: Math.max(...this.nodes.map((node) => node.storage.initialState().hardState.term)),
       livenessTicks,
     };
@@ -171,7 +177,7 @@ export class Simulation {
       reorderDelayMaxUnits: r.int(10, 120),
       diskDelayMaxUnits: r.int(0, 5),
       crashWeight: r.pick([0, 1, 3]),
-      newLeaderCrashRate: r.pick([0, 0.1, 0.3]),
+      newLeaderCrashRate: r.pick([0, 0.2, 0.5]),
       partitionWeight: r.pick([0, 1, 3]),
       transferWeight: r.pick([0, 1]),
       confChangeWeight: this.learnerCount > 0 ? r.pick([0, 1, 2]) : 0,
@@ -360,7 +366,10 @@ export class Simulation {
     this.queue.push(this.now + this.random.int(1, this.profile.clientEveryUnitsMax), { kind: "client" });
     const up = this.upNodes();
     if (up.length === 0) return;
-    const node = this.random.pick(up);
+    // Like a client with a leader cache: usually straight to the leader the node names, sometimes not.
+    const picked = this.random.pick(up);
+    const named = picked.core?.leader ? this.nodes[picked.core.leader - 1] : undefined;
+    const node = named?.core && this.random.chance(0.75) ? named : picked;
     if (this.random.chance(0.65)) this.propose(node, `p${this.seed}-${++this.sequence}`);
     else this.read(node);
   }
@@ -435,7 +444,7 @@ export class Simulation {
       if (core?.role !== "leader" || node.ledTerm === core.term) continue;
       node.ledTerm = core.term;
       if (this.faultsOn && this.random.chance(this.profile.newLeaderCrashRate)) {
-        const at = this.now + this.random.int(0, 3 * tickUnits);
+        const at = this.now + this.random.int(0, 2 * tickUnits);
         this.queue.push(at, { kind: "crash", node: node.id, incarnation: node.incarnation });
       }
     }
@@ -471,6 +480,7 @@ export class Simulation {
     const target = this.random.pick(leader.core.membership().voters);
     try {
       leader.core.transferLeadership(target);
+      this.transfersStarted++;
       this.scheduleReady(leader);
     } catch (error) {
       if (!(error instanceof RaftError)) throw error;
@@ -488,6 +498,7 @@ export class Simulation {
     else return;
     try {
       leader.core.proposeConfChange(change);
+      this.membershipChanges++;
       this.scheduleReady(leader);
     } catch (error) {
       if (!(error instanceof RaftError)) throw error;
@@ -506,6 +517,7 @@ export class Simulation {
     const startTime = this.now;
     const payloads: string[] = [];
     let proposer: { node: SimNode; term: number } | undefined;
+    let attemptedAt = Number.NEGATIVE_INFINITY;
     const done = () => {
       // Applied everywhere: every state machine (entry by entry, or through a snapshot) is past it.
       const appliedAt = payloads.map((payload) => this.checker.appliedIndexOf.get(`normal:${payload}`));
@@ -518,7 +530,8 @@ export class Simulation {
       }
       const leader = this.leaders()[0];
       const stale = proposer?.node.core?.role !== "leader" || proposer.node.core.term !== proposer.term;
-      if (leader?.core && stale) {
+      if (leader?.core && stale && this.now - attemptedAt >= tickUnits) {
+        attemptedAt = this.now;
         const payload = `live${this.seed}-${payloads.length}`;
         if (this.propose(leader, payload)) {
           payloads.push(payload);
