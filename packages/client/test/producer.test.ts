@@ -254,6 +254,23 @@ describe("producer failures", () => {
     });
     expect(cluster.callsOf("Produce")).toHaveLength(0);
   });
+
+  it("rejects (not throws) a send when a custom partitioner answers a partition the topic lacks, appending none of it", async () => {
+    cluster = await startFake();
+    cluster.createTopic("small", 2);
+    producer = brookFor(cluster).producer({ lingerMs: 0, partitioner: ({ key }) => (key === "bad" ? 7 : 0) });
+    await producer.send({ topic: "small", messages: [{ value: "warm-up" }] }); // metadata cached: the fast path
+    const sent = producer.send({
+      topic: "small",
+      messages: [
+        { key: "ok", value: "a" },
+        { key: "bad", value: "b" },
+      ],
+    });
+    await expect(sent).rejects.toMatchObject({ code: "INVALID_REQUEST" });
+    await producer.flush();
+    expect(storedRecords(cluster, "small", 0).map((r) => r.value?.toString())).toEqual(["warm-up"]);
+  });
 });
 
 describe("producer acks, backpressure and shutdown", () => {

@@ -197,23 +197,25 @@ export class Producer {
   }
 
   private appendAll(topicMessages: ProducerRecord[], topics: TopicMetadata[], send: PendingSend): void {
+    // Every message is checked and given its partition before any is appended, so a send is taken whole or not at all.
+    const chosen: number[][] = [];
     for (let index = 0; index < topicMessages.length; index++) {
       const invalid = findInvalidMessage(topicMessages[index].messages, topics[index]);
-      if (invalid !== undefined) {
-        send.failed(invalid);
+      const partitions = invalid ?? this.choosePartitions(topicMessages[index], topics[index]);
+      if (partitions instanceof BrookError) {
+        send.failed(partitions);
         return;
       }
+      chosen.push(partitions);
     }
     const nowMs = this.cluster.options.clock.nowMs();
     for (let index = 0; index < topicMessages.length; index++) {
       const { topic, messages } = topicMessages[index];
-      const numPartitions = topics[index].partitions.length;
+      const partitions = chosen[index];
       let queue: PartitionQueue | undefined;
-      for (const message of messages) {
-        const partition = message.partition ?? this.partitioner({ topic, key: message.key, numPartitions });
-        if (!(Number.isInteger(partition) && partition >= 0 && partition < numPartitions)) {
-          throw new Error(`the partitioner chose partition ${partition} of ${numPartitions} for "${topic}"`);
-        }
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i];
+        const partition = partitions[i];
         // Consecutive messages mostly share a partition (sticky, or one key): one queue lookup for them.
         if (queue?.partition !== partition) queue = this.accumulator.queue(topic, partition);
         this.accumulator.append(queue, message, send, nowMs);
@@ -221,6 +223,27 @@ export class Producer {
     }
     send.sealed();
     this.sender.scheduleDrain();
+  }
+
+  /** The partition of each message: its own, else the partitioner's; a custom partitioner's bad answer is an error. */
+  private choosePartitions(
+    { topic, messages }: ProducerRecord,
+    metadata: TopicMetadata,
+  ): number[] | BrookError {
+    const numPartitions = metadata.partitions.length;
+    const partitions = new Array<number>(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      const partition = message.partition ?? this.partitioner({ topic, key: message.key, numPartitions });
+      if (!(Number.isInteger(partition) && partition >= 0 && partition < numPartitions)) {
+        return new BrookError(
+          "INVALID_REQUEST",
+          `the partitioner chose partition ${partition} of ${numPartitions} for topic "${topic}"`,
+        );
+      }
+      partitions[i] = partition;
+    }
+    return partitions;
   }
 }
 
