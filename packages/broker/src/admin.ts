@@ -118,7 +118,7 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
       id: b.brokerId,
       host: b.host,
       port: b.port,
-      state: "alive",
+      state: b.fenced ? "fenced" : "alive",
     })),
     offlinePartitions: offline,
     underReplicatedPartitions: underReplicated,

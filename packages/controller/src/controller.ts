@@ -107,7 +107,18 @@ export class Controller {
         known.host === registration.host &&
         known.port === registration.port &&
         known.rack === registration.rack;
-      if (!unchanged) await this.commit([{ type: "broker-registration", ...registration }]);
+      if (unchanged) return;
+      // Registrations start fenced (as in Kafka). Until broker heartbeats and
+      // sessions are wired (issue 4), nothing would ever unfence a broker, so
+      // registration unfences it in the same atomic batch.
+      await this.commit([
+        { type: "broker-registration", ...registration },
+        {
+          type: "broker-unfence",
+          brokerId: registration.brokerId,
+          incarnationId: registration.incarnationId,
+        },
+      ]);
     });
   }
 

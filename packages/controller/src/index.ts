@@ -1,7 +1,24 @@
 // Public API of @brook/controller: the single writer of cluster metadata.
+export {
+  type BrokerRegistration,
+  type BrokerSessions,
+  planBrokerRegistration,
+  planFenceExpiredBrokers,
+  planFencing,
+  planUnfence,
+  sessionAlive,
+} from "./broker-decisions.js";
 export { Controller, type ImageListener, type TopicOutcome } from "./controller.js";
 export { activeControllerIdOf, NotActiveControllerError } from "./errors.js";
 export type { CommitListener, ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
+export {
+  type AlterPartitionRequest,
+  electLeader,
+  noLeader,
+  type PartitionState,
+  planAlterPartition,
+  planPreferredLeaderElection,
+} from "./partition-decisions.js";
 export { assignReplicas, partitionsPerTopicMax, placementStart } from "./placement.js";
 export {
   type MetadataQuorumStatus,

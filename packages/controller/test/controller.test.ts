@@ -62,6 +62,13 @@ describe("controller on a level metadata log", () => {
     await controller.close();
   });
 
+  it("a registered broker is unfenced in the same commit (until heartbeats decide it)", async () => {
+    const controller = await openController(tempDir());
+    await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });
+    expect(controller.image.brokers.get(1)?.fenced).toBe(false);
+    await controller.close();
+  });
+
   it("validate-only creation commits nothing", async () => {
     const controller = await openController(tempDir());
     await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });

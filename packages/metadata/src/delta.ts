@@ -5,7 +5,13 @@
 
 import { assert } from "@brook/protocol";
 import { type BrokerImage, MetadataImage, type PartitionImage, type TopicImage } from "./image.js";
-import type { MetadataRecord, PartitionRecord } from "./records.js";
+import type {
+  BrokerFenceRecord,
+  BrokerUnfenceRecord,
+  MetadataRecord,
+  PartitionChangeRecord,
+  PartitionRecord,
+} from "./records.js";
 
 interface MutableTopic {
   name: string;
@@ -30,9 +36,13 @@ export class MetadataDelta {
     switch (record.type) {
       case "broker-registration": {
         const { type: _, ...broker } = record;
-        this.brokers.set(record.brokerId, broker);
+        this.brokers.set(record.brokerId, { ...broker, fenced: true });
         return;
       }
+      case "broker-fence":
+      case "broker-unfence":
+        this.replayFencing(record);
+        return;
       case "topic":
         this.removedTopics.delete(record.topicId);
         this.changedTopics.set(record.topicId, {
@@ -44,6 +54,9 @@ export class MetadataDelta {
         return;
       case "partition":
         this.replayPartition(record);
+        return;
+      case "partition-change":
+        this.replayPartitionChange(record);
         return;
       case "topic-config": {
         const topic = this.mutableTopic(record.topicId);
@@ -88,6 +101,32 @@ export class MetadataDelta {
       leader: record.leader,
       leaderEpoch: record.leaderEpoch,
       partitionEpoch: record.partitionEpoch,
+    };
+  }
+
+  private replayFencing(record: BrokerFenceRecord | BrokerUnfenceRecord): void {
+    const broker = this.brokers.get(record.brokerId) ?? this.base.brokers.get(record.brokerId);
+    assert(broker, `${record.type} for unregistered broker ${record.brokerId}`);
+    assert(
+      broker.incarnationId === record.incarnationId,
+      `${record.type} for incarnation ${record.incarnationId} of broker ${record.brokerId}, registered as ${broker.incarnationId}`,
+    );
+    this.brokers.set(record.brokerId, { ...broker, fenced: record.type === "broker-fence" });
+  }
+
+  /** Epochs are derived here, never carried: see PartitionChangeRecord. */
+  private replayPartitionChange(record: PartitionChangeRecord): void {
+    const topic = this.mutableTopic(record.topicId);
+    const current = topic.partitions[record.partition];
+    assert(current, `partition-change for unknown partition ${record.topicId}/${record.partition}`);
+    const leader = record.leader ?? current.leader;
+    topic.partitions[record.partition] = {
+      partition: record.partition,
+      replicas: record.replicas ?? current.replicas,
+      isr: record.isr ?? current.isr,
+      leader,
+      leaderEpoch: leader === current.leader ? current.leaderEpoch : current.leaderEpoch + 1,
+      partitionEpoch: current.partitionEpoch + 1,
     };
   }
 

@@ -4,10 +4,17 @@
 
 export interface BrokerImage {
   readonly brokerId: number;
+  /** Which process registered: a restart registers a new incarnation under the same id. */
   readonly incarnationId: string;
   readonly host: string;
   readonly port: number;
   readonly rack?: string;
+  /**
+   * A fenced broker leads nothing and is not elected. Every registration
+   * starts fenced, as in Kafka: a new process has not yet caught up with the
+   * metadata log, so it must not lead until the controller unfences it.
+   */
+  readonly fenced: boolean;
 }
 
 export interface PartitionImage {

@@ -13,6 +13,24 @@ export interface BrokerRegistrationRecord {
   readonly rack?: string;
 }
 
+/**
+ * Takes a broker out of service: it may lead nothing. The incarnation names
+ * which registration is fenced, so a record meant for an old process can
+ * never fence its successor (replay asserts they match).
+ */
+export interface BrokerFenceRecord {
+  readonly type: "broker-fence";
+  readonly brokerId: number;
+  readonly incarnationId: string;
+}
+
+/** Returns a caught-up broker to service: it may be elected leader again. */
+export interface BrokerUnfenceRecord {
+  readonly type: "broker-unfence";
+  readonly brokerId: number;
+  readonly incarnationId: string;
+}
+
 export interface TopicRecord {
   readonly type: "topic";
   readonly name: string;
@@ -30,6 +48,24 @@ export interface PartitionRecord {
   readonly partitionEpoch: number;
 }
 
+/**
+ * Changes one partition's leader, ISR or replicas; absent fields stay as they
+ * are. Like Kafka's PartitionChangeRecord it carries no epochs: replay
+ * derives them (leaderEpoch + 1 when the leader changes, partitionEpoch + 1
+ * on every change). The epochs are then a function of the log alone, so a
+ * record can never disagree with the image it lands on, and the rule lives in
+ * one place (delta.ts) shared by controllers and brokers.
+ */
+export interface PartitionChangeRecord {
+  readonly type: "partition-change";
+  readonly topicId: string;
+  readonly partition: number;
+  /** Broker id of the new leader, or -1 to take the partition offline. */
+  readonly leader?: number;
+  readonly isr?: readonly number[];
+  readonly replicas?: readonly number[];
+}
+
 export interface TopicConfigRecord {
   readonly type: "topic-config";
   readonly topicId: string;
@@ -45,8 +81,11 @@ export interface RemoveTopicRecord {
 
 export type MetadataRecord =
   | BrokerRegistrationRecord
+  | BrokerFenceRecord
+  | BrokerUnfenceRecord
   | TopicRecord
   | PartitionRecord
+  | PartitionChangeRecord
   | TopicConfigRecord
   | RemoveTopicRecord;
 

@@ -26,6 +26,10 @@ export const ErrorCode = {
   STORAGE_ERROR: "STORAGE_ERROR",
   BROKER_NOT_AVAILABLE: "BROKER_NOT_AVAILABLE",
   CLIENT_CLOSED: "CLIENT_CLOSED",
+  FENCED_LEADER_EPOCH: "FENCED_LEADER_EPOCH",
+  INVALID_PARTITION_EPOCH: "INVALID_PARTITION_EPOCH",
+  INELIGIBLE_REPLICA: "INELIGIBLE_REPLICA",
+  DUPLICATE_BROKER_REGISTRATION: "DUPLICATE_BROKER_REGISTRATION",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,6 +148,28 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.CANCELLED,
     retriable: false,
     message: "The client was closed.",
+  },
+  FENCED_LEADER_EPOCH: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: true,
+    message: "The request carries an old leader epoch; refresh metadata and retry with the current one.",
+  },
+  INVALID_PARTITION_EPOCH: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The partition changed since the leader read it (stale partition epoch); apply the latest metadata and decide again.",
+  },
+  INELIGIBLE_REPLICA: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message: "A replica proposed for the ISR is fenced or not registered; it may rejoin once it is unfenced.",
+  },
+  DUPLICATE_BROKER_REGISTRATION: {
+    grpcStatus: GrpcStatus.ALREADY_EXISTS,
+    retriable: true,
+    message:
+      "Another live broker holds that node id; check node.id, or retry once the old broker's session has expired.",
   },
 };
 

@@ -1,0 +1,134 @@
+// Broker membership as pure functions of the image and the active
+// controller's session state: registration, fencing on a missed session and
+// unfencing. Each returns the records to append (the broker records first,
+// then the partition changes they cause), or throws the typed error to answer.
+
+import type { BrokerImage, BrokerRegistrationRecord, MetadataImage, MetadataRecord } from "@brook/metadata";
+import { BrookError } from "@brook/protocol";
+import {
+  eligibleIn,
+  planPartitionChanges,
+  restoreLeader,
+  uncleanElectionEnabled,
+  withoutBroker,
+} from "./partition-decisions.js";
+
+export type BrokerRegistration = Omit<BrokerRegistrationRecord, "type">;
+
+/**
+ * The active controller's view of broker sessions. It is not in the image:
+ * heartbeats are too frequent to log. A broker missing from
+ * `lastHeartbeatMs` has no session; the driver seeds the map when a broker
+ * registers and when a controller becomes active, so a failover does not
+ * fence every broker at once.
+ */
+export interface BrokerSessions {
+  readonly lastHeartbeatMs: ReadonlyMap<number, number>;
+  readonly nowMs: number;
+  readonly sessionTimeoutMs: number;
+}
+
+export function sessionAlive(sessions: BrokerSessions, brokerId: number): boolean {
+  const last = sessions.lastHeartbeatMs.get(brokerId);
+  return last !== undefined && sessions.nowMs - last <= sessions.sessionTimeoutMs;
+}
+
+/**
+ * A retry by the same incarnation changes nothing. A new incarnation replaces
+ * the old one, which is fenced first so its leaderships move; but while the
+ * old one is unfenced and its session alive, the id is taken and the new
+ * claimant is refused (a restarted broker retries until the old session
+ * expires).
+ */
+export function planBrokerRegistration(
+  image: MetadataImage,
+  registration: BrokerRegistration,
+  sessions: BrokerSessions,
+): MetadataRecord[] {
+  const known = image.brokers.get(registration.brokerId);
+  const record: MetadataRecord = { type: "broker-registration", ...registration };
+  if (!known) return [record];
+  if (known.incarnationId === registration.incarnationId) {
+    if (sameEndpoint(known, registration)) return [];
+    throw new BrookError(
+      "INVALID_REQUEST",
+      `incarnation ${known.incarnationId} of broker ${known.brokerId} registered at ${known.host}:${known.port}; a new endpoint needs a new incarnation`,
+    );
+  }
+  if (known.fenced) return [record];
+  if (sessionAlive(sessions, known.brokerId)) {
+    throw new BrookError(
+      "DUPLICATE_BROKER_REGISTRATION",
+      `broker ${known.brokerId} is held by incarnation ${known.incarnationId} at ${known.host}:${known.port}, whose session is alive; refusing incarnation ${registration.incarnationId}`,
+    );
+  }
+  return [...planFencing(image, [known]), record];
+}
+
+/** Fences every unfenced broker whose session expired, moving its leaderships. */
+export function planFenceExpiredBrokers(
+  image: MetadataImage,
+  lastHeartbeatMs: ReadonlyMap<number, number>,
+  nowMs: number,
+  sessionTimeoutMs: number,
+): MetadataRecord[] {
+  const sessions = { lastHeartbeatMs, nowMs, sessionTimeoutMs };
+  const expired = [...image.brokers.values()]
+    .filter(
+      (broker) =>
+        !broker.fenced && lastHeartbeatMs.has(broker.brokerId) && !sessionAlive(sessions, broker.brokerId),
+    )
+    .sort((a, b) => a.brokerId - b.brokerId);
+  return planFencing(image, expired);
+}
+
+/**
+ * Fence records for `brokers`, then one partition change per affected
+ * partition. Brokers leave one at a time in the given order (as Kafka
+ * processes them), and none of them is eligible to take over from another.
+ */
+export function planFencing(image: MetadataImage, brokers: readonly BrokerImage[]): MetadataRecord[] {
+  if (brokers.length === 0) return [];
+  const leaving = new Set(brokers.map((broker) => broker.brokerId));
+  const registered = eligibleIn(image);
+  const eligible = (id: number) => registered(id) && !leaving.has(id);
+  const changes = planPartitionChanges(image, (partition, topic) => {
+    const unclean = uncleanElectionEnabled(topic);
+    return brokers.reduce(
+      (state, broker) => withoutBroker(partition.replicas, state, broker.brokerId, eligible, unclean),
+      { leader: partition.leader, isr: partition.isr },
+    );
+  });
+  return [
+    ...brokers.map(
+      ({ brokerId, incarnationId }): MetadataRecord => ({ type: "broker-fence", brokerId, incarnationId }),
+    ),
+    ...changes,
+  ];
+}
+
+/**
+ * Returns a caught-up broker to service: offline partitions it can lead come
+ * back, and it retakes leadership where it is the preferred replica and in
+ * the ISR; other partitions are left to `planPreferredLeaderElection`. Unfencing an unfenced broker changes nothing.
+ */
+export function planUnfence(image: MetadataImage, brokerId: number): MetadataRecord[] {
+  const broker = image.brokers.get(brokerId);
+  if (!broker) throw new BrookError("INVALID_REQUEST", `broker ${brokerId} is not registered`);
+  if (!broker.fenced) return [];
+  const registered = eligibleIn(image);
+  const eligible = (id: number) => id === brokerId || registered(id);
+  return [
+    { type: "broker-unfence", brokerId, incarnationId: broker.incarnationId },
+    ...planPartitionChanges(image, (partition, topic) => {
+      const next = restoreLeader(partition, eligible, uncleanElectionEnabled(topic));
+      return next.leader === brokerId ? next : partition;
+    }),
+  ];
+}
+
+function sameEndpoint(known: BrokerImage, registration: BrokerRegistration): boolean {
+  return (
+    known.host === registration.host && known.port === registration.port && known.rack === registration.rack
+  );
+}
