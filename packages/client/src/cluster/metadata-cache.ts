@@ -130,6 +130,24 @@ export class MetadataCache {
     return this.refreshing;
   }
 
+  /**
+   * Refreshes (sharing a fetch in flight), then resolves with a lookup that
+   * says why a partition still cannot be sent to or fetched from: its own
+   * error (no leader, unknown topic), else the refresh's failure when the
+   * cache knows nothing, else undefined (it has a leader). The producer and
+   * the consumer use it to count a failed attempt against each stuck partition.
+   */
+  async refreshForLeaders(): Promise<(topic: string, partition: number) => BrookError | undefined> {
+    const refreshError = await this.refresh().then(
+      () => undefined,
+      (error: unknown) => (error instanceof BrookError ? error : undefined),
+    );
+    return (topic, partition) => {
+      const leader = this.cachedLeader(topic, partition);
+      return leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
+    };
+  }
+
   private topicError(name: string): BrookError {
     return this.topicErrors.get(name) ?? new BrookError("UNKNOWN_TOPIC", `topic "${name}" does not exist`);
   }

@@ -435,25 +435,17 @@ export class Fetcher {
   private refreshMetadata(): void {
     if (this.refreshingMetadata) return;
     this.refreshingMetadata = true;
-    this.cluster.metadata
-      .refresh()
-      .then(
-        () => undefined,
-        (error: BrookError) => error,
-      )
-      .then((refreshError) => {
-        this.refreshingMetadata = false;
-        if (!this.running) return;
-        const nowMs = this.cluster.options.clock.nowMs();
-        for (const state of this.allStates()) {
-          if (state.busy || state.retryAtMs > nowMs) continue;
-          const leader = this.cluster.metadata.cachedLeader(state.topic, state.partition);
-          const error =
-            leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
-          if (error !== undefined) this.partitionFailed(state, error, nowMs);
-        }
-        this.schedulePump();
-      });
+    void this.cluster.metadata.refreshForLeaders().then((stuck) => {
+      this.refreshingMetadata = false;
+      if (!this.running) return;
+      const nowMs = this.cluster.options.clock.nowMs();
+      for (const state of this.allStates()) {
+        if (state.busy || state.retryAtMs > nowMs) continue;
+        const error = stuck(state.topic, state.partition);
+        if (error !== undefined) this.partitionFailed(state, error, nowMs);
+      }
+      this.schedulePump();
+    });
   }
 
   /** Wakes the pump when the earliest backoff ends. */

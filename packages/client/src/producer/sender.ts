@@ -251,26 +251,18 @@ export class Sender {
   private refreshMetadata(): void {
     if (this.refreshingMetadata) return;
     this.refreshingMetadata = true;
-    this.cluster.metadata
-      .refresh()
-      .then(
-        () => undefined,
-        (error: unknown) => (error instanceof BrookError ? error : undefined),
-      )
-      .then((refreshError) => {
-        this.refreshingMetadata = false;
-        const nowMs = this.config.clock.nowMs();
-        for (const queue of this.accumulator.active) {
-          // A queue backing off already counted this failure; refreshes that other partitions cause (as
-          // often as every refreshIntervalMsMin) must not spend its retries faster than its backoff.
-          if (queue.inFlight || queue.ready.length === 0 || queue.retryAtMs > nowMs) continue;
-          const leader = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
-          const error =
-            leader instanceof BrookError ? leader : leader === undefined ? refreshError : undefined;
-          if (error !== undefined) this.failed(queue, queue.ready.splice(0), error, nowMs);
-        }
-        this.scheduleDrain();
-      });
+    void this.cluster.metadata.refreshForLeaders().then((stuck) => {
+      this.refreshingMetadata = false;
+      const nowMs = this.config.clock.nowMs();
+      for (const queue of this.accumulator.active) {
+        // A queue backing off already counted this failure; refreshes that other partitions cause (as
+        // often as every refreshIntervalMsMin) must not spend its retries faster than its backoff.
+        if (queue.inFlight || queue.ready.length === 0 || queue.retryAtMs > nowMs) continue;
+        const error = stuck(queue.topic, queue.partition);
+        if (error !== undefined) this.failed(queue, queue.ready.splice(0), error, nowMs);
+      }
+      this.scheduleDrain();
+    });
   }
 
   /** One timer, set for the next lingering batch to come due or the next backoff to end. */
