@@ -7,10 +7,12 @@ import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { BrookError, ERRORS, type ErrorCode, isErrorCode } from "./errors.js";
 import type { ProtoGrpcType as BrokerProto } from "./generated/broker.js";
+import type { RaftClient } from "./generated/brook/raft/v1/Raft.js";
 import type { BrokerClient } from "./generated/brook/v1/Broker.js";
 import type { ControllerClient } from "./generated/brook/v1/Controller.js";
 import type { Error__Output as WireError } from "./generated/brook/v1/Error.js";
 import type { ProtoGrpcType as ControllerProto } from "./generated/controller.js";
+import type { ProtoGrpcType as RaftProto } from "./generated/raft.js";
 
 // src/ and dist/ sit at the same depth, so this resolves to <repo>/proto from both.
 const protoDir = fileURLToPath(new URL("../../../proto/", import.meta.url));
@@ -25,11 +27,13 @@ const loaderOptions = {
   includeDirs: [protoDir],
 };
 
-const definition = loadSync(["broker.proto", "controller.proto"], loaderOptions);
-const loaded = grpc.loadPackageDefinition(definition) as unknown as BrokerProto & ControllerProto;
+const definition = loadSync(["broker.proto", "controller.proto", "raft.proto"], loaderOptions);
+const loaded = grpc.loadPackageDefinition(definition) as unknown as BrokerProto & ControllerProto & RaftProto;
 
 export const BrokerService = loaded.brook.v1.Broker.service;
 export const ControllerService = loaded.brook.v1.Controller.service;
+/** Controller-to-controller Raft traffic (packages/raft's transport). */
+export const RaftService = loaded.brook.raft.v1.Raft.service;
 
 /**
  * gRPC messages are capped so a peer can't make us buffer an unbounded frame.
@@ -52,6 +56,13 @@ export function createBrokerClient(address: string): BrokerClient {
 
 export function createControllerClient(address: string): ControllerClient {
   return new loaded.brook.v1.Controller(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+}
+
+export function createRaftClient(
+  address: string,
+  options: grpc.ChannelOptions = grpcChannelOptions,
+): RaftClient {
+  return new loaded.brook.raft.v1.Raft(address, grpc.credentials.createInsecure(), options);
 }
 
 // ---- errors on the wire ------------------------------------------------------
@@ -121,6 +132,7 @@ function stripCode(message: string, code: string): string {
   return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
 }
 
+export type { RaftHandlers } from "./generated/brook/raft/v1/Raft.js";
 export type { BrokerHandlers } from "./generated/brook/v1/Broker.js";
 export type { ControllerHandlers } from "./generated/brook/v1/Controller.js";
-export type { BrokerClient, ControllerClient };
+export type { BrokerClient, ControllerClient, RaftClient };

@@ -1,5 +1,32 @@
 // Re-exports the generated message types under short names, so the rest of
 // the code base never reaches into src/generated.
+
+// proto/raft.proto, under Raft-prefixed names (its Entry and Message would clash).
+export type {
+  Entry as RaftEntry,
+  Entry__Output as RaftEntry__Output,
+} from "./generated/brook/raft/v1/Entry.js";
+export type {
+  Membership as RaftMembership,
+  Membership__Output as RaftMembership__Output,
+} from "./generated/brook/raft/v1/Membership.js";
+export type {
+  Message as RaftMessage,
+  Message__Output as RaftMessage__Output,
+} from "./generated/brook/raft/v1/Message.js";
+export type {
+  SnapshotChunk as RaftSnapshotChunk,
+  SnapshotChunk__Output as RaftSnapshotChunk__Output,
+} from "./generated/brook/raft/v1/SnapshotChunk.js";
+export type {
+  SnapshotMetadata as RaftSnapshotMetadata,
+  SnapshotMetadata__Output as RaftSnapshotMetadata__Output,
+} from "./generated/brook/raft/v1/SnapshotMetadata.js";
+export type { StepAck__Output as RaftStepAck__Output } from "./generated/brook/raft/v1/StepAck.js";
+export type {
+  StepBatch as RaftStepBatch,
+  StepBatch__Output as RaftStepBatch__Output,
+} from "./generated/brook/raft/v1/StepBatch.js";
 export type * from "./generated/brook/v1/BrokerInfo.js";
 export type * from "./generated/brook/v1/BrokerStatus.js";
 export type * from "./generated/brook/v1/ControllerStatus.js";

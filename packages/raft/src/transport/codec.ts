@@ -2,7 +2,12 @@
 // wire form of proto/raft.proto: field mapping, validation of what a peer
 // sent, and the chunking of snapshots too large for one gRPC message.
 
-import { BrookError } from "@brook/protocol";
+import {
+  BrookError,
+  type RaftEntry__Output,
+  type RaftMessage__Output,
+  type RaftStepBatch,
+} from "@brook/protocol";
 import type {
   Entry,
   EntryType,
@@ -15,13 +20,15 @@ import type {
 } from "../types.js";
 
 // ---- wire shapes -------------------------------------------------------------
-// What @grpc/proto-loader hands out for proto/raft.proto with the loader
-// options of grpc-transport.ts (longs as numbers, enums as strings, defaults
-// filled in). @brook/protocol does not export its generated raft types, so
-// they are spelled out here; the proto stays the contract.
+// What @grpc/proto-loader hands out for proto/raft.proto with @brook/protocol's
+// loader options (longs as numbers, enums as strings, defaults filled in).
+// Spelled out rather than taken from the generated types because those type
+// bytes as Buffer, and the core's entries are plain Uint8Arrays: converting
+// every entry both ways would cost work on the hot path for nothing. The
+// check after these types keeps them from drifting from the proto.
 
-type WireMessageType = `MESSAGE_TYPE_${string}`;
-type WireEntryType = "ENTRY_TYPE_NORMAL" | "ENTRY_TYPE_CONF_CHANGE";
+type WireMessageType = RaftMessage__Output["type"];
+type WireEntryType = RaftEntry__Output["type"];
 
 export interface WireEntry {
   term: number;
@@ -68,6 +75,9 @@ export interface WireMessage {
 export interface WireStepBatch {
   messages: WireMessage[];
 }
+
+/** Compile-time only: what we send must be a valid StepBatch of the generated contract. */
+export const sendableAsGenerated = (batch: WireStepBatch): RaftStepBatch => batch;
 
 // ---- limits ------------------------------------------------------------------
 

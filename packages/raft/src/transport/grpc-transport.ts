@@ -2,10 +2,16 @@
 // batches to the driver, and one sender per peer with a bounded queue that
 // drops rather than blocks when the peer is slow or gone (Raft resends).
 
-import { fileURLToPath } from "node:url";
-import { asBrookError, grpcChannelOptions, toServiceError } from "@brook/protocol";
+import {
+  asBrookError,
+  createRaftClient,
+  grpcChannelOptions,
+  type RaftClient,
+  RaftService,
+  type RaftStepBatch,
+  toServiceError,
+} from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import type { Message, NodeId } from "../types.js";
 import {
   MessageDecoder,
@@ -30,41 +36,6 @@ export const peerQueueBytesMax = 64 * 1024 * 1024;
 export const stepBatchBytesMax = 2 * 1024 * 1024;
 /** A unary Step call that takes longer is abandoned (its messages count as dropped). */
 export const stepCallTimeoutMs = 5_000;
-
-// ---- loading the service -----------------------------------------------------
-
-// src/transport and dist/transport sit at the same depth: this is <repo>/proto.
-const protoDir = fileURLToPath(new URL("../../../../proto/", import.meta.url));
-
-/** Must match the flags in scripts/gen-proto.mjs (as @brook/protocol's loader does). */
-const loaderOptions = {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [protoDir],
-};
-
-type StepCallback = grpc.requestCallback<object>;
-interface RaftClient extends grpc.Client {
-  step(batch: WireStepBatch, options: grpc.CallOptions, callback: StepCallback): grpc.ClientUnaryCall;
-  stepStream(callback: StepCallback): grpc.ClientWritableStream<WireStepBatch>;
-}
-interface RaftClientConstructor {
-  new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions): RaftClient;
-  readonly service: grpc.ServiceDefinition;
-}
-
-let raftService: RaftClientConstructor | undefined;
-function loadRaftService(): RaftClientConstructor {
-  if (raftService === undefined) {
-    const loaded = grpc.loadPackageDefinition(loadSync("raft.proto", loaderOptions));
-    // biome-ignore lint/suspicious/noExplicitAny: the package object is untyped by nature
-    raftService = (loaded as any).brook.raft.v1.Raft as RaftClientConstructor;
-  }
-  return raftService;
-}
 
 // ---- the transport -----------------------------------------------------------
 
@@ -122,7 +93,7 @@ export class GrpcTransport implements RaftTransport {
     snapshotBytesLimit: number,
   ) {
     this.decoder = new MessageDecoder(snapshotBytesLimit);
-    server.addService(loadRaftService().service, {
+    server.addService(RaftService, {
       Step: this.handleStep,
       StepStream: this.handleStepStream,
     });
@@ -262,7 +233,7 @@ type PeerFailureHandler = (failure: DeliveryFailure) => void;
  */
 class PeerSender {
   private readonly client: RaftClient;
-  private stream: grpc.ClientWritableStream<WireStepBatch> | undefined;
+  private stream: grpc.ClientWritableStream<RaftStepBatch> | undefined;
   private readonly queue: QueuedMessage[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -277,8 +248,7 @@ class PeerSender {
     private readonly counters: Counters,
     private readonly reportFailure: PeerFailureHandler,
   ) {
-    const Client = loadRaftService();
-    this.client = new Client(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+    this.client = createRaftClient(address);
   }
 
   /** Queues the wire form of one core message (several for a chunked snapshot), or drops it. */
@@ -345,7 +315,7 @@ class PeerSender {
     }
   }
 
-  private openStream(): grpc.ClientWritableStream<WireStepBatch> {
+  private openStream(): grpc.ClientWritableStream<RaftStepBatch> {
     const stream = this.client.stepStream((error) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
