@@ -42,6 +42,34 @@ export function after(ms: number, fn: () => void): Cancel {
   return () => clearTimeout(timer);
 }
 
+/**
+ * One timer for the earliest of many deadlines (lingering batches, backoffs):
+ * arming an earlier deadline replaces the timer, a later one is already covered.
+ */
+export class DeadlineTimer {
+  private dueAtMs = Number.POSITIVE_INFINITY;
+  private cancel: Cancel | undefined;
+
+  constructor(private readonly fire: () => void) {}
+
+  /** Makes sure `fire` runs by `dueAtMs`; Infinity means nothing is due. */
+  armBy(dueAtMs: number, nowMs: number): void {
+    if (dueAtMs === Number.POSITIVE_INFINITY || dueAtMs >= this.dueAtMs) return;
+    this.cancel?.();
+    this.dueAtMs = dueAtMs;
+    this.cancel = after(dueAtMs - nowMs, () => {
+      this.stop();
+      this.fire();
+    });
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+    this.dueAtMs = Number.POSITIVE_INFINITY;
+  }
+}
+
 /** Runs `fn` once the current I/O callbacks are done, so work queued in this turn is handled together. */
 export function soon(fn: () => void): void {
   setImmediate(fn);

@@ -16,7 +16,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { BrokerAddress } from "../cluster/metadata-cache.js";
 import { OffsetSpec } from "../cluster/offsets.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
-import { after, type Cancel, type Deferred, deferred, soon } from "../runtime.js";
+import { DeadlineTimer, type Deferred, deferred, soon } from "../runtime.js";
 import { ConsumerBatch } from "./batch.js";
 import type { ConsumedMessage, MessageHeaders, OffsetResetPolicy } from "./types.js";
 
@@ -96,8 +96,7 @@ export class Fetcher {
   private abort = new AbortController();
   private pumpScheduled = false;
   private refreshingMetadata = false;
-  private cancelTimer: Cancel | undefined;
-  private timerAtMs = Number.POSITIVE_INFINITY;
+  private readonly timer = new DeadlineTimer(() => this.schedulePump());
   /** Set by a failure no retry can fix; the reader throws it. */
   private failure: BrookError | undefined;
 
@@ -153,9 +152,7 @@ export class Fetcher {
     this.running = false;
     this.session++;
     this.abort.abort();
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    this.timerAtMs = Number.POSITIVE_INFINITY;
+    this.timer.stop();
     this.buffer.length = 0;
     this.wakeReader();
   }
@@ -454,14 +451,7 @@ export class Fetcher {
     for (const state of this.allStates()) {
       if (state.retryAtMs > nowMs) dueAtMs = Math.min(dueAtMs, state.retryAtMs);
     }
-    if (dueAtMs === Number.POSITIVE_INFINITY || dueAtMs >= this.timerAtMs) return;
-    this.cancelTimer?.();
-    this.timerAtMs = dueAtMs;
-    this.cancelTimer = after(dueAtMs - nowMs, () => {
-      this.timerAtMs = Number.POSITIVE_INFINITY;
-      this.cancelTimer = undefined;
-      this.schedulePump();
-    });
+    this.timer.armBy(dueAtMs, nowMs);
   }
 }
 

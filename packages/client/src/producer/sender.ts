@@ -16,7 +16,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { BrokerAddress } from "../cluster/metadata-cache.js";
 import { clientDefaults } from "../config.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
-import { after, type Cancel, soon } from "../runtime.js";
+import { DeadlineTimer, soon } from "../runtime.js";
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from "./accumulator.js";
 
 export interface SenderConfig {
@@ -38,8 +38,7 @@ interface RequestPart {
 
 export class Sender {
   private drainScheduled = false;
-  private cancelTimer: Cancel | undefined;
-  private timerAtMs = Number.POSITIVE_INFINITY;
+  private readonly timer = new DeadlineTimer(() => this.drain());
   private readonly inFlightByBroker = new Map<number, number>();
   private refreshingMetadata = false;
 
@@ -57,8 +56,7 @@ export class Sender {
   }
 
   stop(): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.timer.stop();
   }
 
   /**
@@ -274,14 +272,7 @@ export class Sender {
       else if (queue.open !== undefined)
         dueAtMs = Math.min(dueAtMs, queue.open.createdAtMs + this.config.lingerMs);
     }
-    if (dueAtMs === Number.POSITIVE_INFINITY || dueAtMs >= this.timerAtMs) return;
-    this.cancelTimer?.();
-    this.timerAtMs = dueAtMs;
-    this.cancelTimer = after(dueAtMs - nowMs, () => {
-      this.timerAtMs = Number.POSITIVE_INFINITY;
-      this.cancelTimer = undefined;
-      this.drain();
-    });
+    this.timer.armBy(dueAtMs, nowMs);
   }
 }
 
