@@ -12,7 +12,7 @@ import {
   encodeRecordBatch,
   type FetchRequest__Output,
   type ProduceRequest__Output,
-  readBatchHeader,
+  splitBatches,
   systemClock,
 } from "@brook/protocol";
 import { pino } from "pino";
@@ -128,13 +128,7 @@ export function makeBatch(recordCount: number, valueBytes = 10): Buffer {
 
 /** Base and last offsets of the batches in `records`, in order. */
 export function batchOffsets(records: Buffer): { baseOffset: number; lastOffset: number }[] {
-  const offsets: { baseOffset: number; lastOffset: number }[] = [];
-  for (let at = 0; at < records.length; ) {
-    const header = readBatchHeader(records, at);
-    offsets.push({ baseOffset: header.baseOffset, lastOffset: header.lastOffset });
-    at += header.sizeInBytes;
-  }
-  return offsets;
+  return splitBatches(records).map(({ baseOffset, lastOffset }) => ({ baseOffset, lastOffset }));
 }
 
 export function produceRequest(

@@ -7,6 +7,7 @@ import path from "node:path";
 import { defaultTopicConfig, type PartitionImage, type TopicConfig } from "@brook/metadata";
 import { systemClock } from "@brook/protocol";
 import { type FileSystem, nodeFileSystem, PartitionLog } from "@brook/storage";
+import { FaultyFileSystem } from "@brook/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Partition } from "../src/partition.js";
 import { batchOffsets, brokerId, makeBatch, silentLogger } from "./helpers.js";
@@ -32,32 +33,6 @@ const leaderState: PartitionImage = {
   leaderEpoch: 0,
   partitionEpoch: 0,
 };
-
-/** The real disk, except that every fsync of a file fails once `failSyncs` is set. */
-class FailingSyncs implements FileSystem {
-  failSyncs = false;
-  mkdirp = nodeFileSystem.mkdirp;
-  list = nodeFileSystem.list;
-  readFile = nodeFileSystem.readFile;
-  writeFileAtomic = nodeFileSystem.writeFileAtomic;
-  remove = nodeFileSystem.remove;
-  removeDir = nodeFileSystem.removeDir;
-  syncDir = nodeFileSystem.syncDir;
-  open(file: string) {
-    const real = nodeFileSystem.open(file);
-    return {
-      size: () => real.size(),
-      read: (buffer: Buffer, position: number) => real.read(buffer, position),
-      write: (buffer: Buffer, position: number) => real.write(buffer, position),
-      truncate: (sizeBytes: number) => real.truncate(sizeBytes),
-      sync: async () => {
-        if (this.failSyncs) throw Object.assign(new Error("EIO: simulated"), { code: "EIO" });
-        await real.sync();
-      },
-      close: () => real.close(),
-    };
-  }
-}
 
 async function openPartition(
   config: Partial<TopicConfig> = {},
@@ -141,9 +116,9 @@ describe("waitForHighWatermark", () => {
   });
 
   it("rejects with STORAGE_ERROR as soon as the fsync fails, instead of timing out", async () => {
-    const fileSystem = new FailingSyncs();
+    const fileSystem = new FaultyFileSystem();
     partition = await openPartition({}, fileSystem);
-    fileSystem.failSyncs = true;
+    fileSystem.failSyncs = "EIO";
     partition.append(makeBatch(2));
     await expect(partition.waitForHighWatermark(2, 5_000)).rejects.toMatchObject({ code: "STORAGE_ERROR" });
     expect(partition.highWatermark).toBe(0);

@@ -1,5 +1,5 @@
 // Shared test fixtures: temp directories, record batches built with the real
-// codec, and a file system that can fail writes and counts fsyncs.
+// codec, and (from testkit) a file system that can fail writes and counts fsyncs.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -12,9 +12,11 @@ import {
   encodeRecordBatch,
   MAX_TIMESTAMP_OFFSET,
   ManualClock,
-  readBatchHeader,
+  splitBatches,
 } from "@brook/protocol";
-import { type FileSystem, type LogConfig, type LogFile, nodeFileSystem, PartitionLog } from "../src/index.js";
+import { type FileSystem, type LogConfig, PartitionLog } from "../src/index.js";
+
+export { FaultyFileSystem } from "@brook/testkit";
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-storage-"));
@@ -47,15 +49,9 @@ export function makeUntimestampedBatch(recordCount: number): Buffer {
   return batch;
 }
 
-/** Base offsets of the batches in `records`, in order. */
+/** Base and last offsets of the batches in `records`, in order. */
 export function batchOffsets(records: Buffer): { baseOffset: number; lastOffset: number }[] {
-  const offsets: { baseOffset: number; lastOffset: number }[] = [];
-  for (let at = 0; at < records.length; ) {
-    const header = readBatchHeader(records, at);
-    offsets.push({ baseOffset: header.baseOffset, lastOffset: header.lastOffset });
-    at += header.sizeInBytes;
-  }
-  return offsets;
+  return splitBatches(records).map(({ baseOffset, lastOffset }) => ({ baseOffset, lastOffset }));
 }
 
 export async function openLog(
@@ -88,58 +84,4 @@ export function segmentFiles(dir: string, suffix: string): string[] {
     .filter((name) => name.endsWith(suffix))
     .sort()
     .map((name) => path.join(dir, name));
-}
-
-/** The real file system, with writes that can be made to fail part way and counts of reads and fsyncs. */
-export class FaultyFileSystem implements FileSystem {
-  fileSyncs = 0;
-  fileReads = 0;
-  /**
-   * When set, a write puts only `writtenBytes` on disk and then fails with `code`: the first write to a file
-   * ending in `suffix` (any file when absent) after `skipWrites` such writes went through.
-   */
-  failNextWrite: { writtenBytes: number; code: string; suffix?: string; skipWrites?: number } | undefined;
-  /** When set, every fsync fails with this code. */
-  failSyncs: string | undefined;
-
-  mkdirp = nodeFileSystem.mkdirp;
-  list = nodeFileSystem.list;
-  readFile = nodeFileSystem.readFile;
-  writeFileAtomic = nodeFileSystem.writeFileAtomic;
-  remove = nodeFileSystem.remove;
-  removeDir = nodeFileSystem.removeDir;
-  syncDir = nodeFileSystem.syncDir;
-
-  open(file: string): LogFile {
-    const real = nodeFileSystem.open(file);
-    return {
-      size: () => real.size(),
-      read: (buffer, position) => {
-        this.fileReads += 1;
-        return real.read(buffer, position);
-      },
-      write: (buffer, position) => {
-        const failure = this.failNextWrite;
-        if (failure && file.endsWith(failure.suffix ?? "")) {
-          if (failure.skipWrites) {
-            failure.skipWrites -= 1;
-            real.write(buffer, position);
-            return;
-          }
-          this.failNextWrite = undefined;
-          real.write(buffer.subarray(0, failure.writtenBytes), position);
-          throw Object.assign(new Error(`${failure.code}: simulated`), { code: failure.code });
-        }
-        real.write(buffer, position);
-      },
-      truncate: (sizeBytes) => real.truncate(sizeBytes),
-      sync: async () => {
-        this.fileSyncs += 1;
-        if (this.failSyncs)
-          throw Object.assign(new Error(`${this.failSyncs}: simulated`), { code: this.failSyncs });
-        await real.sync();
-      },
-      close: () => real.close(),
-    };
-  }
 }

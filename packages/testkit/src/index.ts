@@ -1,2 +1,4 @@
 // Public API of @brook/testkit (private): helpers for tests only.
+
+export { FaultyFileSystem } from "./faulty-file-system.js";
 export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";
