@@ -27,6 +27,10 @@ export type {
   StepBatch as RaftStepBatch,
   StepBatch__Output as RaftStepBatch__Output,
 } from "./generated/brook/raft/v1/StepBatch.js";
+export type * from "./generated/brook/v1/AlterPartitionRequest.js";
+export type * from "./generated/brook/v1/AlterPartitionResponse.js";
+export type * from "./generated/brook/v1/BrokerHeartbeatRequest.js";
+export type * from "./generated/brook/v1/BrokerHeartbeatResponse.js";
 export type * from "./generated/brook/v1/BrokerInfo.js";
 export type * from "./generated/brook/v1/BrokerStatus.js";
 export type * from "./generated/brook/v1/ControllerStatus.js";
@@ -37,9 +41,10 @@ export type * from "./generated/brook/v1/DeleteTopicsRequest.js";
 export type * from "./generated/brook/v1/DeleteTopicsResponse.js";
 export type * from "./generated/brook/v1/DescribeClusterRequest.js";
 export type * from "./generated/brook/v1/DescribeClusterResponse.js";
+export type * from "./generated/brook/v1/DescribeQuorumRequest.js";
+export type * from "./generated/brook/v1/DescribeQuorumResponse.js";
 export type * from "./generated/brook/v1/DescribeTopicsRequest.js";
 export type * from "./generated/brook/v1/DescribeTopicsResponse.js";
-export type { Error as WireError, Error__Output as WireError__Output } from "./generated/brook/v1/Error.js";
 export type * from "./generated/brook/v1/FetchMetadataRequest.js";
 export type * from "./generated/brook/v1/FetchMetadataResponse.js";
 export type * from "./generated/brook/v1/FetchPartition.js";
@@ -62,9 +67,13 @@ export type * from "./generated/brook/v1/PartitionProduceData.js";
 export type * from "./generated/brook/v1/PartitionProduceResponse.js";
 export type * from "./generated/brook/v1/ProduceRequest.js";
 export type * from "./generated/brook/v1/ProduceResponse.js";
+export type * from "./generated/brook/v1/QuorumVoter.js";
+export type * from "./generated/brook/v1/RegisterBrokerRequest.js";
+export type * from "./generated/brook/v1/RegisterBrokerResponse.js";
 export type * from "./generated/brook/v1/TopicConfigEntry.js";
 export type * from "./generated/brook/v1/TopicDescription.js";
 export type * from "./generated/brook/v1/TopicInfo.js";
 export type * from "./generated/brook/v1/TopicProduceData.js";
 export type * from "./generated/brook/v1/TopicProduceResponse.js";
 export type * from "./generated/brook/v1/TopicResult.js";
+export type { Error as WireError, Error__Output as WireError__Output } from "./generated/brook/v1/Error.js";
