@@ -50,12 +50,11 @@ export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): 
   return {
     clusterId: ctx.clusterId,
     controllerId: ctx.controller.activeControllerId(),
-    brokers: [...image.brokers.values()].map((b) => ({
-      id: b.brokerId,
-      host: b.host,
-      port: b.port,
-      rack: b.rack ?? "",
-    })),
+    // As in Kafka, only brokers in service: a fenced one leads nothing, and
+    // may be a dead process a client should not pick to bootstrap from.
+    brokers: [...image.brokers.values()]
+      .filter((b) => !b.fenced)
+      .map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? "" })),
     topics: selectTopics(image, request.topics).map(
       (topic): TopicInfo =>
         typeof topic === "string"
@@ -118,6 +117,7 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
       id: b.brokerId,
       host: b.host,
       port: b.port,
+      rack: b.rack ?? "",
       state: b.fenced ? "fenced" : "alive",
     })),
     offlinePartitions: offline,

@@ -30,6 +30,12 @@ export interface BrokerOptions {
   readonly limits?: Partial<BrokerLimits>;
   /** How often old segments are checked against retention.ms / retention.bytes. */
   readonly retentionCheckIntervalMs?: number;
+  /**
+   * The image may lag the metadata log at start-up (it is rebuilt from a
+   * local copy): keep partition directories it does not list until
+   * metadataCaughtUp() says it has caught up. Default: the image is current.
+   */
+  readonly startsBehindMetadata?: boolean;
 }
 
 export class Broker {
@@ -37,14 +43,17 @@ export class Broker {
   private readonly context: BrokerContext;
   private readonly unsubscribe: () => void;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private readonly metadataSource: MetadataSource;
 
   private constructor(options: BrokerOptions) {
+    this.metadataSource = options.metadata;
     const logger = options.logger.child({ component: "broker" });
     this.replicas = new ReplicaManager(
       options.brokerId,
       options.dataDir,
       options.clock ?? systemClock,
       logger,
+      !options.startsBehindMetadata,
     );
     this.context = {
       brokerId: options.brokerId,
@@ -70,6 +79,11 @@ export class Broker {
     broker.retentionTimer = setInterval(() => broker.replicas.applyRetention(), intervalMs);
     broker.retentionTimer.unref();
     return broker;
+  }
+
+  /** The broker has applied the metadata log up to its registration: its image lists all it hosts. */
+  metadataCaughtUp(): Promise<void> {
+    return this.replicas.metadataCaughtUp(this.metadataSource.image);
   }
 
   get handlers(): BrokerHandlers {

@@ -3,6 +3,8 @@
 
 import type { MetadataImage } from "@brook/metadata";
 import type {
+  AlterPartitionRequest__Output,
+  AlterPartitionResponse,
   ControllerStatus,
   CreateTopicsRequest__Output,
   CreateTopicsResponse,
@@ -22,6 +24,8 @@ export interface MetadataSource {
 export interface ControllerChannel {
   createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
+  /** A partition leader's ISR change; committed to the metadata log before it resolves. */
+  alterPartition(request: AlterPartitionRequest__Output): Promise<AlterPartitionResponse>;
   quorumStatus(): Promise<ControllerStatus[]>;
   /** Node id of the active controller as last known; -1 when unknown. */
   activeControllerId(): number;

@@ -29,8 +29,21 @@ export class ReplicaManager {
     private readonly dataDir: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /**
+     * Whether the image may already be trusted to list every partition this
+     * broker hosts. A broker that starts on a lagging image (one rebuilt from
+     * a local log that may be behind the quorum) must not take a directory
+     * missing from it for a deleted topic's: it waits for metadataCaughtUp().
+     */
+    private imageComplete = true,
   ) {
     mkdirSync(dataDir, { recursive: true });
+  }
+
+  /** The broker has caught up with the metadata log: directories its image lacks are deleted topics' now. */
+  metadataCaughtUp(image: MetadataImage): Promise<void> {
+    this.imageComplete = true;
+    return this.applyImage(image);
   }
 
   /** The partition if this broker hosts it, else the typed error a client should see. */
@@ -101,7 +114,7 @@ export class ReplicaManager {
       const want = wanted.get(key);
       if (!want || want.topic.topicId !== partition.topicId) this.deletePartition(key, partition);
     }
-    this.removeOrphanDirectories(wanted);
+    if (this.imageComplete) this.removeOrphanDirectories(wanted);
 
     for (const key of this.failures.keys()) if (!wanted.has(key)) this.failures.delete(key);
     // One partition that cannot open or take its new config must not keep the others from following the image.

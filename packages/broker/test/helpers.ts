@@ -47,6 +47,7 @@ export class TestMetadata implements MetadataSource {
 export const stubController: ControllerChannel = {
   createTopics: async () => ({ topics: [] }),
   deleteTopics: async () => ({ topics: [] }),
+  alterPartition: async () => ({}),
   quorumStatus: async () => [],
   activeControllerId: () => -1,
 };

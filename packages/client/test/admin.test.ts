@@ -133,7 +133,7 @@ describe("admin", () => {
     const description = await admin.describeCluster();
     expect(description).toEqual({
       clusterId: "fake",
-      controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42 }],
+      controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42, matchIndex: 42, lag: 0 }],
       brokers: cluster.brokers.map(({ id, port }) => ({ id, host: "127.0.0.1", port, state: "alive" })),
       offlinePartitions: 0,
       underReplicatedPartitions: 0,

@@ -254,7 +254,7 @@ export class FakeCluster {
       })),
       DescribeCluster: unary("DescribeCluster", () => ({
         clusterId: "fake",
-        controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42 }],
+        controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42, matchIndex: 42, lag: 0 }],
         brokers: this.brokers.map(({ id, port }) => ({ id, host: "127.0.0.1", port, state: "alive" })),
         offlinePartitions: 0,
         underReplicatedPartitions: 0,

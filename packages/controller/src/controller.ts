@@ -9,13 +9,34 @@
 import { randomUUID } from "node:crypto";
 import {
   applyRecords,
-  type BrokerRegistrationRecord,
+  type BrokerImage,
   MetadataImage,
   type MetadataRecord,
+  type PartitionImage,
 } from "@brook/metadata";
-import { asBrookError, assert, BrookError } from "@brook/protocol";
+import {
+  asBrookError,
+  assert,
+  BrookError,
+  type Clock,
+  type DescribeQuorumResponse,
+  systemClock,
+} from "@brook/protocol";
+import {
+  type BrokerRegistration,
+  planBrokerRegistration,
+  planFenceExpiredBrokers,
+  planFencing,
+  planUnfence,
+} from "./broker-decisions.js";
+import { BrokerHeartbeats } from "./broker-heartbeats.js";
 import { NotActiveControllerError } from "./errors.js";
 import type { ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
+import {
+  type AlterPartitionRequest,
+  planAlterPartition,
+  planPreferredLeaderElection,
+} from "./partition-decisions.js";
 import { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";
 
 export interface TopicOutcome {
@@ -24,6 +45,32 @@ export interface TopicOutcome {
 }
 
 export type ImageListener = (image: MetadataImage) => void;
+
+export interface BrokerHeartbeat {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  /** Offset of the last metadata record the broker has applied. */
+  readonly metadataOffset: number;
+  /** Controlled shutdown: fence the broker now so its leaderships move before it stops. */
+  readonly wantShutDown?: boolean;
+}
+
+export interface BrokerHeartbeatReply {
+  readonly fenced: boolean;
+  /** The broker has applied the log up to its own registration. */
+  readonly caughtUp: boolean;
+}
+
+/**
+ * Broker liveness. Kafka's defaults (2 s heartbeats, 9 s session) put a
+ * broker failure ~9 s from new leaders; these aim at well under 3 s while a
+ * broker still misses five heartbeats before it is fenced, which rides out
+ * a busy event loop (see docs/controller-quorum.md).
+ */
+export const defaultSessionTimeoutMs = 1_500;
+export const defaultHeartbeatIntervalMs = 250;
+/** How often the active controller looks for expired sessions and misplaced leaders. */
+export const defaultSessionCheckIntervalMs = 100;
 
 /** Records per replay read on start-up; bounds memory while loading a long log. */
 const replayChunkRecords = 10_000;
@@ -40,13 +87,23 @@ export class Controller {
    * are made only in that term: in a new one, it must catch up again first.
    */
   private caughtUpTerm: number | undefined;
+  private readonly heartbeats: BrokerHeartbeats;
+  private sessionTimer: NodeJS.Timeout | undefined;
+  /** Image offset at the last preferred-leader check: an unchanged image has nothing new to move. */
+  private preferredCheckedOffset = -2;
 
   private constructor(
     readonly nodeId: number,
     private readonly log: MetadataLog,
     private readonly newTopicId: () => string,
+    private readonly clock: Clock,
+    sessionTimeoutMs: number,
   ) {
-    this.stopFollowing = log.onCommit((records, firstOffset) => this.applyCommitted(records, firstOffset));
+    this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs);
+    this.stopFollowing = log.onCommit(
+      (records, firstOffset) => this.applyCommitted(records, firstOffset),
+      (image) => this.applySnapshot(image),
+    );
   }
 
   /** Starts following the log and resolves once the image holds every record it had committed. */
@@ -54,13 +111,29 @@ export class Controller {
     nodeId: number;
     log: MetadataLog;
     newTopicId?: () => string;
+    clock?: Clock;
+    /** A broker not heard from for this long is fenced. */
+    sessionTimeoutMs?: number;
+    /** How often the active controller checks sessions and preferred leaders; 0: only when checkSessions() is called. */
+    sessionCheckIntervalMs?: number;
   }): Promise<Controller> {
-    const controller = new Controller(options.nodeId, options.log, options.newTopicId ?? randomUUID);
+    const controller = new Controller(
+      options.nodeId,
+      options.log,
+      options.newTopicId ?? randomUUID,
+      options.clock ?? systemClock,
+      options.sessionTimeoutMs ?? defaultSessionTimeoutMs,
+    );
     try {
       await controller.replayLog();
     } catch (error) {
       controller.stopFollowing();
       throw error;
+    }
+    const intervalMs = options.sessionCheckIntervalMs ?? defaultSessionCheckIntervalMs;
+    if (intervalMs > 0) {
+      controller.sessionTimer = setInterval(() => void controller.checkSessions(), intervalMs);
+      controller.sessionTimer.unref();
     }
     return controller;
   }
@@ -92,33 +165,134 @@ export class Controller {
     );
   }
 
+  /**
+   * The quorum as the active controller sees it: only the Raft leader knows
+   * how far each voter has got, so any other controller answers
+   * NOT_CONTROLLER naming the active one.
+   */
+  describeQuorum(): DescribeQuorumResponse {
+    if (!this.isActive()) throw this.notActive();
+    const members = this.quorumStatus();
+    const self = members.find((member) => member.id === this.nodeId);
+    return {
+      leaderId: this.nodeId,
+      term: self?.term ?? 0,
+      commitIndex: self?.commitIndex ?? -1,
+      committedOffset: this.committedOffset,
+      voters: members.map((member) => ({
+        id: member.id,
+        leader: member.leader,
+        matchIndex: member.matchIndex ?? -1,
+        lag: member.lag ?? -1,
+        lastContactMs: member.lastContactMs ?? -1,
+      })),
+    };
+  }
+
   /** Called with every new image, after the records that made it are committed; on every controller. */
   onImage(listener: ImageListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Records a broker's endpoint; a no-op when nothing changed since it last registered. */
-  registerBroker(registration: Omit<BrokerRegistrationRecord, "type">): Promise<void> {
+  /**
+   * Registers one incarnation of a broker, which starts fenced (as in
+   * Kafka): its heartbeats unfence it once it has caught up with the log.
+   * A new incarnation replaces a fenced or expired predecessor (whose
+   * leaderships move first); while the predecessor's session is alive, the
+   * id is taken (DUPLICATE_BROKER_REGISTRATION). A retry by the same
+   * incarnation changes nothing. Resolves with the registration's offset:
+   * the broker has caught up once it has applied the log that far.
+   */
+  registerBroker(registration: BrokerRegistration): Promise<{ registrationOffset: number }> {
     return this.write(async () => {
-      const known = this.currentImage.brokers.get(registration.brokerId);
-      const unchanged =
-        known &&
-        known.host === registration.host &&
-        known.port === registration.port &&
-        known.rack === registration.rack;
-      if (unchanged) return;
-      // Registrations start fenced (as in Kafka). Until broker heartbeats and
-      // sessions are wired (issue 4), nothing would ever unfence a broker, so
-      // registration unfences it in the same atomic batch.
-      await this.commit([
-        { type: "broker-registration", ...registration },
-        {
-          type: "broker-unfence",
-          brokerId: registration.brokerId,
-          incarnationId: registration.incarnationId,
-        },
-      ]);
+      const now = this.clock.nowMs();
+      const records = planBrokerRegistration(this.currentImage, registration, this.heartbeats.sessions(now));
+      if (records.length === 0) {
+        this.heartbeats.heartbeat(registration.brokerId, now);
+        return { registrationOffset: this.currentImage.offset };
+      }
+      const firstOffset = await this.commit(records);
+      // The registration is the last record: a predecessor's fencing comes first.
+      const registrationOffset = firstOffset + records.length - 1;
+      this.heartbeats.registered(
+        registration.brokerId,
+        registration.incarnationId,
+        registrationOffset,
+        this.clock.nowMs(),
+      );
+      return { registrationOffset };
+    });
+  }
+
+  /**
+   * Keeps a broker's session alive. A fenced broker that has caught up is
+   * unfenced (and takes back what it should lead) before the reply; a
+   * broker shutting down is fenced at once. Heartbeats do not queue behind
+   * writes unless they cause one.
+   */
+  async heartbeat(request: BrokerHeartbeat): Promise<BrokerHeartbeatReply> {
+    await this.catchUpAsActive();
+    const broker = this.currentImage.brokers.get(request.brokerId);
+    if (!broker || broker.incarnationId !== request.incarnationId) {
+      throw new BrookError(
+        "STALE_BROKER_INCARNATION",
+        broker
+          ? `broker ${request.brokerId} is registered as incarnation ${broker.incarnationId}, not ${request.incarnationId}`
+          : `broker ${request.brokerId} is not registered`,
+      );
+    }
+    this.heartbeats.heartbeat(request.brokerId, this.clock.nowMs());
+    const caughtUp = this.heartbeats.caughtUp(request.incarnationId, request.metadataOffset);
+    if (request.wantShutDown) {
+      await this.writeForIncarnation(request, (current) =>
+        current.fenced ? [] : planFencing(this.currentImage, [current]),
+      );
+    } else if (broker.fenced && caughtUp) {
+      await this.writeForIncarnation(request, (current) =>
+        current.fenced ? planUnfence(this.currentImage, current.brokerId) : [],
+      );
+    }
+    const fenced = this.currentImage.brokers.get(request.brokerId)?.fenced ?? true;
+    return { fenced, caughtUp };
+  }
+
+  /**
+   * The active controller's periodic duties: fence brokers whose session
+   * expired (electing new leaders for what they led), then move leadership
+   * back to preferred replicas that are eligible again. Does nothing on a
+   * controller that is not active. The timer calls it; tests may too.
+   */
+  async checkSessions(): Promise<void> {
+    if (!this.isActive()) return;
+    try {
+      await this.write(async () => {
+        const now = this.clock.nowMs();
+        const { lastHeartbeatMs, sessionTimeoutMs } = this.heartbeats.sessions(now);
+        const fencing = planFenceExpiredBrokers(this.currentImage, lastHeartbeatMs, now, sessionTimeoutMs);
+        if (fencing.length > 0) await this.commit(fencing);
+        if (this.currentImage.offset === this.preferredCheckedOffset) return;
+        const preferred = planPreferredLeaderElection(this.currentImage);
+        if (preferred.length > 0) await this.commit(preferred);
+        this.preferredCheckedOffset = this.currentImage.offset;
+      });
+    } catch (error) {
+      // Losing leadership midway is normal; the new active controller carries on.
+      if (!(error instanceof BrookError && error.code === "NOT_CONTROLLER")) throw error;
+    }
+  }
+
+  /**
+   * A partition leader's ISR change, checked against the epochs it decided
+   * on; resolves with the partition as committed.
+   */
+  alterPartition(request: AlterPartitionRequest): Promise<PartitionImage> {
+    return this.write(async () => {
+      const records = planAlterPartition(this.currentImage, request);
+      if (records.length > 0) await this.commit(records);
+      const partition = this.currentImage.partition(request.topic, request.partition);
+      assert(partition !== undefined, "an altered partition is in the image");
+      return partition;
     });
   }
 
@@ -168,6 +342,7 @@ export class Controller {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sessionTimer);
     await this.writeQueue;
     await this.log.close();
     this.stopFollowing();
@@ -203,14 +378,28 @@ export class Controller {
       throw this.asNotActive(error);
     }
     if (!this.isActive() || this.term() !== term) throw this.notActive();
+    if (this.caughtUpTerm !== term) this.heartbeats.beginTerm(term, this.currentImage, this.clock.nowMs());
     this.caughtUpTerm = term;
+  }
+
+  /** A write about one broker incarnation, decided on the image at its turn in the queue. */
+  private async writeForIncarnation(
+    request: BrokerHeartbeat,
+    plan: (broker: BrokerImage) => MetadataRecord[],
+  ): Promise<void> {
+    await this.write(async () => {
+      const current = this.currentImage.brokers.get(request.brokerId);
+      if (current?.incarnationId !== request.incarnationId) return;
+      const records = plan(current);
+      if (records.length > 0) await this.commit(records);
+    });
   }
 
   /**
    * Appends a decision's records. The image is not changed here: the log
    * reports the batch committed (to applyCommitted) before append() resolves.
    */
-  private async commit(records: MetadataRecord[]): Promise<void> {
+  private async commit(records: MetadataRecord[]): Promise<number> {
     let firstOffset: number;
     try {
       firstOffset = await this.log.append(records);
@@ -221,6 +410,7 @@ export class Controller {
       this.currentImage.offset >= firstOffset + records.length - 1,
       "the metadata log reports a batch committed before its append() resolves",
     );
+    return firstOffset;
   }
 
   /**
@@ -239,13 +429,31 @@ export class Controller {
     if (fresh.length > 0) this.publish(applyRecords(this.currentImage, fresh, nextOffset));
   }
 
+  /**
+   * Replaces the image with a snapshot's when that is newer: the log's state
+   * was replaced by one (this node fell behind the leader's compacted log), or
+   * the replay starts from one. It is never applied on top: the records it
+   * holds are already in it, and those after it follow through applyCommitted.
+   */
+  private applySnapshot(snapshot: MetadataImage): void {
+    if (snapshot.offset > this.currentImage.offset) this.publish(snapshot);
+  }
+
   private publish(image: MetadataImage): void {
     this.currentImage = image;
     for (const listener of this.listeners) listener(image);
   }
 
+  /**
+   * Reads the log from where the image is. A log with snapshots serves only
+   * the records after its latest one, so the image starts from it; it is
+   * asked again before every read, as the log may take a new snapshot (and
+   * drop what it covers) while a read is awaited.
+   */
   private async replayLog(): Promise<void> {
     for (;;) {
+      const snapshot = this.log.snapshotImage?.();
+      if (snapshot) this.applySnapshot(snapshot);
       const fromOffset = this.currentImage.offset + 1;
       const records = await this.log.read(fromOffset, replayChunkRecords);
       if (records.length === 0) break;

@@ -8,9 +8,23 @@ export {
   planUnfence,
   sessionAlive,
 } from "./broker-decisions.js";
-export { Controller, type ImageListener, type TopicOutcome } from "./controller.js";
+export {
+  type BrokerHeartbeat,
+  type BrokerHeartbeatReply,
+  Controller,
+  defaultHeartbeatIntervalMs,
+  defaultSessionCheckIntervalMs,
+  defaultSessionTimeoutMs,
+  type ImageListener,
+  type TopicOutcome,
+} from "./controller.js";
 export { activeControllerIdOf, NotActiveControllerError } from "./errors.js";
-export type { CommitListener, ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
+export type {
+  CommitListener,
+  ControllerQuorumMember,
+  MetadataLog,
+  SnapshotListener,
+} from "./metadata-log.js";
 export {
   type AlterPartitionRequest,
   electLeader,
@@ -19,11 +33,26 @@ export {
   planAlterPartition,
   planPreferredLeaderElection,
 } from "./partition-decisions.js";
-export { assignReplicas, partitionsPerTopicMax, placementStart } from "./placement.js";
+export {
+  assignReplicas,
+  type PlacementBroker,
+  partitionsPerTopicMax,
+  placementStart,
+  rackAlternatedOrder,
+} from "./placement.js";
 export {
   type MetadataQuorumStatus,
   RaftMetadataLog,
   type RaftMetadataLogOptions,
 } from "./raft-metadata-log.js";
-export { controllerHandlers, createTopics, deleteTopics, fetchMetadata } from "./service.js";
+export {
+  alterPartition,
+  brokerHeartbeat,
+  controllerHandlers,
+  createTopics,
+  deleteTopics,
+  describeQuorum,
+  fetchMetadata,
+  registerBroker,
+} from "./service.js";
 export { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";

@@ -3,7 +3,7 @@
 // replicates it with Raft (RaftMetadataLog); the unit tests also use a plain
 // `level` version (test/helpers/level-metadata-log.ts) of the same interface.
 
-import type { MetadataRecord } from "@brook/metadata";
+import type { MetadataImage, MetadataRecord } from "@brook/metadata";
 
 /**
  * Told of every committed batch, in offset order, with the offset of its
@@ -12,6 +12,15 @@ import type { MetadataRecord } from "@brook/metadata";
  * log's apply path, so it must be quick and must not throw.
  */
 export type CommitListener = (records: readonly MetadataRecord[], firstOffset: number) => void;
+
+/**
+ * Told when a snapshot replaces the log's state (a quorum member that fell
+ * behind the leader's compacted log): `image` holds every record up to its
+ * offset, and the batches after it follow through the CommitListener, in
+ * order. A listener replaces its image with this one; it must not apply it
+ * on top. Runs inside the log's apply path, as a CommitListener does.
+ */
+export type SnapshotListener = (image: MetadataImage) => void;
 
 export interface MetadataLog {
   /**
@@ -23,9 +32,22 @@ export interface MetadataLog {
   read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]>;
   /** Offset of the last committed record; -1 when the log is empty. */
   readonly committedOffset: number;
-  /** Calls `listener` for every batch committed from now on; returns the unsubscribe. */
-  onCommit(listener: CommitListener): () => void;
+  /**
+   * Calls `listener` for every batch committed from now on, and `onSnapshot`
+   * (see SnapshotListener) whenever a snapshot replaces the log's state; a
+   * log without snapshots never calls it. Returns the unsubscribe.
+   */
+  onCommit(listener: CommitListener, onSnapshot?: SnapshotListener): () => void;
   close(): Promise<void>;
+  /**
+   * A log that compacts its records into snapshots of the image (as
+   * RaftMetadataLog does) gives its latest one here: read() serves only the
+   * offsets after it (below, it fails with OFFSET_OUT_OF_RANGE), so a reader
+   * starts from this image. A read() called in the same turn as this is
+   * served from its offset + 1 on. Undefined, or left out, while every
+   * record from offset 0 can be read.
+   */
+  snapshotImage?(): MetadataImage | undefined;
 
   // A log replicated over a quorum has one writer at a time, the active
   // controller, and says who it is. A single-node log leaves all of these
@@ -52,6 +74,12 @@ export interface ControllerQuorumMember {
   readonly term?: number;
   /** The Raft commit index; known for this node only. */
   readonly commitIndex?: number;
+  /** The last Raft index known to be on it; known on the active controller only. */
+  readonly matchIndex?: number;
+  /** Raft entries it is behind the active controller's log (0 for that one); known there only. */
+  readonly lag?: number;
+  /** Milliseconds since the active controller last heard from it (0 for that one); known there only. */
+  readonly lastContactMs?: number;
 }
 
 /**
@@ -66,9 +94,18 @@ export function notifyCommit(
   firstOffset: number,
 ): void {
   if (records.length === 0) return;
+  notifyEach(listeners, (listener) => listener(records, firstOffset));
+}
+
+/** Calls each listener with a snapshot's image; a throw is handled as in notifyCommit. */
+export function notifySnapshot(listeners: ReadonlySet<SnapshotListener>, image: MetadataImage): void {
+  notifyEach(listeners, (listener) => listener(image));
+}
+
+function notifyEach<L>(listeners: ReadonlySet<L>, call: (listener: L) => void): void {
   for (const listener of listeners) {
     try {
-      listener(records, firstOffset);
+      call(listener);
     } catch (error) {
       queueMicrotask(() => {
         throw error;

@@ -5,8 +5,16 @@
 // offset whatever Raft put in between (a new leader's no-op, membership
 // changes) and however its log was compacted.
 
-import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from "@brook/metadata";
-import { assert, BrookError } from "@brook/protocol";
+import {
+  applyRecords,
+  decodeMetadataRecord,
+  encodeMetadataRecord,
+  imageFromSnapshot,
+  imageToRecords,
+  MetadataImage,
+  type MetadataRecord,
+} from "@brook/metadata";
+import { assert, BrookError, type DescribeQuorumResponse__Output } from "@brook/protocol";
 import {
   type Entry,
   GrpcTransport,
@@ -17,11 +25,14 @@ import {
   type Role,
   type StateMachine,
 } from "@brook/raft";
+import { NotActiveControllerError } from "./errors.js";
 import {
   type CommitListener,
   type ControllerQuorumMember,
   type MetadataLog,
   notifyCommit,
+  notifySnapshot,
+  type SnapshotListener,
 } from "./metadata-log.js";
 
 /**
@@ -127,13 +138,25 @@ export class RaftMetadataLog implements MetadataLog {
     return this.records.firstOffsetOf(this.node.propose(encodeEntry(records)));
   }
 
+  /**
+   * Records from the latest snapshot's offset on; below it, OFFSET_OUT_OF_RANGE
+   * (start from snapshotImage() instead).
+   */
   async read(fromOffset: number, maxRecords: number): Promise<MetadataRecord[]> {
     return this.records.read(fromOffset, maxRecords);
   }
 
-  onCommit(listener: CommitListener): () => void {
+  snapshotImage(): MetadataImage | undefined {
+    return this.records.snapshotImage();
+  }
+
+  onCommit(listener: CommitListener, onSnapshot?: SnapshotListener): () => void {
     this.records.listeners.add(listener);
-    return () => this.records.listeners.delete(listener);
+    if (onSnapshot) this.records.snapshotListeners.add(onSnapshot);
+    return () => {
+      this.records.listeners.delete(listener);
+      if (onSnapshot) this.records.snapshotListeners.delete(onSnapshot);
+    };
   }
 
   /**
@@ -160,18 +183,47 @@ export class RaftMetadataLog implements MetadataLog {
   }
 
   /**
-   * Every voter, by id. Only this node's own term and commit index are
-   * known here: the leader's per-follower progress is not exposed by RaftNode yet.
+   * Every voter, by id. This node adds its own term and commit index; the
+   * leader adds every voter's match index, lag and last contact (a follower
+   * knows none of them).
    */
   quorumStatus(): ControllerQuorumMember[] {
     const status = this.node.status();
     return [...status.membership.voters]
       .sort((a, b) => a - b)
-      .map((id) =>
-        id === status.id
-          ? { id, leader: status.role === "leader", term: status.term, commitIndex: status.commit }
-          : { id, leader: id === status.leader },
-      );
+      .map((id) => {
+        const progress = status.progress.get(id);
+        const replication = progress && {
+          matchIndex: progress.match,
+          lag: progress.lag,
+          lastContactMs: progress.lastContactMs,
+        };
+        const own = id === status.id && { term: status.term, commitIndex: status.commit };
+        return { id, leader: id === status.leader, ...own, ...replication };
+      });
+  }
+
+  /**
+   * The quorum as the leader sees it: every voter's match index, lag and
+   * last contact, for DescribeQuorum. Only the leader tracks them: on a
+   * follower it fails with NOT_CONTROLLER naming the leader it knows.
+   */
+  describeQuorum(): DescribeQuorumResponse__Output {
+    const status = this.node.status();
+    if (status.role !== "leader") throw new NotActiveControllerError(status.id, this.activeControllerId());
+    const voters = [...status.membership.voters].sort((a, b) => a - b);
+    return {
+      leaderId: status.id,
+      term: status.term,
+      commitIndex: status.commit,
+      committedOffset: this.committedOffset,
+      voters: voters.map((id) => {
+        const progress = status.progress.get(id);
+        assert(progress !== undefined, `the leader tracks the progress of every voter, ${id} too`);
+        const { match: matchIndex, lag, lastContactMs } = progress;
+        return { id, leader: id === status.id, matchIndex, lag, lastContactMs };
+      }),
+    };
   }
 
   status(): MetadataQuorumStatus {
@@ -196,6 +248,7 @@ export class RaftMetadataLog implements MetadataLog {
   async close(options: { transferLeadership?: boolean } = {}): Promise<void> {
     await this.node.close(options);
     this.records.listeners.clear();
+    this.records.snapshotListeners.clear();
   }
 
   private async replayStoredCommits(tickMs: number): Promise<void> {
@@ -213,16 +266,21 @@ export class RaftMetadataLog implements MetadataLog {
 }
 
 /**
- * The state machine: every record applied so far, in offset order (a
- * record's offset is its position). Kept whole in memory because cluster
- * metadata is small (brokers, topics, partitions) and read() serves it to
- * every follower; the Raft snapshot is the same list plus the next offset,
- * so the Raft log behind it can be compacted. Once snapshots hold the
- * metadata image instead, read() will start at the snapshot's offset.
+ * The state machine: the metadata image as of the latest snapshot (`base`)
+ * and the records applied since (`tail`), which read() serves. The Raft
+ * snapshot is the image written as records (imageToRecords), as in Kafka's
+ * KRaft, so it grows with the cluster, not with its history; taking one
+ * drops the tail it covers, and restoring one replaces everything.
  */
 class MetadataRecords implements StateMachine {
   readonly listeners = new Set<CommitListener>();
-  private records: MetadataRecord[] = [];
+  readonly snapshotListeners = new Set<SnapshotListener>();
+  /** The image at the latest snapshot taken or restored; the records up to its offset are only in it. */
+  private base: MetadataImage = MetadataImage.empty;
+  /** Every record applied after `base`, the first at offset base.offset + 1. */
+  private tail: MetadataRecord[] = [];
+  /** `base` with `tail` applied: the state snapshot() writes (images share what did not change). */
+  private image: MetadataImage = MetadataImage.empty;
   /**
    * Raft index → offset of its first record, kept only while an append()
    * waits (propose() tells it the index, not the offset), so the map stays
@@ -232,41 +290,64 @@ class MetadataRecords implements StateMachine {
   private appendsWaiting = 0;
 
   get nextOffset(): number {
-    return this.records.length;
+    return this.image.offset + 1;
   }
 
   apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
       const batch = decodeEntry(entry.data);
-      const firstOffset = this.records.length;
-      for (const record of batch) this.records.push(record);
+      const firstOffset = this.nextOffset;
+      this.image = applyRecords(this.image, batch, firstOffset);
+      for (const record of batch) this.tail.push(record);
       if (this.appendsWaiting > 0) this.firstOffsets.set(entry.index, firstOffset);
       notifyCommit(this.listeners, batch, firstOffset);
     }
   }
 
+  /**
+   * The applied state, which becomes the base: RaftNode compacts its log up
+   * to here, so the tail it covers is dropped (read() below it now fails).
+   */
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.records);
+    this.base = this.image;
+    this.tail = [];
+    return encodeSnapshot(this.image);
   }
 
   /**
-   * Replaces the records with a snapshot's: at start-up, or when the leader
+   * Replaces the state with a snapshot's: at start-up, or when the leader
    * sends one because this node fell behind its compacted log. Committed
    * records never change, so the snapshot extends what was applied here;
-   * listeners hear of the records that are new to this node.
+   * when it goes further, snapshot listeners get its image.
    */
   restore(data: Uint8Array): void {
-    const records = decodeSnapshot(data);
-    const known = this.records.length;
-    assert(records.length >= known, "a snapshot never takes back applied records");
-    this.records = records;
+    const { base, tail } = decodeSnapshot(data);
+    const image = applyRecords(base, tail, base.offset + 1);
+    assert(image.offset >= this.image.offset, "a snapshot never takes back applied records");
+    const advanced = image.offset > this.image.offset;
+    this.base = base;
+    this.tail = tail;
+    this.image = image;
     this.firstOffsets.clear();
-    notifyCommit(this.listeners, records.slice(known), known);
+    if (advanced) notifySnapshot(this.snapshotListeners, image);
+  }
+
+  /** The latest snapshot's image; undefined while the tail goes back to offset 0. */
+  snapshotImage(): MetadataImage | undefined {
+    return this.base.offset < 0 ? undefined : this.base;
   }
 
   read(fromOffset: number, maxRecords: number): MetadataRecord[] {
+    const tailOffset = this.base.offset + 1;
     const from = Math.max(0, fromOffset);
-    return this.records.slice(from, from + Math.max(0, maxRecords));
+    if (from < tailOffset) {
+      throw new BrookError(
+        "OFFSET_OUT_OF_RANGE",
+        `metadata before offset ${tailOffset} was compacted into a snapshot; fetch from the snapshot`,
+      );
+    }
+    const start = from - tailOffset;
+    return this.tail.slice(start, start + Math.max(0, maxRecords));
   }
 
   /**
@@ -293,25 +374,35 @@ class MetadataRecords implements StateMachine {
 
 // ---- encoding ------------------------------------------------------------------
 //
-// An entry is [format u8][record list]; a snapshot is [format u8][next offset
-// u64][record list]; a record list is [count u32] then per record [length
-// u32][encodeMetadataRecord bytes]. Each record keeps its own versioned JSON,
-// the same bytes the test-only LevelMetadataLog stores; the leading format byte lets a later
-// layout (e.g. a snapshot holding the image) be told apart.
+// An entry is [format u8 = 1][record list]; a snapshot is [format u8 = 2]
+// [next offset u64][record list], the list being the image as of next offset
+// - 1 written as records (imageToRecords); a record list is [count u32] then
+// per record [length u32][encodeMetadataRecord bytes]. Each record keeps its
+// own versioned JSON, the same bytes the test-only LevelMetadataLog stores.
+// Format 1 snapshots, written before snapshots held the image, list every
+// record from offset 0: they are still read (as history, which read() then
+// serves) so old data dirs open.
 
 const entryFormat = 1;
-const snapshotFormat = 1;
+const historySnapshotFormat = 1;
+const snapshotFormat = 2;
 const u32Bytes = 4;
+
+/** A decoded snapshot: an image and the records after it (only a format 1 snapshot has any). */
+interface MetadataSnapshot {
+  readonly base: MetadataImage;
+  readonly tail: MetadataRecord[];
+}
 
 function encodeEntry(records: readonly MetadataRecord[]): Uint8Array {
   return Buffer.concat([Buffer.of(entryFormat), ...encodeRecordList(records)]);
 }
 
-function encodeSnapshot(records: readonly MetadataRecord[]): Uint8Array {
+function encodeSnapshot(image: MetadataImage): Uint8Array {
   const header = Buffer.alloc(1 + 8);
   header.writeUInt8(snapshotFormat, 0);
-  header.writeBigUInt64BE(BigInt(records.length), 1);
-  return Buffer.concat([header, ...encodeRecordList(records)]);
+  header.writeBigUInt64BE(BigInt(image.offset + 1), 1);
+  return Buffer.concat([header, ...encodeRecordList(imageToRecords(image))]);
 }
 
 function encodeRecordList(records: readonly MetadataRecord[]): Buffer[] {
@@ -331,20 +422,21 @@ function u32(value: number): Buffer {
 
 function decodeEntry(data: Uint8Array): MetadataRecord[] {
   const reader = new ByteReader(data, "metadata entry");
-  reader.expectFormat(entryFormat);
+  reader.format([entryFormat]);
   const records = reader.recordList();
   reader.expectEnd();
   return records;
 }
 
-function decodeSnapshot(data: Uint8Array): MetadataRecord[] {
+function decodeSnapshot(data: Uint8Array): MetadataSnapshot {
   const reader = new ByteReader(data, "metadata snapshot");
-  reader.expectFormat(snapshotFormat);
+  const format = reader.format([historySnapshotFormat, snapshotFormat]);
   const nextOffset = reader.u64();
   const records = reader.recordList();
   reader.expectEnd();
+  if (format === snapshotFormat) return { base: imageFromSnapshot(records, nextOffset - 1), tail: [] };
   if (records.length !== nextOffset) reader.fail(`${records.length} records but next offset ${nextOffset}`);
-  return records;
+  return { base: MetadataImage.empty, tail: records };
 }
 
 /** Reads what this module wrote, checking every length against the bytes present first. */
@@ -359,10 +451,12 @@ class ByteReader {
     this.bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   }
 
-  expectFormat(format: number): void {
+  /** The format byte, one of `known`. */
+  format(known: readonly number[]): number {
     this.need(1);
     const found = this.bytes.readUInt8(this.at++);
-    if (found !== format) this.fail(`format ${found}, this node reads ${format}; upgrade it`);
+    if (!known.includes(found)) this.fail(`format ${found}, this node reads ${known.join(" or ")}; upgrade it`);
+    return found;
   }
 
   u64(): number {

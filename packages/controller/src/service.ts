@@ -2,17 +2,24 @@
 // back. Brokers reach these either over gRPC or, in a combined node, through
 // the same functions in-process.
 
-import { encodeMetadataRecord } from "@brook/metadata";
+import { encodeMetadataRecord, imageToRecords, type MetadataRecord } from "@brook/metadata";
 import {
+  type AlterPartitionRequest__Output,
+  type AlterPartitionResponse,
+  type BrokerHeartbeatRequest__Output,
+  type BrokerHeartbeatResponse,
   BrookError,
   type ControllerHandlers,
   type CreateTopicsRequest__Output,
   type CreateTopicsResponse,
   type DeleteTopicsRequest__Output,
   type DeleteTopicsResponse,
+  type DescribeQuorumResponse,
   type FetchMetadataRequest__Output,
   type FetchMetadataResponse,
   noError,
+  type RegisterBrokerRequest__Output,
+  type RegisterBrokerResponse,
   toWireError,
   unary,
 } from "@brook/protocol";
@@ -48,7 +55,12 @@ export async function deleteTopics(
   return { topics: toTopicResults(await controller.deleteTopics(request.names)) };
 }
 
-/** Committed records from `fromOffset`; waits up to `maxWaitMs` for new ones when there are none. */
+/**
+ * Committed records from `fromOffset`; waits up to `maxWaitMs` for new ones
+ * when there are none. Records the log has compacted into a snapshot can no
+ * longer be sent one by one: a fetch from below them gets the controller's
+ * image instead, written as records, whole (`snapshot`, see the proto).
+ */
 export async function fetchMetadata(
   controller: Controller,
   request: FetchMetadataRequest__Output,
@@ -59,12 +71,26 @@ export async function fetchMetadata(
   if (fromOffset > controller.committedOffset && request.maxWaitMs > 0) {
     await waitForOffset(controller, fromOffset, Math.min(request.maxWaitMs, fetchMetadataWaitMsMax));
   }
-  const records = await controller.readRecords(fromOffset, maxRecords);
+  let records: MetadataRecord[];
+  try {
+    records = await controller.readRecords(fromOffset, maxRecords);
+  } catch (error) {
+    if (!(error instanceof BrookError && error.code === "OFFSET_OUT_OF_RANGE")) throw error;
+    const image = controller.image; // at or past the snapshot: the image follows the log it reads
+    return {
+      error: noError,
+      records: imageToRecords(image).map(encodeMetadataRecord),
+      nextOffset: image.offset + 1,
+      committedOffset: controller.committedOffset,
+      snapshot: true,
+    };
+  }
   return {
     error: noError,
     records: records.map(encodeMetadataRecord),
     nextOffset: fromOffset + records.length,
     committedOffset: controller.committedOffset,
+    snapshot: false,
   };
 }
 
@@ -87,9 +113,53 @@ export function controllerHandlers(controller: Controller): ControllerHandlers {
     CreateTopics: unary((request) => createTopics(controller, request)),
     DeleteTopics: unary((request) => deleteTopics(controller, request)),
     FetchMetadata: unary((request) => fetchMetadata(controller, request)),
-    RegisterBroker: unary(async (request) => {
-      await controller.registerBroker(request);
-      return {};
-    }),
+    RegisterBroker: unary((request) => registerBroker(controller, request)),
+    BrokerHeartbeat: unary((request) => brokerHeartbeat(controller, request)),
+    AlterPartition: unary((request) => alterPartition(controller, request)),
+    DescribeQuorum: unary(async () => describeQuorum(controller)),
   };
+}
+
+export async function registerBroker(
+  controller: Controller,
+  request: RegisterBrokerRequest__Output,
+): Promise<RegisterBrokerResponse> {
+  return controller.registerBroker({
+    brokerId: request.brokerId,
+    incarnationId: request.incarnationId,
+    host: request.host,
+    port: request.port,
+    ...(request.rack ? { rack: request.rack } : {}),
+  });
+}
+
+export async function brokerHeartbeat(
+  controller: Controller,
+  request: BrokerHeartbeatRequest__Output,
+): Promise<BrokerHeartbeatResponse> {
+  return controller.heartbeat({
+    brokerId: request.brokerId,
+    incarnationId: request.incarnationId,
+    metadataOffset: Number(request.metadataOffset),
+    wantShutDown: request.wantShutDown,
+  });
+}
+
+export async function alterPartition(
+  controller: Controller,
+  request: AlterPartitionRequest__Output,
+): Promise<AlterPartitionResponse> {
+  const partition = await controller.alterPartition({
+    topic: request.topic,
+    partition: request.partition,
+    leaderId: request.leaderId,
+    leaderEpoch: request.leaderEpoch,
+    partitionEpoch: request.partitionEpoch,
+    newIsr: request.newIsr,
+  });
+  return { partition: { ...partition, replicas: [...partition.replicas], isr: [...partition.isr] } };
+}
+
+export function describeQuorum(controller: Controller): DescribeQuorumResponse {
+  return controller.describeQuorum();
 }

@@ -8,7 +8,7 @@ import {
   validateTopicName,
 } from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
-import { assignReplicas, placementStart } from "./placement.js";
+import { assignReplicas } from "./placement.js";
 
 export interface CreateTopicRequest {
   readonly name: string;
@@ -20,7 +20,7 @@ export interface CreateTopicRequest {
 /** Kafka's convention: -1 asks for the cluster default. */
 export const useDefault = -1;
 export const defaultPartitions = 1;
-/** Three copies where the cluster has three brokers; fewer on a smaller cluster. */
+/** Three copies where the cluster has three live brokers; fewer on a smaller cluster. */
 export const defaultReplicationFactorMax = 3;
 
 export function planCreateTopic(
@@ -33,14 +33,20 @@ export function planCreateTopic(
     throw new BrookError("TOPIC_ALREADY_EXISTS", `topic '${request.name}' already exists`);
   }
   validateTopicConfigs(request.configs);
-  const liveBrokers = [...image.brokers.keys()];
+  // Only unfenced brokers take replicas, as in Kafka: a fenced one is down or
+  // has not caught up, and a new partition led by it would start offline.
+  const liveBrokers = [...image.brokers.values()].filter((broker) => !broker.fenced);
   const numPartitions = request.numPartitions === useDefault ? defaultPartitions : request.numPartitions;
   const replicationFactor =
     request.replicationFactor === useDefault
       ? Math.min(defaultReplicationFactorMax, Math.max(liveBrokers.length, 1))
       : request.replicationFactor;
-  const start = placementStart(liveBrokers, preferredLeaderCounts(image));
-  const assignment = assignReplicas(liveBrokers, numPartitions, replicationFactor, start);
+  const assignment = assignReplicas(
+    liveBrokers,
+    numPartitions,
+    replicationFactor,
+    preferredLeaderCounts(image),
+  );
   return [
     { type: "topic", name: request.name, topicId },
     ...[...request.configs].map(

@@ -7,6 +7,7 @@
 import type { MetadataImage } from "@brook/metadata";
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, NotActiveControllerError, planCreateTopic } from "../src/index.js";
+import { registerLiveBroker } from "./helpers/decisions.js";
 import { Quorum, waitFor } from "./helpers/quorum.js";
 
 const newTopic = (name: string, numPartitions = 3) => ({
@@ -76,7 +77,7 @@ class ControllerQuorum {
 /** Registers brokers 1–3 and creates two topics through the active controller. */
 async function seed(active: Controller): Promise<void> {
   for (const brokerId of [1, 2, 3]) {
-    await active.registerBroker({
+    await registerLiveBroker(active, {
       brokerId,
       incarnationId: `i${brokerId}`,
       host: "127.0.0.1",

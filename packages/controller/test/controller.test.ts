@@ -11,6 +11,7 @@ import {
   NotActiveControllerError,
   planCreateTopic,
 } from "../src/index.js";
+import { registerLiveBroker } from "./helpers/decisions.js";
 import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
 import { ScriptedQuorumLog } from "./helpers/scripted-quorum-log.js";
 
@@ -25,14 +26,14 @@ afterEach(() => {
 });
 
 async function openController(dir: string): Promise<Controller> {
-  return Controller.open({ nodeId: 1, log: await LevelMetadataLog.open(dir) });
+  return Controller.open({ nodeId: 1, log: await LevelMetadataLog.open(dir), sessionCheckIntervalMs: 0 });
 }
 
 describe("controller on a level metadata log", () => {
   it("metadata survives a restart: the image is rebuilt by replaying the log", async () => {
     const dir = tempDir();
     const first = await openController(dir);
-    await first.registerBroker({ brokerId: 1, incarnationId: "a", host: "127.0.0.1", port: 9092 });
+    await registerLiveBroker(first, { brokerId: 1, incarnationId: "a", host: "127.0.0.1", port: 9092 });
     const created = await first.createTopics([
       { name: "orders", numPartitions: 3, replicationFactor: 1, configs: new Map() },
       { name: "orders", numPartitions: 3, replicationFactor: 1, configs: new Map() },
@@ -55,23 +56,16 @@ describe("controller on a level metadata log", () => {
   it("re-registering an unchanged broker writes nothing", async () => {
     const controller = await openController(tempDir());
     const registration = { brokerId: 1, incarnationId: "a", host: "h", port: 1 };
-    await controller.registerBroker(registration);
+    await registerLiveBroker(controller, registration);
     const offset = controller.committedOffset;
-    await controller.registerBroker(registration);
+    await registerLiveBroker(controller, registration);
     expect(controller.committedOffset).toBe(offset);
-    await controller.close();
-  });
-
-  it("a registered broker is unfenced in the same commit (until heartbeats decide it)", async () => {
-    const controller = await openController(tempDir());
-    await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });
-    expect(controller.image.brokers.get(1)?.fenced).toBe(false);
     await controller.close();
   });
 
   it("validate-only creation commits nothing", async () => {
     const controller = await openController(tempDir());
-    await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });
+    await registerLiveBroker(controller, { brokerId: 1, incarnationId: "a", host: "h", port: 1 });
     const offset = controller.committedOffset;
     const [outcome] = await controller.createTopics(
       [{ name: "t", numPartitions: 1, replicationFactor: 1, configs: new Map() }],
@@ -84,7 +78,7 @@ describe("controller on a level metadata log", () => {
 
   it("FetchMetadata long-polls until a new record is committed", async () => {
     const controller = await openController(tempDir());
-    await controller.registerBroker({ brokerId: 1, incarnationId: "a", host: "h", port: 1 });
+    await registerLiveBroker(controller, { brokerId: 1, incarnationId: "a", host: "h", port: 1 });
     const next = controller.committedOffset + 1;
     const pending = fetchMetadata(controller, { fromOffset: next, maxWaitMs: 5_000, maxRecords: 100 });
     await controller.createTopics([
@@ -97,13 +91,11 @@ describe("controller on a level metadata log", () => {
   });
 });
 
-const broker = (brokerId: number): MetadataRecord => ({
-  type: "broker-registration",
-  brokerId,
-  incarnationId: `i${brokerId}`,
-  host: "h",
-  port: brokerId,
-});
+/** A registered broker, unfenced as its heartbeats would have it. */
+const broker = (brokerId: number): MetadataRecord[] => [
+  { type: "broker-registration", brokerId, incarnationId: `i${brokerId}`, host: "h", port: brokerId },
+  { type: "broker-unfence", brokerId, incarnationId: `i${brokerId}` },
+];
 const newTopic = (name: string) => ({ name, numPartitions: 1, replicationFactor: 1, configs: new Map() });
 /** The records an active controller would have committed to create `name` on `image`. */
 const created = (image: MetadataImage, name: string) => planCreateTopic(image, newTopic(name), `id-${name}`);
@@ -111,20 +103,24 @@ const created = (image: MetadataImage, name: string) => planCreateTopic(image, n
 describe("controller on a quorum: the active-controller rules", () => {
   it("a follower's image is built from the batches the quorum commits, and its listeners hear of each", async () => {
     const log = new ScriptedQuorumLog(1, false, 2);
-    const follower = await Controller.open({ nodeId: 1, log });
+    const follower = await Controller.open({ nodeId: 1, log, sessionCheckIntervalMs: 0 });
     const offsets: number[] = [];
     follower.onImage((image) => offsets.push(image.offset));
 
-    log.commit([broker(2)]);
+    log.commit(broker(2));
     log.commit(created(follower.image, "orders"));
 
     expect(follower.image.topic("orders")?.partitions).toHaveLength(1);
     expect(follower.image.brokers.get(2)?.port).toBe(2);
-    expect(offsets).toEqual([0, 2]);
+    expect(offsets).toEqual([1, 3]);
   });
 
   it("a write on a follower fails with NOT_CONTROLLER naming the active controller, in-process and over the wire", async () => {
-    const follower = await Controller.open({ nodeId: 1, log: new ScriptedQuorumLog(1, false, 2) });
+    const follower = await Controller.open({
+      nodeId: 1,
+      log: new ScriptedQuorumLog(1, false, 2),
+      sessionCheckIntervalMs: 0,
+    });
     const writes = [
       follower.createTopics([newTopic("t")]),
       follower.createTopics([newTopic("t")], true),
@@ -148,7 +144,11 @@ describe("controller on a quorum: the active-controller rules", () => {
   });
 
   it("with no active controller known, NOT_CONTROLLER says so and names none", async () => {
-    const follower = await Controller.open({ nodeId: 1, log: new ScriptedQuorumLog(1, false, undefined) });
+    const follower = await Controller.open({
+      nodeId: 1,
+      log: new ScriptedQuorumLog(1, false, undefined),
+      sessionCheckIntervalMs: 0,
+    });
     const error = await follower.deleteTopics(["t"]).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/no active controller is known yet/);
     expect(activeControllerIdOf(error)).toBeUndefined();
@@ -157,8 +157,8 @@ describe("controller on a quorum: the active-controller rules", () => {
 
   it("a newly active controller applies everything committed before its first decision, once per term", async () => {
     const log = new ScriptedQuorumLog(1, false, 2);
-    const controller = await Controller.open({ nodeId: 1, log });
-    log.commit([broker(1)]);
+    const controller = await Controller.open({ nodeId: 1, log, sessionCheckIntervalMs: 0 });
+    log.commit(broker(1));
     // The previous active controller created "orders"; it reached the quorum but not yet this node.
     const withBroker = controller.image;
     log.committedElsewhere.push(created(withBroker, "orders"));
@@ -177,8 +177,8 @@ describe("controller on a quorum: the active-controller rules", () => {
 
   it("leadership lost while an append is in flight: that topic and the rest report NOT_CONTROLLER", async () => {
     const log = new ScriptedQuorumLog(1, true, 1);
-    const controller = await Controller.open({ nodeId: 1, log });
-    log.commit([broker(1)]);
+    const controller = await Controller.open({ nodeId: 1, log, sessionCheckIntervalMs: 0 });
+    log.commit(broker(1));
     const imageBefore = controller.image;
     log.beforeAppend = () => {
       log.elect(3);
@@ -194,8 +194,8 @@ describe("controller on a quorum: the active-controller rules", () => {
 
   it("a new term in the middle of a write: the next decision catches up first", async () => {
     const log = new ScriptedQuorumLog(1, true, 1);
-    const controller = await Controller.open({ nodeId: 1, log });
-    log.commit([broker(1)]);
+    const controller = await Controller.open({ nodeId: 1, log, sessionCheckIntervalMs: 0 });
+    log.commit(broker(1));
     log.beforeAppend = () => {
       log.beforeAppend = () => undefined;
       // Leadership moved away and back; meanwhile another controller created "b".
@@ -210,19 +210,19 @@ describe("controller on a quorum: the active-controller rules", () => {
 
   it("start-up replay and the batches reported during it apply every record exactly once", async () => {
     const log = new ScriptedQuorumLog(1, false, 2);
-    log.commit([broker(1)]);
-    log.commit(created(applyRecords(MetadataImage.empty, [broker(1)], 0), "a"));
+    log.commit(broker(1));
+    log.commit(created(applyRecords(MetadataImage.empty, broker(1), 0), "a"));
     const all = () => log.read(0, 100);
     // While the replay reads, the quorum commits two more batches: one past what the
     // replay has applied (it reads it later), one right after it (applied at once).
     log.duringRead = (fromOffset) => {
-      if (fromOffset === 0) log.commit([broker(2)]);
+      if (fromOffset === 0) log.commit(broker(2));
       if (fromOffset > 0 && fromOffset === log.committedOffset + 1) {
         log.duringRead = () => undefined;
-        log.commit([broker(3)]);
+        log.commit(broker(3));
       }
     };
-    const controller = await Controller.open({ nodeId: 1, log });
+    const controller = await Controller.open({ nodeId: 1, log, sessionCheckIntervalMs: 0 });
 
     expect(controller.image.offset).toBe(log.committedOffset);
     expect(controller.image).toEqual(applyRecords(MetadataImage.empty, await all(), 0));

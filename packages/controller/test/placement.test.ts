@@ -1,20 +1,53 @@
-import { applyRecords, MetadataImage } from "@brook/metadata";
+// Replica placement as pure functions: round-robin without racks, Kafka's
+// rack-aware assignment with them.
 import { describe, expect, it } from "vitest";
-import { assignReplicas, placementStart, planCreateTopic, planDeleteTopic } from "../src/index.js";
+import { assignReplicas, type PlacementBroker, placementStart, rackAlternatedOrder } from "../src/index.js";
 
-describe("replica placement", () => {
+/** Brokers from "id:rack" or "id" specs: brokers("1:a", "2:b") or brokers(1, 2). */
+const brokers = (...specs: (string | number)[]): PlacementBroker[] =>
+  specs.map((spec) => {
+    const [id, rack] = String(spec).split(":");
+    return { brokerId: Number(id), rack };
+  });
+const noLeaders = new Map<number, number>();
+const countBy = <T>(items: readonly T[]) => {
+  const counts = new Map<T, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+};
+const racksOfPartition = (replicas: readonly number[], all: readonly PlacementBroker[]) =>
+  new Set(replicas.map((id) => all.find((broker) => broker.brokerId === id)?.rack));
+
+describe("replica placement without racks: round-robin", () => {
   it("spreads leaders evenly and never puts two replicas of a partition on one broker", () => {
-    const assignment = assignReplicas([3, 1, 2], 6, 3, 0);
+    const assignment = assignReplicas(brokers(3, 1, 2), 6, 3, noLeaders);
     const leaders = assignment.map((replicas) => replicas[0]);
     for (const broker of [1, 2, 3]) expect(leaders.filter((l) => l === broker)).toHaveLength(2);
     for (const replicas of assignment) expect(new Set(replicas).size).toBe(3);
   });
 
-  it("starts at the broker that is the preferred leader of the fewest partitions, the lowest id on a tie", () => {
-    expect(placementStart([3, 1, 2], new Map())).toBe(0);
+  it("places followers on the next brokers, shifting them by one each full round of leaders (Kafka's replica shift)", () => {
+    expect(assignReplicas(brokers(1, 2, 3), 6, 2, noLeaders)).toEqual([
+      [1, 2],
+      [2, 3],
+      [3, 1],
+      [1, 3],
+      [2, 1],
+      [3, 2],
+    ]);
+  });
+
+  it("treats the wire's empty rack as no rack", () => {
+    expect(assignReplicas(brokers("1:", "2:", "3:"), 3, 2, noLeaders)).toEqual(
+      assignReplicas(brokers(1, 2, 3), 3, 2, noLeaders),
+    );
+  });
+
+  it("starts at the broker that is the preferred leader of the fewest partitions, the earliest on a tie", () => {
+    expect(placementStart([1, 2, 3], new Map())).toBe(0);
     expect(
       placementStart(
-        [3, 1, 2],
+        [1, 2, 3],
         new Map([
           [1, 2],
           [2, 1],
@@ -24,102 +57,87 @@ describe("replica placement", () => {
     ).toBe(1);
     expect(
       placementStart(
-        [3, 1, 2],
+        [1, 2, 3],
         new Map([
           [1, 1],
           [2, 1],
         ]),
       ),
     ).toBe(2);
+    expect(assignReplicas(brokers(1, 2, 3), 1, 2, new Map([[1, 1]]))).toEqual([[2, 3]]);
   });
 
-  it("refuses a replication factor above the live broker count", () => {
-    expect(() => assignReplicas([1], 1, 2, 0)).toThrow(/INVALID_REPLICATION_FACTOR.*1 broker\(s\) are alive/);
+  it("refuses a replication factor above the live broker count, saying how many are alive", () => {
+    expect(() => assignReplicas(brokers(1), 1, 2, noLeaders)).toThrow(
+      /INVALID_REPLICATION_FACTOR.*1 broker\(s\) are alive/,
+    );
+    expect(() => assignReplicas(brokers("1:a", "2:b"), 1, 3, noLeaders)).toThrow(
+      /INVALID_REPLICATION_FACTOR.*2 broker\(s\) are alive/,
+    );
+  });
+
+  it("refuses to place anything when no broker is alive", () => {
+    expect(() => assignReplicas([], 1, 1, noLeaders)).toThrow(
+      /INVALID_REPLICATION_FACTOR.*no broker is alive/,
+    );
   });
 
   it.each([0, -1, 1.5, 10_001])("refuses %d partitions", (n) => {
-    expect(() => assignReplicas([1], n, 1, 0)).toThrow(/INVALID_PARTITIONS/);
+    expect(() => assignReplicas(brokers(1), n, 1, noLeaders)).toThrow(/INVALID_PARTITIONS/);
   });
 });
 
-describe("topic decisions", () => {
-  const withBroker = applyRecords(
-    MetadataImage.empty,
-    [{ type: "broker-registration", brokerId: 1, incarnationId: "i", host: "h", port: 1 }],
-    0,
-  );
-  const request = {
-    name: "t",
-    numPartitions: 2,
-    replicationFactor: 1,
-    configs: new Map([["retention.ms", "5"]]),
-  };
-
-  it("creating a topic yields the topic, its configs and one record per partition", () => {
-    const records = planCreateTopic(withBroker, request, "id-t");
-    expect(records.map((r) => r.type)).toEqual(["topic", "topic-config", "partition", "partition"]);
-    const image = applyRecords(withBroker, records, 1);
-    expect(image.topic("t")?.partitions.map((p) => p.leader)).toEqual([1, 1]);
+describe("replica placement with racks: Kafka's rack-aware assignment", () => {
+  it("orders brokers one from each rack in turn, racks by name and brokers by id", () => {
+    const racks = new Map(
+      brokers("5:c", "1:a", "4:b", "2:a", "3:a", "6:c").map((b) => [b.brokerId, b.rack ?? ""]),
+    );
+    expect(rackAlternatedOrder(racks)).toEqual([1, 4, 5, 2, 6, 3]);
   });
 
-  it("refuses a duplicate name, a bad name and a bad config with typed errors", () => {
-    const image = applyRecords(withBroker, planCreateTopic(withBroker, request, "id-t"), 1);
-    expect(() => planCreateTopic(image, request, "id-2")).toThrow(/TOPIC_ALREADY_EXISTS/);
-    expect(() => planCreateTopic(image, { ...request, name: "bad name" }, "x")).toThrow(/INVALID_TOPIC/);
-    expect(() =>
-      planCreateTopic(image, { ...request, name: "u", configs: new Map([["nope", "1"]]) }, "x"),
-    ).toThrow(/INVALID_CONFIG/);
+  it("puts each partition's replicas in distinct racks when there are at least as many racks as copies", () => {
+    const cluster = brokers("1:a", "2:a", "3:b", "4:b", "5:c", "6:c", "7:a");
+    for (const replicationFactor of [1, 2, 3]) {
+      for (const replicas of assignReplicas(cluster, 20, replicationFactor, noLeaders)) {
+        expect(racksOfPartition(replicas, cluster).size).toBe(replicationFactor);
+      }
+    }
   });
 
-  it("-1 asks for the default partition count and replication factor; 0 is refused", () => {
-    const records = planCreateTopic(
-      withBroker,
-      { ...request, numPartitions: -1, replicationFactor: -1 },
-      "id",
+  it("spreads leaders evenly over brokers and over racks: 6 brokers in 3 racks, 12 partitions, 3 copies", () => {
+    const cluster = brokers("1:a", "2:a", "3:b", "4:b", "5:c", "6:c");
+    const assignment = assignReplicas(cluster, 12, 3, noLeaders);
+    const leaders = assignment.map((replicas) => replicas[0]);
+    expect([...countBy(leaders).values()]).toEqual([2, 2, 2, 2, 2, 2]);
+    const leaderRacks = leaders.map((id) => cluster.find((b) => b.brokerId === id)?.rack);
+    expect(countBy(leaderRacks)).toEqual(
+      new Map([
+        ["a", 4],
+        ["b", 4],
+        ["c", 4],
+      ]),
     );
-    expect(records.filter((r) => r.type === "partition")).toHaveLength(1);
-    expect(() => planCreateTopic(withBroker, { ...request, numPartitions: 0 }, "id")).toThrow(
-      /INVALID_PARTITIONS/,
-    );
-    expect(() => planCreateTopic(withBroker, { ...request, replicationFactor: 0 }, "id")).toThrow(
-      /INVALID_REPLICATION_FACTOR/,
-    );
+    // Every broker holds the same number of copies too.
+    expect([...countBy(assignment.flat()).values()]).toEqual([6, 6, 6, 6, 6, 6]);
+    for (const replicas of assignment) expect(racksOfPartition(replicas, cluster).size).toBe(3);
   });
 
-  it("placement is a function of the image alone: leaders keep spreading, and refill after a deletion", () => {
-    const threeBrokers = applyRecords(
-      MetadataImage.empty,
-      [1, 2, 3].map((brokerId) => ({
-        type: "broker-registration" as const,
-        brokerId,
-        incarnationId: "i",
-        host: "h",
-        port: brokerId,
-      })),
-      0,
-    );
-    const single = { name: "", numPartitions: 1, replicationFactor: 2, configs: new Map() };
-    let image = threeBrokers;
-    const create = (name: string) => {
-      const records = planCreateTopic(image, { ...single, name }, `id-${name}`);
-      image = applyRecords(image, records, image.offset + 1);
-      return image.topic(name)?.partitions[0].replicas;
-    };
-    expect([create("a"), create("b"), create("c"), create("d")]).toEqual([
-      [1, 2],
-      [2, 3],
-      [3, 1],
-      [1, 2],
-    ]);
-    // The same image gives the same placement, whichever controller decides.
-    expect(planCreateTopic(image, { ...single, name: "e" }, "id-e")).toEqual(
-      planCreateTopic(image, { ...single, name: "e" }, "id-e"),
-    );
-    image = applyRecords(image, planDeleteTopic(image, "b"), image.offset + 1);
-    expect(create("e")).toEqual([2, 3]); // broker 2 lost its only leadership
+  it("still places validly on uneven racks: rack a has 3 brokers, rack b has 1", () => {
+    const cluster = brokers("1:a", "2:a", "3:a", "4:b");
+    for (const replicationFactor of [2, 3, 4]) {
+      const assignment = assignReplicas(cluster, 8, replicationFactor, noLeaders);
+      for (const replicas of assignment) {
+        expect(new Set(replicas).size).toBe(replicationFactor);
+        expect(racksOfPartition(replicas, cluster)).toEqual(new Set(["a", "b"]));
+      }
+      // Leaders still take each broker in turn.
+      expect([...countBy(assignment.map((replicas) => replicas[0])).values()]).toEqual([2, 2, 2, 2]);
+    }
   });
 
-  it("deleting an unknown topic is UNKNOWN_TOPIC", () => {
-    expect(() => planDeleteTopic(withBroker, "missing")).toThrow(/UNKNOWN_TOPIC/);
+  it("refuses brokers of which only some name a rack, listing those that do not", () => {
+    expect(() => assignReplicas(brokers("1:a", 2, "3:b", 4), 1, 1, noLeaders)).toThrow(
+      /INVALID_REQUEST: broker\(s\) 2, 4 name no rack/,
+    );
   });
 });

@@ -4,5 +4,6 @@
 export * from "./delta.js";
 export * from "./image.js";
 export * from "./records.js";
+export * from "./snapshot.js";
 export * from "./topic-config.js";
 export * from "./topic-name.js";

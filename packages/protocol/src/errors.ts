@@ -30,6 +30,7 @@ export const ErrorCode = {
   INVALID_PARTITION_EPOCH: "INVALID_PARTITION_EPOCH",
   INELIGIBLE_REPLICA: "INELIGIBLE_REPLICA",
   DUPLICATE_BROKER_REGISTRATION: "DUPLICATE_BROKER_REGISTRATION",
+  STALE_BROKER_INCARNATION: "STALE_BROKER_INCARNATION",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -170,6 +171,12 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     retriable: true,
     message:
       "Another live broker holds that node id; check node.id, or retry once the old broker's session has expired.",
+  },
+  STALE_BROKER_INCARNATION: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "This broker process is not the registered incarnation of its node id (a newer one registered, or it never did); it must register again.",
   },
 };
 

@@ -3,6 +3,7 @@
 // start-up with a message that names the key, the source and the bad value.
 
 import { readFileSync } from "node:fs";
+import { defaultHeartbeatIntervalMs, defaultSessionTimeoutMs } from "@brook/controller";
 import { BrookError } from "@brook/protocol";
 
 export type Role = "broker" | "controller";
@@ -30,6 +31,12 @@ export interface NodeConfig {
   readonly controllerQuorumVoters: ReadonlyMap<number, string>;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   readonly retentionCheckIntervalMs: number;
+  /** The broker's rack (availability zone); replicas of a partition spread over racks. */
+  readonly rack?: string;
+  /** How often the broker heartbeats to the active controller. */
+  readonly brokerHeartbeatIntervalMs: number;
+  /** A broker the active controller has not heard from for this long is fenced. */
+  readonly brokerSessionTimeoutMs: number;
 }
 
 type Source = "flag" | "env" | "file" | "default";
@@ -53,6 +60,12 @@ const nonNegativeInt =
   (v) => {
     const n = Number(v);
     return Number.isInteger(n) && n >= 0 && n <= max && String(v).trim() !== "" ? n : undefined;
+  };
+const positiveInt =
+  (max: number): Key<number>["parse"] =>
+  (v) => {
+    const n = nonNegativeInt(max)(v);
+    return n === undefined || n === 0 ? undefined : n;
   };
 const nonEmpty: Key<string>["parse"] = (v) =>
   typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
@@ -166,6 +179,29 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: "milliseconds",
     doc: "How often segments are checked against retention.",
   },
+  rack: {
+    env: "BROOK_RACK",
+    flag: "--rack",
+    parse: (v) => (typeof v === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(v.trim()) ? v.trim() : undefined),
+    expected: "1 to 64 letters, digits, '.', '-' or '_'",
+    doc: "This broker's rack or zone (Kafka's broker.rack); replicas spread over racks.",
+  },
+  brokerHeartbeatIntervalMs: {
+    env: "BROOK_BROKER_HEARTBEAT_INTERVAL_MS",
+    flag: "--broker-heartbeat-interval-ms",
+    defaultValue: defaultHeartbeatIntervalMs,
+    parse: positiveInt(60_000),
+    expected: "milliseconds from 1 to 60000",
+    doc: "How often the broker heartbeats to the active controller.",
+  },
+  brokerSessionTimeoutMs: {
+    env: "BROOK_BROKER_SESSION_TIMEOUT_MS",
+    flag: "--broker-session-timeout-ms",
+    defaultValue: defaultSessionTimeoutMs,
+    parse: positiveInt(600_000),
+    expected: "milliseconds from 1 to 600000",
+    doc: "A broker not heard from for this long is fenced and its partitions get new leaders.",
+  },
 };
 
 /**
@@ -202,6 +238,12 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
   ]);
   const resolved = config as unknown as NodeConfig;
   checkQuorumVoters(resolved);
+  if (resolved.brokerSessionTimeoutMs <= resolved.brokerHeartbeatIntervalMs) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `broker session timeout ${resolved.brokerSessionTimeoutMs} ms must exceed the heartbeat interval ${resolved.brokerHeartbeatIntervalMs} ms (several times over, so one late heartbeat does not fence a broker)`,
+    );
+  }
   if (resolved.roles.length !== 2) {
     throw new BrookError(
       "INVALID_CONFIG",

@@ -6,18 +6,29 @@
 import type { ControllerChannel } from "@brook/broker";
 import {
   activeControllerIdOf,
+  alterPartition,
+  brokerHeartbeat,
   type Controller,
   createTopics,
   deleteTopics,
+  describeQuorum,
   type RaftMetadataLog,
+  registerBroker,
 } from "@brook/controller";
 import {
+  type AlterPartitionRequest__Output,
+  type AlterPartitionResponse,
   asBrookError,
+  type BrokerHeartbeatRequest__Output,
+  type BrokerHeartbeatResponse,
   BrookError,
   type ControllerClient,
   type ControllerStatus,
   createControllerClient,
+  type DescribeQuorumResponse,
   fromServiceError,
+  type RegisterBrokerRequest__Output,
+  type RegisterBrokerResponse,
 } from "@brook/protocol";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -34,14 +45,13 @@ export const forwardCallTimeoutMs = 5_000;
 /** Attempts to catch the local image up after a forwarded write (a read index needs a leader). */
 const syncAttemptsMax = 20;
 
-export interface BrokerRegistration {
-  readonly brokerId: number;
-  readonly incarnationId: string;
-  readonly host: string;
-  readonly port: number;
-}
-
-type Method = "CreateTopics" | "DeleteTopics" | "RegisterBroker";
+type Method =
+  | "CreateTopics"
+  | "DeleteTopics"
+  | "RegisterBroker"
+  | "BrokerHeartbeat"
+  | "AlterPartition"
+  | "DescribeQuorum";
 
 export class ForwardingControllerChannel implements ControllerChannel {
   private readonly clients = new Map<number, ControllerClient>();
@@ -60,19 +70,48 @@ export class ForwardingControllerChannel implements ControllerChannel {
   deleteTopics: ControllerChannel["deleteTopics"] = (request) =>
     this.write("DeleteTopics", request, () => deleteTopics(this.controller, request));
 
-  async registerBroker(registration: BrokerRegistration): Promise<void> {
-    await this.write("RegisterBroker", registration, async () => {
-      await this.controller.registerBroker(registration);
-      return {};
-    });
+  registerBroker(request: RegisterBrokerRequest__Output): Promise<RegisterBrokerResponse> {
+    return this.write("RegisterBroker", request, () => registerBroker(this.controller, request));
+  }
+
+  alterPartition: ControllerChannel["alterPartition"] = (request: AlterPartitionRequest__Output) =>
+    this.write<AlterPartitionResponse>("AlterPartition", request, () =>
+      alterPartition(this.controller, request),
+    );
+
+  /**
+   * One heartbeat, to the active controller as this node knows it, without
+   * the retries of a write: the next heartbeat is the retry. Told of another
+   * active controller, it goes there at once, once.
+   */
+  heartbeat(request: BrokerHeartbeatRequest__Output, timeoutMs: number): Promise<BrokerHeartbeatResponse> {
+    return this.once("BrokerHeartbeat", request, timeoutMs, () => brokerHeartbeat(this.controller, request));
   }
 
   /**
-   * Every voter. This node knows its own term and commit index, and the
-   * leader's term (a node knows a leader only in its own current term); the
-   * rest is -1 until RaftNode exposes the leader's per-peer progress.
+   * Every voter with the active controller's view of its progress (match
+   * index, lag); when the active controller cannot be asked, what this node
+   * knows alone (its own term and commit index, who leads), the rest -1.
    */
   async quorumStatus(): Promise<ControllerStatus[]> {
+    try {
+      const quorum = await this.once<DescribeQuorumResponse>(
+        "DescribeQuorum",
+        {},
+        forwardCallTimeoutMs,
+        async () => describeQuorum(this.controller),
+      );
+      return (quorum.voters ?? []).map((voter) => ({
+        id: voter.id,
+        leader: voter.leader,
+        term: voter.leader ? Number(quorum.term) : -1,
+        commitIndex: voter.leader ? Number(quorum.commitIndex) : -1,
+        matchIndex: Number(voter.matchIndex),
+        lag: Number(voter.lag),
+      }));
+    } catch (error) {
+      this.logger.debug({ error: asBrookError(error).message }, "describe quorum: using the local view");
+    }
     const members = this.controller.quorumStatus();
     const ownTerm = members.find((member) => member.id === this.nodeId)?.term;
     return members.map((member) => ({
@@ -80,6 +119,8 @@ export class ForwardingControllerChannel implements ControllerChannel {
       leader: member.leader,
       term: member.term ?? (member.leader ? ownTerm : undefined) ?? -1,
       commitIndex: member.commitIndex ?? -1,
+      matchIndex: -1,
+      lag: -1,
     }));
   }
 
@@ -125,7 +166,33 @@ export class ForwardingControllerChannel implements ControllerChannel {
     }
   }
 
-  private forward<Res>(target: number | undefined, method: Method, request: object): Promise<Res> {
+  /** One call on the active controller: local when this node is it, else forwarded (once more if redirected). */
+  private async once<Res>(
+    method: Method,
+    request: object,
+    timeoutMs: number,
+    local: () => Promise<Res>,
+  ): Promise<Res> {
+    let target = this.controller.activeControllerId() ?? this.nodeId;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return target === this.nodeId
+          ? await local()
+          : await this.forward<Res>(target, method, request, timeoutMs);
+      } catch (error) {
+        const named = activeControllerIdOf(error);
+        if (attempt > 1 || named === undefined || named === target || !this.voters.has(named)) throw error;
+        target = named;
+      }
+    }
+  }
+
+  private forward<Res>(
+    target: number | undefined,
+    method: Method,
+    request: object,
+    timeoutMs = forwardCallTimeoutMs,
+  ): Promise<Res> {
     const client = this.clientFor(target);
     return new Promise((resolve, reject) => {
       // biome-ignore lint/suspicious/noExplicitAny: one call site for three typed unary methods
@@ -134,7 +201,7 @@ export class ForwardingControllerChannel implements ControllerChannel {
         options: grpc.CallOptions,
         callback: (error: grpc.ServiceError | null, response?: Res) => void,
       ) => void;
-      call(request, { deadline: Date.now() + forwardCallTimeoutMs }, (error, response) =>
+      call(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
         error ? reject(fromServiceError(error)) : resolve(response as Res),
       );
     });

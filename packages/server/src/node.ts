@@ -4,7 +4,6 @@
 // controller port; the broker has its own. A node is what `brook server`
 // runs and what the end-to-end tests start.
 
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Broker } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
@@ -18,8 +17,9 @@ import {
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, pino } from "pino";
+import { BrokerLifecycle } from "./broker-lifecycle.js";
 import type { NodeConfig } from "./config.js";
-import { type BrokerRegistration, ForwardingControllerChannel } from "./controller-channel.js";
+import { ForwardingControllerChannel } from "./controller-channel.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 
 export interface RunningNode {
@@ -33,9 +33,6 @@ export interface RunningNode {
 }
 
 const shutdownGraceMs = 5_000;
-/** Start-up registration retries (the quorum may still be electing, peers still starting). */
-export const registrationAttemptsMax = 120;
-export const registrationBackoffMsMax = 1_000;
 
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
@@ -50,7 +47,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
   });
   await checkStoredVoters(metadataLog, config);
-  const controller = await Controller.open({ nodeId: config.nodeId, log: metadataLog });
+  const controller = await Controller.open({
+    nodeId: config.nodeId,
+    log: metadataLog,
+    sessionTimeoutMs: config.brokerSessionTimeoutMs,
+  });
   const channel = new ForwardingControllerChannel(
     config.nodeId,
     controller,
@@ -78,19 +79,26 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     controller: channel,
     logger: log,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    startsBehindMetadata: true,
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
-  const registration = {
+  log.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
+  const lifecycle = new BrokerLifecycle({
     brokerId: config.nodeId,
-    incarnationId: randomUUID(),
     host: config.advertisedHost,
     port: brokerPort,
-  };
-  log.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
-  let closed = false;
-  void registerWithRetry(channel, registration, log, () => closed);
+    rack: config.rack,
+    heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+    metadataOffset: () => controller.image.offset,
+    onCaughtUp: () => {
+      broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures
+    },
+    channel,
+    logger: log.child({ component: "broker-lifecycle" }),
+  });
+  lifecycle.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -101,7 +109,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     logger: log,
     close: () => {
       closing ??= (async () => {
-        closed = true;
+        await lifecycle.stop();
         await shutdown(brokerServer);
         await broker.close();
         channel.close();
@@ -128,39 +136,6 @@ async function checkStoredVoters(metadataLog: RaftMetadataLog, config: NodeConfi
     "INVALID_CONFIG",
     `data directory ${config.dataDir} holds a controller quorum of nodes ${stored.join(",")}, but the configured voters are nodes ${configured.join(",")}; use the same voters, or start from an empty data directory (make clean)`,
   );
-}
-
-/**
- * Registers this node's broker with the active controller, through the same
- * channel as admin writes, retrying with backoff until it succeeds (bounded);
- * the broker serves meanwhile but lists no brokers until then. When it never
- * succeeds it says so loudly and stops trying (the node stays up to be looked at).
- */
-async function registerWithRetry(
-  channel: ForwardingControllerChannel,
-  registration: BrokerRegistration,
-  log: Logger,
-  closed: () => boolean,
-): Promise<void> {
-  let backoffMs = 100;
-  for (let attempt = 1; !closed(); attempt++) {
-    try {
-      await channel.registerBroker(registration);
-      log.info(
-        { component: "broker", attempt, incarnationId: registration.incarnationId },
-        "broker registered",
-      );
-      return;
-    } catch (error) {
-      if (attempt >= registrationAttemptsMax) {
-        log.fatal({ attempt, error: (error as Error).message }, "broker registration failed; giving up");
-        return;
-      }
-      log.warn({ attempt, error: (error as Error).message }, "broker registration: retrying");
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
-      backoffMs = Math.min(backoffMs * 2, registrationBackoffMsMax);
-    }
-  }
 }
 
 /**

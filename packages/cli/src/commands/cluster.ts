@@ -9,7 +9,7 @@ export function clusterCommand(): Command {
   cluster
     .command("status")
     .description(
-      "controllers (who leads, term), brokers (alive/fenced), offline and under-replicated partitions",
+      "controllers (who leads, term, commit index, lag of each), brokers (alive/fenced), offline and under-replicated partitions",
     )
     .option("--json", "print JSON")
     .action(async (options, command) => {
@@ -22,8 +22,16 @@ export function clusterCommand(): Command {
             leader: c.leader,
             term: c.term,
             commitIndex: c.commitIndex,
+            matchIndex: c.matchIndex,
+            lag: c.lag,
           })),
-          brokers: status.brokers.map((b) => ({ id: b.id, host: b.host, port: b.port, state: b.state })),
+          brokers: status.brokers.map((b) => ({
+            id: b.id,
+            host: b.host,
+            port: b.port,
+            rack: b.rack ?? null,
+            state: b.state,
+          })),
           offlinePartitions: status.offlinePartitions,
           underReplicatedPartitions: status.underReplicatedPartitions,
         };
@@ -32,14 +40,22 @@ export function clusterCommand(): Command {
           return;
         }
         process.stdout.write(`cluster ${json.clusterId}\n\ncontrollers\n`);
+        const known = (value: number) => (value < 0 ? "?" : value);
         printTable(
-          ["id", "role", "term", "commit index"],
-          json.controllers.map((c) => [c.id, c.leader ? "leader" : "follower", c.term, c.commitIndex]),
+          ["id", "role", "term", "commit index", "match index", "lag"],
+          json.controllers.map((c) => [
+            c.id,
+            c.leader ? "leader" : "follower",
+            c.leader ? known(c.term) : "",
+            c.leader ? known(c.commitIndex) : "",
+            known(c.matchIndex),
+            known(c.lag),
+          ]),
         );
         process.stdout.write("\nbrokers\n");
         printTable(
-          ["id", "address", "state"],
-          json.brokers.map((b) => [b.id, `${b.host}:${b.port}`, b.state]),
+          ["id", "address", "rack", "state"],
+          json.brokers.map((b) => [b.id, `${b.host}:${b.port}`, b.rack ?? "", b.state]),
         );
         process.stdout.write(
           `\noffline partitions: ${json.offlinePartitions}\nunder-replicated partitions: ${json.underReplicatedPartitions}\n`,

@@ -69,8 +69,20 @@ export interface PartitionOffsets {
 
 export interface ClusterDescription {
   clusterId: string;
-  controllers: { id: number; leader: boolean; term: number; commitIndex: number }[];
-  brokers: { id: number; host: string; port: number; state: string }[];
+  /**
+   * The controller quorum. `term` and `commitIndex` are the leader's (-1 on
+   * the others); `matchIndex` is the last Raft index known on each voter and
+   * `lag` how many entries it is behind the leader (-1 when unknown).
+   */
+  controllers: {
+    id: number;
+    leader: boolean;
+    term: number;
+    commitIndex: number;
+    matchIndex: number;
+    lag: number;
+  }[];
+  brokers: { id: number; host: string; port: number; rack?: string; state: string }[];
   offlinePartitions: number;
   underReplicatedPartitions: number;
 }
@@ -169,13 +181,21 @@ export class Admin {
     const response = await this.callAny("describeCluster", {});
     return {
       clusterId: response.clusterId,
-      controllers: response.controllers.map(({ id, leader, term, commitIndex }) => ({
+      controllers: response.controllers.map(({ id, leader, term, commitIndex, matchIndex, lag }) => ({
         id,
         leader,
         term,
         commitIndex,
+        matchIndex,
+        lag,
       })),
-      brokers: response.brokers.map(({ id, host, port, state }) => ({ id, host, port, state })),
+      brokers: response.brokers.map(({ id, host, port, rack, state }) => ({
+        id,
+        host,
+        port,
+        ...(rack ? { rack } : {}),
+        state,
+      })),
       offlinePartitions: response.offlinePartitions,
       underReplicatedPartitions: response.underReplicatedPartitions,
     };

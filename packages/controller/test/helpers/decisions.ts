@@ -2,6 +2,7 @@
 // through the same replay the controllers use, and the code of a refusal.
 import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
+import type { BrokerRegistration, Controller } from "../../src/index.js";
 
 export interface PartitionSpec {
   readonly replicas: number[];
@@ -70,4 +71,22 @@ export function codeOf(plan: () => unknown): string | undefined {
     return error instanceof BrookError ? error.code : String(error);
   }
   return undefined;
+}
+
+/**
+ * Registers a broker and heartbeats it from the registration's offset, as a
+ * broker that has caught up would: it is then unfenced and may hold replicas.
+ */
+export async function registerLiveBroker(
+  controller: Controller,
+  registration: BrokerRegistration,
+): Promise<void> {
+  const { registrationOffset } = await controller.registerBroker(registration);
+  const reply = await controller.heartbeat({
+    brokerId: registration.brokerId,
+    incarnationId: registration.incarnationId,
+    metadataOffset: registrationOffset,
+  });
+  if (reply.fenced)
+    throw new Error(`broker ${registration.brokerId} stayed fenced after a caught-up heartbeat`);
 }

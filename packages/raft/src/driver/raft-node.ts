@@ -9,7 +9,7 @@
 
 import { BrookError } from "@brook/protocol";
 import { electionTicksDefault, heartbeatTicksDefault } from "../limits.js";
-import { RaftCore } from "../raft.js";
+import { type PeerProgress, RaftCore } from "../raft.js";
 import type { DeliveryFailure, RaftTransport } from "../transport/transport.js";
 import {
   type Entry,
@@ -95,6 +95,23 @@ export interface RaftNodeStatus {
   readonly lastIndex: number;
   readonly snapshotIndex: number;
   readonly membership: Membership;
+  /** On the leader, every voter and learner (itself included) by id, in id order; empty on other roles. */
+  readonly progress: ReadonlyMap<NodeId, MemberProgress>;
+}
+
+/** How far one member's log is behind the leader's, as the leader sees it. */
+export interface MemberProgress {
+  readonly id: NodeId;
+  readonly isLearner: boolean;
+  /** The last index known to be replicated on the member. */
+  readonly match: number;
+  /** The leader's last index minus `match`; 0 for the leader itself. */
+  readonly lag: number;
+  /**
+   * Milliseconds since the leader last received a message from the member,
+   * to the tick (since this node started if never); 0 for the leader itself.
+   */
+  readonly lastContactMs: number;
 }
 
 interface Waiter<T> {
@@ -126,6 +143,8 @@ export class RaftNode {
   private readonly tickMs: number;
   private readonly snapshotEntries: number;
   private ticks = 0;
+  /** Peer → the tick at which a message from it last arrived: for status().progress, not for the core. */
+  private readonly lastContactTicks = new Map<NodeId, number>();
   private softState: SoftState = { leader: NONE, role: "follower" };
   private applied: number;
   private snapshotIndex: number;
@@ -266,6 +285,7 @@ export class RaftNode {
       lastIndex: core.lastIndex,
       snapshotIndex: this.snapshotIndex,
       membership: core.membership,
+      progress: this.memberProgress(core.lastIndex, core.progress.values()),
     };
   }
 
@@ -291,7 +311,10 @@ export class RaftNode {
 
   private receive(messages: Message[]): void {
     if (this.closed) return;
-    for (const message of messages) this.core.step(message);
+    for (const message of messages) {
+      this.lastContactTicks.set(message.from, this.ticks);
+      this.core.step(message);
+    }
     this.schedule();
   }
 
@@ -531,6 +554,26 @@ export class RaftNode {
     if (this.failure) return storageError(this.failure);
     if (this.closed) return new NotControllerError(this.id, NONE);
     return undefined;
+  }
+
+  /** The core's per-member progress (empty unless leader), with lag and last contact added. */
+  private memberProgress(
+    lastIndex: number,
+    progress: Iterable<PeerProgress>,
+  ): ReadonlyMap<NodeId, MemberProgress> {
+    const members = new Map<NodeId, MemberProgress>();
+    for (const { id, isLearner, match } of progress) {
+      const self = id === this.id;
+      const contactTicks = this.ticks - (this.lastContactTicks.get(id) ?? 0);
+      members.set(id, {
+        id,
+        isLearner,
+        match,
+        lag: self ? 0 : Math.max(0, lastIndex - match),
+        lastContactMs: self ? 0 : contactTicks * this.tickMs,
+      });
+    }
+    return members;
   }
 
   /** The voter with the longest matching log: it can take over without catching up first. */

@@ -126,6 +126,38 @@ describe("RaftNode", () => {
     expect(Date.now() - started).toBeLessThan(1_000); // an election timeout is at least 10 ticks = 1 s
   });
 
+  it("shows on the leader each member's match and lag: 0 once caught up, growing for a stopped follower", async () => {
+    cluster = await RaftTestCluster.start({ tickMs: 20 });
+    const leader = await cluster.leader();
+    await proposeAll(leader, "a", 20);
+    await waitFor(() => {
+      const status = leader.status();
+      const members = [...status.progress.values()];
+      return members.length === 3 && members.every((m) => m.match === status.lastIndex && m.lag === 0);
+    });
+    for (const follower of cluster.followers()) expect(follower.status().progress.size).toBe(0);
+
+    const [stopped, live] = cluster.followers().map((node) => node.id);
+    await cluster.kill(stopped);
+    const lagAfter = async (count: number) => {
+      await proposeAll(leader, "b", count);
+      await waitFor(() => leader.status().progress.get(live)?.lag === 0);
+      return leader.status().progress.get(stopped)!.lag;
+    };
+    const lagBefore = await lagAfter(10);
+    expect(lagBefore).toBeGreaterThanOrEqual(10);
+    expect(await lagAfter(10)).toBe(lagBefore + 10); // its match cannot move while it is down
+
+    const status = leader.status();
+    const self = status.progress.get(leader.id);
+    expect(self).toMatchObject({ match: status.lastIndex, lag: 0, lastContactMs: 0 });
+    // Heartbeats go out every tick: the live follower answers within a few; the stopped one never does.
+    await waitFor(() => {
+      const progress = leader.status().progress;
+      return progress.get(stopped)!.lastContactMs >= 500 && progress.get(live)!.lastContactMs <= 100;
+    });
+  });
+
   it("works the same over unary Step calls", async () => {
     cluster = await RaftTestCluster.start({ mode: "unary" });
     const leader = await cluster.leader();

@@ -1,0 +1,165 @@
+// A broker's membership in the cluster, from its side: register one
+// incarnation with the active controller, heartbeat on an interval (which
+// keeps the session alive and carries how far this broker has applied the
+// metadata log, so the controller unfences it once it has caught up), and on
+// shutdown ask to be fenced first, so its leaderships move at once instead
+// of a session timeout later (Kafka's controlled shutdown).
+
+import { randomUUID } from "node:crypto";
+import {
+  asBrookError,
+  type BrokerHeartbeatRequest__Output,
+  type BrokerHeartbeatResponse,
+  type RegisterBrokerRequest__Output,
+  type RegisterBrokerResponse,
+} from "@brook/protocol";
+import type { Logger } from "pino";
+
+/** What the lifecycle needs of the path to the active controller. */
+export interface MembershipChannel {
+  registerBroker(request: RegisterBrokerRequest__Output): Promise<RegisterBrokerResponse>;
+  heartbeat(request: BrokerHeartbeatRequest__Output, timeoutMs: number): Promise<BrokerHeartbeatResponse>;
+}
+
+export interface BrokerLifecycleOptions {
+  readonly brokerId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack?: string;
+  readonly heartbeatIntervalMs: number;
+  /** Offset of the last metadata record this broker has applied. */
+  readonly metadataOffset: () => number;
+  /** Called once, when the controller first reports this broker caught up with the metadata log. */
+  readonly onCaughtUp: () => void;
+  readonly channel: MembershipChannel;
+  readonly logger: Logger;
+}
+
+/**
+ * Registration is retried every heartbeat interval for as long as the
+ * process runs (the quorum may still be electing, peers still starting, or
+ * a predecessor's session not yet expired); a warning every this many tries.
+ */
+const registrationWarnEvery = 20;
+/** A controlled shutdown waits this long for the controller to fence this broker. */
+const shutdownHeartbeatTimeoutMs = 2_000;
+
+export class BrokerLifecycle {
+  /** One process, one incarnation: a restart registers anew and replaces this one. */
+  readonly incarnationId = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private registered = false;
+  private caughtUp = false;
+  private fenced = true;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly options: BrokerLifecycleOptions) {}
+
+  /** Registers (retrying in the background) and then heartbeats until stop(). */
+  start(): void {
+    this.timer = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
+    this.timer.unref();
+    this.beat();
+  }
+
+  /** Whether the active controller last said this broker is fenced. */
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  /** Controlled shutdown: asks to be fenced (bounded), then stops heartbeating. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.inFlight;
+    if (!this.registered) return;
+    try {
+      await this.options.channel.heartbeat(this.heartbeatRequest(true), shutdownHeartbeatTimeoutMs);
+      this.options.logger.info("broker fenced for shutdown");
+    } catch (error) {
+      this.options.logger.warn(
+        { error: asBrookError(error).message },
+        "controlled shutdown: the controller was not told; the session will expire instead",
+      );
+    }
+  }
+
+  /** One step per interval: register until that succeeds, then heartbeat; never two at once. */
+  private beat(): void {
+    if (this.stopped || this.inFlight) return;
+    this.inFlight = (this.registered ? this.heartbeat() : this.register()).finally(() => {
+      this.inFlight = undefined;
+    });
+  }
+
+  private registrationAttempts = 0;
+
+  private async register(): Promise<void> {
+    const { brokerId, host, port, rack, logger } = this.options;
+    this.registrationAttempts++;
+    try {
+      const { registrationOffset } = await this.options.channel.registerBroker({
+        brokerId,
+        incarnationId: this.incarnationId,
+        host,
+        port,
+        rack: rack ?? "",
+      });
+      this.registered = true;
+      logger.info(
+        { attempt: this.registrationAttempts, incarnationId: this.incarnationId, registrationOffset },
+        "broker registered",
+      );
+      await this.heartbeat();
+    } catch (error) {
+      const brook = asBrookError(error);
+      const attempt = this.registrationAttempts;
+      // A second process claiming this id is the operator's mistake: say so at once.
+      if (brook.code === "DUPLICATE_BROKER_REGISTRATION" && attempt === 1) {
+        logger.error({ error: brook.message }, "broker registration refused; retrying until the id is free");
+      } else if (attempt === 1 || attempt % registrationWarnEvery === 0) {
+        logger.warn({ attempt, error: brook.message }, "broker registration: retrying");
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const { logger } = this.options;
+    try {
+      const reply = await this.options.channel.heartbeat(
+        this.heartbeatRequest(false),
+        this.options.heartbeatIntervalMs * 2,
+      );
+      if (reply.fenced !== this.fenced) {
+        logger.info({ fenced: reply.fenced }, reply.fenced ? "broker fenced" : "broker unfenced");
+      }
+      this.fenced = reply.fenced ?? true;
+      if (reply.caughtUp && !this.caughtUp) {
+        this.caughtUp = true;
+        this.options.onCaughtUp();
+      }
+    } catch (error) {
+      const brook = asBrookError(error);
+      if (brook.code === "STALE_BROKER_INCARNATION") {
+        // The controller does not know this incarnation (e.g. it was replaced
+        // while this process was paused): register again, which fences and
+        // replaces whatever holds the id if its session has expired.
+        logger.warn({ error: brook.message }, "broker heartbeat: registering again");
+        this.registered = false;
+        return;
+      }
+      logger.debug({ error: brook.message }, "broker heartbeat failed");
+    }
+  }
+
+  private heartbeatRequest(wantShutDown: boolean): BrokerHeartbeatRequest__Output {
+    return {
+      brokerId: this.options.brokerId,
+      incarnationId: this.incarnationId,
+      metadataOffset: this.options.metadataOffset(),
+      wantShutDown,
+    };
+  }
+}
