@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD/.brook
-nodes=${NODES:-1}
+nodes=${NODES:-3}
 brook="node $PWD/packages/cli/bin/brook.js"
 
 voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + (id - 1) * 100)); done)

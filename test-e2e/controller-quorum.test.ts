@@ -61,9 +61,10 @@ async function agreedActiveController(nodes: NodeHandle[]): Promise<number | und
   return ids.size === 1 && nodes.some((n) => n.id === id) ? id : undefined;
 }
 
+/** Topics and where their replicas are: what must survive a failover (leaders may move). */
 function topicShape(response: MetadataResponse | undefined): string[] {
   return (response?.topics ?? [])
-    .map((t) => `${t.name}:${t.partitions.map((p) => `${p.partition}@${p.leader}`).join(",")}`)
+    .map((t) => `${t.name}:${t.partitions.map((p) => `${p.partition}@${p.replicas.join("/")}`).join(",")}`)
     .sort();
 }
 

@@ -1,10 +1,13 @@
 // Raw gRPC calls for end-to-end tests that must send what the SDK never would.
-import { type BrokerClient, createBrokerClient, fromServiceError } from "@brook/protocol";
+import { createBrokerClient, createControllerClient, fromServiceError } from "@brook/protocol";
 
 export type Call = <Res>(method: string, request: unknown) => Promise<Res>;
 
-export function rawBroker(address: string): { call: Call; close(): void } {
-  const client: BrokerClient = createBrokerClient(address);
+interface Closable {
+  close(): void;
+}
+
+function raw(client: Closable): { call: Call; close(): void } {
   const call: Call = (method, request) =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, (...args: unknown[]) => void>)[method].bind(client);
@@ -16,4 +19,13 @@ export function rawBroker(address: string): { call: Call; close(): void } {
       );
     });
   return { call, close: () => client.close() };
+}
+
+export function rawBroker(address: string): { call: Call; close(): void } {
+  return raw(createBrokerClient(address));
+}
+
+/** The Controller service, on a node's controller port. */
+export function rawController(address: string): { call: Call; close(): void } {
+  return raw(createControllerClient(address));
 }

@@ -271,8 +271,9 @@ export class RaftMetadataLog implements MetadataLog {
  * snapshot is the image written as records (imageToRecords), as in Kafka's
  * KRaft, so it grows with the cluster, not with its history; taking one
  * drops the tail it covers, and restoring one replaces everything.
+ * Exported for its own tests; index.ts leaves it out.
  */
-class MetadataRecords implements StateMachine {
+export class MetadataRecords implements StateMachine {
   readonly listeners = new Set<CommitListener>();
   readonly snapshotListeners = new Set<SnapshotListener>();
   /** The image at the latest snapshot taken or restored; the records up to its offset are only in it. */
@@ -455,8 +456,8 @@ class ByteReader {
   format(known: readonly number[]): number {
     this.need(1);
     const found = this.bytes.readUInt8(this.at++);
-    if (!known.includes(found)) this.fail(`format ${found}, this node reads ${known.join(" or ")}; upgrade it`);
-    return found;
+    if (known.includes(found)) return found;
+    return this.fail(`format ${found}, this node reads ${known.join(" or ")}; upgrade it`);
   }
 
   u64(): number {

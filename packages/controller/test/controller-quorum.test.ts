@@ -4,9 +4,9 @@
 // takes over from the full image when the active one dies, and a restarted
 // controller replays to the same image.
 
-import type { MetadataImage } from "@brook/metadata";
+import { decodeMetadataRecord, imageFromSnapshot, type MetadataImage } from "@brook/metadata";
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller, NotActiveControllerError, planCreateTopic } from "../src/index.js";
+import { Controller, fetchMetadata, NotActiveControllerError, planCreateTopic } from "../src/index.js";
 import { registerLiveBroker } from "./helpers/decisions.js";
 import { Quorum, waitFor } from "./helpers/quorum.js";
 
@@ -199,5 +199,50 @@ describe("controller quorum", () => {
     await active.createTopics([newTopic("later", 1)]);
     await cluster.converge(active.image);
     expect(restarted.image.topic("later")).toBeDefined();
+  });
+
+  it("a controller that fell behind the compacted log takes the leader's snapshot and ends with the active controller's image", async () => {
+    cluster = await ControllerQuorum.start({ snapshotEntries: 3 });
+    const active = await cluster.active();
+    await seed(active);
+    await cluster.converge(active.image);
+    const [follower] = await cluster.followers();
+    const id = follower.nodeId;
+    const appliedIndex = cluster.quorum.log(id).status().appliedIndex;
+
+    await cluster.kill(id);
+    await active.deleteTopics(["orders"]);
+    for (const name of ["x", "y", "z"]) await active.createTopics([newTopic(name, 2)]);
+    const leaderLog = cluster.quorum.log(active.nodeId);
+    await waitFor(() => leaderLog.status().snapshotIndex > appliedIndex); // compacted past what it has
+
+    const restarted = await cluster.restart(id);
+    await cluster.converge(active.image);
+    expect(cluster.quorum.log(id).status().snapshotIndex).toBeGreaterThan(appliedIndex); // it came by snapshot
+    expect(restarted.image).toEqual(active.image);
+    expect(restarted.image.topic("orders")).toBeUndefined();
+  });
+
+  it("FetchMetadata from below the snapshot answers with the image as records, which rebuild it", async () => {
+    cluster = await ControllerQuorum.start({ snapshotEntries: 3 });
+    const active = await cluster.active();
+    await seed(active);
+    await cluster.converge(active.image);
+
+    for (const controller of cluster.controllers.values()) {
+      const image = controller.image;
+      const response = await fetchMetadata(controller, { fromOffset: 0, maxWaitMs: 0, maxRecords: 1 });
+      expect(response).toMatchObject({ snapshot: true, nextOffset: image.offset + 1 });
+      const records = (response.records ?? []).map((bytes) => decodeMetadataRecord(bytes as Uint8Array));
+      expect(imageFromSnapshot(records, Number(response.nextOffset) - 1)).toEqual(image);
+
+      // From there on, records again (none yet).
+      const next = await fetchMetadata(controller, {
+        fromOffset: image.offset + 1,
+        maxWaitMs: 0,
+        maxRecords: 100,
+      });
+      expect(next).toMatchObject({ snapshot: false, records: [], nextOffset: image.offset + 1 });
+    }
   });
 });

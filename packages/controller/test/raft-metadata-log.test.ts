@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, NotActiveControllerError, type RaftMetadataLog } from "../src/index.js";
+import { registerLiveBroker } from "./helpers/decisions.js";
 import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
 import { Quorum, waitFor } from "./helpers/quorum.js";
-import { registerLiveBroker } from "./helpers/decisions.js";
 
 const topic = (name: string): MetadataRecord => ({ type: "topic", name, topicId: `id-${name}` });
 const topics = (prefix: string, count: number) =>
@@ -28,7 +28,10 @@ function recordCommits(log: RaftMetadataLog): Array<[number, string[]]> {
   const heard: Array<[number, string[]]> = [];
   log.onCommit(
     (records, firstOffset) => {
-      heard.push([firstOffset, records.map((record) => (record.type === "topic" ? record.name : record.type))]);
+      heard.push([
+        firstOffset,
+        records.map((record) => (record.type === "topic" ? record.name : record.type)),
+      ]);
     },
     (image) => heard.push([image.offset, ["snapshot"]]),
   );
@@ -191,7 +194,9 @@ describe("RaftMetadataLog", () => {
       await expect(log.read(0, 100)).rejects.toMatchObject({
         name: "BrookError",
         code: "OFFSET_OUT_OF_RANGE",
-        message: expect.stringContaining(`metadata before offset ${tailOffset} was compacted into a snapshot`),
+        message: expect.stringContaining(
+          `metadata before offset ${tailOffset} was compacted into a snapshot`,
+        ),
       });
       await expect(log.read(tailOffset - 1, 100)).rejects.toMatchObject({ code: "OFFSET_OUT_OF_RANGE" });
     }
@@ -214,7 +219,9 @@ describe("RaftMetadataLog", () => {
     await waitFor(() => restarted.committedOffset === 22);
 
     expect(restarted.status().snapshotIndex).toBeGreaterThan(appliedIndex); // it came by snapshot
-    expect(await imageOf(restarted)).toEqual(imageOfRecords([...topics("early", 3), ...topics("missed", 20)]));
+    expect(await imageOf(restarted)).toEqual(
+      imageOfRecords([...topics("early", 3), ...topics("missed", 20)]),
+    );
     // Listeners first hear the snapshot's image, past what the node had, then every batch after it.
     const [[snapshotOffset, snapshot], ...batches] = heard;
     expect(snapshot).toEqual(["snapshot"]);

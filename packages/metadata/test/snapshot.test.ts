@@ -97,7 +97,11 @@ function chosen<T>(items: Iterable<T>, index: number): T | undefined {
   return all.length === 0 ? undefined : all[index % all.length];
 }
 
-function recordFor(op: Operation, image: MetadataImage, newTopicId: () => string): MetadataRecord | undefined {
+function recordFor(
+  op: Operation,
+  image: MetadataImage,
+  newTopicId: () => string,
+): MetadataRecord | undefined {
   switch (op.kind) {
     case "register": {
       const { brokerId, incarnation, port, rack } = op;
@@ -117,7 +121,16 @@ function recordFor(op: Operation, image: MetadataImage, newTopicId: () => string
       if (!topic) return undefined;
       const { replicas, isr, leader, leaderEpoch, partitionEpoch } = op;
       const partition = topic.partitions.length;
-      return { type: "partition", topicId: topic.topicId, partition, replicas, isr, leader, leaderEpoch, partitionEpoch };
+      return {
+        type: "partition",
+        topicId: topic.topicId,
+        partition,
+        replicas,
+        isr,
+        leader,
+        leaderEpoch,
+        partitionEpoch,
+      };
     }
     case "change": {
       const topic = chosen(image.topicsById.values(), op.pick);
