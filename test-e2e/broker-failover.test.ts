@@ -4,7 +4,8 @@
 // time from the kill to new leaders for all of them on a 100-partition topic
 // (FAILOVER_KILLS rounds, default 3; `make failover-bench` runs 20 and prints
 // p50/p99). Also: a second claimant of a live node id is refused over the
-// wire, and a restarted broker comes back as a new incarnation.
+// wire, a restarted broker comes back as a new incarnation, and AlterPartition
+// checks epochs over the wire.
 import type { MetadataResponse, PartitionInfo } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -188,5 +189,43 @@ describe("broker failure on a three-node cluster", () => {
     expect((await metadata(cluster.nodes[1]))?.brokers.find((b) => b.id === 2)?.port).toBe(
       cluster.nodes[1].brokerPort,
     );
+  });
+
+  it("AlterPartition over the wire: a stale leader epoch is refused, the leader's ISR change is committed", async () => {
+    await allBrokersAlive();
+    const controllerId = await activeController();
+    const node = cluster.nodes.find((n) => n.id === controllerId) as NodeHandle;
+    const [partition] = await createTopic(node, "alter-isr");
+    const controller = rawController(`127.0.0.1:${node.controllerPort}`);
+    try {
+      const request = {
+        topic: "alter-isr",
+        partition: 0,
+        leaderId: partition.leader,
+        leaderEpoch: partition.leaderEpoch,
+        partitionEpoch: partition.partitionEpoch,
+        newIsr: [partition.leader],
+      };
+      const stale = await controller
+        .call("AlterPartition", { ...request, leaderEpoch: partition.leaderEpoch - 1 })
+        .catch((e: unknown) => e);
+      expect(stale).toMatchObject({ code: "FENCED_LEADER_EPOCH" });
+      const response = await controller.call<{ partition: PartitionInfo }>("AlterPartition", request);
+      expect(response.partition).toMatchObject({
+        isr: [partition.leader],
+        partitionEpoch: partition.partitionEpoch + 1,
+      });
+      // Every node's image shows it, and the partition counts as under-replicated.
+      for (const each of cluster.nodes) {
+        await waitFor(`node ${each.id} to show the shrunk ISR`, 5_000, async () => {
+          const view = (await metadata(each))?.topics.find((t) => t.name === "alter-isr");
+          return view?.partitions[0].isr.length === 1 ? true : undefined;
+        });
+      }
+      const status = await call<{ underReplicatedPartitions: number }>(node, "DescribeCluster", {});
+      expect(status?.underReplicatedPartitions).toBeGreaterThanOrEqual(1);
+    } finally {
+      controller.close();
+    }
   });
 });

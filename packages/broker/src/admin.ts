@@ -113,13 +113,15 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
   return {
     clusterId: ctx.clusterId,
     controllers: await ctx.controller.quorumStatus(),
-    brokers: [...image.brokers.values()].map((b) => ({
-      id: b.brokerId,
-      host: b.host,
-      port: b.port,
-      rack: b.rack ?? "",
-      state: b.fenced ? "fenced" : "alive",
-    })),
+    brokers: [...image.brokers.values()]
+      .sort((a, b) => a.brokerId - b.brokerId)
+      .map((b) => ({
+        id: b.brokerId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack ?? "",
+        state: b.fenced ? "fenced" : "alive",
+      })),
     offlinePartitions: offline,
     underReplicatedPartitions: underReplicated,
   };

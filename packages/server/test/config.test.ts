@@ -1,5 +1,5 @@
-// The controller quorum's voters in the node's configuration: Kafka's
-// controller.quorum.voters format, a one-voter default, and this node's own place in it.
+// The node's configuration: the controller quorum's voters (Kafka's controller.quorum.voters
+// format, a one-voter default, this node's own place in it) and broker membership settings.
 import { BrookError } from "@brook/protocol";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/config.js";
@@ -57,5 +57,45 @@ describe("controller quorum voters", () => {
       resolveConfig({}, { BROOK_NODE_ID: "2", BROOK_CONTROLLER_QUORUM_VOTERS: threeVoters }),
     );
     expect(message).toContain("give node 2 port 9193, but its controller port is 9093");
+  });
+});
+
+describe("broker membership settings", () => {
+  it("default to 250 ms heartbeats and a 1.5 s session, with no rack", () => {
+    const config = resolveConfig({}, {});
+    expect(config.brokerHeartbeatIntervalMs).toBe(250);
+    expect(config.brokerSessionTimeoutMs).toBe(1_500);
+    expect(config.rack).toBeUndefined();
+  });
+
+  it("read the rack and timings from the environment", () => {
+    const config = resolveConfig(
+      {},
+      {
+        BROOK_RACK: "zone-a",
+        BROOK_BROKER_HEARTBEAT_INTERVAL_MS: "500",
+        BROOK_BROKER_SESSION_TIMEOUT_MS: "3000",
+      },
+    );
+    expect(config).toMatchObject({
+      rack: "zone-a",
+      brokerHeartbeatIntervalMs: 500,
+      brokerSessionTimeoutMs: 3_000,
+    });
+  });
+
+  it("refuse a session no longer than the heartbeat interval, a zero interval and a bad rack", () => {
+    expect(
+      invalid(() =>
+        resolveConfig(
+          {},
+          { BROOK_BROKER_HEARTBEAT_INTERVAL_MS: "1000", BROOK_BROKER_SESSION_TIMEOUT_MS: "1000" },
+        ),
+      ),
+    ).toContain("must exceed the heartbeat interval");
+    expect(invalid(() => resolveConfig({}, { BROOK_BROKER_HEARTBEAT_INTERVAL_MS: "0" }))).toContain(
+      "BROOK_BROKER_HEARTBEAT_INTERVAL_MS=",
+    );
+    expect(invalid(() => resolveConfig({}, { BROOK_RACK: "a b" }))).toContain("BROOK_RACK=");
   });
 });
