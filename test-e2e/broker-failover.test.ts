@@ -6,10 +6,11 @@
 // p50/p99). Also: a second claimant of a live node id is refused over the
 // wire, a restarted broker comes back as a new incarnation, and AlterPartition
 // checks epochs over the wire.
-import type { MetadataResponse, PartitionInfo } from "@brook/protocol";
+import type { PartitionInfo } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawBroker, rawController } from "./grpc.js";
+import { rawController, tryBrokerCall, tryMetadata } from "./grpc.js";
+import { waitFor as waitUntil } from "./wait.js";
 
 /** The defaults a node runs with (packages/controller/src/controller.ts). */
 const sessionTimeoutMs = 1_500;
@@ -30,28 +31,10 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function call<Res>(node: NodeHandle, method: string, request: unknown): Promise<Res | undefined> {
-  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
-  try {
-    return await broker.call<Res>(method, request);
-  } catch {
-    return undefined;
-  } finally {
-    broker.close();
-  }
-}
-
-const metadata = (node: NodeHandle) => call<MetadataResponse>(node, "Metadata", { topics: [] });
-
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const call = tryBrokerCall;
+const metadata = tryMetadata;
+const waitFor = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) =>
+  waitUntil(what, timeoutMs, check, pollMs);
 
 /** The active controller every running node agrees on. */
 function activeController(): Promise<number> {

@@ -4,11 +4,11 @@
 import type { CreateTopicsResponse, MetadataResponse } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawBroker } from "./grpc.js";
+import { rawBroker, tryMetadata } from "./grpc.js";
+import { waitFor } from "./wait.js";
 
 const killRounds = 3;
 const failoverMsMax = 10_000;
-const pollMs = 25;
 
 let cluster: Cluster;
 
@@ -20,16 +20,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function metadata(node: NodeHandle): Promise<MetadataResponse | undefined> {
-  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
-  try {
-    return await broker.call<MetadataResponse>("Metadata", { topics: [] });
-  } catch {
-    return undefined;
-  } finally {
-    broker.close();
-  }
-}
+const metadata = tryMetadata;
 
 async function createTopic(node: NodeHandle, name: string): Promise<void> {
   const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
@@ -41,17 +32,6 @@ async function createTopic(node: NodeHandle, name: string): Promise<void> {
   } finally {
     broker.close();
   }
-}
-
-/** Polls until `check` returns a value, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** The active controller every given node agrees on, if they agree on one among them. */

@@ -29,3 +29,24 @@ export function rawBroker(address: string): { call: Call; close(): void } {
 export function rawController(address: string): { call: Call; close(): void } {
   return raw(createControllerClient(address));
 }
+
+/** One Broker call on a node; undefined when it fails (the node may be dead or electing). */
+export async function tryBrokerCall<Res>(
+  node: { brokerPort: number },
+  method: string,
+  request: unknown,
+): Promise<Res | undefined> {
+  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
+  try {
+    return await broker.call<Res>(method, request);
+  } catch {
+    return undefined;
+  } finally {
+    broker.close();
+  }
+}
+
+/** A node's Metadata for every topic; undefined when it does not answer. */
+export function tryMetadata(node: { brokerPort: number }): Promise<MetadataResponse | undefined> {
+  return tryBrokerCall<MetadataResponse>(node, "Metadata", { topics: [] });
+}

@@ -1,0 +1,18 @@
+// Bounded polling for end-to-end tests: never a bare sleep, always a deadline
+// and a message that says what never happened.
+
+/** Polls `check` every `pollMs` until it returns a value; fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  pollMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
