@@ -15,8 +15,9 @@ import {
   type MetadataSource,
 } from "./context.js";
 import { fetch } from "./fetch.js";
-import { listOffsets } from "./offsets.js";
+import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
+import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
 
 export interface BrokerOptions {
@@ -36,6 +37,15 @@ export interface BrokerOptions {
    * metadataCaughtUp() says it has caught up. Default: the image is current.
    */
   readonly startsBehindMetadata?: boolean;
+  /**
+   * This process's registration (incarnation id): the broker leads and
+   * follows only while the image shows this incarnation registered and
+   * unfenced. Unset (tests): always in service.
+   */
+  readonly incarnationId?: string;
+  /** Kafka's replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+  readonly replicaLagTimeMaxMs?: number;
+  readonly replicaFetcher?: ReplicaFetcherOptions;
 }
 
 export class Broker {
@@ -48,13 +58,24 @@ export class Broker {
   private constructor(options: BrokerOptions) {
     this.metadataSource = options.metadata;
     const logger = options.logger.child({ component: "broker" });
-    this.replicas = new ReplicaManager(
-      options.brokerId,
-      options.dataDir,
-      options.clock ?? systemClock,
+    const incarnationId = options.incarnationId;
+    this.replicas = new ReplicaManager({
+      brokerId: options.brokerId,
+      dataDir: options.dataDir,
+      clock: options.clock ?? systemClock,
       logger,
-      !options.startsBehindMetadata,
-    );
+      imageComplete: !options.startsBehindMetadata,
+      inService:
+        incarnationId === undefined
+          ? undefined
+          : (image) => {
+              const self = image.brokers.get(options.brokerId);
+              return self?.incarnationId === incarnationId && !self.fenced;
+            },
+      alterPartition: (request) => options.controller.alterPartition(request),
+      replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
+      fetcher: options.replicaFetcher,
+    });
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,
@@ -75,6 +96,7 @@ export class Broker {
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
     await broker.replicas.applyImage(options.metadata.image);
+    broker.replicas.startMaintenance();
     const intervalMs = options.retentionCheckIntervalMs ?? 60_000;
     broker.retentionTimer = setInterval(() => broker.replicas.applyRetention(), intervalMs);
     broker.retentionTimer.unref();
@@ -92,6 +114,7 @@ export class Broker {
       Produce: unary((request) => produce(ctx, request)),
       Fetch: unary((request) => fetch(ctx, request)),
       ListOffsets: unary(async (request) => listOffsets(ctx, request)),
+      OffsetForLeaderEpoch: unary(async (request) => offsetForLeaderEpoch(ctx, request)),
       Metadata: unary(async (request) => metadata(ctx, request)),
       CreateTopics: unary((request) => createTopics(ctx, request)),
       DeleteTopics: unary((request) => deleteTopics(ctx, request)),

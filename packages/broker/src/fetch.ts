@@ -1,7 +1,9 @@
-// Fetch with long polling: read whole batches below each partition's high
-// watermark; if fewer than `min_bytes` are ready, wait until a partition's
-// high watermark moves or `max_wait_ms` passes, then read again. Bytes are
-// returned exactly as stored: no record is decoded here.
+// Fetch with long polling: consumers read whole batches below each
+// partition's high watermark, followers (replica_id ≥ 0) up to the leader's
+// log end, their fetch offset reporting how far they have come. If fewer
+// than `min_bytes` are ready, wait until a partition's high watermark or log
+// end moves or `max_wait_ms` passes, then read again. Bytes are returned
+// exactly as stored: no record is decoded here.
 
 import {
   asBrookError,
@@ -59,8 +61,20 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
         // stays within max_bytes. Once it is full, partitions report only
         // their offsets.
         const budget = Math.min(fetchPartition.partitionMaxBytes, maxBytes - bytes);
+        const epoch = fetchPartition.currentLeaderEpoch;
         const result =
-          budget > 0 ? partition.read(fetchPartition.fetchOffset, budget, bytes === 0) : partition.offsets();
+          request.replicaId >= 0
+            ? // A follower: even with no room left, its fetch offset reports its progress.
+              partition.readForReplica(
+                request.replicaId,
+                fetchPartition.fetchOffset,
+                budget,
+                bytes === 0,
+                epoch,
+              )
+            : budget > 0
+              ? partition.read(fetchPartition.fetchOffset, budget, bytes === 0, epoch)
+              : partition.offsets(epoch);
         bytes += result.records.length;
         return {
           partition: fetchPartition.partition,

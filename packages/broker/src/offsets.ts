@@ -1,5 +1,6 @@
 // ListOffsets: earliest (-2), latest (-1, the high watermark: the next offset
-// a consumer will see) or the first offset at or after a timestamp.
+// a consumer will see) or the first offset at or after a timestamp. And
+// OffsetForLeaderEpoch, which followers ask before they truncate.
 
 import {
   asBrookError,
@@ -7,6 +8,9 @@ import {
   type ListOffsetsRequest__Output,
   type ListOffsetsResponse,
   noError,
+  type OffsetForLeaderEpochPartitionResult,
+  type OffsetForLeaderEpochRequest__Output,
+  type OffsetForLeaderEpochResponse,
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
@@ -41,6 +45,42 @@ export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Out
             error: toWireError(asBrookError(error)),
             offset: -1,
             timestamp: -1,
+          };
+        }
+      }),
+    })),
+  };
+}
+
+/**
+ * Where each asked-for leader epoch ends in this leader's log (Kafka's
+ * OffsetsForLeaderEpoch): the largest epoch at or below it that the leader
+ * knows, and the first offset after that epoch; -1/-1 when it knows none.
+ */
+export function offsetForLeaderEpoch(
+  ctx: BrokerContext,
+  request: OffsetForLeaderEpochRequest__Output,
+): OffsetForLeaderEpochResponse {
+  const image = ctx.metadata.image;
+  return {
+    topics: request.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p): OffsetForLeaderEpochPartitionResult => {
+        try {
+          const partition = ctx.replicas.get(image, t.topic, p.partition);
+          const found = partition.endOffsetForEpoch(p.currentLeaderEpoch, p.leaderEpoch);
+          return {
+            partition: p.partition,
+            error: noError,
+            leaderEpoch: found?.leaderEpoch ?? -1,
+            endOffset: found?.endOffset ?? -1,
+          };
+        } catch (error) {
+          return {
+            partition: p.partition,
+            error: toWireError(asBrookError(error)),
+            leaderEpoch: -1,
+            endOffset: -1,
           };
         }
       }),

@@ -1,14 +1,27 @@
 // One partition replica on this broker: its log, its high watermark, and the
-// waiters (long-polling fetches, acks=all produces) that care when the high
-// watermark moves. At replication factor 1 the high watermark is the log end
-// offset once fsynced (flush.mode=fsync, group commit) or once written
-// (flush.mode=none); replication (a later issue) generalises this to the
-// smallest log end offset across the ISR.
+// waiters (long-polling fetches, acks=all produces) that care when either
+// moves. As the leader it accepts produce, serves consumers below the high
+// watermark and followers up to its log end, tracks each follower's progress
+// (replica-progress.ts decides the high watermark and the ISR from it) and
+// asks the controller to shrink or expand the ISR. As a follower it takes
+// the leader's batches verbatim (the ReplicaFetcher drives that side).
+//
+// Durable by default: with flush.mode=fsync the leader counts its own records
+// toward the high watermark once fsynced (group commit), and followers fsync
+// before they fetch again, so the offset a follower reports is durable there.
 
 import type { PartitionImage, TopicConfig } from "@brook/metadata";
-import { asBrookError, BrookError } from "@brook/protocol";
-import type { PartitionLog } from "@brook/storage";
+import { type AlterPartitionRequest__Output, asBrookError, BrookError, type Clock } from "@brook/protocol";
+import type { EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
+import {
+  afterFetch,
+  type FollowerProgress,
+  highWatermarkFor,
+  laggingFollowers,
+  mayJoinIsr,
+  unknownFollower,
+} from "./replica-progress.js";
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -22,7 +35,21 @@ export interface ReadResult {
   readonly logStartOffset: number;
 }
 
+/** What a partition needs from its broker beyond its log. */
+export interface PartitionContext {
+  readonly brokerId: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Asks the active controller for an ISR change; resolves once it is committed. */
+  alterPartition(request: AlterPartitionRequest__Output): Promise<unknown>;
+  /** A follower not caught up with the leader's log end for this long leaves the ISR. */
+  readonly replicaLagTimeMaxMs: number;
+}
+
 type Waiter = () => void;
+
+/** After a refused ISR change, the leader waits this long before asking again. */
+const alterRetryBackoffMs = 1_000;
 
 export class Partition {
   private highWatermarkOffset: number;
@@ -30,6 +57,13 @@ export class Partition {
   private closed = false;
   /** Why the log can no longer commit anything (a failed fsync); set once, until restart. */
   private failure: BrookError | undefined;
+  /** Whether this broker is in service (registered as this process, unfenced): only then may it lead or follow. */
+  private serving: boolean;
+  /** Leader only: each follower's progress in the current leader epoch. */
+  private followers = new Map<number, FollowerProgress>();
+  /** Leader only: the ISR an in-flight AlterPartition asks for, and the partition epoch it was decided on. */
+  private pendingIsr: { readonly isr: readonly number[]; readonly partitionEpoch: number } | undefined;
+  private alterRetryAfterMs = 0;
 
   constructor(
     readonly topic: string,
@@ -38,17 +72,30 @@ export class Partition {
     readonly log: PartitionLog,
     private state: PartitionImage,
     private config: TopicConfig,
-    private readonly brokerId: number,
-    private readonly logger: Logger,
+    private readonly context: PartitionContext,
+    serving = true,
   ) {
-    // PartitionLog.open fsyncs whatever it recovered, so at replication
-    // factor 1 everything in the log is durable and may be visible.
-    this.highWatermarkOffset = log.logEndOffset;
+    // The checkpoint may trail the log (it is written periodically); what
+    // lies above it becomes visible again once the ISR confirms it.
+    this.highWatermarkOffset = Math.min(log.highWatermark, log.logEndOffset);
     log.highWatermark = this.highWatermarkOffset;
+    this.serving = serving;
+    if (this.isLeader) this.becomeLeader();
   }
 
   get isLeader(): boolean {
-    return this.state.leader === this.brokerId;
+    return this.serving && !this.closed && this.state.leader === this.context.brokerId;
+  }
+
+  /** This replica follows a live leader: the fetcher should replicate it. */
+  get isFollower(): boolean {
+    return (
+      this.serving && !this.closed && this.state.leader >= 0 && this.state.leader !== this.context.brokerId
+    );
+  }
+
+  get leaderId(): number {
+    return this.state.leader;
   }
 
   get leaderEpoch(): number {
@@ -63,7 +110,11 @@ export class Partition {
     return this.config;
   }
 
-  /** Number of requests waiting on the high watermark (acks=all produces, long-polling fetches). */
+  get isr(): readonly number[] {
+    return this.state.isr;
+  }
+
+  /** Number of requests waiting on this replica (acks=all produces, long-polling fetches). */
   get waiterCount(): number {
     return this.waiters.size;
   }
@@ -72,43 +123,88 @@ export class Partition {
    * Follows a new metadata image. Leadership applies even when the log
    * refuses the new config (it throws, and keeps the config it had).
    */
-  update(state: PartitionImage, config: TopicConfig): void {
+  update(state: PartitionImage, config: TopicConfig, serving = this.serving): void {
     const wasLeader = this.isLeader;
+    const previousEpoch = this.state.leaderEpoch;
     this.state = state;
-    // Waiters must learn at once that this replica stopped leading, not at their timeout.
-    if (wasLeader && !this.isLeader) this.notify();
+    this.serving = serving;
+    if (this.pendingIsr && state.partitionEpoch !== this.pendingIsr.partitionEpoch)
+      this.pendingIsr = undefined;
+    if (this.isLeader && (!wasLeader || state.leaderEpoch !== previousEpoch)) this.becomeLeader();
+    if (!this.isLeader) this.followers.clear();
     this.log.updateConfig(toLogConfig(config));
     this.config = config;
+    this.maybeAdvanceHighWatermark();
+    // Waiters learn at once that this replica stopped leading, or that the ISR changed.
+    this.notify();
   }
 
-  /** Appends one request's batches as the leader; the bytes are validated and written verbatim. */
-  append(batches: Buffer): AppendResult {
-    this.requireLeader();
+  // ---- leader ------------------------------------------------------------------
+
+  /**
+   * Appends one request's batches as the leader; the bytes are validated and
+   * written verbatim. acks=all is refused up front while the ISR is below
+   * min.insync.replicas: the records could not be committed.
+   */
+  append(batches: Buffer, acks = 1): AppendResult {
+    this.requireLeader(-1);
+    if (acks === -1) this.requireEnoughReplicas();
     const result = this.log.append(batches, this.state.leaderEpoch);
-    if (this.config.flushMode === "none") {
-      this.advanceHighWatermark(this.log.logEndOffset);
-    } else {
-      this.flushInBackground();
-    }
+    if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
+    else this.flushInBackground();
+    // Followers long-polling for new records wake up.
+    this.notify();
     return result;
   }
 
   /**
-   * Whole batches from `offset`, never past the high watermark, up to
-   * `maxBytes`; with `minOneBatch`, the first batch even when larger (KIP-74).
+   * A consumer's read: whole batches from `offset`, never past the high
+   * watermark, up to `maxBytes`; with `minOneBatch`, the first batch even
+   * when larger (KIP-74).
    */
-  read(offset: number, maxBytes: number, minOneBatch = true): ReadResult {
-    this.requireLeader();
-    const records =
-      offset >= this.highWatermarkOffset && offset <= this.log.logEndOffset
-        ? emptyRecords
-        : this.log.read(offset, maxBytes, { maxOffset: this.highWatermarkOffset, minOneBatch }).records;
-    return { records, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
+  read(offset: number, maxBytes: number, minOneBatch = true, currentLeaderEpoch = -1): ReadResult {
+    this.requireLeader(currentLeaderEpoch);
+    return this.readUpTo(offset, maxBytes, minOneBatch, this.highWatermarkOffset);
+  }
+
+  /**
+   * A follower's fetch: its fetch offset is its durable log end, which moves
+   * the high watermark and decides its place in the ISR; it reads up to the
+   * leader's log end.
+   */
+  readForReplica(
+    replicaId: number,
+    fetchOffset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+    currentLeaderEpoch: number,
+  ): ReadResult {
+    this.requireLeader(currentLeaderEpoch);
+    if (!this.state.replicas.includes(replicaId) || replicaId === this.context.brokerId) {
+      throw new BrookError(
+        "INVALID_REQUEST",
+        `broker ${replicaId} is not a follower of ${this.name} (replicas ${this.state.replicas.join(",")})`,
+      );
+    }
+    const leaderEnd = this.log.logEndOffset;
+    if (fetchOffset > leaderEnd || fetchOffset < this.log.logStartOffset) {
+      throw new BrookError(
+        "OFFSET_OUT_OF_RANGE",
+        `follower ${replicaId} fetches ${this.name} from ${fetchOffset}; the leader holds [${this.log.logStartOffset}, ${leaderEnd})`,
+      );
+    }
+    const now = this.context.clock.nowMs();
+    const previous = this.followers.get(replicaId) ?? unknownFollower(now);
+    const progress = afterFetch(previous, fetchOffset, leaderEnd, now);
+    this.followers.set(replicaId, progress);
+    this.maybeAdvanceHighWatermark();
+    this.maybeExpandIsr(replicaId, progress);
+    return this.readUpTo(fetchOffset, maxBytes, minOneBatch, leaderEnd);
   }
 
   /** The offsets a fetch reports when its response has no room left for records. */
-  offsets(): ReadResult {
-    this.requireLeader();
+  offsets(currentLeaderEpoch = -1): ReadResult {
+    this.requireLeader(currentLeaderEpoch);
     return {
       records: emptyRecords,
       highWatermark: this.highWatermarkOffset,
@@ -116,10 +212,17 @@ export class Partition {
     };
   }
 
+  /** Where `epoch` ends in this leader's log (Kafka's OffsetsForLeaderEpoch), for a follower's truncation. */
+  endOffsetForEpoch(currentLeaderEpoch: number, epoch: number): EpochEndOffset | undefined {
+    this.requireLeader(currentLeaderEpoch);
+    return this.log.endOffsetForEpoch(epoch);
+  }
+
   /**
    * Resolves once the high watermark reaches `offset`; rejects after
    * `timeoutMs`, or as soon as it never can here: the replica closed or
-   * stopped leading (NOT_LEADER), or its log failed (STORAGE_ERROR).
+   * stopped leading (NOT_LEADER), the ISR fell below min.insync.replicas
+   * (NOT_ENOUGH_REPLICAS), or its log failed (STORAGE_ERROR).
    */
   waitForHighWatermark(offset: number, timeoutMs: number): Promise<void> {
     if (this.highWatermarkOffset >= offset) return Promise.resolve();
@@ -149,8 +252,9 @@ export class Partition {
   }
 
   /**
-   * Calls `listener` (once) the next time the high watermark moves, the
-   * partition closes or stops leading, or its log fails.
+   * Calls `listener` (once) the next time something a fetch waits for
+   * happens: the high watermark or log end moves, the partition closes or
+   * changes leadership, or its log fails.
    */
   onNextChange(listener: () => void): () => void {
     const once = () => {
@@ -161,10 +265,80 @@ export class Partition {
     return () => this.waiters.delete(once);
   }
 
+  /** Leader, periodically: asks to drop ISR followers that have not caught up within replica.lag.time.max.ms. */
+  checkIsr(): void {
+    if (!this.isLeader || this.pendingIsr) return;
+    const now = this.context.clock.nowMs();
+    const lagging = laggingFollowers(
+      this.context.brokerId,
+      this.state.isr,
+      this.followers,
+      now,
+      this.context.replicaLagTimeMaxMs,
+    );
+    if (lagging.length === 0) return;
+    this.context.logger.info(
+      { topic: this.topic, partition: this.partition, lagging, isr: this.state.isr },
+      "shrinking the ISR: followers fell behind",
+    );
+    this.alterIsr(this.state.isr.filter((id) => !lagging.includes(id)));
+  }
+
+  // ---- follower ----------------------------------------------------------------
+
+  /** Appends batches fetched from the leader, keeping their offsets and leader epochs. */
+  appendAsFollower(batches: Buffer): AppendResult {
+    this.requireFollower();
+    const result = this.log.appendAsFollower(batches);
+    return result;
+  }
+
+  /** A follower's high watermark: the leader's, as far as this replica's log reaches. */
+  followLeaderHighWatermark(leaderHighWatermark: number): void {
+    const offset = Math.max(this.log.logStartOffset, Math.min(leaderHighWatermark, this.log.logEndOffset));
+    if (offset === this.highWatermarkOffset) return;
+    this.highWatermarkOffset = offset;
+    this.log.highWatermark = offset;
+  }
+
+  /** Drops records from `offset` on (they diverge from the leader's log). */
+  truncateTo(offset: number): void {
+    this.requireFollower();
+    this.log.truncateTo(offset);
+    this.clampHighWatermark();
+  }
+
+  /** Empties the log and restarts it at `offset` (the leader no longer has what this replica lacks). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.requireFollower();
+    this.log.truncateFullyAndStartAt(offset);
+    this.clampHighWatermark();
+  }
+
+  /**
+   * Makes what was appended durable before the follower reports it (its next
+   * fetch offset): an fsync with flush.mode=fsync, nothing with none.
+   */
+  async flushForReplication(): Promise<void> {
+    if (this.config.flushMode === "none") return;
+    await this.log.flush();
+  }
+
+  // ---- both ----------------------------------------------------------------------
+
+  /** The log end offset: the next offset this replica will hold. */
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+
+  checkpointHighWatermark(): void {
+    if (!this.closed) this.log.checkpointHighWatermark();
+  }
+
   applyRetention(): void {
     const { deletedSegments } = this.log.applyRetention();
     if (deletedSegments > 0) {
-      this.logger.info(
+      this.context.logger.info(
         {
           topic: this.topic,
           partition: this.partition,
@@ -176,7 +350,7 @@ export class Partition {
     }
   }
 
-  /** Stops serving and removes the log from disk (its topic was deleted). */
+  /** Stops serving and removes the log from disk (its topic was deleted, or the replica moved away). */
   delete(): void {
     this.closed = true;
     this.notify();
@@ -189,31 +363,180 @@ export class Partition {
     await this.log.close();
   }
 
-  private requireLeader(): void {
-    if (this.closed || !this.isLeader) throw this.notLeader();
+  // ---- internals -----------------------------------------------------------------
+
+  private get name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  /**
+   * The leader's checks for any request: it leads, and the request's leader
+   * epoch (when it names one) is the current one. An older epoch comes from
+   * a fetcher or client that missed a leader change (FENCED_LEADER_EPOCH); a
+   * newer one means this broker has not applied the change yet
+   * (UNKNOWN_LEADER_EPOCH). Either way a deposed leader never serves.
+   */
+  private requireLeader(requestEpoch: number): void {
+    if (requestEpoch >= 0 && requestEpoch !== this.state.leaderEpoch) {
+      throw requestEpoch < this.state.leaderEpoch
+        ? new BrookError(
+            "FENCED_LEADER_EPOCH",
+            `${this.name} is at leader epoch ${this.state.leaderEpoch}; the request has epoch ${requestEpoch}`,
+          )
+        : new BrookError(
+            "UNKNOWN_LEADER_EPOCH",
+            `broker ${this.context.brokerId} knows ${this.name} at leader epoch ${this.state.leaderEpoch}; the request has epoch ${requestEpoch}`,
+          );
+    }
+    if (!this.isLeader) throw this.notLeader();
+  }
+
+  private requireFollower(): void {
+    if (!this.isFollower) {
+      throw new BrookError("NOT_LEADER", `broker ${this.context.brokerId} no longer follows ${this.name}`);
+    }
+  }
+
+  private requireEnoughReplicas(): void {
+    const required = this.minInsyncReplicas;
+    if (this.state.isr.length < required) {
+      throw new BrookError(
+        "NOT_ENOUGH_REPLICAS",
+        `${this.name} has ${this.state.isr.length} in-sync replica(s) [${this.state.isr.join(",")}], fewer than min.insync.replicas=${required}`,
+      );
+    }
+  }
+
+  /**
+   * min.insync.replicas, but never more than the replicas there are: a
+   * single-replica topic stays writable and readable whatever it says.
+   */
+  private get minInsyncReplicas(): number {
+    return Math.min(this.config.minInsyncReplicas, this.state.replicas.length);
   }
 
   private notLeader(): BrookError {
     return new BrookError(
       "NOT_LEADER",
-      `broker ${this.brokerId} is not the leader of ${this.topic}-${this.partition} (leader is ${this.state.leader})`,
+      `broker ${this.context.brokerId} is not the leader of ${this.name} (leader is ${this.state.leader})`,
     );
   }
 
-  /** Why the high watermark cannot move here any more, if it cannot. */
+  /** Why the high watermark cannot reach a waiting produce here, if it cannot. */
   private stalled(): BrookError | undefined {
     if (this.closed || !this.isLeader) return this.notLeader();
-    return this.failure;
+    if (this.failure) return this.failure;
+    if (this.state.isr.length < this.minInsyncReplicas) {
+      return new BrookError(
+        "NOT_ENOUGH_REPLICAS",
+        `${this.name} was appended to, but its ISR [${this.state.isr.join(",")}] fell below min.insync.replicas=${this.minInsyncReplicas} before the records were committed`,
+      );
+    }
+    return undefined;
+  }
+
+  private readUpTo(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset: number): ReadResult {
+    const records =
+      maxBytes <= 0 || (offset >= maxOffset && offset <= this.log.logEndOffset)
+        ? emptyRecords
+        : this.log.read(offset, maxBytes, { maxOffset, minOneBatch }).records;
+    return { records, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
+  }
+
+  /**
+   * A new leadership (or a new epoch of it): the epoch starts at the log end,
+   * so a follower asking where an older epoch ends learns it; every follower
+   * starts unknown, with a full lag window to catch up in.
+   */
+  private becomeLeader(): void {
+    const now = this.context.clock.nowMs();
+    try {
+      this.log.assignLeaderEpoch(this.state.leaderEpoch);
+    } catch (error) {
+      // The log is offline; it fails every append and read with its own error.
+      this.context.logger.error({ err: error, topic: this.topic, partition: this.partition }, "cannot lead");
+    }
+    this.followers = new Map(
+      this.state.replicas
+        .filter((id) => id !== this.context.brokerId)
+        .map((id) => [id, unknownFollower(now)]),
+    );
+    this.pendingIsr = undefined;
+    this.alterRetryAfterMs = 0;
+    this.maybeAdvanceHighWatermark();
+  }
+
+  /** The committed ISR plus any member an in-flight expansion adds. */
+  private maximalIsr(): readonly number[] {
+    const pending = this.pendingIsr?.isr ?? [];
+    return [...this.state.isr, ...pending.filter((id) => !this.state.isr.includes(id))];
+  }
+
+  private maybeAdvanceHighWatermark(): void {
+    if (!this.isLeader) return;
+    const durableEnd = this.config.flushMode === "none" ? this.log.logEndOffset : this.log.flushedOffset;
+    const offset = highWatermarkFor(
+      this.context.brokerId,
+      durableEnd,
+      this.maximalIsr(),
+      this.followers,
+      this.minInsyncReplicas,
+    );
+    if (offset !== undefined) this.advanceHighWatermark(offset);
+  }
+
+  private maybeExpandIsr(replicaId: number, progress: FollowerProgress): void {
+    if (this.pendingIsr || this.state.isr.includes(replicaId)) return;
+    const epochStart =
+      this.log.leaderEpochs.find((entry) => entry.epoch === this.state.leaderEpoch)?.startOffset ??
+      this.log.logEndOffset;
+    if (!mayJoinIsr(progress, this.highWatermarkOffset, epochStart)) return;
+    this.context.logger.info(
+      { topic: this.topic, partition: this.partition, replicaId, isr: this.state.isr },
+      "expanding the ISR: a follower caught up",
+    );
+    this.alterIsr([...this.state.isr, replicaId]);
+  }
+
+  /**
+   * Asks the controller for `isr`, one request at a time. The change takes
+   * effect when the committed metadata shows it (update()); until then the
+   * maximal ISR counts for the high watermark.
+   */
+  private alterIsr(isr: readonly number[]): void {
+    const now = this.context.clock.nowMs();
+    if (now < this.alterRetryAfterMs) return;
+    const request = {
+      topic: this.topic,
+      partition: this.partition,
+      leaderId: this.context.brokerId,
+      leaderEpoch: this.state.leaderEpoch,
+      partitionEpoch: this.state.partitionEpoch,
+      newIsr: [...isr],
+    };
+    const pending = { isr, partitionEpoch: this.state.partitionEpoch };
+    this.pendingIsr = pending;
+    this.context.alterPartition(request).catch((error: unknown) => {
+      this.context.logger.warn(
+        { topic: this.topic, partition: this.partition, isr, error: asBrookError(error).message },
+        "ISR change refused",
+      );
+      if (this.pendingIsr === pending) this.pendingIsr = undefined;
+      this.alterRetryAfterMs = this.context.clock.nowMs() + alterRetryBackoffMs;
+    });
   }
 
   private flushInBackground(): void {
     // Group commit: the log shares one fsync among every append made while
     // the previous one was in flight.
     this.log.flush().then(
-      () => this.advanceHighWatermark(this.log.flushedOffset),
+      () => this.maybeAdvanceHighWatermark(),
       (error: unknown) => {
         if (this.closed || this.failure) return;
-        this.logger.error({ err: error, topic: this.topic, partition: this.partition }, "fsync failed");
+        this.context.logger.error(
+          { err: error, topic: this.topic, partition: this.partition },
+          "fsync failed",
+        );
         // The log is offline now: nothing more will commit, so waiters fail now rather than time out.
         this.failure = asBrookError(error);
         this.notify();
@@ -227,6 +550,13 @@ export class Partition {
     // Retention never deletes at or above the log's high watermark.
     this.log.highWatermark = offset;
     this.notify();
+  }
+
+  private clampHighWatermark(): void {
+    const end = this.log.logEndOffset;
+    if (this.highWatermarkOffset > end) this.highWatermarkOffset = end;
+    this.highWatermarkOffset = Math.max(this.highWatermarkOffset, this.log.logStartOffset);
+    this.log.highWatermark = this.highWatermarkOffset;
   }
 
   private notify(): void {

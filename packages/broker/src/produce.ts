@@ -1,6 +1,8 @@
 // Produce: append each partition's batches on its leader and answer per
 // partition. acks=1 answers after the append; acks=all (-1) once the high
-// watermark covers the batch; acks=0 clients do not wait for the answer.
+// watermark covers the batch, i.e. every ISR member has it (durably, by
+// default), refused with NOT_ENOUGH_REPLICAS while the ISR is below
+// min.insync.replicas; acks=0 clients do not wait for the answer.
 
 import {
   asBrookError,
@@ -37,7 +39,7 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
           );
         }
         const partition = ctx.replicas.get(image, topicData.topic, data.partition);
-        const result = partition.append(data.records);
+        const result = partition.append(data.records, request.acks);
         if (request.acks === -1) await partition.waitForHighWatermark(result.lastOffset + 1, timeoutMs);
         return {
           partition: data.partition,

@@ -1,16 +1,19 @@
 // Keeps this broker's partition replicas in step with the metadata image:
 // opens a log for every partition assigned here, updates leadership and
-// configs as they change, and deletes the logs of deleted topics. Each
+// configs as they change, hands followed partitions to the replica fetchers,
+// runs the leaders' ISR checks and high-watermark checkpoints, and deletes
+// the logs of deleted topics. Each
 // partition directory records its topic id, so a topic deleted and re-created
 // under the same name while this broker was down never inherits old records.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type MetadataImage, resolveTopicConfig, type TopicImage } from "@brook/metadata";
-import { asBrookError, BrookError, type Clock } from "@brook/protocol";
+import { type AlterPartitionRequest__Output, asBrookError, BrookError, type Clock } from "@brook/protocol";
 import { nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
-import { Partition, toLogConfig } from "./partition.js";
+import { Partition, type PartitionContext, toLogConfig } from "./partition.js";
+import { ReplicaFetcherManager, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 
 const partitionMetadataFile = "partition.metadata";
 const partitionDirPattern = /^(.+)-(\d+)$/;
@@ -18,26 +21,105 @@ const topicIdPattern = /^topic_id: (\S+)$/;
 
 export const partitionKey = (topic: string, partition: number) => `${topic}-${partition}`;
 
+export interface ReplicaManagerOptions {
+  readonly brokerId: number;
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /**
+   * Whether the image may already be trusted to list every partition this
+   * broker hosts. A broker that starts on a lagging image (one rebuilt from
+   * a local log that may be behind the quorum) must not take a directory
+   * missing from it for a deleted topic's: it waits for metadataCaughtUp().
+   */
+  readonly imageComplete?: boolean;
+  /**
+   * Whether this broker is in service in `image`: registered as this very
+   * process and unfenced. Until it is, it neither leads nor follows (a
+   * restarted broker must not act on the leaderships of its previous
+   * incarnation). Default: always.
+   */
+  readonly inService?: (image: MetadataImage) => boolean;
+  /** Asks the active controller for an ISR change. */
+  readonly alterPartition?: (request: AlterPartitionRequest__Output) => Promise<unknown>;
+  /** Kafka's replica.lag.time.max.ms. */
+  readonly replicaLagTimeMaxMs?: number;
+  readonly fetcher?: ReplicaFetcherOptions;
+}
+
+/**
+ * A follower that has not caught up for this long leaves the ISR. Kafka
+ * uses 30 s; Brook fails over in about 1.5 s, and a stuck follower should
+ * not hold acks=all back much longer than that (docs/replication.md).
+ */
+export const defaultReplicaLagTimeMaxMs = 5_000;
+/** How often leaders check their ISR (Kafka: half the lag time). */
+const isrCheckIntervalMs = 500;
+/** How often high watermarks are checkpointed (Kafka's replica.high.watermark.checkpoint.interval.ms). */
+const highWatermarkCheckpointIntervalMs = 5_000;
+
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   /** Why a partition assigned here could not be opened; clients see this instead of NOT_LEADER. */
   private readonly failures = new Map<string, BrookError>();
   private applying: Promise<void> = Promise.resolve();
+  private readonly brokerId: number;
+  private readonly dataDir: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private imageComplete: boolean;
+  private readonly inService: (image: MetadataImage) => boolean;
+  private readonly partitionContext: PartitionContext;
+  private readonly fetchers: ReplicaFetcherManager;
+  private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(
-    private readonly brokerId: number,
-    private readonly dataDir: string,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /**
-     * Whether the image may already be trusted to list every partition this
-     * broker hosts. A broker that starts on a lagging image (one rebuilt from
-     * a local log that may be behind the quorum) must not take a directory
-     * missing from it for a deleted topic's: it waits for metadataCaughtUp().
-     */
-    private imageComplete = true,
-  ) {
-    mkdirSync(dataDir, { recursive: true });
+  constructor(options: ReplicaManagerOptions) {
+    this.brokerId = options.brokerId;
+    this.dataDir = options.dataDir;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.imageComplete = options.imageComplete ?? true;
+    this.inService = options.inService ?? (() => true);
+    const alterPartition =
+      options.alterPartition ??
+      (() => Promise.reject(new BrookError("NOT_CONTROLLER", "this broker has no controller channel")));
+    this.partitionContext = {
+      brokerId: options.brokerId,
+      clock: options.clock,
+      logger: options.logger,
+      alterPartition,
+      replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
+    };
+    this.fetchers = new ReplicaFetcherManager(options.brokerId, options.logger, options.fetcher);
+    mkdirSync(this.dataDir, { recursive: true });
+  }
+
+  /** Starts the leaders' ISR checks and the high-watermark checkpoints. */
+  startMaintenance(): void {
+    const every = (ms: number, task: (partition: Partition) => void, what: string) => {
+      const timer = setInterval(() => {
+        for (const partition of this.partitions.values()) {
+          try {
+            task(partition);
+          } catch (error) {
+            this.logger.error({ err: error, topic: partition.topic, partition: partition.partition }, what);
+          }
+        }
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(isrCheckIntervalMs, (partition) => partition.checkIsr(), "ISR check failed");
+    every(
+      highWatermarkCheckpointIntervalMs,
+      (partition) => partition.checkpointHighWatermark(),
+      "high watermark checkpoint failed",
+    );
+  }
+
+  /** How many partitions the replica fetchers follow. */
+  get followedCount(): number {
+    return this.fetchers.followedCount();
   }
 
   /** The broker has caught up with the metadata log: directories its image lacks are deleted topics' now. */
@@ -96,6 +178,8 @@ export class ReplicaManager {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    this.fetchers.close();
     await this.applying;
     await Promise.all([...this.partitions.values()].map((partition) => partition.close()));
     this.partitions.clear();
@@ -117,10 +201,11 @@ export class ReplicaManager {
     if (this.imageComplete) this.removeOrphanDirectories(wanted);
 
     for (const key of this.failures.keys()) if (!wanted.has(key)) this.failures.delete(key);
+    const serving = this.inService(image);
     // One partition that cannot open or take its new config must not keep the others from following the image.
     for (const [key, { topic, partition }] of wanted) {
       try {
-        await this.openOrUpdate(key, topic, partition);
+        await this.openOrUpdate(key, topic, partition, serving);
         this.failures.delete(key);
       } catch (error) {
         if (!this.partitions.has(key)) this.failures.set(key, asBrookError(error));
@@ -130,6 +215,7 @@ export class ReplicaManager {
         );
       }
     }
+    this.fetchers.reconcile(image, this.partitions.values());
   }
 
   private deletePartition(key: string, partition: Partition): void {
@@ -149,12 +235,17 @@ export class ReplicaManager {
     }
   }
 
-  private async openOrUpdate(key: string, topic: TopicImage, partition: number): Promise<void> {
+  private async openOrUpdate(
+    key: string,
+    topic: TopicImage,
+    partition: number,
+    serving: boolean,
+  ): Promise<void> {
     const state = topic.partitions[partition];
     const config = resolveTopicConfig(topic.configs);
     const existing = this.partitions.get(key);
     if (existing) {
-      existing.update(state, config);
+      existing.update(state, config, serving);
       return;
     }
     const dir = join(this.dataDir, key);
@@ -165,7 +256,7 @@ export class ReplicaManager {
     });
     this.partitions.set(
       key,
-      new Partition(topic.name, topic.topicId, partition, log, state, config, this.brokerId, this.logger),
+      new Partition(topic.name, topic.topicId, partition, log, state, config, this.partitionContext, serving),
     );
     this.logger.info(
       { topic: topic.name, partition, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset },

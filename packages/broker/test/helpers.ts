@@ -22,6 +22,7 @@ import {
   defaultBrokerLimits,
   type MetadataSource,
 } from "../src/context.js";
+import type { PartitionContext } from "../src/partition.js";
 import { ReplicaManager } from "../src/replica-manager.js";
 
 export const brokerId = 1;
@@ -94,7 +95,12 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-broker-"));
   const dataDir = path.join(root, "data");
   const metadata = new TestMetadata();
-  const replicas = new ReplicaManager(brokerId, dataDir, options.clock ?? systemClock, silentLogger);
+  const replicas = new ReplicaManager({
+    brokerId,
+    dataDir,
+    clock: options.clock ?? systemClock,
+    logger: silentLogger,
+  });
   const ctx: BrokerContext = {
     brokerId,
     clusterId: "test-cluster",
@@ -173,5 +179,22 @@ export function fetchRequest(
         })),
       },
     ],
+  };
+}
+
+/** What a Partition needs of its broker, for tests: ISR changes are recorded, not sent. */
+export function partitionContext(
+  options: {
+    clock?: Clock;
+    alterPartition?: PartitionContext["alterPartition"];
+    replicaLagTimeMaxMs?: number;
+  } = {},
+): PartitionContext {
+  return {
+    brokerId,
+    clock: options.clock ?? systemClock,
+    logger: silentLogger,
+    alterPartition: options.alterPartition ?? (async () => ({})),
+    replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? 5_000,
   };
 }

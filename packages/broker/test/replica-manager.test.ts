@@ -86,7 +86,12 @@ describe("following the image", () => {
       { type: "remove-topic", topicId: topicId("orders") },
       ...topicRecords("orders", { configs: none }),
     ]);
-    const restarted = new ReplicaManager(brokerId, broker.dataDir, systemClock, silentLogger);
+    const restarted = new ReplicaManager({
+      brokerId,
+      dataDir: broker.dataDir,
+      clock: systemClock,
+      logger: silentLogger,
+    });
     try {
       await restarted.applyImage(image);
       expect(restarted.local("orders", 0)?.log.logEndOffset).toBe(0);
@@ -99,7 +104,12 @@ describe("following the image", () => {
     await broker.apply(topicRecords("orders", { configs: none }));
     broker.replicas.local("orders", 0)?.append(makeBatch(5));
     await broker.replicas.close();
-    const restarted = new ReplicaManager(brokerId, broker.dataDir, systemClock, silentLogger);
+    const restarted = new ReplicaManager({
+      brokerId,
+      dataDir: broker.dataDir,
+      clock: systemClock,
+      logger: silentLogger,
+    });
     try {
       await restarted.applyImage(broker.metadata.image);
       expect(restarted.local("orders", 0)?.log.logEndOffset).toBe(5);
@@ -125,7 +135,12 @@ describe("following the image", () => {
     await broker.replicas.close();
     // A power loss can leave a file that was written but never fsynced empty.
     fs.writeFileSync(path.join(broker.dataDir, "orders-0", "partition.metadata"), "");
-    const restarted = new ReplicaManager(brokerId, broker.dataDir, systemClock, silentLogger);
+    const restarted = new ReplicaManager({
+      brokerId,
+      dataDir: broker.dataDir,
+      clock: systemClock,
+      logger: silentLogger,
+    });
     try {
       await restarted.applyImage(broker.metadata.image);
       expect(restarted.local("orders", 0)?.log.logEndOffset).toBe(5);

@@ -31,6 +31,7 @@ export const ErrorCode = {
   INELIGIBLE_REPLICA: "INELIGIBLE_REPLICA",
   DUPLICATE_BROKER_REGISTRATION: "DUPLICATE_BROKER_REGISTRATION",
   STALE_BROKER_INCARNATION: "STALE_BROKER_INCARNATION",
+  UNKNOWN_LEADER_EPOCH: "UNKNOWN_LEADER_EPOCH",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -177,6 +178,12 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     retriable: false,
     message:
       "This broker process is not the registered incarnation of its node id (a newer one registered, or it never did); it must register again.",
+  },
+  UNKNOWN_LEADER_EPOCH: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message:
+      "The request names a leader epoch newer than this broker knows; it has not applied the leadership change yet. Retry shortly.",
   },
 };
 

@@ -5,7 +5,6 @@
 // shutdown ask to be fenced first, so its leaderships move at once instead
 // of a session timeout later (Kafka's controlled shutdown).
 
-import { randomUUID } from "node:crypto";
 import {
   asBrookError,
   type BrokerHeartbeatRequest__Output,
@@ -23,6 +22,8 @@ export interface MembershipChannel {
 
 export interface BrokerLifecycleOptions {
   readonly brokerId: number;
+  /** One process, one incarnation: a restart registers anew and replaces the old one. */
+  readonly incarnationId: string;
   readonly host: string;
   readonly port: number;
   readonly rack?: string;
@@ -45,8 +46,6 @@ const registrationWarnEvery = 20;
 const shutdownHeartbeatTimeoutMs = 2_000;
 
 export class BrokerLifecycle {
-  /** One process, one incarnation: a restart registers anew and replaces this one. */
-  readonly incarnationId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private registered = false;
@@ -55,6 +54,10 @@ export class BrokerLifecycle {
   private inFlight: Promise<void> | undefined;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
+
+  get incarnationId(): string {
+    return this.options.incarnationId;
+  }
 
   /** Registers (retrying in the background) and then heartbeats until stop(). */
   start(): void {

@@ -3,6 +3,7 @@
 // start-up with a message that names the key, the source and the bad value.
 
 import { readFileSync } from "node:fs";
+import { defaultReplicaLagTimeMaxMs } from "@brook/broker";
 import { defaultHeartbeatIntervalMs, defaultSessionTimeoutMs } from "@brook/controller";
 import { BrookError } from "@brook/protocol";
 
@@ -37,6 +38,8 @@ export interface NodeConfig {
   readonly brokerHeartbeatIntervalMs: number;
   /** A broker the active controller has not heard from for this long is fenced. */
   readonly brokerSessionTimeoutMs: number;
+  /** A follower that has not caught up with its leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  readonly replicaLagTimeMaxMs: number;
 }
 
 type Source = "flag" | "env" | "file" | "default";
@@ -201,6 +204,14 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: positiveInt(600_000),
     expected: "milliseconds from 1 to 600000",
     doc: "A broker not heard from for this long is fenced and its partitions get new leaders.",
+  },
+  replicaLagTimeMaxMs: {
+    env: "BROOK_REPLICA_LAG_TIME_MAX_MS",
+    flag: "--replica-lag-time-max-ms",
+    defaultValue: defaultReplicaLagTimeMaxMs,
+    parse: positiveInt(600_000),
+    expected: "milliseconds from 1 to 600000",
+    doc: "A follower not caught up with its leader for this long leaves the ISR.",
   },
 };
 

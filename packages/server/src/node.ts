@@ -4,6 +4,7 @@
 // controller port; the broker has its own. A node is what `brook server`
 // runs and what the end-to-end tests start.
 
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Broker } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
@@ -71,6 +72,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     "controller listening",
   );
 
+  const incarnationId = randomUUID();
   const broker = await Broker.start({
     brokerId: config.nodeId,
     clusterId,
@@ -80,6 +82,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     logger: log,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     startsBehindMetadata: true,
+    incarnationId,
+    replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
@@ -87,6 +91,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   log.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
   const lifecycle = new BrokerLifecycle({
     brokerId: config.nodeId,
+    incarnationId,
     host: config.advertisedHost,
     port: brokerPort,
     rack: config.rack,

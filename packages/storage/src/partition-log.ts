@@ -426,6 +426,17 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Records that `epoch` starts at the log end, when this replica becomes its
+   * leader: a follower asking where an older epoch ends then learns it even
+   * before the new leader appends anything (Kafka does the same). An epoch
+   * that is not newer than the latest known changes nothing.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    this.checkWritable();
+    this.updateEpochs(assignEpoch(this.epochs, epoch, this.logEndOffset));
+  }
+
   /** The end offset of `epoch` per the leader-epoch cache (Kafka's OffsetsForLeaderEpoch), or undefined. */
   endOffsetForEpoch(epoch: number): EpochEndOffset | undefined {
     return endOffsetForEpoch(this.epochs, epoch, this.logEndOffset);

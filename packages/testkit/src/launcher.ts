@@ -1,7 +1,9 @@
 // Starts real `brook server` processes on 127.0.0.1 for end-to-end tests:
 // `const cluster = await startCluster({ nodes: 1 })` ... `await cluster.stop()`.
 // Each node gets free ports and its own data directory; nodes can be killed
-// (SIGKILL, like a crash) and restarted on the same data.
+// (SIGKILL, like a crash), paused (SIGSTOP, like a long GC pause or a frozen
+// VM) and restarted on the same data. Only the processes the launcher started
+// are ever signalled, by their own PIDs.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,11 +25,17 @@ export interface NodeHandle {
   readonly logFile: string;
   readonly pid: number | undefined;
   readonly running: boolean;
+  /** Stopped by pause() and not resumed yet (still `running`: the process exists). */
+  readonly paused: boolean;
   /** SIGKILL: the process gets no chance to flush or shut down cleanly. */
   kill(): Promise<void>;
   /** SIGTERM and wait for a clean exit. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: the process freezes with its sockets open; peers see timeouts, not refused connections. */
+  pause(): void;
+  /** SIGCONT: a paused process carries on where it stopped, unaware of the time it lost. */
+  resume(): void;
 }
 
 export interface Cluster {
@@ -98,6 +106,7 @@ function createNode(
   mkdirSync(dataDir, { recursive: true });
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  let paused = false;
 
   const handle: NodeHandle = {
     id,
@@ -110,6 +119,9 @@ function createNode(
     },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get paused() {
+      return paused && handle.running;
     },
     async start() {
       if (handle.running) return;
@@ -130,6 +142,7 @@ function createNode(
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
       const current = child;
+      paused = false;
       exited = new Promise((resolve) => current.once("exit", () => resolve()));
       await waitUntilReady(`127.0.0.1:${brokerPort}`, brokersExpected, () => handle.running, logFile);
     },
@@ -140,8 +153,20 @@ function createNode(
     },
     async stop() {
       if (!handle.running) return;
+      // A stopped process would hold SIGTERM pending forever: let it run to take it.
+      handle.resume();
       child?.kill("SIGTERM");
       await exited;
+    },
+    pause() {
+      if (!handle.running || paused) return;
+      child?.kill("SIGSTOP");
+      paused = true;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      if (handle.running) child?.kill("SIGCONT");
     },
   };
   return handle;
