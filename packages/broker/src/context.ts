@@ -26,6 +26,12 @@ export interface ControllerChannel {
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
   /** A partition leader's ISR change; committed to the metadata log before it resolves. */
   alterPartition(request: AlterPartitionRequest__Output): Promise<AlterPartitionResponse>;
+  /**
+   * A block of producer ids (firstProducerId .. firstProducerId + count - 1)
+   * for InitProducerId answers (KIP-730); committed to the metadata log
+   * before it resolves, so no other broker ever gets the same ids.
+   */
+  allocateProducerIds(brokerId: number): Promise<{ firstProducerId: number; count: number }>;
   quorumStatus(): Promise<ControllerStatus[]>;
   /** Node id of the active controller as last known; -1 when unknown. */
   activeControllerId(): number;

@@ -23,6 +23,7 @@ import {
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Partition } from "./partition.js";
+import { truncationOffset } from "./replica-progress.js";
 
 export interface ReplicaFetcherOptions {
   /** How long the leader may hold a fetch with nothing new (Kafka's replica.fetch.wait.max.ms). */
@@ -235,16 +236,15 @@ class ReplicaFetcher {
         continue;
       }
       const before = partition.logEndOffset;
-      let target: number;
-      if (result.leaderEpoch < 0) {
-        // The leader knows no epoch this old: only what was committed is certain.
-        target = Math.min(partition.highWatermark, before);
-      } else if (result.leaderEpoch === epoch) {
-        target = Math.min(Number(result.endOffset), before);
-      } else {
-        const ownEnd = partition.log.endOffsetForEpoch(result.leaderEpoch)?.endOffset ?? before;
-        target = Math.min(Number(result.endOffset), ownEnd, before);
-      }
+      const target = truncationOffset(
+        epoch as number,
+        { leaderEpoch: result.leaderEpoch, endOffset: Number(result.endOffset) },
+        {
+          logEndOffset: before,
+          highWatermark: partition.highWatermark,
+          endOffsetForEpoch: (e) => partition.log.endOffsetForEpoch(e)?.endOffset,
+        },
+      );
       if (target < before) {
         partition.truncateTo(target);
         this.logger.info(

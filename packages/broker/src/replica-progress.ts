@@ -105,3 +105,36 @@ export function mayJoinIsr(
 ): boolean {
   return progress.logEndOffset >= highWatermark && progress.logEndOffset >= epochStartOffset;
 }
+
+/** The leader's answer to "where does epoch E end?": the largest epoch ≤ E it knows (-1: none) and that epoch's end. */
+export interface LeaderEpochEnd {
+  readonly leaderEpoch: number;
+  readonly endOffset: number;
+}
+
+/**
+ * Where a follower truncates before it follows a new leader epoch (Kafka's
+ * KIP-101, with KIP-279's fix), given the epoch it asked about (its latest)
+ * and the leader's answer:
+ * - the leader knows that epoch: keep up to where the leader's copy of it ends;
+ * - the leader knows only an older one: keep up to where that older epoch
+ *   ends on both sides (the follower's copy of it may be longer or shorter);
+ * - the leader knows none that old: keep only what was committed (the high
+ *   watermark), the one thing certain to be on the leader too.
+ * Never beyond the follower's own log end.
+ */
+export function truncationOffset(
+  askedEpoch: number,
+  answer: LeaderEpochEnd,
+  follower: {
+    readonly logEndOffset: number;
+    readonly highWatermark: number;
+    endOffsetForEpoch(epoch: number): number | undefined;
+  },
+): number {
+  const end = follower.logEndOffset;
+  if (answer.leaderEpoch < 0) return Math.min(follower.highWatermark, end);
+  if (answer.leaderEpoch === askedEpoch) return Math.min(answer.endOffset, end);
+  const ownEnd = follower.endOffsetForEpoch(answer.leaderEpoch) ?? end;
+  return Math.min(answer.endOffset, ownEnd, end);
+}

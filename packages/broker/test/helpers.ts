@@ -49,6 +49,7 @@ export const stubController: ControllerChannel = {
   createTopics: async () => ({ topics: [] }),
   deleteTopics: async () => ({ topics: [] }),
   alterPartition: async () => ({}),
+  allocateProducerIds: async () => ({ firstProducerId: 0, count: 1_000 }),
   quorumStatus: async () => [],
   activeControllerId: () => -1,
 };

@@ -49,7 +49,7 @@ export function planCreateTopic(
   );
   return [
     { type: "topic", name: request.name, topicId },
-    ...[...request.configs].map(
+    ...[...withDurableDefaults(request.configs, replicationFactor)].map(
       ([key, value]): MetadataRecord => ({ type: "topic-config", topicId, key, value }),
     ),
     ...assignment.map(
@@ -65,6 +65,23 @@ export function planCreateTopic(
       }),
     ),
   ];
+}
+
+/**
+ * Replication factor 3 or more gets min.insync.replicas=2 unless the request
+ * says otherwise: with Kafka's default of 1, acks=all would be acknowledged by
+ * a lone leader, and losing that one broker would lose acknowledged records.
+ * With 2, every acknowledged record is on two brokers, so any one may fail;
+ * 3 would make every single broker failure stop acks=all writes. The value
+ * is written into the topic's configs, so `topic describe` shows it and later
+ * changes to this default never alter existing topics.
+ */
+export function withDurableDefaults(
+  configs: ReadonlyMap<string, string>,
+  replicationFactor: number,
+): ReadonlyMap<string, string> {
+  if (replicationFactor < 3 || configs.has("min.insync.replicas")) return configs;
+  return new Map([...configs, ["min.insync.replicas", "2"]]);
 }
 
 /** Broker id → how many partitions list it first among their replicas. */
