@@ -2,13 +2,17 @@
 
 import { type Admin, Brook } from "@brook/client";
 
-export const defaultBootstrap = "127.0.0.1:9092";
+/**
+ * The three brokers `make up` starts, first one first: with a node of a
+ * local cluster down (a drill, a crash), commands still find the others.
+ */
+export const defaultBootstrap = "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292";
 
 export interface GlobalOptions {
   bootstrap?: string;
 }
 
-/** Bootstrap servers from --bootstrap, else BROOK_BOOTSTRAP, else 127.0.0.1:9092. */
+/** Bootstrap servers from --bootstrap, else BROOK_BOOTSTRAP, else the local cluster's three brokers. */
 export function bootstrapServers(options: GlobalOptions): string[] {
   const value = options.bootstrap ?? process.env.BROOK_BOOTSTRAP ?? defaultBootstrap;
   return value
