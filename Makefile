@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format up down clean bench failover-bench
+.PHONY: build test test-unit test-e2e lint format up down clean bench failover-bench chaos
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -48,3 +48,12 @@ clean: down
 # the time from the kill to new leaders for all its partitions.
 failover-bench: build
 	FAILOVER_KILLS=$${FAILOVER_KILLS:-20} npx vitest run test-e2e/broker-failover.test.ts
+
+# Chaos on three real nodes: CHAOS_KILLS faults (default 50; make test runs 5) under acks=all load,
+# then every partition is read back and checked (test-e2e/chaos). CHAOS_SEED=<n> replays the fault
+# choices. The report's last line, the summary, is printed again at the very end.
+chaos: build
+	@mkdir -p .brook
+	@rm -f .brook/chaos-report.txt
+	@CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt npx vitest run test-e2e/chaos; \
+	  status=$$?; tail -n 1 .brook/chaos-report.txt 2>/dev/null; exit $$status

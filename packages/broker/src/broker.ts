@@ -17,6 +17,7 @@ import {
 import { fetch } from "./fetch.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
+import { initProducerId } from "./producer-ids.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
 
@@ -115,6 +116,7 @@ export class Broker {
       Fetch: unary((request) => fetch(ctx, request)),
       ListOffsets: unary(async (request) => listOffsets(ctx, request)),
       OffsetForLeaderEpoch: unary(async (request) => offsetForLeaderEpoch(ctx, request)),
+      InitProducerId: unary((request) => initProducerId(ctx, request)),
       Metadata: unary(async (request) => metadata(ctx, request)),
       CreateTopics: unary((request) => createTopics(ctx, request)),
       DeleteTopics: unary((request) => deleteTopics(ctx, request)),

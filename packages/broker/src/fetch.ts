@@ -63,7 +63,7 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
         const budget = Math.min(fetchPartition.partitionMaxBytes, maxBytes - bytes);
         const epoch = fetchPartition.currentLeaderEpoch;
         const result =
-          request.replicaId >= 0
+          request.replicaId > 0
             ? // A follower: even with no room left, its fetch offset reports its progress.
               partition.readForReplica(
                 request.replicaId,

@@ -11,9 +11,17 @@
 // before they fetch again, so the offset a follower reports is durable there.
 
 import type { PartitionImage, TopicConfig } from "@brook/metadata";
-import { type AlterPartitionRequest__Output, asBrookError, BrookError, type Clock } from "@brook/protocol";
+import {
+  type AlterPartitionRequest__Output,
+  asBrookError,
+  BrookError,
+  type Clock,
+  splitBatches,
+} from "@brook/protocol";
 import type { EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
+import { readBatchHeaders } from "./log-batch-headers.js";
+import { ProducerStateTable } from "./producer-state.js";
 import {
   afterFetch,
   type FollowerProgress,
@@ -27,6 +35,8 @@ export interface AppendResult {
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly logAppendTimeMs: number;
+  /** An idempotent producer's retry of batches already in the log: nothing was appended. */
+  readonly duplicate?: boolean;
 }
 
 export interface ReadResult {
@@ -64,6 +74,14 @@ export class Partition {
   /** Leader only: the ISR an in-flight AlterPartition asks for, and the partition epoch it was decided on. */
   private pendingIsr: { readonly isr: readonly number[]; readonly partitionEpoch: number } | undefined;
   private alterRetryAfterMs = 0;
+  /** Leader only: the log end when this leadership began (Kafka's leader epoch start offset). */
+  private epochStartOffset = 0;
+  /**
+   * Idempotent producers' last batches, on every replica: rebuilt from the
+   * log at open and kept up by leader and follower appends alike, so a new
+   * leader already knows what the old one accepted.
+   */
+  private readonly producers = new ProducerStateTable();
 
   constructor(
     readonly topic: string,
@@ -79,6 +97,7 @@ export class Partition {
     // lies above it becomes visible again once the ISR confirms it.
     this.highWatermarkOffset = Math.min(log.highWatermark, log.logEndOffset);
     log.highWatermark = this.highWatermarkOffset;
+    this.producers.loadFromBatches(readBatchHeaders(log, log.logStartOffset));
     this.serving = serving;
     if (this.isLeader) this.becomeLeader();
   }
@@ -149,7 +168,20 @@ export class Partition {
   append(batches: Buffer, acks = 1): AppendResult {
     this.requireLeader(-1);
     if (acks === -1) this.requireEnoughReplicas();
+    // Check and record with nothing in between: the table must describe the log exactly.
+    const headers = splitBatches(batches, this.config.maxMessageBytes);
+    const check = this.producers.check(headers);
+    if (check.kind === "duplicate") {
+      // Already appended by an earlier try; acks=all still waits for it to be committed.
+      return {
+        baseOffset: check.baseOffset,
+        lastOffset: check.lastOffset,
+        logAppendTimeMs: -1,
+        duplicate: true,
+      };
+    }
     const result = this.log.append(batches, this.state.leaderEpoch);
+    this.producers.record(headers, result.baseOffset);
     if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
     else this.flushInBackground();
     // Followers long-polling for new records wake up.
@@ -164,6 +196,7 @@ export class Partition {
    */
   read(offset: number, maxBytes: number, minOneBatch = true, currentLeaderEpoch = -1): ReadResult {
     this.requireLeader(currentLeaderEpoch);
+    this.requireHighWatermarkConfirmed();
     return this.readUpTo(offset, maxBytes, minOneBatch, this.highWatermarkOffset);
   }
 
@@ -205,6 +238,7 @@ export class Partition {
   /** The offsets a fetch reports when its response has no room left for records. */
   offsets(currentLeaderEpoch = -1): ReadResult {
     this.requireLeader(currentLeaderEpoch);
+    this.requireHighWatermarkConfirmed();
     return {
       records: emptyRecords,
       highWatermark: this.highWatermarkOffset,
@@ -290,6 +324,8 @@ export class Partition {
   appendAsFollower(batches: Buffer): AppendResult {
     this.requireFollower();
     const result = this.log.appendAsFollower(batches);
+    // The bytes carry the leader's offsets now that the log accepted them.
+    this.producers.loadFromBatches(splitBatches(batches));
     return result;
   }
 
@@ -305,6 +341,7 @@ export class Partition {
   truncateTo(offset: number): void {
     this.requireFollower();
     this.log.truncateTo(offset);
+    this.producers.truncateTo(this.log.logEndOffset);
     this.clampHighWatermark();
   }
 
@@ -312,6 +349,7 @@ export class Partition {
   truncateFullyAndStartAt(offset: number): void {
     this.requireFollower();
     this.log.truncateFullyAndStartAt(offset);
+    this.producers.clear();
     this.clampHighWatermark();
   }
 
@@ -336,7 +374,9 @@ export class Partition {
   }
 
   applyRetention(): void {
+    this.producers.expire(this.context.clock.nowMs());
     const { deletedSegments } = this.log.applyRetention();
+    if (deletedSegments > 0) this.producers.forgetBefore(this.log.logStartOffset);
     if (deletedSegments > 0) {
       this.context.logger.info(
         {
@@ -389,6 +429,24 @@ export class Partition {
           );
     }
     if (!this.isLeader) throw this.notLeader();
+  }
+
+  /**
+   * A new leader's high watermark starts where it was as a follower, which
+   * may trail what its predecessor had already shown consumers. Until it
+   * reaches the start of this leader's epoch (every record before it was
+   * there when it took over, and the followers have confirmed them),
+   * consumers get a retriable OFFSET_NOT_AVAILABLE rather than an older high
+   * watermark: the high watermark a consumer sees never goes backwards
+   * (Kafka's KIP-207 does the same for ListOffsets).
+   */
+  private requireHighWatermarkConfirmed(): void {
+    if (this.highWatermarkOffset < this.epochStartOffset) {
+      throw new BrookError(
+        "OFFSET_NOT_AVAILABLE",
+        `${this.name}'s leader (epoch ${this.state.leaderEpoch}) has confirmed offsets up to ${this.highWatermarkOffset} of the ${this.epochStartOffset} it took over with`,
+      );
+    }
   }
 
   private requireFollower(): void {
@@ -450,6 +508,7 @@ export class Partition {
    */
   private becomeLeader(): void {
     const now = this.context.clock.nowMs();
+    this.epochStartOffset = this.log.logEndOffset;
     try {
       this.log.assignLeaderEpoch(this.state.leaderEpoch);
     } catch (error) {

@@ -66,10 +66,13 @@ export class ProducerIdManager {
   }
 }
 
-/** One manager per broker: its blocks are its own. Keyed by the broker's context, made on first use. */
-const managers = new WeakMap<BrokerContext, ProducerIdManager>();
+/** What InitProducerId needs of the broker. */
+export type ProducerIdContext = Pick<BrokerContext, "brokerId" | "controller" | "logger">;
 
-function managerOf(ctx: BrokerContext): ProducerIdManager {
+/** One manager per broker: its blocks are its own. Keyed by the broker's context, made on first use. */
+const managers = new WeakMap<ProducerIdContext, ProducerIdManager>();
+
+function managerOf(ctx: ProducerIdContext): ProducerIdManager {
   let manager = managers.get(ctx);
   if (manager === undefined) {
     manager = new ProducerIdManager(() => ctx.controller.allocateProducerIds(ctx.brokerId));
@@ -84,7 +87,7 @@ function managerOf(ctx: BrokerContext): ProducerIdManager {
  * with -1 for id and epoch; NOT_CONTROLLER and timeouts are retriable.
  */
 export async function initProducerId(
-  ctx: BrokerContext,
+  ctx: ProducerIdContext,
   _request: InitProducerIdRequest__Output,
 ): Promise<InitProducerIdResponse> {
   try {

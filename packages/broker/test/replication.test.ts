@@ -190,6 +190,30 @@ describe("leader epochs", () => {
   });
 });
 
+describe("a new leader's high watermark", () => {
+  it("is not shown to consumers until it reaches the start of the new epoch (it never goes backwards)", async () => {
+    const { partition: old } = await replica(1, state());
+    const { partition: f2 } = await replica(2, state());
+    const { partition: f3 } = await replica(3, state());
+    old.append(makeBatch(3));
+    await old.log.flush();
+    await replicate(old, f2, 2);
+    await replicate(old, f3, 3);
+    report(old, f2, 2);
+    report(old, f3, 3);
+    expect(old.highWatermark).toBe(3); // consumers of the old leader saw 3; f2 still believes 0
+
+    const next = state({ leader: 2, leaderEpoch: 1, isr: [2, 3], partitionEpoch: 1 });
+    f2.update(next, { ...defaultTopicConfig, minInsyncReplicas: 2 });
+    f3.update(next, { ...defaultTopicConfig, minInsyncReplicas: 2 });
+    expect(f2.highWatermark).toBe(0);
+    expect(() => f2.offsets()).toThrow(/OFFSET_NOT_AVAILABLE/);
+    expect(() => f2.read(0, 1 << 20)).toThrow(/OFFSET_NOT_AVAILABLE/);
+    f2.readForReplica(3, f3.logEndOffset, 1 << 20, true, 1); // broker 3 confirms it holds 0-2
+    expect(f2.offsets().highWatermark).toBe(3);
+  });
+});
+
 describe("ISR changes", () => {
   it("a follower not caught up within replica.lag.time.max.ms is dropped through AlterPartition", async () => {
     const clock = new ManualClock();

@@ -35,14 +35,21 @@ export const metadataLimits = {
 } as const;
 
 export const producerDefaults = {
+  /**
+   * Kafka's enable.idempotence default since 3.0: retries cannot duplicate records. Turned off instead
+   * when acks 0 or 1 is given (idempotence needs acks=all), as Kafka does.
+   */
+  idempotent: true,
   /** Kafka's default since 3.0: every in-sync replica has the batch before send() resolves. */
   acks: -1,
   /** Kafka 4.0's linger.ms: a few ms of waiting fills batches, and one request carries them all. */
   lingerMs: 5,
   /**
-   * Kafka's batch.size. Brook puts every ready batch of a partition (and of every partition the broker
-   * leads) in one request, so batch size does not cap throughput the way it does in Kafka; 16 KiB keeps
-   * the retry unit and the consumer's fetch granularity small.
+   * Kafka's batch.size. Without idempotence Brook puts every ready batch of a partition (and of every
+   * partition the broker leads) in one request, so batch size does not cap throughput the way it does in
+   * Kafka; an idempotent producer (the default) sends at most five batches of a partition per round trip
+   * (producerLimits), as Kafka does, so a larger batchBytes raises its per-partition throughput. 16 KiB
+   * keeps the retry unit and the consumer's fetch granularity small.
    */
   batchBytes: 16 * 1024,
   /** Kafka's buffer.memory: send() waits when this much is buffered and not yet acknowledged. */
@@ -54,6 +61,16 @@ export const producerDefaults = {
    * over ~10,000 records of 100 B), and 1 MiB stays under gRPC's default 4 MiB receive limit.
    */
   requestBytesMax: 1024 * 1024,
+} as const;
+
+export const producerLimits = {
+  /**
+   * Batches of one partition, never sent before, in one request of an idempotent producer: the leader
+   * remembers a producer's last five batches (Kafka's NUM_BATCHES_TO_RETAIN, which is why Kafka caps
+   * max.in.flight.requests.per.connection at 5 with idempotence), so if the answer is lost, each of them
+   * is still recognised when retried.
+   */
+  idempotentBatchesPerRequestMax: 5,
 } as const;
 
 export const consumerDefaults = {

@@ -20,6 +20,7 @@ export {
   defaultRetryPolicy,
   metadataLimits,
   producerDefaults,
+  producerLimits,
 } from "./config.js";
 export { Consumer } from "./consumer/consumer.js";
 export type {

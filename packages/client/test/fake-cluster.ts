@@ -1,14 +1,18 @@
 // A tiny in-memory Brook cluster for the SDK's tests: real @grpc/grpc-js servers on 127.0.0.1:0 that
 // implement BrokerService over an in-memory log, with knobs to move leaders, inject errors and hold
-// produce answers. It follows the wire contract, not the real broker's internals.
+// produce answers. It follows the wire contract, not the real broker's internals; of the idempotent
+// producer rules it keeps the basics: a producer's last five batches per partition, a repeat of one is
+// answered with its offsets, a gap is refused, a producer it does not know starts anywhere.
 
 import {
+  type BatchHeader,
   type BrokerHandlers,
   BrokerService,
   BrookError,
   type ErrorCode,
   type FetchRequest__Output,
   grpcChannelOptions,
+  incrementSequence,
   noError,
   type ProduceRequest__Output,
   patchBaseOffset,
@@ -23,10 +27,20 @@ interface StoredBatch {
   bytes: Buffer;
 }
 
+/** One of an idempotent producer's last five batches on a partition. */
+interface ProducerBatch {
+  producerEpoch: number;
+  firstSequence: number;
+  lastSequence: number;
+  baseOffset: number;
+}
+
 interface FakePartition {
   leader: number;
   leaderEpoch: number;
   batches: StoredBatch[];
+  /** By producer id, oldest first; kept across leader moves, as the replicated log keeps it. */
+  producers: Map<number, ProducerBatch[]>;
   logStartOffset: number;
   /** Log end offset; also the high watermark here (no replication). */
   nextOffset: number;
@@ -40,7 +54,8 @@ type Method =
   | "CreateTopics"
   | "DeleteTopics"
   | "DescribeTopics"
-  | "DescribeCluster";
+  | "DescribeCluster"
+  | "InitProducerId";
 
 export interface RecordedCall {
   brokerId: number;
@@ -57,6 +72,13 @@ export class FakeCluster {
   readonly calls: RecordedCall[] = [];
   /** Per-partition errors the next produce answers carry, keyed "topic-partition". */
   readonly produceErrors = new Map<string, ErrorCode[]>();
+  /**
+   * Per-partition errors the next produce answers carry after the batches were appended, keyed
+   * "topic-partition": the leader wrote them, but the producer never hears so (a lost answer).
+   */
+  readonly lostAnswers = new Map<string, ErrorCode[]>();
+  /** The id the next InitProducerId hands out. */
+  nextProducerId = 1_000;
   /** Request-level failures for the next calls of a method. */
   readonly callErrors = new Map<Method, ErrorCode[]>();
   /** While set, produce answers wait for release(). */
@@ -101,6 +123,7 @@ export class FakeCluster {
         leader: leader(partition),
         leaderEpoch: 0,
         batches: [],
+        producers: new Map(),
         logStartOffset: 0,
         nextOffset: 0,
       })),
@@ -252,6 +275,11 @@ export class FakeCluster {
           };
         }),
       })),
+      InitProducerId: unary("InitProducerId", () => ({
+        error: noError,
+        producerId: this.nextProducerId++,
+        producerEpoch: 0,
+      })),
       DescribeCluster: unary("DescribeCluster", () => ({
         clusterId: "fake",
         controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42, matchIndex: 42, lag: 0 }],
@@ -283,8 +311,30 @@ export class FakeCluster {
             : this.leaderError(brokerId, topic, partition);
           if (error !== undefined) return { partition, error, baseOffset: -1 };
           const state = this.partition(topic, partition)!;
+          const headers = splitBatches(records);
+          const verdict = producerVerdict(state, headers);
+          if (verdict.error !== undefined) return { partition, error: verdict.error, baseOffset: -1 };
+          if (verdict.duplicateOf !== undefined) {
+            return answerOrLost(this.lostAnswers, `${topic}-${partition}`, {
+              partition,
+              error: noError,
+              baseOffset: verdict.duplicateOf,
+              logAppendTimeMs: -1,
+              logStartOffset: state.logStartOffset,
+            });
+          }
           const baseOffset = state.nextOffset;
-          for (const header of splitBatches(records)) {
+          for (const header of headers) {
+            if (header.producerId >= 0) {
+              const kept = (state.producers.get(header.producerId) ?? []).slice(-4);
+              kept.push({
+                producerEpoch: header.producerEpoch,
+                firstSequence: header.baseSequence,
+                lastSequence: incrementSequence(header.baseSequence, header.lastOffsetDelta),
+                baseOffset: state.nextOffset,
+              });
+              state.producers.set(header.producerId, kept);
+            }
             const bytes = Buffer.from(
               records.subarray(header.position, header.position + header.sizeInBytes),
             );
@@ -297,13 +347,13 @@ export class FakeCluster {
             state.nextOffset += header.lastOffsetDelta + 1;
           }
           for (const wake of this.appendWaiters) wake();
-          return {
+          return answerOrLost(this.lostAnswers, `${topic}-${partition}`, {
             partition,
             error: noError,
             baseOffset,
             logAppendTimeMs: -1,
             logStartOffset: state.logStartOffset,
-          };
+          });
         }),
       })),
     };
@@ -357,4 +407,44 @@ export class FakeCluster {
     }));
     return { topics, bytes };
   }
+}
+
+/**
+ * The idempotent producer rules, simplified (one producer and epoch per request, a repeat sent alone): a
+ * repeat of one of the producer's last five batches is a duplicate (answered with its base offset); a
+ * batch not following the last is out of order; a producer the partition does not know starts anywhere.
+ */
+function producerVerdict(
+  state: FakePartition,
+  headers: BatchHeader[],
+): { duplicateOf?: number; error?: { code: ErrorCode; message: string } } {
+  let expected: number | undefined;
+  for (const header of headers) {
+    const kept = header.producerId >= 0 ? state.producers.get(header.producerId) : undefined;
+    const last = kept?.at(-1);
+    if (kept === undefined || last === undefined || last.producerEpoch !== header.producerEpoch) continue;
+    const lastSequence = incrementSequence(header.baseSequence, header.lastOffsetDelta);
+    const repeat = kept.find(
+      (b) => b.firstSequence === header.baseSequence && b.lastSequence === lastSequence,
+    );
+    if (repeat !== undefined) return { duplicateOf: repeat.baseOffset };
+    expected ??= incrementSequence(last.lastSequence, 1);
+    if (header.baseSequence !== expected) {
+      const message = `sequence ${header.baseSequence}, expected ${expected}`;
+      return { error: { code: "OUT_OF_ORDER_SEQUENCE_NUMBER", message } };
+    }
+    expected = incrementSequence(lastSequence, 1);
+  }
+  return {};
+}
+
+/** The answer, or, when a lost answer is queued for the partition, that error in its place. */
+function answerOrLost<T extends { partition: number }>(
+  lostAnswers: Map<string, ErrorCode[]>,
+  key: string,
+  answer: T,
+): T | { partition: number; error: { code: ErrorCode; message: string }; baseOffset: number } {
+  const lost = lostAnswers.get(key)?.shift();
+  if (lost === undefined) return answer;
+  return { partition: answer.partition, error: { code: lost, message: "answer lost" }, baseOffset: -1 };
 }

@@ -37,6 +37,7 @@ import {
   planAlterPartition,
   planPreferredLeaderElection,
 } from "./partition-decisions.js";
+import { type ProducerIdBlock, planProducerIdBlock } from "./producer-id-decisions.js";
 import { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";
 
 export interface TopicOutcome {
@@ -293,6 +294,20 @@ export class Controller {
       const partition = this.currentImage.partition(request.topic, request.partition);
       assert(partition !== undefined, "an altered partition is in the image");
       return partition;
+    });
+  }
+
+  /**
+   * A block of producer ids for a broker's InitProducerId answers. It is
+   * committed before this resolves, and decided on the image at its turn in
+   * the write queue, so no two blocks overlap, whichever controller is active.
+   * A block whose answer is lost (leadership moved mid-write) is never used.
+   */
+  allocateProducerIds(brokerId: number): Promise<ProducerIdBlock> {
+    return this.write(async () => {
+      const { record, block } = planProducerIdBlock(this.currentImage, brokerId);
+      await this.commit([record]);
+      return block;
     });
   }
 

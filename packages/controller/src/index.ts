@@ -40,12 +40,14 @@ export {
   placementStart,
   rackAlternatedOrder,
 } from "./placement.js";
+export { type ProducerIdBlock, planProducerIdBlock, producerIdBlockSize } from "./producer-id-decisions.js";
 export {
   type MetadataQuorumStatus,
   RaftMetadataLog,
   type RaftMetadataLogOptions,
 } from "./raft-metadata-log.js";
 export {
+  allocateProducerIds,
   alterPartition,
   brokerHeartbeat,
   controllerHandlers,

@@ -4,6 +4,8 @@
 
 import { encodeMetadataRecord, imageToRecords, type MetadataRecord } from "@brook/metadata";
 import {
+  type AllocateProducerIdsRequest__Output,
+  type AllocateProducerIdsResponse,
   type AlterPartitionRequest__Output,
   type AlterPartitionResponse,
   type BrokerHeartbeatRequest__Output,
@@ -117,6 +119,7 @@ export function controllerHandlers(controller: Controller): ControllerHandlers {
     BrokerHeartbeat: unary((request) => brokerHeartbeat(controller, request)),
     AlterPartition: unary((request) => alterPartition(controller, request)),
     DescribeQuorum: unary(async () => describeQuorum(controller)),
+    AllocateProducerIds: unary((request) => allocateProducerIds(controller, request)),
   };
 }
 
@@ -158,6 +161,13 @@ export async function alterPartition(
     newIsr: request.newIsr,
   });
   return { partition: { ...partition, replicas: [...partition.replicas], isr: [...partition.isr] } };
+}
+
+export async function allocateProducerIds(
+  controller: Controller,
+  request: AllocateProducerIdsRequest__Output,
+): Promise<AllocateProducerIdsResponse> {
+  return controller.allocateProducerIds(request.brokerId);
 }
 
 export function describeQuorum(controller: Controller): DescribeQuorumResponse {

@@ -59,8 +59,7 @@ class SnapshottingLog implements MetadataLog {
 
 const topic = (name: string): MetadataRecord => ({ type: "topic", name, topicId: `id-${name}` });
 const imageOf = (records: MetadataRecord[], offset = records.length - 1) => {
-  const image = applyRecords(MetadataImage.empty, records, 0);
-  return new MetadataImage(offset, image.brokers, image.topicsById, image.topicIdsByName);
+  return applyRecords(MetadataImage.empty, records, 0).withOffset(offset);
 };
 
 describe("Controller on a log with snapshots", () => {

@@ -25,9 +25,11 @@ export class MetadataDelta {
   private readonly changedTopics = new Map<string, MutableTopic>();
   private readonly removedTopics = new Set<string>();
   private offset: number;
+  private nextProducerId: number;
 
   constructor(private readonly base: MetadataImage) {
     this.offset = base.offset;
+    this.nextProducerId = base.nextProducerId;
   }
 
   replay(record: MetadataRecord, offset: number): void {
@@ -68,6 +70,14 @@ export class MetadataDelta {
         this.changedTopics.delete(record.topicId);
         this.removedTopics.add(record.topicId);
         return;
+      case "producer-ids":
+        // A block that went backwards would hand out ids twice.
+        assert(
+          record.nextProducerId > this.nextProducerId,
+          `producer id blocks only move forward (${record.nextProducerId} after ${this.nextProducerId})`,
+        );
+        this.nextProducerId = record.nextProducerId;
+        return;
     }
   }
 
@@ -75,7 +85,13 @@ export class MetadataDelta {
     const brokers =
       this.brokers.size === 0 ? this.base.brokers : new Map([...this.base.brokers, ...this.brokers]);
     if (this.changedTopics.size === 0 && this.removedTopics.size === 0) {
-      return new MetadataImage(this.offset, brokers, this.base.topicsById, this.base.topicIdsByName);
+      return new MetadataImage(
+        this.offset,
+        brokers,
+        this.base.topicsById,
+        this.base.topicIdsByName,
+        this.nextProducerId,
+      );
     }
     const topicsById = new Map<string, TopicImage>(this.base.topicsById);
     const topicIdsByName = new Map<string, string>(this.base.topicIdsByName);
@@ -88,7 +104,7 @@ export class MetadataDelta {
       topicsById.set(topic.topicId, topic);
       topicIdsByName.set(topic.name, topic.topicId);
     }
-    return new MetadataImage(this.offset, brokers, topicsById, topicIdsByName);
+    return new MetadataImage(this.offset, brokers, topicsById, topicIdsByName, this.nextProducerId);
   }
 
   private replayPartition(record: PartitionRecord): void {

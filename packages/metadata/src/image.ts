@@ -36,7 +36,7 @@ export interface TopicImage {
 }
 
 export class MetadataImage {
-  static readonly empty = new MetadataImage(-1, new Map(), new Map(), new Map());
+  static readonly empty = new MetadataImage(-1, new Map(), new Map(), new Map(), 0);
 
   constructor(
     /** Offset of the last record applied; -1 for the empty image. */
@@ -44,7 +44,14 @@ export class MetadataImage {
     readonly brokers: ReadonlyMap<number, BrokerImage>,
     readonly topicsById: ReadonlyMap<string, TopicImage>,
     readonly topicIdsByName: ReadonlyMap<string, string>,
+    /** The first producer id not yet handed out in a block (see ProducerIdsRecord); 0 before any. */
+    readonly nextProducerId: number,
   ) {}
+
+  /** The same image as of another offset (a snapshot's): everything else is shared. */
+  withOffset(offset: number): MetadataImage {
+    return new MetadataImage(offset, this.brokers, this.topicsById, this.topicIdsByName, this.nextProducerId);
+  }
 
   topic(name: string): TopicImage | undefined {
     const id = this.topicIdsByName.get(name);

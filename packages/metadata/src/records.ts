@@ -79,6 +79,21 @@ export interface RemoveTopicRecord {
   readonly topicId: string;
 }
 
+/**
+ * A block of producer ids handed to a broker for its InitProducerId answers
+ * (Kafka's ProducerIdsRecord, KIP-730): the block is every id from the
+ * image's nextProducerId up to, not including, this record's. Committing
+ * the record before the broker hears of the block is what keeps any two
+ * blocks apart, whichever controller is active. `brokerId` says who got it
+ * (-1 in a snapshot, as in Kafka); nothing is decided by it.
+ */
+export interface ProducerIdsRecord {
+  readonly type: "producer-ids";
+  readonly brokerId: number;
+  /** The first id of the next block; only ever grows. */
+  readonly nextProducerId: number;
+}
+
 export type MetadataRecord =
   | BrokerRegistrationRecord
   | BrokerFenceRecord
@@ -87,7 +102,8 @@ export type MetadataRecord =
   | PartitionRecord
   | PartitionChangeRecord
   | TopicConfigRecord
-  | RemoveTopicRecord;
+  | RemoveTopicRecord
+  | ProducerIdsRecord;
 
 export function encodeMetadataRecord(record: MetadataRecord): Buffer {
   return Buffer.from(JSON.stringify({ v: 1, ...record }));

@@ -10,13 +10,13 @@ import type { MetadataRecord } from "./records.js";
 /**
  * Records that, applied to MetadataImage.empty, give an image equal to
  * `image` in everything but its offset (see imageFromSnapshot). Brokers come
- * by id, topics by id, each topic's partitions in order: the same image always
- * gives the same records.
+ * by id, topics by id, each topic's partitions in order, then the producer id
+ * block: the same image always gives the same records.
  */
 export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   const brokers = [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId);
   const topics = [...image.topicsById.values()].sort((a, b) => compare(a.topicId, b.topicId));
-  return [...brokers.flatMap(brokerRecords), ...topics.flatMap(topicRecords)];
+  return [...brokers.flatMap(brokerRecords), ...topics.flatMap(topicRecords), ...producerIdRecords(image)];
 }
 
 /**
@@ -25,8 +25,13 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
  * behind an image is usually longer than the image).
  */
 export function imageFromSnapshot(records: readonly MetadataRecord[], offset: number): MetadataImage {
-  const image = applyRecords(MetadataImage.empty, records, 0);
-  return new MetadataImage(offset, image.brokers, image.topicsById, image.topicIdsByName);
+  return applyRecords(MetadataImage.empty, records, 0).withOffset(offset);
+}
+
+/** Only where the next block starts matters; who got the last one is gone (brokerId -1, as in Kafka). */
+function producerIdRecords(image: MetadataImage): MetadataRecord[] {
+  if (image.nextProducerId === 0) return [];
+  return [{ type: "producer-ids", brokerId: -1, nextProducerId: image.nextProducerId }];
 }
 
 /** A registration starts fenced (see BrokerImage): an unfenced broker needs its unfence too. */

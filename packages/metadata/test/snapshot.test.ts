@@ -44,6 +44,7 @@ function normalForm(image: MetadataImage) {
       configs: byKey(topic.configs),
     })),
     topicIdsByName: byKey(image.topicIdsByName),
+    nextProducerId: image.nextProducerId,
   };
 }
 
@@ -89,6 +90,11 @@ const operation = fc.oneof(
     value: fc.option(fc.constantFrom("1", "1000", "compact"), { nil: null }),
   }),
   fc.record({ kind: fc.constant("remove" as const), pick }),
+  fc.record({
+    kind: fc.constant("producer-ids" as const),
+    brokerId: brokerIds,
+    blocks: fc.integer({ min: 1, max: 3 }),
+  }),
 );
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
 
@@ -154,6 +160,12 @@ function recordFor(
       const topic = chosen(image.topicsById.values(), op.pick);
       return topic && { type: "remove-topic", topicId: topic.topicId };
     }
+    case "producer-ids":
+      return {
+        type: "producer-ids",
+        brokerId: op.brokerId,
+        nextProducerId: image.nextProducerId + op.blocks * 1_000,
+      };
   }
 }
 
@@ -213,5 +225,30 @@ describe("metadata snapshots", () => {
       { type: "broker-registration", brokerId: 2, incarnationId: "x", host: "h2", port: 2, rack: "r" },
       { type: "broker-unfence", brokerId: 2, incarnationId: "x" },
     ]);
+  });
+
+  it("keeps where the next producer id block starts, as one record naming no broker (Kafka's brokerId -1)", () => {
+    const image = applyRecords(
+      MetadataImage.empty,
+      [
+        { type: "producer-ids", brokerId: 1, nextProducerId: 1_000 },
+        { type: "producer-ids", brokerId: 2, nextProducerId: 2_000 },
+      ],
+      0,
+    );
+    expect(image.nextProducerId).toBe(2_000);
+    expect(imageToRecords(image)).toEqual([{ type: "producer-ids", brokerId: -1, nextProducerId: 2_000 }]);
+    expect(imageFromSnapshot(imageToRecords(image), image.offset).nextProducerId).toBe(2_000);
+  });
+
+  it("refuses a producer id block that does not move forward: its ids were handed out already", () => {
+    const image = applyRecords(
+      MetadataImage.empty,
+      [{ type: "producer-ids", brokerId: 1, nextProducerId: 1_000 }],
+      0,
+    );
+    expect(() =>
+      applyRecords(image, [{ type: "producer-ids", brokerId: 2, nextProducerId: 1_000 }], 1),
+    ).toThrow(/only move forward/);
   });
 });

@@ -268,6 +268,42 @@ export function patchBaseOffset(buf: Buffer, position: number, baseOffset: numbe
   writeInt64(buf, position + BASE_OFFSET_OFFSET, baseOffset);
 }
 
+const SEQUENCE_MAX = 0x7fff_ffff;
+
+/**
+ * `sequence + increment` for producer sequence numbers, which wrap from 2^31 - 1 to 0 (Kafka's
+ * DefaultRecordBatch.incrementSequence): the next batch of a producer starts at
+ * incrementSequence(baseSequence, recordCount).
+ */
+export function incrementSequence(sequence: number, increment: number): number {
+  return sequence > SEQUENCE_MAX - increment
+    ? increment - (SEQUENCE_MAX - sequence) - 1
+    : sequence + increment;
+}
+
+/** The idempotent producer's fields of a batch header; -1 in all three when it is not idempotent. */
+export interface ProducerStamp {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/**
+ * Sets producerId, producerEpoch and baseSequence in place and computes the CRC again (they lie inside
+ * it). An idempotent producer numbers a batch when it first sends it, as Kafka's does at drain time,
+ * which is after the batch was encoded; a retry resends the stamped bytes unchanged.
+ */
+export function stampProducer(buf: Buffer, position: number, stamp: ProducerStamp): void {
+  assertHeaderPresent(buf, position);
+  const sizeInBytes = buf.readInt32BE(position + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+  assert(sizeInBytes >= BATCH_HEADER_BYTES && position + sizeInBytes <= buf.length, "stamp a whole batch");
+  writeInt64(buf, position + PRODUCER_ID_OFFSET, stamp.producerId);
+  buf.writeInt16BE(stamp.producerEpoch, position + PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(stamp.baseSequence, position + BASE_SEQUENCE_OFFSET);
+  const crc = crc32c(buf.subarray(position + ATTRIBUTES_OFFSET, position + sizeInBytes));
+  buf.writeUInt32BE(crc, position + CRC_OFFSET);
+}
+
 /** Sets partitionLeaderEpoch in place; it lies outside the CRC, so the batch stays valid. */
 export function patchPartitionLeaderEpoch(buf: Buffer, position: number, partitionLeaderEpoch: number): void {
   assertHeaderPresent(buf, position);

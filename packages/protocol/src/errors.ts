@@ -32,6 +32,9 @@ export const ErrorCode = {
   DUPLICATE_BROKER_REGISTRATION: "DUPLICATE_BROKER_REGISTRATION",
   STALE_BROKER_INCARNATION: "STALE_BROKER_INCARNATION",
   UNKNOWN_LEADER_EPOCH: "UNKNOWN_LEADER_EPOCH",
+  OFFSET_NOT_AVAILABLE: "OFFSET_NOT_AVAILABLE",
+  INVALID_PRODUCER_EPOCH: "INVALID_PRODUCER_EPOCH",
+  OUT_OF_ORDER_SEQUENCE_NUMBER: "OUT_OF_ORDER_SEQUENCE_NUMBER",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -179,11 +182,32 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     message:
       "This broker process is not the registered incarnation of its node id (a newer one registered, or it never did); it must register again.",
   },
+  OFFSET_NOT_AVAILABLE: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message:
+      "The partition's new leader has not yet confirmed what its predecessor committed (its high watermark is below the start of its epoch); retry shortly.",
+  },
   UNKNOWN_LEADER_EPOCH: {
     grpcStatus: GrpcStatus.UNAVAILABLE,
     retriable: true,
     message:
       "The request names a leader epoch newer than this broker knows; it has not applied the leadership change yet. Retry shortly.",
+  },
+  // Kafka's InvalidProducerEpochException: not retriable, the batch can never be accepted as it is.
+  INVALID_PRODUCER_EPOCH: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The batch carries a producer epoch older than the partition has seen for its producer id; that producer was replaced. Start a new producer.",
+  },
+  // Not retriable, as in Kafka: resending the same batch meets the same gap. The idempotent producer
+  // fails the batch and starts over with a new producer id (see docs/replication.md).
+  OUT_OF_ORDER_SEQUENCE_NUMBER: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The batch's sequence number does not follow the last one the partition has from its producer: a batch before it is missing. The records were not written.",
   },
 };
 

@@ -27,6 +27,8 @@ export type {
   StepBatch as RaftStepBatch,
   StepBatch__Output as RaftStepBatch__Output,
 } from "./generated/brook/raft/v1/StepBatch.js";
+export type * from "./generated/brook/v1/AllocateProducerIdsRequest.js";
+export type * from "./generated/brook/v1/AllocateProducerIdsResponse.js";
 export type * from "./generated/brook/v1/AlterPartitionRequest.js";
 export type * from "./generated/brook/v1/AlterPartitionResponse.js";
 export type * from "./generated/brook/v1/BrokerHeartbeatRequest.js";
@@ -54,6 +56,8 @@ export type * from "./generated/brook/v1/FetchRequest.js";
 export type * from "./generated/brook/v1/FetchResponse.js";
 export type * from "./generated/brook/v1/FetchTopic.js";
 export type * from "./generated/brook/v1/FetchTopicResponse.js";
+export type * from "./generated/brook/v1/InitProducerIdRequest.js";
+export type * from "./generated/brook/v1/InitProducerIdResponse.js";
 export type * from "./generated/brook/v1/ListOffsetsPartition.js";
 export type * from "./generated/brook/v1/ListOffsetsPartitionResponse.js";
 export type * from "./generated/brook/v1/ListOffsetsRequest.js";

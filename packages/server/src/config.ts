@@ -86,7 +86,9 @@ const quorumVoters: Key<ReadonlyMap<number, string>>["parse"] = (v) => {
   const voters = new Map<number, string>();
   for (const entry of String(v).split(",")) {
     const match = /^\s*(\d+)@([^\s:@]+):(\d+)\s*$/.exec(entry);
-    if (!match || voters.has(Number(match[1])) || port(match[3]) === undefined) return undefined;
+    if (!match || Number(match[1]) < 1 || voters.has(Number(match[1])) || port(match[3]) === undefined) {
+      return undefined;
+    }
     voters.set(Number(match[1]), `${match[2]}:${match[3]}`);
   }
   return voters;
@@ -100,8 +102,9 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     env: "BROOK_NODE_ID",
     flag: "--node-id",
     defaultValue: 1,
-    parse: nonNegativeInt(2 ** 31 - 1),
-    expected: "a whole number from 0",
+    // From 1: replica id 0 is what a Fetch that leaves the field out carries, so it means "a consumer".
+    parse: positiveInt(2 ** 31 - 1),
+    expected: "a whole number from 1",
     doc: "This node's id, unique in the cluster.",
   },
   clusterId: {
@@ -163,7 +166,7 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     flag: "--controller-quorum-voters",
     parse: quorumVoters,
     expected:
-      "id@host:port for each voter, comma-separated (1@127.0.0.1:9093,2@127.0.0.1:9193,...), ids unique",
+      "id@host:port for each voter, comma-separated (1@127.0.0.1:9093,2@127.0.0.1:9193,...), ids unique and from 1",
     doc: "The controller quorum's voters (default: this node alone).",
   },
   logLevel: {

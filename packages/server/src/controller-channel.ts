@@ -6,6 +6,7 @@
 import type { ControllerChannel } from "@brook/broker";
 import {
   activeControllerIdOf,
+  allocateProducerIds,
   alterPartition,
   brokerHeartbeat,
   type Controller,
@@ -16,6 +17,7 @@ import {
   registerBroker,
 } from "@brook/controller";
 import {
+  type AllocateProducerIdsResponse,
   type AlterPartitionRequest__Output,
   type AlterPartitionResponse,
   asBrookError,
@@ -51,6 +53,7 @@ type Method =
   | "RegisterBroker"
   | "BrokerHeartbeat"
   | "AlterPartition"
+  | "AllocateProducerIds"
   | "DescribeQuorum";
 
 export class ForwardingControllerChannel implements ControllerChannel {
@@ -78,6 +81,14 @@ export class ForwardingControllerChannel implements ControllerChannel {
     this.write<AlterPartitionResponse>("AlterPartition", request, () =>
       alterPartition(this.controller, request),
     );
+
+  allocateProducerIds: ControllerChannel["allocateProducerIds"] = async (brokerId) => {
+    const request = { brokerId };
+    const response = await this.write<AllocateProducerIdsResponse>("AllocateProducerIds", request, () =>
+      allocateProducerIds(this.controller, request),
+    );
+    return { firstProducerId: Number(response.firstProducerId), count: response.count ?? 0 };
+  };
 
   /**
    * One heartbeat, to the active controller as this node knows it, without

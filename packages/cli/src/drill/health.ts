@@ -41,12 +41,12 @@ export class LeaderlessTimer {
   }
 }
 
-/** A high watermark lower than one seen before for the same partition. */
+/** A high watermark lower than one the same observer saw before for the same partition. */
 export interface HighWatermarkRegression {
   partition: number;
   highest: number;
   seen: number;
-  /** Who saw it: "list-offsets" (the watch's probe) or "consumer" (a fetch response). */
+  /** Who saw both: "list-offsets" (the watch's probe) or "consumer" (a consumer's fetch responses). */
   source: string;
   /** Leader epochs when known: of the highest and of the lower one. Equal means no leader change explains it. */
   highestLeaderEpoch: number | undefined;
@@ -57,13 +57,16 @@ export interface HighWatermarkRegression {
 export const regressionExamplesMax = 20;
 
 /**
- * The rule: the high watermark any client sees for a partition never goes backwards. One regression is
- * counted per episode: from the first sighting below the highest until a sighting at or above it again,
- * so a new leader that sits below the old high watermark for a while counts once, not once per poll.
+ * The rule: the high watermark a client sees for a partition never goes backwards. Checked per
+ * observer (`source`), because only one observer's sightings are ordered: its requests for a partition
+ * go one after another, while a sighting of another observer may have been answered earlier and
+ * arrived later. One regression is counted per episode, from the first sighting below the highest
+ * until one at or above it again, so a new leader that sits below the old high watermark for a while
+ * counts once, not once per poll.
  */
 export class HighWatermarkCheck {
-  private readonly highest = new Map<number, { offset: number; leaderEpoch: number | undefined }>();
-  private readonly below = new Set<number>();
+  private readonly highest = new Map<string, { offset: number; leaderEpoch: number | undefined }>();
+  private readonly below = new Set<string>();
   readonly examples: HighWatermarkRegression[] = [];
   regressions = 0;
 
@@ -74,16 +77,17 @@ export class HighWatermarkCheck {
     atMs: number,
     leaderEpoch?: number,
   ): void {
-    const highest = this.highest.get(partition);
+    const key = `${source}\u0000${partition}`;
+    const highest = this.highest.get(key);
     if (highest === undefined || highWatermark >= highest.offset) {
       if (highest === undefined || highWatermark > highest.offset) {
-        this.highest.set(partition, { offset: highWatermark, leaderEpoch });
+        this.highest.set(key, { offset: highWatermark, leaderEpoch });
       }
-      this.below.delete(partition);
+      this.below.delete(key);
       return;
     }
-    if (this.below.has(partition)) return;
-    this.below.add(partition);
+    if (this.below.has(key)) return;
+    this.below.add(key);
     this.regressions++;
     if (this.examples.length < regressionExamplesMax) {
       this.examples.push({

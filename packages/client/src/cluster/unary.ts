@@ -16,6 +16,8 @@ import {
   type FetchRequest,
   type FetchResponse__Output,
   fromServiceError,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse__Output,
   type ListOffsetsRequest,
   type ListOffsetsResponse__Output,
   type MetadataRequest,
@@ -35,6 +37,7 @@ export interface BrokerRpcs {
   deleteTopics: [DeleteTopicsRequest, DeleteTopicsResponse__Output];
   describeTopics: [DescribeTopicsRequest, DescribeTopicsResponse__Output];
   describeCluster: [DescribeClusterRequest, DescribeClusterResponse__Output];
+  initProducerId: [InitProducerIdRequest, InitProducerIdResponse__Output];
 }
 export type BrokerRpc = keyof BrokerRpcs;
 

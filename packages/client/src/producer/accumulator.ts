@@ -7,6 +7,7 @@ import {
   type BrookError,
   type CompressionName,
   encodeRecordBatch,
+  type ProducerStamp,
   type RecordHeader,
 } from "@brook/protocol";
 import { type Deferred, deferred } from "../runtime.js";
@@ -70,6 +71,8 @@ export class ProducerBatch {
   sizeBytes = 0;
   /** Set when the batch closes; retries resend these same bytes. */
   encoded: Buffer | undefined;
+  /** An idempotent producer's numbering, set at the first send (see idempotence.ts) and kept for retries. */
+  stamp: ProducerStamp | undefined;
   /** Failed sends of this batch so far. */
   attempts = 0;
 

@@ -13,6 +13,7 @@ import type { TopicMetadata } from "../cluster/metadata-cache.js";
 import { producerDefaults } from "../config.js";
 import { withRetry } from "../retry/retry-policy.js";
 import { type PartitionQueue, PendingSend, RecordAccumulator } from "./accumulator.js";
+import { Idempotence, initProducerId } from "./idempotence.js";
 import { Sender } from "./sender.js";
 import type {
   Message,
@@ -51,8 +52,10 @@ export class Producer {
       },
       (queue) => this.sticky.onNewBatch(queue.topic, queue.partition),
     );
+    const { acks, idempotent } = deliveryGuarantees(options);
     this.sender = new Sender(this.accumulator, cluster, {
-      acks: toAcks(options.acks ?? producerDefaults.acks),
+      acks,
+      idempotence: idempotent ? new Idempotence(() => initProducerId(cluster), cluster.logger) : undefined,
       lingerMs: Math.max(0, options.lingerMs ?? producerDefaults.lingerMs),
       maxInFlightRequests: positive(
         options.maxInFlightRequests ?? producerDefaults.maxInFlightRequests,
@@ -271,6 +274,22 @@ function findInvalidMessage(messages: Message[], topic: TopicMetadata): BrookErr
     }
   }
   return undefined;
+}
+
+/**
+ * acks and idempotence together, as Kafka settles them: idempotence is on by default but needs acks=all,
+ * so acks 0 or 1 given alone turn it off, and given with `idempotent: true` are refused.
+ */
+function deliveryGuarantees(options: ProducerOptions): { acks: -1 | 0 | 1; idempotent: boolean } {
+  const acks = toAcks(options.acks ?? producerDefaults.acks);
+  const idempotent = options.idempotent ?? (producerDefaults.idempotent && acks === -1);
+  if (idempotent && acks !== -1) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `an idempotent producer needs acks -1 ("all"), got ${options.acks}; drop idempotent: true or the acks setting`,
+    );
+  }
+  return { acks, idempotent };
 }
 
 function toAcks(acks: ProducerOptions["acks"]): -1 | 0 | 1 {

@@ -1,9 +1,12 @@
 // Moves closed batches to partition leaders: every sendable partition a broker leads goes into one Produce
 // request (up to requestBytesMax), with up to maxInFlightRequests requests per broker and one per
 // partition. Retriable failures mark metadata stale and back off before the same bytes go to the (new)
-// leader; anything else, or running out of retries, fails the batch's sends.
+// leader; anything else, or running out of retries, fails the batch's sends. An idempotent producer
+// sends nothing before it has a producer id, numbers each batch at its first send, and retries a batch
+// on its own (see idempotence.ts and docs/replication.md).
 
 import {
+  asBrookError,
   assert,
   BrookError,
   type Clock,
@@ -14,10 +17,11 @@ import {
 } from "@brook/protocol";
 import type { Cluster } from "../cluster/cluster.js";
 import type { BrokerAddress } from "../cluster/metadata-cache.js";
-import { clientDefaults } from "../config.js";
+import { clientDefaults, producerLimits } from "../config.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
 import { DeadlineTimer, soon } from "../runtime.js";
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from "./accumulator.js";
+import type { Idempotence } from "./idempotence.js";
 
 export interface SenderConfig {
   acks: -1 | 0 | 1;
@@ -28,6 +32,8 @@ export interface SenderConfig {
   retry: RetryPolicy;
   clock: Clock;
   random: RandomSource;
+  /** Set when the producer is idempotent. */
+  idempotence?: Idempotence;
 }
 
 /** The batches of one partition inside one request. */
@@ -41,6 +47,8 @@ export class Sender {
   private readonly timer = new DeadlineTimer(() => this.drain());
   private readonly inFlightByBroker = new Map<number, number>();
   private refreshingMetadata = false;
+  /** An idempotent producer is asking for its producer id; nothing is sent until it has one. */
+  private acquiringIdentity = false;
 
   constructor(
     private readonly accumulator: RecordAccumulator,
@@ -66,6 +74,7 @@ export class Sender {
    */
   private drain(): void {
     this.drainScheduled = false;
+    if (this.waitingForIdentity()) return;
     const nowMs = this.config.clock.nowMs();
     const byLeader = new Map<number, { leader: BrokerAddress; queues: PartitionQueue[]; due: boolean }>();
     let needMetadata = false;
@@ -88,6 +97,8 @@ export class Sender {
         group.due ||= queue.ready.length > 0 || this.lingerExpired(queue, nowMs);
       }
     }
+    // A batch that failed for good just above may have cost an idempotent producer its id.
+    if (this.waitingForIdentity()) return;
     for (const { leader, queues, due } of byLeader.values()) {
       if (!due) continue;
       for (const queue of queues) this.accumulator.close(queue);
@@ -99,6 +110,43 @@ export class Sender {
     }
     if (needMetadata) this.refreshMetadata();
     this.armTimer(nowMs);
+  }
+
+  /**
+   * An idempotent producer without a producer id sends nothing: it asks for one once something waits to
+   * be sent (once, however many drains come meanwhile), then drains again; if none can be had, every
+   * batch not yet sent fails with the reason.
+   */
+  private waitingForIdentity(): boolean {
+    const idempotence = this.config.idempotence;
+    if (idempotence === undefined || idempotence.hasIdentity) return false;
+    if (this.acquiringIdentity) return true;
+    const waiting = [...this.accumulator.active].some((queue) => !queue.inFlight && !queue.isEmpty);
+    if (waiting) this.acquireIdentity(idempotence);
+    return true;
+  }
+
+  private acquireIdentity(idempotence: Idempotence): void {
+    this.acquiringIdentity = true;
+    idempotence.acquire().then(
+      () => {
+        this.acquiringIdentity = false;
+        this.scheduleDrain();
+      },
+      (error: unknown) => {
+        this.acquiringIdentity = false;
+        this.failUnsent(asBrookError(error));
+      },
+    );
+  }
+
+  /** Fails every batch that has not been sent (open ones too); batches in flight finish on their own. */
+  private failUnsent(error: BrookError): void {
+    for (const queue of [...this.accumulator.active]) {
+      this.accumulator.close(queue);
+      for (const batch of queue.ready.splice(0)) this.fail(batch, error);
+      this.accumulator.retireIfEmpty(queue);
+    }
   }
 
   private lingerExpired(queue: PartitionQueue, nowMs: number): boolean {
@@ -116,30 +164,47 @@ export class Sender {
       let requestBytes = 0;
       for (; next < queues.length; next++) {
         const queue = queues[next];
+        const countMax = this.batchesPerRequestMax(queue);
         const batches = takeBatches(
           queue.ready,
           this.config.requestBytesMax - requestBytes,
           parts.length === 0,
+          countMax,
         );
         if (batches.length === 0) break;
         for (const batch of batches) requestBytes += batch.encoded!.length;
-        if (queue.ready.length > 0) {
-          // This partition filled the request; its remaining batches wait for this one (ordering).
-          parts.push({ queue, batches });
+        parts.push({ queue, batches });
+        // The remaining batches of the partition wait for these (ordering); when bytes, not the per-partition
+        // limit, left them behind, the request is full.
+        if (queue.ready.length > 0 && batches.length < countMax) {
           next++;
           break;
         }
-        parts.push({ queue, batches });
       }
       assert(parts.length > 0, "the first partition of a request always contributes a batch");
       this.send(leader, parts);
     }
   }
 
+  /**
+   * How many of a partition's ready batches the next request may take. An idempotent producer sends a
+   * batch that went out before (a retry; retries are at the front) alone, so the leader answers it with
+   * its own offsets whatever became of the batches first sent with it; and at most five batches never
+   * sent, the five the leader remembers per producer, so all are recognised if the answer is lost.
+   */
+  private batchesPerRequestMax(queue: PartitionQueue): number {
+    if (this.config.idempotence === undefined) return Number.POSITIVE_INFINITY;
+    return queue.ready[0]?.stamp !== undefined ? 1 : producerLimits.idempotentBatchesPerRequestMax;
+  }
+
   private send(leader: BrokerAddress, parts: RequestPart[]): void {
     const topics = new Map<string, PartitionProduceData[]>();
     for (const { queue, batches } of parts) {
       queue.inFlight = true;
+      for (const batch of batches) {
+        // Numbered at the first send only: a retry must carry the same sequence.
+        if (batch.stamp === undefined) this.config.idempotence?.stamp(queue, batch);
+      }
       let partitions = topics.get(queue.topic);
       if (partitions === undefined) {
         partitions = [];
@@ -221,7 +286,7 @@ export class Sender {
     const retry = isRetriable(error)
       ? batches.filter((batch) => ++batch.attempts <= this.config.retry.retries)
       : [];
-    for (const batch of batches) if (!retry.includes(batch)) this.accumulator.fail(batch, error);
+    for (const batch of batches) if (!retry.includes(batch)) this.fail(batch, error);
     if (retry.length > 0) {
       this.cluster.metadata.markStale();
       queue.ready.unshift(...retry);
@@ -234,6 +299,12 @@ export class Sender {
       );
     }
     this.accumulator.retireIfEmpty(queue);
+  }
+
+  /** A batch fails for good: its sends reject, and an idempotent producer may have to start over. */
+  private fail(batch: ProducerBatch, error: BrookError): void {
+    this.config.idempotence?.batchFailed(batch, error);
+    this.accumulator.fail(batch, error);
   }
 
   private logUnacknowledgedLoss(queue: PartitionQueue, batches: ProducerBatch[], error: BrookError): void {
@@ -276,11 +347,19 @@ export class Sender {
   }
 }
 
-/** Takes batches from the front while they fit in `bytesLeft`; the first of a request is taken regardless. */
-function takeBatches(ready: ProducerBatch[], bytesLeft: number, first: boolean): ProducerBatch[] {
+/**
+ * Takes up to `countMax` batches from the front while they fit in `bytesLeft`; the first of a request is
+ * taken regardless.
+ */
+function takeBatches(
+  ready: ProducerBatch[],
+  bytesLeft: number,
+  first: boolean,
+  countMax: number,
+): ProducerBatch[] {
   let count = 0;
   let bytes = 0;
-  while (count < ready.length) {
+  while (count < ready.length && count < countMax) {
     const size = ready[count].encoded!.length;
     if (bytes + size > bytesLeft && !(first && count === 0)) break;
     bytes += size;

@@ -40,6 +40,14 @@ export interface RecordMetadata {
 export type Acks = -1 | 0 | 1 | "all";
 
 export interface ProducerOptions {
+  /**
+   * Retries never write a record twice (KafkaJS's `idempotent`, Kafka's enable.idempotence): the producer
+   * gets a producer id and numbers its batches, and a leader answers a batch it already has with its
+   * offsets. Default true, unless acks is given as 0 or 1 (then false, as in Kafka); true with acks 0 or 1
+   * is refused with INVALID_CONFIG. An idempotent producer sends at most five batches of a partition per
+   * request, and retries a batch on its own.
+   */
+  idempotent?: boolean;
   /** -1 / "all" (default): every in-sync replica has it; 1: the leader has it; 0: do not wait. */
   acks?: Acks;
   /** How long a batch waits for more records before it is sent. Default 5. */

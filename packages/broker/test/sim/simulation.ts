@@ -1,0 +1,1050 @@
+// A deterministic simulation of one partition replicated on three brokers,
+// driving the real Partition and the real PartitionLog (on temp directories,
+// with a SimDisk that decides when each fsync completes) from one seeded PRNG
+// and one event queue. The controller is SimController; followers run
+// SimFetcher, the fetch loop of src/replica-fetcher.ts; a producer sends
+// acks=all (and some acks=1) batches to whoever it believes leads. Every
+// message crosses SimNetwork, which drops, delays and reorders them and cuts
+// brokers off (network partitions); metadata reaches each broker late and at
+// its own time. Brokers crash (with flush.mode=fsync, sometimes a power loss:
+// the log restarts cut back anywhere between its flushed offset and its end)
+// and restart as new incarnations that the controller must fence and unfence.
+// The Checker verifies the replication invariants after every step. Then the
+// liveness phase: faults stop, the network heals, everyone is back up; within
+// a bounded time the ISR must be whole again, every replica must hold the
+// same log up to the high watermark, and a new acks=all produce must succeed.
+//
+// Time: each event runs, then every promise it settled runs to completion
+// (`settle`, one turn of the real event loop: no real I/O is ever pending,
+// since only fsync is asynchronous and SimDisk owns it), then the invariants
+// are checked. That is what makes async code replay exactly from a seed.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  type MetadataImage,
+  type MetadataRecord,
+  resolveTopicConfig,
+  type TopicConfig,
+} from "@brook/metadata";
+import {
+  type AlterPartitionRequest__Output,
+  asBrookError,
+  BrookError,
+  decodeRecordBatches,
+  encodeRecordBatch,
+  ManualClock,
+  readBatchHeader,
+} from "@brook/protocol";
+import { PartitionLog } from "@brook/storage";
+import { pino } from "pino";
+import { Partition, toLogConfig } from "../../src/partition.js";
+import { type BatchRef, Checker, describe, InvariantViolation, readBatches, type World } from "./checker.js";
+import { SimController } from "./controller.js";
+import { EventQueue } from "./event-queue.js";
+import { type FetchAnswer, type FetcherTransport, type LeaderEpochAnswer, SimFetcher } from "./fetcher.js";
+import { calmNetwork, controllerNode, type NetworkProfile, producerNode, SimNetwork } from "./network.js";
+import { Random } from "./random.js";
+import { SimDisk } from "./sim-disk.js";
+
+const topicName = "orders";
+const topicId = "sim-orders";
+const brokerIds = [1, 2, 3] as const;
+
+// Production constants (controller.ts, replica-manager.ts, replica-fetcher.ts).
+const sessionTimeoutMs = 1_500;
+const heartbeatIntervalMs = 250;
+const sessionCheckIntervalMs = 100;
+const isrCheckIntervalMs = 500;
+const fetchMaxWaitMs = 500;
+const callSlackMs = 5_000;
+// The simulator's own.
+/** How often a broker behind the controller's metadata asks for it again (it reads a log; it never misses a record). */
+const metadataPollMs = 250;
+/** The controller channel's forwardCallTimeoutMs. */
+const alterPartitionTimeoutMs = 5_000;
+const produceTimeoutMs = 10_000;
+const inFlightProducesMax = 32;
+/** waitForHighWatermark's timer runs on the real clock; the simulated producer times out on simulated time instead. */
+const realTimeoutMs = 3_600_000;
+/** Batch ids double as record timestamps: unique, increasing, near the simulated clock. */
+const batchIdBase = 1_700_000_000_000;
+
+export interface SimulationOptions {
+  /** Steps (events) of the fault phase. */
+  readonly faultSteps?: number;
+  /** Simulated time the healed cluster gets to become whole and commit a produce. */
+  readonly livenessMsMax?: number;
+  /** How many of the last trace lines a failure shows. */
+  readonly traceLines?: number;
+}
+
+export interface SimulationReport {
+  readonly seed: number;
+  readonly steps: number;
+  readonly simulatedMs: number;
+  readonly acked: number;
+  readonly committedEnd: number;
+  readonly leaderEpochs: number;
+  readonly crashes: number;
+  readonly powerLosses: number;
+  readonly partitions: number;
+  readonly controllerStalls: number;
+  readonly truncations: number;
+  readonly livenessMs: number;
+  readonly profile: string;
+  /** A hash of the whole trace: the same seed must give the same hash. */
+  readonly traceHash: string;
+}
+
+/** How hostile and how configured this seed's world is; drawn once per seed. */
+interface Profile {
+  readonly flushMode: "fsync" | "none";
+  readonly minInsyncReplicas: number;
+  readonly segmentBytes: number;
+  readonly replicaLagTimeMaxMs: number;
+  readonly fetchMaxBytes: number;
+  readonly network: NetworkProfile;
+  readonly diskDelayMsMax: number;
+  readonly produceEveryMsMax: number;
+  readonly acksOneRate: number;
+  readonly faultEveryMsMax: number;
+  readonly crashWeight: number;
+  readonly partitionWeight: number;
+  readonly controllerStallWeight: number;
+  readonly controllerStallMsMax: number;
+  /** With flush.mode=fsync: the chance that a crash is a power loss (unflushed records may go). */
+  readonly powerLossRate: number;
+  /** Chance that a broker crashes moments after it learns it leads (short reigns, diverging logs). */
+  readonly newLeaderCrashRate: number;
+  readonly downMsMax: number;
+  readonly partitionMsMax: number;
+  readonly checkpointIntervalMs: number;
+}
+
+interface SimEvent {
+  readonly label: string;
+  readonly run: () => void;
+  cancelled: boolean;
+}
+
+class SimBroker {
+  /** Bumped by every crash: the next process is a new incarnation. */
+  incarnation = 0;
+  up = false;
+  partition: Partition | undefined;
+  disk: SimDisk | undefined;
+  fetcher: SimFetcher | undefined;
+  /** The metadata this process has applied. */
+  image: MetadataImage | undefined;
+  /** While down: the log end it will restart with. */
+  downLogEnd: number | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly dir: string,
+  ) {}
+
+  get incarnationId(): string {
+    return `b${this.id}.${this.incarnation}`;
+  }
+}
+
+/** A produced batch: its id (the records' timestamp) and CRC name it in any log. */
+interface Produced {
+  readonly id: number;
+  readonly crc: number;
+  readonly values: readonly string[];
+  readonly bytes: Buffer;
+  readonly acks: number;
+}
+
+export class SimulationFailure extends Error {
+  constructor(
+    readonly seed: number,
+    readonly step: number,
+    cause: unknown,
+    context: string,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`seed ${seed}, step ${step}: ${detail}\n${context}`, { cause });
+    this.name = "SimulationFailure";
+  }
+}
+
+const silentLogger = pino({ level: "silent" });
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class Simulation {
+  private readonly random: Random;
+  private readonly profile: Profile;
+  private readonly config: TopicConfig;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly clock = new ManualClock();
+  private readonly checker = new Checker();
+  private readonly network: SimNetwork;
+  private readonly controller: SimController;
+  private readonly brokers: SimBroker[];
+  private readonly root: string;
+  private readonly faultSteps: number;
+  private readonly livenessMsMax: number;
+  private readonly traceLines: number;
+  private readonly produced = new Map<number, Produced>();
+  private readonly trace: string[] = [];
+  private traceHash = 0x811c9dc5;
+  /** The first failure an async continuation hit; the event loop rethrows it. */
+  private failure: unknown;
+  private now = 0;
+  private steps = 0;
+  private faultsOn = true;
+  private producesInFlight = 0;
+  private nextBatchId = 0;
+  private connections = 0;
+  private crashes = 0;
+  private powerLosses = 0;
+  private partitions = 0;
+  private stalls = 0;
+  private truncations = 0;
+  private probeAcked = false;
+
+  constructor(
+    readonly seed: number,
+    options: SimulationOptions = {},
+  ) {
+    this.random = new Random(seed);
+    this.faultSteps = options.faultSteps ?? 1_500;
+    this.livenessMsMax = options.livenessMsMax ?? 60_000;
+    this.traceLines = options.traceLines ?? 60;
+    this.profile = this.drawProfile();
+    this.network = new SimNetwork(
+      this.random,
+      this.profile.network,
+      (atMs, label, run) => this.schedule(atMs, label, run),
+      () => this.now,
+    );
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-replication-sim-"));
+    this.brokers = brokerIds.map(
+      (id) => new SimBroker(id, path.join(this.root, `broker-${id}`, `${topicName}-0`)),
+    );
+    this.controller = new SimController(
+      this.initialRecords(),
+      topicId,
+      sessionTimeoutMs,
+      () => this.now,
+      (image) => this.publish(image),
+    );
+    this.config = resolveTopicConfig(this.controller.image.topicsById.get(topicId)!.configs);
+  }
+
+  async run(): Promise<SimulationReport> {
+    try {
+      for (const broker of this.brokers) this.startBroker(broker, true);
+      this.schedulePeriodicWork();
+      await this.runUntil(() => this.steps >= this.faultSteps);
+      const livenessMs = await this.liveness();
+      this.finalCheck();
+      return this.report(livenessMs);
+    } catch (error) {
+      throw new SimulationFailure(this.seed, this.steps, error, this.describeFailureContext());
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  // ---- Setup ---------------------------------------------------------------------------------
+
+  private drawProfile(): Profile {
+    const r = this.random;
+    return {
+      flushMode: r.chance(0.75) ? "fsync" : "none",
+      minInsyncReplicas: r.chance(0.8) ? 2 : 1,
+      segmentBytes: r.pick([1024, 4096, 1 << 20]),
+      replicaLagTimeMaxMs: r.pick([1_000, 2_000, 5_000]),
+      fetchMaxBytes: r.pick([300, 2_000, 1 << 20]),
+      network: {
+        dropRate: r.pick([0, 0.005, 0.02, 0.05]),
+        delayMsMax: r.int(1, 20),
+        slowRate: r.pick([0, 0.05, 0.2]),
+        slowDelayMsMax: r.int(20, 1_500),
+      },
+      diskDelayMsMax: r.pick([2, 20, 200]),
+      produceEveryMsMax: r.pick([5, 20, 80]),
+      acksOneRate: r.pick([0, 0.2, 0.5]),
+      faultEveryMsMax: r.pick([300, 1_000, 3_000]),
+      crashWeight: r.pick([0, 1, 3]),
+      partitionWeight: r.pick([0, 1, 3]),
+      controllerStallWeight: r.pick([0, 1, 2]),
+      controllerStallMsMax: r.pick([1_000, 8_000]),
+      powerLossRate: r.pick([0, 0.5, 1]),
+      newLeaderCrashRate: r.pick([0, 0.2, 0.5]),
+      downMsMax: r.pick([300, 2_000, 6_000]),
+      partitionMsMax: r.pick([300, 2_000, 6_000]),
+      checkpointIntervalMs: r.pick([100, 1_000, 5_000]),
+    };
+  }
+
+  private initialRecords(): MetadataRecord[] {
+    const brokers = brokerIds.flatMap((brokerId): MetadataRecord[] => [
+      { type: "broker-registration", brokerId, incarnationId: `b${brokerId}.0`, host: "sim", port: brokerId },
+      { type: "broker-unfence", brokerId, incarnationId: `b${brokerId}.0` },
+    ]);
+    const configs: [string, string][] = [
+      ["min.insync.replicas", String(this.profile.minInsyncReplicas)],
+      ["flush.mode", this.profile.flushMode],
+      ["segment.bytes", String(this.profile.segmentBytes)],
+    ];
+    return [
+      ...brokers,
+      { type: "topic", name: topicName, topicId },
+      ...configs.map(([key, value]): MetadataRecord => ({ type: "topic-config", topicId, key, value })),
+      {
+        type: "partition",
+        topicId,
+        partition: 0,
+        replicas: [...brokerIds],
+        isr: [...brokerIds],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+    ];
+  }
+
+  private schedulePeriodicWork(): void {
+    this.every(sessionCheckIntervalMs, "controller checks sessions", () => {
+      if (!this.controller.stalled) this.controller.tick();
+    });
+    for (const broker of this.brokers) {
+      const live = (task: (partition: Partition) => void) => () => {
+        if (broker.up && broker.partition) task(broker.partition);
+      };
+      this.every(heartbeatIntervalMs, `broker ${broker.id} heartbeat`, () => this.heartbeat(broker));
+      this.every(metadataPollMs, `broker ${broker.id} metadata poll`, () => {
+        if (broker.up && broker.image!.offset < this.controller.image.offset)
+          this.ship(broker, this.controller.image);
+      });
+      this.every(
+        isrCheckIntervalMs,
+        `broker ${broker.id} checkIsr`,
+        live((partition) => partition.checkIsr()),
+      );
+      this.every(
+        this.profile.checkpointIntervalMs,
+        `broker ${broker.id} checkpoints its high watermark`,
+        live((partition) => partition.checkpointHighWatermark()),
+      );
+    }
+    this.scheduleProduce();
+    this.scheduleFault();
+  }
+
+  // ---- The event loop ------------------------------------------------------------------------
+
+  private schedule(atMs: number, label: string, run: () => void): SimEvent {
+    const event: SimEvent = { label, run, cancelled: false };
+    this.queue.push(atMs, event);
+    return event;
+  }
+
+  /** Runs `task` every `intervalMs`, starting at a random phase. */
+  private every(intervalMs: number, label: string, task: () => void): void {
+    const tick = () => {
+      this.schedule(this.now + intervalMs, label, tick);
+      task();
+    };
+    this.schedule(this.now + this.random.int(1, intervalMs), label, tick);
+  }
+
+  /** Processes events until `done()`; false if `deadlineMs` came first. */
+  private async runUntil(done: () => boolean, deadlineMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    while (!done()) {
+      const next = this.queue.pop();
+      if (!next) throw new Error("the event queue ran dry");
+      if (next.event.cancelled) continue;
+      if (next.time > deadlineMs) {
+        this.queue.push(next.time, next.event);
+        return false;
+      }
+      this.clock.advance(next.time - this.now);
+      this.now = next.time;
+      this.steps++;
+      this.record(next.event.label);
+      next.event.run();
+      await settle();
+      if (this.failure !== undefined) throw this.failure;
+      this.checker.afterStep(this.world());
+    }
+    return true;
+  }
+
+  private world(): World {
+    const partition = this.controller.partition;
+    const downLogEnd = new Map<number, number>();
+    for (const broker of this.brokers) {
+      if (broker.downLogEnd !== undefined) downLogEnd.set(broker.id, broker.downLogEnd);
+    }
+    return {
+      live: this.brokers
+        .filter((broker) => broker.up && broker.partition)
+        .map((broker) => ({
+          brokerId: broker.id,
+          partition: broker.partition!,
+          diskVersion: broker.disk!.version,
+        })),
+      leader: partition.leader,
+      isr: partition.isr,
+      downLogEnd,
+      flushMode: this.profile.flushMode,
+    };
+  }
+
+  /** An async continuation failed: the event loop stops at the end of this step. */
+  private fail(error: unknown): void {
+    this.failure ??= error;
+  }
+
+  private record(line: string): void {
+    const entry = `#${this.steps} t=${this.now} ${line}`;
+    this.trace.push(entry);
+    if (this.trace.length > this.traceLines) this.trace.shift();
+    for (let i = 0; i < entry.length; i++)
+      this.traceHash = Math.imul(this.traceHash ^ entry.charCodeAt(i), 0x01000193);
+  }
+
+  private note(line: string): void {
+    this.record(`  ${line}`);
+  }
+
+  // ---- Brokers: start, crash, metadata -------------------------------------------------------
+
+  private startBroker(broker: SimBroker, initial: boolean): void {
+    this.start(broker, initial).catch((error) => this.fail(error));
+  }
+
+  /** Opens (recovers) the log, cuts off what a power loss took, and starts a replica out of service until unfenced. */
+  private async start(broker: SimBroker, initial: boolean): Promise<void> {
+    const incarnation = broker.incarnation;
+    const disk = new SimDisk((complete) =>
+      this.schedule(
+        this.now + this.random.int(0, this.profile.diskDelayMsMax),
+        `fsync done on ${broker.id}`,
+        complete,
+      ),
+    );
+    broker.disk = disk;
+    const log = await PartitionLog.open(broker.dir, toLogConfig(this.config), {
+      clock: this.clock,
+      fileSystem: disk,
+    });
+    const cut = broker.downLogEnd;
+    if (cut !== undefined && cut < log.logEndOffset) {
+      log.truncateTo(cut);
+      await log.flush();
+    }
+    if (broker.incarnation !== incarnation) throw new Error(`broker ${broker.id} crashed while starting`);
+    const image = this.controller.image;
+    const partition = new Partition(
+      topicName,
+      topicId,
+      0,
+      log,
+      image.partition(topicName, 0)!,
+      this.config,
+      {
+        brokerId: broker.id,
+        clock: this.clock,
+        logger: silentLogger,
+        replicaLagTimeMaxMs: this.profile.replicaLagTimeMaxMs,
+        alterPartition: (request) => this.alterPartition(broker, request),
+      },
+      initial,
+    );
+    broker.partition = partition;
+    broker.image = image;
+    broker.up = true;
+    broker.downLogEnd = undefined;
+    this.note(
+      `broker ${broker.id} (${broker.incarnationId}) up: log end ${log.logEndOffset}, high watermark ${partition.highWatermark}, epochs ${formatEpochs(log)}`,
+    );
+    this.reconcile(broker);
+  }
+
+  private crash(broker: SimBroker): void {
+    const partition = broker.partition;
+    if (!broker.up || !partition) return;
+    const log = partition.log;
+    const powerLoss = this.profile.flushMode === "fsync" && this.random.chance(this.profile.powerLossRate);
+    const restartEnd = powerLoss ? this.random.int(log.flushedOffset, log.logEndOffset) : log.logEndOffset;
+    this.note(
+      `broker ${broker.id} ${powerLoss ? "loses power" : "crashes"}: log end ${log.logEndOffset}, flushed ${log.flushedOffset}, restarts with ${restartEnd}`,
+    );
+    this.crashes++;
+    if (powerLoss) this.powerLosses++;
+    broker.fetcher?.close();
+    broker.fetcher = undefined;
+    broker.up = false;
+    broker.incarnation++;
+    broker.partition = undefined;
+    broker.downLogEnd = restartEnd;
+    broker.disk!.crash();
+    // Closing fails every waiter (their clients see the connection drop) and releases the files.
+    partition.close().catch(() => undefined);
+    const downMs = this.random.int(50, this.profile.downMsMax);
+    this.schedule(this.now + downMs, `broker ${broker.id} restarts`, () => this.startBroker(broker, false));
+  }
+
+  /** The controller published a new image: it reaches every broker in order, each after its own delay. */
+  private publish(image: MetadataImage): void {
+    const p = image.partition(topicName, 0)!;
+    this.note(
+      `controller: metadata @${image.offset}: leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr.join(",")}] partition epoch ${p.partitionEpoch}; fenced [${[
+        ...image.brokers.values(),
+      ]
+        .filter((b) => b.fenced)
+        .map((b) => b.brokerId)
+        .join(",")}]`,
+    );
+    for (const broker of this.brokers) this.ship(broker, image);
+  }
+
+  private ship(broker: SimBroker, image: MetadataImage): void {
+    if (!broker.up) return;
+    const incarnation = broker.incarnation;
+    const label = `metadata @${image.offset}`;
+    this.network.send(
+      `metadata ${broker.id}`,
+      controllerNode,
+      broker.id,
+      label,
+      () => {
+        if (broker.up && broker.incarnation === incarnation) this.applyImage(broker, image);
+      },
+      true,
+    );
+  }
+
+  private applyImage(broker: SimBroker, image: MetadataImage): void {
+    if (image.offset <= broker.image!.offset) return;
+    const partition = broker.partition!;
+    const wasLeading = partition.isLeader ? partition.leaderEpoch : undefined;
+    broker.image = image;
+    const self = image.brokers.get(broker.id);
+    const serving = self?.incarnationId === broker.incarnationId && !self.fenced;
+    partition.update(image.partition(topicName, 0)!, this.config, serving);
+    this.reconcile(broker);
+    if (partition.isLeader && partition.leaderEpoch !== wasLeading) {
+      this.note(
+        `broker ${broker.id} leads epoch ${partition.leaderEpoch} from log end ${partition.logEndOffset}`,
+      );
+      if (this.faultsOn && this.random.chance(this.profile.newLeaderCrashRate)) {
+        const incarnation = broker.incarnation;
+        this.schedule(this.now + this.random.int(0, 300), `new leader ${broker.id} crashes`, () => {
+          if (this.faultsOn && broker.incarnation === incarnation) this.crash(broker);
+        });
+      }
+    }
+  }
+
+  /** ReplicaFetcherManager.reconcile for the one partition: a fetcher per leader followed. */
+  private reconcile(broker: SimBroker): void {
+    const partition = broker.partition!;
+    if (broker.fetcher && (!partition.isFollower || broker.fetcher.leaderId !== partition.leaderId)) {
+      broker.fetcher.close();
+      broker.fetcher = undefined;
+    }
+    if (!partition.isFollower) return;
+    broker.fetcher ??= new SimFetcher(
+      partition.leaderId,
+      `fetcher ${broker.id}->${partition.leaderId} #${++this.connections}`,
+      this.fetcherTransport(broker, partition.leaderId),
+      (error) => this.fail(error),
+    );
+    broker.fetcher.follow(partition);
+  }
+
+  /** Registers (until its image shows this incarnation), then heartbeats. */
+  private heartbeat(broker: SimBroker): void {
+    if (!broker.up) return;
+    const incarnationId = broker.incarnationId;
+    const appliedOffset = broker.image!.offset;
+    if (broker.image!.brokers.get(broker.id)?.incarnationId === incarnationId) {
+      this.network.send(`heartbeat ${broker.id}`, broker.id, controllerNode, "heartbeat", () => {
+        if (!this.controller.stalled) this.controller.heartbeat(broker.id, incarnationId, appliedOffset);
+      });
+      return;
+    }
+    this.network.send(
+      `heartbeat ${broker.id}`,
+      broker.id,
+      controllerNode,
+      `register ${incarnationId}`,
+      () => {
+        if (this.controller.stalled) return;
+        try {
+          this.controller.register(broker.id, incarnationId);
+        } catch (error) {
+          this.note(`controller refuses ${incarnationId}: ${asBrookError(error).code}`);
+        }
+      },
+    );
+  }
+
+  // ---- RPCs ----------------------------------------------------------------------------------
+
+  private incarnationOf(node: number): number {
+    const broker = this.brokers.find((b) => b.id === node);
+    if (!broker) return 0; // the controller and the producer never crash
+    return broker.up ? broker.incarnation : -1;
+  }
+
+  /**
+   * One request and its reply. The reply never comes when either message is
+   * lost or the server dies meanwhile (the caller times out); a server that
+   * is down, or restarted since the request left, resets the connection.
+   */
+  private call<T>(
+    from: number,
+    to: number,
+    connection: string,
+    label: string,
+    serve: () => T | Promise<T>,
+    timeoutMs: number,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (complete: () => void) => {
+        if (settled) return;
+        settled = true;
+        timeout.cancelled = true;
+        complete();
+      };
+      const timeout = this.schedule(this.now + timeoutMs, `${label} times out`, () =>
+        finish(() => reject(new BrookError("REQUEST_TIMED_OUT", `${label} timed out`))),
+      );
+      const incarnation = this.incarnationOf(to);
+      const reply = (what: string, complete: () => void) =>
+        this.network.send(`${connection} reply`, to, from, `${label} ${what}`, () => finish(complete));
+      this.network.send(connection, from, to, label, () => {
+        if (incarnation < 0 || this.incarnationOf(to) !== incarnation) {
+          reply("reset", () =>
+            reject(new BrookError("BROKER_NOT_AVAILABLE", `${to} is not the process ${label} was sent to`)),
+          );
+          return;
+        }
+        Promise.resolve()
+          .then(serve)
+          .then(
+            (response) => {
+              if (this.incarnationOf(to) === incarnation) reply("answered", () => resolve(response));
+            },
+            (error: unknown) => {
+              if (!(error instanceof BrookError)) this.fail(error);
+              else if (this.incarnationOf(to) === incarnation)
+                reply(`failed: ${error.code}`, () => reject(error));
+            },
+          );
+      });
+    });
+  }
+
+  private alterPartition(broker: SimBroker, request: AlterPartitionRequest__Output): Promise<unknown> {
+    return this.call(
+      broker.id,
+      controllerNode,
+      `alter ${broker.id}`,
+      `AlterPartition isr [${request.newIsr.join(",")}] epoch ${request.leaderEpoch} partition epoch ${request.partitionEpoch}`,
+      () => this.controllerWrite(() => this.controller.alterPartition(request)),
+      alterPartitionTimeoutMs,
+    );
+  }
+
+  /** A write commits now, or when a stalled controller resumes. */
+  private controllerWrite<T>(write: () => T): T | Promise<T> {
+    if (!this.controller.stalled) return write();
+    return new Promise((resolve, reject) => {
+      this.schedule(this.controller.stalledUntilMs, "controller commits a queued write", () => {
+        try {
+          resolve(write());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  }
+
+  private fetcherTransport(follower: SimBroker, leaderId: number): FetcherTransport {
+    const leader = this.brokers.find((b) => b.id === leaderId)!;
+    const call = <T>(
+      connection: string,
+      label: string,
+      serve: (partition: Partition) => T | Promise<T>,
+      timeoutMs: number,
+    ) => this.call(follower.id, leaderId, connection, label, () => serve(leader.partition!), timeoutMs);
+    return {
+      offsetForLeaderEpoch: (connection, currentLeaderEpoch, leaderEpoch) =>
+        call(
+          connection,
+          `OffsetForLeaderEpoch(current ${currentLeaderEpoch}, epoch ${leaderEpoch})`,
+          (partition) => answerEpochEnd(partition, currentLeaderEpoch, leaderEpoch),
+          callSlackMs,
+        ),
+      fetch: (connection, fetchOffset, currentLeaderEpoch) =>
+        call(
+          connection,
+          `Fetch(offset ${fetchOffset}, epoch ${currentLeaderEpoch})`,
+          () => this.serveFetch(leader, follower.id, fetchOffset, currentLeaderEpoch),
+          fetchMaxWaitMs + callSlackMs,
+        ),
+      logStartOffset: (connection) =>
+        call(
+          connection,
+          "ListOffsets(earliest)",
+          (partition) => {
+            try {
+              return { offset: partition.offsets().logStartOffset };
+            } catch (error) {
+              return { error: asBrookError(error).code, offset: -1 };
+            }
+          },
+          callSlackMs,
+        ),
+      timer: (delayMs, fire) =>
+        this.schedule(this.now + delayMs, `fetcher ${follower.id} backoff ends`, fire),
+      note: (line) => {
+        if (line.startsWith("truncated")) this.truncations++;
+        this.note(`broker ${follower.id}: ${line}`);
+      },
+    };
+  }
+
+  /** fetch.ts for a follower: read at once, or wait until something changes or max_wait_ms passes. */
+  private async serveFetch(
+    leader: SimBroker,
+    followerId: number,
+    fetchOffset: number,
+    currentLeaderEpoch: number,
+  ): Promise<FetchAnswer> {
+    const deadlineMs = this.now + fetchMaxWaitMs;
+    for (;;) {
+      const partition = leader.partition;
+      if (!partition) return { error: "NOT_LEADER", records: Buffer.alloc(0), highWatermark: -1 };
+      let answer: FetchAnswer;
+      try {
+        const result = partition.readForReplica(
+          followerId,
+          fetchOffset,
+          this.profile.fetchMaxBytes,
+          true,
+          currentLeaderEpoch,
+        );
+        answer = { records: result.records, highWatermark: result.highWatermark };
+      } catch (error) {
+        if (!(error instanceof BrookError)) throw error;
+        return { error: error.code, records: Buffer.alloc(0), highWatermark: -1 };
+      }
+      if (answer.records.length > 0 || this.now >= deadlineMs) return answer;
+      await this.nextChange(partition, deadlineMs - this.now);
+    }
+  }
+
+  private nextChange(partition: Partition, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        timer.cancelled = true;
+        unsubscribe();
+        resolve();
+      };
+      const timer = this.schedule(this.now + timeoutMs, "fetch long poll expires", done);
+      const unsubscribe = partition.onNextChange(done);
+    });
+  }
+
+  // ---- The producer --------------------------------------------------------------------------
+
+  private scheduleProduce(): void {
+    this.schedule(this.now + this.random.int(1, this.profile.produceEveryMsMax), "producer", () => {
+      if (!this.faultsOn) return;
+      this.scheduleProduce();
+      if (this.producesInFlight < inFlightProducesMax)
+        this.produce(this.random.chance(this.profile.acksOneRate) ? 1 : -1);
+    });
+  }
+
+  /** Sends one new batch to the broker some broker names as leader (now and then to another). */
+  private produce(acks: number, onAcked?: () => void): void {
+    const up = this.brokers.filter((broker) => broker.up && broker.partition);
+    if (up.length === 0) return;
+    const named = this.random.pick(up).partition!.leaderId;
+    const target = named >= 0 && this.random.chance(0.9) ? named : this.random.pick(brokerIds);
+    const batch = this.newBatch(acks);
+    const leader = this.brokers.find((b) => b.id === target)!;
+    this.producesInFlight++;
+    this.call(
+      producerNode,
+      target,
+      `produce ${target}`,
+      `Produce(id ${batch.id}, ${batch.values.length} records, acks ${acks})`,
+      () => this.serveProduce(leader, batch),
+      produceTimeoutMs,
+    ).then(
+      () => {
+        this.producesInFlight--;
+        onAcked?.();
+      },
+      () => {
+        this.producesInFlight--;
+      },
+    );
+  }
+
+  private newBatch(acks: number): Produced {
+    const id = batchIdBase + this.nextBatchId++;
+    const values = Array.from(
+      { length: this.random.int(1, 3) },
+      (_, i) => `s${this.seed}-b${id - batchIdBase}-r${i}`,
+    );
+    const bytes = encodeRecordBatch(
+      values.map((value) => ({ key: null, value })),
+      { nowMs: id },
+    );
+    const batch = { id, crc: readBatchHeader(bytes).crc, values, bytes, acks };
+    this.produced.set(id, batch);
+    return batch;
+  }
+
+  /** produce.ts for one partition: append as the leader, then (acks=all) wait for the high watermark. */
+  private async serveProduce(leader: SimBroker, batch: Produced): Promise<string> {
+    const partition = leader.partition!;
+    const result = partition.append(Buffer.from(batch.bytes), batch.acks);
+    this.note(
+      `broker ${leader.id} appends batch ${batch.id} at [${result.baseOffset}..${result.lastOffset}] in epoch ${partition.leaderEpoch}`,
+    );
+    if (batch.acks === 1) return "appended";
+    await partition.waitForHighWatermark(result.lastOffset + 1, realTimeoutMs);
+    const acked: BatchRef = {
+      baseOffset: result.baseOffset,
+      lastOffset: result.lastOffset,
+      crc: batch.crc,
+      id: batch.id,
+    };
+    this.note(`broker ${leader.id} acknowledges ${describe(acked)}`);
+    this.checker.acked(acked);
+    return "acked";
+  }
+
+  // ---- Faults --------------------------------------------------------------------------------
+
+  private scheduleFault(): void {
+    this.schedule(this.now + this.random.int(1, this.profile.faultEveryMsMax), "fault", () => {
+      if (!this.faultsOn) return;
+      this.scheduleFault();
+      this.injectFault();
+    });
+  }
+
+  private injectFault(): void {
+    const { crashWeight, partitionWeight, controllerStallWeight } = this.profile;
+    const total = crashWeight + partitionWeight + controllerStallWeight;
+    if (total === 0) return;
+    const drawn = this.random.int(1, total);
+    if (drawn <= crashWeight) {
+      const up = this.brokers.filter((broker) => broker.up);
+      if (up.length > 0) this.crash(this.random.pick(up));
+    } else if (drawn <= crashWeight + partitionWeight) {
+      this.partitionNetwork();
+    } else {
+      this.stallController();
+    }
+  }
+
+  private stallController(): void {
+    if (this.controller.stalled) return;
+    const stallMs = this.random.int(100, this.profile.controllerStallMsMax);
+    this.controller.stalledUntilMs = this.now + stallMs;
+    this.stalls++;
+    this.note(`controller stalls for ${stallMs} ms`);
+    this.schedule(this.controller.stalledUntilMs, "controller resumes", () => this.controller.resume());
+  }
+
+  private partitionNetwork(): void {
+    if (this.network.partitioned) return;
+    const victim = this.random.pick(brokerIds);
+    const others = brokerIds.filter((id) => id !== victim);
+    const kind = this.random.pick(["isolated", "cut from the controller", "cut from a peer"] as const);
+    const cutFrom =
+      kind === "isolated"
+        ? [controllerNode, producerNode, ...others]
+        : kind === "cut from the controller"
+          ? [controllerNode]
+          : [this.random.pick(others)];
+    this.network.cut(victim, cutFrom);
+    this.partitions++;
+    this.note(`network partition: broker ${victim} ${kind} (from ${cutFrom.join(",")})`);
+    this.schedule(this.now + this.random.int(50, this.profile.partitionMsMax), "network heals", () =>
+      this.network.heal(),
+    );
+  }
+
+  // ---- Liveness and the final check ----------------------------------------------------------
+
+  /** Faults stop and the network heals: the cluster must become whole and commit again in bounded time. */
+  private async liveness(): Promise<number> {
+    this.faultsOn = false;
+    this.network.heal();
+    this.network.profile = calmNetwork;
+    this.note("liveness phase: no more faults, the network is healed");
+    const startMs = this.now;
+    const probe = () => {
+      if (this.probeAcked) return;
+      this.produce(-1, () => {
+        this.probeAcked = true;
+      });
+      this.schedule(this.now + 500, "probe producer", probe);
+    };
+    probe();
+    const whole = await this.runUntil(() => this.probeAcked && this.isWhole(), startMs + this.livenessMsMax);
+    if (!whole) {
+      throw new Error(
+        `liveness: ${this.livenessMsMax} ms after the faults stopped the cluster is not whole: ${this.describeState()}`,
+      );
+    }
+    return this.now - startMs;
+  }
+
+  /** Every broker up and in the ISR, on the latest metadata, with the leader's log and high watermark. */
+  private isWhole(): boolean {
+    const image = this.controller.image;
+    const state = image.partition(topicName, 0)!;
+    if (state.isr.length !== brokerIds.length) return false;
+    const leader = this.brokers.find((broker) => broker.id === state.leader)?.partition;
+    if (!leader?.isLeader) return false;
+    return this.brokers.every(
+      (broker) =>
+        broker.up &&
+        broker.image === image &&
+        broker.partition!.logEndOffset === leader.logEndOffset &&
+        broker.partition!.highWatermark === leader.logEndOffset,
+    );
+  }
+
+  /** The whole cluster agrees: identical logs, and every acknowledged batch holds its own records at its offsets. */
+  private finalCheck(): void {
+    const leaderBroker = this.brokers.find((broker) => broker.partition?.isLeader)!;
+    const leaderBatches = readBatches(leaderBroker.partition!.log);
+    for (const broker of this.brokers) {
+      const batches = readBatches(broker.partition!.log);
+      const same =
+        batches.length === leaderBatches.length &&
+        batches.every(
+          (b, i) => b.crc === leaderBatches[i].crc && b.baseOffset === leaderBatches[i].baseOffset,
+        );
+      if (!same)
+        throw new InvariantViolation("final", `replica ${broker.id}'s log differs from the leader's`);
+    }
+    const values = new Map<number, string>();
+    let offset = 0;
+    for (;;) {
+      const { records } = leaderBroker.partition!.log.read(offset, 1 << 30);
+      if (records.length === 0) break;
+      for (const batch of decodeRecordBatches(records)) {
+        for (const record of batch.records) values.set(record.offset, record.value?.toString() ?? "");
+        offset = batch.header.lastOffset + 1;
+      }
+    }
+    for (const acked of this.checker.ackedBatches) {
+      const batch = this.produced.get(acked.id)!;
+      batch.values.forEach((value, i) => {
+        const found = values.get(acked.baseOffset + i);
+        if (found !== value) {
+          throw new InvariantViolation(
+            "rule 1 (no acknowledged record is lost)",
+            `acknowledged record ${value} at offset ${acked.baseOffset + i}; the final log has ${found ?? "nothing"} there`,
+          );
+        }
+      });
+    }
+  }
+
+  private report(livenessMs: number): SimulationReport {
+    return {
+      seed: this.seed,
+      steps: this.steps,
+      simulatedMs: this.now,
+      acked: this.checker.ackedBatches.length,
+      committedEnd: this.checker.committedEnd,
+      leaderEpochs: this.controller.partition.leaderEpoch,
+      crashes: this.crashes,
+      powerLosses: this.powerLosses,
+      partitions: this.partitions,
+      controllerStalls: this.stalls,
+      truncations: this.truncations,
+      livenessMs,
+      profile: this.describeProfile(),
+      traceHash: (this.traceHash >>> 0).toString(16),
+    };
+  }
+
+  private describeState(): string {
+    const p = this.controller.partition;
+    const brokers = this.brokers.map((broker) => {
+      const partition = broker.partition;
+      if (!broker.up || !partition) return `broker ${broker.id} down`;
+      return `broker ${broker.id} (${partition.isLeader ? "leader" : partition.isFollower ? "follower" : "idle"} epoch ${partition.leaderEpoch}, metadata @${broker.image?.offset}): log end ${partition.logEndOffset}, high watermark ${partition.highWatermark}, flushed ${partition.log.flushedOffset}`;
+    });
+    return `controller: leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr.join(",")}] @${this.controller.image.offset}; ${brokers.join("; ")}`;
+  }
+
+  private describeProfile(): string {
+    const p = this.profile;
+    const n = p.network;
+    return [
+      `flush.mode=${p.flushMode} min.insync.replicas=${p.minInsyncReplicas} segment.bytes=${p.segmentBytes}`,
+      `replica.lag.time.max.ms=${p.replicaLagTimeMaxMs} replica fetch bytes ${p.fetchMaxBytes};`,
+      `network drop ${n.dropRate}, delay ≤${n.delayMsMax} ms, slow ${n.slowRate} (≤${n.slowDelayMsMax} ms);`,
+      `fsync ≤${p.diskDelayMsMax} ms; produce every ≤${p.produceEveryMsMax} ms (acks=1 ${p.acksOneRate});`,
+      `faults every ≤${p.faultEveryMsMax} ms: crash ${p.crashWeight} (power loss ${p.powerLossRate},`,
+      `new leaders ${p.newLeaderCrashRate}, down ≤${p.downMsMax} ms), partition ${p.partitionWeight}`,
+      `(≤${p.partitionMsMax} ms), controller stall ${p.controllerStallWeight} (≤${p.controllerStallMsMax} ms)`,
+    ].join(" ");
+  }
+
+  private describeFailureContext(): string {
+    return [
+      `reproduce with SEED=${this.seed} REPL_SIM_STEPS=${this.faultSteps} npx vitest run packages/broker/test/sim`,
+      `profile: ${this.describeProfile()}`,
+      `state at t=${this.now} ms: ${this.describeState()}`,
+      "trace tail:",
+      ...this.trace,
+    ].join("\n");
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const broker of this.brokers) {
+      broker.fetcher?.close();
+      broker.disk?.crash();
+      broker.partition?.close().catch(() => undefined);
+      broker.up = false;
+    }
+    await settle();
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function answerEpochEnd(
+  partition: Partition,
+  currentLeaderEpoch: number,
+  leaderEpoch: number,
+): LeaderEpochAnswer {
+  try {
+    const found = partition.endOffsetForEpoch(currentLeaderEpoch, leaderEpoch);
+    return { leaderEpoch: found?.leaderEpoch ?? -1, endOffset: found?.endOffset ?? -1 };
+  } catch (error) {
+    if (!(error instanceof BrookError)) throw error;
+    return { error: error.code, leaderEpoch: -1, endOffset: -1 };
+  }
+}
+
+function formatEpochs(log: PartitionLog): string {
+  return log.leaderEpochs.map((entry) => `${entry.epoch}@${entry.startOffset}`).join(",") || "none";
+}

@@ -1,0 +1,132 @@
+// The faults of a chaos round, chosen from a seeded PRNG (CHAOS_SEED) so a failing run can be replayed
+// as far as real processes allow: the same seed picks the same kinds, partitions and pause lengths, but
+// which broker leads what at the moment of the pick depends on timing.
+
+import type { ClusterView } from "@brook/cli";
+import type { Cluster } from "@brook/testkit";
+
+export type FaultKind = "kill-leader" | "kill-controller" | "kill-follower" | "pause-leader";
+
+export interface Fault {
+  kind: FaultKind;
+  /** The node the fault hits. */
+  nodeId: number;
+  /** The partition whose leader or follower was chosen (none for kill-controller). */
+  partition: number | undefined;
+  /** How long a paused node stays stopped. */
+  pauseMs: number;
+}
+
+/** Mostly what the issue is about (a partition's leader dies), and sometimes the others. */
+const faultWeights: readonly [FaultKind, number][] = [
+  ["kill-leader", 0.5],
+  ["kill-controller", 0.2],
+  ["kill-follower", 0.15],
+  ["pause-leader", 0.15],
+];
+
+/**
+ * Pauses from well under a broker session (1.5 s: the leader is not fenced, clients just wait) to well
+ * over it (fenced and replaced, then it wakes up believing it still leads).
+ */
+export const pauseMsMin = 300;
+export const pauseMsMax = 4_000;
+
+/** mulberry32: small, seedable, and good enough to pick faults. Math.random is never used here. */
+export class Random {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = (seed >>> 0) ^ 0x9e3779b9;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
+}
+
+/** The seed from CHAOS_SEED, or a fresh one (printed, so the run can be replayed). */
+export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.CHAOS_SEED;
+  if (given !== undefined && /^\d+$/.test(given)) return Number(given);
+  return Math.floor(Date.now() % 2 ** 31);
+}
+
+/**
+ * Picks the next fault from the cluster as a client sees it now. Pure. Every random draw happens
+ * whatever the view holds, so a seed draws the same sequence of numbers in every replay.
+ */
+export function chooseFault(random: Random, view: ClusterView): Fault {
+  const roll = random.next();
+  const partitionIndex = random.int(0, Math.max(0, view.partitions.length - 1));
+  const followerRoll = random.next();
+  const pauseMs = random.int(pauseMsMin, pauseMsMax);
+  let kind = pickWeighted(roll);
+  const watched = view.partitions[partitionIndex];
+  if (kind === "kill-controller" && view.controllerId > 0) {
+    return { kind, nodeId: view.controllerId, partition: undefined, pauseMs };
+  }
+  if (kind === "kill-controller") kind = "kill-leader"; // nobody knows the controller: hit a leader
+  if (kind === "kill-follower") {
+    const followers = watched.replicas.filter((id) => id !== watched.leader);
+    const nodeId = followers[Math.floor(followerRoll * followers.length)];
+    if (nodeId !== undefined) return { kind, nodeId, partition: watched.partition, pauseMs };
+    kind = "kill-leader";
+  }
+  return { kind, nodeId: watched.leader, partition: watched.partition, pauseMs };
+}
+
+function pickWeighted(roll: number): FaultKind {
+  let sum = 0;
+  for (const [kind, weight] of faultWeights) {
+    sum += weight;
+    if (roll < sum) return kind;
+  }
+  return faultWeights[0][0];
+}
+
+export function describeFault(fault: Fault): string {
+  const where = fault.partition === undefined ? "" : ` (partition ${fault.partition})`;
+  switch (fault.kind) {
+    case "kill-leader":
+      return `SIGKILL node ${fault.nodeId}, the leader${where}`;
+    case "kill-controller":
+      return `SIGKILL node ${fault.nodeId}, the active controller`;
+    case "kill-follower":
+      return `SIGKILL node ${fault.nodeId}, a follower${where}`;
+    case "pause-leader":
+      return `SIGSTOP node ${fault.nodeId}, the leader${where}, for ${fault.pauseMs} ms`;
+  }
+}
+
+/**
+ * Applies the fault. A kill returns with the node dead (the caller restarts it once the cluster has
+ * reacted); a pause returns with the node running again after its pause.
+ */
+export async function applyFault(cluster: Cluster, fault: Fault): Promise<void> {
+  const node = cluster.nodes.find((n) => n.id === fault.nodeId);
+  if (node === undefined) throw new Error(`no node ${fault.nodeId} in the cluster`);
+  if (fault.kind !== "pause-leader") {
+    await node.kill();
+    return;
+  }
+  node.pause();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
+  } finally {
+    node.resume();
+  }
+}
