@@ -72,7 +72,7 @@ export class Partition {
   /** Leader only: each follower's progress in the current leader epoch. */
   private followers = new Map<number, FollowerProgress>();
   /** Leader only: the ISR an in-flight AlterPartition asks for, and the partition epoch it was decided on. */
-  private pendingIsr: { readonly isr: readonly number[]; readonly partitionEpoch: number } | undefined;
+  private pendingIsr: PendingIsr | undefined;
   private alterRetryAfterMs = 0;
   /** Leader only: the log end when this leadership began (Kafka's leader epoch start offset). */
   private epochStartOffset = 0;
@@ -301,7 +301,14 @@ export class Partition {
 
   /** Leader, periodically: asks to drop ISR followers that have not caught up within replica.lag.time.max.ms. */
   checkIsr(): void {
-    if (!this.isLeader || this.pendingIsr) return;
+    if (!this.isLeader) return;
+    if (this.pendingIsr) {
+      // An answer lost or late: ask again. Until the metadata shows the outcome, the wider ISR counts.
+      if (this.pendingIsr.unresolved && this.context.clock.nowMs() >= this.alterRetryAfterMs) {
+        this.sendAlterIsr(this.pendingIsr);
+      }
+      return;
+    }
     const now = this.context.clock.nowMs();
     const lagging = laggingFollowers(
       this.context.brokerId,
@@ -563,25 +570,39 @@ export class Partition {
    * maximal ISR counts for the high watermark.
    */
   private alterIsr(isr: readonly number[]): void {
-    const now = this.context.clock.nowMs();
-    if (now < this.alterRetryAfterMs) return;
+    if (this.context.clock.nowMs() < this.alterRetryAfterMs) return;
+    this.pendingIsr = { isr, partitionEpoch: this.state.partitionEpoch, unresolved: false };
+    this.sendAlterIsr(this.pendingIsr);
+  }
+
+  /**
+   * Only a refusal proves the change was not committed. A timeout, a lost
+   * answer or a controller failover may hide a commit that lands later (the
+   * replication simulator found exactly that: an expansion committed after
+   * the leader had given up on it, while the high watermark had moved on
+   * without the new member). So anything else keeps the request pending,
+   * the wider ISR still counting, and checkIsr() asks again.
+   */
+  private sendAlterIsr(pending: PendingIsr): void {
+    pending.unresolved = false;
     const request = {
       topic: this.topic,
       partition: this.partition,
       leaderId: this.context.brokerId,
       leaderEpoch: this.state.leaderEpoch,
-      partitionEpoch: this.state.partitionEpoch,
-      newIsr: [...isr],
+      partitionEpoch: pending.partitionEpoch,
+      newIsr: [...pending.isr],
     };
-    const pending = { isr, partitionEpoch: this.state.partitionEpoch };
-    this.pendingIsr = pending;
     this.context.alterPartition(request).catch((error: unknown) => {
+      const { code, message } = asBrookError(error);
       this.context.logger.warn(
-        { topic: this.topic, partition: this.partition, isr, error: asBrookError(error).message },
-        "ISR change refused",
+        { topic: this.topic, partition: this.partition, isr: pending.isr, error: message },
+        "ISR change not confirmed",
       );
-      if (this.pendingIsr === pending) this.pendingIsr = undefined;
       this.alterRetryAfterMs = this.context.clock.nowMs() + alterRetryBackoffMs;
+      if (this.pendingIsr !== pending) return;
+      if (refusedUncommitted.has(code)) this.pendingIsr = undefined;
+      else pending.unresolved = true;
     });
   }
 
@@ -624,6 +645,24 @@ export class Partition {
 }
 
 const emptyRecords = Buffer.alloc(0);
+
+interface PendingIsr {
+  readonly isr: readonly number[];
+  /** The partition epoch the request was decided on: any change to it settles the request. */
+  readonly partitionEpoch: number;
+  /** The last send ended without an answer that settles it: send again. */
+  unresolved: boolean;
+}
+
+/** Answers that prove an AlterPartition request committed nothing. */
+const refusedUncommitted = new Set([
+  "FENCED_LEADER_EPOCH",
+  "NOT_LEADER",
+  "INELIGIBLE_REPLICA",
+  "INVALID_REQUEST",
+  "UNKNOWN_TOPIC",
+  "UNKNOWN_PARTITION",
+]);
 
 export function toLogConfig(config: TopicConfig) {
   return {

@@ -290,8 +290,14 @@ class ReplicaFetcher {
     const fetched = [...this.followed].filter(
       ([partition, state]) => state.truncated && partition.isFollower,
     );
-    if (fetched.length === 0)
-      return this.followed.size === 0 || [...this.followed.values()].every((s) => s.truncated);
+    // Nothing to fetch while partitions are still listed: they wait for truncation or for the manager to
+    // drop them; back off rather than spin without yielding.
+    if (fetched.length === 0) return this.followed.size === 0;
+    // Durable before reported, whoever wrote the tail: records this replica appended as leader, or that
+    // the previous leader's fetcher appended (its fsync may still run), count only once on disk. The
+    // replication simulator found both. With nothing unflushed this costs nothing.
+    const durable = await Promise.allSettled(fetched.map(([partition]) => partition.flushForReplication()));
+    if (durable.some((outcome) => outcome.status === "rejected")) return false;
     const offsets = new Map(fetched.map(([partition]) => [partition, partition.logEndOffset]));
     const request: FetchRequest = {
       replicaId: this.brokerId,

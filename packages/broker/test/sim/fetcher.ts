@@ -158,6 +158,13 @@ export class SimFetcher {
     if (state === undefined) return true;
     if (!state.truncated || !state.partition.isFollower) return state.truncated;
     const { partition } = state;
+    // As replica-fetcher.ts: durable before reported, whoever wrote the tail.
+    try {
+      await partition.flushForReplication();
+    } catch {
+      return false;
+    }
+    if (this.followed !== state || !partition.isFollower) return true;
     const fetchOffset = partition.logEndOffset;
     const answer = await this.transport.fetch(this.connection, fetchOffset, state.epoch);
     // The world may have moved during the long poll: a new epoch, a truncation, another leader.
