@@ -48,10 +48,12 @@ export const producerDefaults = {
    * Kafka's batch.size. Without idempotence Brook puts every ready batch of a partition (and of every
    * partition the broker leads) in one request, so batch size does not cap throughput the way it does in
    * Kafka; an idempotent producer (the default) sends at most five batches of a partition per round trip
-   * (producerLimits), as Kafka does, so a larger batchBytes raises its per-partition throughput. 16 KiB
-   * keeps the retry unit and the consumer's fetch granularity small.
+   * (producerLimits), as Kafka does, so batch size caps its per-partition throughput. Measured on three
+   * local nodes, replication factor 3, acks=all, 1 KiB records: 12.5 MB/s at 16 KiB, 20.8 at 64 KiB,
+   * 31.3 at 256 KiB (38 without idempotence). A batch closes after lingerMs whatever its size, so a
+   * lightly loaded producer sends as soon as before; only a busy one fills bigger batches.
    */
-  batchBytes: 16 * 1024,
+  batchBytes: 256 * 1024,
   /** Kafka's buffer.memory: send() waits when this much is buffered and not yet acknowledged. */
   bufferBytesMax: 32 * 1024 * 1024,
   /** Kafka's max.in.flight.requests.per.connection. */

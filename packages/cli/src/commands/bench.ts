@@ -38,6 +38,12 @@ export function benchCommand(): Command {
     .option("--linger-ms <ms>", "producer linger", parseInteger("--linger-ms"))
     .option("--partitions <n>", "partitions when the topic is created", parseInteger("--partitions", 1), 3)
     .option(
+      "--replication-factor <n>",
+      "replication factor when the topic is created (default: the cluster's)",
+      parseInteger("--replication-factor", 1),
+    )
+    .option("--no-idempotent", "turn the idempotent producer off (it is on with acks=all)")
+    .option(
       "--throughput <n>",
       "cap the send rate at n records/s (as Kafka's perf test), to measure latency below saturation",
       parseInteger("--throughput", 1),
@@ -46,9 +52,11 @@ export function benchCommand(): Command {
       new Option("--compression <codec>").choices(["none", "gzip"] as const).default("none" as const),
     )
     .action(async (options, command) => {
-      await ensureTopic(command, options.topic, options.partitions);
+      await ensureTopic(command, options.topic, options.partitions, options.replicationFactor);
+      const acks = toAcks(options.acks);
       const producer = connect(command).producer({
-        acks: toAcks(options.acks),
+        acks,
+        ...(acks === -1 ? { idempotent: options.idempotent } : {}),
         batchBytes: options.batchBytes,
         lingerMs: options.lingerMs,
         compression: options.compression,
@@ -144,10 +152,15 @@ function report(title: string, stats: BenchStats, json: boolean | undefined): vo
   else printSummary(title, summary);
 }
 
-async function ensureTopic(command: AnyCommand, topic: string, partitions: number): Promise<void> {
+async function ensureTopic(
+  command: AnyCommand,
+  topic: string,
+  partitions: number,
+  replicationFactor?: number,
+): Promise<void> {
   await withAdmin(command, async (admin) => {
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }] });
     } catch (error) {
       if (!(error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
     }
