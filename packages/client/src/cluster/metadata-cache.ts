@@ -91,6 +91,16 @@ export class MetadataCache {
     return undefined;
   }
 
+  /**
+   * The leader epoch the cache knows for a partition, or -1: fetches carry it,
+   * so a deposed leader that has not heard of its successor refuses them
+   * (FENCED_LEADER_EPOCH) instead of serving, and the fetch moves on after a
+   * metadata refresh.
+   */
+  cachedLeaderEpoch(topic: string, partition: number): number {
+    return this.topics.get(topic)?.partitions[partition]?.leaderEpoch ?? -1;
+  }
+
   /** Metadata for a topic, refreshing first when the cache is stale, old, or has never seen it. */
   async topic(name: string): Promise<TopicMetadata> {
     if (!this.isFresh() || !this.topics.has(name)) {

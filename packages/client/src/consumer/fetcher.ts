@@ -263,7 +263,7 @@ export class Fetcher {
         partition: state.partition,
         fetchOffset: offset,
         partitionMaxBytes: this.config.maxBytesPerPartition,
-        currentLeaderEpoch: -1,
+        currentLeaderEpoch: this.cluster.metadata.cachedLeaderEpoch(state.topic, state.partition),
       })),
     };
     for (const state of states) state.busy = true;
