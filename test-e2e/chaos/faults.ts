@@ -3,7 +3,9 @@
 // which broker leads what at the moment of the pick depends on timing.
 
 import type { ClusterView } from "@brook/cli";
-import type { Cluster } from "@brook/testkit";
+import { type Cluster, Random } from "@brook/testkit";
+
+export { Random };
 
 export type FaultKind = "kill-leader" | "kill-controller" | "kill-follower" | "pause-leader";
 
@@ -31,32 +33,6 @@ const faultWeights: readonly [FaultKind, number][] = [
  */
 export const pauseMsMin = 300;
 export const pauseMsMax = 4_000;
-
-/** mulberry32: small, seedable, and good enough to pick faults. Math.random is never used here. */
-export class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = (seed >>> 0) ^ 0x9e3779b9;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
-  }
-}
 
 /** The seed from CHAOS_SEED, or a fresh one (printed, so the run can be replayed). */
 export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {

@@ -6,7 +6,7 @@
 // dropped (its RPC then times out) or cut off by a network partition, checked
 // both when it is sent and when it arrives.
 
-import type { Random } from "./random.js";
+import type { Random } from "@brook/testkit";
 
 export const controllerNode = 0;
 export const producerNode = 9;

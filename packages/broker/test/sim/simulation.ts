@@ -38,14 +38,13 @@ import {
   readBatchHeader,
 } from "@brook/protocol";
 import { PartitionLog } from "@brook/storage";
+import { EventQueue, Random } from "@brook/testkit";
 import { pino } from "pino";
 import { Partition, toLogConfig } from "../../src/partition.js";
 import { type BatchRef, Checker, describe, InvariantViolation, readBatches, type World } from "./checker.js";
 import { SimController } from "./controller.js";
-import { EventQueue } from "./event-queue.js";
 import { type FetchAnswer, type FetcherTransport, type LeaderEpochAnswer, SimFetcher } from "./fetcher.js";
 import { calmNetwork, controllerNode, type NetworkProfile, producerNode, SimNetwork } from "./network.js";
-import { Random } from "./random.js";
 import { SimDisk } from "./sim-disk.js";
 
 const topicName = "orders";

@@ -22,7 +22,15 @@ interface Worker {
 }
 
 function runWorker(start: number, count: number, stride: number): Worker {
-  const args = ["--import", "tsx", workerScript, String(start), String(count), String(stride)];
+  const args = [
+    "--conditions=source",
+    "--import",
+    "tsx",
+    workerScript,
+    String(start),
+    String(count),
+    String(stride),
+  ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stopped = false;
   let stdout = "";

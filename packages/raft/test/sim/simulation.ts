@@ -8,6 +8,7 @@
 // liveness phase: faults stop, the network heals, every node is up — a leader
 // must be elected and a proposal applied everywhere within a bounded time.
 
+import { EventQueue, Random } from "@brook/testkit";
 import {
   type ConfChange,
   MemoryLogStorage,
@@ -18,8 +19,6 @@ import {
   RaftError,
 } from "../../src/index.js";
 import { Checker, type NodeView, SafetyViolation } from "./checker.js";
-import { EventQueue } from "./event-queue.js";
-import { Random } from "./random.js";
 import { HashChainMachine } from "./state-machine.js";
 
 /** Simulated time units per tick (a tick is "100 ms"; a unit "10 ms"). */

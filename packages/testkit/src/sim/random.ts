@@ -1,4 +1,4 @@
-// The simulator's only source of randomness: a seeded PRNG (mulberry32), so one
+// The simulators' and chaos tests' only source of randomness: a seeded PRNG (mulberry32), so one
 // seed replays one run exactly. Math.random is never used.
 
 export class Random {
