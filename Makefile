@@ -25,6 +25,7 @@ test-e2e: build
 
 lint: build
 	npx biome check .
+	npx tsc -p test-e2e
 
 format: node_modules/.package-lock.json
 	npx biome check --write .

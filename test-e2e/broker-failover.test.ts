@@ -6,7 +6,7 @@
 // p50/p99). Also: a second claimant of a live node id is refused over the
 // wire, a restarted broker comes back as a new incarnation, and AlterPartition
 // checks epochs over the wire.
-import type { PartitionInfo } from "@brook/protocol";
+import type { PartitionInfo__Output } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawController, tryBrokerCall, tryMetadata } from "./grpc.js";
@@ -54,7 +54,7 @@ function allBrokersAlive(): Promise<true> {
   });
 }
 
-async function createTopic(node: NodeHandle, name: string): Promise<PartitionInfo[]> {
+async function createTopic(node: NodeHandle, name: string): Promise<PartitionInfo__Output[]> {
   const response = await call<{ topics: { error?: { code: string } }[] }>(node, "CreateTopics", {
     topics: [{ name, numPartitions: partitions, replicationFactor: 3, configs: [] }],
   });
@@ -77,7 +77,7 @@ async function killAndTimeFailover(
   victim: NodeHandle,
   survivor: NodeHandle,
   topic: string,
-  before: PartitionInfo[],
+  before: PartitionInfo__Output[],
   timeoutMs: number,
 ): Promise<number> {
   const led = before.filter((p) => p.leader === victim.id);
@@ -193,7 +193,7 @@ describe("broker failure on a three-node cluster", () => {
         .call("AlterPartition", { ...request, leaderEpoch: partition.leaderEpoch - 1 })
         .catch((e: unknown) => e);
       expect(stale).toMatchObject({ code: "FENCED_LEADER_EPOCH" });
-      const response = await controller.call<{ partition: PartitionInfo }>("AlterPartition", request);
+      const response = await controller.call<{ partition: PartitionInfo__Output }>("AlterPartition", request);
       expect(response.partition).toMatchObject({
         isr: [partition.leader],
         partitionEpoch: partition.partitionEpoch + 1,

@@ -1,7 +1,7 @@
 // Three combined nodes whose metadata lives on one Raft quorum: the active
 // controller's node is SIGKILLed, another takes over with the metadata
 // intact, writes go through any survivor, and the killed node catches up.
-import type { CreateTopicsResponse, MetadataResponse } from "@brook/protocol";
+import type { CreateTopicsResponse__Output, MetadataResponse__Output } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawBroker, tryMetadata } from "./grpc.js";
@@ -25,7 +25,7 @@ const metadata = tryMetadata;
 async function createTopic(node: NodeHandle, name: string): Promise<void> {
   const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
   try {
-    const response = await broker.call<CreateTopicsResponse>("CreateTopics", {
+    const response = await broker.call<CreateTopicsResponse__Output>("CreateTopics", {
       topics: [{ name, numPartitions: 3, replicationFactor: 1, configs: [] }],
     });
     expect(response.topics.map((t) => [t.name, t.error?.code ?? ""])).toEqual([[name, ""]]);
@@ -42,7 +42,7 @@ async function agreedActiveController(nodes: NodeHandle[]): Promise<number | und
 }
 
 /** Topics and where their replicas are: what must survive a failover (leaders may move). */
-function topicShape(response: MetadataResponse | undefined): string[] {
+function topicShape(response: MetadataResponse__Output | undefined): string[] {
   return (response?.topics ?? [])
     .map((t) => `${t.name}:${t.partitions.map((p) => `${p.partition}@${p.replicas.join("/")}`).join(",")}`)
     .sort();

@@ -1,5 +1,10 @@
 // Raw gRPC calls for end-to-end tests that must send what the SDK never would.
-import { createBrokerClient, createControllerClient, fromServiceError } from "@brook/protocol";
+import {
+  createBrokerClient,
+  createControllerClient,
+  fromServiceError,
+  type MetadataResponse__Output,
+} from "@brook/protocol";
 
 export type Call = <Res>(method: string, request: unknown) => Promise<Res>;
 
@@ -47,6 +52,6 @@ export async function tryBrokerCall<Res>(
 }
 
 /** A node's Metadata for every topic; undefined when it does not answer. */
-export function tryMetadata(node: { brokerPort: number }): Promise<MetadataResponse | undefined> {
-  return tryBrokerCall<MetadataResponse>(node, "Metadata", { topics: [] });
+export function tryMetadata(node: { brokerPort: number }): Promise<MetadataResponse__Output | undefined> {
+  return tryBrokerCall<MetadataResponse__Output>(node, "Metadata", { topics: [] });
 }

@@ -4,7 +4,7 @@
 // a restart; below min.insync.replicas, acks=all is refused with
 // NOT_ENOUGH_REPLICAS and nothing becomes visible.
 import { Brook, type ConsumedMessage } from "@brook/client";
-import type { ProduceResponse, TopicInfo } from "@brook/protocol";
+import type { ProduceResponse__Output, TopicInfo__Output } from "@brook/protocol";
 import { encodeRecordBatch } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +27,7 @@ function running(): NodeHandle[] {
   return cluster.nodes.filter((n) => n.running);
 }
 
-async function topicInfo(name: string): Promise<TopicInfo | undefined> {
+async function topicInfo(name: string): Promise<TopicInfo__Output | undefined> {
   for (const node of running()) {
     const topic = (await tryMetadata(node))?.topics.find((t) => t.name === name);
     if (topic) return topic;
@@ -152,7 +152,7 @@ describe("replication on three nodes", () => {
     const leader = cluster.nodes.find((n) => n.id === three?.partitions[0].leader) as NodeHandle;
     const raw = rawBroker(`127.0.0.1:${leader.brokerPort}`);
     try {
-      const response = await raw.call<ProduceResponse>("Produce", {
+      const response = await raw.call<ProduceResponse__Output>("Produce", {
         acks: -1,
         timeoutMs: 2_000,
         topics: [
