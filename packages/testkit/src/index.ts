@@ -4,3 +4,9 @@ export { FaultyFileSystem } from "./faulty-file-system.js";
 export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";
 export { EventQueue } from "./sim/event-queue.js";
 export { Random } from "./sim/random.js";
+export {
+  envInteger,
+  runSeedWorkers,
+  type SeedFailureReport,
+  type SeedWorkersOptions,
+} from "./sim/seed-workers.js";

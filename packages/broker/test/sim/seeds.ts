@@ -5,16 +5,8 @@
 //   REPL_SIM_STEPS=<n>       steps (events) in each seed's fault phase (default 3000)
 //   REPL_SIM_WORKERS=<n>     processes to spread the seeds over (default: one per core)
 
+import { envInteger } from "@brook/testkit";
 import { Simulation, type SimulationReport } from "./simulation.js";
-
-function envInteger(name: string): number | undefined {
-  const value = process.env[name];
-  if (value === undefined || value === "") return undefined;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0)
-    throw new Error(`${name}=${value} is not a non-negative integer`);
-  return parsed;
-}
 
 export interface SeedPlan {
   readonly only: number | undefined;

@@ -4,16 +4,8 @@
 //   SIM_SEED_START=<n>  the first seed (default 1), so a soak can continue where another stopped
 //   SIM_WORKERS=<n>     processes to spread the seeds over (default: one per core)
 
+import { envInteger } from "@brook/testkit";
 import { runSimulation, type SimulationReport } from "./simulation.js";
-
-function envInteger(name: string): number | undefined {
-  const value = process.env[name];
-  if (value === undefined || value === "") return undefined;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0)
-    throw new Error(`${name}=${value} is not a non-negative integer`);
-  return parsed;
-}
 
 export interface SeedPlan {
   readonly only: number | undefined;
