@@ -3,12 +3,13 @@
 // ISR (acks=all keeps working at min.insync.replicas=2) and rejoins it after
 // a restart; below min.insync.replicas, acks=all is refused with
 // NOT_ENOUGH_REPLICAS and nothing becomes visible.
-import { Brook, type ConsumedMessage } from "@brook/client";
+import { Brook } from "@brook/client";
 import type { ProduceResponse__Output, TopicInfo__Output } from "@brook/protocol";
 import { encodeRecordBatch } from "@brook/protocol";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawBroker, tryMetadata } from "./grpc.js";
+import { readAll } from "./read-all.js";
 import { waitFor } from "./wait.js";
 
 let cluster: Cluster;
@@ -40,20 +41,6 @@ function allBrokersAlive(): Promise<true> {
     const views = await Promise.all(cluster.nodes.map(tryMetadata));
     return views.every((m) => m?.brokers.length === 3) ? true : undefined;
   });
-}
-
-async function readAll(topic: string, expected: number): Promise<ConsumedMessage[]> {
-  const consumer = brook.consumer({ fromBeginning: true, maxWaitMs: 100 });
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const messages: ConsumedMessage[] = [];
-  const deadline = setTimeout(() => void consumer.stop(), 20_000);
-  for await (const message of consumer) {
-    messages.push(message);
-    if (messages.length >= expected) break;
-  }
-  clearTimeout(deadline);
-  await consumer.close();
-  return messages;
 }
 
 describe("replication on three nodes", () => {
@@ -93,7 +80,7 @@ describe("replication on three nodes", () => {
     await producer.close();
 
     expect(acked.size).toBeGreaterThan(0);
-    const read = await readAll("durable", acked.size);
+    const read = await readAll(brook, "durable", acked.size, 20_000);
     const values = new Set(read.map((m) => m.value?.toString() ?? ""));
     const lost = [...acked].filter((v) => !values.has(v));
     expect(lost).toEqual([]);

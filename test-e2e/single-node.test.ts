@@ -2,6 +2,7 @@
 import { Brook, type ConsumedMessage } from "@brook/client";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "./read-all.js";
 
 let cluster: Cluster;
 let brook: Brook;
@@ -14,20 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-async function readAll(topic: string, expected: number): Promise<ConsumedMessage[]> {
-  const consumer = brook.consumer({ fromBeginning: true, maxWaitMs: 100 });
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const messages: ConsumedMessage[] = [];
-  const deadline = setTimeout(() => void consumer.stop(), 15_000);
-  for await (const message of consumer) {
-    messages.push(message);
-    if (messages.length >= expected) break;
-  }
-  clearTimeout(deadline);
-  await consumer.close();
-  return messages;
-}
 
 describe("a single node", () => {
   it("keyed records land on murmur2 partitions and read back in order per partition", async () => {
@@ -42,7 +29,7 @@ describe("a single node", () => {
     await producer.send({ topic: "round-trip", messages });
     await producer.close();
 
-    const read = await readAll("round-trip", messages.length);
+    const read = await readAll(brook, "round-trip", messages.length);
     expect(read).toHaveLength(messages.length);
     const byKey = new Map<string, Set<number>>();
     for (const m of read) {
@@ -100,7 +87,9 @@ describe("a single node", () => {
     await producer.close();
     expect(acknowledged.length).toBeGreaterThanOrEqual(100);
 
-    const read = new Set((await readAll("crash", acknowledged.length)).map((m) => m.value!.toString()));
+    const read = new Set(
+      (await readAll(brook, "crash", acknowledged.length)).map((m) => m.value!.toString()),
+    );
     for (const value of acknowledged) expect(read.has(value)).toBe(true);
   });
 
@@ -122,7 +111,7 @@ describe("a single node", () => {
     const [description] = await admin.describeTopics({ topics: ["restart"] });
     expect(description.configEntries).toContainEqual({ name: "retention.ms", value: "3600000" });
     expect(description.partitions.reduce((sum, p) => sum + p.highWatermark, 0)).toBe(100);
-    expect(await readAll("restart", 100)).toHaveLength(100);
+    expect(await readAll(brook, "restart", 100)).toHaveLength(100);
     await admin.deleteTopics({ topics: ["restart"] });
     expect(await admin.listTopics()).not.toContain("restart");
     await admin.close();

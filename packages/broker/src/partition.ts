@@ -14,9 +14,10 @@ import type { PartitionImage, TopicConfig } from "@brook/metadata";
 import {
   type AlterPartitionRequest__Output,
   asBrookError,
+  type BatchHeader,
   BrookError,
   type Clock,
-  splitBatches,
+  scanBatches,
 } from "@brook/protocol";
 import type { EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
@@ -169,7 +170,7 @@ export class Partition {
     this.requireLeader(-1);
     if (acks === -1) this.requireEnoughReplicas();
     // Check and record with nothing in between: the table must describe the log exactly.
-    const headers = splitBatches(batches, this.config.maxMessageBytes);
+    const headers = headersOf(batches, this.config.maxMessageBytes);
     const check = this.producers.check(headers);
     if (check.kind === "duplicate") {
       // Already appended by an earlier try; acks=all still waits for it to be committed.
@@ -332,7 +333,7 @@ export class Partition {
     this.requireFollower();
     const result = this.log.appendAsFollower(batches);
     // The bytes carry the leader's offsets now that the log accepted them.
-    this.producers.loadFromBatches(splitBatches(batches));
+    this.producers.loadFromBatches(headersOf(batches));
     return result;
   }
 
@@ -645,6 +646,18 @@ export class Partition {
 }
 
 const emptyRecords = Buffer.alloc(0);
+
+/**
+ * The batch headers, without the CRC check: the log's append checks every
+ * batch (CRC included) before it writes, so checking here too would run
+ * CRC32C twice over every produced and replicated byte. A malformed header
+ * is refused here with the same typed error the log would give.
+ */
+function headersOf(batches: Buffer, maxBatchBytes?: number): BatchHeader[] {
+  const scan = scanBatches(batches, { validateCrc: false, maxBatchBytes });
+  if (scan.error) throw scan.error;
+  return scan.batches;
+}
 
 interface PendingIsr {
   readonly isr: readonly number[];
