@@ -35,6 +35,16 @@ export const ErrorCode = {
   OFFSET_NOT_AVAILABLE: "OFFSET_NOT_AVAILABLE",
   INVALID_PRODUCER_EPOCH: "INVALID_PRODUCER_EPOCH",
   OUT_OF_ORDER_SEQUENCE_NUMBER: "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  COORDINATOR_NOT_AVAILABLE: "COORDINATOR_NOT_AVAILABLE",
+  NOT_COORDINATOR: "NOT_COORDINATOR",
+  COORDINATOR_LOAD_IN_PROGRESS: "COORDINATOR_LOAD_IN_PROGRESS",
+  UNKNOWN_MEMBER_ID: "UNKNOWN_MEMBER_ID",
+  FENCED_MEMBER_EPOCH: "FENCED_MEMBER_EPOCH",
+  STALE_MEMBER_EPOCH: "STALE_MEMBER_EPOCH",
+  FENCED_INSTANCE_ID: "FENCED_INSTANCE_ID",
+  NON_EMPTY_GROUP: "NON_EMPTY_GROUP",
+  GROUP_ID_NOT_FOUND: "GROUP_ID_NOT_FOUND",
+  INVALID_GROUP_ID: "INVALID_GROUP_ID",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -208,6 +218,61 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     retriable: false,
     message:
       "The batch's sequence number does not follow the last one the partition has from its producer: a batch before it is missing. The records were not written.",
+  },
+  COORDINATOR_NOT_AVAILABLE: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message:
+      "The group's coordinator is not available yet (__consumer_offsets is being created, or its partition has no leader); retry shortly.",
+  },
+  NOT_COORDINATOR: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: true,
+    message: "This broker does not coordinate that group (any more); find the coordinator again and retry.",
+  },
+  COORDINATOR_LOAD_IN_PROGRESS: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message: "The coordinator is still loading the group's state from __consumer_offsets; retry shortly.",
+  },
+  UNKNOWN_MEMBER_ID: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The group does not know this member (its session expired, or it left); it must join again with epoch 0.",
+  },
+  FENCED_MEMBER_EPOCH: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The member's epoch is not the one the coordinator gave it; it lost its partitions and must join again with epoch 0.",
+  },
+  STALE_MEMBER_EPOCH: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: true,
+    message:
+      "The commit carries an older member epoch than the member now has; heartbeat for the current assignment and commit again.",
+  },
+  FENCED_INSTANCE_ID: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "Another consumer joined with this member's group instance id and took its place; check that instance ids are unique.",
+  },
+  NON_EMPTY_GROUP: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message: "The group has active members; stop its consumers first (brook group describe shows them).",
+  },
+  GROUP_ID_NOT_FOUND: {
+    grpcStatus: GrpcStatus.NOT_FOUND,
+    retriable: false,
+    message: "No such consumer group (brook group list shows the groups).",
+  },
+  INVALID_GROUP_ID: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "Group ids are 1-255 characters and may not be empty.",
   },
 };
 

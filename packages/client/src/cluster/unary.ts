@@ -5,23 +5,37 @@ import {
   type BrokerClient,
   BrookError,
   type Clock,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerGroupHeartbeatResponse__Output,
   type CreateTopicsRequest,
   type CreateTopicsResponse__Output,
+  type DeleteGroupsRequest,
+  type DeleteGroupsResponse__Output,
   type DeleteTopicsRequest,
   type DeleteTopicsResponse__Output,
   type DescribeClusterRequest,
   type DescribeClusterResponse__Output,
+  type DescribeGroupsRequest,
+  type DescribeGroupsResponse__Output,
   type DescribeTopicsRequest,
   type DescribeTopicsResponse__Output,
   type FetchRequest,
   type FetchResponse__Output,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse__Output,
   fromServiceError,
   type InitProducerIdRequest,
   type InitProducerIdResponse__Output,
+  type ListGroupsRequest,
+  type ListGroupsResponse__Output,
   type ListOffsetsRequest,
   type ListOffsetsResponse__Output,
   type MetadataRequest,
   type MetadataResponse__Output,
+  type OffsetCommitRequest,
+  type OffsetCommitResponse__Output,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse__Output,
   type ProduceRequest,
   type ProduceResponse__Output,
 } from "@brook/protocol";
@@ -38,6 +52,13 @@ export interface BrokerRpcs {
   describeTopics: [DescribeTopicsRequest, DescribeTopicsResponse__Output];
   describeCluster: [DescribeClusterRequest, DescribeClusterResponse__Output];
   initProducerId: [InitProducerIdRequest, InitProducerIdResponse__Output];
+  findCoordinator: [FindCoordinatorRequest, FindCoordinatorResponse__Output];
+  consumerGroupHeartbeat: [ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse__Output];
+  offsetCommit: [OffsetCommitRequest, OffsetCommitResponse__Output];
+  offsetFetch: [OffsetFetchRequest, OffsetFetchResponse__Output];
+  listGroups: [ListGroupsRequest, ListGroupsResponse__Output];
+  describeGroups: [DescribeGroupsRequest, DescribeGroupsResponse__Output];
+  deleteGroups: [DeleteGroupsRequest, DeleteGroupsResponse__Output];
 }
 export type BrokerRpc = keyof BrokerRpcs;
 
