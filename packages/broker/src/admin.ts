@@ -22,6 +22,7 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
+import { isInternalTopic } from "./groups/coordinator.js";
 
 const unknownTopic = (name: string) =>
   toWireError(new BrookError("UNKNOWN_TOPIC", `topic '${name}' does not exist`));
@@ -140,7 +141,15 @@ export async function deleteTopics(
   ctx: BrokerContext,
   request: DeleteTopicsRequest__Output,
 ): Promise<DeleteTopicsResponse> {
-  const response = await ctx.controller.deleteTopics(request);
+  const internal = request.names.filter(isInternalTopic);
+  const names = request.names.filter((name) => !isInternalTopic(name));
+  const response = names.length > 0 ? await ctx.controller.deleteTopics({ names }) : { topics: [] };
   await ctx.awaitMetadata();
-  return response;
+  const refused = internal.map((name) => ({
+    name,
+    error: toWireError(
+      new BrookError("INVALID_REQUEST", `'${name}' is internal: it holds the consumer groups' offsets`),
+    ),
+  }));
+  return { topics: [...(response.topics ?? []), ...refused] };
 }

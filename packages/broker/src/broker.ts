@@ -4,7 +4,7 @@
 // ControllerChannel it is given.
 
 import type { MetadataImage } from "@brook/metadata";
-import { type BrokerHandlers, type Clock, systemClock, unary } from "@brook/protocol";
+import { type BrokerHandlers, type Clock, systemClock, toServiceError, unary } from "@brook/protocol";
 import type { Logger } from "pino";
 import { createTopics, deleteTopics, describeCluster, describeTopics, metadata } from "./admin.js";
 import {
@@ -15,6 +15,8 @@ import {
   type MetadataSource,
 } from "./context.js";
 import { fetch } from "./fetch.js";
+import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
+import { GroupHandlers } from "./groups/handlers.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId } from "./producer-ids.js";
@@ -47,6 +49,7 @@ export interface BrokerOptions {
   /** Kafka's replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
   readonly replicaLagTimeMaxMs?: number;
   readonly replicaFetcher?: ReplicaFetcherOptions;
+  readonly groups?: Partial<GroupCoordinatorConfig>;
 }
 
 export class Broker {
@@ -55,6 +58,8 @@ export class Broker {
   private readonly unsubscribe: () => void;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly metadataSource: MetadataSource;
+  private readonly coordinator: GroupCoordinator;
+  private readonly groupHandlers: GroupHandlers;
 
   private constructor(options: BrokerOptions) {
     this.metadataSource = options.metadata;
@@ -87,9 +92,21 @@ export class Broker {
       logger,
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
     };
+    this.coordinator = new GroupCoordinator({
+      brokerId: options.brokerId,
+      replicas: this.replicas,
+      metadata: options.metadata,
+      logger,
+      clock: options.clock ?? systemClock,
+      config: options.groups,
+    });
+    this.groupHandlers = new GroupHandlers(this.context, this.coordinator);
     this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
       // ReplicaManager logs failures; an unhandled rejection here would kill the node.
-      this.replicas.applyImage(image).catch(() => undefined);
+      this.replicas
+        .applyImage(image)
+        .then(() => this.coordinator.onImage(image))
+        .catch(() => undefined);
     });
   }
 
@@ -97,6 +114,8 @@ export class Broker {
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
     await broker.replicas.applyImage(options.metadata.image);
+    broker.coordinator.onImage(options.metadata.image);
+    broker.coordinator.start();
     broker.replicas.startMaintenance();
     const intervalMs = options.retentionCheckIntervalMs ?? 60_000;
     broker.retentionTimer = setInterval(() => broker.replicas.applyRetention(), intervalMs);
@@ -111,6 +130,7 @@ export class Broker {
 
   get handlers(): BrokerHandlers {
     const ctx = this.context;
+    const groups = this.groupHandlers;
     return {
       Produce: unary((request) => produce(ctx, request)),
       Fetch: unary((request) => fetch(ctx, request)),
@@ -122,12 +142,25 @@ export class Broker {
       DeleteTopics: unary((request) => deleteTopics(ctx, request)),
       DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
       DescribeCluster: unary(() => describeCluster(ctx)),
+      FindCoordinator: unary((request) => groups.findCoordinator(request)),
+      ConsumerGroupHeartbeat: (call, callback) => {
+        groups.heartbeat(call.request, call.getPeer()).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServiceError(error)),
+        );
+      },
+      OffsetCommit: unary((request) => groups.offsetCommit(request)),
+      OffsetFetch: unary((request) => groups.offsetFetch(request)),
+      ListGroups: unary(() => groups.listGroups()),
+      DescribeGroups: unary((request) => groups.describeGroups(request)),
+      DeleteGroups: unary((request) => groups.deleteGroups(request)),
     };
   }
 
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
     this.unsubscribe();
+    this.coordinator.close();
     await this.replicas.close();
   }
 }

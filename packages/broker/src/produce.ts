@@ -14,6 +14,7 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
+import { isInternalTopic } from "./groups/coordinator.js";
 
 const validAcks = new Set([-1, 0, 1]);
 
@@ -32,6 +33,12 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
     partitions: topicData.partitions.map(async (data): Promise<PartitionProduceResponse> => {
       try {
         if (topicData.topic === "") throw new BrookError("INVALID_REQUEST", "produce request names no topic");
+        if (isInternalTopic(topicData.topic)) {
+          throw new BrookError(
+            "INVALID_REQUEST",
+            `'${topicData.topic}' is internal: only group coordinators write it`,
+          );
+        }
         if (!data.records || data.records.length === 0) {
           throw new BrookError(
             "INVALID_REQUEST",

@@ -247,18 +247,8 @@ export class Admin {
 function throwFirstTopicError(results: { name: string; error: WireError__Output | null }[]): void {
   for (const { name, error } of results) {
     const brookError = fromWireError(error);
-    if (brookError !== undefined) {
-      throw new BrookError(brookError.code, `topic "${name}": ${stripCode(brookError)}`, {
-        cause: brookError,
-      });
-    }
+    if (brookError !== undefined) throw namedError(brookError, `topic "${name}"`);
   }
-}
-
-function stripCode(error: BrookError): string {
-  return error.message.startsWith(`${error.code}: `)
-    ? error.message.slice(error.code.length + 2)
-    : error.message;
 }
 
 function toPartitionDescription(description: PartitionDescription__Output): PartitionDescription {

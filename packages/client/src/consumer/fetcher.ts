@@ -2,6 +2,7 @@
 // partition's leader (one Fetch per broker for all of its partitions that are due, long polling), decodes
 // the record batches, drops records below the requested offset, and buffers a bounded number of responses
 // per partition so the next fetch is in flight while the application works through the last one.
+// A paused partition is not fetched and its buffered batches wait (kept, in order) until it is resumed.
 
 import {
   asBrookError,
@@ -28,6 +29,10 @@ export class PartitionState {
   fetchOffset: number | undefined;
   resetTo: "earliest" | "latest";
   highWatermark: number | undefined;
+  /** The group's committed offset as far as this consumer knows (fetched or last committed). */
+  committedOffset: number | undefined;
+  /** Not fetched, and its buffered batches are not handed out, until resumed. */
+  paused = false;
   /** Bumped by seek() and resets: answers and buffered batches of an older generation are dropped. */
   generation = 0;
   /** In a Fetch or ListOffsets call right now. */
@@ -65,6 +70,15 @@ export interface BufferedBatch {
   state: PartitionState;
   generation: number;
   batch: ConsumerBatch;
+}
+
+/**
+ * Whether the application's progress through `entry` still moves the partition's position: not after a
+ * seek or reset (the position was set anew), but still after an unassign, so that the handler that was
+ * busy with a revoked partition gets its last message counted before the position is committed.
+ */
+export function countsProgress(entry: BufferedBatch): boolean {
+  return entry.generation === entry.state.generation;
 }
 
 export interface FetcherConfig {
@@ -113,6 +127,11 @@ export class Fetcher {
     return this.states.get(topic)?.[partition];
   }
 
+  /** The paused partitions, in assignment order. */
+  pausedStates(): PartitionState[] {
+    return this.allStates().filter((state) => state.paused);
+  }
+
   allStates(): PartitionState[] {
     return [...this.states.values()].flatMap((partitions) =>
       partitions.filter((state) => state !== undefined),
@@ -135,6 +154,50 @@ export class Fetcher {
   seek(state: PartitionState, offset: number | undefined): void {
     this.restart(state, offset);
     this.schedulePump();
+  }
+
+  /**
+   * Drops a partition from the assignment: it is no longer fetched, its buffered batches go, and answers
+   * still in flight for it are ignored. The state object itself is left alone, so a handler still busy
+   * with one of its messages moves its position, and the caller can commit that afterwards.
+   */
+  unassign(topic: string, partition: number): PartitionState | undefined {
+    const state = this.state(topic, partition);
+    if (state === undefined) return undefined;
+    delete this.states.get(topic)![partition];
+    this.dropBuffered(state);
+    return state;
+  }
+
+  /** Stops fetching the partition and holds back its buffered batches (kept for resume()). */
+  pause(state: PartitionState): void {
+    state.paused = true;
+  }
+
+  /** Fetches the partition again and hands out what was held back, in order. */
+  resume(state: PartitionState): void {
+    if (!state.paused) return;
+    state.paused = false;
+    this.wakeReader();
+    this.schedulePump();
+  }
+
+  /**
+   * Gives the messages of `entry` from `index` on back to the reader, ahead of anything fetched later: a
+   * reader that stops part-way through a batch because the partition was paused hands the rest back here,
+   * so resume() delivers them first. Nothing happens when the batch is obsolete (seek, unassign).
+   */
+  putBack(entry: BufferedBatch, index: number): void {
+    if (!this.isCurrent(entry) || index >= entry.batch.messages.length) return;
+    const { batch } = entry;
+    const rest = new ConsumerBatch(
+      batch.topic,
+      batch.partition,
+      batch.highWatermark,
+      batch.messages.slice(index),
+    );
+    this.buffer.unshift({ state: entry.state, generation: entry.generation, batch: rest });
+    entry.state.bufferedResponses++;
   }
 
   /** Starts (again) from the current positions; a failure that stopped the last run is forgotten. */
@@ -163,12 +226,14 @@ export class Fetcher {
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
       if (!this.running) return undefined;
-      const entry = this.buffer.shift();
-      if (entry === undefined) {
+      // The first batch of a partition that is not paused; a paused one's batches keep their place.
+      const index = this.buffer.findIndex((entry) => !entry.state.paused);
+      if (index === -1) {
         this.reader = deferred();
         await this.reader.promise;
         continue;
       }
+      const [entry] = this.buffer.splice(index, 1);
       if (!this.isCurrent(entry)) continue;
       entry.state.bufferedResponses--;
       this.schedulePump();
@@ -176,11 +241,14 @@ export class Fetcher {
     }
   }
 
+  /** Whether the rest of `entry` may still be handed out: no seek since, and still assigned. */
   isCurrent(entry: BufferedBatch): boolean {
-    return (
-      entry.generation === entry.state.generation &&
-      this.state(entry.state.topic, entry.state.partition) === entry.state
-    );
+    return this.isLive(entry.state, entry.generation);
+  }
+
+  /** Whether the state is still assigned and an answer asked for at `generation` still applies to it. */
+  private isLive(state: PartitionState, generation: number): boolean {
+    return generation === state.generation && this.state(state.topic, state.partition) === state;
   }
 
   /**
@@ -189,6 +257,10 @@ export class Fetcher {
    */
   private restart(state: PartitionState, offset: number | undefined): void {
     state.restartAt(offset);
+    this.dropBuffered(state);
+  }
+
+  private dropBuffered(state: PartitionState): void {
     let kept = 0;
     for (const entry of this.buffer) if (entry.state !== state) this.buffer[kept++] = entry;
     this.buffer.length = kept;
@@ -200,7 +272,8 @@ export class Fetcher {
     reader?.resolve();
   }
 
-  private fail(error: BrookError): void {
+  /** Stops with `error`: the reader throws it (run() rejects with it). */
+  fail(error: BrookError): void {
     this.cluster.logger.error({ error: error.message }, "consumer stopped");
     this.failure = error;
     this.stop();
@@ -222,6 +295,7 @@ export class Fetcher {
     for (const state of this.allStates()) {
       if (
         state.busy ||
+        state.paused ||
         state.retryAtMs > nowMs ||
         state.bufferedResponses >= this.config.prefetchResponsesMax
       ) {
@@ -280,7 +354,7 @@ export class Fetcher {
           }
           for (const { state, generation, offset } of requested) {
             state.busy = false;
-            if (session !== this.session || generation !== state.generation) continue;
+            if (session !== this.session || !this.isLive(state, generation)) continue;
             const answer = answers.get(state.topic)?.get(state.partition);
             if (answer === undefined) {
               this.partitionFailed(state, missingAnswer(state), this.cluster.options.clock.nowMs());
@@ -373,7 +447,7 @@ export class Fetcher {
           const nowMs = this.cluster.options.clock.nowMs();
           for (const { state, generation } of requested) {
             state.busy = false;
-            if (session !== this.session || generation !== state.generation) continue;
+            if (session !== this.session || !this.isLive(state, generation)) continue;
             const answer = response.topics
               .find((topic) => topic.topic === state.topic)
               ?.partitions.find((partition) => partition.partition === state.partition);
@@ -399,8 +473,7 @@ export class Fetcher {
     const nowMs = this.cluster.options.clock.nowMs();
     for (const { state, generation } of requested) {
       state.busy = false;
-      if (session === this.session && generation === state.generation)
-        this.partitionFailed(state, error, nowMs);
+      if (session === this.session && this.isLive(state, generation)) this.partitionFailed(state, error, nowMs);
     }
   }
 

@@ -1,0 +1,62 @@
+// The records of __consumer_offsets: what a coordinator writes and what a new
+// coordinator replays. Keys and values are JSON, small and readable with
+// `brook consume __consumer_offsets`; a null value deletes what its key names.
+//   {"type":"offset","group","topic","partition"} → {"offset","metadata","commitTimestampMs"}
+//   {"type":"group","group"}                      → a GroupSnapshot (group.ts)
+
+import { BrookError, type Record as LogRecord, type RecordInput } from "@brook/protocol";
+import type { CommittedOffset, GroupSnapshot } from "./group.js";
+
+export const OFFSETS_TOPIC = "__consumer_offsets";
+
+export type GroupRecord =
+  | { kind: "offset"; group: string; topic: string; partition: number; value: CommittedOffset | null }
+  | { kind: "group"; group: string; value: GroupSnapshot | null };
+
+export function offsetRecord(
+  group: string,
+  topic: string,
+  partition: number,
+  value: CommittedOffset | null,
+): RecordInput {
+  return {
+    key: JSON.stringify({ type: "offset", group, topic, partition }),
+    value: value === null ? null : JSON.stringify(value),
+  };
+}
+
+export function groupRecord(group: string, value: GroupSnapshot | null): RecordInput {
+  return {
+    key: JSON.stringify({ type: "group", group }),
+    value: value === null ? null : JSON.stringify(value),
+  };
+}
+
+/** Parses one record of the topic; anything it does not recognise is a corrupt partition, not a crash. */
+export function parseGroupRecord(record: LogRecord): GroupRecord {
+  try {
+    const key = JSON.parse(record.key?.toString("utf8") ?? "null") as Record<string, unknown>;
+    const value = record.value === null ? null : JSON.parse(record.value.toString("utf8"));
+    if (key?.type === "offset" && typeof key.group === "string" && typeof key.topic === "string") {
+      return {
+        kind: "offset",
+        group: key.group,
+        topic: key.topic,
+        partition: Number(key.partition),
+        value: value as CommittedOffset | null,
+      };
+    }
+    if (key?.type === "group" && typeof key.group === "string") {
+      return { kind: "group", group: key.group, value: value as GroupSnapshot | null };
+    }
+  } catch (error) {
+    throw new BrookError(
+      "CORRUPT_BATCH",
+      `record at offset ${record.offset} of ${OFFSETS_TOPIC} is not JSON: ${String(error)}`,
+    );
+  }
+  throw new BrookError(
+    "CORRUPT_BATCH",
+    `record at offset ${record.offset} of ${OFFSETS_TOPIC} has an unknown key: ${record.key?.toString("utf8")}`,
+  );
+}
