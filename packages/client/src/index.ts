@@ -11,6 +11,18 @@ export type {
   TopicDescription,
 } from "./admin/admin.js";
 export { Admin } from "./admin/admin.js";
+export type {
+  DeleteGroupResult,
+  GroupDescription,
+  GroupLag,
+  GroupLagMember,
+  GroupMember,
+  GroupOffset,
+  GroupOverview,
+  PartitionLag,
+  ResetOffsetsOptions,
+  ResetTarget,
+} from "./admin/groups.js";
 export { Brook, type BrookConfig } from "./brook.js";
 export type { BrokerClientFactory } from "./cluster/connection-pool.js";
 export {

@@ -1,4 +1,4 @@
-// Topic and cluster administration, KafkaJS-shaped. Calls go to whichever broker answers (brokers forward
+// Topic, cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever broker answers (brokers forward
 // writes to the active controller) and are retried on retriable errors; a per-topic error rejects with
 // that topic's BrookError (createTopics of an existing topic rejects with TOPIC_ALREADY_EXISTS).
 
@@ -13,8 +13,19 @@ import type { Cluster } from "../cluster/cluster.js";
 import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
 import type { BrokerRpc, BrokerRpcs } from "../cluster/unary.js";
 import { adminDefaults } from "../config.js";
+import type { TopicPartitionOffset } from "../consumer/types.js";
 import { withRetry } from "../retry/retry-policy.js";
 import { sleep } from "../runtime.js";
+import {
+  type DeleteGroupResult,
+  GroupAdmin,
+  type GroupDescription,
+  type GroupLag,
+  type GroupOffset,
+  type GroupOverview,
+  type ResetOffsetsOptions,
+} from "./groups.js";
+import { namedError } from "./named-error.js";
 
 export interface ConfigEntry {
   name: string;
@@ -91,7 +102,11 @@ export interface ClusterDescription {
 const clusterDefault = -1;
 
 export class Admin {
-  constructor(private readonly cluster: Cluster) {}
+  private readonly groups: GroupAdmin;
+
+  constructor(private readonly cluster: Cluster) {
+    this.groups = new GroupAdmin(cluster);
+  }
 
   /** Optional: checks that the cluster answers. */
   async connect(): Promise<void> {
@@ -199,6 +214,36 @@ export class Admin {
       offlinePartitions: response.offlinePartitions,
       underReplicatedPartitions: response.underReplicatedPartitions,
     };
+  }
+
+  /** Every consumer group of the cluster (each broker lists those it coordinates), sorted by id. */
+  listGroups(): Promise<GroupOverview[]> {
+    return this.groups.listGroups();
+  }
+
+  /** Members, their assignment and target, and the group's epochs, from its coordinator. */
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.groups.describeGroup(groupId);
+  }
+
+  /** Committed offsets: every partition of `topics` (-1 where none), or all the group has committed. */
+  fetchOffsets(options: { groupId: string; topics?: string[] }): Promise<GroupOffset[]> {
+    return this.groups.fetchOffsets(options);
+  }
+
+  /** Committed offset, high watermark and lag per partition: `brook group describe --json`'s shape. */
+  groupLag(groupId: string): Promise<GroupLag> {
+    return this.groups.groupLag(groupId);
+  }
+
+  /** Moves an empty group's offsets on a topic (NON_EMPTY_GROUP while it has members); resolves with them. */
+  resetOffsets(options: ResetOffsetsOptions): Promise<TopicPartitionOffset[]> {
+    return this.groups.resetOffsets(options);
+  }
+
+  /** Deletes empty groups and their committed offsets; rejects with the first failure's typed error. */
+  deleteGroups(groupIds: string[]): Promise<DeleteGroupResult[]> {
+    return this.groups.deleteGroups(groupIds);
   }
 
   async close(): Promise<void> {
