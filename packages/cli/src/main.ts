@@ -4,6 +4,7 @@ import { benchCommand } from "./commands/bench.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { consumeCommand } from "./commands/consume.js";
 import { drillCommand } from "./commands/drill.js";
+import { groupCommand } from "./commands/group.js";
 import { produceCommand } from "./commands/produce.js";
 import { serverCommand } from "./commands/server.js";
 import { topicCommand } from "./commands/topic.js";
@@ -21,6 +22,7 @@ const program = new Command("brook")
   .addCommand(produceCommand())
   .addCommand(consumeCommand())
   .addCommand(clusterCommand())
+  .addCommand(groupCommand())
   .addCommand(benchCommand())
   .addCommand(drillCommand());
 

@@ -1,4 +1,5 @@
-// `brook consume`: print records from a topic, one per line.
+// `brook consume`: print records from a topic, one per line; alone (assigned partitions) or as a member of
+// a consumer group (--group: the coordinator shares the partitions, offsets are committed).
 
 import type { ConsumedMessage } from "@brook/client";
 import { Command, Option } from "@commander-js/extra-typings";
@@ -15,27 +16,51 @@ export function consumeCommand(): Command {
     .option("--offset <n>", "start at this offset (needs --partition)", parseInteger("--offset"))
     .option("--max-messages <n>", "exit after this many records", parseInteger("--max-messages", 1))
     .option("--exit-at-end", "exit once every partition is read up to its end as of start-up")
+    .option(
+      "--group <id>",
+      "consume as a member of this consumer group: it starts at the group's committed offsets and commits",
+    )
+    .option(
+      "--instance-id <id>",
+      "static membership (needs --group): a restart with the same id gets its partitions back",
+    )
+    .option(
+      "--session-timeout-ms <ms>",
+      "how long the group waits for a silent member before moving its partitions (needs --group)",
+      parseInteger("--session-timeout-ms", 1),
+    )
+    .option(
+      "--commit-interval-ms <ms>",
+      "how often offsets are committed (needs --group; default 5000)",
+      parseInteger("--commit-interval-ms", 1),
+    )
     .addOption(
       new Option("--format <format>", "text: the value; kv: key<TAB>value; json: one object per line")
         .choices(["text", "kv", "json"] as const)
         .default("text" as const),
     )
     .action(async (topic, options, command) => {
-      if (options.offset !== undefined && options.partition === undefined) {
-        throw new Error("--offset needs --partition: offsets are per partition");
-      }
-      const consumer = connect(command).consumer({ fromBeginning: options.fromBeginning ?? false });
+      checkOptions(options);
+      const fromBeginning = options.fromBeginning ?? false;
+      const consumer = connect(command).consumer({
+        fromBeginning,
+        groupId: options.group,
+        groupInstanceId: options.instanceId,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        autoCommitIntervalMs: options.commitIntervalMs,
+      });
+      // Stopping ends the loop below; close() then commits and leaves the group before the process exits.
       const stopOnSignal = () => void consumer.stop();
       process.once("SIGINT", stopOnSignal);
+      process.once("SIGTERM", stopOnSignal);
       try {
-        await consumer.assign([
-          {
-            topic,
-            partition: options.partition,
-            offset: options.offset,
-            fromBeginning: options.fromBeginning ?? false,
-          },
-        ]);
+        if (options.group !== undefined) {
+          await consumer.subscribe({ topics: [topic], fromBeginning });
+        } else {
+          await consumer.assign([
+            { topic, partition: options.partition, offset: options.offset, fromBeginning },
+          ]);
+        }
         const ends = options.exitAtEnd ? await consumer.endOffsets() : undefined;
         const atEnd = () => ends?.every((end) => (consumer.position(end) ?? -1) >= end.offset);
         // Also checked on a timer: a reader that starts at the end never gets a message to check after.
@@ -53,9 +78,51 @@ export function consumeCommand(): Command {
         process.stderr.write(`consumed ${count} record(s)\n`);
       } finally {
         process.off("SIGINT", stopOnSignal);
+        process.off("SIGTERM", stopOnSignal);
         await consumer.close();
       }
     }) as unknown as Command;
+}
+
+interface ConsumeFlags {
+  partition?: number;
+  offset?: number;
+  exitAtEnd?: true;
+  group?: string;
+  instanceId?: string;
+  sessionTimeoutMs?: number;
+  commitIntervalMs?: number;
+}
+
+/** Refuses flags that contradict each other: a group assigns partitions itself and starts where it left off. */
+function checkOptions(flags: ConsumeFlags): void {
+  if (flags.offset !== undefined && flags.partition === undefined) {
+    throw new Error("--offset needs --partition: offsets are per partition");
+  }
+  const given = (named: Record<string, unknown>) =>
+    Object.entries(named)
+      .filter(([, value]) => value !== undefined)
+      .map(([name]) => name);
+  if (flags.group !== undefined) {
+    const fixed = given({
+      "--partition": flags.partition,
+      "--offset": flags.offset,
+      "--exit-at-end": flags.exitAtEnd,
+    });
+    if (fixed.length > 0) {
+      throw new Error(
+        `${fixed.join(", ")} cannot be used with --group: the group's coordinator assigns the partitions and ` +
+          "each starts at the group's committed offset (use --max-messages to stop, brook group reset-offsets to move)",
+      );
+    }
+    return;
+  }
+  const groupOnly = given({
+    "--instance-id": flags.instanceId,
+    "--session-timeout-ms": flags.sessionTimeoutMs,
+    "--commit-interval-ms": flags.commitIntervalMs,
+  });
+  if (groupOnly.length > 0) throw new Error(`${groupOnly.join(", ")} needs --group`);
 }
 
 function format(message: ConsumedMessage, style: "text" | "kv" | "json"): string {

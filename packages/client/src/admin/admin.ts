@@ -1,6 +1,7 @@
-// Topic, cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever broker answers (brokers forward
-// writes to the active controller) and are retried on retriable errors; a per-topic error rejects with
-// that topic's BrookError (createTopics of an existing topic rejects with TOPIC_ALREADY_EXISTS).
+// Topic, cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever
+// broker answers (brokers forward writes to the active controller) and are retried on retriable errors; a
+// per-topic error rejects with that topic's BrookError (createTopics of an existing topic rejects with
+// TOPIC_ALREADY_EXISTS).
 
 import {
   BrookError,

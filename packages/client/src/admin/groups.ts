@@ -163,7 +163,13 @@ export class GroupAdmin {
    * The group's committed offsets: on every partition of `topics` (-1 where nothing is committed), or,
    * when `topics` is omitted or empty, wherever the group has committed.
    */
-  async fetchOffsets({ groupId, topics = [] }: { groupId: string; topics?: string[] }): Promise<GroupOffset[]> {
+  async fetchOffsets({
+    groupId,
+    topics = [],
+  }: {
+    groupId: string;
+    topics?: string[];
+  }): Promise<GroupOffset[]> {
     const wanted = await Promise.all(
       topics.map(async (topic) => ({ topic, partitions: await this.partitionsOf(topic) })),
     );
@@ -182,7 +188,10 @@ export class GroupAdmin {
 
   /** How far behind the group is on each partition; rejects with GROUP_ID_NOT_FOUND for an unknown group. */
   async groupLag(groupId: string): Promise<GroupLag> {
-    const [group, committed] = await Promise.all([this.describeGroup(groupId), this.fetchOffsets({ groupId })]);
+    const [group, committed] = await Promise.all([
+      this.describeGroup(groupId),
+      this.fetchOffsets({ groupId }),
+    ]);
     if (group.state === "dead" && committed.length === 0) {
       throw new BrookError("GROUP_ID_NOT_FOUND", `group "${groupId}" does not exist`);
     }
@@ -297,7 +306,8 @@ export class GroupAdmin {
     const ends = new Map<string, number[] | undefined>(
       topics.map((topic, index) => [topic, partitions[index] === undefined ? undefined : []]),
     );
-    for (const [index, { topic, partition }] of queries.entries()) ends.get(topic)![partition] = offsets[index];
+    for (const [index, { topic, partition }] of queries.entries())
+      ends.get(topic)![partition] = offsets[index];
     return ends;
   }
 
@@ -339,7 +349,9 @@ export function toGroupLag(
   committed: GroupOffset[],
   logEndOffsets: Map<string, number[] | undefined>,
 ): GroupLag {
-  const committedAt = new Map(committed.map(({ topic, partition, offset }) => [key(topic, partition), offset]));
+  const committedAt = new Map(
+    committed.map(({ topic, partition, offset }) => [key(topic, partition), offset]),
+  );
   const partitions = [...logEndOffsets].flatMap(([topic, ends]) => {
     const numbers =
       ends === undefined
@@ -371,7 +383,8 @@ function partitionLag(
   logEndOffset: number | null,
 ): PartitionLag {
   // A commit past the high watermark (the log was truncated under it) leaves nothing to read: lag 0.
-  const lag = committedOffset < 0 || logEndOffset === null ? null : Math.max(0, logEndOffset - committedOffset);
+  const lag =
+    committedOffset < 0 || logEndOffset === null ? null : Math.max(0, logEndOffset - committedOffset);
   return { topic, partition, committedOffset, logEndOffset, lag };
 }
 
@@ -416,7 +429,10 @@ function toTopicPartitions(groups: GroupTopicPartitions__Output[]): TopicPartiti
 function answerFor<T extends { groupId: string }>(answers: T[], groupId: string, rpc: string): T {
   const answer = answers.find((each) => each.groupId === groupId);
   if (answer === undefined) {
-    throw new BrookError("UNKNOWN_SERVER_ERROR", `the coordinator did not answer ${rpc} for group "${groupId}"`);
+    throw new BrookError(
+      "UNKNOWN_SERVER_ERROR",
+      `the coordinator did not answer ${rpc} for group "${groupId}"`,
+    );
   }
   return answer;
 }
@@ -430,18 +446,22 @@ function firstError(
   for (const { topic, partitions } of topics) {
     for (const { partition, error: partitionError } of partitions) {
       const typed = fromWireError(partitionError);
-      if (typed !== undefined) return { code: typed.code, message: `${topic}-${partition}: ${stripCode(typed)}` };
+      if (typed !== undefined)
+        return { code: typed.code, message: `${topic}-${partition}: ${stripCode(typed)}` };
     }
   }
   return undefined;
 }
 
-/** Names the group in the error a call about it rejects with. */
+/** Names the group in the error a call about it rejects with, unless the broker's message already does. */
 async function aboutGroup<T>(groupId: string, call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
-    throw error instanceof BrookError ? namedError(error, `group "${groupId}"`) : error;
+    if (!(error instanceof BrookError)) throw error;
+    const message = stripCode(error);
+    if ([`'${groupId}'`, `"${groupId}"`].some((name) => message.includes(name))) throw error;
+    throw namedError(error, `group "${groupId}"`);
   }
 }
 

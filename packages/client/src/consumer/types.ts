@@ -44,6 +44,12 @@ export type OffsetResetPolicy = "earliest" | "latest" | "none";
 export interface ConsumerOptions {
   /** Stored for the consumer-group support to come; nothing uses it yet. */
   groupId?: string;
+  /** Static membership: a restart with the same id takes its predecessor's partitions back. */
+  groupInstanceId?: string;
+  /** A member not heard from for this long loses its partitions; the broker's default when omitted. */
+  sessionTimeoutMs?: number;
+  /** How often a group member commits what it has processed. Default 5 s. */
+  autoCommitIntervalMs?: number;
   /** The broker answers a fetch once it has this many bytes (or after maxWaitMs). Default 1. */
   minBytes?: number;
   /** Bytes per fetch response. Default 50 MiB. */

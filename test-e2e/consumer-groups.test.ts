@@ -1,0 +1,257 @@
+// Consumer groups end to end, on three real node processes:
+// - three SDK consumers in a group share a 6-partition topic, two partitions
+//   each, and no record is processed twice while membership is stable;
+// - a `brook consume --group` process killed mid-stream has its partitions
+//   taken over; processing resumes from the group's last commit, and the
+//   only duplicates are records it processed after that commit (counted);
+// - the coordinator's process killed: the group carries on, and no committed
+//   offset goes backwards.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Brook, type Consumer } from "@brook/client";
+import type { FindCoordinatorResponse__Output } from "@brook/protocol";
+import { type Cluster, startCluster } from "@brook/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tryBrokerCall, tryMetadata } from "./grpc.js";
+import { waitFor } from "./wait.js";
+
+const brookBin = fileURLToPath(new URL("../packages/cli/bin/brook.js", import.meta.url));
+let cluster: Cluster;
+let brook: Brook;
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 3 });
+  brook = new Brook({
+    brokers: cluster.bootstrap.split(","),
+    retry: { retries: 60, maxRetryTimeMs: 500 },
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+  });
+  await waitFor("three brokers", 20_000, async () =>
+    (await tryMetadata(cluster.nodes[0]))?.brokers.length === 3 ? true : undefined,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function createTopic(topic: string): Promise<void> {
+  const admin = brook.admin();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }] });
+  await admin.close();
+}
+
+async function produce(topic: string, from: number, count: number): Promise<void> {
+  const producer = brook.producer({ acks: -1, lingerMs: 2 });
+  await producer.connect();
+  for (let i = from; i < from + count; i += 500) {
+    const messages = [];
+    for (let j = i; j < Math.min(i + 500, from + count); j++) messages.push({ key: `k${j}`, value: `v${j}` });
+    await producer.send({ topic, messages });
+  }
+  await producer.close();
+}
+
+/** Every record processed, by value (each produced value is unique), and the partition it came from. */
+interface Seen {
+  count: Map<string, number>;
+  partitionOf: Map<string, number>;
+}
+
+function seenLog(): Seen {
+  return { count: new Map(), partitionOf: new Map() };
+}
+
+function record(seen: Seen, partition: number, value: string): void {
+  seen.count.set(value, (seen.count.get(value) ?? 0) + 1);
+  seen.partitionOf.set(value, partition);
+}
+
+function duplicates(seen: Seen): number {
+  let dup = 0;
+  for (const n of seen.count.values()) dup += n - 1;
+  return dup;
+}
+
+function groupConsumer(groupId: string, options: { sessionTimeoutMs?: number } = {}): Consumer {
+  return brook.consumer({
+    groupId,
+    fromBeginning: true,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 6_000,
+    autoCommitIntervalMs: 500,
+  });
+}
+
+async function startMember(consumer: Consumer, topic: string, seen: Seen): Promise<Promise<void>> {
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  return consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      record(seen, partition, message.value?.toString() ?? "");
+    },
+  });
+}
+
+function settled(consumers: Consumer[], partitions: number, each: number): Promise<true> {
+  return waitFor(`group of ${consumers.length} settled`, 30_000, async () => {
+    const held = consumers.map((c) => c.groupState().assigned.length);
+    return held.every((n) => n === each) && held.reduce((a, b) => a + b, 0) === partitions ? true : undefined;
+  });
+}
+
+describe("consumer groups on three nodes", () => {
+  it("three members share six partitions and process each record once while membership is stable", async () => {
+    await createTopic("stable");
+    const seen = seenLog();
+    const consumers = [0, 1, 2].map(() => groupConsumer("stable-group"));
+    const runs = await Promise.all(consumers.map((c) => startMember(c, "stable", seen)));
+    const started = Date.now();
+    await settled(consumers, 6, 2);
+    const settleMs = Date.now() - started;
+
+    await produce("stable", 0, 6_000);
+    await waitFor("every record consumed", 30_000, async () => (seen.count.size === 6_000 ? true : undefined));
+    expect(duplicates(seen)).toBe(0);
+    console.log(`consumer-groups: three members settled in ${settleMs} ms from a cold start`);
+
+    // A member joining takes two partitions without anything read twice; one leaving gives them back.
+    const fourth = groupConsumer("stable-group");
+    const fourthRun = await startMember(fourth, "stable", seen);
+    const joinStarted = Date.now();
+    await waitFor("a fourth member holds partitions", 30_000, async () =>
+      fourth.groupState().assigned.length >= 1 ? true : undefined,
+    );
+    const joinMs = Date.now() - joinStarted;
+    await produce("stable", 6_000, 3_000);
+    await waitFor("every record consumed", 30_000, async () => (seen.count.size === 9_000 ? true : undefined));
+    expect(duplicates(seen)).toBe(0);
+    await fourth.close();
+    await fourthRun;
+    await settled(consumers, 6, 2);
+    console.log(`consumer-groups: a joining member got its partitions in ${joinMs} ms`);
+
+    await Promise.all(consumers.map((c) => c.close()));
+    await Promise.all(runs);
+  }, 120_000);
+
+  it("a killed member's partitions are taken over from the last commit; only uncommitted work repeats", async () => {
+    await createTopic("takeover");
+    await produce("takeover", 0, 3_000);
+    const seen = seenLog();
+    const members = [0, 1, 2].map((index) => cliMember(index, "takeover", "takeover-group", seen));
+    try {
+      await waitFor("the three members read everything produced so far", 40_000, async () =>
+        seen.count.size === 3_000 ? true : undefined,
+      );
+      expect(duplicates(seen)).toBe(0);
+      const victim = members[0];
+      const victimPartitions = new Set(victim.partitions);
+      expect(victimPartitions.size).toBeGreaterThan(0);
+      // Kill it while it works through new records, some of them not yet committed.
+      const linesBefore = victim.lines;
+      await produce("takeover", 3_000, 3_000);
+      await waitFor("the victim read some new records", 20_000, async () =>
+        victim.lines > linesBefore ? true : undefined,
+      );
+      victim.child.kill("SIGKILL");
+      const killedAt = Date.now();
+      await waitFor("every record consumed after the takeover", 60_000, async () =>
+        seen.count.size === 6_000 ? true : undefined,
+      );
+      const takeoverMs = Date.now() - killedAt;
+      const dup = duplicates(seen);
+      // Duplicates come only from the victim's partitions: work it did after its last commit.
+      for (const [value, n] of seen.count) {
+        if (n > 1) expect(victimPartitions.has(seen.partitionOf.get(value) ?? -1)).toBe(true);
+      }
+      console.log(
+        `consumer-groups: killed member's partitions (${[...victimPartitions].join(",")}) resumed; ` +
+          `all 6000 records consumed ${takeoverMs} ms after the kill, duplicates=${dup}`,
+      );
+    } finally {
+      for (const member of members) member.child.kill("SIGKILL");
+    }
+  }, 150_000);
+
+  it("the group carries on when the coordinator's process is killed, with no committed offset lost", async () => {
+    await createTopic("coordinated");
+    const seen = seenLog();
+    const consumers = [0, 1, 2].map(() => groupConsumer("coordinated-group", { sessionTimeoutMs: 15_000 }));
+    const runs = await Promise.all(consumers.map((c) => startMember(c, "coordinated", seen)));
+    await settled(consumers, 6, 2);
+    await produce("coordinated", 0, 3_000);
+    await waitFor("first half consumed", 30_000, async () => (seen.count.size === 3_000 ? true : undefined));
+    await Promise.all(consumers.map((c) => c.commit()));
+
+    const admin = brook.admin();
+    const before = await admin.fetchOffsets({ groupId: "coordinated-group" });
+    expect(before.reduce((sum, p) => sum + p.offset, 0)).toBe(3_000);
+
+    const coordinatorId = await waitFor("the coordinator", 10_000, async () => {
+      const answer = await tryBrokerCall<FindCoordinatorResponse__Output>(cluster.nodes[0], "FindCoordinator", {
+        groupId: "coordinated-group",
+      });
+      return answer && !answer.error?.code ? answer.nodeId : undefined;
+    });
+    const coordinator = cluster.nodes.find((n) => n.id === coordinatorId);
+    await coordinator?.kill();
+    try {
+      await produce("coordinated", 3_000, 3_000);
+      await waitFor("everything consumed after the coordinator died", 60_000, async () =>
+        seen.count.size === 6_000 ? true : undefined,
+      );
+      await Promise.all(consumers.map((c) => c.commit()));
+      const after = await admin.fetchOffsets({ groupId: "coordinated-group" });
+      const beforeBy = new Map(before.map((p) => [`${p.topic}-${p.partition}`, p.offset]));
+      for (const p of after) expect(p.offset).toBeGreaterThanOrEqual(beforeBy.get(`${p.topic}-${p.partition}`) ?? 0);
+      expect(after.reduce((sum, p) => sum + p.offset, 0)).toBe(6_000);
+      console.log(`consumer-groups: coordinator ${coordinatorId} killed; duplicates=${duplicates(seen)}`);
+    } finally {
+      await admin.close();
+      await Promise.all(consumers.map((c) => c.close()));
+      await Promise.all(runs);
+      await coordinator?.start();
+    }
+  }, 150_000);
+});
+
+interface CliMember {
+  child: ChildProcess;
+  partitions: number[];
+  lines: number;
+}
+
+/** A `brook consume --group` process; every record it prints is counted in `seen`. */
+function cliMember(index: number, topic: string, groupId: string, seen: Seen): CliMember {
+  const child = spawn(
+    process.execPath,
+    [
+      brookBin,
+      "consume",
+      topic,
+      "--group",
+      groupId,
+      "--from-beginning",
+      "--format",
+      "json",
+      "--session-timeout-ms",
+      "3000",
+      "--commit-interval-ms",
+      "200",
+    ],
+    { env: { ...process.env, BROOK_BOOTSTRAP: cluster.bootstrap }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const member: CliMember = { child, partitions: [], lines: 0 };
+  const partitions = new Set<number>();
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    const parsed = JSON.parse(line) as { partition: number; offset: number; value: string };
+    member.lines++;
+    partitions.add(parsed.partition);
+    member.partitions = [...partitions];
+    record(seen, parsed.partition, parsed.value);
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (process.env.DEBUG_E2E) process.stderr.write(`[member ${index}] ${chunk}`);
+  });
+  return member;
+}
