@@ -122,7 +122,9 @@ function checkOptions(flags: ConsumeFlags): void {
     "--session-timeout-ms": flags.sessionTimeoutMs,
     "--commit-interval-ms": flags.commitIntervalMs,
   });
-  if (groupOnly.length > 0) throw new Error(`${groupOnly.join(", ")} needs --group`);
+  if (groupOnly.length > 0) {
+    throw new Error(`${groupOnly.join(", ")} ${groupOnly.length === 1 ? "needs" : "need"} --group`);
+  }
 }
 
 function format(message: ConsumedMessage, style: "text" | "kv" | "json"): string {

@@ -306,8 +306,9 @@ export class GroupAdmin {
     const ends = new Map<string, number[] | undefined>(
       topics.map((topic, index) => [topic, partitions[index] === undefined ? undefined : []]),
     );
-    for (const [index, { topic, partition }] of queries.entries())
+    for (const [index, { topic, partition }] of queries.entries()) {
       ends.get(topic)![partition] = offsets[index];
+    }
     return ends;
   }
 
@@ -323,7 +324,7 @@ export class GroupAdmin {
 }
 
 /** One entry per group, sorted by id; a group two brokers list (its coordinator just moved) appears once. */
-export function mergeListedGroups(listed: ListedGroup__Output[]): GroupOverview[] {
+function mergeListedGroups(listed: ListedGroup__Output[]): GroupOverview[] {
   const byId = new Map<string, GroupOverview>();
   for (const { groupId, state, members, coordinator } of listed) {
     if (!byId.has(groupId)) byId.set(groupId, { groupId, state, members, coordinator });
@@ -332,7 +333,7 @@ export function mergeListedGroups(listed: ListedGroup__Output[]): GroupOverview[
 }
 
 /** The offset a reset moves a partition to, given its log start, high watermark and timestamp lookup. */
-export function targetOffset(
+function targetOffset(
   to: ResetTarget,
   { earliest, latest, atTimestamp }: { earliest: number; latest: number; atTimestamp?: number },
 ): number {
@@ -344,7 +345,7 @@ export function targetOffset(
 }
 
 /** Lag on every partition of the topics the group has offsets on or is assigned; pure. */
-export function toGroupLag(
+function toGroupLag(
   group: GroupDescription,
   committed: GroupOffset[],
   logEndOffsets: Map<string, number[] | undefined>,
