@@ -89,6 +89,27 @@ export const consumerDefaults = {
    * fetch be in flight while the app works through the last one, and no more bounds memory.
    */
   prefetchResponsesMax: 2,
+  /**
+   * Kafka's session.timeout.ms (45 s there): a member not heard from for this long loses its partitions.
+   * Shorter here because Brook's heartbeats are cheap and a dead consumer's partitions should move soon.
+   */
+  sessionTimeoutMs: 10_000,
+  /** Kafka's max.poll.interval.ms in the role of KIP-848's rebalance timeout: how long revoking may take. */
+  rebalanceTimeoutMs: 60_000,
+  /** The pace until the coordinator answers with its own (the broker's default is also 500 ms). */
+  heartbeatIntervalMs: 500,
+  /** Kafka's enable.auto.commit. */
+  autoCommit: true,
+  /** Kafka's auto.commit.interval.ms: what a crash makes the group process again is at most this much. */
+  autoCommitIntervalMs: 5_000,
+} as const;
+
+export const consumerLimits = {
+  /**
+   * How often a commit refused with STALE_MEMBER_EPOCH is sent again, each time after a heartbeat: one
+   * heartbeat brings the current epoch, so more than a few means the member is being fenced.
+   */
+  commitStaleEpochRetriesMax: 3,
 } as const;
 
 export const adminDefaults = {

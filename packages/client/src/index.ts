@@ -29,12 +29,14 @@ export {
   adminDefaults,
   clientDefaults,
   consumerDefaults,
+  consumerLimits,
   defaultRetryPolicy,
   metadataLimits,
   producerDefaults,
   producerLimits,
 } from "./config.js";
 export { Consumer } from "./consumer/consumer.js";
+export type { GroupState } from "./consumer/group-membership.js";
 export type {
   Assignment,
   Batch,
@@ -44,9 +46,12 @@ export type {
   EachMessagePayload,
   MessageHeaders,
   OffsetResetPolicy,
+  RebalanceListener,
   RunOptions,
+  Subscription,
   TopicPartition,
   TopicPartitionOffset,
+  TopicPartitions,
 } from "./consumer/types.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
 export { Producer } from "./producer/producer.js";

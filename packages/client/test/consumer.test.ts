@@ -254,9 +254,12 @@ describe("consumer offsets", () => {
 
   it("refuses group-only calls and unassigned partitions with clear errors", async () => {
     await setup();
-    consumer = brook.consumer({ groupId: "g1" });
-    expect(consumer.groupId).toBe("g1");
-    expect(() => consumer!.commitOffsets()).toThrow(/consumer groups/);
+    consumer = brook.consumer();
+    expect(consumer.groupId).toBeUndefined();
+    await expect(consumer.commit()).rejects.toThrow(/needs a consumer with a groupId/);
+    await expect(consumer.commitOffsets([{ topic: "log", partition: 0, offset: 1 }])).rejects.toThrow(
+      /groupId/,
+    );
     expect(() => consumer!.seek({ topic: "log", partition: 0, offset: 0 })).toThrow(/not assigned/);
     await expect(consumer.subscribe({ topic: "missing" })).rejects.toMatchObject({ code: "UNKNOWN_TOPIC" });
   });

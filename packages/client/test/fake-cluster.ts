@@ -2,18 +2,23 @@
 // implement BrokerService over an in-memory log, with knobs to move leaders, inject errors and hold
 // produce answers. It follows the wire contract, not the real broker's internals; of the idempotent
 // producer rules it keeps the basics: a producer's last five batches per partition, a repeat of one is
-// answered with its offsets, a gap is refused, a producer it does not know starts anywhere.
+// answered with its offsets, a gap is refused, a producer it does not know starts anywhere. Every broker
+// is also the coordinator of every group: a FakeCoordinator the test scripts (see below).
 
 import {
   type BatchHeader,
   type BrokerHandlers,
   BrokerService,
   BrookError,
+  type ConsumerGroupHeartbeatRequest__Output,
   type ErrorCode,
   type FetchRequest__Output,
+  type GroupTopicPartitions__Output,
   grpcChannelOptions,
   incrementSequence,
   noError,
+  type OffsetCommitRequest__Output,
+  type OffsetFetchRequest__Output,
   type ProduceRequest__Output,
   patchBaseOffset,
   splitBatches,
@@ -55,7 +60,11 @@ type Method =
   | "DeleteTopics"
   | "DescribeTopics"
   | "DescribeCluster"
-  | "InitProducerId";
+  | "InitProducerId"
+  | "FindCoordinator"
+  | "ConsumerGroupHeartbeat"
+  | "OffsetCommit"
+  | "OffsetFetch";
 
 export interface RecordedCall {
   brokerId: number;
@@ -81,6 +90,8 @@ export class FakeCluster {
   nextProducerId = 1_000;
   /** Request-level failures for the next calls of a method. */
   readonly callErrors = new Map<Method, ErrorCode[]>();
+  /** The group coordinator every broker plays. */
+  readonly groups = new FakeCoordinator();
   /** While set, produce answers wait for release(). */
   private held: { release: Promise<void>; resolve: () => void } | undefined;
   private appendWaiters = new Set<() => void>();
@@ -280,6 +291,18 @@ export class FakeCluster {
         producerId: this.nextProducerId++,
         producerEpoch: 0,
       })),
+      FindCoordinator: unary("FindCoordinator", () => {
+        const { port } = this.brokers.find((broker) => broker.id === brokerId)!;
+        return { error: noError, nodeId: brokerId, host: "127.0.0.1", port };
+      }),
+      ConsumerGroupHeartbeat: unary(
+        "ConsumerGroupHeartbeat",
+        (request: ConsumerGroupHeartbeatRequest__Output) => this.groups.heartbeat(request),
+      ),
+      OffsetCommit: unary("OffsetCommit", (request: OffsetCommitRequest__Output) =>
+        this.groups.commit(request),
+      ),
+      OffsetFetch: unary("OffsetFetch", (request: OffsetFetchRequest__Output) => this.groups.fetch(request)),
       DescribeCluster: unary("DescribeCluster", () => ({
         clusterId: "fake",
         controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42, matchIndex: 42, lag: 0 }],
@@ -447,4 +470,166 @@ function answerOrLost<T extends { partition: number }>(
   const lost = lostAnswers.get(key)?.shift();
   if (lost === undefined) return answer;
   return { partition: answer.partition, error: { code: lost, message: "answer lost" }, baseOffset: -1 };
+}
+
+interface FakeMember {
+  memberEpoch: number;
+  /** What it said it holds in its last heartbeat. */
+  owned: string[];
+}
+
+/**
+ * A group coordinator for the SDK's tests, simpler than the broker's: the test says what each member may
+ * hold (`target`), and the coordinator follows KIP-848's order: a partition the member holds outside its
+ * target is revoked first (the answer leaves it out and the epoch stays); once the member holds nothing
+ * else its epoch moves to the group epoch and it gets the rest of its target. Heartbeats and commits are
+ * written to `log` as one transcript, so a test can check what happened in which order.
+ */
+export class FakeCoordinator {
+  /** One line per heartbeat answered, commit taken and error given, in order. Members are m1, m2, ... */
+  readonly log: string[] = [];
+  readonly heartbeats: ConsumerGroupHeartbeatRequest__Output[] = [];
+  /** Committed offsets by "group/topic-partition". */
+  readonly committed = new Map<string, number>();
+  /** Errors the next heartbeats answer with, whoever sends them. */
+  readonly heartbeatErrors: ErrorCode[] = [];
+  /** Errors the next commits answer with (request-level). */
+  readonly commitErrors: ErrorCode[] = [];
+  heartbeatIntervalMs = 20;
+  /** What a member may hold; by default everything the test put in `assignment`. */
+  target: (memberId: string) => string[] = () => this.assignment;
+  /** The default target of every member, as "topic-partition". */
+  assignment: string[] = [];
+  readonly members = new Map<string, FakeMember>();
+  private groupEpoch = 1;
+  private readonly names = new Map<string, string>();
+
+  /** The short name ("m1", ...) the log uses for a member id. */
+  nameOf(memberId: string): string {
+    let name = this.names.get(memberId);
+    if (name === undefined) {
+      name = `m${this.names.size + 1}`;
+      this.names.set(memberId, name);
+    }
+    return name;
+  }
+
+  /** Moves the group to a new epoch, as a changed target assignment would. */
+  bumpEpoch(): void {
+    this.groupEpoch++;
+  }
+
+  /** Forgets a member, as an expired session would: its next heartbeat is answered UNKNOWN_MEMBER_ID. */
+  forget(memberId: string): void {
+    this.members.delete(memberId);
+  }
+
+  heartbeat(request: ConsumerGroupHeartbeatRequest__Output) {
+    this.heartbeats.push(request);
+    const name = this.nameOf(request.memberId);
+    const owned = keysOf(request.ownedPartitions);
+    const line = `heartbeat ${name} epoch=${request.memberEpoch} owned=[${owned.join(",")}]`;
+    const injected = this.heartbeatErrors.shift();
+    let member = this.members.get(request.memberId);
+    const refusal: ErrorCode | undefined =
+      injected ??
+      (request.memberEpoch > 0 && member === undefined
+        ? "UNKNOWN_MEMBER_ID"
+        : member !== undefined && request.memberEpoch > member.memberEpoch
+          ? "FENCED_MEMBER_EPOCH"
+          : undefined);
+    if (refusal !== undefined) {
+      this.log.push(`${line} -> ${refusal}`);
+      return { error: { code: refusal, message: "scripted" }, memberId: request.memberId, memberEpoch: -1 };
+    }
+    if (request.memberEpoch < 0) {
+      this.members.delete(request.memberId);
+      this.log.push(line);
+      return { error: noError, memberId: request.memberId, memberEpoch: request.memberEpoch, assignment: [] };
+    }
+    if (member === undefined || request.memberEpoch === 0) {
+      member = { memberEpoch: 0, owned: [] };
+      this.members.set(request.memberId, member);
+    }
+    member.owned = owned;
+    const target = new Set(this.target(request.memberId));
+    const revoking = owned.filter((key) => !target.has(key));
+    if (revoking.length === 0) member.memberEpoch = this.groupEpoch;
+    const assignment = revoking.length > 0 ? owned.filter((key) => target.has(key)) : [...target].sort();
+    this.log.push(`${line} -> epoch=${member.memberEpoch} assignment=[${assignment.join(",")}]`);
+    return {
+      error: noError,
+      memberId: request.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      assignment: toGroupTopicPartitions(assignment),
+    };
+  }
+
+  commit(request: OffsetCommitRequest__Output) {
+    const name = request.memberId === "" ? "standalone" : this.nameOf(request.memberId);
+    const offsets = request.topics.flatMap(({ topic, partitions }) =>
+      partitions.map(({ partition, offset }) => ({ key: `${topic}-${partition}`, offset })),
+    );
+    const line = `commit ${name} epoch=${request.memberEpoch} ${offsets.map(({ key, offset }) => `${key}@${offset}`).join(",")}`;
+    const member = this.members.get(request.memberId);
+    const refusal: ErrorCode | undefined =
+      this.commitErrors.shift() ??
+      (request.memberId === ""
+        ? this.members.size > 0
+          ? "NON_EMPTY_GROUP"
+          : undefined
+        : member === undefined
+          ? "UNKNOWN_MEMBER_ID"
+          : request.memberEpoch < member.memberEpoch
+            ? "STALE_MEMBER_EPOCH"
+            : request.memberEpoch > member.memberEpoch
+              ? "FENCED_MEMBER_EPOCH"
+              : undefined);
+    if (refusal !== undefined) {
+      this.log.push(`${line} -> ${refusal}`);
+      return { error: { code: refusal, message: "scripted" }, topics: [] };
+    }
+    for (const { key, offset } of offsets) this.committed.set(`${request.groupId}/${key}`, offset);
+    this.log.push(line);
+    return {
+      error: noError,
+      topics: request.topics.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map(({ partition }) => ({ partition, error: noError })),
+      })),
+    };
+  }
+
+  fetch(request: OffsetFetchRequest__Output) {
+    return {
+      error: noError,
+      topics: request.topics.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map((partition) => ({
+          partition,
+          offset: this.committed.get(`${request.groupId}/${topic}-${partition}`) ?? -1,
+          metadata: "",
+          error: noError,
+          commitTimestampMs: -1,
+        })),
+      })),
+    };
+  }
+}
+
+function keysOf(groups: GroupTopicPartitions__Output[]): string[] {
+  return groups
+    .flatMap(({ topic, partitions }) => partitions.map((partition) => `${topic}-${partition}`))
+    .sort();
+}
+
+function toGroupTopicPartitions(keys: string[]) {
+  const byTopic = new Map<string, number[]>();
+  for (const key of keys) {
+    const cut = key.lastIndexOf("-");
+    const topic = key.slice(0, cut);
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), Number(key.slice(cut + 1))]);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }

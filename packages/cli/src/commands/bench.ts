@@ -93,8 +93,30 @@ export function benchCommand(): Command {
       report("produce", stats, options.json);
     });
 
-  commonOptions(bench.command("consume").description("read records from the beginning of the topic")).action(
-    async (options, command) => {
+  commonOptions(bench.command("consume").description("read records from the beginning of the topic"))
+    .option("--group <id>", "read as members of this consumer group (a fresh group each run by default)")
+    .option(
+      "--members <n>",
+      "group members, all in this process (implies --group)",
+      parseInteger("--members", 1),
+    )
+    .action(async (options, command) => {
+      if (options.group !== undefined || options.members !== undefined) {
+        const groupId = options.group ?? `brook-bench-${randomBytes(4).toString("hex")}`;
+        report(
+          "consume",
+          await benchGroupConsume(
+            command,
+            options.topic,
+            options.records,
+            !options.json,
+            groupId,
+            options.members ?? 1,
+          ),
+          options.json,
+        );
+        return;
+      }
       const consumer = connect(command).consumer({ fromBeginning: true });
       const stats = new BenchStats();
       const progress = progressBar(options.records, "consume", !options.json);
@@ -119,8 +141,7 @@ export function benchCommand(): Command {
         await consumer.close();
       }
       report("consume", stats, options.json);
-    },
-  );
+    });
 
   commonOptions(bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"))
     .option(
@@ -144,6 +165,69 @@ function pace(sent: number, perSecond: number, startedMs: number): Promise<void>
   const dueMs = startedMs + (sent / perSecond) * 1000;
   const waitMs = dueMs - Date.now();
   return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
+}
+
+/**
+ * `members` consumers of one group, all in this process, read the topic from
+ * the beginning until `records` are read between them. The clock starts at
+ * subscribe, so the figure includes the group settling (reported apart:
+ * the time until every partition is held).
+ */
+async function benchGroupConsume(
+  command: AnyCommand,
+  topic: string,
+  records: number,
+  showProgress: boolean,
+  groupId: string,
+  members: number,
+): Promise<BenchStats> {
+  const brook = connect(command);
+  const partitionCount = await withAdmin(
+    command,
+    async (admin) => (await admin.fetchTopicOffsets(topic)).length,
+  );
+  const consumers = Array.from({ length: members }, () => brook.consumer({ groupId, fromBeginning: true }));
+  const stats = new BenchStats();
+  const progress = progressBar(records, `consume (group of ${members})`, showProgress);
+  const started = Date.now();
+  let settledMs: number | undefined;
+  const settleWatch = setInterval(() => {
+    const held = consumers.map((consumer) => consumer.groupState()?.assigned.length ?? 0);
+    if (
+      settledMs === undefined &&
+      held.every((n) => n > 0 || members > partitionCount) &&
+      held.reduce((a, b) => a + b, 0) === partitionCount
+    ) {
+      settledMs = Date.now() - started;
+    }
+  }, 10);
+  try {
+    await Promise.all(
+      consumers.map((consumer) => consumer.subscribe({ topics: [topic], fromBeginning: true })),
+    );
+    await Promise.all(
+      consumers.map((consumer) =>
+        consumer.run({
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+            }
+            stats.records += batch.messages.length;
+            progress.update(Math.min(stats.records, records));
+            if (stats.records >= records) await Promise.all(consumers.map((each) => each.stop()));
+          },
+        }),
+      ),
+    );
+  } finally {
+    clearInterval(settleWatch);
+    progress.stop();
+    await Promise.all(consumers.map((consumer) => consumer.close()));
+  }
+  process.stderr.write(
+    `group ${groupId}: ${members} member(s) on ${partitionCount} partition(s); every partition held after ${settledMs ?? "-"} ms\n`,
+  );
+  return stats;
 }
 
 function report(title: string, stats: BenchStats, json: boolean | undefined): void {

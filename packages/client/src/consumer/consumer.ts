@@ -1,30 +1,72 @@
-// The consumer: assign partitions (or whole topics), then read either with `for await` or with
-// run({ eachMessage | eachBatch }). Positions advance as the application is handed messages (iterator)
-// or as its handlers finish (run); stop() keeps them, so reading again resumes where it left off.
+// The consumer: assign partitions itself, or subscribe as a member of a consumer group (groupId) and let the
+// group's coordinator share the partitions out; then read with `for await` or run({ eachMessage |
+// eachBatch }). A position (the next offset to hand out) moves only once the application is done with a
+// message: its handler returned (run), or it asked for the next one or left the loop (iterator). So what a
+// group commits (on a timer, on revocation, on close(), or commit()) never skips an unhandled record.
 
-import { BrookError } from "@brook/protocol";
+import { randomUUID } from "node:crypto";
+import { asBrookError, BrookError } from "@brook/protocol";
 import type { Cluster } from "../cluster/cluster.js";
+import { GroupCoordinators } from "../cluster/coordinator.js";
 import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
 import { consumerDefaults } from "../config.js";
 import { withRetry } from "../retry/retry-policy.js";
-import { type BufferedBatch, Fetcher, type PartitionState } from "./fetcher.js";
+import { after, type Cancel } from "../runtime.js";
+import { type BufferedBatch, countsProgress, Fetcher, type PartitionState } from "./fetcher.js";
+import { GroupMembership, type GroupState } from "./group-membership.js";
+import { HandlerTracker } from "./handler-tracker.js";
+import { MemberEpoch, partitionKey, regexMatches, subscriptionOf } from "./member-state.js";
+import { type CommitFailure, OffsetCommitter } from "./offset-committer.js";
+import { PartitionHandoff } from "./partition-handoff.js";
 import type {
   Assignment,
   ConsumedMessage,
   ConsumerOptions,
   EachBatchPayload,
   OffsetResetPolicy,
+  RebalanceListener,
   RunOptions,
+  Subscription,
   TopicPartition,
   TopicPartitionOffset,
+  TopicPartitions,
 } from "./types.js";
+
+/** What a consumer with a groupId has on top of a plain one. */
+interface GroupParts {
+  id: string;
+  instanceId: string | undefined;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  autoCommit: boolean;
+  autoCommitIntervalMs: number;
+  /** Generated once: a member that joins again keeps it. */
+  memberId: string;
+  coordinators: GroupCoordinators;
+  committer: OffsetCommitter;
+  handoff: PartitionHandoff;
+}
 
 export class Consumer implements AsyncIterable<ConsumedMessage> {
   readonly groupId: string | undefined;
   private readonly fetcher: Fetcher;
   private readonly fromBeginning: boolean;
+  private readonly handlers = new HandlerTracker();
+  private readonly group: GroupParts | undefined;
+  /** Set by the first subscribe() of a consumer with a groupId. */
+  private membership: GroupMembership | undefined;
+  private listener: RebalanceListener = {};
+  private subscribedFromBeginning: boolean | undefined;
+  /** A group consumer that used assign(): it commits as a standalone consumer and may not subscribe. */
+  private assignedItself = false;
+  /** Topics paused as a whole: partitions of them the group assigns later start paused. */
+  private readonly pausedTopics = new Set<string>();
+  private cancelAutoCommit: Cancel | undefined;
+  /** Why the group membership stopped for good; reading again throws it. */
+  private failure: BrookError | undefined;
   private reading = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -42,6 +84,17 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       requestTimeoutMs: options.requestTimeoutMs ?? cluster.options.requestTimeoutMs,
       retry: { ...cluster.options.retry, ...options.retry },
     });
+    this.group = options.groupId === undefined ? undefined : this.groupParts(options.groupId, options);
+  }
+
+  /** The member id this consumer joins its group with; undefined without a groupId. */
+  get memberId(): string | undefined {
+    return this.membership?.memberId ?? this.group?.memberId;
+  }
+
+  /** Membership as of now; undefined unless the consumer subscribed with a groupId. */
+  groupState(): GroupState | undefined {
+    return this.membership?.state();
   }
 
   /** Optional: checks that the cluster answers. */
@@ -51,32 +104,85 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
 
   /**
    * Adds partitions to the assignment (every partition of a topic when `partition` is omitted), starting
-   * at `offset`, or else at the earliest or latest offset per `fromBeginning`. Reassigning a partition
-   * restarts it there.
+   * at `offset`; else, with a groupId, at the group's committed offset; else at the earliest or latest
+   * offset per `fromBeginning`. Reassigning a partition restarts it there. A group consumer that assigns
+   * commits outside the group (member id "", epoch -1), which the coordinator allows only while the
+   * group has no members.
    */
   async assign(assignments: Assignment[]): Promise<void> {
     this.assertOpen();
-    for (const { topic, partition, offset, fromBeginning } of assignments) {
-      const resetTo = (fromBeginning ?? this.fromBeginning) ? "earliest" : "latest";
-      const partitions = partition === undefined ? await this.partitionsOf(topic) : [partition];
-      for (const each of partitions) this.fetcher.assign(topic, each, offset, resetTo);
+    if (this.membership !== undefined) {
+      throw new BrookError(
+        "INVALID_REQUEST",
+        `this consumer subscribed as a member of group '${this.groupId}': the coordinator assigns its partitions`,
+      );
     }
+    if (this.group !== undefined) this.assignedItself = true;
+    const wanted: (TopicPartition & { offset?: number; resetTo: "earliest" | "latest" })[] = [];
+    for (const { topic, partition, offset, fromBeginning } of assignments) {
+      const resetTo = startFrom(fromBeginning ?? this.fromBeginning);
+      const partitions = partition === undefined ? await this.partitionsOf(topic) : [partition];
+      for (const each of partitions) wanted.push({ topic, partition: each, offset, resetTo });
+    }
+    const committed = await this.committedOffsets(wanted.filter(({ offset }) => offset === undefined));
+    for (const { topic, partition, offset, resetTo } of wanted) {
+      const committedOffset = committed.get(partitionKey({ topic, partition }));
+      const state = this.fetcher.assign(topic, partition, offset ?? committedOffset, resetTo);
+      state.committedOffset = committedOffset;
+      this.started(state);
+    }
+    if (this.group !== undefined) this.startAutoCommit();
   }
 
-  /** KafkaJS-style: assigns every partition of each topic (no consumer group yet). */
-  async subscribe(subscription: {
-    topic?: string;
-    topics?: string[];
-    fromBeginning?: boolean;
-  }): Promise<void> {
+  /**
+   * KafkaJS-style. Without a groupId: assigns every partition of the topics (RegExps are matched against
+   * the topics that exist now). With one: joins the group, or adds the topics to the subscription; the
+   * coordinator assigns partitions, now and as members come and go (onAssigned, onRevoked). Resolves once
+   * the coordinator answered the join; rejects, and the consumer stops, if it cannot join.
+   */
+  async subscribe(subscription: Subscription): Promise<void> {
+    this.assertOpen();
     const topics = [
       ...(subscription.topic === undefined ? [] : [subscription.topic]),
       ...(subscription.topics ?? []),
     ];
-    await this.assign(topics.map((topic) => ({ topic, fromBeginning: subscription.fromBeginning })));
+    if (topics.length === 0) throw new BrookError("INVALID_REQUEST", "subscribe() needs topic or topics");
+    if (this.group === undefined) {
+      const names = await this.existingTopics(topics);
+      await this.assign(names.map((topic) => ({ topic, fromBeginning: subscription.fromBeginning })));
+      return;
+    }
+    if (this.assignedItself) {
+      throw new BrookError(
+        "INVALID_REQUEST",
+        "this consumer assigned partitions itself (assign()); a group member gets them from the coordinator",
+      );
+    }
+    this.listener = {
+      onAssigned: subscription.onAssigned ?? this.listener.onAssigned,
+      onRevoked: subscription.onRevoked ?? this.listener.onRevoked,
+    };
+    this.subscribedFromBeginning = subscription.fromBeginning ?? this.subscribedFromBeginning;
+    const group = this.group;
+    // Heartbeats and auto-commits run on their own, even when subscribe() is called from a handler.
+    const joined = this.handlers.outside(() => {
+      this.membership ??= new GroupMembership(this.cluster, group.coordinators, group.handoff, {
+        groupId: group.id,
+        memberId: group.memberId,
+        instanceId: group.instanceId,
+        sessionTimeoutMs: group.sessionTimeoutMs,
+        rebalanceTimeoutMs: group.rebalanceTimeoutMs,
+      });
+      this.startAutoCommit();
+      return this.membership.subscribe(topics);
+    });
+    await joined;
   }
 
-  /** The next message of the partition will be the one at `offset`; anything buffered is dropped. */
+  /**
+   * The next message of the partition will be the one at `offset`; anything buffered is dropped. With a
+   * group, the new position is what the next commit stores.
+   */
   seek({ topic, partition, offset }: TopicPartitionOffset): void {
     if (!(Number.isSafeInteger(offset) && offset >= 0)) {
       throw new BrookError("INVALID_REQUEST", `seek takes an offset >= 0, got ${offset}`);
@@ -99,6 +205,36 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   }
 
   /**
+   * Stops fetching the partitions (every partition of a topic when `partitions` is omitted, including
+   * ones the group assigns later) and stops handing out their messages: a run() handler or the iterator
+   * gets none of them after the current one; what was fetched is kept for resume(). Unassigned
+   * partitions are ignored.
+   */
+  pause(topics: TopicPartitions[]): void {
+    for (const { topic, partitions } of topics) {
+      if (partitions === undefined) this.pausedTopics.add(topic);
+      for (const state of this.statesOf(topic, partitions)) this.fetcher.pause(state);
+    }
+  }
+
+  /** Undoes pause(): their messages are handed out again, from where the application left off. */
+  resume(topics: TopicPartitions[]): void {
+    for (const { topic, partitions } of topics) {
+      if (partitions === undefined) this.pausedTopics.delete(topic);
+      for (const state of this.statesOf(topic, partitions)) this.fetcher.resume(state);
+    }
+  }
+
+  /** The paused partitions, by topic. */
+  paused(): { topic: string; partitions: number[] }[] {
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of this.fetcher.pausedStates()) {
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  /**
    * The high watermark of every assigned partition, asked of its leader now (ListOffsets latest): where
    * a reader that wants to stop "at the end" stops (position >= offset).
    */
@@ -108,13 +244,33 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     return queries.map(({ topic, partition }, index) => ({ topic, partition, offset: offsets[index] }));
   }
 
-  /** Consumer groups are not implemented yet; this always throws. */
-  commitOffsets(): never {
-    throw new BrookError(
-      "INVALID_REQUEST",
-      `committing offsets needs consumer groups, which Brook does not have yet (groupId ${this.groupId ?? "not set"}); ` +
-        "track positions with position() and resume with assign({ offset })",
-    );
+  /**
+   * Commits to the group: the given offsets (each the next offset to consume), or else the position of
+   * every partition held whose position moved since its last commit. Called from inside a run()
+   * handler, the message being handled is not covered yet (pass offsets to include it). Rejects with the
+   * first partition's error when any was refused; the others were committed.
+   */
+  async commit(offsets?: TopicPartitionOffset[]): Promise<void> {
+    this.assertOpen();
+    const group = this.requireGroup("commit()");
+    for (const { offset } of offsets ?? []) {
+      if (!(Number.isSafeInteger(offset) && offset >= 0)) {
+        throw new BrookError("INVALID_REQUEST", `commit takes offsets >= 0, got ${offset}`);
+      }
+    }
+    const failures =
+      offsets === undefined
+        ? await group.committer.commitPositions([
+            ...this.fetcher.allStates(),
+            ...group.handoff.releasingStates(),
+          ])
+        : await group.committer.commitOffsets(offsets);
+    if (failures.length > 0) throw commitError(failures);
+  }
+
+  /** KafkaJS's name for commit(offsets). */
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    return this.commit(offsets);
   }
 
   /**
@@ -130,24 +286,41 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     this.startReading();
     try {
       for (let entry = await this.fetcher.next(); entry !== undefined; entry = await this.fetcher.next()) {
-        if (eachBatch !== undefined) await this.handleBatch(entry, eachBatch);
-        else await this.handleMessages(entry, eachMessage!);
+        const current = entry;
+        await this.handlers.run(current.state, () =>
+          eachBatch !== undefined
+            ? this.handleBatch(current, eachBatch)
+            : this.handleMessages(current, eachMessage!),
+        );
       }
     } finally {
       this.stopReading();
     }
   }
 
-  /** `for await (const message of consumer)`: ends after stop()/close(); breaking out stops fetching. */
+  /**
+   * `for await (const message of consumer)`: ends after stop()/close(); breaking out stops fetching. A
+   * message counts as handled (its position is passed, and may be committed) once the loop asks for the
+   * next one or is left: by break, return or a throw alike.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumedMessage> {
     this.startReading();
     try {
       for (let entry = await this.fetcher.next(); entry !== undefined; entry = await this.fetcher.next()) {
-        for (const message of entry.batch.messages) {
+        for (const [index, message] of entry.batch.messages.entries()) {
           if (!this.fetcher.isRunning || !this.fetcher.isCurrent(entry)) break;
-          // Kafka's meaning of position: the offset of the next message to hand out.
-          entry.state.position = message.offset + 1;
-          yield message;
+          if (entry.state.paused) {
+            this.fetcher.putBack(entry, index);
+            break;
+          }
+          const handled = this.handlers.begin(entry.state, true);
+          try {
+            yield message;
+          } finally {
+            // Kafka's meaning of position: the offset of the next message to hand out.
+            if (countsProgress(entry)) entry.state.position = message.offset + 1;
+            handled();
+          }
         }
       }
     } finally {
@@ -155,22 +328,47 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     }
   }
 
-  /** Ends reading (run() resolves, the iterator finishes); positions and assignment stay. */
+  /**
+   * Ends reading (run() resolves, the iterator finishes); positions and assignment stay, and a group
+   * member stays in its group (heartbeats and auto-commits go on) until close().
+   */
   stop(): Promise<void> {
     this.fetcher.stop();
     return Promise.resolve();
   }
 
-  /** Stops and closes the connections. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.stop();
-    this.cluster.close();
+  /**
+   * Stops reading; with a group, waits for the run() handler under way (not for the iterator's loop
+   * body, which may be the caller), commits what was handled (with autoCommit), calls onRevoked and
+   * leaves the group (epoch -1, or -2 with a groupInstanceId). Then closes the connections.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
   }
 
   /** KafkaJS's name for close(). */
   disconnect(): Promise<void> {
     return this.close();
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true;
+    this.fetcher.stop();
+    this.cancelAutoCommit?.();
+    const group = this.group;
+    try {
+      if (group !== undefined) {
+        await this.handlers.finished(undefined, {
+          timeoutMs: group.rebalanceTimeoutMs,
+          includeIterator: false,
+        });
+        if (this.membership !== undefined) await this.membership.leave();
+        else if (group.autoCommit) await this.autoCommit();
+      }
+    } finally {
+      this.cluster.close();
+    }
   }
 
   private async handleBatch(
@@ -182,7 +380,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     await eachBatch({
       batch,
       resolveOffset: (offset) => {
-        if (!isStale()) state.position = offset + 1;
+        if (countsProgress(entry)) state.position = offset + 1;
       },
       isRunning: () => this.fetcher.isRunning,
       isStale,
@@ -195,15 +393,20 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     eachMessage: NonNullable<RunOptions["eachMessage"]>,
   ): Promise<void> {
     const { state } = entry;
-    for (const message of entry.batch.messages) {
+    for (const [index, message] of entry.batch.messages.entries()) {
       if (!this.fetcher.isRunning || !this.fetcher.isCurrent(entry)) return;
+      if (state.paused) {
+        this.fetcher.putBack(entry, index);
+        return;
+      }
       await eachMessage({ topic: state.topic, partition: state.partition, message });
-      if (this.fetcher.isCurrent(entry)) state.position = message.offset + 1;
+      if (countsProgress(entry)) state.position = message.offset + 1;
     }
   }
 
   private startReading(): void {
     this.assertOpen();
+    if (this.failure !== undefined) throw this.failure;
     if (this.reading) {
       throw new BrookError("INVALID_REQUEST", "this consumer is already being read (run() or for await)");
     }
@@ -228,6 +431,66 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     return state;
   }
 
+  private statesOf(topic: string, partitions: number[] | undefined): PartitionState[] {
+    return this.fetcher
+      .allStates()
+      .filter((state) => state.topic === topic && (partitions?.includes(state.partition) ?? true));
+  }
+
+  /** A partition was added to the assignment: it starts paused when its whole topic is. */
+  private started(state: PartitionState): void {
+    if (this.pausedTopics.has(state.topic)) this.fetcher.pause(state);
+  }
+
+  private requireGroup(what: string): GroupParts {
+    if (this.group === undefined) {
+      throw new BrookError("INVALID_REQUEST", `${what} needs a consumer with a groupId`);
+    }
+    return this.group;
+  }
+
+  /** The group's committed offsets of `partitions`; none without a group. */
+  private async committedOffsets(partitions: TopicPartition[]): Promise<Map<string, number>> {
+    if (this.group === undefined || partitions.length === 0) return new Map();
+    return this.group.committer.fetchCommitted(partitions);
+  }
+
+  /** Commits every autoCommitIntervalMs until close(). */
+  private startAutoCommit(): void {
+    const group = this.group;
+    if (group === undefined || !group.autoCommit || this.cancelAutoCommit !== undefined) return;
+    const schedule = () => {
+      this.cancelAutoCommit = after(group.autoCommitIntervalMs, () => {
+        void this.autoCommit().then(() => {
+          if (!this.closed) schedule();
+        });
+      });
+    };
+    this.handlers.outside(schedule);
+  }
+
+  /** Commits the positions that moved; never throws (the next one tries again). */
+  private async autoCommit(): Promise<void> {
+    try {
+      const failures = await this.group!.committer.commitPositions(this.fetcher.allStates());
+      if (failures.length > 0) throw commitError(failures);
+    } catch (error) {
+      this.cluster.logger.warn(
+        { groupId: this.groupId, error: asBrookError(error).message },
+        "auto-commit failed; the next one tries again",
+      );
+    }
+  }
+
+  /** Names as given; RegExps matched against the topics that exist now, as the coordinator would. */
+  private async existingTopics(topics: (string | RegExp)[]): Promise<string[]> {
+    const { names, regex } = subscriptionOf(topics);
+    if (regex === "") return names;
+    const metadata = await this.cluster.callAny("metadata", { topics: [] });
+    const matched = metadata.topics.map(({ name }) => name).filter((name) => regexMatches(regex, name));
+    return [...new Set([...names, ...matched])];
+  }
+
   private async partitionsOf(topic: string): Promise<number[]> {
     const { retry, random } = this.cluster.options;
     const metadata = await withRetry(
@@ -237,8 +500,69 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     );
     return metadata.partitions.map((partition) => partition.partition);
   }
+
+  private groupParts(groupId: string, options: ConsumerOptions): GroupParts {
+    const coordinators = new GroupCoordinators(this.cluster);
+    const committer = new OffsetCommitter({
+      groupId,
+      coordinators,
+      logger: this.cluster.logger,
+      identity: () =>
+        this.membership === undefined
+          ? { memberId: "", memberEpoch: MemberEpoch.standalone }
+          : this.membership.commitIdentity(),
+      nextHeartbeat: () =>
+        this.membership?.nextHeartbeat() ??
+        Promise.reject(new BrookError("STALE_MEMBER_EPOCH", "a standalone commit has no member epoch")),
+      stateOf: ({ topic, partition }) => this.fetcher.state(topic, partition),
+    });
+    const autoCommit = options.autoCommit ?? consumerDefaults.autoCommit;
+    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? consumerDefaults.rebalanceTimeoutMs;
+    const handoff = new PartitionHandoff({
+      fetcher: this.fetcher,
+      handlers: this.handlers,
+      committer,
+      logger: this.cluster.logger,
+      groupId,
+      autoCommit,
+      rebalanceTimeoutMs,
+      listener: () => this.listener,
+      resetTo: () => startFrom(this.subscribedFromBeginning ?? this.fromBeginning),
+      started: (state) => this.started(state),
+      isClosing: () => this.closed,
+      failed: (error) => {
+        this.failure = error;
+        this.fetcher.fail(error);
+      },
+    });
+    return {
+      id: groupId,
+      instanceId: options.groupInstanceId,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? consumerDefaults.sessionTimeoutMs,
+      rebalanceTimeoutMs,
+      autoCommit,
+      autoCommitIntervalMs: options.autoCommitIntervalMs ?? consumerDefaults.autoCommitIntervalMs,
+      memberId: randomUUID(),
+      coordinators,
+      committer,
+      handoff,
+    };
+  }
+}
+
+function startFrom(fromBeginning: boolean): "earliest" | "latest" {
+  return fromBeginning ? "earliest" : "latest";
 }
 
 function defaultReset(fromBeginning: boolean): OffsetResetPolicy {
-  return fromBeginning ? "earliest" : "latest";
+  return startFrom(fromBeginning);
+}
+
+/** One error for a commit some partitions of which were refused: the first one's code, all of them named. */
+function commitError(failures: CommitFailure[]): BrookError {
+  const [first] = failures;
+  const names = failures.map(({ topic, partition }) => `${topic}-${partition}`).join(", ");
+  return new BrookError(first.error.code, `could not commit ${names}: ${first.error.message}`, {
+    cause: first.error,
+  });
 }

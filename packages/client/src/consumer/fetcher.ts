@@ -139,7 +139,12 @@ export class Fetcher {
   }
 
   /** Adds a partition to the assignment (or restarts an assigned one) at `offset`, or at `resetTo`. */
-  assign(topic: string, partition: number, offset: number | undefined, resetTo: "earliest" | "latest"): void {
+  assign(
+    topic: string,
+    partition: number,
+    offset: number | undefined,
+    resetTo: "earliest" | "latest",
+  ): PartitionState {
     let partitions = this.states.get(topic);
     if (partitions === undefined) {
       partitions = [];
@@ -149,6 +154,7 @@ export class Fetcher {
     partitions[partition] = state;
     state.resetTo = resetTo;
     this.seek(state, offset);
+    return state;
   }
 
   seek(state: PartitionState, offset: number | undefined): void {
@@ -473,7 +479,8 @@ export class Fetcher {
     const nowMs = this.cluster.options.clock.nowMs();
     for (const { state, generation } of requested) {
       state.busy = false;
-      if (session === this.session && this.isLive(state, generation)) this.partitionFailed(state, error, nowMs);
+      if (session === this.session && this.isLive(state, generation))
+        this.partitionFailed(state, error, nowMs);
     }
   }
 

@@ -222,5 +222,7 @@ export function toWirePartitions(partitions: readonly TopicPartition[]): GroupTo
 }
 
 export function fromWirePartitions(groups: readonly GroupTopicPartitions__Output[]): TopicPartition[] {
-  return sortPartitions(groups.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition }))));
+  return sortPartitions(
+    groups.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition }))),
+  );
 }

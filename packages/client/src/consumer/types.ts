@@ -42,12 +42,27 @@ export interface Assignment {
 export type OffsetResetPolicy = "earliest" | "latest" | "none";
 
 export interface ConsumerOptions {
-  /** Stored for the consumer-group support to come; nothing uses it yet. */
+  /**
+   * The consumer group: subscribe() joins it (the coordinator shares the topics' partitions out among its
+   * members), positions are committed to it, and a partition taken on starts at its committed offset.
+   * With assign() instead, the consumer reads the partitions it names and commits outside the group
+   * (allowed only while the group has no members).
+   */
   groupId?: string;
-  /** Static membership: a restart with the same id takes its predecessor's partitions back. */
+  /**
+   * Static membership: the member leaves with epoch -2 on close() and keeps its partitions for its
+   * session timeout, so that a restart with the same id takes them back without a rebalance.
+   */
   groupInstanceId?: string;
-  /** A member not heard from for this long loses its partitions; the broker's default when omitted. */
+  /** A member not heard from for this long loses its partitions. Default 10 s. */
   sessionTimeoutMs?: number;
+  /** How long a member may take to give up revoked partitions before it is removed. Default 60 s. */
+  rebalanceTimeoutMs?: number;
+  /**
+   * Commit positions every autoCommitIntervalMs, when partitions are revoked, and on close(). Default
+   * true; with false the application commits (commit()), and giving partitions up commits nothing.
+   */
+  autoCommit?: boolean;
   /** How often a group member commits what it has processed. Default 5 s. */
   autoCommitIntervalMs?: number;
   /** The broker answers a fetch once it has this many bytes (or after maxWaitMs). Default 1. */
@@ -88,7 +103,10 @@ export interface EachBatchPayload {
   resolveOffset(offset: number): void;
   /** False once stop() or close() was called. */
   isRunning(): boolean;
-  /** True when a seek() on this partition made the rest of the batch obsolete. */
+  /**
+   * True when a seek() made the rest of the batch obsolete, or the partition was revoked: then only what
+   * resolveOffset() marked counts as processed (and is committed), not the whole batch.
+   */
   isStale(): boolean;
 }
 
@@ -102,4 +120,30 @@ export interface RunOptions {
   /** Called per batch; when it resolves, the whole batch counts as processed. */
   eachBatch?: (payload: EachBatchPayload) => Promise<void>;
   eachMessage?: (payload: EachMessagePayload) => Promise<void>;
+}
+
+/** Partitions of a topic, KafkaJS's TopicPartitions: every partition of it when `partitions` is omitted. */
+export interface TopicPartitions {
+  topic: string;
+  partitions?: number[];
+}
+
+/** Called as the group moves partitions; the consumer awaits each call before it goes on. */
+export interface RebalanceListener {
+  /** Partitions taken on, after their starting offsets were read and before the first fetch lands. */
+  onAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  /**
+   * Partitions given up: fetching them stopped, the handler busy with one finished, and (with autoCommit)
+   * their positions were committed. Also called for partitions lost without a commit (the member was
+   * fenced or its session expired) and for everything held on close().
+   */
+  onRevoked?(partitions: TopicPartition[]): void | Promise<void>;
+}
+
+export interface Subscription extends RebalanceListener {
+  topic?: string | RegExp;
+  /** Topic names, and RegExps matched against whole topic names (internal topics excluded). */
+  topics?: (string | RegExp)[];
+  /** Where a partition the group has no committed offset for starts; overrides the consumer's option. */
+  fromBeginning?: boolean;
 }
