@@ -164,10 +164,21 @@ describe("consumer groups on three nodes", () => {
       );
       victim.child.kill("SIGKILL");
       const killedAt = Date.now();
+      // Its last commit, read before its session runs out (3 s) and anybody else holds its partitions.
+      const offsetsAdmin = brook.admin();
+      const committedAtKill = new Map(
+        (await offsetsAdmin.fetchOffsets({ groupId: "takeover-group" })).map((p) => [p.partition, p.offset]),
+      );
+      await offsetsAdmin.close();
       await waitFor("every record consumed after the takeover", 60_000, async () =>
         seen.count.size === 6_000 ? true : undefined,
       );
       const takeoverMs = Date.now() - killedAt;
+      // The survivors never held the victim's partitions before: they start each at its last commit.
+      for (const partition of victimPartitions) {
+        const taken = members.slice(1).flatMap((m) => m.offsets.get(partition) ?? []);
+        expect(Math.min(...taken)).toBe(committedAtKill.get(partition));
+      }
       const dup = duplicates(seen);
       // Duplicates come only from the victim's partitions: work it did after its last commit.
       for (const [value, n] of seen.count) {
@@ -228,6 +239,8 @@ interface CliMember {
   child: ChildProcess;
   partitions: number[];
   lines: number;
+  /** Offsets it printed, by partition. */
+  offsets: Map<number, number[]>;
 }
 
 /** A `brook consume --group` process; every record it prints is counted in `seen`. */
@@ -250,13 +263,14 @@ function cliMember(index: number, topic: string, groupId: string, seen: Seen): C
     ],
     { env: { ...process.env, BROOK_BOOTSTRAP: cluster.bootstrap }, stdio: ["ignore", "pipe", "pipe"] },
   );
-  const member: CliMember = { child, partitions: [], lines: 0 };
+  const member: CliMember = { child, partitions: [], lines: 0, offsets: new Map() };
   const partitions = new Set<number>();
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
     const parsed = JSON.parse(line) as { partition: number; offset: number; value: string };
     member.lines++;
     partitions.add(parsed.partition);
     member.partitions = [...partitions];
+    member.offsets.set(parsed.partition, [...(member.offsets.get(parsed.partition) ?? []), parsed.offset]);
     record(seen, parsed.partition, parsed.value);
   });
   child.stderr?.on("data", (chunk: Buffer) => {
