@@ -112,7 +112,9 @@ describe("consumer groups on three nodes", () => {
     const settleMs = Date.now() - started;
 
     await produce("stable", 0, 6_000);
-    await waitFor("every record consumed", 30_000, async () => (seen.count.size === 6_000 ? true : undefined));
+    await waitFor("every record consumed", 30_000, async () =>
+      seen.count.size === 6_000 ? true : undefined,
+    );
     expect(duplicates(seen)).toBe(0);
     console.log(`consumer-groups: three members settled in ${settleMs} ms from a cold start`);
 
@@ -125,7 +127,9 @@ describe("consumer groups on three nodes", () => {
     );
     const joinMs = Date.now() - joinStarted;
     await produce("stable", 6_000, 3_000);
-    await waitFor("every record consumed", 30_000, async () => (seen.count.size === 9_000 ? true : undefined));
+    await waitFor("every record consumed", 30_000, async () =>
+      seen.count.size === 9_000 ? true : undefined,
+    );
     expect(duplicates(seen)).toBe(0);
     await fourth.close();
     await fourthRun.run;
@@ -145,7 +149,9 @@ describe("consumer groups on three nodes", () => {
       await waitFor("three CLI members holding two partitions each", 40_000, async () => {
         const group = await admin.describeGroup("takeover-group").catch(() => undefined);
         const held = group?.members.map((m) => m.assignment.length) ?? [];
-        return group?.state === "stable" && held.length === 3 && held.every((n) => n === 2) ? true : undefined;
+        return group?.state === "stable" && held.length === 3 && held.every((n) => n === 2)
+          ? true
+          : undefined;
       });
       await admin.close();
       await produce("takeover", 0, 3_000);
@@ -208,9 +214,13 @@ describe("consumer groups on three nodes", () => {
     expect(before.reduce((sum, p) => sum + p.offset, 0)).toBe(3_000);
 
     const coordinatorId = await waitFor("the coordinator", 10_000, async () => {
-      const answer = await tryBrokerCall<FindCoordinatorResponse__Output>(cluster.nodes[0], "FindCoordinator", {
-        groupId: "coordinated-group",
-      });
+      const answer = await tryBrokerCall<FindCoordinatorResponse__Output>(
+        cluster.nodes[0],
+        "FindCoordinator",
+        {
+          groupId: "coordinated-group",
+        },
+      );
       return answer && !answer.error?.code ? answer.nodeId : undefined;
     });
     const coordinator = cluster.nodes.find((n) => n.id === coordinatorId);
@@ -223,7 +233,8 @@ describe("consumer groups on three nodes", () => {
       await Promise.all(consumers.map((c) => c.commit()));
       const after = await admin.fetchOffsets({ groupId: "coordinated-group" });
       const beforeBy = new Map(before.map((p) => [`${p.topic}-${p.partition}`, p.offset]));
-      for (const p of after) expect(p.offset).toBeGreaterThanOrEqual(beforeBy.get(`${p.topic}-${p.partition}`) ?? 0);
+      for (const p of after)
+        expect(p.offset).toBeGreaterThanOrEqual(beforeBy.get(`${p.topic}-${p.partition}`) ?? 0);
       expect(after.reduce((sum, p) => sum + p.offset, 0)).toBe(6_000);
       console.log(`consumer-groups: coordinator ${coordinatorId} killed; duplicates=${duplicates(seen)}`);
     } finally {
