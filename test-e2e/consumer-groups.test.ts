@@ -162,22 +162,36 @@ describe("consumer groups on three nodes", () => {
       const victim = members[0];
       const victimPartitions = new Set(victim.partitions);
       expect(victimPartitions.size).toBe(2);
-      // Kill it while it works through new records, some of them not yet committed.
+      // Kill it mid-stream: records keep coming before and after the kill.
       const linesBefore = victim.lines;
-      await produce("takeover", 3_000, 3_000);
+      let produced = 3_000;
+      let producing = true;
+      const load = (async () => {
+        while (producing) {
+          await produce("takeover", produced, 120);
+          produced += 120;
+        }
+      })();
       await waitFor("the victim read some new records", 20_000, async () =>
-        victim.lines > linesBefore ? true : undefined,
+        victim.lines > linesBefore + 300 ? true : undefined,
       );
       victim.child.kill("SIGKILL");
       const killedAt = Date.now();
-      // Its last commit, read before its session runs out (3 s) and anybody else holds its partitions.
+      // Its last commit: read once a commit it had in flight has landed, and well before its
+      // session runs out (3 s) and anybody else holds its partitions.
+      await new Promise((resolve) => setTimeout(resolve, 500));
       const offsetsAdmin = brook.admin();
       const committedAtKill = new Map(
         (await offsetsAdmin.fetchOffsets({ groupId: "takeover-group" })).map((p) => [p.partition, p.offset]),
       );
       await offsetsAdmin.close();
+      await waitFor("the survivors took the victim's partitions over", 30_000, async () =>
+        [...victimPartitions].every((p) => members.slice(1).some((m) => m.offsets.has(p))) ? true : undefined,
+      );
+      producing = false;
+      await load;
       await waitFor("every record consumed after the takeover", 60_000, async () =>
-        seen.count.size === 6_000 ? true : undefined,
+        seen.count.size === produced ? true : undefined,
       );
       const takeoverMs = Date.now() - killedAt;
       // The survivors never held the victim's partitions before: they start each at its last commit.
@@ -192,7 +206,7 @@ describe("consumer groups on three nodes", () => {
       }
       console.log(
         `consumer-groups: killed member's partitions (${[...victimPartitions].join(",")}) resumed; ` +
-          `all 6000 records consumed ${takeoverMs} ms after the kill, duplicates=${dup}`,
+          `all ${produced} records consumed ${takeoverMs} ms after the kill, duplicates=${dup}`,
       );
     } finally {
       for (const member of members) member.child.kill("SIGKILL");
