@@ -190,6 +190,7 @@ async function benchGroupConsume(
   const stats = new BenchStats();
   const progress = progressBar(records, `consume (group of ${members})`, showProgress);
   const started = Date.now();
+  let lastUs = nowUs();
   let settledMs: number | undefined;
   const settleWatch = setInterval(() => {
     const held = consumers.map((consumer) => consumer.groupState()?.assigned.length ?? 0);
@@ -209,6 +210,9 @@ async function benchGroupConsume(
       consumers.map((consumer) =>
         consumer.run({
           eachBatch: async ({ batch }) => {
+            const now = nowUs();
+            stats.recordLatencyUs(now - lastUs);
+            lastUs = now;
             for (const message of batch.messages) {
               stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
             }
