@@ -7,11 +7,11 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { Message, RecordMetadata } from "@brook/client";
+import type { ConsumedMessage, Message, RecordMetadata } from "@brook/client";
 import { BrookError, encodeRecordBatch } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as grpc from "@grpc/grpc-js";
-import { BenchStats, nowUs, printSummary, progressBar } from "../bench-stats.js";
+import { BenchStats, nowUs, type Progress, printSummary, progressBar } from "../bench-stats.js";
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
 import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
@@ -122,18 +122,10 @@ export function benchCommand(): Command {
       const progress = progressBar(options.records, "consume", !options.json);
       try {
         await consumer.assign([{ topic: options.topic, fromBeginning: true }]);
-        let lastUs = nowUs();
+        const count = batchCounter(stats, progress, options.records);
         await consumer.run({
           eachBatch: async ({ batch }) => {
-            const now = nowUs();
-            stats.recordLatencyUs(now - lastUs);
-            lastUs = now;
-            for (const message of batch.messages) {
-              stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
-            }
-            stats.records += batch.messages.length;
-            progress.update(Math.min(stats.records, options.records));
-            if (stats.records >= options.records) await consumer.stop();
+            if (count(batch.messages)) await consumer.stop();
           },
         });
       } finally {
@@ -190,7 +182,6 @@ async function benchGroupConsume(
   const stats = new BenchStats();
   const progress = progressBar(records, `consume (group of ${members})`, showProgress);
   const started = Date.now();
-  let lastUs = nowUs();
   let settledMs: number | undefined;
   const settleWatch = setInterval(() => {
     const held = consumers.map((consumer) => consumer.groupState()?.assigned.length ?? 0);
@@ -206,19 +197,12 @@ async function benchGroupConsume(
     await Promise.all(
       consumers.map((consumer) => consumer.subscribe({ topics: [topic], fromBeginning: true })),
     );
+    const count = batchCounter(stats, progress, records);
     await Promise.all(
       consumers.map((consumer) =>
         consumer.run({
           eachBatch: async ({ batch }) => {
-            const now = nowUs();
-            stats.recordLatencyUs(now - lastUs);
-            lastUs = now;
-            for (const message of batch.messages) {
-              stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
-            }
-            stats.records += batch.messages.length;
-            progress.update(Math.min(stats.records, records));
-            if (stats.records >= records) await Promise.all(consumers.map((each) => each.stop()));
+            if (count(batch.messages)) await Promise.all(consumers.map((each) => each.stop()));
           },
         }),
       ),
@@ -232,6 +216,20 @@ async function benchGroupConsume(
     `group ${groupId}: ${members} member(s) on ${partitionCount} partition(s); every partition held after ${settledMs ?? "-"} ms\n`,
   );
   return stats;
+}
+
+/** Counts the batches consumers hand over (gaps between them as latency); true once `records` are read. */
+function batchCounter(stats: BenchStats, progress: Progress, records: number) {
+  let lastUs = nowUs();
+  return (messages: readonly ConsumedMessage[]): boolean => {
+    const now = nowUs();
+    stats.recordLatencyUs(now - lastUs);
+    lastUs = now;
+    for (const message of messages) stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+    stats.records += messages.length;
+    progress.update(Math.min(stats.records, records));
+    return stats.records >= records;
+  };
 }
 
 function report(title: string, stats: BenchStats, json: boolean | undefined): void {
