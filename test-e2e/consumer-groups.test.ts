@@ -5,8 +5,9 @@
 //   taken over; processing resumes from the group's last commit, and the
 //   only duplicates are records it processed after that commit (counted);
 // - the coordinator's process killed: the group carries on, and no committed
-//   offset goes backwards.
-import { type ChildProcess, spawn } from "node:child_process";
+//   offset goes backwards;
+// - `brook group list|describe|reset-offsets|delete` on a real group.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Brook, type Consumer, silentLogger } from "@brook/client";
@@ -102,6 +103,35 @@ function settled(consumers: Consumer[], partitions: number, each: number): Promi
 }
 
 describe("consumer groups on three nodes", () => {
+  it("brook group list, describe, reset-offsets and delete work on a real group", async () => {
+    await createTopic("cli-groups");
+    await produce("cli-groups", 0, 600);
+    const seen = seenLog();
+    const consumer = groupConsumer("cli-group");
+    const { run } = await startMember(consumer, "cli-groups", seen);
+    await waitFor("600 records read", 30_000, async () => (seen.count.size === 600 ? true : undefined));
+    await consumer.close();
+    await run;
+
+    expect(JSON.parse(await brookCli(["group", "list", "--json"]))).toEqual(
+      expect.arrayContaining([expect.objectContaining({ groupId: "cli-group", state: "empty", members: 0 })]),
+    );
+    const described = JSON.parse(await brookCli(["group", "describe", "cli-group", "--json"]));
+    expect(described).toMatchObject({ group: "cli-group", state: "empty", members: [], totalLag: 0 });
+    expect(described.partitions).toHaveLength(6);
+    expect(described.partitions[0]).toEqual(
+      expect.objectContaining({ topic: "cli-groups", committedOffset: expect.any(Number), lag: 0 }),
+    );
+
+    await brookCli(["group", "reset-offsets", "cli-group", "--topic", "cli-groups", "--to-earliest"]);
+    const reset = JSON.parse(await brookCli(["group", "describe", "cli-group", "--json"]));
+    expect(reset.totalLag).toBe(600);
+
+    await brookCli(["group", "delete", "cli-group"]);
+    const listed = JSON.parse(await brookCli(["group", "list", "--json"])) as { groupId: string }[];
+    expect(listed.map((g) => g.groupId)).not.toContain("cli-group");
+  }, 90_000);
+
   it("three members share six partitions and process each record once while membership is stable", async () => {
     await createTopic("stable");
     const seen = seenLog();
@@ -259,6 +289,19 @@ describe("consumer groups on three nodes", () => {
     }
   }, 150_000);
 });
+
+/** Runs the `brook` CLI against the test cluster; rejects with its stderr on a non-zero exit. */
+function brookCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [brookBin, ...args],
+      { env: { ...process.env, BROOK_BOOTSTRAP: cluster.bootstrap }, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`brook ${args.join(" ")}: ${stderr}`)) : resolve(stdout),
+    );
+  });
+}
 
 interface CliMember {
   child: ChildProcess;
