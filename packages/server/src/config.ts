@@ -24,6 +24,8 @@ export interface NodeConfig {
   readonly advertisedHost: string;
   readonly brokerPort: number;
   readonly controllerPort: number;
+  /** HTTP port for /healthz, /readyz and /metrics. */
+  readonly httpPort: number;
   /**
    * Every voter of the controller quorum, this node included: node id →
    * "host:port" of its controller listener (Kafka's controller.quorum.voters).
@@ -160,6 +162,14 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: port,
     expected: "a port from 0 to 65535",
     doc: "Controller gRPC port (0 picks a free one).",
+  },
+  httpPort: {
+    env: "BROOK_HTTP_PORT",
+    flag: "--http-port",
+    defaultValue: 9644,
+    parse: port,
+    expected: "a port from 0 to 65535",
+    doc: "HTTP port for /healthz, /readyz and /metrics (0 picks a free one).",
   },
   controllerQuorumVoters: {
     env: "BROOK_CONTROLLER_QUORUM_VOTERS",

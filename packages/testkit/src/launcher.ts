@@ -21,6 +21,8 @@ export interface NodeHandle {
   readonly id: number;
   readonly brokerPort: number;
   readonly controllerPort: number;
+  /** /healthz, /readyz and /metrics. */
+  readonly httpPort: number;
   readonly dataDir: string;
   readonly logFile: string;
   readonly pid: number | undefined;
@@ -67,6 +69,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       id,
       brokerPort: await getPort({ host: "127.0.0.1" }),
       controllerPort: await getPort({ host: "127.0.0.1" }),
+      httpPort: await getPort({ host: "127.0.0.1" }),
     });
   }
   const voters = ports.map((p) => `${p.id}@127.0.0.1:${p.controllerPort}`).join(",");
@@ -90,13 +93,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 }
 
 interface NodePorts {
+  readonly httpPort: number;
   readonly id: number;
   readonly brokerPort: number;
   readonly controllerPort: number;
 }
 
 function createNode(
-  { id, brokerPort, controllerPort }: NodePorts,
+  { id, brokerPort, controllerPort, httpPort }: NodePorts,
   rootDir: string,
   env: Record<string, string>,
   brokersExpected: number,
@@ -112,6 +116,7 @@ function createNode(
     id,
     brokerPort,
     controllerPort,
+    httpPort,
     dataDir,
     logFile,
     get pid() {
@@ -135,6 +140,7 @@ function createNode(
           BROOK_HOST: "127.0.0.1",
           BROOK_BROKER_PORT: String(brokerPort),
           BROOK_CONTROLLER_PORT: String(controllerPort),
+          BROOK_HTTP_PORT: String(httpPort),
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],
