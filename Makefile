@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format up down clean bench failover-bench chaos
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-follow bench failover-bench chaos
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -30,6 +30,11 @@ lint: build
 format: node_modules/.package-lock.json
 	npx biome check --write .
 
+# Regenerates docs/configuration.md from the config schemas (a unit test fails while it is stale).
+docs: node_modules/.package-lock.json
+	node scripts/gen-proto.mjs
+	node --conditions=source --import tsx scripts/gen-config-docs.mjs
+
 # Data-path figures against the running cluster (make up first): echo baseline, produce, consume.
 bench: build
 	scripts/bench.sh
@@ -43,6 +48,15 @@ down:
 
 clean: down
 	rm -rf .brook
+
+# The `make up` nodes' logs (.brook/node-<id>/node.log), pretty-printed: `make logs` shows the last
+# LOG_LINES lines of each and exits; `make logs-follow` keeps following them (Ctrl-C stops).
+LOG_LINES ?= 200
+logs:
+	@tail -q -n $(LOG_LINES) .brook/node-*/node.log | npx pino-pretty --colorize
+
+logs-follow:
+	@tail -q -n $(LOG_LINES) -F .brook/node-*/node.log | npx pino-pretty --colorize
 
 # Broker failover on three real nodes: FAILOVER_KILLS SIGKILLs of a broker
 # (not the active controller) with a 100-partition topic; prints p50/p99 of

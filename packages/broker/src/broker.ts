@@ -10,9 +10,11 @@ import { createTopics, deleteTopics, describeCluster, describeTopics, metadata }
 import {
   type BrokerContext,
   type BrokerLimits,
+  type BrokerObserver,
   type ControllerChannel,
   defaultBrokerLimits,
   type MetadataSource,
+  noBrokerObserver,
 } from "./context.js";
 import { fetch } from "./fetch.js";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
@@ -50,6 +52,22 @@ export interface BrokerOptions {
   readonly replicaLagTimeMaxMs?: number;
   readonly replicaFetcher?: ReplicaFetcherOptions;
   readonly groups?: Partial<GroupCoordinatorConfig>;
+  /** Where the data path reports for metrics; default: nowhere. */
+  readonly observer?: BrokerObserver;
+}
+
+export interface BrokerMetricsView {
+  readonly partitions: readonly {
+    topic: string;
+    partition: number;
+    leader: boolean;
+    isrSize: number;
+    replicaCount: number;
+    sizeBytes: number;
+    highWatermark: number;
+    logEndOffset: number;
+  }[];
+  readonly groupLag: readonly { group: string; topic: string; partition: number; lag: number }[];
 }
 
 export class Broker {
@@ -90,6 +108,7 @@ export class Broker {
       controller: options.controller,
       limits: { ...defaultBrokerLimits, ...options.limits },
       logger,
+      observer: options.observer ?? noBrokerObserver,
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
     };
     this.coordinator = new GroupCoordinator({
@@ -128,10 +147,53 @@ export class Broker {
     return this.replicas.metadataCaughtUp(this.metadataSource.image);
   }
 
+  /** What /metrics reports of this broker: its local replicas and the lag of the groups it coordinates. */
+  metricsView(): BrokerMetricsView {
+    const partitions = [...this.replicas.all()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      leader: p.isLeader,
+      isrSize: p.isr.length,
+      replicaCount: this.metadataSource.image.partition(p.topic, p.partition)?.replicas.length ?? 0,
+      sizeBytes: p.log.sizeBytes,
+      highWatermark: p.highWatermark,
+      logEndOffset: p.logEndOffset,
+    }));
+    const groupLag: { group: string; topic: string; partition: number; lag: number }[] = [];
+    for (const group of this.coordinator.groups()) {
+      for (const [key, committed] of group.offsets) {
+        const [topic, partition] = key.split("\u0000");
+        const local = this.replicas.local(topic, Number(partition));
+        if (local === undefined) continue; // no replica here: its high watermark is not known
+        groupLag.push({
+          group: group.groupId,
+          topic,
+          partition: Number(partition),
+          lag: Math.max(0, local.highWatermark - committed.offset),
+        });
+      }
+    }
+    return { partitions, groupLag };
+  }
+
+  /** Partitions the image says this broker leads but it does not serve (not open, or not in service). */
+  notLeading(): string[] {
+    const image = this.metadataSource.image;
+    const missing: string[] = [];
+    for (const topic of image.topics()) {
+      for (const state of topic.partitions) {
+        if (state.leader !== this.context.brokerId) continue;
+        if (!this.replicas.local(topic.name, state.partition)?.isLeader)
+          missing.push(`${topic.name}-${state.partition}`);
+      }
+    }
+    return missing;
+  }
+
   get handlers(): BrokerHandlers {
     const ctx = this.context;
     const groups = this.groupHandlers;
-    return {
+    return timed(ctx.observer, {
       Produce: unary((request) => produce(ctx, request)),
       Fetch: unary((request) => fetch(ctx, request)),
       ListOffsets: unary(async (request) => listOffsets(ctx, request)),
@@ -154,7 +216,7 @@ export class Broker {
       ListGroups: unary(() => groups.listGroups()),
       DescribeGroups: unary((request) => groups.describeGroups(request)),
       DeleteGroups: unary((request) => groups.deleteGroups(request)),
-    };
+    });
   }
 
   async close(): Promise<void> {
@@ -163,4 +225,23 @@ export class Broker {
     this.coordinator.close();
     await this.replicas.close();
   }
+}
+
+/** Reports every call's duration to the observer (the request-rate and latency metrics). */
+function timed(observer: BrokerObserver, handlers: BrokerHandlers): BrokerHandlers {
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    const unaryHandler = handler as (
+      call: unknown,
+      callback: (error: unknown, value?: unknown) => void,
+    ) => void;
+    wrapped[method] = (call: unknown, callback: (error: unknown, value?: unknown) => void) => {
+      const started = process.hrtime.bigint();
+      unaryHandler(call, (error, value) => {
+        observer.requestDone(method, Number(process.hrtime.bigint() - started) / 1e9, error != null);
+        callback(error, value);
+      });
+    };
+  }
+  return wrapped as unknown as BrokerHandlers;
 }

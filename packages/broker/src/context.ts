@@ -54,6 +54,25 @@ export const defaultBrokerLimits: BrokerLimits = {
   produceTimeoutMsMax: 300_000,
 };
 
+/**
+ * What the data path reports for metrics. The broker keeps no metric state of
+ * its own: the server turns these calls into Prometheus series.
+ */
+export interface BrokerObserver {
+  /** A leader appended a producer's batches (a duplicate retry is not counted). */
+  produced(topic: string, records: number, bytes: number): void;
+  /** A consumer fetch returned records (follower fetches are replication, not counted). */
+  fetched(topic: string, records: number, bytes: number): void;
+  /** A request finished, by gRPC method name. */
+  requestDone(method: string, seconds: number, failed: boolean): void;
+}
+
+export const noBrokerObserver: BrokerObserver = {
+  produced: () => undefined,
+  fetched: () => undefined,
+  requestDone: () => undefined,
+};
+
 export interface BrokerContext {
   readonly brokerId: number;
   readonly clusterId: string;
@@ -62,6 +81,7 @@ export interface BrokerContext {
   readonly controller: ControllerChannel;
   readonly limits: BrokerLimits;
   readonly logger: Logger;
+  readonly observer: BrokerObserver;
   /** Resolves once local replicas reflect every metadata image seen so far. */
   awaitMetadata(): Promise<void>;
 }

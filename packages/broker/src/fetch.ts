@@ -12,6 +12,7 @@ import {
   type FetchRequest__Output,
   type FetchResponse,
   noError,
+  scanBatches,
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
@@ -34,9 +35,32 @@ export async function fetch(ctx: BrokerContext, request: FetchRequest__Output): 
     const pass = readOnce(ctx, request, maxBytes);
     const remainingMs = deadline - Date.now();
     if (pass.bytes >= request.minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
+      if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
       return pass.response;
     }
     await nextChange(pass.partitions, remainingMs);
+  }
+}
+
+/** Records and bytes a consumer fetch returns, per topic; records below the fetch offset are not counted. */
+function observeConsumerFetch(
+  ctx: BrokerContext,
+  request: FetchRequest__Output,
+  response: FetchResponse,
+): void {
+  for (const [t, topic] of (response.topics ?? []).entries()) {
+    let records = 0;
+    let bytes = 0;
+    for (const [p, answer] of (topic.partitions ?? []).entries()) {
+      const data = answer.records as Buffer | undefined;
+      if (!data || data.length === 0) continue;
+      const fetchOffset = request.topics[t].partitions[p].fetchOffset;
+      bytes += data.length;
+      for (const header of scanBatches(data, { validateCrc: false }).batches) {
+        records += header.lastOffset - Math.max(header.baseOffset, fetchOffset) + 1;
+      }
+    }
+    if (bytes > 0) ctx.observer.fetched(topic.topic ?? "", records, bytes);
   }
 }
 

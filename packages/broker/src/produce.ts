@@ -47,6 +47,13 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
         }
         const partition = ctx.replicas.get(image, topicData.topic, data.partition);
         const result = partition.append(data.records, request.acks);
+        if (!result.duplicate) {
+          ctx.observer.produced(
+            topicData.topic,
+            result.lastOffset - result.baseOffset + 1,
+            data.records.length,
+          );
+        }
         if (request.acks === -1) await partition.waitForHighWatermark(result.lastOffset + 1, timeoutMs);
         return {
           partition: data.partition,

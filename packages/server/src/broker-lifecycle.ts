@@ -67,6 +67,11 @@ export class BrokerLifecycle {
   }
 
   /** Whether the active controller last said this broker is fenced. */
+  /** The controller has reported this broker caught up with the metadata log. */
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
   get isFenced(): boolean {
     return this.fenced;
   }

@@ -1,6 +1,8 @@
 // The node's configuration: one schema for flags, environment and config
 // file (precedence in that order, then defaults). Every key is validated at
-// start-up with a message that names the key, the source and the bad value.
+// start-up with a message that names the key, the source and the bad value;
+// an unknown config-file key or BROOK_* variable is refused, not ignored.
+// docs/configuration.md is generated from CONFIG_SCHEMA (make docs).
 
 import { readFileSync } from "node:fs";
 import { defaultReplicaLagTimeMaxMs } from "@brook/broker";
@@ -44,7 +46,6 @@ export interface NodeConfig {
   readonly replicaLagTimeMaxMs: number;
 }
 
-type Source = "flag" | "env" | "file" | "default";
 type Raw = Record<string, unknown>;
 
 interface Key<T> {
@@ -229,31 +230,46 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
 };
 
 /**
+ * BROOK_* variables that are not node settings but may well be set where a
+ * node starts: a shell that exported BROOK_BOOTSTRAP for the CLI also runs
+ * `make up`. resolveConfig lets these pass; any other BROOK_* name is
+ * refused, as a misspelt setting would otherwise be ignored without a word.
+ */
+export const NON_NODE_ENV: Readonly<Record<string, string>> = {
+  BROOK_BOOTSTRAP: "The brokers the `brook` CLI connects to (its --bootstrap).",
+  BROOK_HOME: "Where `brook drill` finds a `make up` cluster (the repository root).",
+  BROOK_DRILL_BROKER_ID: "Set by `brook drill` for its stop and start commands: the broker they act on.",
+  BROOK_VERSION: "The image tag deploy/docker-compose.yml runs.",
+  BROOK_PUBLISH_ADDRESS: "The address deploy/docker-compose.yml publishes the nodes' ports on.",
+};
+
+/** Where a setting's value came from, named as its user wrote it: `--node-id`, `BROOK_NODE_ID` or `nodeId`. */
+interface Origin {
+  readonly name: string;
+  readonly raw: unknown;
+  /** "from the environment", "from config file node.json", ... */
+  readonly where: string;
+}
+
+type Field = keyof NodeConfig;
+
+/**
  * Resolves the configuration. `flags` holds values given on the command line
  * (keyed by NodeConfig field), `env` the process environment, and
  * `configFile` an optional JSON file with NodeConfig field names as keys.
+ * Throws INVALID_CONFIG naming the key, where it came from and its value.
  */
 export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: string): NodeConfig {
+  checkEnvNames(env);
   const file = configFile ? readConfigFile(configFile) : {};
   const config: Raw = {};
-  for (const [field, key] of Object.entries(CONFIG_SCHEMA) as Array<[keyof NodeConfig, Key<unknown>]>) {
-    const [source, raw] = pick(field, key, flags, env, file);
-    if (raw === undefined) continue;
-    const value = key.parse(raw);
-    if (value === undefined) {
-      const name =
-        source === "env"
-          ? key.env
-          : source === "flag"
-            ? key.flag
-            : source === "file"
-              ? `${field} in ${configFile}`
-              : field;
-      throw new BrookError(
-        "INVALID_CONFIG",
-        `${name}=${JSON.stringify(raw)} is not valid: expected ${key.expected}`,
-      );
-    }
+  const origins = new Map<Field, Origin>();
+  for (const [field, key] of Object.entries(CONFIG_SCHEMA) as Array<[Field, Key<unknown>]>) {
+    const origin = pick(field, key, flags, env, file, configFile);
+    origins.set(field, origin);
+    if (origin.raw === undefined) continue;
+    const value = key.parse(origin.raw);
+    if (value === undefined) throw invalid(`${describe(origin)} is not valid: expected ${key.expected}`);
     config[field] = value;
   }
   config.advertisedHost ??= config.host;
@@ -261,52 +277,68 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     [config.nodeId as number, `${config.advertisedHost}:${config.controllerPort}`],
   ]);
   const resolved = config as unknown as NodeConfig;
-  checkQuorumVoters(resolved);
+  const origin = (field: Field) => describe(origins.get(field) as Origin);
+  checkQuorumVoters(resolved, origin);
   if (resolved.brokerSessionTimeoutMs <= resolved.brokerHeartbeatIntervalMs) {
-    throw new BrookError(
-      "INVALID_CONFIG",
-      `broker session timeout ${resolved.brokerSessionTimeoutMs} ms must exceed the heartbeat interval ${resolved.brokerHeartbeatIntervalMs} ms (several times over, so one late heartbeat does not fence a broker)`,
+    throw invalid(
+      `${origin("brokerSessionTimeoutMs")} must exceed ${origin("brokerHeartbeatIntervalMs")}, several times over, so that one late heartbeat does not fence a broker`,
     );
   }
   if (resolved.roles.length !== 2) {
-    throw new BrookError(
-      "INVALID_CONFIG",
-      `roles=${resolved.roles.join(",")}: this version runs broker and controller together in one node (BROOK_ROLES=broker,controller)`,
+    throw invalid(
+      `${origin("roles")}: this version runs broker and controller together in one node (BROOK_ROLES=broker,controller)`,
     );
   }
   return resolved;
 }
 
 /** This node must be a voter, reachable at its own controller port. */
-function checkQuorumVoters(config: NodeConfig): void {
+function checkQuorumVoters(config: NodeConfig, origin: (field: Field) => string): void {
   const own = config.controllerQuorumVoters.get(config.nodeId);
-  const listed = [...config.controllerQuorumVoters].map(([id, address]) => `${id}@${address}`).join(",");
   if (own === undefined) {
-    throw new BrookError(
-      "INVALID_CONFIG",
-      `controller quorum voters ${listed} do not include this node (id ${config.nodeId}); every node runs a controller, so add ${config.nodeId}@${config.advertisedHost}:${config.controllerPort}`,
+    throw invalid(
+      `${origin("controllerQuorumVoters")} does not include this node (${origin("nodeId")}); every node runs a controller, so add ${config.nodeId}@${config.advertisedHost}:${config.controllerPort}`,
     );
   }
   const ownPort = Number(own.slice(own.lastIndexOf(":") + 1));
   if (ownPort !== config.controllerPort) {
-    throw new BrookError(
-      "INVALID_CONFIG",
-      `controller quorum voters give node ${config.nodeId} port ${ownPort}, but its controller port is ${config.controllerPort}; make them agree`,
+    throw invalid(
+      `${origin("controllerQuorumVoters")} gives node ${config.nodeId} port ${ownPort}, but its controller port is ${config.controllerPort} (${origin("controllerPort")}); make them agree`,
     );
   }
 }
 
 function pick(
-  field: string,
+  field: Field,
   key: Key<unknown>,
   flags: Raw,
   env: NodeJS.ProcessEnv,
   file: Raw,
-): [Source, unknown] {
-  if (flags[field] !== undefined) return ["flag", flags[field]];
-  if (env[key.env] !== undefined) return ["env", env[key.env]];
-  if (file[field] !== undefined) return ["file", file[field]];
-  return ["default", key.defaultValue];
+  path?: string,
+): Origin {
+  if (flags[field] !== undefined)
+    return { name: key.flag, raw: flags[field], where: "from the command line" };
+  if (env[key.env] !== undefined) return { name: key.env, raw: env[key.env], where: "from the environment" };
+  if (file[field] !== undefined) return { name: field, raw: file[field], where: `from config file ${path}` };
+  return { name: key.env, raw: key.defaultValue, where: "by default" };
+}
+
+function describe(origin: Origin): string {
+  if (origin.raw === undefined) return `${origin.name} (not set)`;
+  return `${origin.name}=${JSON.stringify(origin.raw)} ${origin.where}`;
+}
+
+/** Every BROOK_* variable must be a node setting or one of NON_NODE_ENV. */
+function checkEnvNames(env: NodeJS.ProcessEnv): void {
+  const settings = Object.values(CONFIG_SCHEMA).map((key) => key.env);
+  const known = new Set([...settings, ...Object.keys(NON_NODE_ENV)]);
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith("BROOK_") && !known.has(name))
+    .sort();
+  if (unknown.length === 0) return;
+  throw invalid(
+    `unknown environment variable ${unknown.map((name) => withSuggestion(name, settings)).join(", ")}: node settings are ${settings.join(", ")}; ${Object.keys(NON_NODE_ENV).join(", ")} belong to other tools and are let through (docs/configuration.md)`,
+  );
 }
 
 function readConfigFile(path: string): Raw {
@@ -314,14 +346,47 @@ function readConfigFile(path: string): Raw {
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new BrookError("INVALID_CONFIG", `cannot read config file ${path}: ${(error as Error).message}`);
+    throw invalid(`cannot read config file ${path}: ${(error as Error).message}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new BrookError("INVALID_CONFIG", `config file ${path} must hold a JSON object`);
+    throw invalid(`config file ${path} must hold a JSON object`);
   }
-  const unknown = Object.keys(parsed).filter((k) => !(k in CONFIG_SCHEMA));
+  const fields = Object.keys(CONFIG_SCHEMA);
+  const unknown = Object.keys(parsed).filter((name) => !fields.includes(name));
   if (unknown.length > 0) {
-    throw new BrookError("INVALID_CONFIG", `config file ${path} has unknown keys: ${unknown.join(", ")}`);
+    throw invalid(
+      `config file ${path} has unknown key ${unknown.map((name) => withSuggestion(name, fields)).join(", ")}: its keys are ${fields.join(", ")}`,
+    );
   }
   return parsed as Raw;
+}
+
+function invalid(message: string): BrookError {
+  return new BrookError("INVALID_CONFIG", message);
+}
+
+/** `name`, and the known name it is likely a misspelling of (case, separators or two letters apart). */
+function withSuggestion(name: string, known: readonly string[]): string {
+  const plain = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+  const close =
+    known.find((k) => plain(k) === plain(name)) ??
+    known.find((k) => editDistance(plain(k), plain(name)) <= 2);
+  return close === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (did you mean ${close}?)`;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }

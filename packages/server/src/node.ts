@@ -21,7 +21,9 @@ import { type Logger, pino } from "pino";
 import { BrokerLifecycle } from "./broker-lifecycle.js";
 import type { NodeConfig } from "./config.js";
 import { ForwardingControllerChannel } from "./controller-channel.js";
+import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
+import { NodeMetrics } from "./metrics.js";
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -29,6 +31,7 @@ export interface RunningNode {
   /** Actual ports (differ from the config when it asked for port 0). */
   readonly brokerPort: number;
   readonly controllerPort: number;
+  readonly httpPort: number;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -37,6 +40,10 @@ const shutdownGraceMs = 5_000;
 
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
+  // Every line names its node, role and component (pino child bindings).
+  const brokerLog = log.child({ role: "broker" });
+  const controllerLog = log.child({ role: "controller" });
+  const metrics = new NodeMetrics(config.nodeId);
   const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
   const controllerService = new DeferredControllerService(config.nodeId);
@@ -58,11 +65,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     controller,
     metadataLog,
     config.controllerQuorumVoters,
-    log.child({ component: "controller-channel" }),
+    brokerLog.child({ component: "controller-channel" }),
   );
   controllerService.serve(controllerHandlers(controller));
   const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
-  log.info(
+  controllerLog.info(
     {
       component: "controller",
       port: controllerPort,
@@ -79,7 +86,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     dataDir: config.dataDir,
     metadata: controller,
     controller: channel,
-    logger: log,
+    logger: brokerLog,
+    observer: metrics.observer,
     retentionCheckIntervalMs: config.retentionCheckIntervalMs,
     startsBehindMetadata: true,
     incarnationId,
@@ -88,7 +96,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
-  log.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
+  brokerLog.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
   const lifecycle = new BrokerLifecycle({
     brokerId: config.nodeId,
     incarnationId,
@@ -101,9 +109,34 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures
     },
     channel,
-    logger: log.child({ component: "broker-lifecycle" }),
+    logger: brokerLog.child({ component: "broker-lifecycle" }),
   });
   lifecycle.start();
+
+  metrics.registerGauges(config.nodeId, broker, metadataLog, () => controller.image);
+  metrics.onImage(controller.image, config.nodeId);
+  const stopCountingImages = controller.onImage((image) => metrics.onImage(image, config.nodeId));
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    const self = controller.image.brokers.get(config.nodeId);
+    if (self?.incarnationId !== incarnationId) reasons.push("not registered with the active controller yet");
+    else if (self.fenced)
+      reasons.push("registered but fenced (catching up with the metadata log, or shutting down)");
+    if (!lifecycle.isCaughtUp) reasons.push("not caught up with the metadata log");
+    const notLeading = broker.notLeading();
+    if (notLeading.length > 0) {
+      reasons.push(`leads partitions it does not serve yet: ${notLeading.slice(0, 10).join(", ")}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  };
+  const http: HttpListener = await startHttp(config.host, config.httpPort, {
+    readiness,
+    registry: metrics.registry,
+  });
+  log.info(
+    { component: "http", port: http.port },
+    "health and metrics listening (/healthz, /readyz, /metrics)",
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -111,14 +144,17 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     clusterId,
     brokerPort,
     controllerPort,
+    httpPort: http.port,
     logger: log,
     close: () => {
       closing ??= (async () => {
+        stopCountingImages();
         await lifecycle.stop();
         await shutdown(brokerServer);
         await broker.close();
         channel.close();
         await controller.close();
+        await http.close();
         log.info("node stopped");
       })();
       return closing;
