@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-follow bench failover-bench chaos
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench failover-bench chaos
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -49,14 +49,19 @@ down:
 clean: down
 	rm -rf .brook
 
-# The `make up` nodes' logs (.brook/node-<id>/node.log), pretty-printed: `make logs` shows the last
-# LOG_LINES lines of each and exits; `make logs-follow` keeps following them (Ctrl-C stops).
+# The `make up` nodes' logs (.brook/node-<id>/node.log) through pino-pretty, one line per entry:
+# `make logs` shows each node's last LOG_LINES lines and follows them all (Ctrl-C stops);
+# `make logs-last` prints those lines, node by node, and exits.
 LOG_LINES ?= 200
-logs:
-	@tail -q -n $(LOG_LINES) .brook/node-*/node.log | npx pino-pretty --colorize
+PRETTY_LOGS = npx pino-pretty --singleLine --translateTime SYS:HH:MM:ss.l \
+  --ignore pid,hostname,nodeId,role,component \
+  --messageFormat 'node {nodeId}{if role} {role}{end}{if component}/{component}{end}: {msg}'
 
-logs-follow:
-	@tail -q -n $(LOG_LINES) -F .brook/node-*/node.log | npx pino-pretty --colorize
+logs: node_modules/.package-lock.json
+	@tail -q -n $(LOG_LINES) -F .brook/node-*/node.log | $(PRETTY_LOGS)
+
+logs-last: node_modules/.package-lock.json
+	@tail -q -n $(LOG_LINES) .brook/node-*/node.log | $(PRETTY_LOGS)
 
 # Broker failover on three real nodes: FAILOVER_KILLS SIGKILLs of a broker
 # (not the active controller) with a 100-partition topic; prints p50/p99 of

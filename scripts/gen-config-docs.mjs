@@ -34,7 +34,7 @@ function intro() {
     "",
     "1. command-line flags (`--node-id 2`),",
     "2. environment variables (`BROOK_NODE_ID=2`),",
-    "3. the JSON file named by `--config` (`{ \"nodeId\": 2 }`),",
+    '3. the JSON file named by `--config` (`{ "nodeId": 2 }`),',
     "4. the defaults below.",
     "",
     "Every value is checked at start-up. A node refuses to start on a bad one, with a message that",

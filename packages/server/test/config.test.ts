@@ -1,7 +1,13 @@
-// The node's configuration: the controller quorum's voters (Kafka's controller.quorum.voters
-// format, a one-voter default, this node's own place in it) and broker membership settings.
+// The node's configuration: messages that name the key, its source and its value; unknown
+// keys refused; the controller quorum's voters (Kafka's controller.quorum.voters format, a
+// one-voter default, this node's own place in it); broker membership settings; and
+// docs/configuration.md matching the schema it is generated from.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BrookError } from "@brook/protocol";
 import { describe, expect, it } from "vitest";
+import { configurationDocPath, renderConfigurationDoc } from "../../../scripts/gen-config-docs.mjs";
 import { resolveConfig } from "../src/config.js";
 
 const threeVoters = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293";
@@ -16,6 +22,97 @@ function invalid(run: () => unknown): string {
   }
   throw new Error("expected INVALID_CONFIG");
 }
+
+function configFile(contents: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), "brook-config-")), "node.json");
+  writeFileSync(path, typeof contents === "string" ? contents : JSON.stringify(contents));
+  return path;
+}
+
+describe("a bad value is refused naming the key as given, its source and the value", () => {
+  it("from a flag", () => {
+    expect(invalid(() => resolveConfig({ nodeId: "two" }, {}))).toBe(
+      '--node-id="two" from the command line is not valid: expected a whole number from 1',
+    );
+  });
+
+  it("from the environment", () => {
+    expect(invalid(() => resolveConfig({}, { BROOK_BROKER_PORT: "70000" }))).toBe(
+      'BROOK_BROKER_PORT="70000" from the environment is not valid: expected a port from 0 to 65535',
+    );
+  });
+
+  it("from the config file, a JSON number shown as one", () => {
+    const path = configFile({ httpPort: -1 });
+    expect(invalid(() => resolveConfig({}, {}, path))).toBe(
+      `httpPort=-1 from config file ${path} is not valid: expected a port from 0 to 65535`,
+    );
+  });
+
+  it("the flag wins over the environment, which wins over the file", () => {
+    const path = configFile({ nodeId: 3, rack: "file", logLevel: "debug" });
+    const config = resolveConfig({ nodeId: "1" }, { BROOK_NODE_ID: "2", BROOK_RACK: "env" }, path);
+    expect(config).toMatchObject({ nodeId: 1, rack: "env", logLevel: "debug" });
+  });
+
+  it("a rule across keys names each of them with its source, defaults included", () => {
+    expect(invalid(() => resolveConfig({ brokerSessionTimeoutMs: "200" }, {}))).toBe(
+      '--broker-session-timeout-ms="200" from the command line must exceed BROOK_BROKER_HEARTBEAT_INTERVAL_MS=250 by default, several times over, so that one late heartbeat does not fence a broker',
+    );
+    expect(invalid(() => resolveConfig({}, { BROOK_ROLES: "broker" }))).toContain(
+      'BROOK_ROLES="broker" from the environment: this version runs broker and controller together',
+    );
+  });
+});
+
+describe("unknown keys are refused, not ignored", () => {
+  it("in the config file, with a suggestion for a misspelt key", () => {
+    const path = configFile({ nodeID: 2, brokerPort: 9092, colour: "blue" });
+    const message = invalid(() => resolveConfig({}, {}, path));
+    expect(message).toContain(
+      `config file ${path} has unknown key "nodeID" (did you mean nodeId?), "colour"`,
+    );
+    expect(message).toContain("its keys are nodeId, clusterId, roles,");
+  });
+
+  it("a config file that is not a JSON object, or not JSON at all", () => {
+    expect(invalid(() => resolveConfig({}, {}, configFile([1, 2])))).toContain("must hold a JSON object");
+    expect(invalid(() => resolveConfig({}, {}, configFile("nodeId: 2")))).toContain(
+      "cannot read config file",
+    );
+  });
+
+  it("in the environment: a BROOK_* variable that is no setting, with a suggestion", () => {
+    const message = invalid(() => resolveConfig({}, { BROOK_NODEID: "2", BROOK_LOG_LEVLE: "debug" }));
+    expect(message).toContain(
+      'unknown environment variable "BROOK_LOG_LEVLE" (did you mean BROOK_LOG_LEVEL?), "BROOK_NODEID" (did you mean BROOK_NODE_ID?)',
+    );
+    expect(message).toContain("node settings are BROOK_NODE_ID, BROOK_CLUSTER_ID,");
+  });
+
+  it("but other tools' BROOK_* variables and everything outside BROOK_* pass", () => {
+    const env = {
+      BROOK_BOOTSTRAP: "127.0.0.1:9092",
+      BROOK_HOME: "/src/brook",
+      BROOK_DRILL_BROKER_ID: "2",
+      BROOK_VERSION: "dev",
+      BROOK_PUBLISH_ADDRESS: "0.0.0.0",
+      PATH: "/usr/bin",
+      brook_node_id: "7",
+    };
+    expect(resolveConfig({}, env).nodeId).toBe(1);
+  });
+});
+
+describe("docs/configuration.md", () => {
+  it("is what scripts/gen-config-docs.mjs renders from the schemas (run `make docs` after changing them)", () => {
+    const committed = readFileSync(configurationDocPath, "utf8");
+    expect(
+      committed === renderConfigurationDoc(),
+      "docs/configuration.md is out of date: run `make docs`",
+    ).toBe(true);
+  });
+});
 
 describe("controller quorum voters", () => {
   it("default to this node alone at its advertised host and controller port (a one-voter quorum)", () => {
@@ -49,14 +146,18 @@ describe("controller quorum voters", () => {
     const message = invalid(() =>
       resolveConfig({}, { BROOK_NODE_ID: "4", BROOK_CONTROLLER_QUORUM_VOTERS: threeVoters }),
     );
-    expect(message).toContain("do not include this node (id 4)");
+    expect(message).toBe(
+      `BROOK_CONTROLLER_QUORUM_VOTERS="${threeVoters}" from the environment does not include this node (BROOK_NODE_ID="4" from the environment); every node runs a controller, so add 4@127.0.0.1:9093`,
+    );
   });
 
   it("must give this node its own controller port", () => {
     const message = invalid(() =>
       resolveConfig({}, { BROOK_NODE_ID: "2", BROOK_CONTROLLER_QUORUM_VOTERS: threeVoters }),
     );
-    expect(message).toContain("give node 2 port 9193, but its controller port is 9093");
+    expect(message).toContain(
+      "gives node 2 port 9193, but its controller port is 9093 (BROOK_CONTROLLER_PORT=9093 by default)",
+    );
   });
 });
 
@@ -92,7 +193,9 @@ describe("broker membership settings", () => {
           { BROOK_BROKER_HEARTBEAT_INTERVAL_MS: "1000", BROOK_BROKER_SESSION_TIMEOUT_MS: "1000" },
         ),
       ),
-    ).toContain("must exceed the heartbeat interval");
+    ).toContain(
+      'BROOK_BROKER_SESSION_TIMEOUT_MS="1000" from the environment must exceed BROOK_BROKER_HEARTBEAT_INTERVAL_MS="1000" from the environment',
+    );
     expect(invalid(() => resolveConfig({}, { BROOK_BROKER_HEARTBEAT_INTERVAL_MS: "0" }))).toContain(
       "BROOK_BROKER_HEARTBEAT_INTERVAL_MS=",
     );
