@@ -101,6 +101,7 @@ export class Partition {
     this.producers.loadFromBatches(readBatchHeaders(log, log.logStartOffset));
     this.serving = serving;
     if (this.isLeader) this.becomeLeader();
+    else this.logRoleChange("none", state);
   }
 
   get isLeader(): boolean {
@@ -144,13 +145,17 @@ export class Partition {
    * refuses the new config (it throws, and keeps the config it had).
    */
   update(state: PartitionImage, config: TopicConfig, serving = this.serving): void {
-    const wasLeader = this.isLeader;
-    const previousEpoch = this.state.leaderEpoch;
+    const previousRole = this.role;
+    const previous = this.state;
     this.state = state;
     this.serving = serving;
     if (this.pendingIsr && state.partitionEpoch !== this.pendingIsr.partitionEpoch)
       this.pendingIsr = undefined;
-    if (this.isLeader && (!wasLeader || state.leaderEpoch !== previousEpoch)) this.becomeLeader();
+    if (this.isLeader && (previousRole !== "leader" || state.leaderEpoch !== previous.leaderEpoch)) {
+      this.becomeLeader();
+    } else {
+      this.logRoleChange(previousRole, previous);
+    }
     if (!this.isLeader) this.followers.clear();
     this.log.updateConfig(toLogConfig(config));
     this.config = config;
@@ -319,11 +324,10 @@ export class Partition {
       this.context.replicaLagTimeMaxMs,
     );
     if (lagging.length === 0) return;
-    this.context.logger.info(
-      { topic: this.topic, partition: this.partition, lagging, isr: this.state.isr },
-      "shrinking the ISR: followers fell behind",
+    this.alterIsr(
+      this.state.isr.filter((id) => !lagging.includes(id)),
+      `shrink: follower(s) ${lagging.join(",")} not caught up within ${this.context.replicaLagTimeMaxMs} ms`,
     );
-    this.alterIsr(this.state.isr.filter((id) => !lagging.includes(id)));
   }
 
   // ---- follower ----------------------------------------------------------------
@@ -530,7 +534,53 @@ export class Partition {
     );
     this.pendingIsr = undefined;
     this.alterRetryAfterMs = 0;
+    this.context.logger.info(
+      { ...this.logFields(), replicas: this.state.replicas, epochStartOffset: this.epochStartOffset },
+      "became leader",
+    );
     this.maybeAdvanceHighWatermark();
+  }
+
+  /** What this replica does now: lead, follow a live leader, or neither. */
+  private get role(): "leader" | "follower" | "none" {
+    return this.isLeader ? "leader" : this.isFollower ? "follower" : "none";
+  }
+
+  /**
+   * Logs a change of role or leader epoch other than becoming leader
+   * (becomeLeader() logs that), and, on the leader, a committed ISR change.
+   */
+  private logRoleChange(previousRole: Partition["role"], previous: PartitionImage): void {
+    const role = this.role;
+    const newEpoch = this.state.leaderEpoch !== previous.leaderEpoch;
+    if (role === "follower" && (previousRole !== "follower" || newEpoch)) {
+      this.context.logger.info({ ...this.logFields(), leader: this.state.leader }, "became follower");
+    } else if (role === "none" && previousRole !== "none") {
+      const reason = !this.serving
+        ? "this broker is out of service (fenced or not yet registered)"
+        : this.state.leader < 0
+          ? "the partition is offline: no eligible leader"
+          : "the replica closed";
+      this.context.logger.info(
+        { ...this.logFields(), leader: this.state.leader, reason },
+        previousRole === "leader" ? "stopped leading" : "stopped following",
+      );
+    } else if (role === "leader" && !sameIds(previous.isr, this.state.isr)) {
+      this.context.logger.info({ ...this.logFields(), previousIsr: previous.isr }, "ISR updated");
+    }
+  }
+
+  /** The fields every leadership and ISR line carries. */
+  private logFields() {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      leaderEpoch: this.state.leaderEpoch,
+      partitionEpoch: this.state.partitionEpoch,
+      isr: this.state.isr,
+      logEndOffset: this.log.logEndOffset,
+      highWatermark: this.highWatermarkOffset,
+    };
   }
 
   /** The committed ISR plus any member an in-flight expansion adds. */
@@ -558,11 +608,7 @@ export class Partition {
       this.log.leaderEpochs.find((entry) => entry.epoch === this.state.leaderEpoch)?.startOffset ??
       this.log.logEndOffset;
     if (!mayJoinIsr(progress, this.highWatermarkOffset, epochStart)) return;
-    this.context.logger.info(
-      { topic: this.topic, partition: this.partition, replicaId, isr: this.state.isr },
-      "expanding the ISR: a follower caught up",
-    );
-    this.alterIsr([...this.state.isr, replicaId]);
+    this.alterIsr([...this.state.isr, replicaId], `expand: follower ${replicaId} caught up`);
   }
 
   /**
@@ -570,9 +616,13 @@ export class Partition {
    * effect when the committed metadata shows it (update()); until then the
    * maximal ISR counts for the high watermark.
    */
-  private alterIsr(isr: readonly number[]): void {
+  private alterIsr(isr: readonly number[], reason: string): void {
     if (this.context.clock.nowMs() < this.alterRetryAfterMs) return;
     this.pendingIsr = { isr, partitionEpoch: this.state.partitionEpoch, unresolved: false };
+    this.context.logger.info(
+      { ...this.logFields(), newIsr: isr, reason },
+      "asking the controller to change the ISR",
+    );
     this.sendAlterIsr(this.pendingIsr);
   }
 
@@ -596,13 +646,21 @@ export class Partition {
     };
     this.context.alterPartition(request).catch((error: unknown) => {
       const { code, message } = asBrookError(error);
+      const refused = refusedUncommitted.has(code);
       this.context.logger.warn(
-        { topic: this.topic, partition: this.partition, isr: pending.isr, error: message },
-        "ISR change not confirmed",
+        {
+          topic: this.topic,
+          partition: this.partition,
+          newIsr: pending.isr,
+          leaderEpoch: request.leaderEpoch,
+          partitionEpoch: pending.partitionEpoch,
+          error: message,
+        },
+        refused ? "ISR change refused by the controller" : "ISR change not confirmed; asking again",
       );
       this.alterRetryAfterMs = this.context.clock.nowMs() + alterRetryBackoffMs;
       if (this.pendingIsr !== pending) return;
-      if (refusedUncommitted.has(code)) this.pendingIsr = undefined;
+      if (refused) this.pendingIsr = undefined;
       else pending.unresolved = true;
     });
   }
@@ -627,6 +685,12 @@ export class Partition {
 
   private advanceHighWatermark(offset: number): void {
     if (offset <= this.highWatermarkOffset || this.closed) return;
+    if (this.highWatermarkOffset < this.epochStartOffset && offset >= this.epochStartOffset) {
+      this.context.logger.info(
+        { ...this.logFields(), highWatermark: offset, epochStartOffset: this.epochStartOffset },
+        "high watermark reached the leader epoch's start: consumers read again",
+      );
+    }
     this.highWatermarkOffset = offset;
     // Retention never deletes at or above the log's high watermark.
     this.log.highWatermark = offset;
@@ -646,6 +710,10 @@ export class Partition {
 }
 
 const emptyRecords = Buffer.alloc(0);
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
 
 /**
  * The batch headers, without the CRC check: the log's append checks every

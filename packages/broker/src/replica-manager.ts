@@ -69,6 +69,8 @@ export class ReplicaManager {
   private readonly logger: Logger;
   private imageComplete: boolean;
   private readonly inService: (image: MetadataImage) => boolean;
+  /** Whether the last image applied had this broker in service; undefined before the first. */
+  private serving: boolean | undefined;
   private readonly partitionContext: PartitionContext;
   private readonly fetchers: ReplicaFetcherManager;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -202,6 +204,7 @@ export class ReplicaManager {
 
     for (const key of this.failures.keys()) if (!wanted.has(key)) this.failures.delete(key);
     const serving = this.inService(image);
+    if (serving !== this.serving) this.logServing(serving, image, wanted.size);
     // One partition that cannot open or take its new config must not keep the others from following the image.
     for (const [key, { topic, partition }] of wanted) {
       try {
@@ -216,6 +219,16 @@ export class ReplicaManager {
       }
     }
     this.fetchers.reconcile(image, this.partitions.values());
+  }
+
+  private logServing(serving: boolean, image: MetadataImage, partitions: number): void {
+    this.serving = serving;
+    this.logger.info(
+      { brokerId: this.brokerId, partitions, metadataOffset: image.offset },
+      serving
+        ? "broker in service: its replicas lead and follow as the metadata says"
+        : "broker out of service (fenced, or not registered as this process yet): its replicas neither lead nor follow",
+    );
   }
 
   private deletePartition(key: string, partition: Partition): void {
@@ -254,13 +267,14 @@ export class ReplicaManager {
       clock: this.clock,
       logger: this.logger,
     });
-    this.partitions.set(
-      key,
-      new Partition(topic.name, topic.topicId, partition, log, state, config, this.partitionContext, serving),
-    );
+    // Logged before the replica exists, so that it comes before the replica's own first lines (its role).
     this.logger.info(
       { topic: topic.name, partition, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset },
       "opened partition replica",
+    );
+    this.partitions.set(
+      key,
+      new Partition(topic.name, topic.topicId, partition, log, state, config, this.partitionContext, serving),
     );
   }
 

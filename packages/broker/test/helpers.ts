@@ -21,6 +21,7 @@ import {
   type ControllerChannel,
   defaultBrokerLimits,
   type MetadataSource,
+  noBrokerObserver,
 } from "../src/context.js";
 import type { PartitionContext } from "../src/partition.js";
 import { ReplicaManager } from "../src/replica-manager.js";
@@ -110,6 +111,7 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
     controller: stubController,
     limits: defaultBrokerLimits,
     logger: silentLogger,
+    observer: noBrokerObserver,
     awaitMetadata: () => replicas.applyImage(metadata.image),
   };
   return {

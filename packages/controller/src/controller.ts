@@ -30,6 +30,7 @@ import {
   planUnfence,
 } from "./broker-decisions.js";
 import { BrokerHeartbeats } from "./broker-heartbeats.js";
+import { type ControllerLogger, describeCommit, silentControllerLogger } from "./change-log.js";
 import { NotActiveControllerError } from "./errors.js";
 import type { ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
 import {
@@ -99,6 +100,7 @@ export class Controller {
     private readonly newTopicId: () => string,
     private readonly clock: Clock,
     sessionTimeoutMs: number,
+    private readonly logger: ControllerLogger,
   ) {
     this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs);
     this.stopFollowing = log.onCommit(
@@ -117,6 +119,8 @@ export class Controller {
     sessionTimeoutMs?: number;
     /** How often the active controller checks sessions and preferred leaders; 0: only when checkSessions() is called. */
     sessionCheckIntervalMs?: number;
+    /** Where the active controller logs what its commits change (fencing, elections, ISR changes). */
+    logger?: ControllerLogger;
   }): Promise<Controller> {
     const controller = new Controller(
       options.nodeId,
@@ -124,6 +128,7 @@ export class Controller {
       options.newTopicId ?? randomUUID,
       options.clock ?? systemClock,
       options.sessionTimeoutMs ?? defaultSessionTimeoutMs,
+      options.logger ?? silentControllerLogger,
     );
     try {
       await controller.replayLog();
@@ -213,7 +218,7 @@ export class Controller {
         this.heartbeats.heartbeat(registration.brokerId, now);
         return { registrationOffset: this.currentImage.offset };
       }
-      const firstOffset = await this.commit(records);
+      const firstOffset = await this.commit(records, "a new incarnation registered");
       // The registration is the last record: a predecessor's fencing comes first.
       const registrationOffset = firstOffset + records.length - 1;
       this.heartbeats.registered(
@@ -246,11 +251,11 @@ export class Controller {
     this.heartbeats.heartbeat(request.brokerId, this.clock.nowMs());
     const caughtUp = this.heartbeats.caughtUp(request.incarnationId, request.metadataOffset);
     if (request.wantShutDown) {
-      await this.writeForIncarnation(request, (current) =>
+      await this.writeForIncarnation(request, "controlled shutdown", (current) =>
         current.fenced ? [] : planFencing(this.currentImage, [current]),
       );
     } else if (broker.fenced && caughtUp) {
-      await this.writeForIncarnation(request, (current) =>
+      await this.writeForIncarnation(request, "caught up with the metadata log", (current) =>
         current.fenced ? planUnfence(this.currentImage, current.brokerId) : [],
       );
     }
@@ -271,10 +276,12 @@ export class Controller {
         const now = this.clock.nowMs();
         const { lastHeartbeatMs, sessionTimeoutMs } = this.heartbeats.sessions(now);
         const fencing = planFenceExpiredBrokers(this.currentImage, lastHeartbeatMs, now, sessionTimeoutMs);
-        if (fencing.length > 0) await this.commit(fencing);
+        if (fencing.length > 0) {
+          await this.commit(fencing, `no heartbeat within the ${sessionTimeoutMs} ms session`);
+        }
         if (this.currentImage.offset === this.preferredCheckedOffset) return;
         const preferred = planPreferredLeaderElection(this.currentImage);
-        if (preferred.length > 0) await this.commit(preferred);
+        if (preferred.length > 0) await this.commit(preferred, "preferred leader election");
         this.preferredCheckedOffset = this.currentImage.offset;
       });
     } catch (error) {
@@ -290,7 +297,7 @@ export class Controller {
   alterPartition(request: AlterPartitionRequest): Promise<PartitionImage> {
     return this.write(async () => {
       const records = planAlterPartition(this.currentImage, request);
-      if (records.length > 0) await this.commit(records);
+      if (records.length > 0) await this.commit(records, `AlterPartition from leader ${request.leaderId}`);
       const partition = this.currentImage.partition(request.topic, request.partition);
       assert(partition !== undefined, "an altered partition is in the image");
       return partition;
@@ -306,7 +313,7 @@ export class Controller {
   allocateProducerIds(brokerId: number): Promise<ProducerIdBlock> {
     return this.write(async () => {
       const { record, block } = planProducerIdBlock(this.currentImage, brokerId);
-      await this.commit([record]);
+      await this.commit([record], `producer ids for broker ${brokerId}`);
       return block;
     });
   }
@@ -324,7 +331,7 @@ export class Controller {
         try {
           await this.catchUpAsActive();
           const records = planCreateTopic(this.currentImage, request, this.newTopicId());
-          if (!validateOnly) await this.commit(records);
+          if (!validateOnly) await this.commit(records, "CreateTopics");
           outcomes.push({ name: request.name });
         } catch (error) {
           outcomes.push({ name: request.name, error: asBrookError(error) });
@@ -341,7 +348,7 @@ export class Controller {
       for (const name of names) {
         try {
           await this.catchUpAsActive();
-          await this.commit(planDeleteTopic(this.currentImage, name));
+          await this.commit(planDeleteTopic(this.currentImage, name), "DeleteTopics");
           outcomes.push({ name });
         } catch (error) {
           outcomes.push({ name, error: asBrookError(error) });
@@ -393,28 +400,37 @@ export class Controller {
       throw this.asNotActive(error);
     }
     if (!this.isActive() || this.term() !== term) throw this.notActive();
-    if (this.caughtUpTerm !== term) this.heartbeats.beginTerm(term, this.currentImage, this.clock.nowMs());
+    if (this.caughtUpTerm !== term) {
+      this.heartbeats.beginTerm(term, this.currentImage, this.clock.nowMs());
+      this.logger.info(
+        { term, metadataOffset: this.currentImage.offset, brokers: this.currentImage.brokers.size },
+        "active controller: caught up with the metadata log, deciding from here on",
+      );
+    }
     this.caughtUpTerm = term;
   }
 
   /** A write about one broker incarnation, decided on the image at its turn in the queue. */
   private async writeForIncarnation(
     request: BrokerHeartbeat,
+    reason: string,
     plan: (broker: BrokerImage) => MetadataRecord[],
   ): Promise<void> {
     await this.write(async () => {
       const current = this.currentImage.brokers.get(request.brokerId);
       if (current?.incarnationId !== request.incarnationId) return;
       const records = plan(current);
-      if (records.length > 0) await this.commit(records);
+      if (records.length > 0) await this.commit(records, reason);
     });
   }
 
   /**
-   * Appends a decision's records. The image is not changed here: the log
-   * reports the batch committed (to applyCommitted) before append() resolves.
+   * Appends a decision's records, and logs what they changed and `reason`.
+   * The image is not changed here: the log reports the batch committed (to
+   * applyCommitted) before append() resolves.
    */
-  private async commit(records: MetadataRecord[]): Promise<number> {
+  private async commit(records: MetadataRecord[], reason: string): Promise<number> {
+    const before = this.currentImage;
     let firstOffset: number;
     try {
       firstOffset = await this.log.append(records);
@@ -425,6 +441,9 @@ export class Controller {
       this.currentImage.offset >= firstOffset + records.length - 1,
       "the metadata log reports a batch committed before its append() resolves",
     );
+    for (const line of describeCommit(before, this.currentImage, records, reason)) {
+      this.logger[line.level](line.fields, line.message);
+    }
     return firstOffset;
   }
 

@@ -8,6 +8,7 @@ export {
   planUnfence,
   sessionAlive,
 } from "./broker-decisions.js";
+export { type ControllerLogger, silentControllerLogger } from "./change-log.js";
 export {
   type BrokerHeartbeat,
   type BrokerHeartbeatReply,

@@ -191,6 +191,7 @@ function validateIsr(name: string, current: PartitionImage, isr: readonly number
   }
 }
 
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
+/** The same broker ids in the same order. */
+export function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);
 }

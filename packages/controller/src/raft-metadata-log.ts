@@ -25,6 +25,7 @@ import {
   type Role,
   type StateMachine,
 } from "@brook/raft";
+import { type ControllerLogger, silentControllerLogger } from "./change-log.js";
 import { NotActiveControllerError } from "./errors.js";
 import {
   type CommitListener,
@@ -59,6 +60,8 @@ export interface RaftMetadataLogOptions {
   readonly snapshotEntries?: number;
   /** Other gRPC services to serve on the Raft transport's port (e.g. the Controller service). */
   readonly extraServices?: GrpcTransportOptions["extraServices"];
+  /** Where this member logs its Raft role and leader changes (elections). */
+  readonly logger?: ControllerLogger;
 }
 
 /** One controller's view of the quorum, for `brook cluster status`. */
@@ -73,6 +76,26 @@ export interface MetadataQuorumStatus {
   readonly snapshotIndex: number;
   /** Offset of the last metadata record applied here; -1 when none. */
   readonly committedOffset: number;
+}
+
+/**
+ * Logs this member's Raft role and known leader whenever either changes:
+ * elections, and the leader they settle on. RaftNode calls it only on a
+ * change, so it is quiet while the quorum is stable.
+ */
+function quorumStateLogger(logger: ControllerLogger) {
+  return ({ role, leader, term }: { role: Role; leader: NodeId; term: number }): void => {
+    const leaderId = leader === NONE ? undefined : leader;
+    const message =
+      role === "leader"
+        ? "won the controller election: this node leads the controller quorum"
+        : role === "candidate" || role === "pre-candidate"
+          ? "controller election: campaigning"
+          : leaderId === undefined
+            ? "controller quorum: no leader known"
+            : "controller quorum: following the leader";
+    logger.info({ term, role, leaderId }, message);
+  };
 }
 
 export class RaftMetadataLog implements MetadataLog {
@@ -110,6 +133,7 @@ export class RaftMetadataLog implements MetadataLog {
         transport,
         tickMs: options.tickMs,
         snapshotEntries: options.snapshotEntries,
+        onStateChange: quorumStateLogger(options.logger ?? silentControllerLogger),
       });
     } catch (error) {
       await transport.close();

@@ -53,12 +53,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     voters: config.controllerQuorumVoters,
     listen: `${config.host}:${config.controllerPort}`,
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
+    logger: controllerLog.child({ component: "raft" }),
   });
   await checkStoredVoters(metadataLog, config);
   const controller = await Controller.open({
     nodeId: config.nodeId,
     log: metadataLog,
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
+    logger: controllerLog.child({ component: "controller" }),
   });
   const channel = new ForwardingControllerChannel(
     config.nodeId,

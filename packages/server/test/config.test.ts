@@ -2,29 +2,35 @@
 // keys refused; the controller quorum's voters (Kafka's controller.quorum.voters format, a
 // one-voter default, this node's own place in it); broker membership settings; and
 // docs/configuration.md matching the schema it is generated from.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrookError } from "@brook/protocol";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { configurationDocPath, renderConfigurationDoc } from "../../../scripts/gen-config-docs.mjs";
 import { resolveConfig } from "../src/config.js";
 
 const threeVoters = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293";
 
+/** The detail of the INVALID_CONFIG error `run` throws. */
 function invalid(run: () => unknown): string {
   try {
     run();
   } catch (error) {
     expect(error).toBeInstanceOf(BrookError);
     expect((error as BrookError).code).toBe("INVALID_CONFIG");
-    return (error as Error).message;
+    // The message after its "INVALID_CONFIG: " prefix.
+    return (error as Error).message.replace(/^INVALID_CONFIG: /, "");
   }
   throw new Error("expected INVALID_CONFIG");
 }
 
+const configDir = mkdtempSync(join(tmpdir(), "brook-config-"));
+afterAll(() => rmSync(configDir, { recursive: true, force: true }));
+let configFiles = 0;
+
 function configFile(contents: unknown): string {
-  const path = join(mkdtempSync(join(tmpdir(), "brook-config-")), "node.json");
+  const path = join(configDir, `node-${++configFiles}.json`);
   writeFileSync(path, typeof contents === "string" ? contents : JSON.stringify(contents));
   return path;
 }

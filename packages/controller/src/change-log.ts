@@ -1,0 +1,165 @@
+// What the active controller's commits changed, as log lines: brokers
+// registered, fenced and unfenced, partition leaders elected, ISRs changed,
+// topics created and deleted. Pure: it compares the image before a commit
+// with the one after, record by record (replay derives the epochs, so they
+// are read from the image after); the Controller writes the lines. Only the
+// active controller logs them, once per change for the whole cluster.
+
+import type { MetadataImage, MetadataRecord, TopicImage } from "@brook/metadata";
+import { sameIds } from "./partition-decisions.js";
+
+/** The subset of pino's logger the controller uses (the server passes its pino logger). */
+export interface ControllerLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export const silentControllerLogger: ControllerLogger = { info() {}, warn() {} };
+
+export interface ChangeLine {
+  readonly level: "info" | "warn";
+  readonly message: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/**
+ * Partition lines per commit; past it one summary line counts the rest. A
+ * broker that leaves moves the leadership of every partition it led in one
+ * commit, which may be thousands.
+ */
+export const partitionChangeLinesMax = 100;
+
+/** The lines for one commit of `records`, decided for `reason`. */
+export function describeCommit(
+  before: MetadataImage,
+  after: MetadataImage,
+  records: readonly MetadataRecord[],
+  reason: string,
+): ChangeLine[] {
+  const lines: ChangeLine[] = [];
+  let partitionChanges = 0;
+  for (const record of records) {
+    if (record.type === "partition-change") {
+      partitionChanges++;
+      if (partitionChanges > partitionChangeLinesMax) continue;
+    }
+    const line = describeRecord(before, after, record, reason);
+    if (line) lines.push(line);
+  }
+  if (partitionChanges > partitionChangeLinesMax) {
+    lines.push(
+      info("more partition changes in the same commit, not logged one by one", {
+        partitions: partitionChanges - partitionChangeLinesMax,
+        reason,
+      }),
+    );
+  }
+  return lines;
+}
+
+function describeRecord(
+  before: MetadataImage,
+  after: MetadataImage,
+  record: MetadataRecord,
+  reason: string,
+): ChangeLine | undefined {
+  switch (record.type) {
+    case "broker-registration": {
+      const { brokerId, incarnationId, host, port, rack } = record;
+      return info("broker registered (fenced until it catches up)", {
+        brokerId,
+        incarnationId,
+        host,
+        port,
+        rack,
+      });
+    }
+    case "broker-fence":
+      return info("broker fenced", {
+        brokerId: record.brokerId,
+        incarnationId: record.incarnationId,
+        ledPartitions: partitionsLedBy(before, record.brokerId),
+        reason,
+      });
+    case "broker-unfence":
+      return info("broker unfenced", {
+        brokerId: record.brokerId,
+        incarnationId: record.incarnationId,
+        reason,
+      });
+    case "partition-change":
+      return describePartitionChange(
+        before.topicsById.get(record.topicId),
+        after.topicsById.get(record.topicId),
+        record.partition,
+        reason,
+      );
+    case "topic": {
+      const topic = after.topicsById.get(record.topicId);
+      return info("topic created", {
+        topic: record.name,
+        topicId: record.topicId,
+        partitions: topic?.partitions.length,
+        replicationFactor: topic?.partitions[0]?.replicas.length,
+      });
+    }
+    case "remove-topic":
+      return info("topic deleted", {
+        topic: before.topicsById.get(record.topicId)?.name,
+        topicId: record.topicId,
+      });
+    default:
+      return undefined;
+  }
+}
+
+/** A leader election (clean, unclean, or none possible), else an ISR change. */
+function describePartitionChange(
+  topicBefore: TopicImage | undefined,
+  topicAfter: TopicImage | undefined,
+  partition: number,
+  reason: string,
+): ChangeLine | undefined {
+  const old = topicBefore?.partitions[partition];
+  const now = topicAfter?.partitions[partition];
+  if (!old || !now || !topicAfter) return undefined;
+  const fields = {
+    topic: topicAfter.name,
+    partition,
+    leaderEpoch: now.leaderEpoch,
+    partitionEpoch: now.partitionEpoch,
+    previousIsr: old.isr,
+    isr: now.isr,
+    reason,
+  };
+  if (now.leader !== old.leader) {
+    const leaders = { previousLeader: old.leader, leader: now.leader };
+    if (now.leader < 0)
+      return warn("partition offline: no eligible replica to lead it", { ...fields, ...leaders });
+    if (!old.isr.includes(now.leader)) {
+      return warn("unclean leader election: an out-of-sync replica leads, records may be lost", {
+        ...fields,
+        ...leaders,
+      });
+    }
+    return info("partition leader elected", { ...fields, ...leaders });
+  }
+  if (!sameIds(old.isr, now.isr)) return info("ISR changed", { ...fields, leader: now.leader });
+  return undefined;
+}
+
+function partitionsLedBy(image: MetadataImage, brokerId: number): number {
+  let count = 0;
+  for (const topic of image.topicsById.values()) {
+    count += topic.partitions.filter((partition) => partition.leader === brokerId).length;
+  }
+  return count;
+}
+
+function info(message: string, fields: Record<string, unknown>): ChangeLine {
+  return { level: "info", message, fields };
+}
+
+function warn(message: string, fields: Record<string, unknown>): ChangeLine {
+  return { level: "warn", message, fields };
+}
