@@ -1,7 +1,9 @@
 // Health, readiness and metrics on three real node processes: every node is
 // healthy and ready; /metrics speaks Prometheus and counts produced records;
 // SIGKILL of a partition leader makes the survivors report under-replicated
-// partitions, and the count falls back to 0 once the node is back in the ISR.
+// partitions, and the count falls back to 0 once the node is back in the ISR;
+// a planned stop (SIGTERM) moves leaderships before the process exits, so a
+// rolling restart leaves no partition without a leader.
 import { Brook, silentLogger } from "@brook/client";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,5 +111,49 @@ describe("health and metrics on three nodes", () => {
     console.log(
       `observability: under-replicated partitions peaked at ${peak} after the kill, back to 0 after restart`,
     );
+  }, 90_000);
+
+  it("a planned stop (SIGTERM) hands its leaderships over before the process exits", async () => {
+    const admin = brook.admin();
+    await admin.createTopics({ topics: [{ topic: "planned", numPartitions: 3, replicationFactor: 3 }] });
+    await admin.close();
+    const producer = brook.producer({ acks: -1, lingerMs: 2 });
+    await producer.connect();
+    let sent = 0;
+    let target = 20;
+    let slowestMs = 0;
+    const send = async () => {
+      while (sent < target) {
+        const started = Date.now();
+        await producer.send({ topic: "planned", messages: [{ key: `planned-${sent}`, value: "x" }] });
+        slowestMs = Math.max(slowestMs, Date.now() - started);
+        sent++;
+      }
+    };
+    await send();
+
+    const info = (await tryMetadata(cluster.nodes[0]))?.topics.find((t) => t.name === "planned");
+    const leader = cluster.nodes.find((n) => n.id === info?.partitions[0].leader) as NodeHandle;
+    const survivor = cluster.nodes.find((n) => n !== leader) as NodeHandle;
+    slowestMs = 0;
+    target = 1_000_000;
+    const load = send();
+    await leader.stop(); // SIGTERM, and wait for a clean exit
+    // The moment the process is gone, the survivors already name other leaders for everything it led.
+    const planned = (await tryMetadata(survivor))?.topics.find((t) => t.name === "planned");
+    expect(planned?.partitions.every((p) => p.leader >= 0 && p.leader !== leader.id)).toBe(true);
+    const sentAtExit = sent;
+    await waitFor("sends go on after the stop", 10_000, async () =>
+      sent >= sentAtExit + 20 ? true : undefined,
+    );
+    target = 0;
+    await load;
+    await producer.close();
+    await leader.start();
+    console.log(
+      `observability: planned stop of leader ${leader.id}: ${sent} acks=all sends, slowest ${slowestMs} ms`,
+    );
+    // Below a broker session (1.5 s): nobody waited for a failure to be detected.
+    expect(slowestMs).toBeLessThan(1_500);
   }, 90_000);
 });
