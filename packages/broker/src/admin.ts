@@ -22,7 +22,7 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
-import { isInternalTopic } from "./groups/coordinator.js";
+import { isInternalTopic } from "./groups/records.js";
 
 const unknownTopic = (name: string) =>
   toWireError(new BrookError("UNKNOWN_TOPIC", `topic '${name}' does not exist`));

@@ -161,15 +161,14 @@ export class Broker {
     }));
     const groupLag: { group: string; topic: string; partition: number; lag: number }[] = [];
     for (const group of this.coordinator.groups()) {
-      for (const [key, committed] of group.offsets) {
-        const [topic, partition] = key.split("\u0000");
-        const local = this.replicas.local(topic, Number(partition));
+      for (const { topic, partition, offset } of group.committedOffsets()) {
+        const local = this.replicas.local(topic, partition);
         if (local === undefined) continue; // no replica here: its high watermark is not known
         groupLag.push({
           group: group.groupId,
           topic,
-          partition: Number(partition),
-          lag: Math.max(0, local.highWatermark - committed.offset),
+          partition,
+          lag: Math.max(0, local.highWatermark - offset),
         });
       }
     }

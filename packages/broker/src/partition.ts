@@ -10,7 +10,7 @@
 // toward the high watermark once fsynced (group commit), and followers fsync
 // before they fetch again, so the offset a follower reports is durable there.
 
-import type { PartitionImage, TopicConfig } from "@brook/metadata";
+import { type PartitionImage, sameIds, type TopicConfig } from "@brook/metadata";
 import {
   type AlterPartitionRequest__Output,
   asBrookError,
@@ -710,10 +710,6 @@ export class Partition {
 }
 
 const emptyRecords = Buffer.alloc(0);
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
-}
 
 /**
  * The batch headers, without the CRC check: the log's append checks every

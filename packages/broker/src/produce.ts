@@ -14,7 +14,7 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
-import { isInternalTopic } from "./groups/coordinator.js";
+import { isInternalTopic } from "./groups/records.js";
 
 const validAcks = new Set([-1, 0, 1]);
 

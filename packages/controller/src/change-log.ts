@@ -5,8 +5,7 @@
 // are read from the image after); the Controller writes the lines. Only the
 // active controller logs them, once per change for the whole cluster.
 
-import type { MetadataImage, MetadataRecord, TopicImage } from "@brook/metadata";
-import { sameIds } from "./partition-decisions.js";
+import { type MetadataImage, type MetadataRecord, sameIds, type TopicImage } from "@brook/metadata";
 
 /** The subset of pino's logger the controller uses (the server passes its pino logger). */
 export interface ControllerLogger {

@@ -8,6 +8,7 @@ import {
   type PartitionChangeRecord,
   type PartitionImage,
   resolveTopicConfig,
+  sameIds,
   type TopicImage,
 } from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
@@ -189,9 +190,4 @@ function validateIsr(name: string, current: PartitionImage, isr: readonly number
   if (problem) {
     throw new BrookError("INVALID_REQUEST", `the new ISR [${isr.join(", ")}] of ${name} ${problem}`);
   }
-}
-
-/** The same broker ids in the same order. */
-export function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

@@ -66,3 +66,8 @@ export class MetadataImage {
     return this.topic(topic)?.partitions[partition];
   }
 }
+
+/** The same broker ids in the same order (replica lists, ISRs). */
+export function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}

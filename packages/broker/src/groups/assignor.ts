@@ -89,7 +89,8 @@ export function assignPartitions(
   return assignment;
 }
 
-function keyOf(tp: TopicPartition): string {
+/** A partition as a map key. */
+export function keyOf(tp: TopicPartition): string {
   return `${tp.topic}\u0000${tp.partition}`;
 }
 
@@ -97,6 +98,7 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function comparePartitions(a: TopicPartition, b: TopicPartition): number {
+/** By topic, then partition. */
+export function comparePartitions(a: TopicPartition, b: TopicPartition): number {
   return compare(a.topic, b.topic) || a.partition - b.partition;
 }

@@ -27,7 +27,7 @@ import type { MetadataSource } from "../context.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
 import { ConsumerGroup, type TopicView } from "./group.js";
-import { groupRecord, OFFSETS_TOPIC, parseGroupRecord } from "./records.js";
+import { groupRecord, isInternalTopic, OFFSETS_TOPIC, parseGroupRecord } from "./records.js";
 
 export interface GroupCoordinatorConfig {
   /** Partitions of __consumer_offsets when this broker creates it (Kafka: offsets.topic.num.partitions, 50). */
@@ -307,29 +307,25 @@ export class GroupCoordinator {
     shard.writtenEnd = end;
   }
 
+  /**
+   * Replays one record: an offset record sets or forgets one offset; a group
+   * record replaces the membership (a tombstone empties it) and keeps the
+   * offsets. A group left with neither is dropped.
+   */
   private apply(shard: Shard, record: Parameters<typeof parseGroupRecord>[0], nowMs: number): void {
     const parsed = parseGroupRecord(record);
     const existing = shard.groups.get(parsed.group);
-    if (parsed.kind === "offset") {
-      const group = existing ?? new ConsumerGroup(parsed.group, randomUUID);
-      shard.groups.set(parsed.group, group);
-      const key = `${parsed.topic}\u0000${parsed.partition}`;
-      if (parsed.value === null) group.offsets.delete(key);
-      else group.offsets.set(key, parsed.value);
-      if (group.isEmpty) shard.groups.delete(parsed.group);
+    const group =
+      parsed.kind === "offset"
+        ? (existing ?? new ConsumerGroup(parsed.group, randomUUID))
+        : parsed.value === null
+          ? new ConsumerGroup(parsed.group, randomUUID).keepOffsetsOf(existing)
+          : ConsumerGroup.fromSnapshot(parsed.value, nowMs, randomUUID).keepOffsetsOf(existing);
+    if (parsed.kind === "offset") group.setOffset(parsed, parsed.value);
+    if (group.isEmpty) {
+      shard.groups.delete(parsed.group);
       return;
     }
-    if (parsed.value === null) {
-      if (existing !== undefined && existing.offsets.size === 0) shard.groups.delete(parsed.group);
-      else if (existing !== undefined) {
-        const emptied = new ConsumerGroup(parsed.group, randomUUID);
-        for (const [key, value] of existing.offsets) emptied.offsets.set(key, value);
-        shard.groups.set(parsed.group, emptied);
-      }
-      return;
-    }
-    const group = ConsumerGroup.fromSnapshot(parsed.value, nowMs, randomUUID);
-    for (const [key, value] of existing?.offsets ?? []) group.offsets.set(key, value);
     shard.groups.set(parsed.group, group);
   }
 }
@@ -354,10 +350,6 @@ function topicView(image: MetadataImage): TopicView {
       for (const topic of image.topics()) if (!isInternalTopic(topic.name)) yield topic.name;
     },
   };
-}
-
-export function isInternalTopic(topic: string): boolean {
-  return topic === OFFSETS_TOPIC;
 }
 
 /** A write or wait that failed because of the partition, as the error a group member should act on. */

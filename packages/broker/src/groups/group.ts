@@ -14,9 +14,9 @@
 // - No partition is ever held by two members at once.
 
 import { BrookError } from "@brook/protocol";
-import { assignPartitions, type TopicPartition } from "./assignor.js";
+import { assignPartitions, comparePartitions, keyOf, type TopicPartition } from "./assignor.js";
 
-export type { TopicPartition };
+export { keyOf, type TopicPartition };
 
 export type GroupState = "empty" | "reconciling" | "stable";
 
@@ -56,6 +56,8 @@ export interface CommittedOffset {
   metadata: string;
   commitTimestampMs: number;
 }
+
+export type PartitionOffset = TopicPartition & CommittedOffset;
 
 /** What the group needs to know about the cluster's topics. */
 export interface TopicView {
@@ -106,7 +108,7 @@ export class ConsumerGroup {
   private subscribedPartitions = new Map<string, number>();
   /** Members whose static instance id another process took over: they are fenced, not unknown. */
   private readonly replaced = new Map<string, string>();
-  readonly offsets = new Map<string, CommittedOffset>();
+  private readonly offsets = new Map<string, PartitionOffset>();
 
   constructor(
     readonly groupId: string,
@@ -142,6 +144,26 @@ export class ConsumerGroup {
       })),
       subscribedPartitions: [...this.subscribedPartitions],
     };
+  }
+
+  /** Records a committed offset (`null`: forgets it). */
+  setOffset(tp: TopicPartition, committed: CommittedOffset | null): void {
+    if (committed === null) this.offsets.delete(keyOf(tp));
+    else this.offsets.set(keyOf(tp), { topic: tp.topic, partition: tp.partition, ...committed });
+  }
+
+  committedOffset(tp: TopicPartition): CommittedOffset | undefined {
+    return this.offsets.get(keyOf(tp));
+  }
+
+  committedOffsets(): IterableIterator<PartitionOffset> {
+    return this.offsets.values();
+  }
+
+  /** Takes over `other`'s committed offsets: a group record replaces membership, never offsets. */
+  keepOffsetsOf(other: ConsumerGroup | undefined): this {
+    for (const [key, value] of other?.offsets ?? []) this.offsets.set(key, value);
+    return this;
   }
 
   get memberCount(): number {
@@ -437,14 +459,6 @@ export function compileSubscription(regex: string): RegExp {
       `subscribed topic regex /${regex}/ is not valid: ${String(error)}`,
     );
   }
-}
-
-export function keyOf(tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`;
-}
-
-function comparePartitions(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }
 
 function samePartitions(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {

@@ -27,7 +27,7 @@ import {
 } from "@brook/protocol";
 import type { BrokerContext } from "../context.js";
 import { type GroupCoordinator, partitionForGroup, validateGroupId } from "./coordinator.js";
-import { compileSubscription, keyOf, type TopicPartition } from "./group.js";
+import { compileSubscription, type TopicPartition } from "./group.js";
 import { groupRecord, OFFSETS_TOPIC, offsetRecord } from "./records.js";
 
 /** Kafka's offset.metadata.max.bytes. */
@@ -181,9 +181,9 @@ export class GroupHandlers {
       );
       // In memory once in the log: what the log will hold is what the group answers with.
       for (const { topic, partition, offset, metadata } of accepted) {
-        group.offsets.set(keyOf({ topic, partition }), { offset, metadata, commitTimestampMs: nowMs });
+        group.setOffset({ topic, partition }, { offset, metadata, commitTimestampMs: nowMs });
       }
-      if (group.offsets.size > 0) shard.groups.set(group.groupId, group);
+      if (!group.isEmpty) shard.groups.set(group.groupId, group);
       await this.coordinator.committed(shard);
       return { error: noError, topics };
     } catch (error) {
@@ -196,17 +196,11 @@ export class GroupHandlers {
       const { shard, group } = this.coordinator.group(request.groupId, false);
       // Read after write: what this coordinator has appended is replicated before it is read back.
       await this.coordinator.committed(shard);
-      const offsets = group?.offsets ?? new Map();
       const wanted: TopicPartition[] =
-        request.topics.length > 0
-          ? fromWire(request.topics)
-          : [...offsets.keys()].map((key) => {
-              const [topic, partition] = key.split("\u0000");
-              return { topic, partition: Number(partition) };
-            });
+        request.topics.length > 0 ? fromWire(request.topics) : [...(group?.committedOffsets() ?? [])];
       const byTopic = new Map<string, OffsetFetchTopic>();
       for (const tp of wanted) {
-        const committed = offsets.get(keyOf(tp));
+        const committed = group?.committedOffset(tp);
         let topic = byTopic.get(tp.topic);
         if (topic === undefined) {
           topic = { topic: tp.topic, partitions: [] };
@@ -286,10 +280,9 @@ export class GroupHandlers {
               `group '${groupId}' has ${group.memberCount} active member(s); stop them first`,
             );
           }
-          const tombstones = [...group.offsets.keys()].map((key) => {
-            const [topic, partition] = key.split("\u0000");
-            return offsetRecord(groupId, topic, Number(partition), null);
-          });
+          const tombstones = [...group.committedOffsets()].map(({ topic, partition }) =>
+            offsetRecord(groupId, topic, partition, null),
+          );
           shard.groups.delete(groupId);
           await this.coordinator.write(shard, [...tombstones, groupRecord(groupId, null)]);
           return { groupId, error: noError };

@@ -9,6 +9,11 @@ import type { CommittedOffset, GroupSnapshot } from "./group.js";
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
 
+/** Topics only the broker writes: producers, deletes and regex subscriptions leave them alone. */
+export function isInternalTopic(topic: string): boolean {
+  return topic === OFFSETS_TOPIC;
+}
+
 export type GroupRecord =
   | { kind: "offset"; group: string; topic: string; partition: number; value: CommittedOffset | null }
   | { kind: "group"; group: string; value: GroupSnapshot | null };
