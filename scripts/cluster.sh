@@ -20,7 +20,17 @@ ready() {
     node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.exit(JSON.parse(s).brokers.length>=Number(process.argv[1])?0:1))' "$nodes"
 }
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Alive: the process exists and is not a zombie. A killed node's process stays a
+# zombie until init reaps it (seconds, in some containers and VMs), and must
+# count as stopped so that `make up` restarts it.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  state=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+  [ "$state" != Z ]
+}
+
+running() { [ -f "$1" ] && alive "$(cat "$1")"; }
 
 up() {
   mkdir -p "$root"
@@ -70,8 +80,8 @@ down() {
     if running "$pidfile"; then
       pid=$(cat "$pidfile")
       kill "$pid"
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+      alive "$pid" && kill -9 "$pid"
       echo "stopped $(basename "$(dirname "$pidfile")") (pid $pid)"
     fi
     rm -f "$pidfile"

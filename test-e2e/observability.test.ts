@@ -3,7 +3,9 @@
 // SIGKILL of a partition leader makes the survivors report under-replicated
 // partitions, and the count falls back to 0 once the node is back in the ISR;
 // a planned stop (SIGTERM) moves leaderships before the process exits, so a
-// rolling restart leaves no partition without a leader.
+// rolling restart leaves no partition without a leader. Through all of it,
+// every line each node logged is JSON naming its node, role and component.
+import { readFileSync } from "node:fs";
 import { Brook, silentLogger } from "@brook/client";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,4 +158,53 @@ describe("health and metrics on three nodes", () => {
     // Below a broker session (1.5 s): nobody waited for a failure to be detected.
     expect(slowestMs).toBeLessThan(1_500);
   }, 90_000);
+
+  it("every line each node logged (starts, a kill, a planned stop) names its node, role and component once", () => {
+    const problems: string[] = [];
+    let lines = 0;
+    for (const node of cluster.nodes) {
+      for (const line of readFileSync(node.logFile, "utf8").split("\n")) {
+        if (line === "") continue;
+        lines++;
+        const problem = logLineProblem(line);
+        if (problem !== undefined && problems.length < 10)
+          problems.push(`node ${node.id}: ${problem}: ${line}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(lines).toBeGreaterThan(100);
+  });
 });
+
+/** Why a node's log line is not one a log pipeline can take as it is; undefined when it is. */
+function logLineProblem(line: string): string | undefined {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return "not JSON (a crash's stack trace?)";
+  }
+  for (const field of ["nodeId", "role", "component", "msg"]) {
+    if (entry[field] === undefined) return `no ${field}`;
+  }
+  const twice = topLevelKeys(line).filter((key, i, keys) => keys.indexOf(key) !== i);
+  return twice.length > 0 ? `${twice.join(", ")} twice (parsers keep only the last)` : undefined;
+}
+
+/** The keys of a JSON object's top level, in order, repeats included (JSON.parse keeps only the last). */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === "\\" ? 2 : 1;
+      if (depth === 1 && json[end + 1] === ":") keys.push(json.slice(i + 1, end));
+      i = end;
+    }
+  }
+  return keys;
+}

@@ -115,7 +115,7 @@ export class Broker {
       brokerId: options.brokerId,
       replicas: this.replicas,
       metadata: options.metadata,
-      logger,
+      logger: options.logger, // it names its own component
       clock: options.clock ?? systemClock,
       config: options.groups,
     });

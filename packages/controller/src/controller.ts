@@ -138,7 +138,15 @@ export class Controller {
     }
     const intervalMs = options.sessionCheckIntervalMs ?? defaultSessionCheckIntervalMs;
     if (intervalMs > 0) {
-      controller.sessionTimer = setInterval(() => void controller.checkSessions(), intervalMs);
+      controller.sessionTimer = setInterval(
+        () =>
+          controller
+            .checkSessions()
+            .catch((error: unknown) =>
+              controller.logger.warn({ err: error }, "session check failed; trying again at the next one"),
+            ),
+        intervalMs,
+      );
       controller.sessionTimer.unref();
     }
     return controller;
@@ -285,8 +293,10 @@ export class Controller {
         this.preferredCheckedOffset = this.currentImage.offset;
       });
     } catch (error) {
-      // Losing leadership midway is normal; the new active controller carries on.
-      if (!(error instanceof BrookError && error.code === "NOT_CONTROLLER")) throw error;
+      // Losing leadership midway is normal (the new active controller carries
+      // on), and so is a timeout while the quorum is unreachable: the next
+      // check decides again from the image as it is then.
+      if (!(error instanceof BrookError && (error.code === "NOT_CONTROLLER" || error.retriable))) throw error;
     }
   }
 

@@ -94,7 +94,7 @@ function quorumStateLogger(logger: ControllerLogger) {
           : leaderId === undefined
             ? "controller quorum: no leader known"
             : "controller quorum: following the leader";
-    logger.info({ term, role, leaderId }, message);
+    logger.info({ term, raftRole: role, leaderId }, message);
   };
 }
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock } from "@brook/protocol";
+import { BrookError, ManualClock } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, defaultSessionTimeoutMs, noLeader } from "../src/index.js";
 import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
@@ -301,5 +301,34 @@ describe("broker sessions across a controller failover", () => {
     ).rejects.toMatchObject({ code: "NOT_CONTROLLER", activeControllerId: 2 });
     await controller.checkSessions();
     expect(controller.committedOffset).toBe(-1);
+  });
+
+  it("a session check while the quorum is unreachable times out quietly and decides at the next one", async () => {
+    const clock = new ManualClock();
+    const log = new ScriptedQuorumLog(1, false, 2);
+    const controller = await Controller.open({ nodeId: 1, log, clock, sessionCheckIntervalMs: 0 });
+    controllers.push(controller);
+    log.commit([
+      { type: "broker-registration", brokerId: 2, incarnationId: "i2", host: "h", port: 2 },
+      { type: "broker-unfence", brokerId: 2, incarnationId: "i2" },
+    ]);
+    log.elect(1);
+    log.beforeSync = () => {
+      throw new BrookError("REQUEST_TIMED_OUT", "read index not confirmed within 5000 ms");
+    };
+    await expect(controller.checkSessions()).resolves.toBeUndefined();
+
+    log.beforeSync = () => undefined;
+    await controller.checkSessions(); // caught up now: broker 2 gets a full session from here
+    clock.advance(defaultSessionTimeoutMs + 1);
+    log.beforeAppend = () => {
+      throw new BrookError("REQUEST_TIMED_OUT", "entry 7 was not applied within 10000 ms");
+    };
+    await expect(controller.checkSessions()).resolves.toBeUndefined();
+    expect(controller.image.brokers.get(2)?.fenced).toBe(false);
+
+    log.beforeAppend = () => undefined;
+    await controller.checkSessions();
+    expect(controller.image.brokers.get(2)?.fenced).toBe(true);
   });
 });

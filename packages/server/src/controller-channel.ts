@@ -188,7 +188,7 @@ export class ForwardingControllerChannel implements ControllerChannel {
     for (let attempt = 1; ; attempt++) {
       try {
         return target === this.nodeId
-          ? await local()
+          ? await withinMs(local(), timeoutMs, method)
           : await this.forward<Res>(target, method, request, timeoutMs);
       } catch (error) {
         const named = activeControllerIdOf(error);
@@ -255,6 +255,22 @@ function giveUp(method: Method, attempts: number, last: Error): BrookError {
     `${method} found no reachable active controller after ${attempts} attempts: ${last.message}`,
     { cause: last },
   );
+}
+
+/**
+ * The same deadline for the local controller as a forwarded call has: a
+ * proposal waits for its commit, which never comes while the quorum is lost.
+ * The proposal may still commit later; a caller of once() retries anyway.
+ */
+function withinMs<T>(work: Promise<T>, timeoutMs: number, method: Method): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BrookError("REQUEST_TIMED_OUT", `${method} was not answered within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -43,6 +43,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   // Every line names its node, role and component (pino child bindings).
   const brokerLog = log.child({ role: "broker" });
   const controllerLog = log.child({ role: "controller" });
+  // The process itself (start, stop, the HTTP listener): role "node".
+  const nodeLog = log.child({ role: "node" });
   const metrics = new NodeMetrics(config.nodeId);
   const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
@@ -135,10 +137,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     readiness,
     registry: metrics.registry,
   });
-  log.info(
-    { component: "http", port: http.port },
-    "health and metrics listening (/healthz, /readyz, /metrics)",
-  );
+  nodeLog
+    .child({ component: "http" })
+    .info({ port: http.port }, "health and metrics listening (/healthz, /readyz, /metrics)");
+  const serverLog = nodeLog.child({ component: "server" });
 
   let closing: Promise<void> | undefined;
   return {
@@ -147,7 +149,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     brokerPort,
     controllerPort,
     httpPort: http.port,
-    logger: log,
+    logger: serverLog,
     close: () => {
       closing ??= (async () => {
         stopCountingImages();
@@ -157,7 +159,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         channel.close();
         await controller.close();
         await http.close();
-        log.info("node stopped");
+        serverLog.info("node stopped");
       })();
       return closing;
     },

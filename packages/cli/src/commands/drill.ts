@@ -126,12 +126,23 @@ function makeUpControl(root: string): BrokerControl {
   };
 }
 
+/**
+ * The process exists and is not a zombie: a killed node stays a zombie until
+ * init reaps it, which in some containers and VMs takes seconds.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  if (!existsSync("/proc/self/stat")) return true; // no process table to read: kill(0) is all we know
+  try {
+    // "pid (comm) state ...": the state follows the last ")", as comm may hold anything.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false; // gone since kill(0)
   }
 }
 

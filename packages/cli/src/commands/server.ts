@@ -26,5 +26,13 @@ export function serverCommand(): Command {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // A bug that escapes every handler still stops the node (its state may be
+    // inconsistent), but as one structured log line a log pipeline can find.
+    const fatal = (kind: string) => (error: unknown) => {
+      node.logger.fatal({ err: error }, `${kind}: the node stops`);
+      process.exit(1);
+    };
+    process.on("uncaughtException", fatal("uncaught exception"));
+    process.on("unhandledRejection", fatal("unhandled promise rejection"));
   }) as unknown as Command;
 }

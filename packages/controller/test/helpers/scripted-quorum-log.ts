@@ -60,8 +60,12 @@ export class ScriptedQuorumLog implements MetadataLog {
     return this.currentTerm;
   }
 
+  /** Runs inside sync(), before it applies anything; throw to fail it (a read index that timed out). */
+  beforeSync: () => void = () => undefined;
+
   async sync(): Promise<void> {
     this.syncCalls++;
+    this.beforeSync();
     for (const batch of this.committedElsewhere.splice(0)) this.commit(batch);
   }
 
