@@ -84,6 +84,11 @@ function expectHealthyDrill(report: DrillReport): void {
   expect(report.leaderEpochAfter).toBeGreaterThan(report.leaderEpochBefore);
   expect(report.leaderlessMs).toBeGreaterThan(0);
   expect(report.leaderlessMs).toBeLessThan(failoverMsMax);
+  // The kill caused an outage; the two parts add up to (at most) the whole.
+  expect(report.leaderlessAfterStopMs).toBeGreaterThan(0);
+  expect(report.leaderlessAfterStopMs + report.leaderlessAfterRestartMs).toBeLessThanOrEqual(
+    report.leaderlessMs,
+  );
   expect(report.backInServiceMs).toBeGreaterThanOrEqual(0);
   expect(report.acked).toBeGreaterThan(0);
   expect(report.readBack).toBeGreaterThanOrEqual(report.acked);

@@ -116,6 +116,10 @@ class ReplicaFetcher {
   private readonly followed = new Map<Partition, Followed>();
   private closed = false;
   private wake: (() => void) | undefined;
+  /** The long-polling Fetch in flight, if any: follow() cancels it to start a new partition at once. */
+  private fetchCall: grpc.ClientUnaryCall | undefined;
+  /** follow() started a partition since this round chose what to fetch: start the round over. */
+  private restartRound = false;
 
   constructor(
     private readonly brokerId: number,
@@ -136,9 +140,18 @@ class ReplicaFetcher {
   follow(partitions: readonly Partition[]): void {
     const wanted = new Set(partitions);
     for (const partition of this.followed.keys()) if (!wanted.has(partition)) this.followed.delete(partition);
+    let started = false;
     for (const partition of partitions) {
       if (this.followed.get(partition)?.epoch === partition.leaderEpoch) continue;
       this.followed.set(partition, { epoch: partition.leaderEpoch, truncated: false, outOfRange: false });
+      started = true;
+    }
+    // A long poll in flight (up to maxWaitMs on a quiet leader) would hold back a partition that just got
+    // this leader: after a failover, the new leader's high watermark waits for exactly this follower. Its
+    // answer is not needed (nothing is appended from a cancelled fetch; the next asks from the same offsets).
+    if (started) {
+      this.restartRound = true;
+      this.fetchCall?.cancel();
     }
     this.wake?.();
   }
@@ -158,6 +171,7 @@ class ReplicaFetcher {
         if (this.closed) return;
       }
       try {
+        this.restartRound = false;
         await this.truncateWhereNeeded();
         const clean = await this.fetchOnce();
         backoffMs = clean ? 0 : Math.min(Math.max(backoffMsMin, backoffMs * 2), backoffMsMax);
@@ -316,11 +330,23 @@ class ReplicaFetcher {
         })),
       ),
     };
-    const response = await this.call<FetchResponse__Output>(
-      "Fetch",
-      request,
-      this.options.maxWaitMs + callSlackMs,
-    );
+    if (this.restartRound) return true;
+    let response: FetchResponse__Output;
+    try {
+      response = await this.call<FetchResponse__Output>(
+        "Fetch",
+        request,
+        this.options.maxWaitMs + callSlackMs,
+        (call) => {
+          this.fetchCall = call;
+        },
+      );
+    } catch (error) {
+      if (this.restartRound) return true; // follow() cancelled it: fetch again at once, with the new partitions
+      throw error;
+    } finally {
+      this.fetchCall = undefined;
+    }
     const byName = new Map(
       fetched.map(([partition, state]) => [
         `${partition.topic}-${partition.partition}`,
@@ -376,6 +402,7 @@ class ReplicaFetcher {
     method: "Fetch" | "OffsetForLeaderEpoch" | "ListOffsets",
     request: object,
     timeoutMs: number,
+    started: (call: grpc.ClientUnaryCall) => void = () => undefined,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
@@ -387,9 +414,11 @@ class ReplicaFetcher {
         request: object,
         options: grpc.CallOptions,
         callback: (error: grpc.ServiceError | null, response?: Res) => void,
-      ) => void;
-      fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error ? reject(fromServiceError(error)) : resolve(response as Res),
+      ) => grpc.ClientUnaryCall;
+      started(
+        fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+          error ? reject(fromServiceError(error)) : resolve(response as Res),
+        ),
       );
     });
   }

@@ -184,7 +184,7 @@ function printReport(r: DrillReport): void {
   const lines = [
     `drill kill-leader: ${r.topic}-${r.partition}, ${(r.durationMs / 1000).toFixed(1)} s`,
     `  leader:           broker ${r.stoppedBroker} (epoch ${r.leaderEpochBefore}) -> ${r.newLeader < 0 ? "none" : `broker ${r.newLeader} (epoch ${r.leaderEpochAfter})`}`,
-    `  without a leader: ${r.leaderlessMs} ms`,
+    `  without a leader: ${r.leaderlessMs} ms: ${r.leaderlessAfterStopMs} ms after the stop, ${r.leaderlessAfterRestartMs} ms after the restart`,
     `  restarted:        broker ${r.stoppedBroker} ${r.backInServiceMs < 0 ? "not back in service" : `in service after ${r.backInServiceMs} ms`}, ${r.rejoinedIsr ? "back in the ISR" : "not back in the ISR"}`,
     `  records:          sent ${r.sent}, acknowledged ${r.acked}, failed ${r.failed}${failures ? ` (${failures})` : ""}, unanswered ${r.unsettled}`,
     `  read back:        ${r.readBack}; lost ${r.lost}, duplicates ${r.duplicates}, never sent ${r.phantoms}, out of order ${r.outOfOrder}, offset gaps ${r.gaps}`,

@@ -71,6 +71,10 @@ export interface DrillReport {
   leaderEpochAfter: number;
   /** Time the partition had no leader that answered, over the whole drill. */
   leaderlessMs: number;
+  /** The part of it from the stop until the restart began: the failover itself. */
+  leaderlessAfterStopMs: number;
+  /** The part after the restart: mostly leadership moving back to the returning (preferred) broker. */
+  leaderlessAfterRestartMs: number;
   /** From the start of the stopped broker to its being listed in service again; -1 if it never was. */
   backInServiceMs: number;
   /** Whether the restarted broker was back in the partition's ISR by the end of the drill. */
@@ -109,6 +113,9 @@ interface Observers {
 interface Failover {
   newLeader: WatchedPartition | undefined;
   backInServiceMs: number;
+  /** When the stop was issued, and the restart; undefined when the drill failed before. */
+  stoppedAtMs?: number;
+  restartedAtMs?: number;
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
@@ -224,6 +231,7 @@ async function killAndRestart(
   const progress = options.progress ?? (() => {});
   const name = `${options.topic}-${partition}`;
   progress(`stopping broker ${victim}`);
+  const stoppedAtMs = Date.now();
   await options.stopBroker(victim);
   const view = await watch
     .waitFor(`another broker to serve ${name}`, drillLimits.failoverMs, (v) =>
@@ -237,20 +245,20 @@ async function killAndRestart(
     progress(`broker ${newLeader.leader} leads ${name} now (epoch ${newLeader.leaderEpoch})`);
   }
   progress(`starting broker ${victim}`);
-  const restartedMs = Date.now();
+  const restartedAtMs = Date.now();
   await options.startBroker(victim);
   await watch.waitFor(`broker ${victim} back in service`, drillLimits.backInServiceMs, (v) =>
     v.brokers.some((b) => b.id === victim),
   );
-  const backInServiceMs = Date.now() - restartedMs;
+  const backInServiceMs = Date.now() - restartedAtMs;
   progress(`broker ${victim} is back in service after ${backInServiceMs} ms`);
-  return { newLeader, backInServiceMs };
+  return { newLeader, backInServiceMs, stoppedAtMs, restartedAtMs };
 }
 
 function report(
   options: DrillOptions,
   before: { leader: number; leaderEpoch: number },
-  { newLeader, backInServiceMs }: Failover,
+  { newLeader, backInServiceMs, stoppedAtMs, restartedAtMs }: Failover,
   { ledger, highWatermarks, watch, load, tail, valuePrefix }: Observers,
   reads: PartitionRead[],
   warnings: string[],
@@ -281,6 +289,12 @@ function report(
     newLeader: newLeader?.leader ?? -1,
     leaderEpochAfter: newLeader?.leaderEpoch ?? -1,
     leaderlessMs: watch.leaderless.leaderlessMs(partition, startedMs, endMs),
+    leaderlessAfterStopMs:
+      stoppedAtMs === undefined
+        ? 0
+        : watch.leaderless.leaderlessMs(partition, stoppedAtMs, restartedAtMs ?? endMs),
+    leaderlessAfterRestartMs:
+      restartedAtMs === undefined ? 0 : watch.leaderless.leaderlessMs(partition, restartedAtMs, endMs),
     backInServiceMs,
     rejoinedIsr,
     sent: load.sent,

@@ -1,0 +1,174 @@
+// The follower's fetcher against a leader that long-polls: a partition that
+// starts following this leader is fetched at once, not after the long poll in
+// flight runs out (after a failover the new leader's high watermark waits for
+// exactly that fetch).
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defaultTopicConfig, type MetadataImage } from "@brook/metadata";
+import {
+  BrokerService,
+  type FetchRequest__Output,
+  type FetchResponse,
+  noError,
+  systemClock,
+} from "@brook/protocol";
+import { PartitionLog } from "@brook/storage";
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Partition } from "../src/partition.js";
+import { ReplicaFetcherManager } from "../src/replica-fetcher.js";
+import { partitionContext, silentLogger } from "./helpers.js";
+
+const leaderId = 2;
+/** Far beyond the test's patience: only a cancelled long poll lets a new partition through in time. */
+const longPollMs = 20_000;
+
+/** A leader that holds every Fetch for its full max_wait_ms (nothing new arrives) and records them. */
+class LongPollingLeader {
+  readonly fetches: { partitions: string[]; atMs: number }[] = [];
+  cancelled = 0;
+  private readonly server = new grpc.Server();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server.addService(BrokerService, {
+      Fetch: (call: grpc.ServerUnaryCall<FetchRequest__Output, FetchResponse>, callback) => {
+        const request = call.request;
+        this.fetches.push({
+          partitions: request.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p.partition}`)),
+          atMs: Date.now(),
+        });
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          callback(null, {
+            topics: request.topics.map((t) => ({
+              topic: t.topic,
+              partitions: t.partitions.map((p) => ({
+                partition: p.partition,
+                error: noError,
+                highWatermark: 0,
+                logStartOffset: 0,
+                records: Buffer.alloc(0),
+              })),
+            })),
+          });
+        }, request.maxWaitMs);
+        this.timers.add(timer);
+        call.on("cancelled", () => {
+          this.cancelled++;
+          clearTimeout(timer);
+          this.timers.delete(timer);
+        });
+      },
+    } as grpc.UntypedServiceImplementation);
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      ),
+    );
+  }
+
+  fetchedSince(partition: string, sinceMs: number) {
+    return this.fetches.find((fetch) => fetch.atMs >= sinceMs && fetch.partitions.includes(partition));
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.server.forceShutdown();
+  }
+}
+
+let root: string;
+let leader: LongPollingLeader;
+let manager: ReplicaFetcherManager;
+const partitions: Partition[] = [];
+
+beforeEach(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-fetcher-"));
+  leader = new LongPollingLeader();
+  await leader.start();
+  manager = new ReplicaFetcherManager(1, silentLogger, {
+    maxWaitMs: longPollMs,
+    partitionMaxBytes: 1 << 20,
+    responseMaxBytes: 1 << 20,
+  });
+});
+
+afterEach(async () => {
+  manager.close();
+  leader.stop();
+  for (const partition of partitions.splice(0)) await partition.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** A replica on broker 1 that follows broker 2 (an empty log: nothing to truncate first). */
+async function follower(partition: number): Promise<Partition> {
+  const log = await PartitionLog.open(path.join(root, `orders-${partition}`), {}, { clock: systemClock });
+  const state = {
+    partition,
+    replicas: [2, 1],
+    isr: [2, 1],
+    leader: leaderId,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  };
+  const replica = new Partition(
+    "orders",
+    "id-1",
+    partition,
+    log,
+    state,
+    defaultTopicConfig,
+    partitionContext(),
+  );
+  partitions.push(replica);
+  return replica;
+}
+
+/** Just what the manager reads of the image: where the leader is. */
+function imageWithLeader(): MetadataImage {
+  return {
+    brokers: new Map([[leaderId, { host: "127.0.0.1", port: leader.port }]]),
+  } as unknown as MetadataImage;
+}
+
+async function until<T>(what: string, check: () => T | undefined, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("replica fetcher", () => {
+  it("fetches a partition that starts following the leader at once, cancelling the long poll in flight", async () => {
+    const first = await follower(0);
+    const second = await follower(1);
+    manager.reconcile(imageWithLeader(), [first]);
+    await until("the first long poll", () => leader.fetchedSince("orders-0", 0));
+
+    const addedMs = Date.now();
+    manager.reconcile(imageWithLeader(), [first, second]);
+    const fetch = await until("a fetch of the new partition", () => leader.fetchedSince("orders-1", addedMs));
+    expect(fetch.partitions.sort()).toEqual(["orders-0", "orders-1"]);
+    expect(fetch.atMs - addedMs).toBeLessThan(1_000);
+    await until("the leader to see the old poll cancelled", () =>
+      leader.cancelled === 1 ? true : undefined,
+    );
+  });
+
+  it("leaves the long poll alone when nothing new is followed", async () => {
+    const first = await follower(0);
+    manager.reconcile(imageWithLeader(), [first]);
+    await until("the first long poll", () => leader.fetchedSince("orders-0", 0));
+    manager.reconcile(imageWithLeader(), [first]); // an image that changed nothing for this fetcher
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(leader.fetches).toHaveLength(1);
+    expect(leader.cancelled).toBe(0);
+  });
+});
