@@ -14,10 +14,11 @@ brook="node $PWD/packages/cli/bin/brook.js"
 voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + (id - 1) * 100)); done)
 voters=${voters%,}
 
-# Ready: the node answers and lists every node's broker as registered.
+# Ready: the node's /readyz says so (on its HTTP port): its broker is
+# registered as this process and in service, it has caught up with the
+# metadata log, and it serves every partition it leads.
 ready() {
-  $brook cluster status --json --bootstrap "127.0.0.1:$1" 2>/dev/null |
-    node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.exit(JSON.parse(s).brokers.length>=Number(process.argv[1])?0:1))' "$nodes"
+  node -e 'fetch(`http://127.0.0.1:${process.argv[1]}/readyz`,{signal:AbortSignal.timeout(2000)}).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"
 }
 
 # Alive: the process exists and is not a zombie. A killed node's process stays a
@@ -59,7 +60,7 @@ up() {
     echo "node $id started (pid $!), broker 127.0.0.1:$((9092 + offset)), log $dir/node.log"
   done
   for id in $(seq 1 "$nodes"); do
-    port=$((9092 + (id - 1) * 100))
+    port=$((9644 + (id - 1) * 100))
     for _ in $(seq 1 60); do
       if ready "$port"; then break; fi
       if ! running "$root/node-$id/node.pid"; then

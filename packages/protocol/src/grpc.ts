@@ -48,6 +48,12 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   "grpc.max_send_message_length": grpcMessageBytesMax,
   "grpc.keepalive_time_ms": 30_000,
   "grpc.keepalive_timeout_ms": 10_000,
+  // A peer that was down is dialled again within a second of coming back.
+  // gRPC's default backoff grows to 120 s: a Raft leader then left a restarted
+  // voter unheard of (stuck campaigning, never caught up) for as long as it
+  // had been down, and a follower its restarted partition leader.
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1_000,
 };
 
 export function createBrokerClient(address: string): BrokerClient {
