@@ -269,7 +269,8 @@ describe("broker membership", () => {
 });
 
 describe("broker sessions across a controller failover", () => {
-  it("a newly active controller gives every broker a full session before fencing any", async () => {
+  /** Controller 1 following controller 2, with broker 2 registered and in service. */
+  async function followerWithBroker2() {
     const clock = new ManualClock();
     const log = new ScriptedQuorumLog(1, false, 2);
     const controller = await Controller.open({ nodeId: 1, log, clock, sessionCheckIntervalMs: 0 });
@@ -278,6 +279,11 @@ describe("broker sessions across a controller failover", () => {
       { type: "broker-registration", brokerId: 2, incarnationId: "i2", host: "h", port: 2 },
       { type: "broker-unfence", brokerId: 2, incarnationId: "i2" },
     ]);
+    return { clock, log, controller };
+  }
+
+  it("a newly active controller gives every broker a full session before fencing any", async () => {
+    const { clock, log, controller } = await followerWithBroker2();
     // Broker 2 last heartbeated to the old active controller long ago, as far as anyone here knows.
     clock.advance(10 * defaultSessionTimeoutMs);
     log.elect(1);
@@ -304,14 +310,7 @@ describe("broker sessions across a controller failover", () => {
   });
 
   it("a session check while the quorum is unreachable times out quietly and decides at the next one", async () => {
-    const clock = new ManualClock();
-    const log = new ScriptedQuorumLog(1, false, 2);
-    const controller = await Controller.open({ nodeId: 1, log, clock, sessionCheckIntervalMs: 0 });
-    controllers.push(controller);
-    log.commit([
-      { type: "broker-registration", brokerId: 2, incarnationId: "i2", host: "h", port: 2 },
-      { type: "broker-unfence", brokerId: 2, incarnationId: "i2" },
-    ]);
+    const { clock, log, controller } = await followerWithBroker2();
     log.elect(1);
     log.beforeSync = () => {
       throw new BrookError("REQUEST_TIMED_OUT", "read index not confirmed within 5000 ms");
