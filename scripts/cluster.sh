@@ -27,8 +27,7 @@ ready() {
 alive() {
   kill -0 "$1" 2>/dev/null || return 1
   [ -r "/proc/$1/stat" ] || return 0
-  state=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)
-  [ "$state" != Z ]
+  [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]
 }
 
 running() { [ -f "$1" ] && alive "$(cat "$1")"; }

@@ -16,7 +16,7 @@ import {
 } from "@brook/protocol";
 import { PartitionLog } from "@brook/storage";
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Partition } from "../src/partition.js";
 import { ReplicaFetcherManager } from "../src/replica-fetcher.js";
 import { partitionContext, silentLogger } from "./helpers.js";
@@ -135,37 +135,38 @@ function imageWithLeader(): MetadataImage {
   } as unknown as MetadataImage;
 }
 
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 3_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Polling for what the leader saw (vitest's own waitFor retries until the callback stops throwing). */
+const waiting = { timeout: 3_000, interval: 10 };
 
 describe("replica fetcher", () => {
   it("fetches a partition that starts following the leader at once, cancelling the long poll in flight", async () => {
     const first = await follower(0);
     const second = await follower(1);
     manager.reconcile(imageWithLeader(), [first]);
-    await until("the first long poll", () => leader.fetchedSince("orders-0", 0));
+    await vi.waitFor(
+      () => expect(leader.fetchedSince("orders-0", 0), "the first long poll").toBeDefined(),
+      waiting,
+    );
 
     const addedMs = Date.now();
     manager.reconcile(imageWithLeader(), [first, second]);
-    const fetch = await until("a fetch of the new partition", () => leader.fetchedSince("orders-1", addedMs));
+    const fetch = await vi.waitFor(() => {
+      const seen = leader.fetchedSince("orders-1", addedMs);
+      if (seen === undefined) throw new Error("no fetch of the new partition yet");
+      return seen;
+    }, waiting);
     expect(fetch.partitions.sort()).toEqual(["orders-0", "orders-1"]);
     expect(fetch.atMs - addedMs).toBeLessThan(1_000);
-    await until("the leader to see the old poll cancelled", () =>
-      leader.cancelled === 1 ? true : undefined,
-    );
+    await vi.waitFor(() => expect(leader.cancelled, "long polls the leader saw cancelled").toBe(1), waiting);
   });
 
   it("leaves the long poll alone when nothing new is followed", async () => {
     const first = await follower(0);
     manager.reconcile(imageWithLeader(), [first]);
-    await until("the first long poll", () => leader.fetchedSince("orders-0", 0));
+    await vi.waitFor(
+      () => expect(leader.fetchedSince("orders-0", 0), "the first long poll").toBeDefined(),
+      waiting,
+    );
     manager.reconcile(imageWithLeader(), [first]); // an image that changed nothing for this fetcher
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(leader.fetches).toHaveLength(1);

@@ -296,7 +296,7 @@ export class Controller {
       // Losing leadership midway is normal (the new active controller carries
       // on), and so is a timeout while the quorum is unreachable: the next
       // check decides again from the image as it is then.
-      if (!(error instanceof BrookError && (error.code === "NOT_CONTROLLER" || error.retriable))) throw error;
+      if (!(error instanceof BrookError && error.retriable)) throw error;
     }
   }
 

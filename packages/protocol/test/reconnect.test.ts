@@ -4,23 +4,13 @@
 // voter unheard of for about as long as it had been down.
 
 import * as grpc from "@grpc/grpc-js";
+import getPort from "get-port";
 import { describe, expect, it } from "vitest";
 import { BrokerService, createBrokerClient } from "../src/index.js";
 
-async function freePort(): Promise<number> {
-  const probe = new grpc.Server();
-  const port = await new Promise<number>((resolve, reject) =>
-    probe.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
-  );
-  probe.forceShutdown();
-  return port;
-}
-
 describe("reconnecting", () => {
   it("reaches a peer within about a second of its return after 12 s down", async () => {
-    const port = await freePort();
+    const port = await getPort({ host: "127.0.0.1" });
     const client = createBrokerClient(`127.0.0.1:${port}`);
     const server = new grpc.Server();
     server.addService(BrokerService, {
