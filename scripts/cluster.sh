@@ -74,17 +74,28 @@ up() {
   echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:9092"
 }
 
+# Every node gets SIGTERM at once (each hands over what it leads, as far as the
+# others still run), then `down` waits for all of them: a node left alone,
+# stopped last, would wait on a quorum that is already gone.
 down() {
+  local pids=() names=()
   for pidfile in "$root"/node-*/node.pid; do
     [ -f "$pidfile" ] || continue
     if running "$pidfile"; then
-      pid=$(cat "$pidfile")
-      kill "$pid"
-      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
-      alive "$pid" && kill -9 "$pid"
-      echo "stopped $(basename "$(dirname "$pidfile")") (pid $pid)"
+      pids+=("$(cat "$pidfile")")
+      names+=("$(basename "$(dirname "$pidfile")")")
+      kill "${pids[-1]}"
     fi
     rm -f "$pidfile"
+  done
+  for i in "${!pids[@]}"; do
+    for _ in $(seq 1 200); do alive "${pids[$i]}" || break; sleep 0.05; done
+    if alive "${pids[$i]}"; then
+      kill -9 "${pids[$i]}"
+      echo "killed ${names[$i]} (pid ${pids[$i]}): it did not stop within 10 s of SIGTERM" >&2
+    else
+      echo "stopped ${names[$i]} (pid ${pids[$i]})"
+    fi
   done
 }
 

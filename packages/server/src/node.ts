@@ -153,13 +153,17 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     close: () => {
       closing ??= (async () => {
         stopCountingImages();
+        const startedMs = Date.now();
         await lifecycle.stop();
+        const controlledShutdownMs = Date.now() - startedMs;
         await shutdown(brokerServer);
         await broker.close();
         channel.close();
+        const brokerStoppedMs = Date.now() - startedMs;
         await controller.close();
         await http.close();
-        serverLog.info("node stopped");
+        // How long each part took: a slow stop is a wait on peers that are gone.
+        serverLog.info({ controlledShutdownMs, brokerStoppedMs, stoppedMs: Date.now() - startedMs }, "node stopped");
       })();
       return closing;
     },

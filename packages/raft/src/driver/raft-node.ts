@@ -508,8 +508,12 @@ export class RaftNode {
       for (const waiter of read.waiters)
         waiter.reject(timedOut(`read index not confirmed within ${readTimeoutMs} ms`));
     }
+    // The core abandons a transfer the target did not finish within an election timeout (it is still the
+    // leader, transferring to nobody); so does the waiter then, rather than at its own later deadline.
+    const core = this.leaderWaiters.length > 0 ? this.core.status() : undefined;
+    const abandoned = core?.role === "leader" && core.leadTransferee === NONE;
     this.leaderWaiters = this.leaderWaiters.filter((waiter) => {
-      if (waiter.deadlineTick > this.ticks) return true;
+      if (waiter.deadlineTick > this.ticks && !abandoned) return true;
       waiter.reject(timedOut(`leadership did not move within ${transferTimeoutMs} ms`));
       return false;
     });
@@ -581,7 +585,8 @@ export class RaftNode {
     let best = NONE;
     let bestMatch = -1;
     for (const progress of this.core.status().progress.values()) {
-      if (progress.id === this.id || progress.isLearner || progress.match <= bestMatch) continue;
+      if (progress.id === this.id || progress.isLearner || !progress.recentActive) continue;
+      if (progress.match <= bestMatch) continue;
       best = progress.id;
       bestMatch = progress.match;
     }

@@ -126,6 +126,35 @@ describe("RaftNode", () => {
     expect(Date.now() - started).toBeLessThan(1_000); // an election timeout is at least 10 ticks = 1 s
   });
 
+  it("gives up a transfer the core abandoned after an election timeout, not at transferTimeoutMs", async () => {
+    const ticker = new ManualTicker();
+    const tickMs = 100;
+    cluster = await RaftTestCluster.start({ ticker, tickMs });
+    await waitFor(() => {
+      ticker.tick();
+      return cluster!.running().some((node) => node.status().role === "leader");
+    });
+    const leader = await cluster.leader();
+    const [target] = cluster.followers();
+    await cluster.kill(target.id);
+
+    let settled = false;
+    const outcome = leader.transferLeadership(target.id).then(
+      () => "moved",
+      (error: unknown) => error,
+    );
+    void outcome.finally(() => {
+      settled = true;
+    });
+    // The election timeout is 10 ticks; transferTimeoutMs would be 50.
+    for (let tick = 0; tick < 12 && !settled; tick++) {
+      ticker.tick();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await outcome).toMatchObject({ code: "REQUEST_TIMED_OUT" });
+    expect(leader.status().role).toBe("leader");
+  });
+
   it("shows on the leader each member's match and lag: 0 once caught up, growing for a stopped follower", async () => {
     cluster = await RaftTestCluster.start({ tickMs: 20 });
     const leader = await cluster.leader();
