@@ -176,7 +176,11 @@ function inspectBatch(
 function checkCounts(header: BatchHeader): BatchFault | undefined {
   const { position, recordCount, lastOffsetDelta, compression } = header;
   if (compression > COMPRESSION_CODEC_ID_MAX) {
-    return corrupt(position, `names compression codec ${compression}, which Kafka does not define`);
+    return corrupt(
+      position,
+      `names compression codec ${compression}, which Kafka does not define (1 gzip to 4 zstd)`,
+      "UNSUPPORTED_BATCH",
+    );
   }
   if (recordCount < 0) return corrupt(position, `declares a negative recordCount (${recordCount})`);
   if (recordCount > 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) {

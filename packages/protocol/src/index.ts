@@ -38,6 +38,7 @@ export {
   validateBatch,
 } from "./batch-header.js";
 export * from "./clock.js";
+export { Compression, type CompressionName } from "./compression.js";
 export { crc32c } from "./crc32c.js";
 export * from "./errors.js";
 export * from "./grpc.js";
@@ -52,8 +53,6 @@ export {
   toPositive,
 } from "./partitioner.js";
 export {
-  Compression,
-  type CompressionName,
   DECOMPRESSED_BATCH_BYTES_MAX,
   type DecodedBatch,
   type DecodeOptions,

@@ -1,7 +1,6 @@
 // Encodes and decodes the records inside a Kafka RecordBatch v2, byte for byte, so batches cross between
 // Brook and any Kafka client unchanged. Producers encode once; consumers decode; the broker does neither.
 
-import { gunzipSync, gzipSync } from "node:zlib";
 import {
   ATTRIBUTES_OFFSET,
   BASE_SEQUENCE_OFFSET,
@@ -26,6 +25,7 @@ import {
   writeInt64,
 } from "./batch-header.js";
 import { systemClock } from "./clock.js";
+import { Compression, type CompressionName, compress, compressionCodec, decompress } from "./compression.js";
 import { crc32c } from "./crc32c.js";
 import { assert, BrookError } from "./errors.js";
 import {
@@ -37,10 +37,6 @@ import {
   writeVarint,
   writeVarlong,
 } from "./varint.js";
-
-/** Compression codecs this codec can write and read, by Kafka's codec id. */
-export const Compression = { none: 0, gzip: 1 } as const;
-export type CompressionName = keyof typeof Compression;
 
 export interface RecordHeader {
   key: string;
@@ -214,13 +210,6 @@ function writeRecords(
   return pos;
 }
 
-function compressionCodec(name: string): number {
-  if (!Object.hasOwn(Compression, name)) {
-    throw new BrookError("UNSUPPORTED_BATCH", `compression "${name}" is not supported; use "none" or "gzip"`);
-  }
-  return Compression[name as CompressionName];
-}
-
 /**
  * Encodes records as one RecordBatch v2. Sizes are measured first so the uncompressed batch is written in
  * place into a single buffer; offsets deltas are 0..n-1 and the base timestamp is the first record's.
@@ -239,7 +228,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   } else {
     const plain = Buffer.allocUnsafe(layout.recordsBytes);
     assert(writeRecords(plain, 0, records, layout) === plain.length, "record sizes were measured exactly");
-    const compressed = gzipSync(plain);
+    const compressed = compress(codec, plain);
     buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
     buf.set(compressed, BATCH_HEADER_BYTES);
   }
@@ -349,25 +338,13 @@ function readRecord(cursor: Cursor, header: BatchHeader): Record {
 
 /** The records region of a compressed batch, inflated, with a ceiling so a small batch cannot exhaust memory. */
 function inflatedRecords(buf: Buffer, header: BatchHeader, options: DecodeOptions): Cursor {
-  const decompressedBytesMax = options.decompressedBytesMax ?? DECOMPRESSED_BATCH_BYTES_MAX;
   const compressed = buf.subarray(header.position + BATCH_HEADER_BYTES, header.position + header.sizeInBytes);
-  if (header.compression !== Compression.gzip) {
-    throw new BrookError(
-      "UNSUPPORTED_BATCH",
-      `the batch at position ${header.position} uses compression codec ${header.compression}; only none and gzip are supported`,
-    );
-  }
-  let plain: Buffer;
-  try {
-    plain = gunzipSync(compressed, { maxOutputLength: decompressedBytesMax });
-  } catch (cause) {
-    if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new BrookError("RECORD_TOO_LARGE", `the batch inflates beyond ${decompressedBytesMax} bytes`, {
-        cause,
-      });
-    }
-    throw corruptRecord(header, `holds gzip data that does not inflate (${(cause as Error).message})`);
-  }
+  const plain = decompress(
+    header.compression,
+    compressed,
+    options.decompressedBytesMax ?? DECOMPRESSED_BATCH_BYTES_MAX,
+    `the batch at position ${header.position}`,
+  );
   return { buf: plain, pos: 0, end: plain.length };
 }
 
