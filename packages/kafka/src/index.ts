@@ -1,3 +1,33 @@
 // Public API of @brook/kafka: the Kafka wire-protocol listener that serves Kafka clients from a broker.
+// Today: the codec, built from the schemas in packages/kafka/schema (docs/kafka-protocol.md).
 
-export {};
+export { isSupported, supportedApiVersions } from "./codec/apis.js";
+export type { Struct, TaggedField } from "./codec/compile.js";
+export { KafkaDecodeError, KafkaEncodeError } from "./codec/errors.js";
+export { FrameSplitter, KafkaFrameError, REQUEST_BYTES_MAX_DEFAULT } from "./codec/frame-splitter.js";
+export {
+  decodeRequestHeader,
+  decodeResponseHeader,
+  type RequestHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+} from "./codec/headers.js";
+export {
+  type DecodedRequest,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  FRAME_SIZE_BYTES,
+  type KafkaRequest,
+} from "./codec/messages.js";
+export { RECORDS_INLINE_BYTES_MAX } from "./codec/writer.js";
+export {
+  KAFKA_ERRORS,
+  KafkaErrorCode,
+  type KafkaErrorInfo,
+  type KafkaErrorName,
+  kafkaErrorName,
+} from "./error-codes.js";
+export type * from "./generated/messages.js";
+export { ApiKey } from "./generated/messages.js";
