@@ -1,6 +1,7 @@
 // Rules: Brook reads snappy, lz4 and zstd batches as other Kafka implementations write them, writes the
 // framing Java clients read, refuses a batch that could inflate past decompressedBytesMax before any native
 // decompressor runs, and reports bad compressed bytes as a typed error, never a library's exception.
+import { randomBytes } from "node:crypto";
 import zstd from "@toondepauw/node-zstd";
 import fc from "fast-check";
 import lz4 from "lz4-napi";
@@ -41,11 +42,33 @@ function regionOf(batch: Buffer): Buffer {
   return batch.subarray(BATCH_HEADER_BYTES);
 }
 
+const valueLength = (record: { value: Buffer | null }) => record.value?.length;
+
+/**
+ * An LZ4 frame as Kafka's Java client lays it out (FLG 0x60: version 1, independent blocks; BD 0x40: 64 KiB),
+ * each 64 KiB of `plain` one block, stored as is where compressing would not shrink it. The blocks come from
+ * lz4-napi's block API; the framing is built here, by the layout, not by any frame encoder.
+ */
+function javaLz4Frame(plain: Buffer): Buffer {
+  const parts = [Buffer.from("04224d18604082", "hex")];
+  for (let start = 0; start < plain.length; start += 64 * 1024) {
+    const chunk = plain.subarray(start, start + 64 * 1024);
+    const compressed = lz4.compressSync(chunk).subarray(4);
+    const stored = compressed.length >= chunk.length;
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE((stored ? chunk.length + 0x80000000 : compressed.length) >>> 0);
+    parts.push(size, stored ? chunk : compressed);
+  }
+  parts.push(Buffer.alloc(4));
+  return Buffer.concat(parts);
+}
+
 /** Counts calls into the native decompressors while `action` runs; 0 means nothing was inflated. */
 function nativeInflations(action: () => unknown): number {
   const spies = [
     vi.spyOn(snappy, "uncompressSync"),
     vi.spyOn(lz4, "decompressFrameSync"),
+    vi.spyOn(lz4, "uncompressSync"),
     vi.spyOn(zstd.Decoder.prototype, "decodeSync"),
   ];
   try {
@@ -114,6 +137,14 @@ describe("batches compressed by other implementations", () => {
       [null, "v2"],
     ]);
     expect(records[0].headers).toEqual([{ key: "h", value: Buffer.from("x") }]);
+  });
+
+  it("decodes an LZ4 frame laid out as Kafka's KafkaLZ4BlockOutputStream writes it: 64 KiB blocks, one stored", () => {
+    const input = [{ value: randomBytes(70_000) }, { value: "compressible ".repeat(8000) }];
+    const plain = regionOf(encodeRecordBatch(input, { nowMs: 1 }));
+    expect(
+      decodeRecordBatch(batchWith(Compression.lz4, javaLz4Frame(plain))).records.map(valueLength),
+    ).toEqual([70_000, 13 * 8000]);
   });
 
   it("reads snappy-java's own output for 'foobar\\n' (a published SnappyOutputStream sample)", () => {
@@ -253,6 +284,14 @@ describe("corrupt compressed bytes", () => {
     ]) {
       expect(brookErrorCode(() => decodeRecordBatch(batchWith(codec, region)))).toBe("CORRUPT_BATCH");
     }
+  });
+
+  it("lz4: a block that inflates past its frame's block maximum is CORRUPT_BATCH", () => {
+    const block = lz4.compressSync(Buffer.alloc(100_000)).subarray(4);
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(block.length);
+    const frame = Buffer.concat([Buffer.from("04224d18604082", "hex"), size, block, Buffer.alloc(4)]);
+    expect(brookErrorCode(() => decodeRecordBatch(batchWith(Compression.lz4, frame)))).toBe("CORRUPT_BATCH");
   });
 
   it("xerial: a chunk longer than the bytes that follow is CORRUPT_BATCH", () => {
