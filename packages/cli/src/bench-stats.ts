@@ -38,13 +38,20 @@ export class BenchStats {
       seconds: Math.round(seconds * 1000) / 1000,
       recordsPerSec: Math.round(this.records / seconds),
       mbPerSec: Math.round((this.bytes / seconds / (1024 * 1024)) * 100) / 100,
-      latencyMs: {
-        p50: ms(this.histogram.getValueAtPercentile(50)),
-        p99: ms(this.histogram.getValueAtPercentile(99)),
-        max: ms(this.histogram.maxValue),
-      },
+      latencyMs: percentilesMs(this.histogram, ms),
     };
   }
+}
+
+/**
+ * p50, p99 and max, in that order and never out of it: a percentile is reported as the top of its
+ * histogram bucket, which can lie above the largest value actually recorded.
+ */
+function percentilesMs(histogram: hdr.Histogram, ms: (us: number) => number): BenchSummary["latencyMs"] {
+  const max = histogram.maxValue;
+  const p99 = Math.min(histogram.getValueAtPercentile(99), max);
+  const p50 = Math.min(histogram.getValueAtPercentile(50), p99);
+  return { p50: ms(p50), p99: ms(p99), max: ms(max) };
 }
 
 export function nowUs(): number {
@@ -56,22 +63,44 @@ export interface Progress {
   stop(): void;
 }
 
+/** Away from a terminal (a pipe, a CI log), progress is one line on stderr at most this often. */
+const progressLineIntervalMs = 5_000;
+
+/** A bar on a terminal; elsewhere one line every progressLineIntervalMs; nothing when not `enabled`. */
 export function progressBar(total: number, label: string, enabled: boolean): Progress {
-  if (!enabled || !process.stderr.isTTY) return { update() {}, stop() {} };
+  if (!enabled) return { update() {}, stop() {} };
+  const startMs = Date.now();
+  const rate = (done: number) => Math.round(done / Math.max((Date.now() - startMs) / 1000, 0.001));
+  if (!process.stderr.isTTY) return progressLines(total, label, rate);
   const bar = new SingleBar({
     format: `${label} [{bar}] {percentage}% | {value}/{total} records | {rate} rec/s | eta {eta}s`,
     stream: process.stderr,
     hideCursor: true,
   });
-  const startMs = Date.now();
   bar.start(total, 0, { rate: 0 });
   return {
     update(done) {
-      bar.update(done, { rate: Math.round(done / Math.max((Date.now() - startMs) / 1000, 0.001)) });
+      bar.update(done, { rate: rate(done) });
     },
     stop() {
       bar.stop();
     },
+  };
+}
+
+function progressLines(total: number, label: string, rate: (done: number) => number): Progress {
+  let lastMs = Date.now();
+  return {
+    update(done) {
+      const now = Date.now();
+      if (now - lastMs < progressLineIntervalMs) return;
+      lastMs = now;
+      const percent = Math.floor((done / Math.max(total, 1)) * 100);
+      process.stderr.write(
+        `${label}: ${done.toLocaleString("en")}/${total.toLocaleString("en")} records (${percent}%), ${rate(done).toLocaleString("en")} records/s\n`,
+      );
+    },
+    stop() {},
   };
 }
 

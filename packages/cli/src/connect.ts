@@ -1,6 +1,9 @@
-// Options every client command shares, and the SDK connection they make.
+// Options every client command shares, and the SDK connection they make: where the brokers are, how long
+// a command may wait for them, and how the SDK's logs reach the person at the terminal.
 
-import { type Admin, Brook } from "@brook/client";
+import { type Admin, Brook, type BrookConfig, checkBrokerAddresses, defaultRetryPolicy } from "@brook/client";
+import { BrookError } from "@brook/protocol";
+import { cliLogger } from "./logging.js";
 
 /**
  * The three brokers `make up` starts, first one first: with a node of a
@@ -8,17 +11,50 @@ import { type Admin, Brook } from "@brook/client";
  */
 export const defaultBootstrap = "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292";
 
+export const timeoutDefaults = {
+  /**
+   * A request-and-answer command (topic, group, cluster) fails after this long without finishing: a few
+   * seconds, so a cluster that is down is reported at once, yet long enough to ride out a leader or
+   * controller failover (about 1.5 s).
+   */
+  adminMs: 5_000,
+  /**
+   * A long-running command (consume, produce, bench, drill) stops after this long without an answer from
+   * any broker: longer than a node's restart, shorter than anyone waits in silence.
+   */
+  unreachableMs: 15_000,
+} as const;
+
+/** How much later than --timeout a command is cut off if the SDK has not given up by itself. */
+const deadlineGraceMs = 2_000;
+/** An admin command retries quickly: its --timeout, not a backoff, bounds how long it waits. */
+const adminRetryTimeMsMax = 1_000;
+
 export interface GlobalOptions {
   bootstrap?: string;
+  timeout?: number;
+  verbose?: true;
 }
 
 /** Bootstrap servers from --bootstrap, else BROOK_BOOTSTRAP, else the local cluster's three brokers. */
 export function bootstrapServers(options: GlobalOptions): string[] {
   const value = options.bootstrap ?? process.env.BROOK_BOOTSTRAP ?? defaultBootstrap;
-  return value
+  const source =
+    options.bootstrap !== undefined ? "--bootstrap" : process.env.BROOK_BOOTSTRAP ? "BROOK_BOOTSTRAP" : "";
+  const servers = value
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+  try {
+    // The SDK's own check, made here so a typo is refused before anything else happens.
+    checkBrokerAddresses(servers);
+  } catch (error) {
+    if (error instanceof BrookError && source !== "") {
+      throw new BrookError(error.code, `${source}: ${error.message.replace(/^[A-Z_]+: /, "")}`);
+    }
+    throw error;
+  }
+  return servers;
 }
 
 /** What commands need of a commander sub-command, whatever its arguments and options. */
@@ -26,17 +62,60 @@ export interface AnyCommand {
   optsWithGlobals(): object;
 }
 
-export function connect(command: AnyCommand): Brook {
-  const options = command.optsWithGlobals() as GlobalOptions;
-  return new Brook({ brokers: bootstrapServers(options), clientId: "brook-cli" });
+export function globalOptions(command: AnyCommand): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
 }
 
-/** Runs `action` with an admin client and always closes it. */
+/** SDK settings for a command: its brokers, logger, and when it stops waiting for a cluster that is gone. */
+export function clientConfig(command: AnyCommand, kind: "admin" | "long-running"): BrookConfig {
+  const options = globalOptions(command);
+  const base = { brokers: bootstrapServers(options), clientId: "brook-cli", logger: cliLogger(options) };
+  if (kind === "long-running") {
+    const unreachableTimeoutMs = options.timeout ?? timeoutDefaults.unreachableMs;
+    // Enough retries to outlast --timeout, so that it (not a retry count) decides when to give up.
+    const retries = Math.ceil(unreachableTimeoutMs / defaultRetryPolicy.maxRetryTimeMs) + 5;
+    return { ...base, unreachableTimeoutMs, retry: { retries: Math.max(defaultRetryPolicy.retries, retries) } };
+  }
+  const timeoutMs = options.timeout ?? timeoutDefaults.adminMs;
+  return {
+    ...base,
+    unreachableTimeoutMs: timeoutMs,
+    requestTimeoutMs: timeoutMs,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTimeMs: adminRetryTimeMsMax },
+  };
+}
+
+/** A client for a long-running command (consume, produce, bench): it stops once no broker answers. */
+export function connect(command: AnyCommand): Brook {
+  return new Brook(clientConfig(command, "long-running"));
+}
+
+/**
+ * Runs `action` with an admin client and always closes it. The whole command has --timeout: the SDK
+ * gives up when no broker answered for that long, and a command still unfinished a little later (a
+ * cluster that answers but cannot complete it) fails with REQUEST_TIMED_OUT.
+ */
 export async function withAdmin<T>(command: AnyCommand, action: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = connect(command).admin();
+  const config = clientConfig(command, "admin");
+  const admin = new Brook(config).admin();
+  const timeoutMs = config.requestTimeoutMs ?? timeoutDefaults.adminMs;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new BrookError(
+            "REQUEST_TIMED_OUT",
+            `the command did not finish within ${timeoutMs} ms (--timeout); the cluster at ${config.brokers.join(",")} answers but did not complete it`,
+          ),
+        ),
+      timeoutMs + deadlineGraceMs,
+    );
+  });
   try {
-    return await action(admin);
+    return await Promise.race([action(admin), deadline]);
   } finally {
+    clearTimeout(timer);
     await admin.close();
   }
 }

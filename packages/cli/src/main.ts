@@ -1,5 +1,5 @@
 // The `brook` command: one sub-command per file in commands/.
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { benchCommand } from "./commands/bench.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { consumeCommand } from "./commands/consume.js";
@@ -8,7 +8,11 @@ import { groupCommand } from "./commands/group.js";
 import { produceCommand } from "./commands/produce.js";
 import { serverCommand } from "./commands/server.js";
 import { topicCommand } from "./commands/topic.js";
+import { parseInteger, timeoutDefaults } from "./connect.js";
 import { fail } from "./output.js";
+import { followLauncher } from "./signals.js";
+
+followLauncher();
 
 const program = new Command("brook")
   .description("Brook: a Kafka-style distributed event log")
@@ -17,6 +21,14 @@ const program = new Command("brook")
     "--bootstrap <servers>",
     "comma-separated host:port list [env BROOK_BOOTSTRAP, default 127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292]",
   )
+  .addOption(
+    new Option(
+      "--timeout <ms>",
+      `topic, group and cluster commands fail when not done within this (default ${timeoutDefaults.adminMs}); ` +
+        `consume, produce, bench and drill stop when no broker answered for this long (default ${timeoutDefaults.unreachableMs})`,
+    ).argParser(parseInteger("--timeout", 1)),
+  )
+  .option("--verbose", "show the client's structured logs on stderr (or set BROOK_LOG_LEVEL=debug|info|warn)")
   .addCommand(serverCommand())
   .addCommand(topicCommand())
   .addCommand(produceCommand())

@@ -3,7 +3,7 @@
 
 import { type Clock, type RandomSource, systemClock } from "@brook/protocol";
 import { Admin } from "./admin/admin.js";
-import { Cluster } from "./cluster/cluster.js";
+import { Cluster, checkBrokerAddresses } from "./cluster/cluster.js";
 import type { BrokerClientFactory } from "./cluster/connection-pool.js";
 import { clientDefaults, defaultRetryPolicy } from "./config.js";
 import { Consumer } from "./consumer/consumer.js";
@@ -21,6 +21,12 @@ export interface BrookConfig {
   requestTimeoutMs?: number;
   /** Default: 10 retries, 100 ms doubling to at most 2 s, ±20% jitter. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Give up once no broker has answered for this long: calls then fail with CLUSTER_UNREACHABLE (not
+   * retriable), so consumers, producers and admin calls stop instead of retrying. Default: never, as Kafka
+   * clients keep retrying; the brook CLI sets it.
+   */
+  unreachableTimeoutMs?: number;
   /** pino-compatible. Default: warnings and errors to the console. */
   logger?: Logger;
   /** For tests and simulations. */
@@ -33,6 +39,7 @@ export class Brook {
   private readonly config: BrookConfig;
 
   constructor(config: BrookConfig) {
+    checkBrokerAddresses(config.brokers);
     this.config = config;
   }
 
@@ -55,6 +62,7 @@ export class Brook {
       clientId: config.clientId ?? clientDefaults.clientId,
       requestTimeoutMs: config.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
       retry: { ...defaultRetryPolicy, ...config.retry },
+      unreachableTimeoutMs: config.unreachableTimeoutMs ?? Number.POSITIVE_INFINITY,
       logger: config.logger ?? consoleLogger,
       clock: config.clock ?? systemClock,
       random: config.random ?? Math.random,

@@ -24,6 +24,7 @@ export type {
   ResetTarget,
 } from "./admin/groups.js";
 export { Brook, type BrookConfig } from "./brook.js";
+export { checkBrokerAddresses } from "./cluster/cluster.js";
 export type { BrokerClientFactory } from "./cluster/connection-pool.js";
 export {
   adminDefaults,

@@ -8,6 +8,18 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
+/**
+ * A leader or coordinator that moved fails a call or two: routine, so such retries log at info; a
+ * failure still there at this consecutive attempt is worth a warning.
+ */
+export const retryWarningAttemptMin = 3;
+
+/** Logs a retriable failure about to be retried: info while routine, a warning once it persists. */
+export function logRetry(logger: Logger, attempt: number, fields: object, message: string): void {
+  if (attempt >= retryWarningAttemptMin) logger.warn({ ...fields, attempt }, message);
+  else logger.info({ ...fields, attempt }, message);
+}
+
 const ignore = (): void => {};
 
 /** The default: warnings and errors to stderr, nothing else. */

@@ -19,6 +19,7 @@ import {
   assert,
   BrookError,
   type Clock,
+  type DescribeControllerResponse,
   type DescribeQuorumResponse,
   systemClock,
 } from "@brook/protocol";
@@ -177,6 +178,17 @@ export class Controller {
         { id: this.nodeId, leader: true, term: 0, commitIndex: this.log.committedOffset },
       ]
     );
+  }
+
+  /** This controller's own term and commit index, which only it knows; any controller answers. */
+  describeSelf(): DescribeControllerResponse {
+    const self = this.quorumStatus().find((member) => member.id === this.nodeId);
+    return {
+      nodeId: this.nodeId,
+      term: self?.term ?? 0,
+      commitIndex: self?.commitIndex ?? -1,
+      leaderId: this.activeControllerId() ?? -1,
+    };
   }
 
   /**

@@ -119,6 +119,7 @@ export function controllerHandlers(controller: Controller): ControllerHandlers {
     BrokerHeartbeat: unary((request) => brokerHeartbeat(controller, request)),
     AlterPartition: unary((request) => alterPartition(controller, request)),
     DescribeQuorum: unary(async () => describeQuorum(controller)),
+    DescribeController: unary(async () => controller.describeSelf()),
     AllocateProducerIds: unary((request) => allocateProducerIds(controller, request)),
   };
 }

@@ -25,6 +25,7 @@ export const ErrorCode = {
   NOT_CONTROLLER: "NOT_CONTROLLER",
   STORAGE_ERROR: "STORAGE_ERROR",
   BROKER_NOT_AVAILABLE: "BROKER_NOT_AVAILABLE",
+  CLUSTER_UNREACHABLE: "CLUSTER_UNREACHABLE",
   CLIENT_CLOSED: "CLIENT_CLOSED",
   FENCED_LEADER_EPOCH: "FENCED_LEADER_EPOCH",
   INVALID_PARTITION_EPOCH: "INVALID_PARTITION_EPOCH",
@@ -159,6 +160,12 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.UNAVAILABLE,
     retriable: true,
     message: "The broker could not be reached; check that it is running and the address is right.",
+  },
+  CLUSTER_UNREACHABLE: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: false,
+    message:
+      "No broker has answered for longer than the client's unreachable timeout; check that the cluster runs and the bootstrap addresses are right.",
   },
   CLIENT_CLOSED: {
     grpcStatus: GrpcStatus.CANCELLED,

@@ -106,7 +106,7 @@ export function fromServiceError(error: grpc.ServiceError): BrookError {
   }
   switch (error.code) {
     case grpc.status.UNAVAILABLE:
-      return new BrookError("BROKER_NOT_AVAILABLE", error.details, { cause: error });
+      return new BrookError("BROKER_NOT_AVAILABLE", unreachableReason(error.details), { cause: error });
     case grpc.status.DEADLINE_EXCEEDED:
       return new BrookError("REQUEST_TIMED_OUT", error.details, { cause: error });
     case grpc.status.RESOURCE_EXHAUSTED:
@@ -126,6 +126,38 @@ export function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.h
       (error: unknown) => callback(toServiceError(error)),
     );
   };
+}
+
+/**
+ * Whether a failed call never reached a Brook server: the connection could not be made or the deadline
+ * passed with no answer (a server's own failures carry the code trailer). The SDK counts only answers,
+ * whatever they say, as contact with the cluster.
+ */
+export function isTransportFailure(error: unknown): boolean {
+  const cause =
+    error instanceof BrookError ? (error.cause as Partial<grpc.ServiceError> | undefined) : undefined;
+  if (cause?.metadata === undefined || cause.metadata.get(errorCodeKey).length > 0) return false;
+  return cause.code === grpc.status.UNAVAILABLE || cause.code === grpc.status.DEADLINE_EXCEEDED;
+}
+
+/**
+ * grpc-js's text for an unreachable peer, as a person would say it: "connect ECONNREFUSED
+ * 127.0.0.1:9292. Resolution note: " becomes "connection refused (127.0.0.1:9292)".
+ */
+export function unreachableReason(details: string): string {
+  const address = /(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) (\S+?)\.?(?:\s|$)/.exec(
+    details,
+  )?.[1];
+  const at = address ? ` (${address})` : "";
+  if (details.includes("ECONNREFUSED")) return `connection refused${at}`;
+  if (details.includes("ETIMEDOUT")) return `connection timed out${at}`;
+  if (details.includes("EHOSTUNREACH") || details.includes("ENETUNREACH")) return `no route to host${at}`;
+  if (details.includes("ECONNRESET")) return `connection reset${at}`;
+  const unresolved = /Name resolution failed for target dns:(\S+)/.exec(details);
+  if (unresolved) return `host name ${unresolved[1]} does not resolve`;
+  return details
+    .replace(/\s*Resolution note:\s*$/, "")
+    .replace(/^No connection established\. Last error: (Error: )?/, "");
 }
 
 export function asBrookError(error: unknown): BrookError {

@@ -48,6 +48,8 @@ export type * from "./generated/brook/v1/DeleteTopicsRequest.js";
 export type * from "./generated/brook/v1/DeleteTopicsResponse.js";
 export type * from "./generated/brook/v1/DescribeClusterRequest.js";
 export type * from "./generated/brook/v1/DescribeClusterResponse.js";
+export type * from "./generated/brook/v1/DescribeControllerRequest.js";
+export type * from "./generated/brook/v1/DescribeControllerResponse.js";
 export type * from "./generated/brook/v1/DescribeGroupsRequest.js";
 export type * from "./generated/brook/v1/DescribeGroupsResponse.js";
 export type * from "./generated/brook/v1/DescribeQuorumRequest.js";

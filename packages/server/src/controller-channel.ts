@@ -27,6 +27,7 @@ import {
   type ControllerClient,
   type ControllerStatus,
   createControllerClient,
+  type DescribeControllerResponse,
   type DescribeQuorumResponse,
   fromServiceError,
   type RegisterBrokerRequest__Output,
@@ -37,6 +38,8 @@ import type { Logger } from "pino";
 
 /** A forwarded write gives up after this long (several elections' worth). */
 export const forwardTimeoutMs = 15_000;
+/** How long cluster status waits for a voter's own term and commit index; past it they show as unknown. */
+const describeControllerTimeoutMs = 1_000;
 /** Attempts per write, local and forwarded together. */
 export const forwardAttemptsMax = 60;
 /** Backoff while no active controller is known or it cannot be reached: doubles up to the max. */
@@ -54,7 +57,8 @@ type Method =
   | "BrokerHeartbeat"
   | "AlterPartition"
   | "AllocateProducerIds"
-  | "DescribeQuorum";
+  | "DescribeQuorum"
+  | "DescribeController";
 
 export class ForwardingControllerChannel implements ControllerChannel {
   private readonly clients = new Map<number, ControllerClient>();
@@ -100,11 +104,37 @@ export class ForwardingControllerChannel implements ControllerChannel {
   }
 
   /**
-   * Every voter with the active controller's view of its progress (match
-   * index, lag); when the active controller cannot be asked, what this node
-   * knows alone (its own term and commit index, who leads), the rest -1.
+   * Every voter with its own term and commit index (asked of each; -1 for
+   * one that does not answer) and the active controller's view of its
+   * progress (match index, lag; -1 when the active controller cannot be asked).
    */
   async quorumStatus(): Promise<ControllerStatus[]> {
+    const members = await this.quorumProgress();
+    const selves = await Promise.all(members.map((member) => this.describeController(member.id ?? -1)));
+    return members.map((member, index) => {
+      const self = selves[index];
+      if (self === undefined) return member;
+      return { ...member, term: Number(self.term), commitIndex: Number(self.commitIndex) };
+    });
+  }
+
+  private async describeController(id: number): Promise<DescribeControllerResponse | undefined> {
+    if (id === this.nodeId) return this.controller.describeSelf();
+    try {
+      return await this.forward<DescribeControllerResponse>(
+        id,
+        "DescribeController",
+        {},
+        describeControllerTimeoutMs,
+      );
+    } catch (error) {
+      this.logger.debug({ voter: id, error: asBrookError(error).message }, "describe controller: no answer");
+      return undefined;
+    }
+  }
+
+  /** The active controller's view of each voter's progress; what this node knows alone when it cannot be asked. */
+  private async quorumProgress(): Promise<ControllerStatus[]> {
     try {
       const quorum = await this.once<DescribeQuorumResponse>(
         "DescribeQuorum",

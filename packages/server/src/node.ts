@@ -163,7 +163,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         await controller.close();
         await http.close();
         // How long each part took: a slow stop is a wait on peers that are gone.
-        serverLog.info({ controlledShutdownMs, brokerStoppedMs, stoppedMs: Date.now() - startedMs }, "node stopped");
+        serverLog.info(
+          { controlledShutdownMs, brokerStoppedMs, stoppedMs: Date.now() - startedMs },
+          "node stopped",
+        );
       })();
       return closing;
     },

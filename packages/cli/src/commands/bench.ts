@@ -15,6 +15,7 @@ import { BenchStats, nowUs, type Progress, printSummary, progressBar } from "../
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
 import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
+import { onStopRequest } from "../signals.js";
 import { acksOption, toAcks } from "./produce.js";
 
 /** Records per send() call; each call's latency is counted for its records. */
@@ -22,17 +23,21 @@ const recordsPerSend = 100;
 /** send() calls in flight; the producer's own buffer bound applies as well. */
 const sendsInFlightMax = 256;
 
-const commonOptions = (command: Command<[], Record<string, never>>) =>
+const commonOptions = (command: Command<[], Record<string, never>>, topicHelp: string, recordsHelp: string) =>
   command
-    .option("--topic <name>", "topic to use (created when missing)", "bench")
-    .option("--records <n>", "how many records", parseInteger("--records", 1), 1_000_000)
+    .option("--topic <name>", topicHelp, "bench")
+    .option("--records <n>", recordsHelp, parseInteger("--records", 1), 1_000_000)
     .option("--record-size <bytes>", "value size of each record", parseInteger("--record-size", 0), 100)
     .option("--json", "print the summary as JSON");
 
 export function benchCommand(): Command {
   const bench = new Command("bench").description("measure throughput and latency");
 
-  commonOptions(bench.command("produce").description("produce records as fast as the cluster takes them"))
+  commonOptions(
+    bench.command("produce").description("produce records as fast as the cluster takes them"),
+    "topic to write (created with --partitions when missing)",
+    "how many records to send",
+  )
     .addOption(acksOption())
     .option("--batch-bytes <n>", "producer batch size", parseInteger("--batch-bytes", 64))
     .option("--linger-ms <ms>", "producer linger", parseInteger("--linger-ms"))
@@ -66,8 +71,12 @@ export function benchCommand(): Command {
       const progress = progressBar(options.records, "produce", !options.json);
       const pending: Array<Promise<RecordMetadata[]>> = [];
       const startedMs = Date.now();
+      let stopping = false;
+      const removeHandlers = onStopRequest(() => {
+        stopping = true;
+      });
       try {
-        for (let sent = 0; sent < options.records; ) {
+        for (let sent = 0; sent < options.records && !stopping; ) {
           const count = Math.min(recordsPerSend, options.records - sent);
           const messages: Message[] = new Array(count);
           for (let i = 0; i < count; i++) messages[i] = { value };
@@ -87,13 +96,18 @@ export function benchCommand(): Command {
         }
         await Promise.all(pending);
       } finally {
+        removeHandlers();
         progress.stop();
         await producer.close();
       }
       report("produce", stats, options.json);
     });
 
-  commonOptions(bench.command("consume").description("read records from the beginning of the topic"))
+  commonOptions(
+    bench.command("consume").description("read records from the beginning of the topic"),
+    "topic to read (it must exist)",
+    "how many records to read; a topic holding fewer is read to its end",
+  )
     .option("--group <id>", "read as members of this consumer group (a fresh group each run by default)")
     .option(
       "--members <n>",
@@ -108,7 +122,7 @@ export function benchCommand(): Command {
           await benchGroupConsume(
             command,
             options.topic,
-            options.records,
+            await recordsToRead(command, options.topic, options.records),
             !options.json,
             groupId,
             options.members ?? 1,
@@ -117,25 +131,34 @@ export function benchCommand(): Command {
         );
         return;
       }
+      const records = await recordsToRead(command, options.topic, options.records);
       const consumer = connect(command).consumer({ fromBeginning: true });
       const stats = new BenchStats();
-      const progress = progressBar(options.records, "consume", !options.json);
+      const progress = progressBar(records, "consume", !options.json);
+      const removeHandlers = onStopRequest(() => void consumer.stop());
       try {
         await consumer.assign([{ topic: options.topic, fromBeginning: true }]);
-        const count = batchCounter(stats, progress, options.records);
-        await consumer.run({
-          eachBatch: async ({ batch }) => {
-            if (count(batch.messages)) await consumer.stop();
-          },
-        });
+        const count = batchCounter(stats, progress, records);
+        if (records > 0) {
+          await consumer.run({
+            eachBatch: async ({ batch }) => {
+              if (count(batch.messages)) await consumer.stop();
+            },
+          });
+        }
       } finally {
+        removeHandlers();
         progress.stop();
         await consumer.close();
       }
       report("consume", stats, options.json);
     });
 
-  commonOptions(bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"))
+  commonOptions(
+    bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"),
+    "unused (echo involves no topic)",
+    "how many records to send through the echo",
+  )
     .option(
       "--batch-bytes <n>",
       "bytes per call (default: the producer's largest request, 1 MiB)",
@@ -193,7 +216,9 @@ async function benchGroupConsume(
       settledMs = Date.now() - started;
     }
   }, 10);
+  const removeHandlers = onStopRequest(() => void Promise.all(consumers.map((consumer) => consumer.stop())));
   try {
+    if (records === 0) return stats;
     await Promise.all(
       consumers.map((consumer) => consumer.subscribe({ topics: [topic], fromBeginning: true })),
     );
@@ -208,6 +233,7 @@ async function benchGroupConsume(
       ),
     );
   } finally {
+    removeHandlers();
     clearInterval(settleWatch);
     progress.stop();
     await Promise.all(consumers.map((consumer) => consumer.close()));
@@ -225,11 +251,29 @@ function batchCounter(stats: BenchStats, progress: Progress, records: number) {
     const now = nowUs();
     stats.recordLatencyUs(now - lastUs);
     lastUs = now;
-    for (const message of messages) stats.bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
-    stats.records += messages.length;
-    progress.update(Math.min(stats.records, records));
+    // Exactly `records`: the last batch may hold more than are still wanted, and are not counted.
+    const wanted = Math.min(messages.length, records - stats.records);
+    for (let i = 0; i < wanted; i++) {
+      stats.bytes += (messages[i].value?.length ?? 0) + (messages[i].key?.length ?? 0);
+    }
+    stats.records += wanted;
+    progress.update(stats.records);
     return stats.records >= records;
   };
+}
+
+/**
+ * `wanted`, or what the topic holds when that is less (with a note on stderr): a consumer bench never
+ * waits for records nobody is producing.
+ */
+async function recordsToRead(command: AnyCommand, topic: string, wanted: number): Promise<number> {
+  const offsets = await withAdmin(command, (admin) => admin.fetchTopicOffsets(topic));
+  const held = offsets.reduce((sum, { low, high }) => sum + (high - low), 0);
+  if (held >= wanted) return wanted;
+  process.stderr.write(
+    `bench: ${topic} holds ${held.toLocaleString("en")} record(s), fewer than --records ${wanted.toLocaleString("en")}; reading those\n`,
+  );
+  return held;
 }
 
 function report(title: string, stats: BenchStats, json: boolean | undefined): void {

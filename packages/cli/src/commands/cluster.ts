@@ -40,14 +40,15 @@ export function clusterCommand(): Command {
           return;
         }
         process.stdout.write(`cluster ${json.clusterId}\n\ncontrollers\n`);
-        const known = (value: number) => (value < 0 ? "?" : value);
+        // -1 in JSON: that controller did not answer, or the active controller could not be asked.
+        const known = (value: number) => (value < 0 ? "unknown" : value);
         printTable(
           ["id", "role", "term", "commit index", "match index", "lag"],
           json.controllers.map((c) => [
             c.id,
             c.leader ? "leader" : "follower",
-            c.leader ? known(c.term) : "",
-            c.leader ? known(c.commitIndex) : "",
+            known(c.term),
+            known(c.commitIndex),
             known(c.matchIndex),
             known(c.lag),
           ]),

@@ -2,18 +2,33 @@
 // a consumer group (--group: the coordinator shares the partitions, offsets are committed).
 
 import type { ConsumedMessage } from "@brook/client";
+import { BrookError } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
-import { connect, parseInteger } from "../connect.js";
+import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
+import { onStopRequest } from "../signals.js";
 
 const endCheckIntervalMs = 50;
 
 export function consumeCommand(): Command {
   return new Command("consume")
-    .description("print records from a topic (every partition unless --partition)")
+    .description(
+      "print records from a topic, one per line (every partition unless --partition); without --exit-at-end or " +
+        "--max-messages it waits for new records until Ctrl-C, and stops with an error when no broker answers for --timeout",
+    )
     .argument("<topic>")
     .option("--from-beginning", "start at the earliest offset instead of the end")
     .option("--partition <n>", "read only this partition", parseInteger("--partition"))
-    .option("--offset <n>", "start at this offset (needs --partition)", parseInteger("--offset"))
+    .option(
+      "--offset <n>",
+      "start at this offset (needs --partition); outside the partition's offsets it is an error unless --reset",
+      parseInteger("--offset"),
+    )
+    .addOption(
+      new Option(
+        "--reset <where>",
+        "where to start when the start offset (--offset, or a group's committed offset) is not in the log",
+      ).choices(["earliest", "latest"] as const),
+    )
     .option("--max-messages <n>", "exit after this many records", parseInteger("--max-messages", 1))
     .option("--exit-at-end", "exit once every partition is read up to its end as of start-up")
     .option(
@@ -39,8 +54,13 @@ export function consumeCommand(): Command {
         .choices(["text", "kv", "json"] as const)
         .default("text" as const),
     )
+    .option("--json", "one JSON object per record (the same as --format json)")
     .action(async (topic, options, command) => {
       checkOptions(options);
+      const format = options.json ? "json" : options.format;
+      if (options.offset !== undefined && options.reset === undefined) {
+        await checkInRange(command, topic, options.partition!, options.offset);
+      }
       const fromBeginning = options.fromBeginning ?? false;
       const consumer = connect(command).consumer({
         fromBeginning,
@@ -48,11 +68,11 @@ export function consumeCommand(): Command {
         groupInstanceId: options.instanceId,
         sessionTimeoutMs: options.sessionTimeoutMs,
         autoCommitIntervalMs: options.commitIntervalMs,
+        // A start offset the user named is never silently replaced by another.
+        autoOffsetReset: options.reset ?? (options.offset !== undefined ? "none" : undefined),
       });
       // Stopping ends the loop below; close() then commits and leaves the group before the process exits.
-      const stopOnSignal = () => void consumer.stop();
-      process.once("SIGINT", stopOnSignal);
-      process.once("SIGTERM", stopOnSignal);
+      const removeHandlers = onStopRequest(() => void consumer.stop());
       try {
         if (options.group !== undefined) {
           await consumer.subscribe({ topics: [topic], fromBeginning });
@@ -68,7 +88,7 @@ export function consumeCommand(): Command {
         let count = 0;
         try {
           for await (const message of consumer) {
-            process.stdout.write(`${format(message, options.format)}\n`);
+            process.stdout.write(`${formatRecord(message, format)}\n`);
             count++;
             if (count === options.maxMessages || atEnd()) break;
           }
@@ -77,11 +97,32 @@ export function consumeCommand(): Command {
         }
         process.stderr.write(`consumed ${count} record(s)\n`);
       } finally {
-        process.off("SIGINT", stopOnSignal);
-        process.off("SIGTERM", stopOnSignal);
+        removeHandlers();
         await consumer.close();
       }
     }) as unknown as Command;
+}
+
+/**
+ * An explicit start offset outside the partition's log is refused with its range, before anything is
+ * read: a Kafka consumer would silently move to the end instead.
+ */
+async function checkInRange(command: AnyCommand, topic: string, partition: number, offset: number) {
+  const offsets = await withAdmin(command, (admin) => admin.fetchTopicOffsets(topic));
+  const range = offsets.find((each) => each.partition === partition);
+  if (range === undefined) {
+    throw new BrookError(
+      "UNKNOWN_PARTITION",
+      `topic ${topic} has partitions 0 to ${offsets.length - 1}; there is no partition ${partition}`,
+    );
+  }
+  if (offset >= range.low && offset <= range.high) return;
+  const held = range.high > range.low ? `offsets ${range.low} to ${range.high - 1}` : "no records";
+  throw new BrookError(
+    "OFFSET_OUT_OF_RANGE",
+    `${topic}-${partition} holds ${held} (next offset ${range.high}); offset ${offset} is ` +
+      `${offset > range.high ? "past its end" : "before its start"}. --reset earliest or --reset latest starts there instead`,
+  );
 }
 
 interface ConsumeFlags {
@@ -92,10 +133,15 @@ interface ConsumeFlags {
   instanceId?: string;
   sessionTimeoutMs?: number;
   commitIntervalMs?: number;
+  json?: true;
+  format: string;
 }
 
 /** Refuses flags that contradict each other: a group assigns partitions itself and starts where it left off. */
 function checkOptions(flags: ConsumeFlags): void {
+  if (flags.json && flags.format !== "text") {
+    throw new Error(`--json is --format json; it cannot be used with --format ${flags.format}`);
+  }
   if (flags.offset !== undefined && flags.partition === undefined) {
     throw new Error("--offset needs --partition: offsets are per partition");
   }
@@ -127,7 +173,7 @@ function checkOptions(flags: ConsumeFlags): void {
   }
 }
 
-function format(message: ConsumedMessage, style: "text" | "kv" | "json"): string {
+function formatRecord(message: ConsumedMessage, style: "text" | "kv" | "json"): string {
   const value = message.value?.toString("utf8") ?? "";
   if (style === "text") return value;
   const key = message.key?.toString("utf8") ?? "";

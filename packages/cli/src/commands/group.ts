@@ -153,15 +153,30 @@ export function groupCommand(): Command {
   return group as unknown as Command;
 }
 
+/** Member ids cut to this many characters in tables, or more where two would look the same (--json has them whole). */
+const memberIdCharsMin = 8;
+
+/** Each id's shortest prefix (at least memberIdCharsMin long) that no other id shares. */
+export function shortIds(ids: readonly string[]): Map<string, string> {
+  const longest = Math.max(0, ...ids.map((id) => id.length));
+  for (let length = memberIdCharsMin; ; length++) {
+    const prefixes = new Set(ids.map((id) => id.slice(0, length)));
+    if (prefixes.size === new Set(ids).size || length >= longest) {
+      return new Map(ids.map((id) => [id, id.length > length ? `${id.slice(0, length)}…` : id]));
+    }
+  }
+}
+
 function printGroupLag(lag: GroupLag): void {
   const unknown = (value: number | null) => (value === null || value < 0 ? "-" : value);
+  const short = shortIds(lag.members.map((m) => m.memberId));
   process.stdout.write(`group ${lag.group}: ${lag.state}, ${lag.members.length} member(s)\n`);
   if (lag.members.length > 0) {
     process.stdout.write("\nmembers\n");
     printTable(
       ["member", "instance", "client", "host", "partitions"],
       lag.members.map((m) => [
-        m.memberId,
+        short.get(m.memberId) ?? m.memberId,
         m.instanceId ?? "",
         m.clientId,
         m.host,
@@ -171,7 +186,10 @@ function printGroupLag(lag: GroupLag): void {
   }
   const owners = new Map(
     lag.members.flatMap((m) =>
-      m.partitions.map(({ topic, partition }) => [`${topic}-${partition}`, m.memberId]),
+      m.partitions.map(({ topic, partition }) => [
+        `${topic}-${partition}`,
+        short.get(m.memberId) ?? m.memberId,
+      ]),
     ),
   );
   process.stdout.write("\npartitions\n");

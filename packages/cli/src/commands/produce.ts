@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import type { Acks, Message, RecordMetadata } from "@brook/client";
 import { Command, Option } from "@commander-js/extra-typings";
 import { connect, parseInteger } from "../connect.js";
+import { onStopRequest } from "../signals.js";
 
 /** Lines per send() call: large enough to batch well, small enough to keep memory flat. */
 const linesPerSend = 1_000;
@@ -21,7 +22,9 @@ export function toAcks(value: string): Acks {
 
 export function produceCommand(): Command {
   return new Command("produce")
-    .description("send each line of standard input as a record")
+    .description(
+      "send each line of standard input as a record, until end of input or Ctrl-C; stops with an error when no broker answers for --timeout",
+    )
     .argument("<topic>")
     .option("--key-separator <sep>", "split each line into key and value at the first <sep>")
     .option("--partition <n>", "send every record to this partition", parseInteger("--partition"))
@@ -44,12 +47,12 @@ export function produceCommand(): Command {
         pending.push(producer.send({ topic, messages }));
         produced += messages.length;
       };
+      const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      // Ctrl-C or SIGTERM: stop reading; what was read is still sent before the process exits.
+      const removeHandlers = onStopRequest(() => lines.close());
       try {
         let chunk: Message[] = [];
-        for await (const line of createInterface({
-          input: process.stdin,
-          crlfDelay: Number.POSITIVE_INFINITY,
-        })) {
+        for await (const line of lines) {
           chunk.push(toMessage(line, options.keySeparator, options.partition));
           if (chunk.length >= linesPerSend) {
             send(chunk);
@@ -61,6 +64,7 @@ export function produceCommand(): Command {
         await Promise.all(pending);
         await producer.flush();
       } finally {
+        removeHandlers();
         await producer.close();
       }
       process.stderr.write(`produced ${produced} record(s) to ${topic}\n`);

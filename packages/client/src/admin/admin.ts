@@ -82,9 +82,9 @@ export interface PartitionOffsets {
 export interface ClusterDescription {
   clusterId: string;
   /**
-   * The controller quorum. `term` and `commitIndex` are the leader's (-1 on
-   * the others); `matchIndex` is the last Raft index known on each voter and
-   * `lag` how many entries it is behind the leader (-1 when unknown).
+   * The controller quorum. `term` and `commitIndex` are each controller's own (-1 when it did not
+   * answer); `matchIndex` is the last Raft index known on each voter and `lag` how many entries it is
+   * behind the leader (-1 when the active controller could not be asked).
    */
   controllers: {
     id: number;

@@ -2,7 +2,7 @@
 // broker or to whichever broker answers. Each producer, consumer and admin owns one Cluster (as in KafkaJS),
 // so closing one closes its connections and nothing else.
 
-import { BrookError, type Clock, type RandomSource } from "@brook/protocol";
+import { BrookError, type Clock, isTransportFailure, type RandomSource } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import type { RetryPolicy } from "../retry/retry-policy.js";
@@ -16,6 +16,8 @@ export interface ClusterOptions {
   clientId: string;
   requestTimeoutMs: number;
   retry: RetryPolicy;
+  /** When no broker has answered for this long, calls fail with CLUSTER_UNREACHABLE (not retriable). */
+  unreachableTimeoutMs: number;
   logger: Logger;
   clock: Clock;
   random: RandomSource;
@@ -34,11 +36,12 @@ export class Cluster {
   readonly pool: ConnectionPool;
   readonly metadata: MetadataCache;
   private readonly callMetadata = new grpc.Metadata();
+  /** When a broker last answered anything at all; creation counts as the start of the silence. */
+  private lastAnsweredMs: number;
 
   constructor(readonly options: ClusterOptions) {
-    if (options.brokers.length === 0) {
-      throw new BrookError("INVALID_REQUEST", "give at least one bootstrap broker address (host:port)");
-    }
+    checkBrokerAddresses(options.brokers);
+    this.lastAnsweredMs = options.clock.nowMs();
     this.callMetadata.set(clientIdKey, options.clientId);
     this.pool = new ConnectionPool(options.createClient);
     this.metadata = new MetadataCache((topics) => this.callAny("metadata", { topics }), options.clock);
@@ -61,7 +64,36 @@ export class Cluster {
       timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs,
       clock: this.options.clock,
       signal: options.signal,
-    });
+    }).then(
+      (response) => {
+        this.lastAnsweredMs = this.options.clock.nowMs();
+        return response;
+      },
+      (error: unknown) => {
+        throw this.answeredOrUnreachable(address, error);
+      },
+    );
+  }
+
+  /**
+   * A broker's own error is an answer; a call that reached nobody is silence, and once the silence lasts
+   * unreachableTimeoutMs it becomes CLUSTER_UNREACHABLE, which no retry loop retries.
+   */
+  private answeredOrUnreachable(address: string, error: unknown): unknown {
+    const nowMs = this.options.clock.nowMs();
+    if (error instanceof BrookError && error.code === "CLIENT_CLOSED") return error; // cancelled here
+    if (!isTransportFailure(error)) {
+      this.lastAnsweredMs = nowMs;
+      return error;
+    }
+    const silentMs = nowMs - this.lastAnsweredMs;
+    if (silentMs < this.options.unreachableTimeoutMs) return error;
+    const reason = (error as BrookError).message.replace(/^[A-Z_]+: /, "");
+    return new BrookError(
+      "CLUSTER_UNREACHABLE",
+      `no broker answered for ${(silentMs / 1000).toFixed(1)} s (tried ${this.candidateAddresses().join(", ")}): ${reason.includes(address) ? reason : `${address}: ${reason}`}`,
+      { cause: error },
+    );
   }
 
   /**
@@ -84,7 +116,7 @@ export class Cluster {
     }
     throw new BrookError(
       "BROKER_NOT_AVAILABLE",
-      `no broker answered ${method} (tried ${this.candidateAddresses().join(", ")}): ${lastError?.message}`,
+      `no broker answered ${method} (tried ${this.candidateAddresses().join(", ")}): ${lastError?.message.replace(/^BROKER_NOT_AVAILABLE: /, "")}`,
       { cause: lastError },
     );
   }
@@ -96,5 +128,24 @@ export class Cluster {
   private candidateAddresses(): string[] {
     const known = this.metadata.knownBrokers().map((broker) => broker.address);
     return [...new Set([...known, ...this.options.brokers])];
+  }
+}
+
+/** host:port, or [ipv6]:port: the one address form the SDK takes. */
+const brokerAddressPattern = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+/** Refuses malformed bootstrap addresses before any connection is tried. */
+export function checkBrokerAddresses(addresses: readonly string[]): void {
+  if (addresses.length === 0) {
+    throw new BrookError("INVALID_CONFIG", "give at least one bootstrap broker address (host:port)");
+  }
+  for (const address of addresses) {
+    const port = Number(brokerAddressPattern.exec(address)?.[1] ?? Number.NaN);
+    if (!(port >= 1 && port <= 65_535)) {
+      throw new BrookError(
+        "INVALID_CONFIG",
+        `'${address}' is not a broker address: give host:port with a port from 1 to 65535, e.g. 127.0.0.1:9092`,
+      );
+    }
   }
 }

@@ -16,6 +16,7 @@ import {
 import type { Cluster } from "../cluster/cluster.js";
 import type { BrokerAddress } from "../cluster/metadata-cache.js";
 import { OffsetSpec } from "../cluster/offsets.js";
+import { logRetry } from "../logger.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
 import { DeadlineTimer, type Deferred, deferred, soon } from "../runtime.js";
 import { ConsumerBatch } from "./batch.js";
@@ -280,7 +281,8 @@ export class Fetcher {
 
   /** Stops with `error`: the reader throws it (run() rejects with it). */
   fail(error: BrookError): void {
-    this.cluster.logger.error({ error: error.message }, "consumer stopped");
+    // The error reaches the application through run() or the iterator; this line is for the log.
+    this.cluster.logger.info({ error: error.message }, "consumer stopped");
     this.failure = error;
     this.stop();
   }
@@ -497,14 +499,10 @@ export class Fetcher {
     const delayMs = backoffMs(this.config.retry, state.failures, this.cluster.options.random);
     state.failures++;
     state.retryAtMs = nowMs + delayMs;
-    this.cluster.logger.warn(
-      {
-        topic: state.topic,
-        partition: state.partition,
-        attempt: state.failures,
-        delayMs,
-        error: error.message,
-      },
+    logRetry(
+      this.cluster.logger,
+      state.failures,
+      { topic: state.topic, partition: state.partition, delayMs, error: error.message },
       "fetch failed; retrying",
     );
   }

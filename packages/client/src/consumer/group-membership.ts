@@ -7,6 +7,7 @@ import { asBrookError, BrookError, type ConsumerGroupHeartbeatResponse__Output }
 import type { Cluster } from "../cluster/cluster.js";
 import type { GroupCoordinators } from "../cluster/coordinator.js";
 import { consumerDefaults } from "../config.js";
+import { logRetry } from "../logger.js";
 import { backoffMs } from "../retry/retry-policy.js";
 import { type Deferred, deferred, sleep } from "../runtime.js";
 import {
@@ -240,14 +241,15 @@ export class GroupMembership {
       this.failures++;
       // Cheap to look up again, and the coordinator may have moved whatever the error says.
       this.coordinators.forget(this.options.groupId);
-      this.cluster.logger.warn({ ...fields, attempt: this.failures }, "group heartbeat failed; retrying");
+      logRetry(this.cluster.logger, this.failures, fields, "group heartbeat failed; retrying");
       if (!this.hasJoined && this.failures > this.cluster.options.retry.retries) this.stop(error);
     }
   }
 
   /** A failure no rejoin fixes: drop everything (no commit), stop heartbeating, stop the consumer. */
   private stop(error: BrookError): void {
-    this.cluster.logger.error(
+    // The error stops the consumer (host.fail), which hands it to the application.
+    this.cluster.logger.info(
       { groupId: this.options.groupId, memberId: this.member.memberId, error: error.message },
       "group member stopped",
     );

@@ -79,7 +79,8 @@ export class Idempotence {
   batchFailed(batch: ProducerBatch, error: BrookError): void {
     const stamp = batch.stamp;
     if (stamp === undefined || stamp.producerId !== this.identity?.producerId) return;
-    this.logger.warn(
+    // The failure itself reaches the caller through send(); starting over is routine, not a warning.
+    this.logger.info(
       { producerId: stamp.producerId, baseSequence: stamp.baseSequence, error: error.message },
       "idempotent producer: a batch failed; continuing under a new producer id",
     );

@@ -18,6 +18,7 @@ import {
 import type { Cluster } from "../cluster/cluster.js";
 import type { BrokerAddress } from "../cluster/metadata-cache.js";
 import { clientDefaults, producerLimits } from "../config.js";
+import { logRetry } from "../logger.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
 import { DeadlineTimer, soon } from "../runtime.js";
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from "./accumulator.js";
@@ -293,8 +294,10 @@ export class Sender {
       const attempt = Math.max(...retry.map((batch) => batch.attempts));
       const delayMs = backoffMs(this.config.retry, attempt - 1, this.config.random);
       queue.retryAtMs = nowMs + delayMs;
-      this.cluster.logger.warn(
-        { topic: queue.topic, partition: queue.partition, attempt, delayMs, error: error.message },
+      logRetry(
+        this.cluster.logger,
+        attempt,
+        { topic: queue.topic, partition: queue.partition, delayMs, error: error.message },
         "produce failed; retrying",
       );
     }
