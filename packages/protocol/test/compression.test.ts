@@ -15,6 +15,7 @@ import {
   Compression,
   type CompressionName,
   decodeRecordBatch,
+  decodeRecordBatches,
   encodeRecordBatch,
   LOG_OVERHEAD,
   type RecordInput,
@@ -50,7 +51,7 @@ const valueLength = (record: { value: Buffer | null }) => record.value?.length;
  * lz4-napi's block API; the framing is built here, by the layout, not by any frame encoder.
  */
 function javaLz4Frame(plain: Buffer): Buffer {
-  const parts = [Buffer.from("04224d18604082", "hex")];
+  const parts: Buffer[] = [Buffer.from("04224d18604082", "hex")];
   for (let start = 0; start < plain.length; start += 64 * 1024) {
     const chunk = plain.subarray(start, start + 64 * 1024);
     const compressed = lz4.compressSync(chunk).subarray(4);
@@ -150,6 +151,43 @@ describe("batches compressed by other implementations", () => {
   it("reads snappy-java's own output for 'foobar\\n' (a published SnappyOutputStream sample)", () => {
     const sample = Buffer.from("82534e41505059000000000100000001" + "00000009" + "0718666f6f6261720a", "hex");
     expect(decompress(Compression.snappy, sample, 1024, "the sample").toString()).toBe("foobar\n");
+  });
+});
+
+describe("round trips", () => {
+  const CODECS = ["gzip", "snappy", "lz4", "zstd"] as const;
+  /** Payloads of up to 160 KiB, random or repetitive, so xerial chunks and LZ4/zstd blocks split anywhere. */
+  const payloadArbitrary = fc.oneof(
+    fc.uint8Array({ maxLength: 160 * 1024 }).map((bytes) => Buffer.from(bytes)),
+    fc
+      .tuple(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 8000 }))
+      .map(([unit, count]) => Buffer.from(unit.repeat(count))),
+  );
+
+  it.each(CODECS)("%s: arbitrary payloads come back byte for byte, whatever their size", (compression) => {
+    fc.assert(
+      fc.property(fc.array(payloadArbitrary, { minLength: 1, maxLength: 4 }), (payloads) => {
+        const batch = encodeRecordBatch(
+          payloads.map((value) => ({ value })),
+          { compression, nowMs: 1 },
+        );
+        const decoded = decodeRecordBatch(batch).records.map((record) => record.value?.toString("hex"));
+        expect(decoded).toEqual(payloads.map((payload) => payload.toString("hex")));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("decodes a fetch response whose batches use every codec in turn", () => {
+    const response = Buffer.concat(
+      (["none", ...CODECS] as const).map((compression, index) =>
+        encodeRecordBatch([{ value: compression }], { compression, baseOffset: index, nowMs: 1 }),
+      ),
+    );
+    const values = decodeRecordBatches(response).flatMap((batch) =>
+      batch.records.map((r) => r.value?.toString()),
+    );
+    expect(values).toEqual(["none", ...CODECS]);
   });
 });
 
