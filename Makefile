@@ -11,6 +11,7 @@ node_modules/.package-lock.json: package-lock.json
 
 build: node_modules/.package-lock.json
 	node scripts/gen-proto.mjs
+	node --import tsx scripts/gen-kafka.mjs
 	npx tsc -b
 
 test: build
@@ -18,6 +19,7 @@ test: build
 
 test-unit: node_modules/.package-lock.json
 	node scripts/gen-proto.mjs
+	node --import tsx scripts/gen-kafka.mjs
 	npx vitest run packages
 
 test-e2e: build

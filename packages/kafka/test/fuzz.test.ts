@@ -59,7 +59,9 @@ const mutation = fc.record({
   keepBytes: fc.option(fc.nat()),
 });
 
-function mutate(bytes: Buffer, { writes, bomb, keepBytes }: fc.RecordValue<typeof mutation>): Buffer {
+type Mutation = typeof mutation extends fc.Arbitrary<infer Value> ? Value : never;
+
+function mutate(bytes: Buffer, { writes, bomb, keepBytes }: Mutation): Buffer {
   const copy = Buffer.from(bytes);
   if (copy.length === 0) return copy;
   for (const [position, value] of writes) copy[position % copy.length] = value;

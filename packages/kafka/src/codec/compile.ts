@@ -39,6 +39,8 @@ interface FieldPlan {
   readonly codec: Codec | null;
   readonly tag: number | null;
   readonly makeDefault: () => unknown;
+  /** One default value to compare against; never handed out, so never mutated. */
+  readonly defaultValue: unknown;
 }
 
 function isNullableEverywhere(field: FieldSchema): boolean {
@@ -124,13 +126,15 @@ function typeCodec(field: FieldSchema, type: string, nullable: boolean, shape: V
 
 function planField(field: FieldSchema, shape: VersionShape): FieldPlan {
   const present = inRange(field.versions, shape.version);
+  const makeDefault = defaultFactory(field);
   return {
     name: field.name,
     codec: present
       ? typeCodec(field, field.type, inRange(field.nullableVersions, shape.version), shape)
       : null,
     tag: present ? field.tag : null,
-    makeDefault: defaultFactory(field),
+    makeDefault,
+    defaultValue: makeDefault(),
   };
 }
 
@@ -188,7 +192,7 @@ function writeTaggedFields(writer: Writer, struct: Struct, tagged: readonly Fiel
   const entries: TaggedField[] = [];
   for (const plan of tagged) {
     const value = struct[plan.name];
-    if (!isDefaultValue(value, plan.makeDefault())) entries.push(encodeTagged(plan, value));
+    if (!isDefaultValue(value, plan.defaultValue)) entries.push(encodeTagged(plan, value));
   }
   if (unknown !== undefined) entries.push(...unknown);
   entries.sort((a, b) => a.tag - b.tag);

@@ -2,10 +2,23 @@
 // buffer, and every large byte field (record data above RECORDS_INLINE_BYTES_MAX) becomes a chunk of
 // its own, so a multi-MiB Fetch response is sent without copying its records.
 
+import { KafkaEncodeError } from "./errors.js";
+
 /** Byte fields up to this size are copied inline; larger ones are passed through as their own chunk. */
 export const RECORDS_INLINE_BYTES_MAX = 4 * 1024;
 /** The first buffer; it doubles as needed (only the small fields ever move when it does). */
 const WRITER_INITIAL_BYTES = 512;
+const INT16_MIN = -0x8000;
+const INT16_MAX = 0x7fff;
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+
+/** The hot int16/int32 writes skip Buffer's own checks, so they check the range here. */
+function checkInteger(value: number, min: number, max: number, what: string): void {
+  if (!(value >= min && value <= max && Number.isInteger(value))) {
+    throw new KafkaEncodeError(`${what} takes a whole number from ${min} to ${max}, got ${value}`);
+  }
+}
 
 export class Writer {
   private buf: Buffer;
@@ -48,13 +61,21 @@ export class Writer {
   }
 
   int16(value: number): void {
+    checkInteger(value, INT16_MIN, INT16_MAX, "an int16");
     this.ensure(2);
-    this.pos = this.buf.writeInt16BE(value, this.pos);
+    const { buf } = this;
+    buf[this.pos++] = value >>> 8;
+    buf[this.pos++] = value;
   }
 
   int32(value: number): void {
+    checkInteger(value, INT32_MIN, INT32_MAX, "an int32");
     this.ensure(4);
-    this.pos = this.buf.writeInt32BE(value, this.pos);
+    const { buf } = this;
+    buf[this.pos++] = value >>> 24;
+    buf[this.pos++] = value >>> 16;
+    buf[this.pos++] = value >>> 8;
+    buf[this.pos++] = value;
   }
 
   int64(value: bigint): void {
