@@ -100,6 +100,22 @@ describe("encode errors", () => {
     expect(error.path).toBe("responses[0].partitions[0].highWatermark");
   });
 
+  it("an int16 beyond its range is refused, not wrapped", () => {
+    const error = encodeError(() =>
+      encodeResponse(ApiKey.Heartbeat, 1, 1, { throttleTimeMs: 0, errorCode: 40_000 }),
+    );
+    expect(error.message).toMatch(
+      /field errorCode: an int16 takes a whole number from -32768 to 32767, got 40000/,
+    );
+  });
+
+  it("a fraction in an int32 is refused", () => {
+    const error = encodeError(() =>
+      encodeRequest(ApiKey.Heartbeat, 0, 1, null, { groupId: "g", generationId: 1.5, memberId: "m" }),
+    );
+    expect(error.path).toBe("generationId");
+  });
+
   it("a uuid must be written 8-4-4-4-12", () => {
     const error = encodeError(() =>
       encodeRequest(ApiKey.Metadata, 12, 1, null, { topics: [{ topicId: "not-a-uuid", name: "t" }] }),

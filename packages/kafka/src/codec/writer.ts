@@ -8,16 +8,25 @@ import { KafkaEncodeError } from "./errors.js";
 export const RECORDS_INLINE_BYTES_MAX = 4 * 1024;
 /** The first buffer; it doubles as needed (only the small fields ever move when it does). */
 const WRITER_INITIAL_BYTES = 512;
-const INT16_MIN = -0x8000;
-const INT16_MAX = 0x7fff;
-const INT32_MIN = -0x8000_0000;
-const INT32_MAX = 0x7fff_ffff;
 
-/** The hot int16/int32 writes skip Buffer's own checks, so they check the range here. */
-function checkInteger(value: number, min: number, max: number, what: string): void {
+/** The range of each integer type, so a value that does not fit is a KafkaEncodeError, not a wrapped number. */
+const RANGES = {
+  int8: [-0x80, 0x7f],
+  int16: [-0x8000, 0x7fff],
+  int32: [-0x8000_0000, 0x7fff_ffff],
+  uint16: [0, 0xffff],
+  uint32: [0, 0xffff_ffff],
+} as const;
+
+function checkInteger(value: number, type: keyof typeof RANGES): void {
+  const [min, max] = RANGES[type];
   if (!(value >= min && value <= max && Number.isInteger(value))) {
-    throw new KafkaEncodeError(`${what} takes a whole number from ${min} to ${max}, got ${value}`);
+    throw new KafkaEncodeError(`an ${type} takes a whole number from ${min} to ${max}, got ${value}`);
   }
+}
+
+function checkInt64(value: bigint): void {
+  if (BigInt.asIntN(64, value) !== value) throw new KafkaEncodeError(`an int64 cannot hold ${value}`);
 }
 
 export class Writer {
@@ -56,12 +65,13 @@ export class Writer {
   }
 
   int8(value: number): void {
+    checkInteger(value, "int8");
     this.ensure(1);
-    this.pos = this.buf.writeInt8(value, this.pos);
+    this.buf[this.pos++] = value;
   }
 
   int16(value: number): void {
-    checkInteger(value, INT16_MIN, INT16_MAX, "an int16");
+    checkInteger(value, "int16");
     this.ensure(2);
     const { buf } = this;
     buf[this.pos++] = value >>> 8;
@@ -69,7 +79,7 @@ export class Writer {
   }
 
   int32(value: number): void {
-    checkInteger(value, INT32_MIN, INT32_MAX, "an int32");
+    checkInteger(value, "int32");
     this.ensure(4);
     const { buf } = this;
     buf[this.pos++] = value >>> 24;
@@ -79,16 +89,19 @@ export class Writer {
   }
 
   int64(value: bigint): void {
+    checkInt64(value);
     this.ensure(8);
     this.pos = this.buf.writeBigInt64BE(value, this.pos);
   }
 
   uint16(value: number): void {
+    checkInteger(value, "uint16");
     this.ensure(2);
     this.pos = this.buf.writeUInt16BE(value, this.pos);
   }
 
   uint32(value: number): void {
+    checkInteger(value, "uint32");
     this.ensure(4);
     this.pos = this.buf.writeUInt32BE(value, this.pos);
   }
@@ -115,10 +128,12 @@ export class Writer {
   }
 
   varint(value: number): void {
+    checkInteger(value, "int32");
     this.unsignedVarint(value >= 0 ? value * 2 : -value * 2 - 1);
   }
 
   varlong(value: bigint): void {
+    checkInt64(value);
     this.ensure(10);
     let rest = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
     while (rest >= 0x80n) {
