@@ -87,6 +87,11 @@ describe("schema files", () => {
     ["a bad range", "  - a: {type: int32, versions: 3-1}\n", /empty or too wide/],
     ["a name that is not camelCase", "  - Name: int32\n", /not camelCase/],
     [
+      "the name unknown tags are kept under",
+      "  - unknownTaggedFields: int32\n",
+      /where decoding keeps unknown tags/,
+    ],
+    [
       "a struct name used twice",
       "  - a:\n      type: T[]\n      fields: [{x: int8}]\n  - b:\n      type: T[]\n      fields: [{y: int8}]\n",
       /struct T is named twice/,

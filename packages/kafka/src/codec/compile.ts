@@ -110,7 +110,8 @@ function typeBytesMin(field: FieldSchema, type: string, shape: VersionShape): nu
     (member) => inRange(member.versions, shape.version) && member.tag === null,
   );
   const fieldsMin = present.reduce((sum, member) => sum + typeBytesMin(member, member.type, shape), 0);
-  // A struct always takes a byte: a classic one has a field, a flexible one its tagged-field count.
+  // At least one byte per element, so even a struct with no fields in a version (none of the schemas
+  // has one) cannot make a large count cheap.
   return Math.max(1, fieldsMin + (shape.flexible ? 1 : 0));
 }
 

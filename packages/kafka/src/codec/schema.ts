@@ -112,6 +112,8 @@ interface ParseContext {
   readonly structNames: Set<string>;
 }
 
+/** Decoded structs keep tags the schema does not know under this name. */
+const RESERVED_FIELD_NAME = "unknownTaggedFields";
 const FIELD_KEYS = new Set(["type", "versions", "nullable", "tag", "default", "about", "fields"]);
 const FILE_KEYS = new Set(["api", "key", "versions", "flexible", "responseHeader", "request", "response"]);
 
@@ -127,6 +129,8 @@ function fieldEntry(entry: unknown, where: string): [string, Record<string, unkn
   const [name, spec] = Object.entries(entry)[0];
   if (!/^[a-z][A-Za-z0-9]*$/.test(name))
     throw new SchemaError(where, `field name "${name}" is not camelCase`);
+  if (name === RESERVED_FIELD_NAME)
+    throw new SchemaError(where, `${name} is where decoding keeps unknown tags`);
   if (typeof spec === "string") return [name, { type: spec }];
   if (!isPlainObject(spec)) throw new SchemaError(`${where}.${name}`, "expected a type or a map");
   for (const key of Object.keys(spec)) {
