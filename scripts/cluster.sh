@@ -5,13 +5,16 @@
 # Node <id> listens on 127.0.0.1: broker 9092+100*(id-1), controller 9093+100*(id-1),
 # HTTP (health, metrics) 9644+100*(id-1).
 # All NODES nodes are voters of one controller quorum (BROOK_CONTROLLER_QUORUM_VOTERS).
+# For tests: CLUSTER_DIR replaces .brook, and PORT_OFFSET is added to every port,
+# so a second cluster can run beside the one `make up` started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD/.brook
+root=${CLUSTER_DIR:-$PWD/.brook}
 nodes=${NODES:-3}
+shift_ports=${PORT_OFFSET:-0}
 brook="node $PWD/packages/cli/bin/brook.js"
 
-voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + (id - 1) * 100)); done)
+voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + shift_ports + (id - 1) * 100)); done)
 voters=${voters%,}
 
 # Ready: the node's /readyz says so (on its HTTP port): its broker is
@@ -50,7 +53,7 @@ up() {
       echo "node $id already running (pid $(cat "$dir/node.pid"))"
       continue
     fi
-    offset=$(( (id - 1) * 100 ))
+    offset=$(( shift_ports + (id - 1) * 100 ))
     BROOK_NODE_ID=$id BROOK_ROLES=broker,controller BROOK_DATA_DIR=$dir/data \
       BROOK_CONTROLLER_QUORUM_VOTERS=$voters BROOK_CLUSTER_ID=$(cat "$root/cluster.id") \
       BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) BROOK_HTTP_PORT=$((9644 + offset)) \
@@ -59,7 +62,7 @@ up() {
     echo "node $id started (pid $!), broker 127.0.0.1:$((9092 + offset)), log $dir/node.log"
   done
   for id in $(seq 1 "$nodes"); do
-    port=$((9644 + (id - 1) * 100))
+    port=$((9644 + shift_ports + (id - 1) * 100))
     for _ in $(seq 1 60); do
       if ready "$port"; then break; fi
       if ! running "$root/node-$id/node.pid"; then
@@ -71,7 +74,7 @@ up() {
     done
     ready "$port" || { echo "node $id is not ready after 30 s (see $root/node-$id/node.log)" >&2; exit 1; }
   done
-  echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:9092"
+  echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:$((9092 + shift_ports))"
 }
 
 # Every node gets SIGTERM at once (each hands over what it leads, as far as the

@@ -64,14 +64,15 @@ export interface Progress {
 }
 
 /** Away from a terminal (a pipe, a CI log), progress is one line on stderr at most this often. */
-const progressLineIntervalMs = 5_000;
+export const progressLineIntervalMs = 5_000;
 
 /** A bar on a terminal; elsewhere one line every progressLineIntervalMs; nothing when not `enabled`. */
 export function progressBar(total: number, label: string, enabled: boolean): Progress {
   if (!enabled) return { update() {}, stop() {} };
+  if (!process.stderr.isTTY) {
+    return progressLines(total, label, (line) => process.stderr.write(`${line}\n`), Date.now);
+  }
   const startMs = Date.now();
-  const rate = (done: number) => Math.round(done / Math.max((Date.now() - startMs) / 1000, 0.001));
-  if (!process.stderr.isTTY) return progressLines(total, label, rate);
   const bar = new SingleBar({
     format: `${label} [{bar}] {percentage}% | {value}/{total} records | {rate} rec/s | eta {eta}s`,
     stream: process.stderr,
@@ -80,7 +81,7 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
   bar.start(total, 0, { rate: 0 });
   return {
     update(done) {
-      bar.update(done, { rate: rate(done) });
+      bar.update(done, { rate: perSecond(done, Date.now() - startMs) });
     },
     stop() {
       bar.stop();
@@ -88,20 +89,32 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
   };
 }
 
-function progressLines(total: number, label: string, rate: (done: number) => number): Progress {
-  let lastMs = Date.now();
+/** Progress as plain lines: one per progressLineIntervalMs while records arrive. */
+export function progressLines(
+  total: number,
+  label: string,
+  write: (line: string) => void,
+  nowMs: () => number,
+): Progress {
+  const startMs = nowMs();
+  let lastMs = startMs;
   return {
     update(done) {
-      const now = Date.now();
+      const now = nowMs();
       if (now - lastMs < progressLineIntervalMs) return;
       lastMs = now;
       const percent = Math.floor((done / Math.max(total, 1)) * 100);
-      process.stderr.write(
-        `${label}: ${done.toLocaleString("en")}/${total.toLocaleString("en")} records (${percent}%), ${rate(done).toLocaleString("en")} records/s\n`,
+      write(
+        `${label}: ${done.toLocaleString("en")}/${total.toLocaleString("en")} records (${percent}%), ` +
+          `${perSecond(done, now - startMs).toLocaleString("en")} records/s`,
       );
     },
     stop() {},
   };
+}
+
+function perSecond(done: number, elapsedMs: number): number {
+  return Math.round(done / Math.max(elapsedMs / 1000, 0.001));
 }
 
 export function printSummary(title: string, s: BenchSummary): void {

@@ -74,7 +74,11 @@ export function clientConfig(command: AnyCommand, kind: "admin" | "long-running"
     const unreachableTimeoutMs = options.timeout ?? timeoutDefaults.unreachableMs;
     // Enough retries to outlast --timeout, so that it (not a retry count) decides when to give up.
     const retries = Math.ceil(unreachableTimeoutMs / defaultRetryPolicy.maxRetryTimeMs) + 5;
-    return { ...base, unreachableTimeoutMs, retry: { retries: Math.max(defaultRetryPolicy.retries, retries) } };
+    return {
+      ...base,
+      unreachableTimeoutMs,
+      retry: { retries: Math.max(defaultRetryPolicy.retries, retries) },
+    };
   }
   const timeoutMs = options.timeout ?? timeoutDefaults.adminMs;
   return {

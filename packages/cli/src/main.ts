@@ -13,6 +13,11 @@ import { fail } from "./output.js";
 import { followLauncher } from "./signals.js";
 
 followLauncher();
+// `brook … | head` closes the pipe early: that ends the command quietly, as it does for any Unix tool.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 const program = new Command("brook")
   .description("Brook: a Kafka-style distributed event log")

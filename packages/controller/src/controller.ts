@@ -77,6 +77,8 @@ export const defaultSessionCheckIntervalMs = 100;
 
 /** Records per replay read on start-up; bounds memory while loading a long log. */
 const replayChunkRecords = 10_000;
+/** close() lets writes under way finish for at most this long before it closes the log under them. */
+const closeWritesWaitMsMax = 500;
 
 export class Controller {
   private currentImage: MetadataImage = MetadataImage.empty;
@@ -387,7 +389,15 @@ export class Controller {
 
   async close(): Promise<void> {
     clearInterval(this.sessionTimer);
-    await this.writeQueue;
+    // A write under way usually commits in milliseconds; one waiting on a quorum that is gone (the last
+    // node of a cluster being stopped) would hold the close for a proposal timeout, so closing the log
+    // rejects it instead, and its caller retries elsewhere.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise((resolve) => {
+      timer = setTimeout(resolve, closeWritesWaitMsMax);
+    });
+    await Promise.race([this.writeQueue, waited]);
+    clearTimeout(timer);
     await this.log.close();
     this.stopFollowing();
   }

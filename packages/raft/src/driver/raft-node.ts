@@ -246,6 +246,14 @@ export class RaftNode {
    * resolves with the new leader once it has taken over. For graceful shutdown.
    */
   transferLeadership(to?: NodeId): Promise<NodeId> {
+    return this.handOver(to, false);
+  }
+
+  /**
+   * Starts a transfer and waits until `target` leads, or, with `untilSteppedDown`, until this node no
+   * longer leads either: a closing node's part is done once the target campaigns, whatever comes of it.
+   */
+  private handOver(to: NodeId | undefined, untilSteppedDown: boolean): Promise<NodeId> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     const target = to ?? this.bestTransferTarget();
@@ -259,7 +267,9 @@ export class RaftNode {
     this.schedule();
     const deadlineTick = this.deadline(transferTimeoutMs);
     return new Promise((resolve, reject) => {
-      this.leaderWaiters.push({ until: (leader) => leader === target, deadlineTick, resolve, reject });
+      const until = (leader: NodeId) =>
+        leader === target || (untilSteppedDown && this.softState.role !== "leader");
+      this.leaderWaiters.push({ until, deadlineTick, resolve, reject });
     });
   }
 
@@ -521,7 +531,7 @@ export class RaftNode {
 
   private async shutDown(transfer: boolean): Promise<void> {
     if (transfer && !this.closed && this.softState.role === "leader") {
-      await this.transferLeadership().catch(() => undefined);
+      await this.handOver(undefined, true).catch(() => undefined);
     }
     this.closed = true;
     this.stopTicker();
