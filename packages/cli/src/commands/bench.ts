@@ -16,7 +16,7 @@ import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js
 import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
 import { onStopRequest } from "../signals.js";
-import { acksOption, toAcks } from "./produce.js";
+import { acksOption, compressionNames, toAcks } from "./produce.js";
 
 /** Records per send() call; each call's latency is counted for its records. */
 const recordsPerSend = 100;
@@ -53,9 +53,7 @@ export function benchCommand(): Command {
       "cap the send rate at n records/s (as Kafka's perf test), to measure latency below saturation",
       parseInteger("--throughput", 1),
     )
-    .addOption(
-      new Option("--compression <codec>").choices(["none", "gzip"] as const).default("none" as const),
-    )
+    .addOption(new Option("--compression <codec>").choices(compressionNames).default("none" as const))
     .action(async (options, command) => {
       await ensureTopic(command, options.topic, options.partitions, options.replicationFactor);
       const acks = toAcks(options.acks);

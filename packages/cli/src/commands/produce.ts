@@ -2,6 +2,7 @@
 
 import { createInterface } from "node:readline";
 import type { Acks, Message, RecordMetadata } from "@brook/client";
+import { Compression, type CompressionName } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import { connect, parseInteger } from "../connect.js";
 import { onStopRequest } from "../signals.js";
@@ -10,6 +11,9 @@ import { onStopRequest } from "../signals.js";
 const linesPerSend = 1_000;
 /** send() calls in flight before reading more input. */
 const sendsInFlightMax = 16;
+
+/** Every codec Kafka clients use; the broker stores batches as they come, whatever the codec. */
+export const compressionNames = Object.keys(Compression) as CompressionName[];
 
 export const acksOption = () =>
   new Option("--acks <acks>", "all (every in-sync replica), 1 (leader) or 0 (no answer)")
@@ -31,7 +35,7 @@ export function produceCommand(): Command {
     .addOption(acksOption())
     .addOption(
       new Option("--compression <codec>", "batch compression")
-        .choices(["none", "gzip"] as const)
+        .choices(compressionNames)
         .default("none" as const),
     )
     .option("--linger-ms <ms>", "wait up to this long to fill a batch", parseInteger("--linger-ms"))
