@@ -4,7 +4,28 @@
 // ControllerChannel it is given.
 
 import type { MetadataImage } from "@brook/metadata";
-import { type BrokerHandlers, type Clock, systemClock, toServiceError, unary } from "@brook/protocol";
+import {
+  type BrokerHandlers,
+  type Clock,
+  type CreateTopicsRequest__Output,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest__Output,
+  type DeleteTopicsResponse,
+  type DescribeClusterResponse,
+  type FetchRequest__Output,
+  type FetchResponse,
+  type InitProducerIdRequest__Output,
+  type InitProducerIdResponse,
+  type ListOffsetsRequest__Output,
+  type ListOffsetsResponse,
+  type OffsetForLeaderEpochRequest__Output,
+  type OffsetForLeaderEpochResponse,
+  type ProduceRequest__Output,
+  type ProduceResponse,
+  systemClock,
+  toServiceError,
+  unary,
+} from "@brook/protocol";
 import type { Logger } from "pino";
 import { createTopics, deleteTopics, describeCluster, describeTopics, metadata } from "./admin.js";
 import {
@@ -54,6 +75,25 @@ export interface BrokerOptions {
   readonly groups?: Partial<GroupCoordinatorConfig>;
   /** Where the data path reports for metrics; default: nowhere. */
   readonly observer?: BrokerObserver;
+}
+
+/** What a front end (gRPC, Kafka) may ask of the broker; see Broker.api. */
+export interface BrokerApi {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  /** The committed metadata as this broker has applied it. */
+  readonly metadata: MetadataSource;
+  readonly limits: BrokerLimits;
+  readonly observer: BrokerObserver;
+  produce(request: ProduceRequest__Output): Promise<ProduceResponse>;
+  fetch(request: FetchRequest__Output): Promise<FetchResponse>;
+  listOffsets(request: ListOffsetsRequest__Output): ListOffsetsResponse;
+  offsetForLeaderEpoch(request: OffsetForLeaderEpochRequest__Output): OffsetForLeaderEpochResponse;
+  initProducerId(request: InitProducerIdRequest__Output): Promise<InitProducerIdResponse>;
+  createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
+  deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
+  describeCluster(): Promise<DescribeClusterResponse>;
+  readonly groups: GroupHandlers;
 }
 
 export interface BrokerMetricsView {
@@ -189,20 +229,45 @@ export class Broker {
     return missing;
   }
 
+  /**
+   * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
+   * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
+   */
+  get api(): BrokerApi {
+    const ctx = this.context;
+    return {
+      brokerId: ctx.brokerId,
+      clusterId: ctx.clusterId,
+      metadata: ctx.metadata,
+      limits: ctx.limits,
+      observer: ctx.observer,
+      produce: (request) => produce(ctx, request),
+      fetch: (request) => fetch(ctx, request),
+      listOffsets: (request) => listOffsets(ctx, request),
+      offsetForLeaderEpoch: (request) => offsetForLeaderEpoch(ctx, request),
+      initProducerId: (request) => initProducerId(ctx, request),
+      createTopics: (request) => createTopics(ctx, request),
+      deleteTopics: (request) => deleteTopics(ctx, request),
+      describeCluster: () => describeCluster(ctx),
+      groups: this.groupHandlers,
+    };
+  }
+
   get handlers(): BrokerHandlers {
     const ctx = this.context;
+    const api = this.api;
     const groups = this.groupHandlers;
     return timed(ctx.observer, {
-      Produce: unary((request) => produce(ctx, request)),
-      Fetch: unary((request) => fetch(ctx, request)),
-      ListOffsets: unary(async (request) => listOffsets(ctx, request)),
-      OffsetForLeaderEpoch: unary(async (request) => offsetForLeaderEpoch(ctx, request)),
-      InitProducerId: unary((request) => initProducerId(ctx, request)),
+      Produce: unary((request) => api.produce(request)),
+      Fetch: unary((request) => api.fetch(request)),
+      ListOffsets: unary(async (request) => api.listOffsets(request)),
+      OffsetForLeaderEpoch: unary(async (request) => api.offsetForLeaderEpoch(request)),
+      InitProducerId: unary((request) => api.initProducerId(request)),
       Metadata: unary(async (request) => metadata(ctx, request)),
-      CreateTopics: unary((request) => createTopics(ctx, request)),
-      DeleteTopics: unary((request) => deleteTopics(ctx, request)),
+      CreateTopics: unary((request) => api.createTopics(request)),
+      DeleteTopics: unary((request) => api.deleteTopics(request)),
       DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
-      DescribeCluster: unary(() => describeCluster(ctx)),
+      DescribeCluster: unary(() => api.describeCluster()),
       FindCoordinator: unary((request) => groups.findCoordinator(request)),
       ConsumerGroupHeartbeat: (call, callback) => {
         groups.heartbeat(call.request, call.getPeer()).then(

@@ -1,6 +1,7 @@
 // Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
-export { Broker, type BrokerMetricsView, type BrokerOptions } from "./broker.js";
+export { Broker, type BrokerApi, type BrokerMetricsView, type BrokerOptions } from "./broker.js";
 export type { BrokerLimits, BrokerObserver, ControllerChannel, MetadataSource } from "./context.js";
 export { defaultBrokerLimits, noBrokerObserver } from "./context.js";
+export type { GroupHandlers } from "./groups/handlers.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";
