@@ -13,6 +13,7 @@ export const ErrorCode = {
   INVALID_TOPIC: "INVALID_TOPIC",
   INVALID_PARTITIONS: "INVALID_PARTITIONS",
   INVALID_REPLICATION_FACTOR: "INVALID_REPLICATION_FACTOR",
+  INVALID_REPLICA_ASSIGNMENT: "INVALID_REPLICA_ASSIGNMENT",
   INVALID_CONFIG: "INVALID_CONFIG",
   INVALID_REQUEST: "INVALID_REQUEST",
   CORRUPT_BATCH: "CORRUPT_BATCH",
@@ -97,6 +98,12 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: false,
     message: "The replication factor must be at least 1 and at most the number of live brokers.",
+  },
+  INVALID_REPLICA_ASSIGNMENT: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message:
+      "A manual replica assignment is not valid: give one list of distinct, registered broker ids per new partition, as long as the topic's replication factor.",
   },
   INVALID_CONFIG: {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
