@@ -27,7 +27,14 @@ import {
   unary,
 } from "@brook/protocol";
 import type { Logger } from "pino";
-import { createTopics, deleteTopics, describeCluster, describeTopics, metadata } from "./admin.js";
+import {
+  createPartitions,
+  createTopics,
+  deleteTopics,
+  describeCluster,
+  describeTopics,
+  metadata,
+} from "./admin.js";
 import {
   type BrokerContext,
   type BrokerLimits,
@@ -85,6 +92,8 @@ export interface BrokerApi {
   readonly metadata: MetadataSource;
   readonly limits: BrokerLimits;
   readonly observer: BrokerObserver;
+  /** The active controller as last known; -1 when none is. */
+  activeControllerId(): number;
   produce(request: ProduceRequest__Output): Promise<ProduceResponse>;
   fetch(request: FetchRequest__Output): Promise<FetchResponse>;
   listOffsets(request: ListOffsetsRequest__Output): ListOffsetsResponse;
@@ -241,6 +250,7 @@ export class Broker {
       metadata: ctx.metadata,
       limits: ctx.limits,
       observer: ctx.observer,
+      activeControllerId: () => ctx.controller.activeControllerId(),
       produce: (request) => produce(ctx, request),
       fetch: (request) => fetch(ctx, request),
       listOffsets: (request) => listOffsets(ctx, request),
@@ -268,6 +278,7 @@ export class Broker {
       DeleteTopics: unary((request) => api.deleteTopics(request)),
       DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
       DescribeCluster: unary(() => api.describeCluster()),
+      CreatePartitions: unary((request) => createPartitions(ctx, request)),
       FindCoordinator: unary((request) => groups.findCoordinator(request)),
       ConsumerGroupHeartbeat: (call, callback) => {
         groups.heartbeat(call.request, call.getPeer()).then(
