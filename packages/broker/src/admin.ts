@@ -3,9 +3,12 @@
 // controller, and answered once this broker's image shows their effect, so a
 // client that creates a topic can use it on this broker straight away.
 
-import type { MetadataImage, PartitionImage, TopicImage } from "@brook/metadata";
+import type { BrokerImage, MetadataImage, PartitionImage, TopicImage } from "@brook/metadata";
 import {
+  type BrokerInfo,
   BrookError,
+  type CreatePartitionsRequest__Output,
+  type CreatePartitionsResponse,
   type CreateTopicsRequest__Output,
   type CreateTopicsResponse,
   type DeleteTopicsRequest__Output,
@@ -38,6 +41,29 @@ function partitionInfo(p: PartitionImage): PartitionInfo {
   };
 }
 
+/** Its gRPC address, and its Kafka listener's (empty and 0 when it has none). */
+function brokerInfo(broker: BrokerImage): BrokerInfo {
+  return {
+    id: broker.brokerId,
+    host: broker.host,
+    port: broker.port,
+    rack: broker.rack ?? "",
+    kafkaHost: broker.kafkaEndpoint?.host ?? "",
+    kafkaPort: broker.kafkaEndpoint?.port ?? 0,
+  };
+}
+
+/** The registered brokers that hold a replica of `topic`, by id. */
+function replicaBrokers(image: MetadataImage, topic: TopicImage): BrokerInfo[] {
+  const ids = new Set(topic.partitions.flatMap((partition) => partition.replicas));
+  return [...ids]
+    .sort((a, b) => a - b)
+    .flatMap((id) => {
+      const broker = image.brokers.get(id);
+      return broker ? [brokerInfo(broker)] : [];
+    });
+}
+
 function configEntries(topic: TopicImage) {
   return [...topic.configs].map(([key, value]) => ({ key, value }));
 }
@@ -53,9 +79,7 @@ export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): 
     controllerId: ctx.controller.activeControllerId(),
     // As in Kafka, only brokers in service: a fenced one leads nothing, and
     // may be a dead process a client should not pick to bootstrap from.
-    brokers: [...image.brokers.values()]
-      .filter((b) => !b.fenced)
-      .map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? "" })),
+    brokers: [...image.brokers.values()].filter((b) => !b.fenced).map(brokerInfo),
     topics: selectTopics(image, request.topics).map(
       (topic): TopicInfo =>
         typeof topic === "string"
@@ -79,13 +103,21 @@ export function describeTopics(
   return {
     topics: selectTopics(image, request.names).map((topic) => {
       if (typeof topic === "string") {
-        return { name: topic, error: unknownTopic(topic), topicId: "", partitions: [], configs: [] };
+        return {
+          name: topic,
+          error: unknownTopic(topic),
+          topicId: "",
+          partitions: [],
+          configs: [],
+          brokers: [],
+        };
       }
       return {
         name: topic.name,
         error: noError,
         topicId: topic.topicId,
         configs: configEntries(topic),
+        brokers: replicaBrokers(image, topic),
         partitions: topic.partitions.map((p): PartitionDescription => {
           const local = ctx.replicas.local(topic.name, p.partition);
           return {
@@ -116,13 +148,10 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
     controllers: await ctx.controller.quorumStatus(),
     brokers: [...image.brokers.values()]
       .sort((a, b) => a.brokerId - b.brokerId)
-      .map((b) => ({
-        id: b.brokerId,
-        host: b.host,
-        port: b.port,
-        rack: b.rack ?? "",
-        state: b.fenced ? "fenced" : "alive",
-      })),
+      .map((b) => {
+        const { id, host, port, rack, kafkaHost, kafkaPort } = brokerInfo(b);
+        return { id, host, port, rack, kafkaHost, kafkaPort, state: b.fenced ? "fenced" : "alive" };
+      }),
     offlinePartitions: offline,
     underReplicatedPartitions: underReplicated,
   };
@@ -135,6 +164,32 @@ export async function createTopics(
   const response = await ctx.controller.createTopics(request);
   await ctx.awaitMetadata();
   return response;
+}
+
+/**
+ * Grows topics (Kafka's CreatePartitions), answered once this broker's
+ * replicas reflect the new partitions. The internal offsets topic keeps its
+ * count: groups map to its partitions by it.
+ */
+export async function createPartitions(
+  ctx: BrokerContext,
+  request: CreatePartitionsRequest__Output,
+): Promise<CreatePartitionsResponse> {
+  const internal = request.topics.filter(({ name }) => isInternalTopic(name));
+  const topics = request.topics.filter(({ name }) => !isInternalTopic(name));
+  const response =
+    topics.length > 0 ? await ctx.controller.createPartitions({ ...request, topics }) : { topics: [] };
+  await ctx.awaitMetadata();
+  const refused = internal.map(({ name }) => ({
+    name,
+    error: toWireError(
+      new BrookError(
+        "INVALID_REQUEST",
+        `'${name}' is internal: groups map to its partitions by their count, which therefore never changes`,
+      ),
+    ),
+  }));
+  return { topics: [...(response.topics ?? []), ...refused] };
 }
 
 export async function deleteTopics(

@@ -6,6 +6,8 @@ import type {
   AlterPartitionRequest__Output,
   AlterPartitionResponse,
   ControllerStatus,
+  CreatePartitionsRequest__Output,
+  CreatePartitionsResponse,
   CreateTopicsRequest__Output,
   CreateTopicsResponse,
   DeleteTopicsRequest__Output,
@@ -24,6 +26,8 @@ export interface MetadataSource {
 export interface ControllerChannel {
   createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
+  /** Grows topics' partition counts (Kafka's CreatePartitions); one result per topic. */
+  createPartitions(request: CreatePartitionsRequest__Output): Promise<CreatePartitionsResponse>;
   /** A partition leader's ISR change; committed to the metadata log before it resolves. */
   alterPartition(request: AlterPartitionRequest__Output): Promise<AlterPartitionResponse>;
   /**

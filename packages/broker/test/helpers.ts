@@ -49,6 +49,7 @@ export class TestMetadata implements MetadataSource {
 export const stubController: ControllerChannel = {
   createTopics: async () => ({ topics: [] }),
   deleteTopics: async () => ({ topics: [] }),
+  createPartitions: async () => ({ topics: [] }),
   alterPartition: async () => ({}),
   allocateProducerIds: async () => ({ firstProducerId: 0, count: 1_000 }),
   quorumStatus: async () => [],

@@ -52,7 +52,7 @@ export function planBrokerRegistration(
     if (sameEndpoint(known, registration)) return [];
     throw new BrookError(
       "INVALID_REQUEST",
-      `incarnation ${known.incarnationId} of broker ${known.brokerId} registered at ${known.host}:${known.port}; a new endpoint needs a new incarnation`,
+      `incarnation ${known.incarnationId} of broker ${known.brokerId} registered at ${describeEndpoints(known)}; a new endpoint needs a new incarnation`,
     );
   }
   if (known.fenced) return [record];
@@ -127,8 +127,19 @@ export function planUnfence(image: MetadataImage, brokerId: number): MetadataRec
   ];
 }
 
+/** The same addresses and rack: a retry of the same registration, not a new one. */
 function sameEndpoint(known: BrokerImage, registration: BrokerRegistration): boolean {
   return (
-    known.host === registration.host && known.port === registration.port && known.rack === registration.rack
+    known.host === registration.host &&
+    known.port === registration.port &&
+    known.rack === registration.rack &&
+    known.kafkaEndpoint?.host === registration.kafkaEndpoint?.host &&
+    known.kafkaEndpoint?.port === registration.kafkaEndpoint?.port
   );
+}
+
+/** `host:port`, and the Kafka listener's when it has one. */
+function describeEndpoints(broker: BrokerRegistration): string {
+  const kafka = broker.kafkaEndpoint;
+  return `${broker.host}:${broker.port}${kafka ? ` (Kafka ${kafka.host}:${kafka.port})` : ""}`;
 }

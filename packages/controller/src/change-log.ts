@@ -1,6 +1,6 @@
 // What the active controller's commits changed, as log lines: brokers
 // registered, fenced and unfenced, partition leaders elected, ISRs changed,
-// topics created and deleted. Pure: it compares the image before a commit
+// topics created, grown and deleted. Pure: it compares the image before a commit
 // with the one after, record by record (replay derives the epochs, so they
 // are read from the image after); the Controller writes the lines. Only the
 // active controller logs them, once per change for the whole cluster.
@@ -36,19 +36,20 @@ export function describeCommit(
   reason: string,
 ): ChangeLine[] {
   const lines: ChangeLine[] = [];
-  let partitionChanges = 0;
+  let partitionLines = 0;
   for (const record of records) {
-    if (record.type === "partition-change") {
-      partitionChanges++;
-      if (partitionChanges > partitionChangeLinesMax) continue;
-    }
     const line = describeRecord(before, after, record, reason);
-    if (line) lines.push(line);
+    if (!line) continue;
+    if (record.type === "partition-change" || record.type === "partition") {
+      partitionLines++;
+      if (partitionLines > partitionChangeLinesMax) continue;
+    }
+    lines.push(line);
   }
-  if (partitionChanges > partitionChangeLinesMax) {
+  if (partitionLines > partitionChangeLinesMax) {
     lines.push(
       info("more partition changes in the same commit, not logged one by one", {
-        partitions: partitionChanges - partitionChangeLinesMax,
+        partitions: partitionLines - partitionChangeLinesMax,
         reason,
       }),
     );
@@ -64,13 +65,14 @@ function describeRecord(
 ): ChangeLine | undefined {
   switch (record.type) {
     case "broker-registration": {
-      const { brokerId, incarnationId, host, port, rack } = record;
+      const { brokerId, incarnationId, host, port, rack, kafkaEndpoint } = record;
       return info("broker registered (fenced until it catches up)", {
         brokerId,
         incarnationId,
         host,
         port,
         rack,
+        kafkaEndpoint,
       });
     }
     case "broker-fence":
@@ -93,6 +95,8 @@ function describeRecord(
         record.partition,
         reason,
       );
+    case "partition":
+      return describeAddedPartition(before, after, record.topicId, record.partition, reason);
     case "topic": {
       const topic = after.topicsById.get(record.topicId);
       return info("topic created", {
@@ -145,6 +149,26 @@ function describePartitionChange(
   }
   if (!sameIds(old.isr, now.isr)) return info("ISR changed", { ...fields, leader: now.leader });
   return undefined;
+}
+
+/** A partition added to an existing topic (CreatePartitions); a new topic's are in its own line. */
+function describeAddedPartition(
+  before: MetadataImage,
+  after: MetadataImage,
+  topicId: string,
+  partition: number,
+  reason: string,
+): ChangeLine | undefined {
+  const existed = before.topicsById.get(topicId);
+  const now = after.topicsById.get(topicId)?.partitions[partition];
+  if (!existed || !now) return undefined;
+  return info("partition added", {
+    topic: existed.name,
+    partition,
+    replicas: now.replicas,
+    leader: now.leader,
+    reason,
+  });
 }
 
 function partitionsLedBy(image: MetadataImage, brokerId: number): number {

@@ -40,7 +40,15 @@ import {
   planPreferredLeaderElection,
 } from "./partition-decisions.js";
 import { type ProducerIdBlock, planProducerIdBlock } from "./producer-id-decisions.js";
-import { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";
+import {
+  type CreatePartitionsRequest,
+  type CreateTopicRequest,
+  defaultTopicDefaults,
+  planCreatePartitions,
+  planCreateTopic,
+  planDeleteTopic,
+  type TopicDefaults,
+} from "./topic-decisions.js";
 
 export interface TopicOutcome {
   readonly name: string;
@@ -104,6 +112,7 @@ export class Controller {
     private readonly clock: Clock,
     sessionTimeoutMs: number,
     private readonly logger: ControllerLogger,
+    private readonly topicDefaults: TopicDefaults,
   ) {
     this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs);
     this.stopFollowing = log.onCommit(
@@ -124,6 +133,8 @@ export class Controller {
     sessionCheckIntervalMs?: number;
     /** Where the active controller logs what its commits change (fencing, elections, ISR changes). */
     logger?: ControllerLogger;
+    /** What CreateTopics' -1 means (Kafka's num.partitions and default.replication.factor). */
+    topicDefaults?: TopicDefaults;
   }): Promise<Controller> {
     const controller = new Controller(
       options.nodeId,
@@ -132,6 +143,7 @@ export class Controller {
       options.clock ?? systemClock,
       options.sessionTimeoutMs ?? defaultSessionTimeoutMs,
       options.logger ?? silentControllerLogger,
+      options.topicDefaults ?? defaultTopicDefaults,
     );
     try {
       await controller.replayLog();
@@ -354,11 +366,35 @@ export class Controller {
       for (const request of requests) {
         try {
           await this.catchUpAsActive();
-          const records = planCreateTopic(this.currentImage, request, this.newTopicId());
+          const records = planCreateTopic(this.currentImage, request, this.newTopicId(), this.topicDefaults);
           if (!validateOnly) await this.commit(records, "CreateTopics");
           outcomes.push({ name: request.name });
         } catch (error) {
           outcomes.push({ name: request.name, error: asBrookError(error) });
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  /**
+   * Grows topics to more partitions (Kafka's CreatePartitions). One outcome
+   * per topic, named by the topic; NOT_CONTROLLER as for createTopics.
+   */
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    validateOnly = false,
+  ): Promise<TopicOutcome[]> {
+    return this.write(async () => {
+      const outcomes: TopicOutcome[] = [];
+      for (const request of requests) {
+        try {
+          await this.catchUpAsActive();
+          const records = planCreatePartitions(this.currentImage, request);
+          if (!validateOnly) await this.commit(records, "CreatePartitions");
+          outcomes.push({ name: request.topic });
+        } catch (error) {
+          outcomes.push({ name: request.topic, error: asBrookError(error) });
         }
       }
       return outcomes;

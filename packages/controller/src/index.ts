@@ -52,10 +52,19 @@ export {
   alterPartition,
   brokerHeartbeat,
   controllerHandlers,
+  createPartitions,
   createTopics,
   deleteTopics,
   describeQuorum,
   fetchMetadata,
   registerBroker,
 } from "./service.js";
-export { type CreateTopicRequest, planCreateTopic, planDeleteTopic } from "./topic-decisions.js";
+export {
+  type CreatePartitionsRequest,
+  type CreateTopicRequest,
+  defaultTopicDefaults,
+  planCreatePartitions,
+  planCreateTopic,
+  planDeleteTopic,
+  type TopicDefaults,
+} from "./topic-decisions.js";

@@ -12,6 +12,8 @@ import {
   type BrokerHeartbeatResponse,
   BrookError,
   type ControllerHandlers,
+  type CreatePartitionsRequest__Output,
+  type CreatePartitionsResponse,
   type CreateTopicsRequest__Output,
   type CreateTopicsResponse,
   type DeleteTopicsRequest__Output,
@@ -44,6 +46,21 @@ export async function createTopics(
       numPartitions: t.numPartitions,
       replicationFactor: t.replicationFactor,
       configs: new Map(t.configs.map((c) => [c.key, c.value])),
+    })),
+    request.validateOnly,
+  );
+  return { topics: toTopicResults(outcomes) };
+}
+
+export async function createPartitions(
+  controller: Controller,
+  request: CreatePartitionsRequest__Output,
+): Promise<CreatePartitionsResponse> {
+  const outcomes = await controller.createPartitions(
+    request.topics.map((t) => ({
+      topic: t.name,
+      count: t.count,
+      assignments: t.assignments.map((assignment) => assignment.brokerIds),
     })),
     request.validateOnly,
   );
@@ -121,6 +138,7 @@ export function controllerHandlers(controller: Controller): ControllerHandlers {
     DescribeQuorum: unary(async () => describeQuorum(controller)),
     DescribeController: unary(async () => controller.describeSelf()),
     AllocateProducerIds: unary((request) => allocateProducerIds(controller, request)),
+    CreatePartitions: unary((request) => createPartitions(controller, request)),
   };
 }
 
@@ -134,6 +152,7 @@ export async function registerBroker(
     host: request.host,
     port: request.port,
     ...(request.rack ? { rack: request.rack } : {}),
+    ...(request.kafkaPort > 0 ? { kafkaEndpoint: { host: request.kafkaHost, port: request.kafkaPort } } : {}),
   });
 }
 

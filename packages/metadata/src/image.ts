@@ -2,6 +2,8 @@
 // every record up to `offset`. Readers hold an image without locks; a change
 // produces a new image that shares every unchanged topic with the old one.
 
+import type { Endpoint } from "./records.js";
+
 export interface BrokerImage {
   readonly brokerId: number;
   /** Which process registered: a restart registers a new incarnation under the same id. */
@@ -9,6 +11,12 @@ export interface BrokerImage {
   readonly host: string;
   readonly port: number;
   readonly rack?: string;
+  /**
+   * Where Kafka clients reach it: its Kafka listener's advertised host and
+   * port (Kafka's advertised.listeners). Absent when it runs none, and for
+   * registrations written before Brook had the listener.
+   */
+  readonly kafkaEndpoint?: Endpoint;
   /**
    * A fenced broker leads nothing and is not elected. Every registration
    * starts fenced, as in Kafka: a new process has not yet caught up with the

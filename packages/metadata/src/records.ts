@@ -11,6 +11,14 @@ export interface BrokerRegistrationRecord {
   readonly host: string;
   readonly port: number;
   readonly rack?: string;
+  /** Its Kafka listener as advertised; absent when it has none (and in records older than the listener). */
+  readonly kafkaEndpoint?: Endpoint;
+}
+
+/** A host and port a client dials. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
 }
 
 /**
@@ -37,6 +45,11 @@ export interface TopicRecord {
   readonly topicId: string;
 }
 
+/**
+ * One partition of a topic with its replicas and first leader. A new topic's
+ * come right after its topic record; CreatePartitions appends more to an
+ * existing topic, numbered on from its current count.
+ */
 export interface PartitionRecord {
   readonly type: "partition";
   readonly topicId: string;

@@ -27,6 +27,11 @@ export interface BrokerLifecycleOptions {
   readonly host: string;
   readonly port: number;
   readonly rack?: string;
+  /**
+   * Where Kafka clients reach this broker, as registered with the controller
+   * (Kafka's advertised.listeners); undefined: no Kafka listener.
+   */
+  readonly kafkaEndpoint?: { readonly host: string; readonly port: number };
   readonly heartbeatIntervalMs: number;
   /** Offset of the last metadata record this broker has applied. */
   readonly metadataOffset: () => number;
@@ -105,7 +110,7 @@ export class BrokerLifecycle {
   private registrationAttempts = 0;
 
   private async register(): Promise<void> {
-    const { brokerId, host, port, rack, logger } = this.options;
+    const { brokerId, host, port, rack, kafkaEndpoint, logger } = this.options;
     this.registrationAttempts++;
     try {
       const { registrationOffset } = await this.options.channel.registerBroker({
@@ -114,6 +119,8 @@ export class BrokerLifecycle {
         host,
         port,
         rack: rack ?? "",
+        kafkaHost: kafkaEndpoint?.host ?? "",
+        kafkaPort: kafkaEndpoint?.port ?? 0,
       });
       this.registered = true;
       logger.info(

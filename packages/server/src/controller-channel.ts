@@ -10,6 +10,7 @@ import {
   alterPartition,
   brokerHeartbeat,
   type Controller,
+  createPartitions,
   createTopics,
   deleteTopics,
   describeQuorum,
@@ -53,6 +54,7 @@ const syncAttemptsMax = 20;
 type Method =
   | "CreateTopics"
   | "DeleteTopics"
+  | "CreatePartitions"
   | "RegisterBroker"
   | "BrokerHeartbeat"
   | "AlterPartition"
@@ -76,6 +78,9 @@ export class ForwardingControllerChannel implements ControllerChannel {
 
   deleteTopics: ControllerChannel["deleteTopics"] = (request) =>
     this.write("DeleteTopics", request, () => deleteTopics(this.controller, request));
+
+  createPartitions: ControllerChannel["createPartitions"] = (request) =>
+    this.write("CreatePartitions", request, () => createPartitions(this.controller, request));
 
   registerBroker(request: RegisterBrokerRequest__Output): Promise<RegisterBrokerResponse> {
     return this.write("RegisterBroker", request, () => registerBroker(this.controller, request));
