@@ -6,7 +6,11 @@
 
 import { readFileSync } from "node:fs";
 import { defaultReplicaLagTimeMaxMs } from "@brook/broker";
-import { defaultHeartbeatIntervalMs, defaultSessionTimeoutMs } from "@brook/controller";
+import {
+  defaultHeartbeatIntervalMs,
+  defaultSessionTimeoutMs,
+  partitionsPerTopicMax,
+} from "@brook/controller";
 import { BrookError } from "@brook/protocol";
 
 export type Role = "broker" | "controller";
@@ -28,6 +32,14 @@ export interface NodeConfig {
   readonly controllerPort: number;
   /** HTTP port for /healthz, /readyz and /metrics. */
   readonly httpPort: number;
+  /** Whether the broker serves the Kafka wire protocol (issue 15); on by default. */
+  readonly kafkaEnabled: boolean;
+  /** Port of the Kafka listener, bound on `host`; 0 picks a free one. */
+  readonly kafkaPort: number;
+  /** Host Kafka clients are told to connect to (Kafka's advertised.listeners); defaults to `advertisedHost`. */
+  readonly kafkaAdvertisedHost: string;
+  /** Port Kafka clients are told to connect to; undefined: the port the listener bound. */
+  readonly kafkaAdvertisedPort?: number;
   /**
    * Every voter of the controller quorum, this node included: node id →
    * "host:port" of its controller listener (Kafka's controller.quorum.voters).
@@ -44,6 +56,12 @@ export interface NodeConfig {
   readonly brokerSessionTimeoutMs: number;
   /** A follower that has not caught up with its leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
   readonly replicaLagTimeMaxMs: number;
+  /** Kafka's auto.create.topics.enable: a Kafka Metadata request for an unknown topic creates it. */
+  readonly autoCreateTopics: boolean;
+  /** Kafka's num.partitions: partitions of a topic created without a count (-1), auto-created ones included. */
+  readonly numPartitions: number;
+  /** Kafka's default.replication.factor for a topic created without one (-1); undefined: min(3, live brokers). */
+  readonly defaultReplicationFactor?: number;
 }
 
 type Raw = Record<string, unknown>;
@@ -73,6 +91,11 @@ const positiveInt =
     const n = nonNegativeInt(max)(v);
     return n === undefined || n === 0 ? undefined : n;
   };
+/** true/false, as a string (flag, environment) or a JSON boolean (config file). */
+const boolean: Key<boolean>["parse"] = (v) => {
+  const text = String(v).trim().toLowerCase();
+  return text === "true" ? true : text === "false" ? false : undefined;
+};
 const nonEmpty: Key<string>["parse"] = (v) =>
   typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 const roles: Key<Role[]>["parse"] = (v) => {
@@ -96,6 +119,8 @@ const quorumVoters: Key<ReadonlyMap<number, string>>["parse"] = (v) => {
   }
   return voters;
 };
+/** Kafka's replication factor is an int16. */
+const replicationFactorMax = 2 ** 15 - 1;
 const logLevels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const logLevel: Key<NodeConfig["logLevel"]>["parse"] = (v) =>
   logLevels.includes(v as NodeConfig["logLevel"]) ? (v as NodeConfig["logLevel"]) : undefined;
@@ -172,6 +197,36 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: "a port from 0 to 65535",
     doc: "HTTP port for /healthz, /readyz and /metrics (0 picks a free one).",
   },
+  kafkaEnabled: {
+    env: "BROOK_KAFKA_ENABLED",
+    flag: "--kafka-enabled",
+    defaultValue: true,
+    parse: boolean,
+    expected: "true or false",
+    doc: "Serve the Kafka wire protocol beside gRPC, so Kafka clients can connect (false: no Kafka listener).",
+  },
+  kafkaPort: {
+    env: "BROOK_KAFKA_PORT",
+    flag: "--kafka-port",
+    defaultValue: 9094,
+    parse: port,
+    expected: "a port from 0 to 65535",
+    doc: "Kafka wire-protocol port (0 picks a free one).",
+  },
+  kafkaAdvertisedHost: {
+    env: "BROOK_KAFKA_ADVERTISED_HOST",
+    flag: "--kafka-advertised-host",
+    parse: nonEmpty,
+    expected: "a host name or IP address",
+    doc: "Host Kafka clients connect to, as in Kafka's advertised.listeners (default: --advertised-host).",
+  },
+  kafkaAdvertisedPort: {
+    env: "BROOK_KAFKA_ADVERTISED_PORT",
+    flag: "--kafka-advertised-port",
+    parse: positiveInt(65535),
+    expected: "a port from 1 to 65535",
+    doc: "Port Kafka clients connect to, when it differs from the one bound (default: the Kafka listener's port).",
+  },
   controllerQuorumVoters: {
     env: "BROOK_CONTROLLER_QUORUM_VOTERS",
     flag: "--controller-quorum-voters",
@@ -227,6 +282,29 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: "milliseconds from 1 to 600000",
     doc: "A follower not caught up with its leader for this long leaves the ISR.",
   },
+  autoCreateTopics: {
+    env: "BROOK_AUTO_CREATE_TOPICS",
+    flag: "--auto-create-topics",
+    defaultValue: true,
+    parse: boolean,
+    expected: "true or false",
+    doc: "A Kafka client's Metadata request for an unknown topic creates it with the defaults below (Kafka's auto.create.topics.enable).",
+  },
+  numPartitions: {
+    env: "BROOK_NUM_PARTITIONS",
+    flag: "--num-partitions",
+    defaultValue: 1,
+    parse: positiveInt(partitionsPerTopicMax),
+    expected: `a whole number from 1 to ${partitionsPerTopicMax}`,
+    doc: "Partitions of a topic created without a count, auto-created ones included (Kafka's num.partitions).",
+  },
+  defaultReplicationFactor: {
+    env: "BROOK_DEFAULT_REPLICATION_FACTOR",
+    flag: "--default-replication-factor",
+    parse: positiveInt(replicationFactorMax),
+    expected: `a whole number from 1 to ${replicationFactorMax}`,
+    doc: "Copies of each partition of a topic created without a replication factor (Kafka's default.replication.factor; default: 3, or every live broker when fewer are alive).",
+  },
 };
 
 /**
@@ -273,12 +351,14 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     config[field] = value;
   }
   config.advertisedHost ??= config.host;
+  config.kafkaAdvertisedHost ??= config.advertisedHost;
   config.controllerQuorumVoters ??= new Map([
     [config.nodeId as number, `${config.advertisedHost}:${config.controllerPort}`],
   ]);
   const resolved = config as unknown as NodeConfig;
   const origin = (field: Field) => describe(origins.get(field) as Origin);
   checkQuorumVoters(resolved, origin);
+  checkDistinctPorts(resolved, origin);
   if (resolved.brokerSessionTimeoutMs <= resolved.brokerHeartbeatIntervalMs) {
     throw invalid(
       `${origin("brokerSessionTimeoutMs")} must exceed ${origin("brokerHeartbeatIntervalMs")}, several times over, so that one late heartbeat does not fence a broker`,
@@ -290,6 +370,35 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     );
   }
   return resolved;
+}
+
+/** Two listeners cannot share a port; the second would fail to bind, less clearly, at start-up. */
+function checkDistinctPorts(config: NodeConfig, origin: (field: Field) => string): void {
+  const fields: Field[] = ["brokerPort", "controllerPort", "httpPort"];
+  if (config.kafkaEnabled) fields.push("kafkaPort");
+  const seen = new Map<number, Field>();
+  for (const field of fields) {
+    const value = config[field] as number;
+    const other = seen.get(value);
+    if (value !== 0 && other !== undefined) {
+      throw invalid(`${origin(field)} is also ${origin(other)}: give each listener a port of its own`);
+    }
+    seen.set(value, field);
+  }
+}
+
+/**
+ * Where Kafka clients are told to connect, as the broker registers it:
+ * undefined while the listener is off, or when its port is not known yet
+ * (0, a free port, before anything bound it).
+ */
+export function kafkaAdvertisedEndpoint(
+  config: NodeConfig,
+  boundPort: number,
+): { host: string; port: number } | undefined {
+  if (!config.kafkaEnabled) return undefined;
+  const port = config.kafkaAdvertisedPort ?? boundPort;
+  return port > 0 ? { host: config.kafkaAdvertisedHost, port } : undefined;
 }
 
 /** This node must be a voter, reachable at its own controller port. */

@@ -19,7 +19,7 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, pino } from "pino";
 import { BrokerLifecycle } from "./broker-lifecycle.js";
-import type { NodeConfig } from "./config.js";
+import { kafkaAdvertisedEndpoint, type NodeConfig } from "./config.js";
 import { ForwardingControllerChannel } from "./controller-channel.js";
 import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
@@ -63,6 +63,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     log: metadataLog,
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
     logger: controllerLog.child({ component: "controller" }),
+    topicDefaults: {
+      numPartitions: config.numPartitions,
+      replicationFactor: config.defaultReplicationFactor,
+    },
   });
   const channel = new ForwardingControllerChannel(
     config.nodeId,
@@ -101,12 +105,17 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
   brokerLog.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
+  // The port the Kafka listener bound, registered with the controller below. Until the listener is
+  // started here (before the lifecycle, so a free port is known), the configured one: with port 0
+  // nothing is registered, unless kafkaAdvertisedPort says where clients go.
+  const kafkaBoundPort = config.kafkaPort;
   const lifecycle = new BrokerLifecycle({
     brokerId: config.nodeId,
     incarnationId,
     host: config.advertisedHost,
     port: brokerPort,
     rack: config.rack,
+    kafkaEndpoint: kafkaAdvertisedEndpoint(config, kafkaBoundPort),
     heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
     metadataOffset: () => controller.image.offset,
     onCaughtUp: () => {
