@@ -80,8 +80,10 @@ function nodeSettings() {
     ),
     "",
     "Beyond each value on its own: this node must be one of `controllerQuorumVoters`, listed at its",
-    "own `controllerPort`; `brokerSessionTimeoutMs` must exceed `brokerHeartbeatIntervalMs`; and this",
-    "version runs both roles in every node (`roles` is `broker,controller`).",
+    "own `controllerPort`; `brokerSessionTimeoutMs` must exceed `brokerHeartbeatIntervalMs`; the",
+    "listeners' ports (`brokerPort`, `controllerPort`, `httpPort`, and `kafkaPort` unless",
+    "`kafkaEnabled` is false) must differ, 0 aside; and this version runs both roles in every node",
+    "(`roles` is `broker,controller`).",
     "",
   ];
 }
