@@ -2,9 +2,12 @@
 
 export { BrookError, type ErrorCode } from "@brook/protocol";
 export type {
+  BrokerEndpoint,
   ClusterDescription,
   ConfigEntry,
+  CreatePartitionsOptions,
   CreateTopicsOptions,
+  NewPartitions,
   NewTopic,
   PartitionDescription,
   PartitionOffsets,

@@ -1,9 +1,10 @@
-// Topic, cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever
+// Topic (create, grow, describe, delete), cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever
 // broker answers (brokers forward writes to the active controller) and are retried on retriable errors; a
 // per-topic error rejects with that topic's BrookError (createTopics of an existing topic rejects with
 // TOPIC_ALREADY_EXISTS).
 
 import {
+  type BrokerInfo__Output,
   BrookError,
   fromWireError,
   type PartitionDescription__Output,
@@ -52,6 +53,38 @@ export interface CreateTopicsOptions {
   timeoutMs?: number;
 }
 
+/** KafkaJS's createPartitions entry (Java's NewPartitions): grow `topic` to `count` partitions. */
+export interface NewPartitions {
+  topic: string;
+  /** The new partition count, greater than the topic's. */
+  count: number;
+  /**
+   * Broker ids of each new partition's replicas, leader first: one list per new partition, each as long
+   * as the topic's replication factor. Omitted: placed by the controller, as a new topic's are.
+   */
+  assignments?: number[][];
+}
+
+export interface CreatePartitionsOptions {
+  topicPartitions: NewPartitions[];
+  /** Check the request without changing anything. */
+  validateOnly?: boolean;
+  /** Resolve only once every new partition has a leader in metadata (default true). */
+  waitForLeaders?: boolean;
+  /** How long to wait for leaders. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Where a broker is reached: gRPC (host, port) and, when it serves one, its Kafka listener. */
+export interface BrokerEndpoint {
+  id: number;
+  host: string;
+  port: number;
+  rack?: string;
+  kafkaHost?: string;
+  kafkaPort?: number;
+}
+
 export interface PartitionDescription {
   partition: number;
   leader: number;
@@ -69,6 +102,8 @@ export interface TopicDescription {
   topicId: string;
   partitions: PartitionDescription[];
   configEntries: ConfigEntry[];
+  /** The brokers holding its replicas, by id. */
+  brokers: BrokerEndpoint[];
 }
 
 /** KafkaJS's fetchTopicOffsets entry, with numbers: offset is the high watermark. */
@@ -94,7 +129,8 @@ export interface ClusterDescription {
     matchIndex: number;
     lag: number;
   }[];
-  brokers: { id: number; host: string; port: number; rack?: string; state: string }[];
+  /** kafkaHost and kafkaPort: the broker's Kafka listener, absent when it has none. */
+  brokers: (BrokerEndpoint & { state: string })[];
   offlinePartitions: number;
   underReplicatedPartitions: number;
 }
@@ -134,8 +170,40 @@ export class Admin {
     this.cluster.metadata.markStale();
     if (waitForLeaders) {
       await this.waitForLeaders(
-        topics.map(({ topic }) => topic),
+        new Map(topics.map(({ topic }) => [topic, 1])),
         timeoutMs ?? adminDefaults.waitForLeadersTimeoutMs,
+        "were created",
+      );
+    }
+  }
+
+  /**
+   * Grows topics to more partitions (Kafka's CreatePartitions); rejects with the first topic's error
+   * (INVALID_PARTITIONS naming the current count, UNKNOWN_TOPIC, INVALID_REPLICA_ASSIGNMENT). Keys map
+   * to partitions by murmur2 over the count, so from then on a key's records may go to another partition.
+   */
+  async createPartitions({
+    topicPartitions,
+    validateOnly = false,
+    waitForLeaders = true,
+    timeoutMs,
+  }: CreatePartitionsOptions): Promise<void> {
+    const response = await this.callAny("createPartitions", {
+      validateOnly,
+      topics: topicPartitions.map(({ topic, count, assignments }) => ({
+        name: topic,
+        count,
+        assignments: (assignments ?? []).map((brokerIds) => ({ brokerIds })),
+      })),
+    });
+    throwFirstTopicError(response.topics);
+    if (validateOnly) return;
+    this.cluster.metadata.markStale();
+    if (waitForLeaders) {
+      await this.waitForLeaders(
+        new Map(topicPartitions.map(({ topic, count }) => [topic, count])),
+        timeoutMs ?? adminDefaults.waitForLeadersTimeoutMs,
+        "were grown",
       );
     }
   }
@@ -165,6 +233,7 @@ export class Admin {
         .map(toPartitionDescription)
         .sort((a, b) => a.partition - b.partition),
       configEntries: topic.configs.map(toConfigEntry),
+      brokers: topic.brokers.map(toBrokerEndpoint),
     }));
   }
 
@@ -205,13 +274,7 @@ export class Admin {
         matchIndex,
         lag,
       })),
-      brokers: response.brokers.map(({ id, host, port, rack, state }) => ({
-        id,
-        host,
-        port,
-        ...(rack ? { rack } : {}),
-        state,
-      })),
+      brokers: response.brokers.map((broker) => ({ ...toBrokerEndpoint(broker), state: broker.state })),
       offlinePartitions: response.offlinePartitions,
       underReplicatedPartitions: response.underReplicatedPartitions,
     };
@@ -263,8 +326,16 @@ export class Admin {
     );
   }
 
-  /** Polls metadata until every partition of `topics` has a leader (metadata reaches brokers shortly after a create). */
-  private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
+  /**
+   * Polls metadata until each topic has at least its number of partitions and every one has a leader
+   * (metadata reaches brokers shortly after a create).
+   */
+  private async waitForLeaders(
+    partitionsMin: ReadonlyMap<string, number>,
+    timeoutMs: number,
+    done: string,
+  ): Promise<void> {
+    const topics = [...partitionsMin.keys()];
     const deadlineMs = this.cluster.options.clock.nowMs() + timeoutMs;
     // Bounded by the deadline: each pass waits waitForLeadersPollMs or returns.
     for (;;) {
@@ -274,7 +345,7 @@ export class Admin {
         return (
           topic !== undefined &&
           fromWireError(topic.error) === undefined &&
-          topic.partitions.length > 0 &&
+          topic.partitions.length >= (partitionsMin.get(name) ?? 1) &&
           topic.partitions.every((partition) => partition.leader >= 0)
         );
       });
@@ -282,7 +353,7 @@ export class Admin {
       if (this.cluster.options.clock.nowMs() >= deadlineMs) {
         throw new BrookError(
           "REQUEST_TIMED_OUT",
-          `topics ${topics.join(", ")} were created but did not all have leaders within ${timeoutMs} ms`,
+          `topics ${topics.join(", ")} ${done} but did not all have leaders within ${timeoutMs} ms`,
         );
       }
       await sleep(adminDefaults.waitForLeadersPollMs);
@@ -309,6 +380,24 @@ function toPartitionDescription(description: PartitionDescription__Output): Part
     logStartOffset: description.logStartOffset,
     logEndOffset: description.logEndOffset,
     sizeBytes: description.sizeBytes,
+  };
+}
+
+/** A Kafka port of 0 on the wire: the broker has no Kafka listener. */
+function toBrokerEndpoint({
+  id,
+  host,
+  port,
+  rack,
+  kafkaHost,
+  kafkaPort,
+}: BrokerInfo__Output): BrokerEndpoint {
+  return {
+    id,
+    host,
+    port,
+    ...(rack ? { rack } : {}),
+    ...(kafkaPort > 0 ? { kafkaHost, kafkaPort } : {}),
   };
 }
 

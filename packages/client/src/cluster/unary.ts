@@ -7,6 +7,8 @@ import {
   type Clock,
   type ConsumerGroupHeartbeatRequest,
   type ConsumerGroupHeartbeatResponse__Output,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse__Output,
   type CreateTopicsRequest,
   type CreateTopicsResponse__Output,
   type DeleteGroupsRequest,
@@ -49,6 +51,7 @@ export interface BrokerRpcs {
   metadata: [MetadataRequest, MetadataResponse__Output];
   createTopics: [CreateTopicsRequest, CreateTopicsResponse__Output];
   deleteTopics: [DeleteTopicsRequest, DeleteTopicsResponse__Output];
+  createPartitions: [CreatePartitionsRequest, CreatePartitionsResponse__Output];
   describeTopics: [DescribeTopicsRequest, DescribeTopicsResponse__Output];
   describeCluster: [DescribeClusterRequest, DescribeClusterResponse__Output];
   initProducerId: [InitProducerIdRequest, InitProducerIdResponse__Output];
