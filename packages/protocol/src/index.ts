@@ -39,6 +39,17 @@ export {
 } from "./batch-header.js";
 export * from "./clock.js";
 export { Compression, type CompressionName } from "./compression.js";
+export {
+  CONSUMER_PROTOCOL_TYPE,
+  CONSUMER_PROTOCOL_VERSION_MAX,
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolSubscription,
+  type ConsumerTopicPartitions,
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  encodeConsumerAssignment,
+  encodeConsumerSubscription,
+} from "./consumer-protocol.js";
 export { crc32c } from "./crc32c.js";
 export * from "./errors.js";
 export * from "./grpc.js";
