@@ -9,7 +9,7 @@ export function clusterCommand(): Command {
   cluster
     .command("status")
     .description(
-      "controllers (who leads, term, commit index, lag of each), brokers (alive/fenced), offline and under-replicated partitions",
+      "controllers (who leads, term, commit index, lag of each), brokers (gRPC and Kafka addresses, alive/fenced), offline and under-replicated partitions",
     )
     .option("--json", "print JSON")
     .action(async (options, command) => {
@@ -31,6 +31,9 @@ export function clusterCommand(): Command {
             port: b.port,
             rack: b.rack ?? null,
             state: b.state,
+            // The broker's Kafka listener as advertised; null when it has none.
+            kafkaHost: b.kafkaHost ?? null,
+            kafkaPort: b.kafkaPort ?? null,
           })),
           offlinePartitions: status.offlinePartitions,
           underReplicatedPartitions: status.underReplicatedPartitions,
@@ -55,8 +58,14 @@ export function clusterCommand(): Command {
         );
         process.stdout.write("\nbrokers\n");
         printTable(
-          ["id", "address", "rack", "state"],
-          json.brokers.map((b) => [b.id, `${b.host}:${b.port}`, b.rack ?? "", b.state]),
+          ["id", "address", "kafka address", "rack", "state"],
+          json.brokers.map((b) => [
+            b.id,
+            `${b.host}:${b.port}`,
+            b.kafkaPort === null ? "none" : `${b.kafkaHost}:${b.kafkaPort}`,
+            b.rack ?? "",
+            b.state,
+          ]),
         );
         process.stdout.write(
           `\noffline partitions: ${json.offlinePartitions}\nunder-replicated partitions: ${json.underReplicatedPartitions}\n`,

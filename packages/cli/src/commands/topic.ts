@@ -1,5 +1,6 @@
-// `brook topic create|list|describe|delete`.
+// `brook topic create|list|describe|alter|delete`.
 
+import type { BrokerEndpoint } from "@brook/client";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseInteger, withAdmin } from "../connect.js";
 import { printJson, printTable } from "../output.js";
@@ -11,16 +12,20 @@ function configEntry(value: string, previous: Array<{ name: string; value: strin
 }
 
 export function topicCommand(): Command {
-  const topic = new Command("topic").description("create, list, describe and delete topics");
+  const topic = new Command("topic").description("create, list, describe, alter and delete topics");
 
   topic
     .command("create")
     .description("create a topic")
     .argument("<name>")
-    .option("-p, --partitions <n>", "number of partitions (default 1)", parseInteger("--partitions", 1))
+    .option(
+      "-p, --partitions <n>",
+      "number of partitions (default: the cluster's, BROOK_NUM_PARTITIONS, 1 unless set)",
+      parseInteger("--partitions", 1),
+    )
     .option(
       "-r, --replication-factor <n>",
-      "copies of each partition (default: min(3, brokers))",
+      "copies of each partition (default: the cluster's, min(3, brokers) unless set)",
       parseInteger("--replication-factor", 1),
     )
     .option("-c, --config <key=value>", "topic config, repeatable (e.g. retention.ms=3600000)", configEntry)
@@ -69,8 +74,16 @@ export function topicCommand(): Command {
           highWatermark: p.highWatermark,
           logStartOffset: p.logStartOffset,
         }));
+        // The brokers holding its replicas, with their Kafka listeners (null: none).
+        const brokers = description.brokers.map((b) => ({
+          id: b.id,
+          host: b.host,
+          port: b.port,
+          kafkaHost: b.kafkaHost ?? null,
+          kafkaPort: b.kafkaPort ?? null,
+        }));
         if (options.json) {
-          printJson({ name: description.name, partitions });
+          printJson({ name: description.name, partitions, brokers });
           return;
         }
         process.stdout.write(`topic ${description.name} (id ${description.topicId})\n`);
@@ -79,6 +92,7 @@ export function topicCommand(): Command {
             `configs: ${description.configEntries.map((c) => `${c.name}=${c.value}`).join(", ")}\n`,
           );
         }
+        process.stdout.write(`brokers: ${description.brokers.map(describeBroker).join(", ")}\n`);
         printTable(
           ["partition", "leader", "epoch", "replicas", "isr", "log start", "high watermark"],
           partitions.map((p) => [
@@ -95,6 +109,47 @@ export function topicCommand(): Command {
     });
 
   topic
+    .command("alter")
+    .description(
+      "add partitions to a topic (kafka-topics.sh --alter --partitions). Keys map to partitions by murmur2 " +
+        "over the partition count, so records of a key written after the change may go to another partition " +
+        "than its earlier ones: per-key order holds on each side of the change, not across it",
+    )
+    .argument("<name>")
+    .requiredOption(
+      "-p, --partitions <n>",
+      "the new partition count, more than the topic has (partitions are never removed)",
+      parseInteger("--partitions", 1),
+    )
+    .option("--validate-only", "check the change without making it")
+    .action(async (name, options, command) => {
+      await withAdmin(command, async (admin) => {
+        const [before] = await admin.describeTopics({ topics: [name] });
+        const count = options.partitions;
+        const validateOnly = options.validateOnly ?? false;
+        await admin.createPartitions({ topicPartitions: [{ topic: name, count }], validateOnly });
+        const from = before.partitions.length;
+        if (validateOnly) {
+          process.stdout.write(
+            `topic ${name} can grow from ${from} to ${count} partitions (nothing changed)\n`,
+          );
+          return;
+        }
+        const [after] = await admin.describeTopics({ topics: [name] });
+        process.stdout.write(`topic ${name}: ${from} -> ${after.partitions.length} partitions\n`);
+        printTable(
+          ["partition", "leader", "replicas"],
+          after.partitions
+            .filter((p) => p.partition >= from)
+            .map((p) => [p.partition, p.leader, p.replicas.join(",")]),
+        );
+        process.stdout.write(
+          "keys now map to partitions over the new count: a key's new records may go to another partition than its old ones\n",
+        );
+      });
+    });
+
+  topic
     .command("delete")
     .description("delete a topic and all its records")
     .argument("<name>")
@@ -106,4 +161,11 @@ export function topicCommand(): Command {
     });
 
   return topic as unknown as Command;
+}
+
+/** `1 at host:9092 (Kafka host:9094)`, or `(no Kafka listener)`. */
+function describeBroker(broker: BrokerEndpoint): string {
+  const kafka =
+    broker.kafkaPort === undefined ? "no Kafka listener" : `Kafka ${broker.kafkaHost}:${broker.kafkaPort}`;
+  return `${broker.id} at ${broker.host}:${broker.port} (${kafka})`;
 }
