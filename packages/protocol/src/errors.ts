@@ -47,6 +47,12 @@ export const ErrorCode = {
   NON_EMPTY_GROUP: "NON_EMPTY_GROUP",
   GROUP_ID_NOT_FOUND: "GROUP_ID_NOT_FOUND",
   INVALID_GROUP_ID: "INVALID_GROUP_ID",
+  ILLEGAL_GENERATION: "ILLEGAL_GENERATION",
+  REBALANCE_IN_PROGRESS: "REBALANCE_IN_PROGRESS",
+  MEMBER_ID_REQUIRED: "MEMBER_ID_REQUIRED",
+  INCONSISTENT_GROUP_PROTOCOL: "INCONSISTENT_GROUP_PROTOCOL",
+  GROUP_MAX_SIZE_REACHED: "GROUP_MAX_SIZE_REACHED",
+  INVALID_SESSION_TIMEOUT: "INVALID_SESSION_TIMEOUT",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -288,6 +294,41 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: false,
     message: "Group ids are 1-255 characters and may not be empty.",
+  },
+  // Classic consumer groups (Kafka clients' JoinGroup/SyncGroup): retriable as in Kafka's table; a
+  // Kafka client answers each of the non-retriable ones by rejoining, not by resending.
+  ILLEGAL_GENERATION: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The member's generation is not the group's current one (the group rebalanced without it); it must rejoin the group.",
+  },
+  REBALANCE_IN_PROGRESS: {
+    grpcStatus: GrpcStatus.ABORTED,
+    retriable: false,
+    message: "The group is rebalancing; the member must rejoin the group, then commit again.",
+  },
+  MEMBER_ID_REQUIRED: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The coordinator gave this new member an id; join again with that member id (Kafka clients do so on their own).",
+  },
+  INCONSISTENT_GROUP_PROTOCOL: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The member's group protocol does not match the group's: its protocol type or assignors differ from the other members', or Brook consumers and Kafka clients share the group id; use one kind of consumer per group id.",
+  },
+  GROUP_MAX_SIZE_REACHED: {
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    retriable: false,
+    message: "The group has as many members as the broker allows; use fewer consumers or another group id.",
+  },
+  INVALID_SESSION_TIMEOUT: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The session timeout is outside the range the broker allows; choose one inside it.",
   },
 };
 
