@@ -3,7 +3,7 @@
 # (data/, node.log, node.pid). `up` is idempotent: it starts only the nodes
 # that are not running, so a killed node comes back with `make up`.
 # Node <id> listens on 127.0.0.1: broker 9092+100*(id-1), controller 9093+100*(id-1),
-# HTTP (health, metrics) 9644+100*(id-1).
+# Kafka wire protocol 9094+100*(id-1), HTTP (health, metrics) 9644+100*(id-1).
 # All NODES nodes are voters of one controller quorum (BROOK_CONTROLLER_QUORUM_VOTERS).
 # For tests: CLUSTER_DIR replaces .brook, and PORT_OFFSET is added to every port,
 # so a second cluster can run beside the one `make up` started.
@@ -56,10 +56,11 @@ up() {
     offset=$(( shift_ports + (id - 1) * 100 ))
     BROOK_NODE_ID=$id BROOK_ROLES=broker,controller BROOK_DATA_DIR=$dir/data \
       BROOK_CONTROLLER_QUORUM_VOTERS=$voters BROOK_CLUSTER_ID=$(cat "$root/cluster.id") \
-      BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) BROOK_HTTP_PORT=$((9644 + offset)) \
+      BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) \
+      BROOK_KAFKA_PORT=$((9094 + offset)) BROOK_HTTP_PORT=$((9644 + offset)) \
       nohup $brook server >>"$dir/node.log" 2>&1 &
     echo $! >"$dir/node.pid"
-    echo "node $id started (pid $!), broker 127.0.0.1:$((9092 + offset)), log $dir/node.log"
+    echo "node $id started (pid $!), broker 127.0.0.1:$((9092 + offset)), kafka 127.0.0.1:$((9094 + offset)), log $dir/node.log"
   done
   for id in $(seq 1 "$nodes"); do
     port=$((9644 + shift_ports + (id - 1) * 100))

@@ -23,6 +23,8 @@ export interface NodeHandle {
   readonly controllerPort: number;
   /** /healthz, /readyz and /metrics. */
   readonly httpPort: number;
+  /** The Kafka wire-protocol listener (BROOK_KAFKA_PORT), registered as 127.0.0.1:kafkaPort. */
+  readonly kafkaPort: number;
   readonly dataDir: string;
   readonly logFile: string;
   readonly pid: number | undefined;
@@ -42,6 +44,8 @@ export interface NodeHandle {
 
 export interface Cluster {
   readonly bootstrap: string;
+  /** Kafka clients' bootstrap.servers: "127.0.0.1:p1,127.0.0.1:p2,..." (each node's Kafka port). */
+  readonly kafkaBootstrap: string;
   readonly nodes: NodeHandle[];
   readonly rootDir: string;
   stop(): Promise<void>;
@@ -70,6 +74,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       brokerPort: await getPort({ host: "127.0.0.1" }),
       controllerPort: await getPort({ host: "127.0.0.1" }),
       httpPort: await getPort({ host: "127.0.0.1" }),
+      kafkaPort: await getPort({ host: "127.0.0.1" }),
     });
   }
   const voters = ports.map((p) => `${p.id}@127.0.0.1:${p.controllerPort}`).join(",");
@@ -83,6 +88,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   return {
     bootstrap: nodes.map((n) => `127.0.0.1:${n.brokerPort}`).join(","),
+    kafkaBootstrap: nodes.map((n) => `127.0.0.1:${n.kafkaPort}`).join(","),
     nodes,
     rootDir,
     async stop() {
@@ -94,13 +100,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
 interface NodePorts {
   readonly httpPort: number;
+  readonly kafkaPort: number;
   readonly id: number;
   readonly brokerPort: number;
   readonly controllerPort: number;
 }
 
 function createNode(
-  { id, brokerPort, controllerPort, httpPort }: NodePorts,
+  { id, brokerPort, controllerPort, httpPort, kafkaPort }: NodePorts,
   rootDir: string,
   env: Record<string, string>,
   brokersExpected: number,
@@ -117,6 +124,7 @@ function createNode(
     brokerPort,
     controllerPort,
     httpPort,
+    kafkaPort,
     dataDir,
     logFile,
     get pid() {
@@ -141,6 +149,7 @@ function createNode(
           BROOK_BROKER_PORT: String(brokerPort),
           BROOK_CONTROLLER_PORT: String(controllerPort),
           BROOK_HTTP_PORT: String(httpPort),
+          BROOK_KAFKA_PORT: String(kafkaPort),
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],
