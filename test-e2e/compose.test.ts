@@ -9,8 +9,8 @@
 //   127.0.0.1. BROOK_HOST=0.0.0.0 (all of the container's own interfaces) becomes 127.0.0.1 too, so
 //   the test listens on no outside interface.
 // - ports: in the file every node's controller listens on 9093 and its HTTP on 9644 (each container
-//   has its own network namespace), and brokers use 9092/9192/9292, which a `make up` cluster on this
-//   host also uses. So every port of every service is remapped to a free one, consistently: a
+//   has its own network namespace), and brokers use 9092/9192/9292 (Kafka: 9094/9194/9294), which a
+//   `make up` cluster on this host also uses. So every port of every service is remapped to a free one, consistently: a
 //   node's BROOK_*_PORT and every "node-N:port" that points at it (the quorum voters) get the same
 //   new port.
 // - BROOK_DATA_DIR (a volume in the file) is a temporary directory.
@@ -131,12 +131,19 @@ describe("deploy/docker-compose.yml", () => {
       expect(env.BROOK_ADVERTISED_HOST).toBe(name);
       const brokerPort = Number(env.BROOK_BROKER_PORT);
       expect(publishedPort(service, brokerPort)).toBe(brokerPort);
+      // Kafka clients likewise: the advertised Kafka address is the service name (by default the
+      // advertised host) and the bound port, published 1:1.
+      expect(env.BROOK_KAFKA_ADVERTISED_HOST ?? env.BROOK_ADVERTISED_HOST).toBe(name);
+      expect(env.BROOK_KAFKA_ADVERTISED_PORT).toBeUndefined();
+      const kafkaPort = Number(env.BROOK_KAFKA_PORT);
+      expect(publishedPort(service, kafkaPort)).toBe(kafkaPort);
       expect(publishedPort(service, Number(env.BROOK_HTTP_PORT))).toBeDefined();
       expect(service.volumes?.some((v) => v.split(":")[1] === env.BROOK_DATA_DIR)).toBe(true);
     }
     expect(voters.size).toBe(1);
     expect(new Set(nodes.map((n) => n.env.BROOK_CLUSTER_ID)).size).toBe(1);
     expect(new Set(nodes.map((n) => n.env.BROOK_BROKER_PORT)).size).toBe(nodes.length);
+    expect(new Set(nodes.map((n) => n.env.BROOK_KAFKA_PORT)).size).toBe(nodes.length);
   });
 
   it.skipIf(!dockerCompose)(
@@ -206,7 +213,12 @@ describe("the compose cluster, run as local processes", () => {
   beforeAll(async () => {
     rootDir = mkdtempSync(join(tmpdir(), "brook-compose-"));
     for (const { name, env } of nodes) {
-      for (const key of ["BROOK_BROKER_PORT", "BROOK_CONTROLLER_PORT", "BROOK_HTTP_PORT"]) {
+      for (const key of [
+        "BROOK_BROKER_PORT",
+        "BROOK_CONTROLLER_PORT",
+        "BROOK_KAFKA_PORT",
+        "BROOK_HTTP_PORT",
+      ]) {
         portMap.set(`${name}:${env[key]}`, await getPort({ host: local }));
       }
     }
@@ -259,13 +271,16 @@ describe("the compose cluster, run as local processes", () => {
     if (rootDir !== "") rmSync(rootDir, { recursive: true, force: true });
   });
 
-  it("serves a client: every broker in service at its advertised address, a topic produced to and read back", async () => {
+  it("serves a client: every broker in service at its advertised addresses, a topic produced to and read back", async () => {
     const admin = brook.admin();
     const status = await admin.describeCluster();
-    expect(status.brokers.map((b) => [b.id, `${b.host}:${b.port}`, b.state])).toEqual(
+    expect(
+      status.brokers.map((b) => [b.id, `${b.host}:${b.port}`, `${b.kafkaHost}:${b.kafkaPort}`, b.state]),
+    ).toEqual(
       nodes.map(({ name, env }) => [
         Number(env.BROOK_NODE_ID),
         `${local}:${mapped(name, env.BROOK_BROKER_PORT)}`,
+        `${local}:${mapped(name, env.BROOK_KAFKA_PORT)}`,
         "alive",
       ]),
     );
