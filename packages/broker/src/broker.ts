@@ -7,6 +7,8 @@ import type { MetadataImage } from "@brook/metadata";
 import {
   type BrokerHandlers,
   type Clock,
+  type CreatePartitionsRequest__Output,
+  type CreatePartitionsResponse,
   type CreateTopicsRequest__Output,
   type CreateTopicsResponse,
   type DeleteTopicsRequest__Output,
@@ -101,6 +103,7 @@ export interface BrokerApi {
   initProducerId(request: InitProducerIdRequest__Output): Promise<InitProducerIdResponse>;
   createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
+  createPartitions(request: CreatePartitionsRequest__Output): Promise<CreatePartitionsResponse>;
   describeCluster(): Promise<DescribeClusterResponse>;
   readonly groups: GroupHandlers;
 }
@@ -258,6 +261,7 @@ export class Broker {
       initProducerId: (request) => initProducerId(ctx, request),
       createTopics: (request) => createTopics(ctx, request),
       deleteTopics: (request) => deleteTopics(ctx, request),
+      createPartitions: (request) => createPartitions(ctx, request),
       describeCluster: () => describeCluster(ctx),
       groups: this.groupHandlers,
     };
@@ -278,7 +282,7 @@ export class Broker {
       DeleteTopics: unary((request) => api.deleteTopics(request)),
       DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
       DescribeCluster: unary(() => api.describeCluster()),
-      CreatePartitions: unary((request) => createPartitions(ctx, request)),
+      CreatePartitions: unary((request) => api.createPartitions(request)),
       FindCoordinator: unary((request) => groups.findCoordinator(request)),
       ConsumerGroupHeartbeat: (call, callback) => {
         groups.heartbeat(call.request, call.getPeer()).then(

@@ -3,5 +3,6 @@ export { Broker, type BrokerApi, type BrokerMetricsView, type BrokerOptions } fr
 export type { BrokerLimits, BrokerObserver, ControllerChannel, MetadataSource } from "./context.js";
 export { defaultBrokerLimits, noBrokerObserver } from "./context.js";
 export type { GroupHandlers } from "./groups/handlers.js";
+export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";

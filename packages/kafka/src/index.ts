@@ -1,5 +1,5 @@
-// Public API of @brook/kafka: the Kafka wire-protocol listener that serves Kafka clients from a broker.
-// Today: the codec, built from the schemas in packages/kafka/schema (docs/kafka-protocol.md).
+// Public API of @brook/kafka: the Kafka wire-protocol listener that serves Kafka clients from a broker,
+// and the codec it speaks, built from the schemas in packages/kafka/schema (docs/kafka-protocol.md).
 
 export { isSupported, supportedApiVersions } from "./codec/apis.js";
 export type { Struct, TaggedField } from "./codec/compile.js";
@@ -29,5 +29,13 @@ export {
   type KafkaErrorName,
   kafkaErrorName,
 } from "./error-codes.js";
+export { kafkaErrorCodeOf } from "./errors.js";
 export type * from "./generated/messages.js";
 export { ApiKey } from "./generated/messages.js";
+export {
+  defaultKafkaListenerLimits,
+  type KafkaListener,
+  type KafkaListenerLimits,
+  type KafkaListenerOptions,
+  startKafkaListener,
+} from "./listener/kafka-listener.js";

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Broker } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
+import { startKafkaListener } from "@brook/kafka";
 import {
   BrokerService,
   BrookError,
@@ -105,10 +106,17 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
   brokerLog.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
-  // The port the Kafka listener bound, registered with the controller below. Until the listener is
-  // started here (before the lifecycle, so a free port is known), the configured one: with port 0
-  // nothing is registered, unless kafkaAdvertisedPort says where clients go.
-  const kafkaBoundPort = config.kafkaPort;
+  // Before registration, so the port it bound (a free one in tests) is the one registered.
+  const kafka = config.kafkaEnabled
+    ? await startKafkaListener({
+        host: config.host,
+        port: config.kafkaPort,
+        broker: broker.api,
+        autoCreateTopics: config.autoCreateTopics,
+        logger: brokerLog,
+      })
+    : undefined;
+  const kafkaBoundPort = kafka?.port ?? 0;
   const lifecycle = new BrokerLifecycle({
     brokerId: config.nodeId,
     incarnationId,
@@ -165,6 +173,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         const startedMs = Date.now();
         await lifecycle.stop();
         const controlledShutdownMs = Date.now() - startedMs;
+        await kafka?.close();
         await shutdown(brokerServer);
         await broker.close();
         channel.close();

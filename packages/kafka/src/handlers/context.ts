@@ -1,0 +1,31 @@
+// What every Kafka request handler gets: the broker, the listener's settings, and who is asking.
+
+import type { BrokerApi } from "@brook/broker";
+import type { Logger } from "pino";
+
+/** Shared by every connection of one listener. */
+export interface ListenerContext {
+  readonly broker: BrokerApi;
+  /** Kafka's auto.create.topics.enable. */
+  readonly autoCreateTopics: boolean;
+  readonly logger: Logger;
+}
+
+/** One request: the listener's context, the request's version, and the connection it came on. */
+export interface RequestContext extends ListenerContext {
+  readonly apiVersion: number;
+  readonly clientId: string | null;
+  readonly clientHost: string;
+  /** Aborts when the connection closes: long waits (fetch, join) end early. */
+  readonly signal: AbortSignal;
+}
+
+/** Kafka's int64 fields are bigint; Brook's offsets are numbers below 2^53. */
+export const toInt64 = (value: number): bigint => BigInt(value);
+
+/** An int64 off the wire as a number, clamped into the safe range (a nonsense offset stays nonsense). */
+export function fromInt64(value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+  if (value < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
+  return Number(value);
+}

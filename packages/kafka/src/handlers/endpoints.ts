@@ -1,0 +1,27 @@
+// Where Kafka clients reach each broker: the Kafka host and port it registered (Kafka's
+// advertised.listeners), not its gRPC address.
+
+import type { BrokerImage, MetadataImage } from "@brook/metadata";
+
+export interface KafkaEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A broker's Kafka endpoint, or undefined when it registered none (its Kafka listener is off). */
+export function kafkaEndpointOf(broker: BrokerImage): KafkaEndpoint | undefined {
+  return broker.kafkaEndpoint;
+}
+
+/** The brokers a Kafka client may use: in service (not fenced) and listening for Kafka, by id. */
+export function kafkaBrokers(
+  image: MetadataImage,
+): { id: number; endpoint: KafkaEndpoint; rack: string | null }[] {
+  const brokers = [];
+  for (const broker of [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
+    const endpoint = kafkaEndpointOf(broker);
+    if (broker.fenced || endpoint === undefined) continue;
+    brokers.push({ id: broker.brokerId, endpoint, rack: broker.rack ?? null });
+  }
+  return brokers;
+}

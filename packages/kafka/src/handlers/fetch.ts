@@ -1,0 +1,158 @@
+// Fetch: Kafka consumers read through the broker's own long-poll fetch and get the stored batches as
+// they are. Fetch sessions (KIP-227) are not kept: every answer has session id 0, which tells the client
+// to send full requests, as a broker out of session slots does. KIP-320: a stale current leader epoch
+// is fenced (FENCED_LEADER_EPOCH), and from v12 a consumer's last fetched epoch is checked against this
+// leader's log (diverging epoch), so a consumer that read past a truncation point learns where to go.
+
+import type { FetchPartitionResponse } from "@brook/protocol";
+import { KafkaErrorCode } from "../error-codes.js";
+import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
+import type {
+  FetchRequest,
+  FetchRequestPartition,
+  FetchResponseInput,
+  FetchResponsePartitionInput,
+} from "../generated/messages.js";
+import { fromInt64, type RequestContext, toInt64 } from "./context.js";
+
+const CONSUMER_REPLICA_ID = -1;
+const READ_COMMITTED = 1;
+
+export async function fetch(request: FetchRequest, ctx: RequestContext): Promise<FetchResponseInput> {
+  if (request.replicaId !== CONSUMER_REPLICA_ID) return refuseReplica(request);
+  const diverged = divergences(request, ctx);
+  const answer = await ctx.broker.fetch({
+    replicaId: CONSUMER_REPLICA_ID,
+    maxWaitMs: diverged.size > 0 ? 0 : request.maxWaitMs,
+    minBytes: request.minBytes,
+    maxBytes: request.maxBytes,
+    topics: request.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions
+        .filter((p) => !diverged.has(key(topic.topic, p.partition)))
+        .map((p) => ({
+          partition: p.partition,
+          fetchOffset: fromInt64(p.fetchOffset),
+          partitionMaxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: p.currentLeaderEpoch,
+        })),
+    })),
+  });
+  const answers = new Map<string, FetchPartitionResponse>();
+  for (const topic of answer.topics ?? []) {
+    for (const p of topic.partitions ?? []) answers.set(key(topic.topic ?? "", p.partition ?? 0), p);
+  }
+  const aborted: [] | null = request.isolationLevel === READ_COMMITTED ? [] : null;
+  return {
+    throttleTimeMs: 0,
+    errorCode: KafkaErrorCode.NONE,
+    sessionId: 0,
+    responses: request.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions.map((p) => {
+        const divergence = diverged.get(key(topic.topic, p.partition));
+        if (divergence !== undefined) return divergence;
+        return partitionAnswer(topic.topic, p, answers.get(key(topic.topic, p.partition)), aborted, ctx);
+      }),
+    })),
+  };
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function partitionAnswer(
+  topic: string,
+  request: FetchRequestPartition,
+  answer: FetchPartitionResponse | undefined,
+  aborted: [] | null,
+  ctx: RequestContext,
+): FetchResponsePartitionInput {
+  const error = answer === undefined ? undefined : brookErrorOf(answer.error);
+  const errorCode =
+    answer === undefined
+      ? KafkaErrorCode.UNKNOWN_SERVER_ERROR
+      : error === undefined
+        ? KafkaErrorCode.NONE
+        : kafkaErrorCodeOf(error);
+  // Without transactions the last stable offset is the high watermark.
+  const highWatermark = toInt64(Number(answer?.highWatermark ?? -1));
+  return {
+    partitionIndex: request.partition,
+    errorCode,
+    highWatermark,
+    lastStableOffset: highWatermark,
+    logStartOffset: toInt64(Number(answer?.logStartOffset ?? -1)),
+    currentLeader:
+      errorCode === KafkaErrorCode.NONE ? undefined : currentLeader(topic, request.partition, ctx),
+    abortedTransactions: aborted,
+    preferredReadReplica: -1,
+    records: (answer?.records as Buffer | undefined) ?? null,
+  };
+}
+
+/** Who leads now, as this broker knows it: a client told NOT_LEADER can go there without a metadata round trip. */
+function currentLeader(topic: string, partition: number, ctx: RequestContext) {
+  const state = ctx.broker.metadata.image.partition(topic, partition);
+  return state === undefined ? undefined : { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+}
+
+/**
+ * v12: partitions whose last fetched epoch does not end where the consumer thinks (this leader's log
+ * has that epoch ending before the fetch offset, or knows only an earlier epoch). They are answered
+ * with the diverging epoch and end offset instead of records.
+ */
+function divergences(request: FetchRequest, ctx: RequestContext): Map<string, FetchResponsePartitionInput> {
+  const diverged = new Map<string, FetchResponsePartitionInput>();
+  for (const topic of request.topics) {
+    for (const p of topic.partitions) {
+      if (p.lastFetchedEpoch < 0) continue;
+      const answer = ctx.broker.offsetForLeaderEpoch({
+        replicaId: CONSUMER_REPLICA_ID,
+        topics: [
+          {
+            topic: topic.topic,
+            partitions: [
+              {
+                partition: p.partition,
+                currentLeaderEpoch: p.currentLeaderEpoch,
+                leaderEpoch: p.lastFetchedEpoch,
+              },
+            ],
+          },
+        ],
+      });
+      const found = answer.topics?.[0]?.partitions?.[0];
+      if (found === undefined || brookErrorOf(found.error) !== undefined) continue; // the fetch reports it
+      const endOffset = Number(found.endOffset ?? -1);
+      if (found.leaderEpoch === p.lastFetchedEpoch && endOffset >= fromInt64(p.fetchOffset)) continue;
+      diverged.set(key(topic.topic, p.partition), {
+        partitionIndex: p.partition,
+        errorCode: KafkaErrorCode.NONE,
+        highWatermark: -1n,
+        divergingEpoch: { epoch: found.leaderEpoch ?? -1, endOffset: toInt64(endOffset) },
+        abortedTransactions: null,
+        records: null,
+      });
+    }
+  }
+  return diverged;
+}
+
+/** Kafka clients are consumers; replicas fetch over Brook's own protocol. A client claiming a broker id is refused. */
+function refuseReplica(request: FetchRequest): FetchResponseInput {
+  return {
+    throttleTimeMs: 0,
+    errorCode: KafkaErrorCode.NONE,
+    sessionId: 0,
+    responses: request.topics.map((topic) => ({
+      topic: topic.topic,
+      partitions: topic.partitions.map((p) => ({
+        partitionIndex: p.partition,
+        errorCode: KafkaErrorCode.INVALID_REQUEST,
+        highWatermark: -1n,
+        abortedTransactions: null,
+        records: null,
+      })),
+    })),
+  };
+}

@@ -1,0 +1,67 @@
+// Produce: Kafka clients' record batches go through the broker's own produce path byte for byte (the
+// same validation, acks, min.insync.replicas, high-watermark and idempotent-producer rules as gRPC).
+
+import { KafkaErrorCode } from "../error-codes.js";
+import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
+import type {
+  ProduceRequest,
+  ProduceResponseInput,
+  ProduceResponsePartitionInput,
+} from "../generated/messages.js";
+import { type RequestContext, toInt64 } from "./context.js";
+
+export interface ProduceOutcome {
+  response: ProduceResponseInput;
+  /** Some partition failed: an acks=0 client hears of it only through its connection closing, as in Kafka. */
+  failed: boolean;
+}
+
+export async function produce(request: ProduceRequest, ctx: RequestContext): Promise<ProduceOutcome> {
+  if (request.transactionalId !== null) return refuseTransactional(request);
+  const answer = await ctx.broker.produce({
+    acks: request.acks,
+    timeoutMs: request.timeoutMs,
+    topics: request.topicData.map((topic) => ({
+      topic: topic.name,
+      partitions: topic.partitionData.map((p) => ({
+        partition: p.index,
+        records: p.records ?? Buffer.alloc(0),
+      })),
+    })),
+  });
+  let failed = false;
+  const responses = (answer.topics ?? []).map((topic) => ({
+    name: topic.topic ?? "",
+    partitionResponses: (topic.partitions ?? []).map((p): ProduceResponsePartitionInput => {
+      const error = brookErrorOf(p.error);
+      if (error !== undefined) failed = true;
+      return {
+        index: p.partition ?? 0,
+        errorCode: error === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(error),
+        baseOffset: toInt64(Number(p.baseOffset ?? -1)),
+        logAppendTimeMs: -1n,
+        logStartOffset: toInt64(Number(p.logStartOffset ?? -1)),
+        recordErrors: [],
+        errorMessage: error?.message ?? null,
+      };
+    }),
+  }));
+  return { response: { responses, throttleTimeMs: 0 }, failed };
+}
+
+/** Transactions are not served yet: every partition is refused, saying so. */
+function refuseTransactional(request: ProduceRequest): ProduceOutcome {
+  const responses = request.topicData.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map((p) => ({
+      index: p.index,
+      errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      baseOffset: -1n,
+      logAppendTimeMs: -1n,
+      logStartOffset: -1n,
+      recordErrors: [],
+      errorMessage: "transactional producers are not supported by this broker yet",
+    })),
+  }));
+  return { response: { responses, throttleTimeMs: 0 }, failed: true };
+}

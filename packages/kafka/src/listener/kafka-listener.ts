@@ -1,0 +1,81 @@
+// The Kafka listener: a TCP server beside the broker's gRPC one, over the same broker (Broker.api), so
+// Kafka clients and Brook's own clients read and write the same partitions under the same rules.
+
+import { createServer, type Server, type Socket } from "node:net";
+import type { BrokerApi } from "@brook/broker";
+import type { Logger } from "pino";
+import { REQUEST_BYTES_MAX_DEFAULT } from "../codec/frame-splitter.js";
+import { dispatcher } from "../handlers/dispatch.js";
+import { type ConnectionLimits, KafkaConnection } from "./connection.js";
+
+export interface KafkaListenerLimits extends ConnectionLimits {
+  /** Open client connections at once; more are refused (closed at once). */
+  readonly connectionsMax: number;
+}
+
+export const defaultKafkaListenerLimits: KafkaListenerLimits = {
+  requestBytesMax: REQUEST_BYTES_MAX_DEFAULT,
+  // Enough for an idempotent producer's five batches in flight plus a metadata refresh; more wait in the
+  // socket's buffers (TCP backpressure), never in the broker's memory.
+  requestsInFlightMax: 8,
+  connectionsMax: 10_000,
+};
+
+export interface KafkaListenerOptions {
+  readonly host: string;
+  /** 0: a free port (tests). */
+  readonly port: number;
+  readonly broker: BrokerApi;
+  /** Kafka's auto.create.topics.enable: Metadata for an unknown topic creates it with the cluster defaults. */
+  readonly autoCreateTopics: boolean;
+  readonly logger: Logger;
+  readonly limits?: Partial<KafkaListenerLimits>;
+}
+
+export interface KafkaListener {
+  readonly port: number;
+  /** Stops accepting, closes every connection, and resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+export async function startKafkaListener(options: KafkaListenerOptions): Promise<KafkaListener> {
+  const limits = { ...defaultKafkaListenerLimits, ...options.limits };
+  const logger = options.logger.child({ component: "kafka" });
+  const connections = new Set<KafkaConnection>();
+  const dispatch = dispatcher({
+    broker: options.broker,
+    autoCreateTopics: options.autoCreateTopics,
+    logger,
+  });
+  const server = createServer((socket: Socket) => {
+    if (connections.size >= limits.connectionsMax) {
+      logger.warn({ connectionsMax: limits.connectionsMax }, "kafka connection refused: too many open");
+      socket.destroy();
+      return;
+    }
+    const connection = new KafkaConnection(socket, dispatch, limits, logger);
+    connections.add(connection);
+    socket.on("close", () => connections.delete(connection));
+  });
+  const port = await listen(server, options.host, options.port);
+  logger.info({ port }, "kafka listening");
+  return {
+    port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const connection of connections) connection.close();
+      await closed;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
