@@ -97,7 +97,7 @@ export function planCreatePartitions(
   if (!Number.isInteger(request.count) || request.count <= current) {
     throw new BrookError(
       "INVALID_PARTITIONS",
-      `topic '${topic.name}' has ${current} partition(s); the new count must be greater, not ${request.count} (partitions can be added, never removed)`,
+      `topic '${topic.name}' has ${current} partition(s); the new count must be a whole number greater than that, not ${request.count} (partitions can be added, never removed)`,
     );
   }
   if (request.count > partitionsPerTopicMax) {
