@@ -77,6 +77,62 @@ describe("metadata image", () => {
     expect(again.topic("a")?.partitions).toEqual([]);
   });
 
+  it("a topic grows by partition records appended to it (CreatePartitions): the old ones are kept, as they were", () => {
+    const created = applyRecords(MetadataImage.empty, topicA, 0);
+    const grown = applyRecords(
+      created,
+      [2, 3].map(
+        (partition): MetadataRecord => ({
+          type: "partition",
+          topicId: "id-a",
+          partition,
+          replicas: [1],
+          isr: [1],
+          leader: 1,
+          leaderEpoch: 0,
+          partitionEpoch: 0,
+        }),
+      ),
+      created.offset + 1,
+    );
+    expect(grown.topic("a")?.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3]);
+    expect(grown.topic("a")?.partitions.slice(0, 2)).toEqual(created.topic("a")?.partitions);
+    expect(created.topic("a")?.partitions).toHaveLength(2); // the old image is untouched
+    // A partition record must come next in order: a gap is a bug in whoever wrote it.
+    expect(() =>
+      applyRecords(grown, [{ ...topicA[1], partition: 6 } as MetadataRecord], grown.offset + 1),
+    ).toThrow(/partitions are added in order/);
+  });
+
+  it("a broker registration from before the Kafka listener (no kafkaEndpoint) still replays, without one", () => {
+    const stored = Buffer.from(
+      '{"v":1,"type":"broker-registration","brokerId":1,"incarnationId":"x","host":"127.0.0.1","port":9092}',
+    );
+    const image = applyRecords(MetadataImage.empty, [decodeMetadataRecord(stored)], 0);
+    expect(image.brokers.get(1)).toEqual({
+      brokerId: 1,
+      incarnationId: "x",
+      host: "127.0.0.1",
+      port: 9092,
+      fenced: true,
+    });
+    const withKafka = applyRecords(
+      image,
+      [
+        {
+          type: "broker-registration",
+          brokerId: 1,
+          incarnationId: "y",
+          host: "127.0.0.1",
+          port: 9092,
+          kafkaEndpoint: { host: "127.0.0.1", port: 9094 },
+        },
+      ],
+      1,
+    );
+    expect(withKafka.brokers.get(1)?.kafkaEndpoint).toEqual({ host: "127.0.0.1", port: 9094 });
+  });
+
   it("records survive an encode/decode round trip", () => {
     for (const record of topicA) expect(decodeMetadataRecord(encodeMetadataRecord(record))).toEqual(record);
   });

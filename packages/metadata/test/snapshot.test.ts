@@ -13,7 +13,7 @@ import {
   type MetadataRecord,
 } from "../src/index.js";
 
-/** Every field of the image, in one order whatever the maps' insertion order; a missing rack is null. */
+/** Every field of the image, in one order whatever the maps' insertion order; a missing rack or Kafka endpoint is null. */
 function normalForm(image: MetadataImage) {
   const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : 1));
   return {
@@ -27,6 +27,7 @@ function normalForm(image: MetadataImage) {
         host: broker.host,
         port: broker.port,
         rack: broker.rack ?? null,
+        kafkaEndpoint: broker.kafkaEndpoint ?? null,
         fenced: broker.fenced,
       })),
     topics: byKey(image.topicsById).map(([id, topic]) => ({
@@ -63,6 +64,7 @@ const operation = fc.oneof(
     incarnation: fc.integer({ min: 0, max: 3 }),
     port: fc.integer({ min: 1, max: 65_535 }),
     rack: fc.option(fc.constantFrom("r1", "r2"), { nil: undefined }),
+    kafkaPort: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
   }),
   fc.record({ kind: fc.constantFrom("fence" as const, "unfence" as const), pick }),
   fc.record({ kind: fc.constant("topic" as const), name: fc.constantFrom("a", "b", "c", "d") }),
@@ -110,9 +112,15 @@ function recordFor(
 ): MetadataRecord | undefined {
   switch (op.kind) {
     case "register": {
-      const { brokerId, incarnation, port, rack } = op;
+      const { brokerId, incarnation, port, rack, kafkaPort } = op;
       const base = { type: "broker-registration" as const, brokerId, incarnationId: `i${incarnation}` };
-      return { ...base, host: `h${brokerId}`, port, ...(rack === undefined ? {} : { rack }) };
+      return {
+        ...base,
+        host: `h${brokerId}`,
+        port,
+        ...(rack === undefined ? {} : { rack }),
+        ...(kafkaPort === undefined ? {} : { kafkaEndpoint: { host: `k${brokerId}`, port: kafkaPort } }),
+      };
     }
     case "fence":
     case "unfence": {
@@ -193,6 +201,39 @@ describe("metadata snapshots", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("keeps each broker's Kafka endpoint, and leaves it out for a broker registered without one", () => {
+    const image = applyRecords(
+      MetadataImage.empty,
+      [
+        {
+          type: "broker-registration",
+          brokerId: 1,
+          incarnationId: "a",
+          host: "h1",
+          port: 9092,
+          kafkaEndpoint: { host: "k1", port: 9094 },
+        },
+        { type: "broker-registration", brokerId: 2, incarnationId: "b", host: "h2", port: 9192 },
+      ],
+      0,
+    );
+    const records = imageToRecords(image).map((record) => decodeMetadataRecord(encodeMetadataRecord(record)));
+    expect(records).toEqual([
+      {
+        type: "broker-registration",
+        brokerId: 1,
+        incarnationId: "a",
+        host: "h1",
+        port: 9092,
+        kafkaEndpoint: { host: "k1", port: 9094 },
+      },
+      { type: "broker-registration", brokerId: 2, incarnationId: "b", host: "h2", port: 9192 },
+    ]);
+    const rebuilt = imageFromSnapshot(records, image.offset);
+    expect(rebuilt.brokers.get(1)?.kafkaEndpoint).toEqual({ host: "k1", port: 9094 });
+    expect(rebuilt.brokers.get(2)).not.toHaveProperty("kafkaEndpoint");
   });
 
   it("the snapshot's image takes the offset it is given, not its record count", () => {
