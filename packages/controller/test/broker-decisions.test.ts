@@ -39,6 +39,22 @@ describe("broker registration", () => {
     expect(codeOf(() => planBrokerRegistration(image, moved, sessions({ 1: 0 }, 0)))).toBe("INVALID_REQUEST");
   });
 
+  it("the same incarnation with another Kafka endpoint is refused too; the same one again changes nothing", () => {
+    const kafka = { ...registration(3, "c"), kafkaEndpoint: { host: "127.0.0.1", port: 9094 } };
+    const withKafka = replay(image, planBrokerRegistration(image, kafka, sessions({}, 0)));
+    expect(withKafka.brokers.get(3)?.kafkaEndpoint).toEqual({ host: "127.0.0.1", port: 9094 });
+    expect(planBrokerRegistration(withKafka, kafka, sessions({ 3: 0 }, 0))).toEqual([]);
+    for (const changed of [
+      { ...kafka, kafkaEndpoint: { host: "127.0.0.1", port: 9095 } },
+      { ...kafka, kafkaEndpoint: { host: "elsewhere", port: 9094 } },
+      registration(3, "c"), // the listener gone
+    ]) {
+      expect(() => planBrokerRegistration(withKafka, changed, sessions({ 3: 0 }, 0))).toThrow(
+        /INVALID_REQUEST: incarnation c of broker 3 registered at 127.0.0.1:9003 \(Kafka 127.0.0.1:9094\); a new endpoint needs a new incarnation/,
+      );
+    }
+  });
+
   it("a second claimant of a live broker's id is refused while the first's session is alive", () => {
     const plan = () => planBrokerRegistration(image, registration(1, "intruder"), sessions({ 1: 0 }, 3000));
     expect(codeOf(plan)).toBe("DUPLICATE_BROKER_REGISTRATION");

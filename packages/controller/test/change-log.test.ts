@@ -1,9 +1,15 @@
 // The active controller's log lines: each commit is described from the images before and
 // after it (fencing with the leaderships it moved, clean and unclean elections, offline
-// partitions, ISR changes), with the epochs replay gave, and a large commit stays bounded.
+// partitions, ISR changes, partitions added), with the epochs replay gave, and a large commit stays bounded.
 import { describe, expect, it } from "vitest";
 import { describeCommit, partitionChangeLinesMax } from "../src/change-log.js";
-import { planAlterPartition, planFencing, planUnfence } from "../src/index.js";
+import {
+  planAlterPartition,
+  planCreatePartitions,
+  planCreateTopic,
+  planFencing,
+  planUnfence,
+} from "../src/index.js";
 import { imageOf, replay } from "./helpers/decisions.js";
 
 function linesOf(image: ReturnType<typeof imageOf>, records: Parameters<typeof replay>[1], reason: string) {
@@ -105,6 +111,38 @@ describe("controller change log", () => {
         reason: "AlterPartition from leader 1",
       },
     ]);
+  });
+
+  it("a grown topic: one line per partition added; a new topic's partitions are in its own line", () => {
+    const image = imageOf({ live: [1, 2], topics: { t: [{ replicas: [1, 2] }] } });
+    expect(linesOf(image, planCreatePartitions(image, { topic: "t", count: 3 }), "CreatePartitions")).toEqual(
+      [
+        {
+          level: "info",
+          message: "partition added",
+          topic: "t",
+          partition: 1,
+          replicas: [2, 1],
+          leader: 2,
+          reason: "CreatePartitions",
+        },
+        {
+          level: "info",
+          message: "partition added",
+          topic: "t",
+          partition: 2,
+          replicas: [1, 2],
+          leader: 1,
+          reason: "CreatePartitions",
+        },
+      ],
+    );
+    const created = planCreateTopic(
+      image,
+      { name: "u", numPartitions: 3, replicationFactor: 1, configs: new Map() },
+      "id-u",
+    );
+    expect(linesOf(image, created, "CreateTopics").map((line) => line.message)).toEqual(["topic created"]);
   });
 
   it(`a commit moving more than ${partitionChangeLinesMax} partitions logs that many, then a count`, () => {

@@ -10,6 +10,7 @@ import {
   fetchMetadata,
   NotActiveControllerError,
   planCreateTopic,
+  registerBroker,
 } from "../src/index.js";
 import { registerLiveBroker } from "./helpers/decisions.js";
 import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
@@ -60,6 +61,16 @@ describe("controller on a level metadata log", () => {
     const offset = controller.committedOffset;
     await registerLiveBroker(controller, registration);
     expect(controller.committedOffset).toBe(offset);
+    await controller.close();
+  });
+
+  it("RegisterBroker's kafka_host/kafka_port become the image's Kafka endpoint; port 0 means the broker has none", async () => {
+    const controller = await openController(tempDir());
+    const wire = { incarnationId: "a", host: "h", port: 9092, rack: "" };
+    await registerBroker(controller, { ...wire, brokerId: 1, kafkaHost: "k", kafkaPort: 9094 });
+    await registerBroker(controller, { ...wire, brokerId: 2, kafkaHost: "", kafkaPort: 0 });
+    expect(controller.image.brokers.get(1)?.kafkaEndpoint).toEqual({ host: "k", port: 9094 });
+    expect(controller.image.brokers.get(2)).not.toHaveProperty("kafkaEndpoint");
     await controller.close();
   });
 
