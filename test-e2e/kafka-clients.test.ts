@@ -1,0 +1,305 @@
+// Unmodified Kafka clients against a three-node Brook cluster (issue 15): kafkajs 2.2.4 and Debian's kcat
+// (librdkafka) are the judges of compatibility, not Brook's own encoder. Records cross protocols both
+// ways, keys, headers and timestamps included, and a key lands on the same partition from every client.
+import { execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Brook } from "@brook/client";
+import { partitionForKey } from "@brook/protocol";
+import { type Cluster, startCluster } from "@brook/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "./read-all.js";
+
+// kafkajs is CommonJS; its types are loose, and what is checked here is the wire, not its typings.
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel, CompressionTypes } = require("kafkajs");
+
+const kcat = onPath("kcat");
+if (!kcat && process.env.BROOK_REQUIRE_KCAT) throw new Error("kcat is not on the PATH: apt-get install kcat");
+
+let cluster: Cluster;
+let brook: Brook;
+// biome-ignore lint/suspicious/noExplicitAny: kafkajs's client, used as any real application would
+let kafka: any;
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 3 });
+  brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: quiet });
+  kafka = new Kafka({
+    brokers: cluster.kafkaBootstrap.split(","),
+    clientId: "e2e",
+    logLevel: logLevel.NOTHING,
+  });
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe("kafkajs admin", () => {
+  it("creates, lists, describes, grows and deletes topics", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(
+        await admin.createTopics({ topics: [{ topic: "admin-t", numPartitions: 3, replicationFactor: 3 }] }),
+      ).toBe(true);
+      expect(await admin.listTopics()).toContain("admin-t");
+      const { topics } = await admin.fetchTopicMetadata({ topics: ["admin-t"] });
+      expect(topics[0].partitions).toHaveLength(3);
+      for (const p of topics[0].partitions) {
+        expect(p.replicas).toHaveLength(3);
+        expect(p.isr).toHaveLength(3);
+        expect(p.leader).toBeGreaterThan(0);
+      }
+      const described = await admin.describeCluster();
+      expect(described.brokers.map((b: { port: number }) => b.port).sort()).toEqual(
+        cluster.nodes.map((n) => n.kafkaPort).sort(),
+      );
+      const configs = await admin.describeConfigs({
+        resources: [{ type: 2, name: "admin-t" }],
+        includeSynonyms: false,
+      });
+      const entries = configs.resources[0].configEntries;
+      expect(
+        entries.find((c: { configName: string }) => c.configName === "min.insync.replicas").configValue,
+      ).toBe("2");
+      await admin.createPartitions({ topicPartitions: [{ topic: "admin-t", count: 5 }] });
+      const grown = await admin.fetchTopicMetadata({ topics: ["admin-t"] });
+      expect(grown.topics[0].partitions).toHaveLength(5);
+      await expect(admin.createTopics({ topics: [{ topic: "bad/name" }] })).rejects.toThrow(
+        /INVALID_TOPIC|topic/i,
+      );
+      await admin.deleteTopics({ topics: ["admin-t"] });
+      expect(await admin.listTopics()).not.toContain("admin-t");
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
+describe("kafkajs producer", () => {
+  it("produces with acks 0, 1 and -1, and Brook's SDK reads every record back", async () => {
+    await createTopic("acks", 3);
+    const producer = kafka.producer({ idempotent: false });
+    await producer.connect();
+    for (const acks of [0, 1, -1]) {
+      const messages = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `acks${acks}-${i}` }));
+      await producer.send({ topic: "acks", acks, messages });
+    }
+    await producer.disconnect();
+    const read = await readAll(brook, "acks", 150);
+    expect(read.map((m) => m.value?.toString()).sort()).toEqual(
+      [0, 1, -1].flatMap((acks) => Array.from({ length: 50 }, (_, i) => `acks${acks}-${i}`)).sort(),
+    );
+  });
+
+  it("an idempotent producer's records land once each, gzip-compressed or not", async () => {
+    await createTopic("idem", 6);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+    await producer.connect();
+    const sends = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const messages = Array.from({ length: 25 }, (_, i) => ({
+        key: `k${(batch * 25 + i) % 17}`,
+        value: `v${batch * 25 + i}`,
+      }));
+      sends.push(
+        producer.send({
+          topic: "idem",
+          acks: -1,
+          compression: batch % 2 ? CompressionTypes.GZIP : CompressionTypes.None,
+          messages,
+        }),
+      );
+    }
+    await Promise.all(sends);
+    await producer.disconnect();
+    const read = await readAll(brook, "idem", 500);
+    expect(read).toHaveLength(500);
+    expect(new Set(read.map((m) => m.value?.toString())).size).toBe(500);
+  });
+});
+
+describe("across protocols", () => {
+  it("records from kafkajs reach Brook's SDK with key, headers and timestamp, on the key's partition", async () => {
+    await createTopic("cross-in", 6);
+    const producer = kafka.producer();
+    await producer.connect();
+    const timestamp = String(Date.UTC(2026, 0, 2, 3, 4, 5));
+    const messages = Array.from({ length: 30 }, (_, i) => ({
+      key: `user-${i}`,
+      value: `payload-${i}`,
+      timestamp,
+      headers: { trace: `t${i}`, kind: "kafkajs" },
+    }));
+    const metadata = await producer.send({ topic: "cross-in", acks: -1, messages });
+    await producer.disconnect();
+    expect(metadata.length).toBeGreaterThan(0);
+    const read = await readAll(brook, "cross-in", 30);
+    expect(read).toHaveLength(30);
+    for (const message of read) {
+      const i = Number(message.key?.toString().slice("user-".length));
+      expect(message.value?.toString()).toBe(`payload-${i}`);
+      expect(message.timestamp).toBe(Number(timestamp));
+      expect(message.headers.trace?.toString()).toBe(`t${i}`);
+      expect(message.headers.kind?.toString()).toBe("kafkajs");
+      expect(message.partition).toBe(await brookPartitionOf("cross-in", `user-${i}`));
+    }
+  });
+
+  it.skipIf(!kcat)("kcat lists the brokers' Kafka endpoints and the topics", async () => {
+    await createTopic("kcat-meta", 2);
+    const listing = await run("kcat", ["-b", cluster.kafkaBootstrap, "-L", "-t", "kcat-meta"]);
+    for (const node of cluster.nodes)
+      expect(listing).toContain(`broker ${node.id} at 127.0.0.1:${node.kafkaPort}`);
+    expect(listing).toMatch(/topic "kcat-meta" with 2 partitions/);
+  });
+
+  it.skipIf(!kcat)(
+    "kcat -P records, keys and headers included, are read back exactly by brook's SDK",
+    async () => {
+      await createTopic("kcat-in", 3);
+      const lines = Array.from({ length: 20 }, (_, i) => `key${i}:value${i}`).join("\n");
+      await run(
+        "kcat",
+        [
+          "-b",
+          cluster.kafkaBootstrap,
+          "-P",
+          "-t",
+          "kcat-in",
+          "-K:",
+          "-H",
+          "source=kcat",
+          "-X",
+          "acks=all",
+          "-X",
+          "partitioner=murmur2_random",
+        ],
+        `${lines}\n`,
+      );
+      const read = await readAll(brook, "kcat-in", 20);
+      expect(read.map((m) => `${m.key}:${m.value}`).sort()).toEqual(
+        Array.from({ length: 20 }, (_, i) => `key${i}:value${i}`).sort(),
+      );
+      for (const message of read) {
+        expect(message.headers.source?.toString()).toBe("kcat");
+        expect(message.partition).toBe(await brookPartitionOf("kcat-in", message.key?.toString() ?? ""));
+      }
+    },
+  );
+
+  it.skipIf(!kcat)("records produced by Brook's SDK are read back exactly by kcat and kafkajs", async () => {
+    await createTopic("brook-out", 3);
+    const producer = brook.producer();
+    const timestamp = Date.UTC(2026, 5, 6, 7, 8, 9);
+    await producer.send({
+      topic: "brook-out",
+      messages: Array.from({ length: 12 }, (_, i) => ({
+        key: `b${i}`,
+        value: `brook-${i}`,
+        timestamp,
+        headers: { n: String(i) },
+      })),
+    });
+    await producer.close();
+
+    const kcatOut = await run("kcat", [
+      "-b",
+      cluster.kafkaBootstrap,
+      "-C",
+      "-t",
+      "brook-out",
+      "-o",
+      "beginning",
+      "-e",
+      "-q",
+      "-f",
+      "%k|%s|%T|%h|%p\\n",
+    ]);
+    const kcatRecords = kcatOut
+      .trim()
+      .split("\n")
+      .map((line) => line.split("|"));
+    expect(kcatRecords).toHaveLength(12);
+    for (const [key, value, ts, headers, partition] of kcatRecords) {
+      const i = Number(key.slice(1));
+      expect(value).toBe(`brook-${i}`);
+      expect(Number(ts)).toBe(timestamp);
+      expect(headers).toBe(`n=${i}`);
+      expect(Number(partition)).toBe(await brookPartitionOf("brook-out", key));
+    }
+
+    const seen: { key: string; value: string; timestamp: string; n: string }[] = [];
+    const consumer = kafka.consumer({ groupId: "kafkajs-reads-brook", maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "brook-out", fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({
+            message,
+          }: {
+            message: { key: Buffer; value: Buffer; timestamp: string; headers: { n: Buffer } };
+          }) => {
+            seen.push({
+              key: message.key.toString(),
+              value: message.value.toString(),
+              timestamp: message.timestamp,
+              n: message.headers.n.toString(),
+            });
+            if (seen.length === 12) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    for (const record of seen) {
+      const i = Number(record.key.slice(1));
+      expect(record).toEqual({
+        key: `b${i}`,
+        value: `brook-${i}`,
+        timestamp: String(timestamp),
+        n: String(i),
+      });
+    }
+  });
+});
+
+/** Where Brook's SDK puts `key` (murmur2, as Kafka's default partitioner): every client must agree. */
+async function brookPartitionOf(topic: string, key: string): Promise<number> {
+  const admin = brook.admin();
+  try {
+    const partitions = (await admin.fetchTopicOffsets(topic)).length;
+    return partitionForKey(Buffer.from(key), partitions);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = brook.admin();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+  await admin.close();
+}
+
+function run(command: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { timeout: 30_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} ${args.join(" ")}: ${stderr || error.message}`)) : resolve(stdout),
+    );
+    child.stdin?.end(input ?? "");
+  });
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? "").split(":").some((dir) => {
+    try {
+      return statSync(`${dir}/${command}`).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
