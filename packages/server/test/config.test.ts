@@ -1,14 +1,15 @@
 // The node's configuration: messages that name the key, its source and its value; unknown
 // keys refused; the controller quorum's voters (Kafka's controller.quorum.voters format, a
-// one-voter default, this node's own place in it); broker membership settings; and
-// docs/configuration.md matching the schema it is generated from.
+// one-voter default, this node's own place in it); broker membership settings; the Kafka
+// listener (on by default, its advertised address, a port of its own) and topic creation
+// defaults; and docs/configuration.md matching the schema it is generated from.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrookError } from "@brook/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { configurationDocPath, renderConfigurationDoc } from "../../../scripts/gen-config-docs.mjs";
-import { resolveConfig } from "../src/config.js";
+import { kafkaAdvertisedEndpoint, resolveConfig } from "../src/config.js";
 
 const threeVoters = "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293";
 
@@ -206,5 +207,98 @@ describe("broker membership settings", () => {
       "BROOK_BROKER_HEARTBEAT_INTERVAL_MS=",
     );
     expect(invalid(() => resolveConfig({}, { BROOK_RACK: "a b" }))).toContain("BROOK_RACK=");
+  });
+});
+
+describe("the Kafka listener", () => {
+  it("is on by default on 9094, advertised at the advertised host and the port it binds", () => {
+    const config = resolveConfig({}, { BROOK_ADVERTISED_HOST: "node-1" });
+    expect(config).toMatchObject({ kafkaEnabled: true, kafkaPort: 9094, kafkaAdvertisedHost: "node-1" });
+    expect(config.kafkaAdvertisedPort).toBeUndefined();
+    expect(kafkaAdvertisedEndpoint(config, 9094)).toEqual({ host: "node-1", port: 9094 });
+    // A free port (0) registers the port the listener got; before it is known, nothing.
+    const free = resolveConfig({ kafkaPort: "0" }, {});
+    expect(kafkaAdvertisedEndpoint(free, 41234)).toEqual({ host: "127.0.0.1", port: 41234 });
+    expect(kafkaAdvertisedEndpoint(free, 0)).toBeUndefined();
+  });
+
+  it("reads its port and advertised address from flags, the environment and the config file", () => {
+    const path = configFile({ kafkaAdvertisedHost: "kafka.example", kafkaAdvertisedPort: 19094 });
+    const config = resolveConfig({ kafkaPort: "9194" }, { BROOK_KAFKA_PORT: "9294" }, path);
+    expect(config).toMatchObject({
+      kafkaPort: 9194,
+      kafkaAdvertisedHost: "kafka.example",
+      kafkaAdvertisedPort: 19094,
+    });
+    // The advertised port wins over the bound one: a NAT or a port mapping in front of the node.
+    expect(kafkaAdvertisedEndpoint(config, 9194)).toEqual({ host: "kafka.example", port: 19094 });
+    expect(resolveConfig({}, { BROOK_KAFKA_ADVERTISED_HOST: "k" }).kafkaAdvertisedHost).toBe("k");
+  });
+
+  it("is turned off with BROOK_KAFKA_ENABLED=false (or kafkaEnabled: false); then nothing is registered", () => {
+    const off = resolveConfig({}, { BROOK_KAFKA_ENABLED: "false" });
+    expect(off.kafkaEnabled).toBe(false);
+    expect(kafkaAdvertisedEndpoint(off, 9094)).toBeUndefined();
+    expect(resolveConfig({}, {}, configFile({ kafkaEnabled: false })).kafkaEnabled).toBe(false);
+    expect(resolveConfig({ kafkaEnabled: "TRUE" }, {}).kafkaEnabled).toBe(true);
+  });
+
+  it("refuses bad values, naming the key, its source and the value", () => {
+    expect(invalid(() => resolveConfig({}, { BROOK_KAFKA_PORT: "-1" }))).toBe(
+      'BROOK_KAFKA_PORT="-1" from the environment is not valid: expected a port from 0 to 65535',
+    );
+    expect(invalid(() => resolveConfig({}, { BROOK_KAFKA_ENABLED: "no" }))).toBe(
+      'BROOK_KAFKA_ENABLED="no" from the environment is not valid: expected true or false',
+    );
+    expect(invalid(() => resolveConfig({ kafkaAdvertisedPort: "0" }, {}))).toBe(
+      '--kafka-advertised-port="0" from the command line is not valid: expected a port from 1 to 65535',
+    );
+    expect(invalid(() => resolveConfig({}, { BROOK_KAFKA_ADVERTISED_HOST: " " }))).toContain(
+      "BROOK_KAFKA_ADVERTISED_HOST=",
+    );
+  });
+
+  it("needs a port of its own, unless it is off", () => {
+    expect(invalid(() => resolveConfig({}, { BROOK_KAFKA_PORT: "9092" }))).toBe(
+      'BROOK_KAFKA_PORT="9092" from the environment is also BROOK_BROKER_PORT=9092 by default: give each listener a port of its own',
+    );
+    expect(invalid(() => resolveConfig({ httpPort: "9093" }, {}))).toBe(
+      '--http-port="9093" from the command line is also BROOK_CONTROLLER_PORT=9093 by default: give each listener a port of its own',
+    );
+    expect(resolveConfig({}, { BROOK_KAFKA_PORT: "9092", BROOK_KAFKA_ENABLED: "false" }).kafkaPort).toBe(
+      9092,
+    );
+    // Free ports (0) never clash.
+    expect(
+      resolveConfig({}, { BROOK_BROKER_PORT: "0", BROOK_KAFKA_PORT: "0", BROOK_HTTP_PORT: "0" }),
+    ).toBeDefined();
+  });
+});
+
+describe("topic creation defaults", () => {
+  it("auto-create topics on, one partition, and a replication factor left to the cluster (min(3, brokers))", () => {
+    const config = resolveConfig({}, {});
+    expect(config).toMatchObject({ autoCreateTopics: true, numPartitions: 1 });
+    expect(config.defaultReplicationFactor).toBeUndefined();
+  });
+
+  it("read Kafka's auto.create.topics.enable, num.partitions and default.replication.factor", () => {
+    const config = resolveConfig(
+      { numPartitions: "6" },
+      { BROOK_AUTO_CREATE_TOPICS: "false", BROOK_DEFAULT_REPLICATION_FACTOR: "2" },
+    );
+    expect(config).toMatchObject({ autoCreateTopics: false, numPartitions: 6, defaultReplicationFactor: 2 });
+  });
+
+  it("refuse counts out of range, naming the source", () => {
+    expect(invalid(() => resolveConfig({}, { BROOK_NUM_PARTITIONS: "0" }))).toBe(
+      'BROOK_NUM_PARTITIONS="0" from the environment is not valid: expected a whole number from 1 to 10000',
+    );
+    expect(invalid(() => resolveConfig({}, {}, configFile({ defaultReplicationFactor: -1 })))).toContain(
+      "defaultReplicationFactor=-1 from config file",
+    );
+    expect(invalid(() => resolveConfig({}, { BROOK_AUTO_CREATE_TOPICS: "yes" }))).toContain(
+      'BROOK_AUTO_CREATE_TOPICS="yes" from the environment is not valid: expected true or false',
+    );
   });
 });
