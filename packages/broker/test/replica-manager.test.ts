@@ -53,6 +53,30 @@ describe("following the image", () => {
     );
   });
 
+  it("opens the partitions a topic grows by (CreatePartitions), keeping the old ones' logs", async () => {
+    await broker.apply(topicRecords("orders", { partitions: 2, configs: none }));
+    const first = broker.replicas.local("orders", 0);
+    first?.append(makeBatch(3));
+    const id = topicId("orders");
+    await broker.apply(
+      [2, 3].map((partition) => ({
+        type: "partition" as const,
+        topicId: id,
+        partition,
+        replicas: [brokerId],
+        isr: [brokerId],
+        leader: brokerId,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      })),
+    );
+    expect(fs.readdirSync(broker.dataDir).sort()).toEqual(["orders-0", "orders-1", "orders-2", "orders-3"]);
+    expect(broker.replicas.local("orders", 0)).toBe(first);
+    expect(first?.logEndOffset).toBe(3);
+    expect(broker.replicas.local("orders", 3)?.isLeader).toBe(true);
+    expect(broker.replicas.local("orders", 3)?.logEndOffset).toBe(0);
+  });
+
   it("deletes the log of a deleted topic", async () => {
     await broker.apply(topicRecords("orders", { configs: none }));
     broker.replicas.local("orders", 0)?.append(makeBatch(2));
