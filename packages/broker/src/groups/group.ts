@@ -15,7 +15,9 @@
 
 import { BrookError } from "@brook/protocol";
 import { assignPartitions, comparePartitions, keyOf, type TopicPartition } from "./assignor.js";
+import { BaseGroup } from "./base-group.js";
 
+export type { CommittedOffset, PartitionOffset } from "./base-group.js";
 export { keyOf, type TopicPartition };
 
 export type GroupState = "empty" | "reconciling" | "stable";
@@ -50,14 +52,6 @@ export interface GroupSnapshot {
   /** Partition counts of the subscribed topics the target was computed for. */
   subscribedPartitions: [string, number][];
 }
-
-export interface CommittedOffset {
-  offset: number;
-  metadata: string;
-  commitTimestampMs: number;
-}
-
-export type PartitionOffset = TopicPartition & CommittedOffset;
 
 /** What the group needs to know about the cluster's topics. */
 export interface TopicView {
@@ -101,19 +95,21 @@ interface Member extends MemberSnapshot {
 /** How many replaced members' ids a group remembers, to answer them FENCED_INSTANCE_ID. */
 const replacedMembersMax = 100;
 
-export class ConsumerGroup {
+export class ConsumerGroup extends BaseGroup {
+  readonly type = "consumer";
   groupEpoch = 0;
   assignmentEpoch = 0;
   private readonly members = new Map<string, Member>();
   private subscribedPartitions = new Map<string, number>();
   /** Members whose static instance id another process took over: they are fenced, not unknown. */
   private readonly replaced = new Map<string, string>();
-  private readonly offsets = new Map<string, PartitionOffset>();
 
   constructor(
-    readonly groupId: string,
+    groupId: string,
     private readonly newMemberId: () => string,
-  ) {}
+  ) {
+    super(groupId);
+  }
 
   static fromSnapshot(snapshot: GroupSnapshot, nowMs: number, newMemberId: () => string): ConsumerGroup {
     const group = new ConsumerGroup(snapshot.groupId, newMemberId);
@@ -146,33 +142,8 @@ export class ConsumerGroup {
     };
   }
 
-  /** Records a committed offset (`null`: forgets it). */
-  setOffset(tp: TopicPartition, committed: CommittedOffset | null): void {
-    if (committed === null) this.offsets.delete(keyOf(tp));
-    else this.offsets.set(keyOf(tp), { topic: tp.topic, partition: tp.partition, ...committed });
-  }
-
-  committedOffset(tp: TopicPartition): CommittedOffset | undefined {
-    return this.offsets.get(keyOf(tp));
-  }
-
-  committedOffsets(): IterableIterator<PartitionOffset> {
-    return this.offsets.values();
-  }
-
-  /** Takes over `other`'s committed offsets: a group record replaces membership, never offsets. */
-  keepOffsetsOf(other: ConsumerGroup | undefined): this {
-    for (const [key, value] of other?.offsets ?? []) this.offsets.set(key, value);
-    return this;
-  }
-
   get memberCount(): number {
     return this.members.size;
-  }
-
-  /** A group with neither members nor offsets need not exist. */
-  get isEmpty(): boolean {
-    return this.members.size === 0 && this.offsets.size === 0;
   }
 
   get state(): GroupState {
