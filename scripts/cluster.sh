@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 root=${CLUSTER_DIR:-$PWD/.brook}
 nodes=${NODES:-3}
 shift_ports=${PORT_OFFSET:-0}
-brook="node $PWD/packages/cli/bin/brook.js"
+# NODE_FLAGS go to each node's node process, e.g. NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+# to profile a node (the profile is written when it stops).
+brook="node ${NODE_FLAGS:-} $PWD/packages/cli/bin/brook.js"
 
 voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + shift_ports + (id - 1) * 100)); done)
 voters=${voters%,}
