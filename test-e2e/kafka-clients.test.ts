@@ -268,6 +268,52 @@ describe("across protocols", () => {
   });
 });
 
+describe("compression", () => {
+  const codecs = ["gzip", "snappy", "lz4", "zstd"] as const;
+
+  it.skipIf(!kcat)(
+    "batches kcat compresses with each codec are stored as they are and read by Brook's SDK",
+    async () => {
+      await createTopic("kcat-codecs", 1);
+      for (const codec of codecs) {
+        await run(
+          "kcat",
+          ["-b", cluster.kafkaBootstrap, "-P", "-t", "kcat-codecs", "-z", codec, "-X", "acks=all"],
+          `${codec}-1\n${codec}-2\n`,
+        );
+      }
+      const read = await readAll(brook, "kcat-codecs", 8);
+      expect(read.map((m) => m.value?.toString())).toEqual(
+        codecs.flatMap((codec) => [`${codec}-1`, `${codec}-2`]),
+      );
+    },
+  );
+
+  it.skipIf(!kcat)("batches Brook's SDK compresses with each codec are read by kcat", async () => {
+    await createTopic("brook-codecs", 1);
+    for (const codec of codecs) {
+      const producer = brook.producer({ compression: codec });
+      await producer.send({
+        topic: "brook-codecs",
+        messages: [{ value: `${codec}-a` }, { value: `${codec}-b` }],
+      });
+      await producer.close();
+    }
+    const out = await run("kcat", [
+      "-b",
+      cluster.kafkaBootstrap,
+      "-C",
+      "-t",
+      "brook-codecs",
+      "-o",
+      "beginning",
+      "-e",
+      "-q",
+    ]);
+    expect(out.trim().split("\n")).toEqual(codecs.flatMap((codec) => [`${codec}-a`, `${codec}-b`]));
+  });
+});
+
 /** Where Brook's SDK puts `key` (murmur2, as Kafka's default partitioner): every client must agree. */
 async function brookPartitionOf(topic: string, key: string): Promise<number> {
   const admin = brook.admin();
