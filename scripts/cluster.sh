@@ -77,7 +77,7 @@ up() {
     done
     ready "$port" || { echo "node $id is not ready after 30 s (see $root/node-$id/node.log)" >&2; exit 1; }
   done
-  echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:$((9092 + shift_ports))"
+  echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:$((9092 + shift_ports)) (Kafka clients: bootstrap.servers=127.0.0.1:$((9094 + shift_ports)))"
 }
 
 # Every node gets SIGTERM at once (each hands over what it leads, as far as the
