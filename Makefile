@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench failover-bench chaos
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench failover-bench chaos chaos-kafka
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -71,11 +71,17 @@ logs-last: node_modules/.package-lock.json
 failover-bench: build
 	FAILOVER_KILLS=$${FAILOVER_KILLS:-20} npx vitest run test-e2e/broker-failover.test.ts
 
-# Chaos on three real nodes: CHAOS_KILLS faults (default 50; make test runs 5) under acks=all load,
-# then every partition is read back and checked (test-e2e/chaos). CHAOS_SEED=<n> replays the fault
-# choices. The report's last line, the summary, is printed again at the very end.
+# Chaos on three real nodes: CHAOS_KILLS faults (default 50; make test runs 5, and 3 more with kafkajs)
+# under acks=all load, then every partition is read back and checked (test-e2e/chaos). The load comes
+# from Brook's SDK, or with CHAOS_CLIENT=kafka (`make chaos-kafka`) from kafkajs on the Kafka listeners.
+# CHAOS_SEED=<n> replays the fault choices. The report's last line, the summary, is printed again at the end.
+CHAOS_CLIENT ?= brook
 chaos: build
 	@mkdir -p .brook
 	@rm -f .brook/chaos-report.txt
-	@CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt npx vitest run test-e2e/chaos; \
+	@CHAOS_CLIENT=$(CHAOS_CLIENT) CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt \
+	  npx vitest run test-e2e/chaos; \
 	  status=$$?; tail -n 1 .brook/chaos-report.txt 2>/dev/null; exit $$status
+
+chaos-kafka:
+	@$(MAKE) --no-print-directory chaos CHAOS_CLIENT=kafka

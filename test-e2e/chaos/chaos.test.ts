@@ -1,6 +1,8 @@
 // Chaos on three real nodes: steady acks=all idempotent load on a replication-factor-3 topic while
 // CHAOS_KILLS rounds (default 5; `make chaos` runs 50) each SIGKILL the leader of a partition, or the
-// active controller, or a follower, or SIGSTOP a leader for a while, and bring it back. A watch polls
+// active controller, or a follower, or SIGSTOP a leader for a while, and bring it back. The load comes
+// from Brook's SDK or from kafkajs on the Kafka listeners (CHAOS_CLIENT=brook|kafka; unset, as in
+// `make test`, both run: the SDK for CHAOS_KILLS rounds, then kafkajs for 3). A watch polls
 // every partition's leader and high watermark every 20 ms; a consumer tails the log. At the end every
 // partition is read from offset 0 and held to the issue's rules:
 //
@@ -10,13 +12,14 @@
 //
 // Faults come from a seeded PRNG (CHAOS_SEED, printed); CHAOS_REPORT=<file> also writes the report there.
 // CHAOS_IDEMPOTENT=false turns the producers' idempotence off, to tell replication faults from retry ones.
-import { writeFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import {
   audit,
   type ClusterView,
   HighWatermarkCheck,
   LeaderWatch,
   Load,
+  loadClient,
   OffsetLedger,
   readBack,
   Tail,
@@ -27,10 +30,19 @@ import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tryMetadata } from "../grpc.js";
 import { waitFor } from "../wait.js";
-import { applyFault, chaosSeed, chooseFault, describeFault, type FaultKind, Random } from "./faults.js";
+import {
+  applyFault,
+  type ChaosRun,
+  chaosRuns,
+  chaosSeed,
+  chooseFault,
+  describeFault,
+  type FaultKind,
+  Random,
+} from "./faults.js";
 import { type ChaosResult, formatReport } from "./report.js";
 
-const kills = Number(process.env.CHAOS_KILLS ?? 5);
+const runs = chaosRuns();
 const seed = chaosSeed();
 const topic = "chaos";
 const partitions = 6;
@@ -54,17 +66,11 @@ const limits = {
   roundsShare: 0.8,
 } as const;
 /** The whole test: cluster start, the rounds (about 10 s each, 30 s allowed), the settle and the read-back. */
-const testTimeoutMs = limits.clusterStartMs + kills * 30_000 + limits.settleMs + limits.readBackMs;
+const testTimeoutMs = (kills: number) =>
+  limits.clusterStartMs + kills * 30_000 + limits.settleMs + limits.readBackMs;
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-}, limits.clusterStartMs);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+/** How the report names each client's producers. */
+const producerNames = { brook: "Brook's SDK", kafka: "kafkajs on the Kafka listeners" } as const;
 
 const allPartitionsServed = (view: ClusterView) =>
   view.partitions.length === partitions && view.partitions.every((p) => p.served);
@@ -73,7 +79,7 @@ const fullIsr = (view: ClusterView) =>
   view.partitions.length === partitions && view.partitions.every((p) => p.isr.length === p.replicas.length);
 
 /** Every node is up, lists all three brokers in service, and every partition has a leader that serves. */
-async function healthy(watch: LeaderWatch): Promise<void> {
+async function healthy(cluster: Cluster, watch: LeaderWatch): Promise<void> {
   await waitFor("every node to list three brokers in service", limits.healthyMs, async () => {
     const views: (MetadataResponse__Output | undefined)[] = await Promise.all(cluster.nodes.map(tryMetadata));
     return views.every((m) => m?.brokers.length === 3) ? true : undefined;
@@ -81,154 +87,177 @@ async function healthy(watch: LeaderWatch): Promise<void> {
   await watch.waitFor("every partition to have a serving leader", limits.healthyMs, allPartitionsServed);
 }
 
-describe("chaos: faults under acks=all load on three nodes", () => {
-  it(
-    `every acknowledged record survives ${kills} faults exactly once, in order, and no high watermark goes back`,
-    async () => {
-      const startedMs = Date.now();
-      const roundsEndMs = startedMs + testTimeoutMs * limits.roundsShare;
-      const random = new Random(seed);
-      console.log(`chaos: seed=${seed} kills=${kills} (replay with CHAOS_SEED=${seed})`);
-      const brokers = cluster.bootstrap.split(",");
-      const brook = new Brook({ brokers, clientId: "chaos", logger: silentLogger });
-      const admin = brook.admin();
-      await admin.createTopics({
-        topics: [
-          {
-            topic,
-            numPartitions: partitions,
-            replicationFactor: 3,
-            configEntries: [{ name: "min.insync.replicas", value: "2" }],
-          },
-        ],
-      });
-      await admin.close();
+describe.each(runs)(
+  "chaos: faults under acks=all load on three nodes, producers $client",
+  (run: ChaosRun) => {
+    const { client, kills } = run;
+    let cluster: Cluster;
 
-      const ledger = new OffsetLedger();
-      const highWatermarks = new HighWatermarkCheck();
-      const watch = new LeaderWatch({ brokers, topic, highWatermarks });
-      const starts = Array.from({ length: partitions }, (_, partition) => ({ partition, offset: 0 }));
-      const tail = new Tail({ brook, topic, starts, ledger, highWatermarks });
-      const load = new Load({
-        brook,
-        topic,
-        partitions: starts.map((s) => s.partition),
-        producers,
-        recordsPerSecond,
-        valuePrefix: "",
-        ledger,
-        producer: { acks: -1, idempotent },
-      });
-      const faults: Record<FaultKind, number> = {
-        "kill-leader": 0,
-        "kill-controller": 0,
-        "kill-follower": 0,
-        "pause-leader": 0,
-      };
-      const notes: string[] = [];
-      let survived = 0;
+    beforeAll(async () => {
+      cluster = await startCluster({ nodes: 3 });
+    }, limits.clusterStartMs);
 
-      watch.start();
-      try {
-        await healthy(watch);
-        await tail.start();
-        load.start();
-        for (let round = 1; round <= kills; round++) {
-          if (Date.now() > roundsEndMs) {
-            notes.push(`stopped after ${round - 1} rounds: the time budget for rounds ran out`);
-            break;
-          }
-          const restored = await watch
-            .waitFor("full ISRs", limits.isrRestoreMs, fullIsr)
-            .catch(() => undefined);
-          if (restored === undefined) {
-            notes.push(
-              `round ${round}: some ISR was still short ${limits.isrRestoreMs} ms after the last restart`,
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+
+    it(
+      `every acknowledged record survives ${kills} faults exactly once, in order, and no high watermark goes back`,
+      async () => {
+        const startedMs = Date.now();
+        const roundsEndMs = startedMs + testTimeoutMs(kills) * limits.roundsShare;
+        const random = new Random(seed);
+        console.log(
+          `chaos: client=${client} seed=${seed} kills=${kills} (replay with CHAOS_SEED=${seed} CHAOS_KILLS=${kills} CHAOS_CLIENT=${client})`,
+        );
+        const brokers = cluster.bootstrap.split(",");
+        const brook = new Brook({ brokers, clientId: "chaos", logger: silentLogger });
+        const admin = brook.admin();
+        await admin.createTopics({
+          topics: [
+            {
+              topic,
+              numPartitions: partitions,
+              replicationFactor: 3,
+              configEntries: [{ name: "min.insync.replicas", value: "2" }],
+            },
+          ],
+        });
+        await admin.close();
+
+        const ledger = new OffsetLedger();
+        const highWatermarks = new HighWatermarkCheck();
+        const watch = new LeaderWatch({ brokers, topic, highWatermarks });
+        const starts = Array.from({ length: partitions }, (_, partition) => ({ partition, offset: 0 }));
+        const tail = new Tail({ brook, topic, starts, ledger, highWatermarks });
+        const load = new Load({
+          client: await loadClient({
+            kind: client,
+            brook,
+            kafkaBrokers: cluster.kafkaBootstrap.split(","),
+            idempotent,
+          }),
+          topic,
+          partitions: starts.map((s) => s.partition),
+          producers,
+          recordsPerSecond,
+          valuePrefix: "",
+          ledger,
+        });
+        const faults: Record<FaultKind, number> = {
+          "kill-leader": 0,
+          "kill-controller": 0,
+          "kill-follower": 0,
+          "pause-leader": 0,
+        };
+        const notes: string[] = [];
+        let survived = 0;
+
+        watch.start();
+        try {
+          await healthy(cluster, watch);
+          await tail.start();
+          load.start();
+          for (let round = 1; round <= kills; round++) {
+            if (Date.now() > roundsEndMs) {
+              notes.push(`stopped after ${round - 1} rounds: the time budget for rounds ran out`);
+              break;
+            }
+            const restored = await watch
+              .waitFor("full ISRs", limits.isrRestoreMs, fullIsr)
+              .catch(() => undefined);
+            if (restored === undefined) {
+              notes.push(
+                `round ${round}: some ISR was still short ${limits.isrRestoreMs} ms after the last restart`,
+              );
+            }
+            const fault = chooseFault(random, watch.view!);
+            faults[fault.kind]++;
+            const faultAtMs = Date.now();
+            console.log(
+              `chaos: ${client} round ${round}/${kills} at +${faultAtMs - startedMs} ms: ${describeFault(fault)}`,
             );
+            await applyFault(cluster, fault);
+            const served = await watch
+              .waitFor("every partition served again", limits.failoverMs, allPartitionsServed)
+              .catch(() => undefined);
+            if (served === undefined) {
+              const offline = watch.view?.partitions.filter((p) => !p.served).map((p) => p.partition) ?? [];
+              notes.push(
+                `round ${round}: partitions ${offline.join(",")} had no serving leader ${limits.failoverMs} ms after the fault (until the restart)`,
+              );
+            }
+            await cluster.nodes.find((n) => n.id === fault.nodeId)?.start();
+            try {
+              await healthy(cluster, watch);
+            } catch (error) {
+              notes.push(`round ${round}: the cluster did not come back: ${(error as Error).message}`);
+              break;
+            }
+            survived++;
           }
-          const fault = chooseFault(random, watch.view!);
-          faults[fault.kind]++;
-          const faultAtMs = Date.now();
-          console.log(
-            `chaos: round ${round}/${kills} at +${faultAtMs - startedMs} ms: ${describeFault(fault)}`,
-          );
-          await applyFault(cluster, fault);
-          const served = await watch
-            .waitFor("every partition served again", limits.failoverMs, allPartitionsServed)
-            .catch(() => undefined);
-          if (served === undefined) {
-            const offline = watch.view?.partitions.filter((p) => !p.served).map((p) => p.partition) ?? [];
-            notes.push(
-              `round ${round}: partitions ${offline.join(",")} had no serving leader ${limits.failoverMs} ms after the fault (until the restart)`,
-            );
-          }
-          await cluster.nodes.find((n) => n.id === fault.nodeId)?.start();
-          try {
-            await healthy(watch);
-          } catch (error) {
-            notes.push(`round ${round}: the cluster did not come back: ${(error as Error).message}`);
-            break;
-          }
-          survived++;
+        } finally {
+          await load.stop(limits.settleMs);
+          await tail.stop();
         }
-      } finally {
-        await load.stop(limits.settleMs);
-        await tail.stop();
-      }
-      let reads: Awaited<ReturnType<typeof readBack>>;
-      try {
-        reads = await readBack({ brook, topic, starts, timeoutMs: limits.readBackMs, ledger });
-      } finally {
-        await watch.stop();
-      }
-      if (tail.failure !== undefined) notes.push(`the tailing consumer stopped: ${tail.failure.message}`);
+        let reads: Awaited<ReturnType<typeof readBack>>;
+        try {
+          reads = await readBack({ brook, topic, starts, timeoutMs: limits.readBackMs, ledger });
+        } finally {
+          await watch.stop();
+        }
+        if (tail.failure !== undefined) notes.push(`the tailing consumer stopped: ${tail.failure.message}`);
 
-      const checks = audit({
-        valuePrefix: "",
-        sentPerProducer: load.sentPerProducer,
-        acked: load.acked,
-        reads,
-      });
-      const result: ChaosResult = {
-        seed,
-        killsPlanned: kills,
-        killsSurvived: survived,
-        faults,
-        partitions,
-        durationMs: Date.now() - startedMs,
-        sent: load.sent,
-        acked: load.acked.size,
-        failures: load.failures,
-        failureMessages: load.failureMessages,
-        idempotent,
-        unsettled: load.unsettled,
-        malformedAcks: load.malformedAcks,
-        tailRecords: tail.records,
-        audit: checks,
-        conflicts: ledger.conflicts,
-        conflictExamples: ledger.conflictExamples,
-        highWatermarkRegressions: highWatermarks.regressions,
-        highWatermarkExamples: highWatermarks.examples,
-        leaderless: watch.leaderless.allPeriods(Date.now()),
-        notes,
-      };
-      const report = formatReport(result).join("\n");
-      console.log(report);
-      if (process.env.CHAOS_REPORT) writeFileSync(process.env.CHAOS_REPORT, `${report}\n`);
+        const checks = audit({
+          valuePrefix: "",
+          sentPerProducer: load.sentPerProducer,
+          acked: load.acked,
+          reads,
+        });
+        const result: ChaosResult = {
+          client,
+          producers: producerNames[client],
+          seed,
+          killsPlanned: kills,
+          killsSurvived: survived,
+          faults,
+          partitions,
+          durationMs: Date.now() - startedMs,
+          sent: load.sent,
+          acked: load.acked.size,
+          failures: load.failures,
+          failureMessages: load.failureMessages,
+          idempotent,
+          unsettled: load.unsettled,
+          malformedAcks: load.malformedAcks,
+          tailRecords: tail.records,
+          audit: checks,
+          conflicts: ledger.conflicts,
+          conflictExamples: ledger.conflictExamples,
+          highWatermarkRegressions: highWatermarks.regressions,
+          highWatermarkExamples: highWatermarks.examples,
+          leaderless: watch.leaderless.allPeriods(Date.now()),
+          notes,
+        };
+        const report = formatReport(result).join("\n");
+        console.log(report);
+        // Appended: with both clients, the file holds both reports (`make chaos` empties it first).
+        if (process.env.CHAOS_REPORT) appendFileSync(process.env.CHAOS_REPORT, `${report}\n`);
 
-      // One soft expectation per rule, so a failing run names every rule it broke.
-      expect.soft(survived, "faults survived (the cluster came back to full service)").toBe(kills);
-      expect.soft(load.acked.size, "records acknowledged").toBeGreaterThan(0);
-      expect.soft(checks.incompletePartitions, "partitions read to the end").toEqual([]);
-      expect.soft(checks.lost, "acknowledged records missing").toBe(0);
-      expect.soft(checks.duplicates, "records present more than once").toBe(0);
-      expect.soft(checks.outOfOrder, "records out of order within a partition").toBe(0);
-      expect.soft(checks.gaps, "offsets missing").toBe(0);
-      expect.soft(checks.phantoms, "records never sent").toBe(0);
-      expect.soft(ledger.conflicts, "offsets that held two different records").toBe(0);
-      expect.soft(highWatermarks.regressions, "high watermark went backwards").toBe(0);
-      expect.soft(load.malformedAcks, "acknowledgements that did not account for their records").toBe(0);
-    },
-    testTimeoutMs,
-  );
-});
+        // One soft expectation per rule, so a failing run names every rule it broke.
+        expect.soft(survived, "faults survived (the cluster came back to full service)").toBe(kills);
+        expect.soft(load.acked.size, "records acknowledged").toBeGreaterThan(0);
+        expect.soft(checks.incompletePartitions, "partitions read to the end").toEqual([]);
+        expect.soft(checks.lost, "acknowledged records missing").toBe(0);
+        expect.soft(checks.duplicates, "records present more than once").toBe(0);
+        expect.soft(checks.outOfOrder, "records out of order within a partition").toBe(0);
+        expect.soft(checks.gaps, "offsets missing").toBe(0);
+        expect.soft(checks.phantoms, "records never sent").toBe(0);
+        expect.soft(ledger.conflicts, "offsets that held two different records").toBe(0);
+        expect.soft(highWatermarks.regressions, "high watermark went backwards").toBe(0);
+        expect.soft(load.malformedAcks, "acknowledgements that did not account for their records").toBe(0);
+      },
+      testTimeoutMs(kills),
+    );
+  },
+);

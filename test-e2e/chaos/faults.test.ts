@@ -1,8 +1,8 @@
 // The chaos suite's fault choice, without a cluster: a seed replays the same choices, and each kind of
-// fault hits the node it names.
+// fault hits the node it names; and which runs CHAOS_CLIENT and CHAOS_KILLS ask for.
 import type { ClusterView } from "@brook/cli";
 import { describe, expect, it } from "vitest";
-import { chooseFault, pauseMsMax, pauseMsMin, Random } from "./faults.js";
+import { chaosRuns, chooseFault, kafkaKillsInSuite, pauseMsMax, pauseMsMin, Random } from "./faults.js";
 
 const view: ClusterView = {
   atMs: 0,
@@ -53,5 +53,26 @@ describe("chaos fault choice", () => {
     const random = new Random(1);
     const faults = Array.from({ length: 200 }, () => chooseFault(random, { ...view, controllerId: -1 }));
     expect(faults.some((f) => f.kind === "kill-controller")).toBe(false);
+  });
+});
+
+describe("chaos runs", () => {
+  it("unset (make test): Brook's SDK for CHAOS_KILLS faults, then a short kafkajs run", () => {
+    expect(chaosRuns({})).toEqual([
+      { client: "brook", kills: 5 },
+      { client: "kafka", kills: kafkaKillsInSuite },
+    ]);
+    expect(chaosRuns({ CHAOS_KILLS: "8" })[0]).toEqual({ client: "brook", kills: 8 });
+  });
+
+  it("CHAOS_CLIENT names the one client that runs, for CHAOS_KILLS faults", () => {
+    expect(chaosRuns({ CHAOS_CLIENT: "kafka", CHAOS_KILLS: "50" })).toEqual([{ client: "kafka", kills: 50 }]);
+    expect(chaosRuns({ CHAOS_CLIENT: "brook" })).toEqual([{ client: "brook", kills: 5 }]);
+  });
+
+  it("refuses an unknown client or a kill count that is not a whole number ≥ 1, naming the variable", () => {
+    expect(() => chaosRuns({ CHAOS_CLIENT: "rdkafka" })).toThrow(/CHAOS_CLIENT must be one of brook, kafka/);
+    expect(() => chaosRuns({ CHAOS_KILLS: "0" })).toThrow(/CHAOS_KILLS/);
+    expect(() => chaosRuns({ CHAOS_KILLS: "lots" })).toThrow(/CHAOS_KILLS/);
   });
 });

@@ -1,8 +1,9 @@
 // The faults of a chaos round, chosen from a seeded PRNG (CHAOS_SEED) so a failing run can be replayed
 // as far as real processes allow: the same seed picks the same kinds, partitions and pause lengths, but
 // which broker leads what at the moment of the pick depends on timing.
+// Also which runs the environment asks for (CHAOS_CLIENT, CHAOS_KILLS).
 
-import type { ClusterView } from "@brook/cli";
+import { type ClientKind, type ClusterView, clientKinds } from "@brook/cli";
 import { type Cluster, Random } from "@brook/testkit";
 
 export { Random };
@@ -33,6 +34,38 @@ const faultWeights: readonly [FaultKind, number][] = [
  */
 export const pauseMsMin = 300;
 export const pauseMsMax = 4_000;
+
+/** A chaos run: which client produces the load, and how many faults it survives. */
+export interface ChaosRun {
+  client: ClientKind;
+  kills: number;
+}
+
+/** Faults of the short kafkajs run that `make test` adds to Brook's SDK run (CHAOS_CLIENT unset). */
+export const kafkaKillsInSuite = 3;
+
+/**
+ * The runs CHAOS_CLIENT and CHAOS_KILLS ask for. CHAOS_CLIENT=brook or kafka: that client alone, for
+ * CHAOS_KILLS faults (default 5; `make chaos` passes 50). Unset (`make test`): Brook's SDK for
+ * CHAOS_KILLS faults, then kafkajs for kafkaKillsInSuite, each on a cluster of its own.
+ */
+export function chaosRuns(env: NodeJS.ProcessEnv = process.env): ChaosRun[] {
+  const kills = Number(env.CHAOS_KILLS ?? 5);
+  if (!Number.isSafeInteger(kills) || kills < 1) {
+    throw new Error(`CHAOS_KILLS must be a whole number ≥ 1, got '${env.CHAOS_KILLS}'`);
+  }
+  const client = env.CHAOS_CLIENT;
+  if (client === undefined || client === "") {
+    return [
+      { client: "brook", kills },
+      { client: "kafka", kills: kafkaKillsInSuite },
+    ];
+  }
+  if (!(clientKinds as readonly string[]).includes(client)) {
+    throw new Error(`CHAOS_CLIENT must be one of ${clientKinds.join(", ")}, got '${client}'`);
+  }
+  return [{ client: client as ClientKind, kills }];
+}
 
 /** The seed from CHAOS_SEED, or a fresh one (printed, so the run can be replayed). */
 export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {

@@ -1,11 +1,21 @@
 // The chaos run's report: what was done to the cluster, what it cost (time without a leader), and what
 // the read-back found, ending in one summary line that scripts and people grep for. Pure formatting.
 
-import type { Audit, HighWatermarkRegression, LeaderlessPeriod, OffsetConflict } from "@brook/cli";
+import type {
+  Audit,
+  ClientKind,
+  HighWatermarkRegression,
+  LeaderlessPeriod,
+  OffsetConflict,
+} from "@brook/cli";
 import { percentile } from "@brook/cli";
 import type { FaultKind } from "./faults.js";
 
 export interface ChaosResult {
+  /** Who produced the load: Brook's SDK, or kafkajs on the Kafka listeners. */
+  client: ClientKind;
+  /** The producers as a person reads them ("kafkajs on the Kafka listeners"). */
+  producers: string;
   seed: number;
   killsPlanned: number;
   /** Rounds after which the cluster was back in full service within the bounds. */
@@ -46,7 +56,7 @@ export function formatReport(r: ChaosResult): string[] {
   const stats = leaderlessStats(r.leaderless);
   const failures = [...r.failures].map(([code, n]) => `${code} ${n}`).join(", ");
   const lines = [
-    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned}; producers acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
+    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned} CHAOS_CLIENT=${r.client}; producers ${r.producers}, acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
     `  survived ${r.killsSurvived} of ${r.killsPlanned} faults in ${(r.durationMs / 1000).toFixed(1)} s: ${Object.entries(
       r.faults,
     )
@@ -73,10 +83,11 @@ export function formatReport(r: ChaosResult): string[] {
   return lines;
 }
 
-/** The last line: `chaos: kills=… acked=… lost=… duplicates=… leaderless_p99_ms=…` and the other counters. */
+/** The last line: `chaos: client=… kills=… acked=… lost=… duplicates=… leaderless_p99_ms=…` and the other counters. */
 export function summaryLine(r: ChaosResult, stats: LeaderlessStats = leaderlessStats(r.leaderless)): string {
   return [
     "chaos:",
+    `client=${r.client}`,
     `kills=${r.killsSurvived}`,
     `acked=${r.acked}`,
     `lost=${r.audit.lost}`,

@@ -18,7 +18,19 @@ export {
   type WatchedPartition,
 } from "./drill/leader-watch.js";
 export { type OffsetConflict, OffsetLedger } from "./drill/ledger.js";
-export { durableProducerOptions, Load, type LoadOptions, loadDefaults } from "./drill/load.js";
+export { Load, type LoadOptions, loadDefaults } from "./drill/load.js";
+// kafkajs is not among these: loadClient({ kind: "kafka" }) imports it when asked.
+export {
+  brookLoadClient,
+  type ClientKind,
+  clientKinds,
+  durableProducerOptions,
+  type LoadClient,
+  type LoadClientOptions,
+  type LoadProducer,
+  loadClient,
+  SendFailure,
+} from "./drill/producer.js";
 export { readBack } from "./drill/read-back.js";
 export { type Placement, parseRecordValue, type RecordId, recordValue } from "./drill/records.js";
 export { Tail, type TailOptions } from "./drill/tail.js";

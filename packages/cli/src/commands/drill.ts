@@ -6,9 +6,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkBrokerAddresses } from "@brook/client";
 import { Command, Option } from "@commander-js/extra-typings";
 import { bootstrapServers, type GlobalOptions, parseInteger } from "../connect.js";
 import { type DrillReport, drillDefaults, runDrill } from "../drill/drill.js";
+import { clientKinds } from "../drill/producer.js";
 import { sleepMs } from "../drill/time.js";
 import { printJson } from "../output.js";
 
@@ -55,10 +57,26 @@ export function drillCommand(): Command {
       "--start-command <cmd>",
       "shell command that starts it again (default: scripts/cluster.sh up, as `make up` does)",
     )
+    .addOption(
+      new Option(
+        "--client <kind>",
+        "who produces the load: brook (Brook's SDK over gRPC) or kafka (kafkajs, an unmodified Kafka client, on the brokers' Kafka listeners); the read-back is Brook's SDK either way",
+      )
+        .choices(clientKinds)
+        .default("brook" as const),
+    )
+    .option(
+      "--kafka-bootstrap <servers>",
+      "with --client kafka: comma-separated host:port list of Kafka listeners (default: the ones the brokers advertise, as `brook cluster status` lists them: 127.0.0.1:9094,9194,9294 for `make up`)",
+      parseKafkaBootstrap,
+    )
     .option("--json", "print the report as JSON")
     .action(async (options, command) => {
       const global = command.optsWithGlobals() as GlobalOptions;
       const control = brokerControl(options.stopCommand, options.startCommand);
+      if (options.kafkaBootstrap !== undefined && options.client !== "kafka") {
+        throw new Error("--kafka-bootstrap is for --client kafka");
+      }
       const report = await runDrill({
         brokers: bootstrapServers(global),
         topic: options.topic,
@@ -66,6 +84,8 @@ export function drillCommand(): Command {
         records: options.records,
         seconds: options.seconds,
         recordsPerSecond: options.rate,
+        client: options.client,
+        kafkaBrokers: options.kafkaBootstrap,
         ...control,
         progress: (line) => process.stderr.write(`drill: ${line}\n`),
       });
@@ -77,6 +97,20 @@ export function drillCommand(): Command {
       }
     });
   return drill as unknown as Command;
+}
+
+/** host:port,... checked as the SDK checks --bootstrap, so a typo is refused before the drill starts. */
+function parseKafkaBootstrap(value: string): string[] {
+  const servers = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  try {
+    checkBrokerAddresses(servers);
+  } catch (error) {
+    throw new Error(`--kafka-bootstrap: ${(error as Error).message.replace(/^[A-Z_]+: /, "")}`);
+  }
+  return servers;
 }
 
 function brokerControl(stopCommand: string | undefined, startCommand: string | undefined): BrokerControl {
@@ -183,6 +217,7 @@ function printReport(r: DrillReport): void {
     .join(", ");
   const lines = [
     `drill kill-leader: ${r.topic}-${r.partition}, ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  producer:         ${r.client === "kafka" ? "kafkajs over the Kafka protocol" : "Brook's SDK"}, acks=all, idempotent (read back with Brook's SDK)`,
     `  leader:           broker ${r.stoppedBroker} (epoch ${r.leaderEpochBefore}) -> ${r.newLeader < 0 ? "none" : `broker ${r.newLeader} (epoch ${r.leaderEpochAfter})`}`,
     `  without a leader: ${r.leaderlessMs} ms: ${r.leaderlessAfterStopMs} ms after the stop, ${r.leaderlessAfterRestartMs} ms after the restart`,
     `  restarted:        broker ${r.stoppedBroker} ${r.backInServiceMs < 0 ? "not back in service" : `in service after ${r.backInServiceMs} ms`}, ${r.rejoinedIsr ? "back in the ISR" : "not back in the ISR"}`,
@@ -191,7 +226,7 @@ function printReport(r: DrillReport): void {
     `  consistency:      offsets that held two records ${r.conflicts}, high watermark went backwards ${r.highWatermarkRegressions}`,
     ...r.warnings.map((w) => `  warning: ${w}`),
     ...r.examples.map((e) => `  example: ${e}`),
-    `drill: leaderless_ms=${r.leaderlessMs} acked=${r.acked} read_back=${r.readBack} lost=${r.lost} duplicates=${r.duplicates}`,
+    `drill: leaderless_ms=${r.leaderlessMs} acked=${r.acked} read_back=${r.readBack} lost=${r.lost} duplicates=${r.duplicates} client=${r.client}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -1,7 +1,9 @@
 // `brook drill kill-leader` as a library call: find the leader of a partition, drive acks=all load at
 // it, stop the leader (through whatever the caller does to stop a broker), time how long the partition
 // has no leader, start it again, and read back everything the drill wrote. The CLI builds stopBroker
-// and startBroker from flags or a `make up` cluster's PID files; tests pass the testkit's handles.
+// and startBroker from flags or a `make up` cluster's PID files; tests pass the testkit's handles. The
+// load comes from Brook's SDK or, with client "kafka", from kafkajs on the Kafka listeners; the watch, the
+// tailing consumer and the read-back are Brook's SDK either way, so records are also checked across protocols.
 
 import { randomBytes } from "node:crypto";
 import { Brook, BrookError, type Logger, silentLogger } from "@brook/client";
@@ -10,6 +12,7 @@ import { HighWatermarkCheck } from "./health.js";
 import { type ClusterView, LeaderWatch, type WatchedPartition } from "./leader-watch.js";
 import { OffsetLedger } from "./ledger.js";
 import { Load } from "./load.js";
+import { type ClientKind, type LoadClient, loadClient } from "./producer.js";
 import { readBack } from "./read-back.js";
 import { Tail } from "./tail.js";
 import { sleepUntil, waitUntil, withinMs } from "./time.js";
@@ -54,6 +57,13 @@ export interface DrillOptions {
   stopBroker(id: number): Promise<void>;
   /** Starts broker `id` again. Resolves once the start was issued (the drill waits for it to serve). */
   startBroker(id: number): Promise<void>;
+  /** Who produces the load: Brook's SDK (default) or kafkajs over the Kafka protocol. */
+  client?: ClientKind;
+  /**
+   * The Kafka listeners (host:port) for client "kafka"; by default the ones the brokers advertise
+   * (describeCluster), as `brook cluster status` lists them.
+   */
+  kafkaBrokers?: string[];
   /** Progress for a person, one line at a time. */
   progress?(line: string): void;
   /** The SDK's logger; by default silent (leader moves make the SDK warn, as they should). */
@@ -61,6 +71,8 @@ export interface DrillOptions {
 }
 
 export interface DrillReport {
+  /** Who produced the load: "brook" (the SDK over gRPC) or "kafka" (kafkajs over the Kafka protocol). */
+  client: ClientKind;
   topic: string;
   partition: number;
   /** The broker that led the partition and was stopped. */
@@ -138,7 +150,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       `the ISR of ${topic}-${partition} is [${before.isr.join(", ")}]: no other in-sync replica can take over, so the partition stays offline until broker ${before.leader} is back`,
     );
   }
-  const observers = observe(brook, options, before.highWatermark);
+  const client = await drillClient(brook, options);
+  const observers = observe(brook, client, options, before.highWatermark);
   const { watch, load, tail } = observers;
   watch.start();
   let failover: Failover = { newLeader: undefined, backInServiceMs: -1 };
@@ -151,7 +164,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const loadMs = expectedLoadMs(options);
     load.start();
     progress(
-      `load: ${load.recordsPerSecond} records/s to ${topic}-${partition} (leader: broker ${before.leader}, epoch ${before.leaderEpoch})`,
+      `load: ${load.recordsPerSecond} records/s to ${topic}-${partition} from ${clientNames[client.kind]} (leader: broker ${before.leader}, epoch ${before.leaderEpoch})`,
     );
     await waitForFirstAck(load);
     await sleepUntil(loadStartedMs + Math.max(drillDefaults.warmupMsMin, loadMs * drillDefaults.warmupShare));
@@ -176,7 +189,39 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   return report(options, before, failover, observers, reads, warnings, startedMs);
 }
 
-function observe(brook: Brook, options: DrillOptions, startOffset: number): Observers {
+/** How the progress lines name each client. */
+const clientNames: Record<ClientKind, string> = {
+  brook: "Brook's SDK",
+  kafka: "kafkajs on the Kafka listeners",
+};
+
+async function drillClient(brook: Brook, options: DrillOptions): Promise<LoadClient> {
+  const kind = options.client ?? "brook";
+  const kafkaBrokers =
+    kind === "kafka" ? (options.kafkaBrokers ?? (await advertisedKafkaBrokers(brook))) : undefined;
+  return loadClient({ kind, brook, kafkaBrokers, logger: options.logger });
+}
+
+/** The Kafka listeners the brokers advertise, as bootstrap addresses; none is an error a person can act on. */
+async function advertisedKafkaBrokers(brook: Brook): Promise<string[]> {
+  const admin = brook.admin();
+  try {
+    const { brokers } = await admin.describeCluster();
+    const listeners = brokers
+      .filter((b) => b.kafkaPort !== undefined)
+      .map((b) => `${b.kafkaHost}:${b.kafkaPort}`);
+    if (listeners.length === 0) {
+      throw new Error(
+        "no broker advertises a Kafka listener: enable it on the brokers, or name the listeners with --kafka-bootstrap",
+      );
+    }
+    return listeners;
+  } finally {
+    await admin.close();
+  }
+}
+
+function observe(brook: Brook, client: LoadClient, options: DrillOptions, startOffset: number): Observers {
   const { topic } = options;
   const partition = options.partition ?? 0;
   const ledger = new OffsetLedger();
@@ -189,7 +234,7 @@ function observe(brook: Brook, options: DrillOptions, startOffset: number): Obse
     startOffset,
     watch: new LeaderWatch({ brokers: options.brokers, topic, highWatermarks }),
     load: new Load({
-      brook,
+      client,
       topic,
       partitions: [partition],
       recordsPerSecond: options.recordsPerSecond ?? drillDefaults.recordsPerSecond,
@@ -282,6 +327,7 @@ function report(
     warnings.push(`${load.failures.get(code)} record(s) failed with ${code}: ${message}`);
   }
   return {
+    client: load.client,
     topic: options.topic,
     partition,
     stoppedBroker: victim,

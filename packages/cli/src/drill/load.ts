@@ -1,10 +1,10 @@
 // Steady, paced producer load for a drill or a chaos run: each producer sends runs of unique values
 // (`<prefix>p<n>-<seq>`) to the partitions in turn, and every acknowledgement is written down with the
-// partition and offset the leader gave it, so that the read-back can hold the cluster to it.
+// partition and offset the leader gave it, so that the read-back can hold the cluster to it. Which client
+// produces (Brook's SDK or kafkajs) is the LoadClient's business (producer.ts).
 
-import type { Brook, Producer, ProducerOptions, RecordMetadata } from "@brook/client";
-import { asBrookError } from "@brook/protocol";
 import type { OffsetLedger } from "./ledger.js";
+import { type LoadClient, type LoadProducer, SendFailure } from "./producer.js";
 import { type Placement, recordValue } from "./records.js";
 import { sleepUntil, withinMs } from "./time.js";
 
@@ -20,17 +20,9 @@ export const loadDefaults = {
   closeMsMax: 5_000,
 } as const;
 
-/**
- * acks=all, and idempotence asked for by name: the SDK that knows the option turns on sequence numbers
- * so a retried batch is written once; one that does not know it ignores it (and retries may duplicate).
- */
-export const durableProducerOptions: ProducerOptions & { idempotent?: boolean } = {
-  acks: -1,
-  idempotent: true,
-};
-
 export interface LoadOptions {
-  brook: Brook;
+  /** Makes the load's producers: Brook's SDK or kafkajs (see loadClient). */
+  client: LoadClient;
   topic: string;
   partitions: readonly number[];
   /** How many producers (each its own connections and sequence); default 1. */
@@ -42,7 +34,6 @@ export interface LoadOptions {
   recordsMax?: number;
   valuePrefix: string;
   ledger: OffsetLedger;
-  producer?: ProducerOptions & { idempotent?: boolean };
   sendsInFlightMax?: number;
 }
 
@@ -62,10 +53,15 @@ export class Load {
   private sending = false;
   private closed = false;
   private workers: Promise<void> = Promise.resolve();
-  private readonly producers: Producer[] = [];
+  private readonly producers: LoadProducer[] = [];
   private readonly inFlight = new Map<Promise<void>, number>();
 
   constructor(private readonly options: LoadOptions) {}
+
+  /** Which client produces. */
+  get client(): LoadClient["kind"] {
+    return this.options.client.kind;
+  }
 
   get recordsPerSecond(): number {
     return this.options.recordsPerSecond;
@@ -89,7 +85,7 @@ export class Load {
     const intervalMs = (recordsPerSend * count * 1000) / this.options.recordsPerSecond;
     const workers: Promise<void>[] = [];
     for (let index = 1; index <= count; index++) {
-      const producer = this.options.brook.producer({ ...durableProducerOptions, ...this.options.producer });
+      const producer = this.options.client.producer();
       this.producers.push(producer);
       this.sentPerProducer.set(index, 0);
       workers.push(this.produce(index, producer, sendsPerProducer, recordsPerSend, intervalMs));
@@ -117,7 +113,7 @@ export class Load {
 
   private async produce(
     index: number,
-    producer: Producer,
+    producer: LoadProducer,
     sends: number,
     recordsPerSend: number,
     intervalMs: number,
@@ -138,9 +134,9 @@ export class Load {
         recordValue(valuePrefix, { producer: index, seq: first + i }),
       );
       const sent = producer
-        .send({ topic, messages: values.map((value) => ({ value, partition })) })
+        .send(topic, partition, values)
         .then(
-          (metadata) => this.acknowledged(values, metadata),
+          (placements) => this.acknowledged(values, partition, placements),
           (error: unknown) => this.failedSend(values.length, error),
         )
         .finally(() => {
@@ -154,26 +150,25 @@ export class Load {
     }
   }
 
-  /** The SDK lists, per partition, runs of consecutive offsets for the messages in the order given. */
-  private acknowledged(values: string[], metadata: RecordMetadata[]): void {
+  /** The producer's answer: a placement per value, in the order sent. */
+  private acknowledged(values: string[], partition: number, placements: readonly Placement[]): void {
     if (this.closed) return;
-    let next = 0;
-    for (const { partition, baseOffset, recordCount } of metadata) {
-      for (let i = 0; i < recordCount && next < values.length; i++, next++) {
-        const placement = { partition, offset: baseOffset + i };
-        this.acked.set(values[next], placement);
-        this.options.ledger.note(placement.partition, placement.offset, values[next], "ack");
-      }
-    }
-    if (next !== values.length || metadata.some((m) => m.baseOffset < 0)) this.malformedAcks++;
+    placements.forEach((placement, i) => {
+      if (i >= values.length) return;
+      this.acked.set(values[i], placement);
+      this.options.ledger.note(placement.partition, placement.offset, values[i], "ack");
+    });
+    const malformed =
+      placements.length !== values.length ||
+      placements.some((p) => p.offset < 0 || p.partition !== partition);
+    if (malformed) this.malformedAcks++;
   }
 
   private failedSend(records: number, error: unknown): void {
     if (this.closed) return;
-    const { code, message } = asBrookError(error);
+    const { code, message } =
+      error instanceof SendFailure ? error : new SendFailure("UNKNOWN", String(error));
     this.failures.set(code, (this.failures.get(code) ?? 0) + records);
-    // BrookError messages start with their code, which the map's key already says.
-    const text = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
-    if (!this.failureMessages.has(code)) this.failureMessages.set(code, text);
+    if (!this.failureMessages.has(code)) this.failureMessages.set(code, message);
   }
 }
