@@ -133,7 +133,9 @@ interface PendingRead {
 
 interface LeaderWaiter extends Waiter<NodeId> {
   readonly until: (leader: NodeId) => boolean;
-  readonly deadlineTick: number;
+  deadlineTick: number;
+  /** A closing node's transfer: once it has stepped down, it waits one election timeout at most. */
+  readonly closing: boolean;
 }
 
 export class RaftNode {
@@ -141,6 +143,7 @@ export class RaftNode {
   private readonly core: RaftCore;
   private readonly stopTicker: () => void;
   private readonly tickMs: number;
+  private readonly electionTicks: number;
   private readonly snapshotEntries: number;
   private ticks = 0;
   /** Peer → the tick at which a message from it last arrived: for status().progress, not for the core. */
@@ -173,6 +176,7 @@ export class RaftNode {
   ) {
     this.id = options.id;
     this.tickMs = options.tickMs ?? tickMsDefault;
+    this.electionTicks = options.electionTicks ?? electionTicksDefault;
     this.snapshotEntries = options.snapshotEntries ?? snapshotEntriesDefault;
     const snapshot = storage.snapshot();
     this.snapshotIndex = snapshot.metadata.index;
@@ -181,7 +185,7 @@ export class RaftNode {
     this.core = new RaftCore({
       id: options.id,
       storage,
-      electionTicks: options.electionTicks ?? electionTicksDefault,
+      electionTicks: this.electionTicks,
       heartbeatTicks: options.heartbeatTicks ?? heartbeatTicksDefault,
       random: options.random ?? systemRandom,
       applied: this.applied,
@@ -250,10 +254,10 @@ export class RaftNode {
   }
 
   /**
-   * Starts a transfer and waits until `target` leads, or, with `untilSteppedDown`, until this node no
-   * longer leads either: a closing node's part is done once the target campaigns, whatever comes of it.
+   * Starts a transfer and waits until `target` leads. A closing node (`closing`) that has stepped down
+   * waits at most an election timeout more: if the target is closing too, nobody will lead soon.
    */
-  private handOver(to: NodeId | undefined, untilSteppedDown: boolean): Promise<NodeId> {
+  private handOver(to: NodeId | undefined, closing: boolean): Promise<NodeId> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     const target = to ?? this.bestTransferTarget();
@@ -267,9 +271,8 @@ export class RaftNode {
     this.schedule();
     const deadlineTick = this.deadline(transferTimeoutMs);
     return new Promise((resolve, reject) => {
-      const until = (leader: NodeId) =>
-        leader === target || (untilSteppedDown && this.softState.role !== "leader");
-      this.leaderWaiters.push({ until, deadlineTick, resolve, reject });
+      const until = (leader: NodeId) => leader === target;
+      this.leaderWaiters.push({ until, deadlineTick, closing, resolve, reject });
     });
   }
 
@@ -493,8 +496,14 @@ export class RaftNode {
   private updateSoftState(softState: SoftState): void {
     this.softState = softState;
     this.options.onStateChange?.({ ...softState, term: this.core.term });
+    const steppedDownDeadline = this.ticks + this.electionTicks;
     this.leaderWaiters = this.leaderWaiters.filter((waiter) => {
-      if (!waiter.until(softState.leader)) return true;
+      if (!waiter.until(softState.leader)) {
+        if (waiter.closing && softState.role !== "leader") {
+          waiter.deadlineTick = Math.min(waiter.deadlineTick, steppedDownDeadline);
+        }
+        return true;
+      }
       waiter.resolve(softState.leader);
       return false;
     });
