@@ -1,9 +1,11 @@
 // The group coordinator: for every partition of __consumer_offsets this
 // broker leads, it loads the groups stored there and answers their
 // heartbeats, commits and offset fetches. Group logic lives in group.ts
-// (pure); this file does the I/O: replaying the partition when leadership
-// arrives, appending records with acks=all before answering, dropping the
-// groups when leadership leaves, and expiring members on a timer.
+// (Brook's protocol) and classic-group.ts (Kafka clients'), both pure; this
+// file does the I/O: replaying the partition when leadership arrives,
+// appending records with acks=all before answering, dropping the groups when
+// leadership leaves, and expiring members on a timer. classic-coordinator.ts
+// parks the classic protocol's long polls (JoinGroup, SyncGroup).
 //
 // Why an answer is never lost: every change is appended to the partition
 // before the answer goes out, and the answer waits until the high watermark
@@ -26,8 +28,15 @@ import type { Logger } from "pino";
 import type { MetadataSource } from "../context.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
+import type { TopicPartition } from "./assignor.js";
+import type { CommittedOffset } from "./base-group.js";
+import { ClassicCoordinator } from "./classic-coordinator.js";
+import { ClassicGroup, type ClassicGroupConfig } from "./classic-group.js";
 import { ConsumerGroup, type TopicView } from "./group.js";
-import { groupRecord, isInternalTopic, OFFSETS_TOPIC, parseGroupRecord } from "./records.js";
+import { groupRecord, isInternalTopic, OFFSETS_TOPIC, offsetRecord, parseGroupRecord } from "./records.js";
+
+/** A group id's state, whichever protocol its members speak. */
+export type Group = ConsumerGroup | ClassicGroup;
 
 export interface GroupCoordinatorConfig {
   /** Partitions of __consumer_offsets when this broker creates it (Kafka: offsets.topic.num.partitions, 50). */
@@ -40,7 +49,17 @@ export interface GroupCoordinatorConfig {
   readonly rebalanceTimeoutMsDefault: number;
   /** How long an answer waits for its records to be replicated. */
   readonly writeTimeoutMs: number;
+  /** How often sessions and rebalance deadlines are checked (classic groups' join phase ends on this tick). */
   readonly expiryCheckIntervalMs: number;
+  /**
+   * Kafka's group.initial.rebalance.delay.ms for classic groups (3 s in Kafka): how long a group
+   * starting from Empty waits for more members before its first generation. 1 s gathers consumers
+   * started together (they reach the coordinator within a second of each other) without making a
+   * lone consumer wait 3 s; tests set 0.
+   */
+  readonly classicInitialRebalanceDelayMs: number;
+  /** Kafka's group.max.size for classic groups: the group's record holds every member. */
+  readonly classicGroupMembersMax: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -52,12 +71,17 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   rebalanceTimeoutMsDefault: 60_000,
   writeTimeoutMs: 15_000,
   expiryCheckIntervalMs: 250,
+  classicInitialRebalanceDelayMs: 1_000,
+  classicGroupMembersMax: 1_000,
 };
+
+/** Assignors one classic member may offer (Java consumers offer two by default). */
+const classicProtocolsPerMemberMax = 16;
 
 /** One partition of __consumer_offsets this broker leads, and the groups stored in it. */
 class Shard {
   state: "loading" | "active" | "unloaded" = "loading";
-  readonly groups = new Map<string, ConsumerGroup>();
+  readonly groups = new Map<string, Group>();
   /** The log end after this shard's last append: answers wait until the high watermark reaches it. */
   writtenEnd = 0;
 
@@ -79,6 +103,9 @@ export interface GroupCoordinatorOptions {
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig;
+  /** Parks classic groups' JoinGroup/SyncGroup long polls and delivers their answers once durable. */
+  readonly classic: ClassicCoordinator<Shard>;
+  private readonly classicConfig: ClassicGroupConfig;
   private readonly shards = new Map<number, Shard>();
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
@@ -86,17 +113,27 @@ export class GroupCoordinator {
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.config = { ...defaultGroupCoordinatorConfig, ...options.config };
     this.logger = options.logger.child({ component: "group-coordinator" });
+    this.classicConfig = {
+      initialRebalanceDelayMs: this.config.classicInitialRebalanceDelayMs,
+      membersMax: this.config.classicGroupMembersMax,
+      protocolsPerMemberMax: classicProtocolsPerMemberMax,
+    };
+    this.classic = new ClassicCoordinator({
+      nowMs: () => this.nowMs(),
+      persist: (shard, group) => this.persist(shard, group),
+      committed: (shard) => this.committed(shard),
+      logger: this.logger,
+    });
   }
 
   start(): void {
-    this.timer = setInterval(() => this.expireMembers(), this.config.expiryCheckIntervalMs);
+    this.timer = setInterval(() => this.tick(), this.config.expiryCheckIntervalMs);
     this.timer.unref();
   }
 
   close(): void {
     clearInterval(this.timer);
-    for (const shard of this.shards.values()) shard.state = "unloaded";
-    this.shards.clear();
+    for (const shard of this.shards.values()) this.unload(shard);
   }
 
   /** Follows leadership of __consumer_offsets partitions, and topic changes that move subscriptions. */
@@ -122,13 +159,15 @@ export class GroupCoordinator {
     for (const shard of this.shards.values()) {
       if (shard.state !== "active") continue;
       for (const group of shard.groups.values()) {
-        if (group.refreshTopics(view)) this.persistInBackground(shard, group, "subscribed topics changed");
+        if (group.type === "consumer" && group.refreshTopics(view)) {
+          this.persistInBackground(shard, group, "subscribed topics changed");
+        }
       }
     }
   }
 
-  /** The shard and (if it exists, or `create`) the group; throws when this broker does not coordinate it. */
-  group(groupId: string, create: boolean): { shard: Shard; group: ConsumerGroup | undefined } {
+  /** The shard and the group, of either protocol, if it exists; throws when this broker does not coordinate it. */
+  locate(groupId: string): { shard: Shard; group: Group | undefined } {
     validateGroupId(groupId);
     const image = this.options.metadata.image;
     const topic = image.topic(OFFSETS_TOPIC);
@@ -149,16 +188,57 @@ export class GroupCoordinator {
         `broker ${this.options.brokerId} is loading ${OFFSETS_TOPIC}-${index}`,
       );
     }
-    let group = shard.groups.get(groupId);
-    if (group === undefined && create) {
-      group = new ConsumerGroup(groupId, randomUUID);
-      shard.groups.set(groupId, group);
+    return { shard, group: shard.groups.get(groupId) };
+  }
+
+  /**
+   * A group of Brook's protocol (ConsumerGroupHeartbeat), created if absent and `create`. A classic
+   * group with members refuses (INCONSISTENT_GROUP_PROTOCOL); one without becomes a Brook group, with
+   * its offsets (docs/decisions.md: one protocol per group at a time).
+   */
+  consumerGroup(groupId: string, create: boolean): { shard: Shard; group: ConsumerGroup | undefined } {
+    const { shard, group } = this.locate(groupId);
+    if (group?.type === "consumer") return { shard, group };
+    if (group !== undefined && group.memberCount > 0) {
+      throw new BrookError(
+        "INCONSISTENT_GROUP_PROTOCOL",
+        `group '${groupId}' is used by ${group.memberCount} Kafka client(s) (the classic JoinGroup protocol); a Brook consumer can join it once they have all left, or use another group id`,
+      );
     }
-    return { shard, group };
+    if (!create) return { shard, group: undefined };
+    const created = new ConsumerGroup(groupId, randomUUID).keepOffsetsOf(group);
+    this.replace(shard, group, created);
+    return { shard, group: created };
+  }
+
+  /**
+   * A classic group (Kafka clients' JoinGroup), created if absent and `create`. A Brook group with
+   * members refuses (INCONSISTENT_GROUP_PROTOCOL); one without becomes a classic group, with its offsets.
+   */
+  classicGroup(groupId: string, create: boolean): { shard: Shard; group: ClassicGroup | undefined } {
+    const { shard, group } = this.locate(groupId);
+    if (group?.type === "classic") return { shard, group };
+    if (group !== undefined && group.memberCount > 0) {
+      throw new BrookError(
+        "INCONSISTENT_GROUP_PROTOCOL",
+        `group '${groupId}' is used by ${group.memberCount} Brook consumer(s) (ConsumerGroupHeartbeat); a Kafka client can join it once they have all left, or use another group id`,
+      );
+    }
+    if (!create) return { shard, group: undefined };
+    const created = new ClassicGroup(groupId, this.classicConfig, randomUUID).keepOffsetsOf(group);
+    this.replace(shard, group, created);
+    return { shard, group: created };
+  }
+
+  /** A group that is not in the shard yet: a commit to an absent group adds it once it holds offsets. */
+  newGroup(groupId: string, type: Group["type"]): Group {
+    return type === "classic"
+      ? new ClassicGroup(groupId, this.classicConfig, randomUUID)
+      : new ConsumerGroup(groupId, randomUUID);
   }
 
   /** Every group this broker coordinates now. */
-  *groups(): Generator<ConsumerGroup> {
+  *groups(): Generator<Group> {
     for (const shard of this.shards.values()) {
       if (shard.state === "active") yield* shard.groups.values();
     }
@@ -206,30 +286,95 @@ export class GroupCoordinator {
   }
 
   /** Writes the group's state: a snapshot, or a tombstone once it has neither members nor offsets. */
-  persist(shard: Shard, group: ConsumerGroup): Promise<void> {
+  persist(shard: Shard, group: Group): Promise<void> {
+    // A group deleted or replaced since (it changed protocol) has nothing left to write.
+    if (shard.groups.get(group.groupId) !== group) return this.committed(shard);
     if (group.isEmpty) {
-      shard.groups.delete(group.groupId);
+      this.replace(shard, group, undefined);
       return this.write(shard, [groupRecord(group.groupId, null)]);
     }
     return this.write(shard, [groupRecord(group.groupId, group.snapshot())]);
   }
 
-  private persistInBackground(shard: Shard, group: ConsumerGroup, why: string): void {
-    this.logger.info(
-      { group: group.groupId, groupEpoch: group.groupEpoch, members: group.memberCount, why },
-      "group rebalanced",
+  /** Appends committed offsets (all already checked) and answers once they are durable. */
+  async commitOffsets(
+    shard: Shard,
+    group: Group,
+    offsets: readonly (TopicPartition & Omit<CommittedOffset, "commitTimestampMs">)[],
+  ): Promise<void> {
+    const commitTimestampMs = this.nowMs();
+    const committed = offsets.map(({ topic, partition, ...value }) => ({
+      topic,
+      partition,
+      value: { ...value, commitTimestampMs },
+    }));
+    this.append(
+      shard,
+      committed.map(({ topic, partition, value }) => offsetRecord(group.groupId, topic, partition, value)),
     );
+    // In memory once in the log: what the log will hold is what the group answers with.
+    for (const { topic, partition, value } of committed) group.setOffset({ topic, partition }, value);
+    if (!group.isEmpty && shard.groups.get(group.groupId) === undefined)
+      shard.groups.set(group.groupId, group);
+    await this.committed(shard);
+  }
+
+  /** Deletes an empty group and its offsets; refuses one with members. */
+  async deleteGroup(groupId: string): Promise<void> {
+    const { shard, group } = this.locate(groupId);
+    if (group === undefined) throw new BrookError("GROUP_ID_NOT_FOUND", `group '${groupId}' does not exist`);
+    if (group.memberCount > 0) {
+      throw new BrookError(
+        "NON_EMPTY_GROUP",
+        `group '${groupId}' has ${group.memberCount} active member(s); stop them first`,
+      );
+    }
+    const tombstones = [...group.committedOffsets()].map(({ topic, partition }) =>
+      offsetRecord(groupId, topic, partition, null),
+    );
+    this.replace(shard, group, undefined);
+    await this.write(shard, [...tombstones, groupRecord(groupId, null)]);
+  }
+
+  /** Puts `next` (or nothing) where `previous` was; a classic group that goes away fails its waits. */
+  private replace(shard: Shard, previous: Group | undefined, next: Group | undefined): void {
+    const groupId = (previous ?? next)!.groupId;
+    if (previous !== undefined && shard.groups.get(groupId) !== previous) return; // already replaced
+    if (next === undefined) shard.groups.delete(groupId);
+    else shard.groups.set(groupId, next);
+    if (previous?.type === "classic") {
+      this.classic.abandon(
+        previous,
+        new BrookError("UNKNOWN_MEMBER_ID", `group '${groupId}' was deleted or changed protocol; join again`),
+      );
+    }
+  }
+
+  private persistInBackground(shard: Shard, group: Group, why: string): void {
+    this.logger.info({ group: group.groupId, members: group.memberCount, why }, "group rebalanced");
     this.persist(shard, group).catch((error: unknown) =>
       this.logger.warn({ err: error, group: group.groupId }, "could not persist group state"),
     );
   }
 
-  private expireMembers(): void {
+  /**
+   * The groups' timers, run every expiryCheckIntervalMs by start(): expires members whose session ran
+   * out, and ends classic groups' join and sync phases whose deadline passed.
+   */
+  tick(): void {
     const nowMs = this.options.clock.nowMs();
     const view = this.topics;
     for (const shard of this.shards.values()) {
       if (shard.state !== "active") continue;
       for (const group of [...shard.groups.values()]) {
+        if (group.type === "classic") {
+          this.classic.tick(shard, group, nowMs);
+          // Nothing left of it (say, only a member id handed out that was never used): forget it.
+          if (group.isEmpty && shard.groups.get(group.groupId) === group) {
+            this.persistInBackground(shard, group, "classic group left empty");
+          }
+          continue;
+        }
         const expired = group.expire(nowMs, view);
         if (expired.length === 0) continue;
         this.logger.info(
@@ -268,6 +413,12 @@ export class GroupCoordinator {
   private unload(shard: Shard): void {
     shard.state = "unloaded";
     this.shards.delete(shard.index);
+    const moved = new BrookError(
+      "NOT_COORDINATOR",
+      `${OFFSETS_TOPIC}-${shard.index} moved to another broker`,
+    );
+    for (const group of shard.groups.values())
+      if (group.type === "classic") this.classic.abandon(group, moved);
     this.logger.info(
       { partition: shard.index, leaderEpoch: shard.leaderEpoch, groups: shard.groups.size },
       "stopped coordinating the groups of a partition this broker no longer leads",
@@ -315,12 +466,16 @@ export class GroupCoordinator {
   private apply(shard: Shard, record: Parameters<typeof parseGroupRecord>[0], nowMs: number): void {
     const parsed = parseGroupRecord(record);
     const existing = shard.groups.get(parsed.group);
-    const group =
+    const group: Group =
       parsed.kind === "offset"
         ? (existing ?? new ConsumerGroup(parsed.group, randomUUID))
         : parsed.value === null
           ? new ConsumerGroup(parsed.group, randomUUID).keepOffsetsOf(existing)
-          : ConsumerGroup.fromSnapshot(parsed.value, nowMs, randomUUID).keepOffsetsOf(existing);
+          : parsed.value.type === "classic"
+            ? ClassicGroup.fromSnapshot(parsed.value, nowMs, this.classicConfig, randomUUID).keepOffsetsOf(
+                existing,
+              )
+            : ConsumerGroup.fromSnapshot(parsed.value, nowMs, randomUUID).keepOffsetsOf(existing);
     if (parsed.kind === "offset") group.setOffset(parsed, parsed.value);
     if (group.isEmpty) {
       shard.groups.delete(parsed.group);

@@ -1,20 +1,27 @@
 // The consumer-group RPCs: argument checks and wire shapes around the
 // GroupCoordinator (I/O) and ConsumerGroup (rules). Failures a client acts on
-// travel in the response's error fields, as the data-path RPCs' do.
+// travel in the response's error fields, as the data-path RPCs' do. List and
+// describe show classic groups too (Kafka clients'); `classic` is the domain
+// API the Kafka listener serves them with (classic-handlers.ts).
 
 import {
   asBrookError,
   BrookError,
+  CONSUMER_PROTOCOL_TYPE,
   type ConsumerGroupHeartbeatRequest__Output,
   type ConsumerGroupHeartbeatResponse,
   type DeleteGroupsRequest__Output,
   type DeleteGroupsResponse,
   type DescribeGroupsRequest__Output,
   type DescribeGroupsResponse,
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
   type FindCoordinatorRequest__Output,
   type FindCoordinatorResponse,
   type GroupDescription,
+  type GroupMemberDescription,
   type GroupTopicPartitions,
+  type ListedGroup,
   type ListGroupsResponse,
   noError,
   type OffsetCommitRequest__Output,
@@ -26,22 +33,31 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "../context.js";
-import { type GroupCoordinator, partitionForGroup, validateGroupId } from "./coordinator.js";
+import type { ClassicGroup, ClassicMemberView } from "./classic-group.js";
+import {
+  ClassicGroupHandlers,
+  checkCommit,
+  type OffsetToCommit,
+  protocolTypeOf,
+} from "./classic-handlers.js";
+import { type Group, type GroupCoordinator, partitionForGroup, validateGroupId } from "./coordinator.js";
 import { compileSubscription, type TopicPartition } from "./group.js";
-import { groupRecord, OFFSETS_TOPIC, offsetRecord } from "./records.js";
+import { OFFSETS_TOPIC } from "./records.js";
 
-/** Kafka's offset.metadata.max.bytes. */
-const offsetMetadataMaxChars = 4096;
 /** At most this many subscribed names per member, to bound what every heartbeat costs. */
 const subscribedTopicsMax = 10_000;
 
 export class GroupHandlers {
+  /** Classic groups (Kafka clients' JoinGroup/SyncGroup), for the Kafka listener. */
+  readonly classic: ClassicGroupHandlers;
   private creatingOffsetsTopic: Promise<unknown> | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly coordinator: GroupCoordinator,
-  ) {}
+  ) {
+    this.classic = new ClassicGroupHandlers(ctx, coordinator);
+  }
 
   async findCoordinator(request: FindCoordinatorRequest__Output): Promise<FindCoordinatorResponse> {
     try {
@@ -94,7 +110,7 @@ export class GroupHandlers {
         throw new BrookError("INVALID_REQUEST", `at most ${subscribedTopicsMax} subscribed topic names`);
       }
       if (request.subscribedTopicRegex) compileSubscription(request.subscribedTopicRegex);
-      const { shard, group } = this.coordinator.group(request.groupId, request.memberEpoch === 0);
+      const { shard, group } = this.coordinator.consumerGroup(request.groupId, request.memberEpoch === 0);
       if (group === undefined) {
         throw new BrookError(
           "UNKNOWN_MEMBER_ID",
@@ -144,15 +160,16 @@ export class GroupHandlers {
   async offsetCommit(request: OffsetCommitRequest__Output): Promise<OffsetCommitResponse> {
     try {
       const image = this.ctx.metadata.image;
+      const { shard, group: found } = this.coordinator.locate(request.groupId);
       // Only an admin or a standalone consumer (no member id) may start a group by committing.
-      const { shard, group } = this.coordinator.group(request.groupId, request.memberId === "");
-      if (group === undefined) {
+      if (found === undefined && request.memberId !== "") {
         throw new BrookError(
           "UNKNOWN_MEMBER_ID",
           `group '${request.groupId}' has no member ${request.memberId}`,
         );
       }
-      const accepted: { topic: string; partition: number; offset: number; metadata: string }[] = [];
+      const group = found ?? this.coordinator.newGroup(request.groupId, "consumer");
+      const accepted: OffsetToCommit[] = [];
       const topics: OffsetCommitTopicResponse[] = request.topics.map(({ topic, partitions }) => ({
         topic,
         partitions: partitions.map(({ partition, offset, metadata }) => {
@@ -167,24 +184,8 @@ export class GroupHandlers {
           return { partition, error: error === undefined ? noError : toWireError(error) };
         }),
       }));
-      try {
-        group.validateCommit(request.memberId, request.memberEpoch, accepted);
-      } finally {
-        if (group.isEmpty) shard.groups.delete(group.groupId);
-      }
-      const nowMs = this.coordinator.nowMs();
-      this.coordinator.append(
-        shard,
-        accepted.map(({ topic, partition, offset, metadata }) =>
-          offsetRecord(request.groupId, topic, partition, { offset, metadata, commitTimestampMs: nowMs }),
-        ),
-      );
-      // In memory once in the log: what the log will hold is what the group answers with.
-      for (const { topic, partition, offset, metadata } of accepted) {
-        group.setOffset({ topic, partition }, { offset, metadata, commitTimestampMs: nowMs });
-      }
-      if (!group.isEmpty) shard.groups.set(group.groupId, group);
-      await this.coordinator.committed(shard);
+      validateBrookCommit(group, request.memberId, request.memberEpoch, accepted);
+      await this.coordinator.commitOffsets(shard, group, accepted);
       return { error: noError, topics };
     } catch (error) {
       return { error: toWireError(asBrookError(error)), topics: [] };
@@ -193,7 +194,7 @@ export class GroupHandlers {
 
   async offsetFetch(request: OffsetFetchRequest__Output): Promise<OffsetFetchResponse> {
     try {
-      const { shard, group } = this.coordinator.group(request.groupId, false);
+      const { shard, group } = this.coordinator.locate(request.groupId);
       // Read after write: what this coordinator has appended is replicated before it is read back.
       await this.coordinator.committed(shard);
       const wanted: TopicPartition[] =
@@ -221,12 +222,16 @@ export class GroupHandlers {
   }
 
   async listGroups(): Promise<ListGroupsResponse> {
-    const groups = [...this.coordinator.groups()].map((group) => ({
-      groupId: group.groupId,
-      state: group.state,
-      members: group.memberCount,
-      coordinator: this.ctx.brokerId,
-    }));
+    const groups = [...this.coordinator.groups()].map(
+      (group): ListedGroup => ({
+        groupId: group.groupId,
+        state: stateName(group),
+        members: group.memberCount,
+        coordinator: this.ctx.brokerId,
+        type: group.type,
+        protocolType: protocolTypeOf(group),
+      }),
+    );
     return { error: noError, groups };
   }
 
@@ -234,18 +239,31 @@ export class GroupHandlers {
     const groups = await Promise.all(
       request.groupIds.map(async (groupId): Promise<GroupDescription> => {
         try {
-          const { shard, group } = this.coordinator.group(groupId, false);
+          const { shard, group } = this.coordinator.locate(groupId);
           await this.coordinator.committed(shard);
           if (group === undefined) {
             return { groupId, error: noError, state: "dead", coordinator: this.ctx.brokerId, members: [] };
           }
-          return {
+          const described = {
             groupId,
             error: noError,
-            state: group.state,
+            state: stateName(group),
+            coordinator: this.ctx.brokerId,
+            type: group.type,
+            protocolType: protocolTypeOf(group),
+          };
+          if (group.type === "classic") {
+            return {
+              ...described,
+              protocolName: group.protocolName ?? "",
+              generationId: group.generationId,
+              members: group.memberViews().map((member) => describeClassicMember(group, member)),
+            };
+          }
+          return {
+            ...described,
             groupEpoch: group.groupEpoch,
             assignmentEpoch: group.assignmentEpoch,
-            coordinator: this.ctx.brokerId,
             members: group.memberSnapshots().map((member) => ({
               memberId: member.memberId,
               instanceId: member.instanceId,
@@ -270,21 +288,7 @@ export class GroupHandlers {
     const results = await Promise.all(
       request.groupIds.map(async (groupId) => {
         try {
-          const { shard, group } = this.coordinator.group(groupId, false);
-          if (group === undefined) {
-            throw new BrookError("GROUP_ID_NOT_FOUND", `group '${groupId}' does not exist`);
-          }
-          if (group.memberCount > 0) {
-            throw new BrookError(
-              "NON_EMPTY_GROUP",
-              `group '${groupId}' has ${group.memberCount} active member(s); stop them first`,
-            );
-          }
-          const tombstones = [...group.committedOffsets()].map(({ topic, partition }) =>
-            offsetRecord(groupId, topic, partition, null),
-          );
-          shard.groups.delete(groupId);
-          await this.coordinator.write(shard, [...tombstones, groupRecord(groupId, null)]);
+          await this.coordinator.deleteGroup(groupId);
           return { groupId, error: noError };
         } catch (error) {
           return { groupId, error: toWireError(asBrookError(error)) };
@@ -334,27 +338,69 @@ export class GroupHandlers {
   }
 }
 
-function checkCommit(
-  partitionCount: number | undefined,
-  topic: string,
-  partition: number,
-  offset: number,
-  metadata: string,
-): BrookError | undefined {
-  if (partitionCount === undefined) return new BrookError("UNKNOWN_TOPIC", `topic '${topic}' does not exist`);
-  if (partition < 0 || partition >= partitionCount) {
-    return new BrookError("UNKNOWN_PARTITION", `topic '${topic}' has partitions 0-${partitionCount - 1}`);
+/**
+ * Whether a Brook commit (OffsetCommit over gRPC) may write to `group`. An empty member id is an
+ * admin's or a standalone consumer's commit, allowed only while the group has no members; Brook's
+ * members commit with their epoch. A classic group's members are Kafka clients: they commit through
+ * the Kafka listener, never here.
+ */
+function validateBrookCommit(
+  group: Group,
+  memberId: string,
+  memberEpoch: number,
+  partitions: readonly TopicPartition[],
+): void {
+  if (group.type === "consumer") {
+    group.validateCommit(memberId, memberEpoch, partitions);
+    return;
   }
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    return new BrookError("INVALID_REQUEST", `committed offset must be >= 0, got ${offset}`);
-  }
-  if (metadata.length > offsetMetadataMaxChars) {
-    return new BrookError(
-      "INVALID_REQUEST",
-      `offset metadata is limited to ${offsetMetadataMaxChars} characters`,
+  if (group.memberCount > 0) {
+    throw new BrookError(
+      memberId === "" ? "NON_EMPTY_GROUP" : "INCONSISTENT_GROUP_PROTOCOL",
+      `group '${group.groupId}' has ${group.memberCount} Kafka client member(s) (classic protocol); only they may commit`,
     );
   }
-  return undefined;
+  if (memberId !== "") {
+    throw new BrookError("UNKNOWN_MEMBER_ID", `group '${group.groupId}' has no member ${memberId}`);
+  }
+}
+
+/** The state as `brook group list/describe` show it: Brook's own, or a classic group's in kebab case. */
+function stateName(group: Group): string {
+  if (group.type === "consumer") return group.state;
+  return group.state.replace(
+    /[A-Z]/g,
+    (letter, index: number) => `${index > 0 ? "-" : ""}${letter.toLowerCase()}`,
+  );
+}
+
+/** A classic member, its subscription and assignment decoded when they are ConsumerProtocol bytes. */
+function describeClassicMember(group: ClassicGroup, member: ClassicMemberView): GroupMemberDescription {
+  const consumer = group.protocolType === CONSUMER_PROTOCOL_TYPE;
+  return {
+    memberId: member.memberId,
+    instanceId: member.groupInstanceId ?? "",
+    clientId: member.clientId,
+    clientHost: member.clientHost,
+    memberEpoch: group.generationId,
+    subscribedTopicNames: consumer
+      ? decodedOrNothing(() => decodeConsumerSubscription(group.metadataOf(member)).topics)
+      : [],
+    subscribedTopicRegex: "",
+    assignment: consumer
+      ? decodedOrNothing(() => decodeConsumerAssignment(member.assignment).assignedPartitions)
+      : [],
+    targetAssignment: [],
+  };
+}
+
+/** A client's bytes that do not decode are shown as nothing rather than failing the whole description. */
+function decodedOrNothing<T>(decode: () => T[]): T[] {
+  try {
+    return decode();
+  } catch {
+    return [];
+  }
 }
 
 function fromWire(topics: readonly { topic: string; partitions: number[] }[]): TopicPartition[] {

@@ -1,11 +1,18 @@
 // The records of __consumer_offsets: what a coordinator writes and what a new
 // coordinator replays. Keys and values are JSON, small and readable with
 // `brook consume __consumer_offsets`; a null value deletes what its key names.
-//   {"type":"offset","group","topic","partition"} → {"offset","metadata","commitTimestampMs"}
-//   {"type":"group","group"}                      → a GroupSnapshot (group.ts)
+//   {"type":"offset","group","topic","partition"} → {"offset","metadata","commitTimestampMs","leaderEpoch"?}
+//   {"type":"group","group"}                      → a GroupSnapshot (group.ts, Brook's protocol), or a
+//                                                   ClassicGroupSnapshot (classic-group.ts, "type":"classic")
+// Offsets are the same records whichever protocol committed them.
 
 import { BrookError, type Record as LogRecord, type RecordInput } from "@brook/protocol";
-import type { CommittedOffset, GroupSnapshot } from "./group.js";
+import type { CommittedOffset } from "./base-group.js";
+import type { ClassicGroupSnapshot } from "./classic-group.js";
+import type { GroupSnapshot } from "./group.js";
+
+/** What a group record holds: a Brook group has no "type" (records written before classic groups existed). */
+export type StoredGroup = (GroupSnapshot & { type?: "consumer" }) | ClassicGroupSnapshot;
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
 
@@ -16,7 +23,7 @@ export function isInternalTopic(topic: string): boolean {
 
 export type GroupRecord =
   | { kind: "offset"; group: string; topic: string; partition: number; value: CommittedOffset | null }
-  | { kind: "group"; group: string; value: GroupSnapshot | null };
+  | { kind: "group"; group: string; value: StoredGroup | null };
 
 export function offsetRecord(
   group: string,
@@ -30,7 +37,7 @@ export function offsetRecord(
   };
 }
 
-export function groupRecord(group: string, value: GroupSnapshot | null): RecordInput {
+export function groupRecord(group: string, value: StoredGroup | null): RecordInput {
   return {
     key: JSON.stringify({ type: "group", group }),
     value: value === null ? null : JSON.stringify(value),
@@ -52,7 +59,7 @@ export function parseGroupRecord(record: LogRecord): GroupRecord {
       };
     }
     if (key?.type === "group" && typeof key.group === "string") {
-      return { kind: "group", group: key.group, value: value as GroupSnapshot | null };
+      return { kind: "group", group: key.group, value: value as StoredGroup | null };
     }
   } catch (error) {
     throw new BrookError(
