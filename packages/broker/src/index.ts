@@ -2,6 +2,35 @@
 export { Broker, type BrokerApi, type BrokerMetricsView, type BrokerOptions } from "./broker.js";
 export type { BrokerLimits, BrokerObserver, ControllerChannel, MetadataSource } from "./context.js";
 export { defaultBrokerLimits, noBrokerObserver } from "./context.js";
+export type { GroupType } from "./groups/base-group.js";
+export type {
+  ClassicGroupState,
+  ClassicJoinMember,
+  ClassicJoinResult,
+  ClassicMemberIdentity,
+  ClassicProtocol,
+  ClassicSyncResult,
+} from "./groups/classic-group.js";
+export { MemberIdRequiredError } from "./groups/classic-group.js";
+export type {
+  ClassicDeleteGroupResult,
+  ClassicGroupDescription,
+  ClassicGroupHandlers,
+  ClassicHeartbeatRequest,
+  ClassicJoinGroupRequest,
+  ClassicJoinGroupResponse,
+  ClassicLeaveGroupRequest,
+  ClassicLeaveGroupResponse,
+  ClassicListedGroup,
+  ClassicListGroupsRequest,
+  ClassicOffsetCommitRequest,
+  ClassicOffsetCommitResponse,
+  ClassicOffsetFetchRequest,
+  ClassicOffsetFetchResponse,
+  ClassicSyncGroupRequest,
+  ClassicSyncGroupResponse,
+} from "./groups/classic-handlers.js";
+export type { GroupCoordinatorConfig } from "./groups/coordinator.js";
 export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
