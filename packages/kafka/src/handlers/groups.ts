@@ -1,8 +1,12 @@
-// Consumer groups for Kafka clients: offsets in the same __consumer_offsets as Brook's own groups, and
-// the classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) on the broker's group coordinator.
+// Consumer groups for Kafka clients: the classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup)
+// on the broker's group coordinator, and offsets in the same __consumer_offsets as Brook's own groups.
+// Group-level failures arrive as a thrown BrookError and become the answer's error code; JoinGroup and
+// SyncGroup wait for the rebalance, and end early when the client's connection closes.
 
+import { MemberIdRequiredError } from "@brook/broker";
+import { asBrookError, type BrookError } from "@brook/protocol";
 import { KafkaErrorCode } from "../error-codes.js";
-import { kafkaErrorCodeOfWire } from "../errors.js";
+import { kafkaErrorCodeOf } from "../errors.js";
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponseInput,
@@ -19,127 +23,275 @@ import type {
   OffsetCommitRequest,
   OffsetCommitResponseInput,
   OffsetFetchRequest,
-  OffsetFetchResponseGroupTopicInput,
+  OffsetFetchResponseGroupInput,
   OffsetFetchResponseInput,
   SyncGroupRequest,
   SyncGroupResponseInput,
 } from "../generated/messages.js";
-import { type RequestContext, toInt64 } from "./context.js";
+import { fromInt64, type RequestContext, toInt64 } from "./context.js";
 
-const codeOf = kafkaErrorCodeOfWire;
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+const codeOf = (error: BrookError | undefined) =>
+  error === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(error);
+/** Before a version made these fields nullable, an absent value is sent as "". */
+const orEmpty = (value: string | null) => value ?? "";
+
+export async function joinGroup(
+  request: JoinGroupRequest,
+  ctx: RequestContext,
+): Promise<JoinGroupResponseInput> {
+  try {
+    const joined = await ctx.broker.groups.classic.joinGroup(
+      {
+        groupId: request.groupId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        clientId: ctx.clientId ?? "",
+        clientHost: ctx.clientHost,
+        sessionTimeoutMs: request.sessionTimeoutMs,
+        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+        protocolType: request.protocolType,
+        protocols: request.protocols,
+        requireKnownMemberId: ctx.apiVersion >= 4,
+        supportsSkipAssignment: ctx.apiVersion >= 9,
+        reason: request.reason,
+      },
+      { signal: ctx.signal },
+    );
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaErrorCode.NONE,
+      generationId: joined.generationId,
+      protocolType: joined.protocolType,
+      protocolName: ctx.apiVersion >= 7 ? joined.protocolName : orEmpty(joined.protocolName),
+      leader: joined.leaderId,
+      skipAssignment: joined.skipAssignment,
+      memberId: joined.memberId,
+      members: joined.members,
+    };
+  } catch (error) {
+    // KIP-394: a new member is told its id with MEMBER_ID_REQUIRED and joins again with it.
+    const memberId = error instanceof MemberIdRequiredError ? error.memberId : request.memberId;
+    return {
+      throttleTimeMs: 0,
+      errorCode: kafkaErrorCodeOf(error),
+      generationId: -1,
+      protocolType: null,
+      protocolName: ctx.apiVersion >= 7 ? null : "",
+      leader: "",
+      memberId,
+      members: [],
+    };
+  }
+}
+
+export async function syncGroup(
+  request: SyncGroupRequest,
+  ctx: RequestContext,
+): Promise<SyncGroupResponseInput> {
+  try {
+    const synced = await ctx.broker.groups.classic.syncGroup(request, { signal: ctx.signal });
+    return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, ...synced };
+  } catch (error) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: kafkaErrorCodeOf(error),
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    };
+  }
+}
+
+export async function heartbeat(
+  request: HeartbeatRequest,
+  ctx: RequestContext,
+): Promise<HeartbeatResponseInput> {
+  try {
+    await ctx.broker.groups.classic.heartbeat(request);
+    return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE };
+  } catch (error) {
+    return { throttleTimeMs: 0, errorCode: kafkaErrorCodeOf(error) };
+  }
+}
+
+export async function leaveGroup(
+  request: LeaveGroupRequest,
+  ctx: RequestContext,
+): Promise<LeaveGroupResponseInput> {
+  // v0-2 name one member; v3+ (KIP-345) a batch, static members by instance id.
+  const members =
+    ctx.apiVersion >= 3
+      ? request.members.map(({ memberId, groupInstanceId, reason }) => ({
+          memberId,
+          groupInstanceId,
+          reason,
+        }))
+      : [{ memberId: request.memberId, groupInstanceId: null }];
+  try {
+    const left = await ctx.broker.groups.classic.leaveGroup({ groupId: request.groupId, members });
+    const results = left.members.map(({ memberId, groupInstanceId, error }) => ({
+      memberId,
+      groupInstanceId,
+      errorCode: codeOf(error),
+    }));
+    return {
+      throttleTimeMs: 0,
+      errorCode: ctx.apiVersion >= 3 ? KafkaErrorCode.NONE : (results[0]?.errorCode ?? KafkaErrorCode.NONE),
+      members: results,
+    };
+  } catch (error) {
+    return { throttleTimeMs: 0, errorCode: kafkaErrorCodeOf(error), members: [] };
+  }
+}
+
+export async function offsetCommit(
+  request: OffsetCommitRequest,
+  ctx: RequestContext,
+): Promise<OffsetCommitResponseInput> {
+  const topics = request.topics.map((topic) => ({
+    topic: topic.name,
+    partitions: topic.partitions.map((p) => ({
+      partition: p.partitionIndex,
+      offset: fromInt64(p.committedOffset),
+      leaderEpoch: p.committedLeaderEpoch,
+      metadata: p.committedMetadata,
+    })),
+  }));
+  try {
+    const answer = await ctx.broker.groups.classic.offsetCommit({
+      groupId: request.groupId,
+      generationId: request.generationId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      topics,
+    });
+    return {
+      throttleTimeMs: 0,
+      topics: answer.topics.map((topic) => ({
+        name: topic.topic,
+        partitions: topic.partitions.map((p) => ({
+          partitionIndex: p.partition,
+          errorCode: codeOf(p.error),
+        })),
+      })),
+    };
+  } catch (error) {
+    const errorCode = kafkaErrorCodeOf(error);
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    };
+  }
+}
 
 export async function offsetFetch(
   request: OffsetFetchRequest,
   ctx: RequestContext,
 ): Promise<OffsetFetchResponseInput> {
-  // v8 batches groups; earlier versions ask for one, with the answer at the top level.
+  // v8 batches groups; earlier versions ask for one, answered at the top level.
   const asked =
     ctx.apiVersion >= 8
-      ? request.groups.map((group) => ({ groupId: group.groupId, topics: group.topics }))
+      ? request.groups.map(({ groupId, topics }) => ({ groupId, topics }))
       : [{ groupId: request.groupId, topics: request.topics }];
-  const groups = await Promise.all(asked.map((group) => fetchGroupOffsets(group.groupId, group.topics, ctx)));
+  const groups = await Promise.all(asked.map(({ groupId, topics }) => fetchOffsets(groupId, topics, ctx)));
   const [first] = groups;
   return {
     throttleTimeMs: 0,
-    topics: first?.topics ?? [],
+    topics: (first?.topics ?? []).map((topic) => ({ name: topic.name, partitions: topic.partitions })),
     errorCode: first?.errorCode ?? KafkaErrorCode.NONE,
     groups,
   };
 }
 
-async function fetchGroupOffsets(
+async function fetchOffsets(
   groupId: string,
-  topics: { name: string; partitionIndexes: number[] }[] | null,
+  topics: readonly { name: string; partitionIndexes: number[] }[] | null,
   ctx: RequestContext,
-): Promise<{ groupId: string; errorCode: number; topics: OffsetFetchResponseGroupTopicInput[] }> {
-  const answer = await ctx.broker.groups.offsetFetch({
-    groupId,
-    topics: (topics ?? []).map((topic) => ({ topic: topic.name, partitions: topic.partitionIndexes })),
-  });
-  const errorCode = codeOf(answer.error);
-  return {
-    groupId,
-    errorCode,
-    topics: (answer.topics ?? []).map((topic) => ({
-      name: topic.topic ?? "",
-      partitions: (topic.partitions ?? []).map((p) => ({
-        partitionIndex: p.partition ?? 0,
-        committedOffset: toInt64(Number(p.offset ?? -1)),
-        committedLeaderEpoch: -1,
-        metadata: p.metadata ?? "",
-        errorCode: codeOf(p.error),
+): Promise<OffsetFetchResponseGroupInput> {
+  try {
+    const answer = await ctx.broker.groups.classic.offsetFetch({
+      groupId,
+      topics:
+        topics === null
+          ? null
+          : topics.map(({ name, partitionIndexes }) => ({ topic: name, partitions: partitionIndexes })),
+    });
+    return {
+      groupId,
+      errorCode: KafkaErrorCode.NONE,
+      topics: answer.topics.map((topic) => ({
+        name: topic.topic,
+        partitions: topic.partitions.map((p) => ({
+          partitionIndex: p.partition,
+          committedOffset: toInt64(p.offset),
+          committedLeaderEpoch: p.leaderEpoch,
+          metadata: p.metadata,
+          errorCode: KafkaErrorCode.NONE,
+        })),
       })),
+    };
+  } catch (error) {
+    return { groupId, errorCode: kafkaErrorCodeOf(error), topics: [] };
+  }
+}
+
+export async function describeGroups(
+  request: DescribeGroupsRequest,
+  ctx: RequestContext,
+): Promise<DescribeGroupsResponseInput> {
+  const groups = await ctx.broker.groups.classic.describeGroups(request.groups);
+  return {
+    throttleTimeMs: 0,
+    groups: groups.map((group) => ({
+      errorCode: codeOf(group.error),
+      groupId: group.groupId,
+      groupState: group.state,
+      protocolType: group.protocolType,
+      protocolData: group.protocolName,
+      members: group.members.map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        memberMetadata: member.metadata,
+        memberAssignment: member.assignment,
+      })),
+      authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     })),
   };
 }
 
 export async function listGroups(
-  _request: ListGroupsRequest,
+  request: ListGroupsRequest,
   ctx: RequestContext,
 ): Promise<ListGroupsResponseInput> {
-  const answer = await ctx.broker.groups.listGroups();
-  return {
-    throttleTimeMs: 0,
-    errorCode: codeOf(answer.error),
-    groups: (answer.groups ?? []).map((group) => ({
-      groupId: group.groupId ?? "",
-      protocolType: "consumer",
-      groupState: group.state ?? "",
-    })),
-  };
+  try {
+    const groups = await ctx.broker.groups.classic.listGroups({ statesFilter: request.statesFilter });
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaErrorCode.NONE,
+      groups: groups.map(({ groupId, protocolType, state }) => ({
+        groupId,
+        protocolType,
+        groupState: state,
+      })),
+    };
+  } catch (error) {
+    return { throttleTimeMs: 0, errorCode: kafkaErrorCodeOf(asBrookError(error)), groups: [] };
+  }
 }
 
 export async function deleteGroups(
   request: DeleteGroupsRequest,
   ctx: RequestContext,
 ): Promise<DeleteGroupsResponseInput> {
-  const answer = await ctx.broker.groups.deleteGroups({ groupIds: request.groupsNames });
+  const results = await ctx.broker.groups.classic.deleteGroups(request.groupsNames);
   return {
     throttleTimeMs: 0,
-    results: (answer.results ?? []).map((result) => ({
-      groupId: result.groupId ?? "",
-      errorCode: codeOf(result.error),
-    })),
+    results: results.map(({ groupId, error }) => ({ groupId, errorCode: codeOf(error) })),
   };
-}
-
-const classicPending = (api: string) => {
-  throw new Error(`${api}: the classic group protocol is not wired yet`);
-};
-
-export async function offsetCommit(
-  _request: OffsetCommitRequest,
-  _ctx: RequestContext,
-): Promise<OffsetCommitResponseInput> {
-  return classicPending("OffsetCommit");
-}
-export async function joinGroup(
-  _request: JoinGroupRequest,
-  _ctx: RequestContext,
-): Promise<JoinGroupResponseInput> {
-  return classicPending("JoinGroup");
-}
-export async function syncGroup(
-  _request: SyncGroupRequest,
-  _ctx: RequestContext,
-): Promise<SyncGroupResponseInput> {
-  return classicPending("SyncGroup");
-}
-export async function heartbeat(
-  _request: HeartbeatRequest,
-  _ctx: RequestContext,
-): Promise<HeartbeatResponseInput> {
-  return classicPending("Heartbeat");
-}
-export async function leaveGroup(
-  _request: LeaveGroupRequest,
-  _ctx: RequestContext,
-): Promise<LeaveGroupResponseInput> {
-  return classicPending("LeaveGroup");
-}
-export async function describeGroups(
-  _request: DescribeGroupsRequest,
-  _ctx: RequestContext,
-): Promise<DescribeGroupsResponseInput> {
-  return classicPending("DescribeGroups");
 }
