@@ -1,10 +1,10 @@
 // Unmodified Kafka clients against a three-node Brook cluster (issue 15): kafkajs 2.2.4 and Debian's kcat
 // (librdkafka) are the judges of compatibility, not Brook's own encoder. Records cross protocols both
 // ways, keys, headers and timestamps included, and a key lands on the same partition from every client.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Brook } from "@brook/client";
+import { type Admin, Brook } from "@brook/client";
 import { partitionForKey } from "@brook/protocol";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url);
 const { Kafka, logLevel, CompressionTypes } = require("kafkajs");
 
 const kcat = onPath("kcat");
+const memberScript = new URL("./kafka-member/member.mjs", import.meta.url).pathname;
 if (!kcat && process.env.BROOK_REQUIRE_KCAT) throw new Error("kcat is not on the PATH: apt-get install kcat");
 
 let cluster: Cluster;
@@ -32,6 +33,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
+  await sharedAdmin?.close();
   await cluster?.stop();
 });
 
@@ -268,6 +270,94 @@ describe("across protocols", () => {
   });
 });
 
+describe("kafkajs consumer group", () => {
+  it("three members share six partitions; one is killed mid-stream and the others take its partitions over, losing nothing", async () => {
+    const topic = "kgroup";
+    const groupId = "kgroup-members";
+    await createTopic(topic, 6);
+    const producer = brook.producer();
+    const send = (from: number, count: number) =>
+      producer.send({
+        topic,
+        messages: Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })),
+      });
+    await send(0, 300);
+
+    const members = ["a", "b", "c"].map((name) => startMember(name, topic, groupId));
+    try {
+      // Every member holds two of the six partitions.
+      await waitUntil("three members holding two partitions each", 30_000, () =>
+        members.every((member) => member.assigned().length === 2),
+      );
+      const described = await admin().describeGroup(groupId);
+      expect(described.members).toHaveLength(3);
+
+      // Keep producing while a member dies without leaving.
+      const more = send(300, 300);
+      await waitUntil("records reaching every member", 15_000, () =>
+        members.every((m) => m.records().length > 0),
+      );
+      members[0].kill();
+      await more;
+      await send(600, 300);
+
+      const survivors = members.slice(1);
+      await waitUntil(
+        "the survivors to hold all six partitions",
+        30_000,
+        () => survivors.reduce((sum, member) => sum + member.assigned().length, 0) === 6,
+      );
+      const seen = () => new Set(members.flatMap((member) => member.records().map((r) => r.value)));
+      await waitUntil("every record consumed", 30_000, () => seen().size === 900);
+      expect([...seen()].sort()).toEqual(Array.from({ length: 900 }, (_, i) => `v${i}`).sort());
+
+      // brook group describe shows the classic group: its two members, their partitions, and its lag.
+      const lag = await waitUntil("the group's lag to reach 0", 15_000, async () => {
+        const current = await admin().groupLag(groupId);
+        return current.totalLag === 0 && current.members.length === 2 ? current : undefined;
+      });
+      expect(lag.members.flatMap((m) => m.partitions).length).toBe(6);
+    } finally {
+      for (const member of members) member.kill();
+      await producer.close();
+    }
+  });
+
+  it.skipIf(!kcat)(
+    "kcat -G consumes as a group member and commits, as brook group describe shows",
+    async () => {
+      await createTopic("kcat-group", 3);
+      const producer = brook.producer();
+      await producer.send({
+        topic: "kcat-group",
+        messages: Array.from({ length: 30 }, (_, i) => ({ key: `g${i}`, value: `kg${i}` })),
+      });
+      await producer.close();
+      const out = await run("kcat", [
+        "-b",
+        cluster.kafkaBootstrap,
+        "-G",
+        "kcat-g",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-X",
+        "enable.auto.commit=true",
+        "-X",
+        "auto.commit.interval.ms=100",
+        "kcat-group",
+      ]);
+      expect(out.trim().split("\n").sort()).toEqual(Array.from({ length: 30 }, (_, i) => `kg${i}`).sort());
+      const lag = await waitUntil("kcat's commits", 15_000, async () => {
+        const current = await admin().groupLag("kcat-g");
+        return current.partitions.length === 3 && current.totalLag === 0 ? current : undefined;
+      });
+      expect(lag.partitions.map((p) => p.committedOffset).reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(30);
+    },
+  );
+});
+
 describe("compression", () => {
   const codecs = ["gzip", "snappy", "lz4", "zstd"] as const;
 
@@ -329,6 +419,56 @@ async function createTopic(topic: string, partitions: number): Promise<void> {
   const admin = brook.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
   await admin.close();
+}
+
+interface MemberLine {
+  kind: "assigned" | "record";
+  name: string;
+  partitions?: number[];
+  partition?: number;
+  value?: string;
+}
+
+/** A kafkajs group member in a process of its own (test-e2e/kafka-member/member.mjs). */
+function startMember(name: string, topic: string, groupId: string) {
+  const child = spawn(process.execPath, [memberScript], {
+    env: { ...process.env, BOOTSTRAP: cluster.kafkaBootstrap, GROUP: groupId, TOPIC: topic, NAME: name },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: MemberLine[] = [];
+  let partial = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    const text = partial + chunk.toString();
+    const complete = text.split("\n");
+    partial = complete.pop() ?? "";
+    for (const line of complete) if (line !== "") lines.push(JSON.parse(line));
+  });
+  return {
+    assigned: () => lines.filter((l) => l.kind === "assigned").at(-1)?.partitions ?? [],
+    records: () => lines.filter((l) => l.kind === "record"),
+    kill: () => child.kill("SIGKILL"),
+  };
+}
+
+let sharedAdmin: Admin | undefined;
+function admin(): Admin {
+  sharedAdmin ??= brook.admin();
+  return sharedAdmin;
+}
+
+/** Polls `check` every 50 ms until it returns something other than false or undefined. */
+async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => T | Promise<T>,
+): Promise<Exclude<T, false | undefined>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== false && value !== undefined) return value as Exclude<T, false | undefined>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function run(command: string, args: string[], input?: string): Promise<string> {
