@@ -306,6 +306,14 @@ export class ClassicGroup extends BaseGroup {
     return member.protocols.find(({ name }) => name === this.protocolName)?.metadata ?? emptyBytes;
   }
 
+  /** Requests the group counts as waiting (JoinGroup and SyncGroup): the driver must hold exactly these. */
+  get awaitingCount(): number {
+    let count = 0;
+    for (const member of this.members.values())
+      count += Number(member.awaitingJoin) + Number(member.awaitingSync);
+    return count;
+  }
+
   /** What the calls since the last ready() produced: answers to deliver, and whether to persist first. */
   ready(): ClassicReady {
     const ready = { replies: this.replies, persist: this.dirty };
