@@ -254,7 +254,7 @@ describe("classic groups through the listener's API", () => {
       topics: [{ topic: "orders", partitions: [{ partition: 1, offset: 7, metadata: "" }] }],
     });
     expect(await handlers.classic.listGroups()).toEqual([
-      { groupId, protocolType: "", state: "Empty", type: "classic" },
+      { groupId, protocolType: "consumer", state: "Empty", type: "consumer" },
     ]);
     const orphan = handlers.classic.offsetCommit({
       groupId: "nobody",

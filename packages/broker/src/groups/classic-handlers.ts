@@ -387,9 +387,9 @@ export class ClassicGroupHandlers {
     return { shard, group };
   }
 
-  /** A simple commit creates the group (Kafka's "simple" group); a member's commit to nothing is ILLEGAL_GENERATION. */
+  /** A simple commit makes a group with only offsets (Kafka's "simple" group); a member's commit to none is ILLEGAL_GENERATION. */
   private absentGroupForCommit(request: ClassicOffsetCommitRequest): Group {
-    if (request.generationId < 0) return this.coordinator.newGroup(request.groupId, "classic");
+    if (request.generationId < 0) return this.coordinator.offsetsOnlyGroup(request.groupId);
     throw new BrookError(
       "ILLEGAL_GENERATION",
       `group '${request.groupId}' does not exist (any more); member ${request.memberId} must join it again`,

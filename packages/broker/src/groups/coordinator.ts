@@ -230,11 +230,12 @@ export class GroupCoordinator {
     return { shard, group: created };
   }
 
-  /** A group that is not in the shard yet: a commit to an absent group adds it once it holds offsets. */
-  newGroup(groupId: string, type: Group["type"]): Group {
-    return type === "classic"
-      ? new ClassicGroup(groupId, this.classicConfig, randomUUID)
-      : new ConsumerGroup(groupId, randomUUID);
+  /**
+   * A group with nothing in it yet, not in the shard: a commit to an absent group adds it once it holds
+   * offsets. A group with only offsets is of Brook's kind, as replaying its offset records makes it.
+   */
+  offsetsOnlyGroup(groupId: string): ConsumerGroup {
+    return new ConsumerGroup(groupId, randomUUID);
   }
 
   /** Every group this broker coordinates now. */

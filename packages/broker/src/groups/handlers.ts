@@ -168,7 +168,7 @@ export class GroupHandlers {
           `group '${request.groupId}' has no member ${request.memberId}`,
         );
       }
-      const group = found ?? this.coordinator.newGroup(request.groupId, "consumer");
+      const group = found ?? this.coordinator.offsetsOnlyGroup(request.groupId);
       const accepted: OffsetToCommit[] = [];
       const topics: OffsetCommitTopicResponse[] = request.topics.map(({ topic, partitions }) => ({
         topic,
