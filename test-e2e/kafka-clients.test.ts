@@ -2,7 +2,7 @@
 // (librdkafka) are the judges of compatibility, not Brook's own encoder. Records cross protocols both
 // ways, keys, headers and timestamps included, and a key lands on the same partition from every client.
 import { execFile, spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Admin, Brook } from "@brook/client";
 import { partitionForKey } from "@brook/protocol";
@@ -356,6 +356,45 @@ describe("kafkajs consumer group", () => {
       expect(lag.partitions.map((p) => p.committedOffset).reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(30);
     },
   );
+});
+
+describe("the README's Kafka clients section", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const block = (name: string) => {
+    const section = readme.slice(
+      readme.indexOf(`<!-- readme-${name}`),
+      readme.indexOf(`<!-- /readme-${name} -->`),
+    );
+    return section
+      .slice(section.indexOf("\n```") + 1)
+      .replace(/^```\w*\n/, "")
+      .replace(/\n```\s*$/, "");
+  };
+  /** The example's own comment lines say what it prints. */
+  const promised = (code: string, comment: string) =>
+    code
+      .split("\n")
+      .filter((line) => line.startsWith(comment))
+      .map((line) => line.slice(comment.length));
+  const here = (code: string) => code.replaceAll("127.0.0.1:9094", cluster.kafkaBootstrap.split(",")[0]);
+
+  it.skipIf(!kcat)("runs as written and prints what it shows", async () => {
+    const shell = block("kcat");
+    const output = await run("sh", ["-c", here(shell)]);
+    expect(output.trim().split("\n")).toEqual(promised(shell, "# "));
+
+    const script = block("kafkajs");
+    const dir = new URL("../node_modules/.brook-readme/", import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const file = new URL("payments.mjs", dir);
+    writeFileSync(file, here(script));
+    try {
+      const printed = await run(process.execPath, [file.pathname]);
+      expect(printed.trim().split("\n")).toEqual(promised(script, "// "));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("compression", () => {
