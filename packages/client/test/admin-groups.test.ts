@@ -25,6 +25,8 @@ interface FakeGroup {
   members: GroupMemberDescription[];
   /** Committed offsets by "topic-partition". */
   offsets: Map<string, number>;
+  /** A classic group (Kafka clients): its assignor and generation. */
+  classic?: { protocolName: string; generationId: number };
 }
 
 interface TopicPartitions {
@@ -72,11 +74,12 @@ class GroupFake {
       coordinator = 1,
       members = [],
       offsets = {},
+      classic,
     }: Partial<Omit<FakeGroup, "offsets">> & {
       offsets?: Record<string, number>;
     } = {},
   ): void {
-    this.groups.set(groupId, { coordinator, members, offsets: new Map(Object.entries(offsets)) });
+    this.groups.set(groupId, { coordinator, members, offsets: new Map(Object.entries(offsets)), classic });
   }
 
   callsOf(method: string) {
@@ -154,6 +157,7 @@ class GroupFake {
             state: group.members.length > 0 ? "stable" : "empty",
             members: group.members.length,
             coordinator: brokerId,
+            ...(group.classic && { type: "classic", protocolType: "consumer" }),
           })),
       })),
       DescribeGroups: unary("DescribeGroups", ({ groupIds }: { groupIds: string[] }) => ({
@@ -162,6 +166,18 @@ class GroupFake {
           const error = notHere(groupId);
           if (error !== undefined) return { groupId, error };
           if (group === undefined) return { groupId, error: noError, state: "dead", coordinator: brokerId };
+          if (group.classic !== undefined) {
+            return {
+              groupId,
+              error: noError,
+              state: group.members.length > 0 ? "stable" : "empty",
+              type: "classic",
+              protocolType: "consumer",
+              ...group.classic,
+              coordinator: brokerId,
+              members: group.members,
+            };
+          }
           return {
             groupId,
             error: noError,
@@ -305,10 +321,20 @@ describe("listGroups", () => {
     fake.group("audit", { coordinator: 2, members: [member("m1", [])] });
     fake.group("billing", { coordinator: 1 });
 
+    fake.group("kafka-app", { coordinator: 2, classic: { protocolName: "range", generationId: 3 } });
+    const brookGroup = { type: "consumer", protocolType: "" };
     expect(await admin.listGroups()).toEqual([
-      { groupId: "audit", state: "stable", members: 1, coordinator: 2 },
-      { groupId: "billing", state: "empty", members: 0, coordinator: 1 },
-      { groupId: "payments", state: "empty", members: 0, coordinator: 1 },
+      { groupId: "audit", state: "stable", members: 1, coordinator: 2, ...brookGroup },
+      { groupId: "billing", state: "empty", members: 0, coordinator: 1, ...brookGroup },
+      {
+        groupId: "kafka-app",
+        state: "empty",
+        members: 0,
+        coordinator: 2,
+        type: "classic",
+        protocolType: "consumer",
+      },
+      { groupId: "payments", state: "empty", members: 0, coordinator: 1, ...brookGroup },
     ]);
     expect(
       fake
@@ -334,6 +360,10 @@ describe("describeGroup", () => {
     expect(await admin.describeGroup("billing")).toEqual({
       groupId: "billing",
       state: "stable",
+      type: "consumer",
+      protocolType: "",
+      protocolName: "",
+      generationId: 0,
       groupEpoch: 7,
       assignmentEpoch: 7,
       coordinator: 1,
@@ -414,6 +444,8 @@ describe("groupLag", () => {
     expect(await admin.groupLag("billing")).toEqual({
       group: "billing",
       state: "stable",
+      type: "consumer",
+      assignor: null,
       members: [
         {
           memberId: "m1",
@@ -446,6 +478,37 @@ describe("groupLag", () => {
   it("rejects with GROUP_ID_NOT_FOUND for a group the coordinator does not know", async () => {
     await start();
     expect((await rejection(admin.groupLag("nobody"))).code).toBe("GROUP_ID_NOT_FOUND");
+  });
+
+  it("shows a classic group (Kafka clients): its type, assignor, members' partitions and lag", async () => {
+    await start();
+    fake.topics.set("orders", [partition(0, Array(10).fill(0)), partition(0, Array(4).fill(0))]);
+    fake.group("kafka-app", {
+      classic: { protocolName: "cooperative-sticky", generationId: 5 },
+      members: [
+        member("rdkafka-1", [{ topic: "orders", partitions: [0] }], { memberEpoch: 5, targetAssignment: [] }),
+        member("rdkafka-2", [{ topic: "orders", partitions: [1] }], { memberEpoch: 5, targetAssignment: [] }),
+      ],
+      offsets: { "orders-0": 10, "orders-1": 1 },
+    });
+
+    const lag = await admin.groupLag("kafka-app");
+    expect(lag).toMatchObject({
+      group: "kafka-app",
+      type: "classic",
+      assignor: "cooperative-sticky",
+      totalLag: 3,
+    });
+    expect(lag.members.map(({ memberId, partitions }) => [memberId, partitions])).toEqual([
+      ["rdkafka-1", [{ topic: "orders", partition: 0 }]],
+      ["rdkafka-2", [{ topic: "orders", partition: 1 }]],
+    ]);
+    expect(await admin.describeGroup("kafka-app")).toMatchObject({
+      type: "classic",
+      protocolType: "consumer",
+      protocolName: "cooperative-sticky",
+      generationId: 5,
+    });
   });
 });
 

@@ -71,8 +71,8 @@ export function groupCommand(): Command {
           return;
         }
         printTable(
-          ["group", "state", "members", "coordinator"],
-          groups.map((g) => [g.groupId, g.state, g.members, g.coordinator]),
+          ["group", "type", "state", "members", "coordinator"],
+          groups.map((g) => [g.groupId, g.type, g.state, g.members, g.coordinator]),
         );
       });
     });
@@ -170,7 +170,9 @@ export function shortIds(ids: readonly string[]): Map<string, string> {
 function printGroupLag(lag: GroupLag): void {
   const unknown = (value: number | null) => (value === null || value < 0 ? "-" : value);
   const short = shortIds(lag.members.map((m) => m.memberId));
-  process.stdout.write(`group ${lag.group}: ${lag.state}, ${lag.members.length} member(s)\n`);
+  // A classic group's members are Kafka clients; its assignor is theirs (range, cooperative-sticky, ...).
+  const kind = lag.type === "classic" ? ` (Kafka clients, ${lag.assignor || "no assignor yet"})` : "";
+  process.stdout.write(`group ${lag.group}${kind}: ${lag.state}, ${lag.members.length} member(s)\n`);
   if (lag.members.length > 0) {
     process.stdout.write("\nmembers\n");
     printTable(

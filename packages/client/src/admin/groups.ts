@@ -20,14 +20,26 @@ import type { TopicPartition, TopicPartitionOffset } from "../consumer/types.js"
 import { withRetry } from "../retry/retry-policy.js";
 import { namedError, stripCode } from "./named-error.js";
 
+/**
+ * Which protocol a group's members speak: "consumer" for Brook's own consumers (ConsumerGroupHeartbeat),
+ * "classic" for Kafka clients (JoinGroup/SyncGroup, through the Kafka listener).
+ */
+export type GroupType = "consumer" | "classic";
+
 /** A group as the broker coordinating it lists it. */
 export interface GroupOverview {
   groupId: string;
-  /** "empty" | "assigning" | "reconciling" | "stable". */
+  /**
+   * Brook's groups: "empty" | "assigning" | "reconciling" | "stable"; classic groups: "empty" |
+   * "preparing-rebalance" | "completing-rebalance" | "stable".
+   */
   state: string;
   members: number;
   /** Broker id of the group's coordinator. */
   coordinator: number;
+  type: GroupType;
+  /** Kafka's protocol type: "consumer" for consumer groups of either kind. */
+  protocolType: string;
 }
 
 export interface GroupMember {
@@ -36,21 +48,28 @@ export interface GroupMember {
   instanceId: string | null;
   clientId: string;
   clientHost: string;
-  /** The assignment epoch the member has fully reconciled to. */
+  /** The assignment epoch the member has fully reconciled to; a classic member: the group's generation. */
   memberEpoch: number;
   subscribedTopicNames: string[];
   /** null when the member subscribed by names only. */
   subscribedTopicRegex: string | null;
-  /** The partitions it holds now. */
+  /** The partitions it holds now; a classic member: what its group's leader last assigned it. */
   assignment: TopicPartition[];
-  /** The partitions the coordinator is moving it to. */
+  /** The partitions the coordinator is moving it to (Brook's groups only). */
   targetAssignment: TopicPartition[];
 }
 
 export interface GroupDescription {
   groupId: string;
-  /** "empty" | "assigning" | "reconciling" | "stable", or "dead" when the coordinator has no such group. */
+  /** As GroupOverview.state, or "dead" when the coordinator has no such group. */
   state: string;
+  /** null when the group does not exist. */
+  type: GroupType | null;
+  protocolType: string;
+  /** A classic group: the assignor its members chose ("range", "cooperative-sticky", ...); "" otherwise. */
+  protocolName: string;
+  /** A classic group's generation; 0 for Brook's groups. */
+  generationId: number;
   groupEpoch: number;
   assignmentEpoch: number;
   coordinator: number;
@@ -69,6 +88,10 @@ export interface GroupOffset {
 export interface GroupLag {
   group: string;
   state: string;
+  /** null when the group has only committed offsets and no record of members (it does not exist). */
+  type: GroupType | null;
+  /** A classic group's assignor (chosen by its Kafka clients); null for Brook's groups. */
+  assignor: string | null;
   members: GroupLagMember[];
   /** Every partition of every topic the group has committed offsets on or a member is assigned. */
   partitions: PartitionLag[];
@@ -326,8 +349,17 @@ export class GroupAdmin {
 /** One entry per group, sorted by id; a group two brokers list (its coordinator just moved) appears once. */
 function mergeListedGroups(listed: ListedGroup__Output[]): GroupOverview[] {
   const byId = new Map<string, GroupOverview>();
-  for (const { groupId, state, members, coordinator } of listed) {
-    if (!byId.has(groupId)) byId.set(groupId, { groupId, state, members, coordinator });
+  for (const { groupId, state, members, coordinator, type, protocolType } of listed) {
+    if (!byId.has(groupId)) {
+      byId.set(groupId, {
+        groupId,
+        state,
+        members,
+        coordinator,
+        type: groupType(type) ?? "consumer",
+        protocolType,
+      });
+    }
   }
   return [...byId.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
 }
@@ -365,6 +397,8 @@ function toGroupLag(
   return {
     group: group.groupId,
     state: group.state,
+    type: group.type,
+    assignor: group.type === "classic" ? group.protocolName : null,
     members: group.members.map(({ memberId, instanceId, clientId, clientHost, assignment }) => ({
       memberId,
       instanceId,
@@ -399,11 +433,20 @@ function toGroupDescription(group: GroupDescription__Output): GroupDescription {
   return {
     groupId: group.groupId,
     state: group.state,
+    // A broker from before classic groups leaves the type out: its groups are all Brook's.
+    type: group.state === "dead" ? null : (groupType(group.type) ?? "consumer"),
+    protocolType: group.protocolType,
+    protocolName: group.protocolName,
+    generationId: group.generationId,
     groupEpoch: group.groupEpoch,
     assignmentEpoch: group.assignmentEpoch,
     coordinator: group.coordinator,
     members: group.members.map(toGroupMember),
   };
+}
+
+function groupType(type: string): GroupType | undefined {
+  return type === "consumer" || type === "classic" ? type : undefined;
 }
 
 function toGroupMember(member: GroupMemberDescription__Output): GroupMember {
