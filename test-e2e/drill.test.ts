@@ -1,5 +1,6 @@
 // `brook drill kill-leader` on three real nodes: through runDrill with the testkit's own kill and start,
-// and through the CLI with --stop-command/--start-command, as a user of a compose cluster would run it.
+// and through the CLI with --stop-command/--start-command, as a user of a compose cluster would run it;
+// with Brook's SDK producing, and with kafkajs producing on the Kafka listeners (--client kafka).
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -146,7 +147,46 @@ describe("brook drill kill-leader", () => {
     expectHealthyDrill(report);
     expect(report.stoppedBroker).toBe(restartedId);
     expect(report.sent).toBe(1500);
+    expect(report.client).toBe("brook");
     expect(result.stderr).toContain(`drill: stopping broker ${restartedId}`);
+  }, 90_000);
+
+  it("--client kafka: kafkajs produces on the Kafka listeners the brokers advertise, and follows the new leader", async () => {
+    for (const each of cluster.nodes)
+      writeFileSync(join(cluster.rootDir, `drill-node-${each.id}.pid`), String(each.pid));
+    const asked = (id: number) => join(cluster.rootDir, `drill-kafka-restart-${id}`);
+    const { result, restartedId } = await drillWithRestarts(
+      [
+        "drill",
+        "kill-leader",
+        "--topic",
+        "drill",
+        "--partition",
+        "1",
+        "--seconds",
+        "5",
+        "--rate",
+        "300",
+        "--client",
+        "kafka",
+        "--stop-command",
+        `kill -9 "$(cat ${join(cluster.rootDir, "drill-node-{id}.pid")})"`,
+        "--start-command",
+        `touch ${join(cluster.rootDir, "drill-kafka-restart-")}$BROOK_DRILL_BROKER_ID`,
+        "--json",
+      ],
+      asked,
+    );
+    expect(result.stderr).not.toContain("error:");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as DrillReport;
+    console.log(
+      `drill (--client kafka): ${JSON.stringify({ ...report, examples: report.examples.slice(0, 5) })}`,
+    );
+    expectHealthyDrill(report);
+    expect(report.client).toBe("kafka");
+    expect(report.stoppedBroker).toBe(restartedId);
+    expect(result.stderr).toContain("from kafkajs on the Kafka listeners");
   }, 90_000);
 
   it("with no commands, a `make up` cluster's leader is SIGKILLed by its PID file and restarted by scripts/cluster.sh up", async () => {
@@ -174,9 +214,42 @@ describe("brook drill kill-leader", () => {
     expect(readFileSync(join(home, ".brook", "cluster-sh-called"), "utf8").trim()).toBe("up NODES=3");
     const lines = result.stdout.trim().split("\n");
     expect(lines[0]).toBe(`drill kill-leader: drill-0, ${lines[0].split(", ")[1]}`);
-    expect(lines.at(-1)).toMatch(/^drill: leaderless_ms=\d+ acked=\d+ read_back=\d+ lost=0 duplicates=\d+$/);
+    expect(lines.at(-1)).toMatch(
+      /^drill: leaderless_ms=\d+ acked=\d+ read_back=\d+ lost=0 duplicates=\d+ client=brook$/,
+    );
     expect(result.stdout).toContain(`leader:           broker ${restartedId} (epoch`);
   }, 90_000);
+
+  it("refuses --kafka-bootstrap without --client kafka, a malformed one, and an unknown client", async () => {
+    const commands = ["--stop-command", "true", "--start-command", "true"];
+    const stray = await brook([
+      "drill",
+      "kill-leader",
+      "--topic",
+      "drill",
+      "--kafka-bootstrap",
+      "127.0.0.1:9094",
+      ...commands,
+    ]);
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toContain("--kafka-bootstrap is for --client kafka");
+    const malformed = await brook([
+      "drill",
+      "kill-leader",
+      "--topic",
+      "drill",
+      "--client",
+      "kafka",
+      "--kafka-bootstrap",
+      "127.0.0.1",
+      ...commands,
+    ]);
+    expect(malformed.code).not.toBe(0);
+    expect(malformed.stderr).toContain("--kafka-bootstrap: '127.0.0.1' is not a broker address");
+    const unknown = await brook(["drill", "kill-leader", "--topic", "drill", "--client", "rdkafka"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/--client.*rdkafka.*brook, kafka/s);
+  });
 
   it("refuses a stop command without a start command, before touching the cluster", async () => {
     const result = await brook(["drill", "kill-leader", "--topic", "drill", "--stop-command", "true"]);
