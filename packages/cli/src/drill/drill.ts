@@ -2,8 +2,9 @@
 // it, stop the leader (through whatever the caller does to stop a broker), time how long the partition
 // has no leader, start it again, and read back everything the drill wrote. The CLI builds stopBroker
 // and startBroker from flags or a `make up` cluster's PID files; tests pass the testkit's handles. The
-// load comes from Brook's SDK or, with client "kafka", from kafkajs on the Kafka listeners; the watch, the
-// tailing consumer and the read-back are Brook's SDK either way, so records are also checked across protocols.
+// load comes from Brook's SDK or, with client "kafka", from kafkajs on the Kafka listeners; the watch,
+// the tailing consumer and the read-back are Brook's SDK either way, so records are also checked across
+// protocols.
 
 import { randomBytes } from "node:crypto";
 import { Brook, BrookError, type Logger, silentLogger } from "@brook/client";

@@ -73,11 +73,12 @@ export class KafkaLoadProducer implements LoadProducer {
   private current: Incarnation | undefined;
   /** Replaced producers still finishing sends; each is disconnected once it has none left. */
   private readonly retired = new Set<Incarnation>();
-  private readonly disconnecting: Promise<void>[] = [];
+  /** Disconnects under way, each removed when done; close() waits for those left. */
+  private readonly disconnecting = new Set<Promise<void>>();
   /** Per topic-partition, the newest send, settled or not: the next one waits for it (rule 1 above). */
   private readonly lastSend = new Map<string, Promise<unknown>>();
 
-  /** `newProducer` makes a kafkajs producer: one now, and one more after each send that fails for good. */
+  /** `newProducer` makes a kafkajs producer: one for the first send, one more after each send that fails for good. */
   constructor(private readonly newProducer: () => KafkaSender) {}
 
   send(topic: string, partition: number, values: readonly string[]): Promise<Placement[]> {
@@ -118,7 +119,8 @@ export class KafkaLoadProducer implements LoadProducer {
     } finally {
       if (this.retired.has(incarnation) && incarnation.idle) {
         this.retired.delete(incarnation);
-        this.disconnecting.push(incarnation.disconnect());
+        const disconnected = incarnation.disconnect().finally(() => this.disconnecting.delete(disconnected));
+        this.disconnecting.add(disconnected);
       }
     }
   }
