@@ -3,7 +3,7 @@
 import { KafkaErrorCode } from "../error-codes.js";
 import type { DescribeClusterRequest, DescribeClusterResponseInput } from "../generated/messages.js";
 import type { RequestContext } from "./context.js";
-import { kafkaBrokers } from "./endpoints.js";
+import { controllerIdForClients, kafkaBrokers } from "./endpoints.js";
 
 /** v1's endpoint type for brokers (KIP-919); 2 (controllers) is not served: Brook's controllers speak gRPC. */
 const BROKER_ENDPOINTS = 1;
@@ -31,7 +31,7 @@ export function describeCluster(
     errorMessage: null,
     endpointType: BROKER_ENDPOINTS,
     clusterId: ctx.broker.clusterId,
-    controllerId: ctx.broker.activeControllerId(),
+    controllerId: controllerIdForClients(ctx.broker.metadata.image, ctx.broker.activeControllerId()),
     brokers: kafkaBrokers(ctx.broker.metadata.image).map(({ id, endpoint, rack }) => ({
       brokerId: id,
       host: endpoint.host,

@@ -13,6 +13,17 @@ export function kafkaEndpointOf(broker: BrokerImage): KafkaEndpoint | undefined 
   return broker.kafkaEndpoint;
 }
 
+/**
+ * The broker a Kafka client sends its "controller" requests to (admin calls, InitProducerId): the active
+ * controller when it is a broker in service, else the lowest-id broker in service, as KRaft-mode Kafka
+ * names a live broker rather than a controller clients cannot reach. -1 only when no broker is.
+ */
+export function controllerIdForClients(image: MetadataImage, activeControllerId: number): number {
+  const brokers = kafkaBrokers(image);
+  if (brokers.some(({ id }) => id === activeControllerId)) return activeControllerId;
+  return brokers[0]?.id ?? -1;
+}
+
 /** The brokers a Kafka client may use: in service (not fenced) and listening for Kafka, by id. */
 export function kafkaBrokers(
   image: MetadataImage,

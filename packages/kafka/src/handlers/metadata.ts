@@ -13,7 +13,7 @@ import type {
   MetadataResponseTopicInput,
 } from "../generated/messages.js";
 import type { RequestContext } from "./context.js";
-import { kafkaBrokers } from "./endpoints.js";
+import { controllerIdForClients, kafkaBrokers } from "./endpoints.js";
 
 /** Kafka's "authorized operations were not asked for". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -48,7 +48,7 @@ export async function metadata(
       rack,
     })),
     clusterId: ctx.broker.clusterId,
-    controllerId: ctx.broker.activeControllerId(),
+    controllerId: controllerIdForClients(image, ctx.broker.activeControllerId()),
     topics,
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
