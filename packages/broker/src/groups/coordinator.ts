@@ -133,7 +133,11 @@ export class GroupCoordinator {
 
   close(): void {
     clearInterval(this.timer);
-    for (const shard of this.shards.values()) this.unload(shard);
+    for (const shard of this.shards.values()) {
+      shard.state = "unloaded";
+      this.abandonClassicGroups(shard);
+    }
+    this.shards.clear();
   }
 
   /** Follows leadership of __consumer_offsets partitions, and topic changes that move subscriptions. */
@@ -414,16 +418,22 @@ export class GroupCoordinator {
   private unload(shard: Shard): void {
     shard.state = "unloaded";
     this.shards.delete(shard.index);
-    const moved = new BrookError(
-      "NOT_COORDINATOR",
-      `${OFFSETS_TOPIC}-${shard.index} moved to another broker`,
-    );
-    for (const group of shard.groups.values())
-      if (group.type === "classic") this.classic.abandon(group, moved);
+    this.abandonClassicGroups(shard);
     this.logger.info(
       { partition: shard.index, leaderEpoch: shard.leaderEpoch, groups: shard.groups.size },
       "stopped coordinating the groups of a partition this broker no longer leads",
     );
+  }
+
+  /** Classic groups' waiting JoinGroups and SyncGroups fail: their members find the new coordinator. */
+  private abandonClassicGroups(shard: Shard): void {
+    const moved = new BrookError(
+      "NOT_COORDINATOR",
+      `${OFFSETS_TOPIC}-${shard.index} moved to another broker`,
+    );
+    for (const group of shard.groups.values()) {
+      if (group.type === "classic") this.classic.abandon(group, moved);
+    }
   }
 
   /**

@@ -1,8 +1,9 @@
-// One consumer group as the coordinator sees it: its members, the target
-// assignment the assignor computed, what each member holds now, and its
-// committed offsets. Pure: no I/O, no clock (callers pass `nowMs`), so the
-// rules are unit-tested directly and the coordinator only persists what
-// changed (docs/consumer-groups.md explains the protocol).
+// One consumer group of Brook's protocol as the coordinator sees it: its
+// members, the target assignment the assignor computed, what each member holds
+// now, and (base-group.ts) its committed offsets. Pure: no I/O, no clock
+// (callers pass `nowMs`), so the rules are unit-tested directly and the
+// coordinator only persists what changed (docs/consumer-groups.md explains the
+// protocol; classic-group.ts has the rules of Kafka clients' groups).
 //
 // The rules, after Kafka's KIP-848:
 // - Membership or subscription changes bump the group epoch and recompute
