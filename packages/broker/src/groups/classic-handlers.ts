@@ -296,31 +296,22 @@ export class ClassicGroupHandlers {
   }
 
   async offsetFetch(request: ClassicOffsetFetchRequest): Promise<ClassicOffsetFetchResponse> {
-    const { shard, group } = this.coordinator.locate(request.groupId);
-    // Read after write: what this coordinator has appended is replicated before it is read back.
-    await this.coordinator.committed(shard);
     const wanted =
-      request.topics === null
-        ? [...(group?.committedOffsets() ?? [])]
-        : request.topics.flatMap(({ topic, partitions }) =>
-            partitions.map((partition) => ({ topic, partition })),
-          );
-    const byTopic = new Map<string, ClassicOffsetFetchResponse["topics"][number]>();
-    for (const tp of wanted) {
-      const committed = group?.committedOffset(tp);
-      let topic = byTopic.get(tp.topic);
-      if (topic === undefined) {
-        topic = { topic: tp.topic, partitions: [] };
-        byTopic.set(tp.topic, topic);
-      }
-      topic.partitions.push({
-        partition: tp.partition,
-        offset: committed?.offset ?? -1,
-        leaderEpoch: committed?.leaderEpoch ?? -1,
-        metadata: committed?.metadata ?? "",
-      });
-    }
-    return { topics: [...byTopic.values()] };
+      request.topics?.flatMap(({ topic, partitions }) =>
+        partitions.map((partition) => ({ topic, partition })),
+      ) ?? null;
+    const topics = await this.coordinator.fetchOffsets(request.groupId, wanted);
+    return {
+      topics: topics.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map(({ partition, committed }) => ({
+          partition,
+          offset: committed?.offset ?? -1,
+          leaderEpoch: committed?.leaderEpoch ?? -1,
+          metadata: committed?.metadata ?? "",
+        })),
+      })),
+    };
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<ClassicGroupDescription[]> {

@@ -324,6 +324,29 @@ export class GroupCoordinator {
     await this.committed(shard);
   }
 
+  /**
+   * The group's committed offsets on `wanted` (every partition it committed on when null), by topic;
+   * `committed` is unset where nothing is. Read after write: what this coordinator appended is
+   * replicated before it is read back.
+   */
+  async fetchOffsets(
+    groupId: string,
+    wanted: readonly TopicPartition[] | null,
+  ): Promise<{ topic: string; partitions: { partition: number; committed?: CommittedOffset }[] }[]> {
+    const { shard, group } = this.locate(groupId);
+    await this.committed(shard);
+    const byTopic = new Map<string, { partition: number; committed?: CommittedOffset }[]>();
+    for (const tp of wanted ?? [...(group?.committedOffsets() ?? [])]) {
+      const committed = group?.committedOffset(tp);
+      const partitions = byTopic.get(tp.topic) ?? [];
+      partitions.push(
+        committed === undefined ? { partition: tp.partition } : { partition: tp.partition, committed },
+      );
+      byTopic.set(tp.topic, partitions);
+    }
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
   /** Deletes an empty group and its offsets; refuses one with members. */
   async deleteGroup(groupId: string): Promise<void> {
     const { shard, group } = this.locate(groupId);

@@ -29,7 +29,6 @@ import {
   type OffsetCommitTopicResponse,
   type OffsetFetchRequest__Output,
   type OffsetFetchResponse,
-  type OffsetFetchTopic,
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "../context.js";
@@ -194,28 +193,21 @@ export class GroupHandlers {
 
   async offsetFetch(request: OffsetFetchRequest__Output): Promise<OffsetFetchResponse> {
     try {
-      const { shard, group } = this.coordinator.locate(request.groupId);
-      // Read after write: what this coordinator has appended is replicated before it is read back.
-      await this.coordinator.committed(shard);
-      const wanted: TopicPartition[] =
-        request.topics.length > 0 ? fromWire(request.topics) : [...(group?.committedOffsets() ?? [])];
-      const byTopic = new Map<string, OffsetFetchTopic>();
-      for (const tp of wanted) {
-        const committed = group?.committedOffset(tp);
-        let topic = byTopic.get(tp.topic);
-        if (topic === undefined) {
-          topic = { topic: tp.topic, partitions: [] };
-          byTopic.set(tp.topic, topic);
-        }
-        topic.partitions?.push({
-          partition: tp.partition,
-          offset: committed?.offset ?? -1,
-          metadata: committed?.metadata ?? "",
-          commitTimestampMs: committed?.commitTimestampMs ?? -1,
-          error: noError,
-        });
-      }
-      return { error: noError, topics: [...byTopic.values()] };
+      const wanted = request.topics.length > 0 ? fromWire(request.topics) : null;
+      const topics = await this.coordinator.fetchOffsets(request.groupId, wanted);
+      return {
+        error: noError,
+        topics: topics.map(({ topic, partitions }) => ({
+          topic,
+          partitions: partitions.map(({ partition, committed }) => ({
+            partition,
+            offset: committed?.offset ?? -1,
+            metadata: committed?.metadata ?? "",
+            commitTimestampMs: committed?.commitTimestampMs ?? -1,
+            error: noError,
+          })),
+        })),
+      };
     } catch (error) {
       return { error: toWireError(asBrookError(error)), topics: [] };
     }
