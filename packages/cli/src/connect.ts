@@ -41,12 +41,19 @@ export function bootstrapServers(options: GlobalOptions): string[] {
   const value = options.bootstrap ?? process.env.BROOK_BOOTSTRAP ?? defaultBootstrap;
   const source =
     options.bootstrap !== undefined ? "--bootstrap" : process.env.BROOK_BOOTSTRAP ? "BROOK_BOOTSTRAP" : "";
+  return serverList(value, source);
+}
+
+/**
+ * A comma-separated host:port list, checked as the SDK checks bootstrap addresses so that a typo is
+ * refused before anything else happens; the error names where the list came from (`source`).
+ */
+export function serverList(value: string, source: string): string[] {
   const servers = value
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
   try {
-    // The SDK's own check, made here so a typo is refused before anything else happens.
     checkBrokerAddresses(servers);
   } catch (error) {
     if (error instanceof BrookError && source !== "") {

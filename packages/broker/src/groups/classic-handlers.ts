@@ -22,6 +22,7 @@ import type { GroupType } from "./base-group.js";
 import type {
   ClassicGroup,
   ClassicGroupState,
+  ClassicJoinInput,
   ClassicJoinResult,
   ClassicMemberIdentity,
   ClassicProtocol,
@@ -31,24 +32,13 @@ import type { Group, GroupCoordinator } from "./coordinator.js";
 
 export type { ClassicJoinResult, ClassicProtocol, ClassicSyncResult };
 
-export interface ClassicJoinGroupRequest {
+/**
+ * A JoinGroup as the rulebook takes it (ClassicJoinInput), plus the group, the reason (v8+, logged), and
+ * v0's rebalance timeout of -1 (the session timeout); skip-assignment support (v9+) defaults to false.
+ */
+export interface ClassicJoinGroupRequest extends Omit<ClassicJoinInput, "supportsSkipAssignment"> {
   groupId: string;
-  /** "" for a member without an id yet. */
-  memberId: string;
-  /** group.instance.id (JoinGroup v5+): a static member; null for a dynamic one. */
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  /** JoinGroup v1+; -1 (v0) means the session timeout, as in Kafka. */
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: readonly ClassicProtocol[];
-  /** JoinGroup v4+ (KIP-394): a new dynamic member is first given an id with MEMBER_ID_REQUIRED. */
-  requireKnownMemberId: boolean;
-  /** JoinGroup v9+: a restarted static leader may be told to skip assigning. */
   supportsSkipAssignment?: boolean;
-  /** JoinGroup v8+: why the member joins; logged. */
   reason?: string | null;
 }
 

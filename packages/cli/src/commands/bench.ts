@@ -7,7 +7,7 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { ConsumedMessage, Message, RecordMetadata } from "@brook/client";
+import type { ConsumedMessage, Message, Producer, RecordMetadata } from "@brook/client";
 import { BrookError, encodeRecordBatch } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as grpc from "@grpc/grpc-js";
@@ -32,7 +32,13 @@ const commonOptions = (command: Command<[], Record<string, never>>, topicHelp: s
 
 export function benchCommand(): Command {
   const bench = new Command("bench").description("measure throughput and latency");
+  addProduce(bench);
+  addConsume(bench);
+  addEcho(bench);
+  return bench as unknown as Command;
+}
 
+function addProduce(bench: Command): void {
   commonOptions(
     bench.command("produce").description("produce records as fast as the cluster takes them"),
     "topic to write (created with --partitions when missing)",
@@ -64,43 +70,30 @@ export function benchCommand(): Command {
         lingerMs: options.lingerMs,
         compression: options.compression,
       });
-      const value = randomBytes(options.recordSize);
-      const stats = new BenchStats();
       const progress = progressBar(options.records, "produce", !options.json);
-      const pending: Array<Promise<RecordMetadata[]>> = [];
-      const startedMs = Date.now();
-      let stopping = false;
-      const removeHandlers = onStopRequest(() => {
-        stopping = true;
-      });
       try {
-        for (let sent = 0; sent < options.records && !stopping; ) {
-          const count = Math.min(recordsPerSend, options.records - sent);
-          const messages: Message[] = new Array(count);
-          for (let i = 0; i < count; i++) messages[i] = { value };
-          if (options.throughput !== undefined) await pace(sent, options.throughput, startedMs);
-          const startUs = nowUs();
-          pending.push(
-            producer.send({ topic: options.topic, messages }).then((metadata) => {
-              stats.recordLatencyUs(nowUs() - startUs);
-              stats.records += count;
-              stats.bytes += count * options.recordSize;
-              progress.update(stats.records);
-              return metadata;
-            }),
-          );
-          sent += count;
-          if (pending.length >= sendsInFlightMax) await pending.shift();
-        }
-        await Promise.all(pending);
+        report(
+          "produce",
+          await benchProduce(
+            producer,
+            {
+              topic: options.topic,
+              records: options.records,
+              recordSize: options.recordSize,
+              throughput: options.throughput,
+            },
+            progress,
+          ),
+          options.json,
+        );
       } finally {
-        removeHandlers();
         progress.stop();
         await producer.close();
       }
-      report("produce", stats, options.json);
     });
+}
 
+function addConsume(bench: Command): void {
   commonOptions(
     bench.command("consume").description("read records from the beginning of the topic"),
     "topic to read (it must exist)",
@@ -130,28 +123,11 @@ export function benchCommand(): Command {
         return;
       }
       const records = await recordsToRead(command, options.topic, options.records);
-      const consumer = connect(command).consumer({ fromBeginning: true });
-      const stats = new BenchStats();
-      const progress = progressBar(records, "consume", !options.json);
-      const removeHandlers = onStopRequest(() => void consumer.stop());
-      try {
-        await consumer.assign([{ topic: options.topic, fromBeginning: true }]);
-        const count = batchCounter(stats, progress, records);
-        if (records > 0) {
-          await consumer.run({
-            eachBatch: async ({ batch }) => {
-              if (count(batch.messages)) await consumer.stop();
-            },
-          });
-        }
-      } finally {
-        removeHandlers();
-        progress.stop();
-        await consumer.close();
-      }
-      report("consume", stats, options.json);
+      report("consume", await benchConsume(command, options.topic, records, !options.json), options.json);
     });
+}
 
+function addEcho(bench: Command): void {
   commonOptions(
     bench.command("echo").description("baseline: the same batches through a bare grpc-js echo"),
     "unused (echo involves no topic)",
@@ -169,8 +145,82 @@ export function benchCommand(): Command {
       const batch = encodeRecordBatch(Array.from({ length: perBatch }, () => ({ value })));
       report("echo", await echoBaseline(batch, perBatch, options.records, options.recordSize), options.json);
     });
+}
 
-  return bench as unknown as Command;
+interface ProduceBench {
+  topic: string;
+  records: number;
+  recordSize: number;
+  throughput?: number;
+}
+
+/** Sends `records` values of `recordSize` bytes, recordsPerSend per send(), until done or a stop signal. */
+async function benchProduce(
+  producer: Producer,
+  bench: ProduceBench,
+  progress: Progress,
+): Promise<BenchStats> {
+  const value = randomBytes(bench.recordSize);
+  const stats = new BenchStats();
+  const pending: Array<Promise<RecordMetadata[]>> = [];
+  const startedMs = Date.now();
+  let stopping = false;
+  const removeHandlers = onStopRequest(() => {
+    stopping = true;
+  });
+  try {
+    for (let sent = 0; sent < bench.records && !stopping; ) {
+      const count = Math.min(recordsPerSend, bench.records - sent);
+      const messages: Message[] = new Array(count);
+      for (let i = 0; i < count; i++) messages[i] = { value };
+      if (bench.throughput !== undefined) await pace(sent, bench.throughput, startedMs);
+      const startUs = nowUs();
+      pending.push(
+        producer.send({ topic: bench.topic, messages }).then((metadata) => {
+          stats.recordLatencyUs(nowUs() - startUs);
+          stats.records += count;
+          stats.bytes += count * bench.recordSize;
+          progress.update(stats.records);
+          return metadata;
+        }),
+      );
+      sent += count;
+      if (pending.length >= sendsInFlightMax) await pending.shift();
+    }
+    await Promise.all(pending);
+  } finally {
+    removeHandlers();
+  }
+  return stats;
+}
+
+/** One consumer reads the topic from the beginning until `records` are read (or a stop signal). */
+async function benchConsume(
+  command: AnyCommand,
+  topic: string,
+  records: number,
+  showProgress: boolean,
+): Promise<BenchStats> {
+  const consumer = connect(command).consumer({ fromBeginning: true });
+  const stats = new BenchStats();
+  const progress = progressBar(records, "consume", showProgress);
+  const removeHandlers = onStopRequest(() => void consumer.stop());
+  try {
+    await consumer.assign([{ topic, fromBeginning: true }]);
+    const count = batchCounter(stats, progress, records);
+    if (records > 0) {
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (count(batch.messages)) await consumer.stop();
+        },
+      });
+    }
+  } finally {
+    removeHandlers();
+    progress.stop();
+    await consumer.close();
+  }
+  return stats;
 }
 
 /** Waits until sending record number `sent` keeps the rate at or below `perSecond`. */

@@ -1,7 +1,7 @@
 // `brook consume`: print records from a topic, one per line; alone (assigned partitions) or as a member of
 // a consumer group (--group: the coordinator shares the partitions, offsets are committed).
 
-import type { ConsumedMessage } from "@brook/client";
+import type { ConsumedMessage, Consumer } from "@brook/client";
 import { BrookError } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
@@ -81,26 +81,37 @@ export function consumeCommand(): Command {
             { topic, partition: options.partition, offset: options.offset, fromBeginning },
           ]);
         }
-        const ends = options.exitAtEnd ? await consumer.endOffsets() : undefined;
-        const atEnd = () => ends?.every((end) => (consumer.position(end) ?? -1) >= end.offset);
-        // Also checked on a timer: a reader that starts at the end never gets a message to check after.
-        const endWatch = ends && setInterval(() => atEnd() && void consumer.stop(), endCheckIntervalMs);
-        let count = 0;
-        try {
-          for await (const message of consumer) {
-            process.stdout.write(`${formatRecord(message, format)}\n`);
-            count++;
-            if (count === options.maxMessages || atEnd()) break;
-          }
-        } finally {
-          clearInterval(endWatch);
-        }
+        const count = await printRecords(consumer, format, options.exitAtEnd ?? false, options.maxMessages);
         process.stderr.write(`consumed ${count} record(s)\n`);
       } finally {
         removeHandlers();
         await consumer.close();
       }
     }) as unknown as Command;
+}
+
+/** Prints records until `maxMessages`, the end as of start-up (`exitAtEnd`), or a stop; returns how many. */
+async function printRecords(
+  consumer: Consumer,
+  format: "text" | "kv" | "json",
+  exitAtEnd: boolean,
+  maxMessages: number | undefined,
+): Promise<number> {
+  const ends = exitAtEnd ? await consumer.endOffsets() : undefined;
+  const atEnd = () => ends?.every((end) => (consumer.position(end) ?? -1) >= end.offset);
+  // Also checked on a timer: a reader that starts at the end never gets a message to check after.
+  const endWatch = ends && setInterval(() => atEnd() && void consumer.stop(), endCheckIntervalMs);
+  let count = 0;
+  try {
+    for await (const message of consumer) {
+      process.stdout.write(`${formatRecord(message, format)}\n`);
+      count++;
+      if (count === maxMessages || atEnd()) break;
+    }
+  } finally {
+    clearInterval(endWatch);
+  }
+  return count;
 }
 
 /**

@@ -6,9 +6,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkBrokerAddresses } from "@brook/client";
 import { Command, Option } from "@commander-js/extra-typings";
-import { bootstrapServers, type GlobalOptions, parseInteger } from "../connect.js";
+import { bootstrapServers, type GlobalOptions, parseInteger, serverList } from "../connect.js";
 import { type DrillReport, drillDefaults, runDrill } from "../drill/drill.js";
 import { clientKinds } from "../drill/producer.js";
 import { sleepMs } from "../drill/time.js";
@@ -99,19 +98,7 @@ export function drillCommand(): Command {
   return drill as unknown as Command;
 }
 
-/** host:port,... checked as the SDK checks --bootstrap, so a typo is refused before the drill starts. */
-function parseKafkaBootstrap(value: string): string[] {
-  const servers = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  try {
-    checkBrokerAddresses(servers);
-  } catch (error) {
-    throw new Error(`--kafka-bootstrap: ${(error as Error).message.replace(/^[A-Z_]+: /, "")}`);
-  }
-  return servers;
-}
+const parseKafkaBootstrap = (value: string): string[] => serverList(value, "--kafka-bootstrap");
 
 function brokerControl(stopCommand: string | undefined, startCommand: string | undefined): BrokerControl {
   if ((stopCommand === undefined) !== (startCommand === undefined)) {

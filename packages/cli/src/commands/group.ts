@@ -58,7 +58,14 @@ export function resetTarget(flags: ResetFlags): ResetTarget {
 
 export function groupCommand(): Command {
   const group = new Command("group").description("list, describe, reset and delete consumer groups");
+  addList(group);
+  addDescribe(group);
+  addResetOffsets(group);
+  addDelete(group);
+  return group as unknown as Command;
+}
 
+function addList(group: Command): void {
   group
     .command("list")
     .description("list consumer groups: state, members and coordinator")
@@ -76,7 +83,9 @@ export function groupCommand(): Command {
         );
       });
     });
+}
 
+function addDescribe(group: Command): void {
   group
     .command("describe")
     .description("show a group's members and, per partition, its committed offset, log end offset and lag")
@@ -89,7 +98,9 @@ export function groupCommand(): Command {
         else printGroupLag(lag);
       });
     });
+}
 
+function addResetOffsets(group: Command): void {
   group
     .command("reset-offsets")
     .description("move a group's committed offsets on a topic (the group must have no members)")
@@ -136,7 +147,9 @@ export function groupCommand(): Command {
         );
       });
     });
+}
 
+function addDelete(group: Command): void {
   group
     .command("delete")
     .description("delete a consumer group and its committed offsets (the group must have no members)")
@@ -149,8 +162,6 @@ export function groupCommand(): Command {
         else process.stdout.write(`deleted group ${groupId}\n`);
       });
     });
-
-  return group as unknown as Command;
 }
 
 /** Member ids cut to this many characters in tables, or more where two would look the same (--json has them whole). */

@@ -13,7 +13,15 @@ function configEntry(value: string, previous: Array<{ name: string; value: strin
 
 export function topicCommand(): Command {
   const topic = new Command("topic").description("create, list, describe, alter and delete topics");
+  addCreate(topic);
+  addList(topic);
+  addDescribe(topic);
+  addAlter(topic);
+  addDelete(topic);
+  return topic as unknown as Command;
+}
 
+function addCreate(topic: Command): void {
   topic
     .command("create")
     .description("create a topic")
@@ -44,7 +52,9 @@ export function topicCommand(): Command {
         process.stdout.write(`created topic ${name}\n`);
       });
     });
+}
 
+function addList(topic: Command): void {
   topic
     .command("list")
     .description("list topics")
@@ -56,7 +66,9 @@ export function topicCommand(): Command {
         else for (const name of topics) process.stdout.write(`${name}\n`);
       });
     });
+}
 
+function addDescribe(topic: Command): void {
   topic
     .command("describe")
     .description("show a topic's partitions: leader, epoch, replicas, ISR and offsets")
@@ -107,7 +119,9 @@ export function topicCommand(): Command {
         );
       });
     });
+}
 
+function addAlter(topic: Command): void {
   topic
     .command("alter")
     .description(
@@ -148,7 +162,9 @@ export function topicCommand(): Command {
         );
       });
     });
+}
 
+function addDelete(topic: Command): void {
   topic
     .command("delete")
     .description("delete a topic and all its records")
@@ -159,8 +175,6 @@ export function topicCommand(): Command {
         process.stdout.write(`deleted topic ${name}\n`);
       });
     });
-
-  return topic as unknown as Command;
 }
 
 /** `1 at host:9092 (Kafka host:9094)`, or `(no Kafka listener)`. */
