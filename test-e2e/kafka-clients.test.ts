@@ -16,7 +16,7 @@ const { Kafka, logLevel, CompressionTypes } = require("kafkajs");
 
 const kcat = onPath("kcat");
 const memberScript = new URL("./kafka-member/member.mjs", import.meta.url).pathname;
-if (!kcat && process.env.BROOK_REQUIRE_KCAT) throw new Error("kcat is not on the PATH: apt-get install kcat");
+if (!kcat && process.env.REQUIRE_KCAT) throw new Error("kcat is not on the PATH: apt-get install kcat");
 
 let cluster: Cluster;
 let brook: Brook;
