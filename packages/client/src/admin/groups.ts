@@ -84,7 +84,7 @@ export interface GroupOffset {
   metadata: string;
 }
 
-/** `brook group describe G --json` (DESIGN.md): fields may be added, never renamed. */
+/** `brook group describe G --json` (docs/decisions.md): fields may be added, never renamed. */
 export interface GroupLag {
   group: string;
   state: string;
