@@ -21,23 +21,16 @@
 // deploy/Dockerfile) and killed with SIGKILL only if that fails.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import {
-  accessSync,
-  constants,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Brook } from "@brook/client";
 import { CONFIG_SCHEMA } from "@brook/server";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { onPath } from "./on-path.js";
 import { readAll } from "./read-all.js";
 import { waitFor } from "./wait.js";
 
@@ -99,16 +92,6 @@ function publishedPort(service: Service, containerPort: number): number | undefi
   return undefined;
 }
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return dir !== "";
-    } catch {
-      return false;
-    }
-  });
-}
 const dockerCompose = onPath("docker-compose");
 
 describe("deploy/docker-compose.yml", () => {

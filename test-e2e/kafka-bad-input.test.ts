@@ -7,6 +7,7 @@ import { ApiKey, decodeResponse, encodeRequest, FrameSplitter, KafkaErrorCode } 
 import { type Cluster, startCluster } from "@brook/testkit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitUntil } from "./wait.js";
 
 let cluster: Cluster;
 let port: number;
@@ -46,19 +47,11 @@ async function open(): Promise<Client> {
   return { socket, frames, closed: closedPromise, isClosed: () => closed };
 }
 
-const until = async (what: string, condition: () => boolean, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
-
 /** A Metadata v12 round trip on a fresh connection: the listener still serves. */
 async function stillServes(): Promise<void> {
   const client = await open();
   client.socket.write(Buffer.concat(encodeRequest(ApiKey.Metadata, 12, 42, "probe", { topics: null })));
-  await until("a metadata answer", () => client.frames.length === 1);
+  await waitUntil("a metadata answer", 10_000, () => client.frames.length === 1);
   const { correlationId, body } = decodeResponse(ApiKey.Metadata, 12, client.frames[0]);
   expect(correlationId).toBe(42);
   expect(body.brokers.map((b) => b.port)).toEqual([port]);
@@ -108,7 +101,7 @@ describe("the Kafka listener under bad input", () => {
         }),
       ),
     );
-    await until("a produce answer", () => client.frames.length === 1);
+    await waitUntil("a produce answer", 10_000, () => client.frames.length === 1);
     const { body } = decodeResponse(ApiKey.Produce, 9, client.frames[0]);
     expect(body.responses[0].partitionResponses[0].errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     client.socket.destroy();

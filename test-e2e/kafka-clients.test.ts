@@ -2,13 +2,15 @@
 // (librdkafka) are the judges of compatibility, not Brook's own encoder. Records cross protocols both
 // ways, keys, headers and timestamps included, and a key lands on the same partition from every client.
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Admin, Brook } from "@brook/client";
 import { partitionForKey } from "@brook/protocol";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onPath } from "./on-path.js";
 import { readAll } from "./read-all.js";
+import { waitFor, waitUntil } from "./wait.js";
 
 // kafkajs is CommonJS; its types are loose, and what is checked here is the wire, not its typings.
 const require = createRequire(import.meta.url);
@@ -312,7 +314,7 @@ describe("kafkajs consumer group", () => {
       expect([...seen()].sort()).toEqual(Array.from({ length: 900 }, (_, i) => `v${i}`).sort());
 
       // brook group describe shows the classic group: its two members, their partitions, and its lag.
-      const lag = await waitUntil("the group's lag to reach 0", 15_000, async () => {
+      const lag = await waitFor("the group's lag to reach 0", 15_000, async () => {
         const current = await admin().groupLag(groupId);
         return current.totalLag === 0 && current.members.length === 2 ? current : undefined;
       });
@@ -349,7 +351,7 @@ describe("kafkajs consumer group", () => {
         "kcat-group",
       ]);
       expect(out.trim().split("\n").sort()).toEqual(Array.from({ length: 30 }, (_, i) => `kg${i}`).sort());
-      const lag = await waitUntil("kcat's commits", 15_000, async () => {
+      const lag = await waitFor("kcat's commits", 15_000, async () => {
         const current = await admin().groupLag("kcat-g");
         return current.partitions.length === 3 && current.totalLag === 0 ? current : undefined;
       });
@@ -495,36 +497,11 @@ function admin(): Admin {
   return sharedAdmin;
 }
 
-/** Polls `check` every 50 ms until it returns something other than false or undefined. */
-async function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => T | Promise<T>,
-): Promise<Exclude<T, false | undefined>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== undefined) return value as Exclude<T, false | undefined>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { timeout: 30_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`${command} ${args.join(" ")}: ${stderr || error.message}`)) : resolve(stdout),
     );
     child.stdin?.end(input ?? "");
-  });
-}
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? "").split(":").some((dir) => {
-    try {
-      return statSync(`${dir}/${command}`).isFile();
-    } catch {
-      return false;
-    }
   });
 }

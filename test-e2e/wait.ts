@@ -16,3 +16,13 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** Polls a yes-or-no `condition` every `pollMs` until it holds; fails after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  condition: () => boolean | Promise<boolean>,
+  pollMs = 25,
+): Promise<void> {
+  await waitFor(what, timeoutMs, async () => ((await condition()) ? true : undefined), pollMs);
+}

@@ -130,6 +130,11 @@ export class Broker {
   private readonly metadataSource: MetadataSource;
   private readonly coordinator: GroupCoordinator;
   private readonly groupHandlers: GroupHandlers;
+  /**
+   * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
+   * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
+   */
+  readonly api: BrokerApi;
 
   private constructor(options: BrokerOptions) {
     this.metadataSource = options.metadata;
@@ -172,6 +177,7 @@ export class Broker {
       config: options.groups,
     });
     this.groupHandlers = new GroupHandlers(this.context, this.coordinator);
+    this.api = this.buildApi();
     this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
       // ReplicaManager logs failures; an unhandled rejection here would kill the node.
       this.replicas
@@ -241,11 +247,8 @@ export class Broker {
     return missing;
   }
 
-  /**
-   * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
-   * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
-   */
-  get api(): BrokerApi {
+  /** Built once: the calls close over the broker's context. */
+  private buildApi(): BrokerApi {
     const ctx = this.context;
     return {
       brokerId: ctx.brokerId,

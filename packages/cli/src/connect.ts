@@ -57,7 +57,7 @@ export function serverList(value: string, source: string): string[] {
     checkBrokerAddresses(servers);
   } catch (error) {
     if (error instanceof BrookError && source !== "") {
-      throw new BrookError(error.code, `${source}: ${error.message.replace(/^[A-Z_]+: /, "")}`);
+      throw new BrookError(error.code, `${source}: ${error.detail}`);
     }
     throw error;
   }

@@ -3,7 +3,7 @@
 // `npm exec` and a shell, and a SIGTERM sent to npm's PID ends npm and the shell but never reaches this
 // process; so when npm goes away, this process sends itself the SIGTERM it missed.
 
-import { readFileSync } from "node:fs";
+import { isAlive, parentOf, type ReadProc, readProc } from "./process-table.js";
 
 /** How often the process checks that the npm that started it is still there. */
 const launcherPollMs = 250;
@@ -14,23 +14,6 @@ const ancestorsMax = 3;
 /** Exit code of a process ended by a signal it did not handle cleanly: 128 + SIGTERM. */
 const forcedExitCode = 143;
 
-type ReadProc = (pid: number, file: "stat" | "cmdline") => string | undefined;
-
-const readProc: ReadProc = (pid, file) => {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, "utf8");
-  } catch {
-    return undefined; // not Linux, or the process is gone
-  }
-};
-
-function parentOf(pid: number, read: ReadProc): number | undefined {
-  const stat = read(pid, "stat");
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
-  const ppid = stat === undefined ? Number.NaN : Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  return Number.isInteger(ppid) && ppid > 1 ? ppid : undefined;
-}
-
 /** The PID of the `npm exec` (npx) that started `pid`, if one did. */
 export function launcherPid(pid: number, read: ReadProc = readProc): number | undefined {
   let ancestor = parentOf(pid, read);
@@ -40,17 +23,6 @@ export function launcherPid(pid: number, read: ReadProc = readProc): number | un
     ancestor = parentOf(ancestor, read);
   }
   return undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill(0); it is gone all the same.
-  const stat = readProc(pid, "stat");
-  return stat === undefined || stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
 }
 
 /** Started by npx: SIGTERM ourselves once npm is gone (it was signalled, or its terminal closed). */

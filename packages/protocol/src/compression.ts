@@ -37,11 +37,30 @@
 // @mongodb-js/zstd 1.2.2 binding exposes only async compress/decompress, which would have made encode and
 // decode, and the producer's and consumer's paths through them, async for one codec.
 
+import { createRequire } from "node:module";
 import { gunzipSync, gzipSync } from "node:zlib";
-import zstd from "@toondepauw/node-zstd";
-import lz4 from "lz4-napi";
-import snappy from "snappy";
+import type zstdModule from "@toondepauw/node-zstd";
+import type lz4Module from "lz4-napi";
+import type snappyModule from "snappy";
 import { BrookError } from "./errors.js";
+
+const require = createRequire(import.meta.url);
+
+/** Loads a native codec on first use: a broker stores compressed batches without opening them, so it never does. */
+function onFirstUse<T>(load: () => T): () => T {
+  let loaded: T | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
+const snappyLib = onFirstUse(() => require("snappy") as typeof snappyModule);
+const lz4Lib = onFirstUse(() => require("lz4-napi") as typeof lz4Module);
+const zstdLib = onFirstUse(() => {
+  const zstd = require("@toondepauw/node-zstd") as typeof zstdModule;
+  return { encoder: new zstd.Encoder(ZSTD_LEVEL), decoder: new zstd.Decoder() };
+});
 
 /** Compression codecs this codec can write and read, by Kafka's codec id. */
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -115,23 +134,20 @@ const snappyCodec: Codec = {
     let declaredBytes = 0;
     for (const block of blocks) declaredBytes += snappyDeclaredBytes(block);
     if (declaredBytes > bytesMax) throw new OverCeiling(`its blocks declare ${declaredBytes} bytes`);
-    const plain = blocks.map((block) => snappy.uncompressSync(block, SNAPPY_OUTPUT) as Buffer);
+    const plain = blocks.map((block) => snappyLib().uncompressSync(block, SNAPPY_OUTPUT) as Buffer);
     return plain.length === 1 ? plain[0] : Buffer.concat(plain);
   },
 };
 
-const zstdEncoder = new zstd.Encoder(ZSTD_LEVEL);
-const zstdDecoder = new zstd.Decoder();
-
 const lz4Codec: Codec = {
   name: "lz4",
-  compress: (plain) => lz4.compressFrameSync(plain),
+  compress: (plain) => lz4Lib().compressFrameSync(plain),
   inflate(compressed, bytesMax) {
     const frames = readFrames(compressed, LZ4_FRAME_MAGIC, readLz4Frame);
     checkBound(sum(frames.map((frame) => frame.bound)), bytesMax);
     // lz4-napi's frame decoder measured 4-5x slower than its block API, so frames whose blocks stand alone
     // and carry no checksum to verify (Kafka's Java clients write these) are inflated block by block.
-    if (!frames.every((frame) => frame.blockwise)) return lz4.decompressFrameSync(compressed);
+    if (!frames.every((frame) => frame.blockwise)) return lz4Lib().decompressFrameSync(compressed);
     const plain = frames.flatMap((frame) => frame.blocks.map(inflateLz4Block));
     return plain.length === 1 ? plain[0] : Buffer.concat(plain);
   },
@@ -139,10 +155,10 @@ const lz4Codec: Codec = {
 
 const zstdCodec: Codec = {
   name: "zstd",
-  compress: (plain) => zstdEncoder.encodeSync(plain),
+  compress: (plain) => zstdLib().encoder.encodeSync(plain),
   inflate(compressed, bytesMax) {
     checkBound(sum(readFrames(compressed, ZSTD_FRAME_MAGIC, zstdFrameBound)), bytesMax);
-    return zstdDecoder.decodeSync(compressed);
+    return zstdLib().decoder.decodeSync(compressed);
   },
 };
 
@@ -202,7 +218,7 @@ export function decompress(
 function compressXerial(plain: Buffer): Buffer {
   const parts: Buffer[] = [XERIAL_HEADER];
   for (let start = 0; start < plain.length; start += XERIAL_CHUNK_BYTES) {
-    const block = snappy.compressSync(plain.subarray(start, start + XERIAL_CHUNK_BYTES), SNAPPY_OUTPUT);
+    const block = snappyLib().compressSync(plain.subarray(start, start + XERIAL_CHUNK_BYTES), SNAPPY_OUTPUT);
     const length = Buffer.allocUnsafe(INT32_BYTES);
     length.writeInt32BE(block.length);
     parts.push(length, block);
@@ -365,7 +381,7 @@ function inflateLz4Block(block: Lz4Block): Buffer {
   const sized = Buffer.allocUnsafe(INT32_BYTES + block.data.length);
   sized.writeUInt32LE(block.bytesMax, 0);
   block.data.copy(sized, INT32_BYTES);
-  return lz4.uncompressSync(sized);
+  return lz4Lib().uncompressSync(sized);
 }
 
 /** Bounds one zstd frame (after its magic) by its block headers; see the file comment. */

@@ -336,13 +336,16 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
 export class BrookError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  /** The message without its leading "CODE: ", for callers that say the code themselves. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     const info = ERRORS[code];
-    super(detail ? `${code}: ${detail}` : `${code}: ${info.message}`, options);
+    super(`${code}: ${detail || info.message}`, options);
     this.name = "BrookError";
     this.code = code;
     this.retriable = info.retriable;
+    this.detail = detail || info.message;
   }
 }
 

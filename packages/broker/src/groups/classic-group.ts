@@ -133,13 +133,7 @@ export type ClassicReply =
   | { kind: "sync"; memberId: string; answer: ClassicSyncResult | BrookError };
 
 /** A member as persisted (GroupMetadataValue's member); bytes in base64. */
-export interface ClassicMemberSnapshot {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeoutMs: number;
-  sessionTimeoutMs: number;
+export interface ClassicMemberSnapshot extends Omit<ClassicMemberView, "protocols" | "assignment"> {
   protocols: { name: string; metadata: string }[];
   assignment: string;
 }

@@ -201,18 +201,7 @@ export class GroupCoordinator {
    * its offsets (docs/decisions.md: one protocol per group at a time).
    */
   consumerGroup(groupId: string, create: boolean): { shard: Shard; group: ConsumerGroup | undefined } {
-    const { shard, group } = this.locate(groupId);
-    if (group?.type === "consumer") return { shard, group };
-    if (group !== undefined && group.memberCount > 0) {
-      throw new BrookError(
-        "INCONSISTENT_GROUP_PROTOCOL",
-        `group '${groupId}' is used by ${group.memberCount} Kafka client(s) (the classic JoinGroup protocol); a Brook consumer can join it once they have all left, or use another group id`,
-      );
-    }
-    if (!create) return { shard, group: undefined };
-    const created = new ConsumerGroup(groupId, randomUUID).keepOffsetsOf(group);
-    this.replace(shard, group, created);
-    return { shard, group: created };
+    return this.groupOfType(groupId, "consumer", create, () => new ConsumerGroup(groupId, randomUUID));
   }
 
   /**
@@ -220,16 +209,30 @@ export class GroupCoordinator {
    * members refuses (INCONSISTENT_GROUP_PROTOCOL); one without becomes a classic group, with its offsets.
    */
   classicGroup(groupId: string, create: boolean): { shard: Shard; group: ClassicGroup | undefined } {
+    return this.groupOfType(
+      groupId,
+      "classic",
+      create,
+      () => new ClassicGroup(groupId, this.classicConfig, randomUUID),
+    );
+  }
+
+  private groupOfType<G extends Group>(
+    groupId: string,
+    type: G["type"],
+    create: boolean,
+    make: () => G,
+  ): { shard: Shard; group: G | undefined } {
     const { shard, group } = this.locate(groupId);
-    if (group?.type === "classic") return { shard, group };
+    if (group?.type === type) return { shard, group: group as G };
     if (group !== undefined && group.memberCount > 0) {
       throw new BrookError(
         "INCONSISTENT_GROUP_PROTOCOL",
-        `group '${groupId}' is used by ${group.memberCount} Brook consumer(s) (ConsumerGroupHeartbeat); a Kafka client can join it once they have all left, or use another group id`,
+        `group '${groupId}' is used by ${membersOf(group)}; ${joinerOf(type)} can join it once they have all left, or use another group id`,
       );
     }
     if (!create) return { shard, group: undefined };
-    const created = new ClassicGroup(groupId, this.classicConfig, randomUUID).keepOffsetsOf(group);
+    const created = make().keepOffsetsOf(group) as G;
     this.replace(shard, group, created);
     return { shard, group: created };
   }
@@ -556,4 +559,15 @@ function coordinatorError(error: unknown, shard: Shard): BrookError {
     default:
       return typed;
   }
+}
+
+/** Who holds a group, as INCONSISTENT_GROUP_PROTOCOL names them. */
+function membersOf(group: Group): string {
+  return group.type === "classic"
+    ? `${group.memberCount} Kafka client(s) (the classic JoinGroup protocol)`
+    : `${group.memberCount} Brook consumer(s) (ConsumerGroupHeartbeat)`;
+}
+
+function joinerOf(type: Group["type"]): string {
+  return type === "classic" ? "a Kafka client" : "a Brook consumer";
 }

@@ -12,6 +12,7 @@ import { type DrillReport, drillDefaults, runDrill } from "../drill/drill.js";
 import { clientKinds } from "../drill/producer.js";
 import { sleepMs } from "../drill/time.js";
 import { printJson } from "../output.js";
+import { isAlive } from "../process-table.js";
 
 /** A stop or start command (or `make up`) that runs longer than this is killed and the drill fails. */
 const commandTimeoutMs = 120_000;
@@ -127,7 +128,7 @@ function makeUpControl(root: string): BrokerControl {
         );
       }
       const pid = Number(readFileSync(pidFile, "utf8").trim());
-      if (!Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) {
+      if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) {
         throw new Error(`node ${id} (PID file ${pidFile}) is not running`);
       }
       if (!isBrookServer(pid)) {
@@ -135,7 +136,7 @@ function makeUpControl(root: string): BrokerControl {
       }
       process.kill(pid, "SIGKILL");
       // Bounded: a SIGKILLed process is gone within a scheduler tick or two.
-      for (let waitedMs = 0; alive(pid) && waitedMs < exitWaitMs; waitedMs += 20) await sleepMs(20);
+      for (let waitedMs = 0; isAlive(pid) && waitedMs < exitWaitMs; waitedMs += 20) await sleepMs(20);
     },
     async startBroker() {
       const nodes = readdirSync(brookDir).filter((name) => /^node-\d+$/.test(name)).length;
@@ -145,26 +146,6 @@ function makeUpControl(root: string): BrokerControl {
       });
     },
   };
-}
-
-/**
- * The process exists and is not a zombie: a killed node stays a zombie until
- * init reaps it, which in some containers and VMs takes seconds.
- */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  if (!existsSync("/proc/self/stat")) return true; // no process table to read: kill(0) is all we know
-  try {
-    // "pid (comm) state ...": the state follows the last ")", as comm may hold anything.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false; // gone since kill(0)
-  }
 }
 
 /** Where the process table can be read (Linux), the PID must be a node running brook's bin. */

@@ -102,7 +102,6 @@ export function brookPlacements(metadata: readonly RecordMetadata[], count: numb
 }
 
 function brookFailure(error: unknown): SendFailure {
-  const { code, message } = asBrookError(error);
-  // BrookError messages start with their code, which the failure's code already says.
-  return new SendFailure(code, message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message);
+  const { code, detail } = asBrookError(error);
+  return new SendFailure(code, detail);
 }

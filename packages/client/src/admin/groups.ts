@@ -18,7 +18,7 @@ import { brokerAddress } from "../cluster/metadata-cache.js";
 import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
 import type { TopicPartition, TopicPartitionOffset } from "../consumer/types.js";
 import { withRetry } from "../retry/retry-policy.js";
-import { namedError, stripCode } from "./named-error.js";
+import { namedError } from "./named-error.js";
 
 /**
  * Which protocol a group's members speak: "consumer" for Brook's own consumers (ConsumerGroupHeartbeat),
@@ -490,8 +490,7 @@ function firstError(
   for (const { topic, partitions } of topics) {
     for (const { partition, error: partitionError } of partitions) {
       const typed = fromWireError(partitionError);
-      if (typed !== undefined)
-        return { code: typed.code, message: `${topic}-${partition}: ${stripCode(typed)}` };
+      if (typed !== undefined) return { code: typed.code, message: `${topic}-${partition}: ${typed.detail}` };
     }
   }
   return undefined;
@@ -503,7 +502,7 @@ async function aboutGroup<T>(groupId: string, call: Promise<T>): Promise<T> {
     return await call;
   } catch (error) {
     if (!(error instanceof BrookError)) throw error;
-    const message = stripCode(error);
+    const message = error.detail;
     if ([`'${groupId}'`, `"${groupId}"`].some((name) => message.includes(name))) throw error;
     throw namedError(error, `group "${groupId}"`);
   }

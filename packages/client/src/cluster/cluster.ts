@@ -40,7 +40,6 @@ export class Cluster {
   private lastAnsweredMs: number;
 
   constructor(readonly options: ClusterOptions) {
-    checkBrokerAddresses(options.brokers);
     this.lastAnsweredMs = options.clock.nowMs();
     this.callMetadata.set(clientIdKey, options.clientId);
     this.pool = new ConnectionPool(options.createClient);
@@ -88,7 +87,7 @@ export class Cluster {
     }
     const silentMs = nowMs - this.lastAnsweredMs;
     if (silentMs < this.options.unreachableTimeoutMs) return error;
-    const reason = (error as BrookError).message.replace(/^[A-Z_]+: /, "");
+    const reason = (error as BrookError).detail;
     return new BrookError(
       "CLUSTER_UNREACHABLE",
       `no broker answered for ${(silentMs / 1000).toFixed(1)} s (tried ${this.candidateAddresses().join(", ")}): ${reason.includes(address) ? reason : `${address}: ${reason}`}`,
@@ -116,7 +115,7 @@ export class Cluster {
     }
     throw new BrookError(
       "BROKER_NOT_AVAILABLE",
-      `no broker answered ${method} (tried ${this.candidateAddresses().join(", ")}): ${lastError?.message.replace(/^BROKER_NOT_AVAILABLE: /, "")}`,
+      `no broker answered ${method} (tried ${this.candidateAddresses().join(", ")}): ${lastError?.code === "BROKER_NOT_AVAILABLE" ? lastError.detail : lastError?.message}`,
       { cause: lastError },
     );
   }

@@ -1,16 +1,11 @@
 // Where Kafka clients reach each broker: the Kafka host and port it registered (Kafka's
 // advertised.listeners), not its gRPC address.
 
-import type { BrokerImage, MetadataImage } from "@brook/metadata";
+import type { MetadataImage } from "@brook/metadata";
 
 export interface KafkaEndpoint {
   readonly host: string;
   readonly port: number;
-}
-
-/** A broker's Kafka endpoint, or undefined when it registered none (its Kafka listener is off). */
-export function kafkaEndpointOf(broker: BrokerImage): KafkaEndpoint | undefined {
-  return broker.kafkaEndpoint;
 }
 
 /**
@@ -30,7 +25,7 @@ export function kafkaBrokers(
 ): { id: number; endpoint: KafkaEndpoint; rack: string | null }[] {
   const brokers = [];
   for (const broker of [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId)) {
-    const endpoint = kafkaEndpointOf(broker);
+    const endpoint = broker.kafkaEndpoint; // absent when its Kafka listener is off
     if (broker.fenced || endpoint === undefined) continue;
     brokers.push({ id: broker.brokerId, endpoint, rack: broker.rack ?? null });
   }

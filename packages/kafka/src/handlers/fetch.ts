@@ -6,7 +6,7 @@
 
 import type { FetchPartitionResponse } from "@brook/protocol";
 import { KafkaErrorCode } from "../error-codes.js";
-import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
+import { brookErrorOf, kafkaErrorCodeOfWire } from "../errors.js";
 import type {
   FetchRequest,
   FetchRequestPartition,
@@ -67,13 +67,8 @@ function partitionAnswer(
   aborted: [] | null,
   ctx: RequestContext,
 ): FetchResponsePartitionInput {
-  const error = answer === undefined ? undefined : brookErrorOf(answer.error);
   const errorCode =
-    answer === undefined
-      ? KafkaErrorCode.UNKNOWN_SERVER_ERROR
-      : error === undefined
-        ? KafkaErrorCode.NONE
-        : kafkaErrorCodeOf(error);
+    answer === undefined ? KafkaErrorCode.UNKNOWN_SERVER_ERROR : kafkaErrorCodeOfWire(answer.error);
   // Without transactions the last stable offset is the high watermark.
   const highWatermark = toInt64(Number(answer?.highWatermark ?? -1));
   return {

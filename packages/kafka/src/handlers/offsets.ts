@@ -2,7 +2,7 @@
 // a leader epoch ends, answered by the broker's own offset lookups.
 
 import { KafkaErrorCode } from "../error-codes.js";
-import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
+import { kafkaErrorCodeOfWire } from "../errors.js";
 import type {
   ListOffsetsRequest,
   ListOffsetsResponseInput,
@@ -26,9 +26,8 @@ export function listOffsets(request: ListOffsetsRequest, ctx: RequestContext): L
   const found = new Map<string, { errorCode: number; offset: number; timestamp: number }>();
   for (const topic of answer.topics ?? []) {
     for (const p of topic.partitions ?? []) {
-      const error = brookErrorOf(p.error);
       found.set(`${topic.topic}\u0000${p.partition}`, {
-        errorCode: error === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(error),
+        errorCode: kafkaErrorCodeOfWire(p.error),
         offset: Number(p.offset ?? -1),
         timestamp: Number(p.timestamp ?? -1),
       });
@@ -77,9 +76,8 @@ export function offsetForLeaderEpoch(
     topics: (answer.topics ?? []).map((topic) => ({
       topic: topic.topic ?? "",
       partitions: (topic.partitions ?? []).map((p) => {
-        const error = brookErrorOf(p.error);
         return {
-          errorCode: error === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(error),
+          errorCode: kafkaErrorCodeOfWire(p.error),
           partition: p.partition ?? 0,
           leaderEpoch: p.leaderEpoch ?? -1,
           endOffset: toInt64(Number(p.endOffset ?? -1)),

@@ -2,7 +2,7 @@
 // as Brook's own producers, so the broker's sequence checks treat both alike.
 
 import { KafkaErrorCode } from "../error-codes.js";
-import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
+import { kafkaErrorCodeOfWire } from "../errors.js";
 import type { InitProducerIdRequest, InitProducerIdResponseInput } from "../generated/messages.js";
 import { type RequestContext, toInt64 } from "./context.js";
 
@@ -19,10 +19,9 @@ export async function initProducerId(
     };
   }
   const answer = await ctx.broker.initProducerId({});
-  const error = brookErrorOf(answer.error);
   return {
     throttleTimeMs: 0,
-    errorCode: error === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(error),
+    errorCode: kafkaErrorCodeOfWire(answer.error),
     producerId: toInt64(Number(answer.producerId ?? -1)),
     producerEpoch: answer.producerEpoch ?? -1,
   };
