@@ -24,6 +24,7 @@ import {
   type OffsetForLeaderEpochResponse,
   type ProduceRequest__Output,
   type ProduceResponse,
+  serveCalls,
   systemClock,
   toServiceError,
   unary,
@@ -298,6 +299,9 @@ export class Broker {
       ListGroups: unary(() => groups.listGroups()),
       DescribeGroups: unary((request) => groups.describeGroups(request)),
       DeleteGroups: unary((request) => groups.deleteGroups(request)),
+      // Timed per request inside, under the method each request stands for.
+      Calls: (call) =>
+        serveCalls(call, api, (method, seconds, failed) => ctx.observer.requestDone(method, seconds, failed)),
     });
   }
 
@@ -313,6 +317,10 @@ export class Broker {
 function timed(observer: BrokerObserver, handlers: BrokerHandlers): BrokerHandlers {
   const wrapped: Record<string, unknown> = {};
   for (const [method, handler] of Object.entries(handlers)) {
+    if (method === "Calls") {
+      wrapped[method] = handler;
+      continue;
+    }
     const unaryHandler = handler as (
       call: unknown,
       callback: (error: unknown, value?: unknown) => void,

@@ -13,6 +13,7 @@ import {
   asBrookError,
   type BrokerClient,
   BrookError,
+  CallStream,
   createBrokerClient,
   type FetchRequest,
   type FetchResponse__Output,
@@ -116,8 +117,11 @@ class ReplicaFetcher {
   private readonly followed = new Map<Partition, Followed>();
   private closed = false;
   private wake: (() => void) | undefined;
-  /** The long-polling Fetch in flight, if any: follow() cancels it to start a new partition at once. */
-  private fetchCall: grpc.ClientUnaryCall | undefined;
+  /**
+   * Fetches go as messages on one stream to the leader (a unary call costs several times more, and
+   * every acks=all produce waits for two of them). follow() resets it to cancel a long poll in flight.
+   */
+  private readonly stream: CallStream;
   /** follow() started a partition since this round chose what to fetch: start the round over. */
   private restartRound = false;
 
@@ -129,6 +133,7 @@ class ReplicaFetcher {
     private readonly logger: Logger,
   ) {
     this.client = createBrokerClient(address);
+    this.stream = new CallStream(this.client);
     void this.run();
   }
 
@@ -151,7 +156,7 @@ class ReplicaFetcher {
     // answer is not needed (nothing is appended from a cancelled fetch; the next asks from the same offsets).
     if (started) {
       this.restartRound = true;
-      this.fetchCall?.cancel();
+      this.stream.reset();
     }
     this.wake?.();
   }
@@ -160,6 +165,7 @@ class ReplicaFetcher {
     this.closed = true;
     this.followed.clear();
     this.wake?.();
+    this.stream.close();
     this.client.close();
   }
 
@@ -333,19 +339,12 @@ class ReplicaFetcher {
     if (this.restartRound) return true;
     let response: FetchResponse__Output;
     try {
-      response = await this.call<FetchResponse__Output>(
-        "Fetch",
-        request,
-        this.options.maxWaitMs + callSlackMs,
-        (call) => {
-          this.fetchCall = call;
-        },
-      );
+      response = await this.stream.call("fetch", request, {
+        timeoutMs: this.options.maxWaitMs + callSlackMs,
+      });
     } catch (error) {
       if (this.restartRound) return true; // follow() cancelled it: fetch again at once, with the new partitions
       throw error;
-    } finally {
-      this.fetchCall = undefined;
     }
     const byName = new Map(
       fetched.map(([partition, state]) => [
@@ -399,26 +398,23 @@ class ReplicaFetcher {
   }
 
   private call<Res>(
-    method: "Fetch" | "OffsetForLeaderEpoch" | "ListOffsets",
+    method: "OffsetForLeaderEpoch" | "ListOffsets",
     request: object,
     timeoutMs: number,
-    started: (call: grpc.ClientUnaryCall) => void = () => undefined,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new BrookError("BROKER_NOT_AVAILABLE", "the replica fetcher is closed"));
         return;
       }
-      // biome-ignore lint/suspicious/noExplicitAny: one call site for three typed unary methods
+      // biome-ignore lint/suspicious/noExplicitAny: one call site for two typed unary methods
       const fn = (this.client as any)[method].bind(this.client) as (
         request: object,
         options: grpc.CallOptions,
         callback: (error: grpc.ServiceError | null, response?: Res) => void,
       ) => grpc.ClientUnaryCall;
-      started(
-        fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-          error ? reject(fromServiceError(error)) : resolve(response as Res),
-        ),
+      fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+        error ? reject(fromServiceError(error)) : resolve(response as Res),
       );
     });
   }

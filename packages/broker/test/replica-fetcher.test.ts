@@ -9,8 +9,8 @@ import path from "node:path";
 import { defaultTopicConfig, type MetadataImage } from "@brook/metadata";
 import {
   BrokerService,
-  type FetchRequest__Output,
-  type FetchResponse,
+  type CallRequest__Output,
+  type CallResponse,
   noError,
   systemClock,
 } from "@brook/protocol";
@@ -35,32 +35,45 @@ class LongPollingLeader {
 
   async start(): Promise<void> {
     this.server.addService(BrokerService, {
-      Fetch: (call: grpc.ServerUnaryCall<FetchRequest__Output, FetchResponse>, callback) => {
-        const request = call.request;
-        this.fetches.push({
-          partitions: request.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p.partition}`)),
-          atMs: Date.now(),
-        });
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          callback(null, {
-            topics: request.topics.map((t) => ({
-              topic: t.topic,
-              partitions: t.partitions.map((p) => ({
-                partition: p.partition,
-                error: noError,
-                highWatermark: 0,
-                logStartOffset: 0,
-                records: Buffer.alloc(0),
-              })),
-            })),
+      // Replica fetchers send their fetches on the Calls stream; a reset stream cancels the long poll on it.
+      Calls: (call: grpc.ServerDuplexStream<CallRequest__Output, CallResponse>) => {
+        const polls = new Set<NodeJS.Timeout>();
+        call.on("data", ({ id, fetch: request }: CallRequest__Output) => {
+          if (!request) throw new Error("only fetches are expected");
+          this.fetches.push({
+            partitions: request.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p.partition}`)),
+            atMs: Date.now(),
           });
-        }, request.maxWaitMs);
-        this.timers.add(timer);
+          const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            polls.delete(timer);
+            call.write({
+              id,
+              result: "fetch",
+              fetch: {
+                topics: request.topics.map((t) => ({
+                  topic: t.topic,
+                  partitions: t.partitions.map((p) => ({
+                    partition: p.partition,
+                    error: noError,
+                    highWatermark: 0,
+                    logStartOffset: 0,
+                    records: Buffer.alloc(0),
+                  })),
+                })),
+              },
+            });
+          }, request.maxWaitMs);
+          this.timers.add(timer);
+          polls.add(timer);
+        });
         call.on("cancelled", () => {
-          this.cancelled++;
-          clearTimeout(timer);
-          this.timers.delete(timer);
+          this.cancelled += polls.size;
+          for (const timer of polls) {
+            clearTimeout(timer);
+            this.timers.delete(timer);
+          }
+          polls.clear();
         });
       },
     } as grpc.UntypedServiceImplementation);

@@ -10,9 +10,12 @@ import {
   type BrokerHandlers,
   BrokerService,
   BrookError,
+  type CallRequest__Output,
+  type CallResponse,
   type ConsumerGroupHeartbeatRequest__Output,
   type ErrorCode,
   type FetchRequest__Output,
+  fromServiceError,
   type GroupTopicPartitions__Output,
   grpcChannelOptions,
   incrementSequence,
@@ -21,6 +24,7 @@ import {
   type OffsetFetchRequest__Output,
   type ProduceRequest__Output,
   patchBaseOffset,
+  serveCalls,
   splitBatches,
   toServiceError,
 } from "@brook/protocol";
@@ -203,9 +207,18 @@ export class FakeCluster {
             (error) => callback(toServiceError(error)),
           );
       };
+    const Produce = unary("Produce", (request: ProduceRequest__Output) => this.produce(brokerId, request));
+    const Fetch = unary("Fetch", (request: FetchRequest__Output) => this.fetch(brokerId, request));
     return {
-      Produce: unary("Produce", (request: ProduceRequest__Output) => this.produce(brokerId, request)),
-      Fetch: unary("Fetch", (request: FetchRequest__Output) => this.fetch(brokerId, request)),
+      Produce,
+      Fetch,
+      // The SDK sends produce and fetch on this stream; each request goes through the unary handler above,
+      // so it is recorded (and fails as injected) exactly as a unary call would be.
+      Calls: (call: grpc.ServerDuplexStream<CallRequest__Output, CallResponse>) =>
+        serveCalls(call, {
+          produce: (request) => viaUnary(Produce, request, call.metadata),
+          fetch: (request) => viaUnary(Fetch, request, call.metadata),
+        }),
       ListOffsets: unary("ListOffsets", ({ topics }) => ({
         topics: topics.map(({ topic, partitions }) => ({
           topic,
@@ -632,4 +645,17 @@ function toGroupTopicPartitions(keys: string[]) {
     byTopic.set(topic, [...(byTopic.get(topic) ?? []), Number(key.slice(cut + 1))]);
   }
   return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** Runs a unary handler for one request that arrived on the Calls stream. */
+function viaUnary<Req, Res>(
+  handler: (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void,
+  request: Req,
+  metadata: grpc.Metadata,
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    handler({ request, metadata } as grpc.ServerUnaryCall<Req, Res>, (error, response) =>
+      error ? reject(fromServiceError(error as grpc.ServiceError)) : resolve(response as Res),
+    ),
+  );
 }

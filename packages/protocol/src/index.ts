@@ -37,6 +37,13 @@ export {
   TRANSACTIONAL_FLAG_MASK,
   validateBatch,
 } from "./batch-header.js";
+export {
+  CallStream,
+  type StreamCallOptions,
+  type StreamedCall,
+  type StreamedCalls,
+  streamCallsInFlightMax,
+} from "./call-stream.js";
 export * from "./clock.js";
 export { Compression, type CompressionName } from "./compression.js";
 export {
@@ -75,4 +82,5 @@ export {
   type RecordHeader,
   type RecordInput,
 } from "./record-batch.js";
+export { type CallObserver, callsServedMax, type StreamedHandlers, serveCalls } from "./serve-calls.js";
 export type * from "./wire.js";

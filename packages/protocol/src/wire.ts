@@ -35,6 +35,8 @@ export type * from "./generated/brook/v1/BrokerHeartbeatRequest.js";
 export type * from "./generated/brook/v1/BrokerHeartbeatResponse.js";
 export type * from "./generated/brook/v1/BrokerInfo.js";
 export type * from "./generated/brook/v1/BrokerStatus.js";
+export type * from "./generated/brook/v1/CallRequest.js";
+export type * from "./generated/brook/v1/CallResponse.js";
 export type * from "./generated/brook/v1/ConsumerGroupHeartbeatRequest.js";
 export type * from "./generated/brook/v1/ConsumerGroupHeartbeatResponse.js";
 export type * from "./generated/brook/v1/ControllerStatus.js";

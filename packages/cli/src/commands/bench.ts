@@ -59,6 +59,11 @@ function addProduce(bench: Command): void {
       "cap the send rate at n records/s (as Kafka's perf test), to measure latency below saturation",
       parseInteger("--throughput", 1),
     )
+    .option(
+      "--in-flight <n>",
+      "latency mode: one record per send(), at most n sends awaiting their acknowledgement (1: each record's own round trip)",
+      parseInteger("--in-flight", 1),
+    )
     .addOption(new Option("--compression <codec>").choices(compressionNames).default("none" as const))
     .action(async (options, command) => {
       await ensureTopic(command, options.topic, options.partitions, options.replicationFactor);
@@ -67,7 +72,8 @@ function addProduce(bench: Command): void {
         acks,
         ...(acks === -1 ? { idempotent: options.idempotent } : {}),
         batchBytes: options.batchBytes,
-        lingerMs: options.lingerMs,
+        // Latency mode measures the round trip, not the producer's wait for company.
+        lingerMs: options.lingerMs ?? (options.inFlight === undefined ? undefined : 0),
         compression: options.compression,
       });
       const progress = progressBar(options.records, "produce", !options.json);
@@ -81,6 +87,7 @@ function addProduce(bench: Command): void {
               records: options.records,
               recordSize: options.recordSize,
               throughput: options.throughput,
+              inFlight: options.inFlight,
             },
             progress,
           ),
@@ -152,9 +159,15 @@ interface ProduceBench {
   records: number;
   recordSize: number;
   throughput?: number;
+  /** Latency mode: one record per send(), at most this many unacknowledged. */
+  inFlight?: number;
 }
 
-/** Sends `records` values of `recordSize` bytes, recordsPerSend per send(), until done or a stop signal. */
+/**
+ * Sends `records` values of `recordSize` bytes until done or a stop signal:
+ * recordsPerSend per send() with up to sendsInFlightMax outstanding, or in
+ * latency mode (`inFlight`) one record per send() with at most that many.
+ */
 async function benchProduce(
   producer: Producer,
   bench: ProduceBench,
@@ -169,8 +182,10 @@ async function benchProduce(
     stopping = true;
   });
   try {
+    const perSend = bench.inFlight === undefined ? recordsPerSend : 1;
+    const inFlightMax = bench.inFlight ?? sendsInFlightMax;
     for (let sent = 0; sent < bench.records && !stopping; ) {
-      const count = Math.min(recordsPerSend, bench.records - sent);
+      const count = Math.min(perSend, bench.records - sent);
       const messages: Message[] = new Array(count);
       for (let i = 0; i < count; i++) messages[i] = { value };
       if (bench.throughput !== undefined) await pace(sent, bench.throughput, startedMs);
@@ -185,7 +200,7 @@ async function benchProduce(
         }),
       );
       sent += count;
-      if (pending.length >= sendsInFlightMax) await pending.shift();
+      if (pending.length >= inFlightMax) await pending.shift();
     }
     await Promise.all(pending);
   } finally {

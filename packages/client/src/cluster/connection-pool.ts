@@ -1,15 +1,22 @@
 // One gRPC client per broker address, created on first use and closed with the pool. A gRPC channel
-// multiplexes every concurrent call over one HTTP/2 connection, so one client per broker is enough.
+// multiplexes every concurrent call over one HTTP/2 connection, so one client per broker is enough. Each
+// broker also has one call stream on that channel, for produce and fetch (the data path's cheap calls).
 
-import { type BrokerClient, BrookError, createBrokerClient } from "@brook/protocol";
+import { type BrokerClient, BrookError, CallStream, createBrokerClient } from "@brook/protocol";
+import type * as grpc from "@grpc/grpc-js";
 
 export type BrokerClientFactory = (address: string) => BrokerClient;
 
 export class ConnectionPool {
   private readonly clients = new Map<string, BrokerClient>();
+  private readonly streams = new Map<string, CallStream>();
   private closed = false;
 
-  constructor(private readonly create: BrokerClientFactory = createBrokerClient) {}
+  constructor(
+    private readonly create: BrokerClientFactory = createBrokerClient,
+    /** Sent when a call stream opens. */
+    private readonly streamMetadata?: grpc.Metadata,
+  ) {}
 
   get(address: string): BrokerClient {
     if (this.closed) throw new BrookError("CLIENT_CLOSED", "this client was closed");
@@ -21,6 +28,16 @@ export class ConnectionPool {
     return client;
   }
 
+  /** The call stream to the broker at `address`, on the same channel as its unary calls. */
+  stream(address: string): CallStream {
+    let stream = this.streams.get(address);
+    if (stream === undefined) {
+      stream = new CallStream(this.get(address), this.streamMetadata);
+      this.streams.set(address, stream);
+    }
+    return stream;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -28,6 +45,8 @@ export class ConnectionPool {
   /** Closes every channel; calls still running fail with CLIENT_CLOSED. */
   close(): void {
     this.closed = true;
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
