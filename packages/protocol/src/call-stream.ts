@@ -129,7 +129,7 @@ export class CallStream {
     const stream = this.client.Calls(this.metadata.clone());
     this.stream = stream;
     stream.on("data", (response: CallResponse__Output) => this.answer(response));
-    stream.on("error", (error: grpc.ServiceError) => this.broken(stream, fromServiceError(error)));
+    stream.on("error", (error: grpc.ServiceError) => this.broken(stream, fromServiceError(brokenBy(error))));
     stream.on("end", () =>
       this.broken(stream, new BrookError("BROKER_NOT_AVAILABLE", "the broker ended the call stream")),
     );
@@ -163,6 +163,20 @@ export class CallStream {
   private failAll(error: BrookError): void {
     for (const pending of [...this.pending.values()]) pending.reject(error);
   }
+}
+
+/**
+ * A stream this side did not cancel (reset() detaches it first) that ends CANCELLED was cancelled by the
+ * broker going away (a server shutting down resets its streams): to the caller that is an unreachable
+ * broker, as the transport would report it, not its own CLIENT_CLOSED.
+ */
+function brokenBy(error: grpc.ServiceError): grpc.ServiceError {
+  if (error.code !== grpc.status.CANCELLED) return error;
+  return Object.assign(new Error(error.message), {
+    code: grpc.status.UNAVAILABLE,
+    details: `the broker closed the call stream (${error.details})`,
+    metadata: error.metadata ?? new grpc.Metadata(),
+  });
 }
 
 function deadlineExceeded(method: string, timeoutMs: number): grpc.ServiceError {
