@@ -131,6 +131,23 @@ describe("brook CLI quick start", () => {
     expect(consumed.latencyMs.p99).toBeGreaterThanOrEqual(consumed.latencyMs.p50);
   });
 
+  it("times single records: produce --in-flight 1 and e2e, each record's own round trip", async () => {
+    const single = JSON.parse(
+      await ok(["bench", "produce", "--topic", "single", "--records", "200", "--in-flight", "1", "--json"]),
+    );
+    expect(single).toMatchObject({ records: 200, bytes: 200 * 100 });
+    // One at a time: the run lasts at least 200 round trips, each at least the p50's half.
+    expect(single.seconds * 1000).toBeGreaterThan(200 * (single.latencyMs.p50 / 2));
+    const e2e = JSON.parse(await ok(["bench", "e2e", "--topic", "e2e", "--records", "100", "--json"]));
+    expect(Object.keys(e2e)).toEqual(["records", "bytes", "seconds", "recordsPerSec", "mbPerSec", "latencyMs"]);
+    expect(e2e.records).toBe(100);
+    expect(e2e.latencyMs.p50).toBeGreaterThan(0);
+    expect(e2e.latencyMs.max).toBeGreaterThanOrEqual(e2e.latencyMs.p99);
+    // Exactly the timed records and the warm-up ones reached the topic: none lost, none sent twice.
+    const offsets = JSON.parse(await ok(["topic", "describe", "e2e", "--json"]));
+    expect(offsets.partitions[0].highWatermark).toBeGreaterThanOrEqual(101);
+  });
+
   it("fails with the typed error and exit code 1 on bad input", async () => {
     const bad = await brook(["topic", "create", "bad/name"]);
     expect(bad.code).toBe(1);

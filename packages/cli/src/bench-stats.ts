@@ -54,6 +54,13 @@ function percentilesMs(histogram: hdr.Histogram, ms: (us: number) => number): Be
   return { p50: ms(p50), p99: ms(p99), max: ms(max) };
 }
 
+/** Waits until sending record number `sent` keeps the rate at or below `perSecond`. */
+export function pace(sent: number, perSecond: number, startedMs: number): Promise<void> {
+  const dueMs = startedMs + (sent / perSecond) * 1000;
+  const waitMs = dueMs - Date.now();
+  return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
+}
+
 export function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }

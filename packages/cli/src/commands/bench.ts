@@ -11,11 +11,12 @@ import type { ConsumedMessage, Message, Producer, RecordMetadata } from "@brook/
 import { BrookError, encodeRecordBatch } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as grpc from "@grpc/grpc-js";
-import { BenchStats, nowUs, type Progress, printSummary, progressBar } from "../bench-stats.js";
+import { BenchStats, nowUs, type Progress, pace, printSummary, progressBar } from "../bench-stats.js";
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
 import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
 import { onStopRequest } from "../signals.js";
+import { benchEndToEnd } from "./bench-e2e.js";
 import { acksOption, compressionNames, toAcks } from "./produce.js";
 
 /** Records per send() call; each call's latency is counted for its records. */
@@ -34,6 +35,7 @@ export function benchCommand(): Command {
   const bench = new Command("bench").description("measure throughput and latency");
   addProduce(bench);
   addConsume(bench);
+  addEndToEnd(bench);
   addEcho(bench);
   return bench as unknown as Command;
 }
@@ -131,6 +133,44 @@ function addConsume(bench: Command): void {
       }
       const records = await recordsToRead(command, options.topic, options.records);
       report("consume", await benchConsume(command, options.topic, records, !options.json), options.json);
+    });
+}
+
+function addEndToEnd(bench: Command): void {
+  commonOptions(
+    bench.command("e2e").description("time each record from send() to a consumer, one record in flight"),
+    "topic to write and read (created with --partitions when missing)",
+    "how many records to time",
+  )
+    .addOption(acksOption())
+    .option("--partitions <n>", "partitions when the topic is created", parseInteger("--partitions", 1), 1)
+    .option(
+      "--replication-factor <n>",
+      "replication factor when the topic is created (default: the cluster's)",
+      parseInteger("--replication-factor", 1),
+    )
+    .option(
+      "--throughput <n>",
+      "send at n records/s instead of one at a time (latency under a steady load)",
+      parseInteger("--throughput", 1),
+    )
+    .action(async (options, command) => {
+      await ensureTopic(command, options.topic, options.partitions, options.replicationFactor);
+      const brook = connect(command);
+      const producer = brook.producer({ acks: toAcks(options.acks), lingerMs: 0 });
+      const progress = progressBar(options.records, "e2e", !options.json);
+      try {
+        const bench = {
+          topic: options.topic,
+          records: options.records,
+          recordSize: options.recordSize,
+          throughput: options.throughput,
+        };
+        report("e2e", await benchEndToEnd(brook, producer, bench, progress), options.json);
+      } finally {
+        progress.stop();
+        await producer.close();
+      }
     });
 }
 
@@ -236,13 +276,6 @@ async function benchConsume(
     await consumer.close();
   }
   return stats;
-}
-
-/** Waits until sending record number `sent` keeps the rate at or below `perSecond`. */
-function pace(sent: number, perSecond: number, startedMs: number): Promise<void> {
-  const dueMs = startedMs + (sent / perSecond) * 1000;
-  const waitMs = dueMs - Date.now();
-  return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
 }
 
 /**
