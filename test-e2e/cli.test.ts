@@ -139,7 +139,14 @@ describe("brook CLI quick start", () => {
     // One at a time: the run lasts at least 200 round trips, each at least the p50's half.
     expect(single.seconds * 1000).toBeGreaterThan(200 * (single.latencyMs.p50 / 2));
     const e2e = JSON.parse(await ok(["bench", "e2e", "--topic", "e2e", "--records", "100", "--json"]));
-    expect(Object.keys(e2e)).toEqual(["records", "bytes", "seconds", "recordsPerSec", "mbPerSec", "latencyMs"]);
+    expect(Object.keys(e2e)).toEqual([
+      "records",
+      "bytes",
+      "seconds",
+      "recordsPerSec",
+      "mbPerSec",
+      "latencyMs",
+    ]);
     expect(e2e.records).toBe(100);
     expect(e2e.latencyMs.p50).toBeGreaterThan(0);
     expect(e2e.latencyMs.max).toBeGreaterThanOrEqual(e2e.latencyMs.p99);
