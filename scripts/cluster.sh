@@ -13,8 +13,10 @@ root=${CLUSTER_DIR:-$PWD/.brook}
 nodes=${NODES:-3}
 shift_ports=${PORT_OFFSET:-0}
 # NODE_FLAGS go to each node's node process, e.g. NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
-# to profile a node (the profile is written when it stops).
-brook="node ${NODE_FLAGS:-} $PWD/packages/cli/bin/brook.js"
+# to profile a node (the profile is written when it stops). --single-threaded-gc: V8 collects on the
+# node's own thread; its helper threads otherwise compete with the other nodes and clients for the
+# cores (1 KiB records at RF 3 went from about 45 to 70 MB/s on 2 cores; docs/decisions.md).
+brook="node --single-threaded-gc ${NODE_FLAGS:-} $PWD/packages/cli/bin/brook.js"
 
 voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + shift_ports + (id - 1) * 100)); done)
 voters=${voters%,}

@@ -139,7 +139,8 @@ function createNode(
     async start() {
       if (handle.running) return;
       const log = createWriteStream(logFile, { flags: "a" });
-      child = spawn(process.execPath, [brookBin, "server"], {
+      // As `make up` and the brook bin run nodes: V8's GC on the main thread (docs/decisions.md).
+      child = spawn(process.execPath, ["--single-threaded-gc", brookBin, "server"], {
         env: {
           ...process.env,
           BROOK_NODE_ID: String(id),
