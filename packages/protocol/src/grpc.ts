@@ -54,6 +54,12 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   // had been down, and a follower its restarted partition leader.
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1_000,
+  // What a server may send on this connection before the client has read it
+  // (HTTP/2's window; 64 KiB by default). Fetch responses of up to 8 MiB then
+  // arrive without waiting on the reader's WINDOW_UPDATEs: a follower at
+  // 1 KiB records went from about 45 to 57 MB/s, a consumer from about 230 to
+  // 320 MB/s (docs/performance.md). It bounds the unread bytes per connection.
+  "grpc-node.flow_control_window": 8 * 1024 * 1024,
 };
 
 export function createBrokerClient(address: string): BrokerClient {
