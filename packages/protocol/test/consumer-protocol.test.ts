@@ -85,7 +85,13 @@ describe("ConsumerProtocol", () => {
   it("agrees with kafkajs's encoder and decoder for assignments", () => {
     fc.assert(
       fc.property(
-        fc.dictionary(topic, fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 6 }), { maxKeys: 4 }),
+        // kafkajs keeps an assignment in a plain object (topic → partitions), where a topic named
+        // "__proto__" would set the prototype instead of a key: it cannot hold that one.
+        fc.dictionary(
+          topic.filter((name) => name !== "__proto__"),
+          fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 6 }),
+          { maxKeys: 4 },
+        ),
         (assignment) => {
           const theirs = MemberAssignment.encode({ version: 0, assignment });
           const assignedPartitions = Object.entries(assignment).map(([name, partitions]) => ({
