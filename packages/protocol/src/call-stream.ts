@@ -17,7 +17,7 @@ import type { FetchRequest } from "./generated/brook/v1/FetchRequest.js";
 import type { FetchResponse__Output } from "./generated/brook/v1/FetchResponse.js";
 import type { ProduceRequest } from "./generated/brook/v1/ProduceRequest.js";
 import type { ProduceResponse__Output } from "./generated/brook/v1/ProduceResponse.js";
-import { fromServiceError, fromWireError } from "./grpc.js";
+import { fromServiceError, fromWireError, grpcMessageBytesMax } from "./grpc.js";
 
 /** What each call carries and what it answers, by its name in the CallRequest oneof. */
 export interface StreamedCalls {
@@ -70,6 +70,8 @@ export class CallStream {
     if (this.closed) return Promise.reject(new BrookError("CLIENT_CLOSED", "the call stream is closed"));
     if (options.signal?.aborted)
       return Promise.reject(new BrookError("CLIENT_CLOSED", "the call was cancelled"));
+    const tooLarge = oversized(method, request);
+    if (tooLarge) return Promise.reject(tooLarge);
     if (this.pending.size >= streamCallsInFlightMax) {
       return Promise.reject(
         new BrookError(
@@ -163,6 +165,24 @@ export class CallStream {
   private failAll(error: BrookError): void {
     for (const pending of [...this.pending.values()]) pending.reject(error);
   }
+}
+
+/**
+ * A produce request whose record bytes alone exceed what one gRPC message may carry. Sent, it would end
+ * the whole stream (RESOURCE_EXHAUSTED) and with it every other request on it; refused here, it fails
+ * alone, as the unary call did.
+ */
+function oversized<M extends StreamedCall>(method: M, request: StreamedCalls[M][0]): BrookError | undefined {
+  if (method !== "produce") return undefined;
+  let bytes = 0;
+  for (const topic of (request as ProduceRequest).topics ?? []) {
+    for (const partition of topic.partitions ?? []) bytes += partition.records?.length ?? 0;
+  }
+  if (bytes <= grpcMessageBytesMax) return undefined;
+  return new BrookError(
+    "REQUEST_TOO_LARGE",
+    `the request's record batches hold ${bytes} bytes; one request carries at most ${grpcMessageBytesMax}`,
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   createBrokerClient,
   type FetchRequest__Output,
   type FetchResponse,
+  grpcMessageBytesMax,
   isTransportFailure,
   type ProduceRequest__Output,
   type ProduceResponse,
@@ -214,6 +215,24 @@ describe("the Calls stream", () => {
     }
     await Promise.all(answers);
     expect(mostAtOnce).toBe(callsServedMax);
+  });
+
+  it("refuses a produce larger than one gRPC message alone, before it is sent, and the stream lives on", async () => {
+    const { server, stream } = await setUp(echoAfterTimeout);
+    const records = Buffer.alloc(grpcMessageBytesMax + 1);
+    const refused = await stream
+      .call(
+        "produce",
+        { acks: 1, timeoutMs: 1, topics: [{ topic: "t", partitions: [{ partition: 0, records }] }] },
+        {
+          timeoutMs: 5_000,
+        },
+      )
+      .catch((error) => error);
+    expect(refused.code).toBe("REQUEST_TOO_LARGE");
+    expect(refused.message).toContain(String(grpcMessageBytesMax));
+    expect(server.streamsOpened).toBe(0);
+    await expect(stream.call("produce", produceRequest(1), { timeoutMs: 5_000 })).resolves.toBeDefined();
   });
 
   it("refuses a call that names no request with INVALID_REQUEST", async () => {
