@@ -82,5 +82,12 @@ export {
   type RecordHeader,
   type RecordInput,
 } from "./record-batch.js";
-export { type CallObserver, callsServedMax, type StreamedHandlers, serveCalls } from "./serve-calls.js";
+export {
+  type CallLimits,
+  type CallObserver,
+  defaultCallLimits,
+  Intake,
+  type StreamedHandlers,
+  serveCalls,
+} from "./serve-calls.js";
 export type * from "./wire.js";

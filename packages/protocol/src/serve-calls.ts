@@ -2,9 +2,7 @@
 // Fetch requests arriving as messages on one long-lived stream, each served
 // exactly as its unary twin and answered under its id as soon as it is done,
 // in any order. A request that fails answers with its error; the stream
-// stays open. At most callsServedMax requests are served at once per
-// stream: past that the stream is not read until one finishes, and HTTP/2
-// flow control holds the sender back.
+// stays open. What one stream may have in progress is bounded (CallLimits).
 
 import type * as grpc from "@grpc/grpc-js";
 import { BrookError } from "./errors.js";
@@ -21,8 +19,19 @@ export interface StreamedHandlers {
   fetch(request: FetchRequest__Output): Promise<FetchResponse>;
 }
 
-/** Requests served at once on one stream (a producer's in-flight requests, a consumer's long polls). */
-export const callsServedMax = 256;
+/**
+ * How much one stream may have in progress. Past either bound the stream is not read until a request
+ * finishes, and HTTP/2 flow control holds the sender back; a response the client does not read holds
+ * the stream the same way. The SDK keeps a few requests per broker in flight, a replica fetcher one.
+ */
+export interface CallLimits {
+  /** Requests served at once. */
+  servedMax: number;
+  /** Bytes the requests being served hold (a produce's record batches) or may answer with (a fetch's max_bytes). */
+  bytesMax: number;
+}
+
+export const defaultCallLimits: CallLimits = { servedMax: 64, bytesMax: 64 * 1024 * 1024 };
 
 type Result = { result: "produce"; produce: ProduceResponse } | { result: "fetch"; fetch: FetchResponse };
 
@@ -33,23 +42,26 @@ export function serveCalls(
   call: grpc.ServerDuplexStream<CallRequest__Output, CallResponse>,
   handlers: StreamedHandlers,
   observe: CallObserver = () => undefined,
+  limits: CallLimits = defaultCallLimits,
 ): void {
-  let serving = 0;
+  const intake = new Intake(limits);
   let inputEnded = false;
   let closed = false;
   const close = () => {
     closed = true;
   };
+  const readOrWait = () => (intake.open ? call.resume() : call.pause());
   call.on("cancelled", close);
   call.on("error", close);
   call.on("close", close);
   call.on("end", () => {
     inputEnded = true;
-    if (serving === 0 && !closed) call.end();
+    if (intake.idle && !closed) call.end();
   });
   call.on("data", (request: CallRequest__Output) => {
-    serving += 1;
-    if (serving >= callsServedMax) call.pause();
+    const bytes = bytesOf(request, limits.bytesMax);
+    intake.admit(bytes);
+    readOrWait();
     const started = process.hrtime.bigint();
     serve(request, handlers)
       .then(
@@ -58,13 +70,66 @@ export function serveCalls(
       )
       .then((response) => {
         observe(methodName(request), Number(process.hrtime.bigint() - started) / 1e9, response.error != null);
-        serving -= 1;
+        intake.finish(bytes);
         if (closed) return;
-        call.write(response);
-        if (serving === callsServedMax - 1) call.resume();
-        if (inputEnded && serving === 0) call.end();
+        if (!call.write(response)) {
+          intake.writeBlocked = true;
+          call.once("drain", () => {
+            intake.writeBlocked = false;
+            readOrWait();
+          });
+        }
+        readOrWait();
+        if (inputEnded && intake.idle) call.end();
       });
   });
+}
+
+/** What one stream has in progress, and whether it may read another request (the pure half of serveCalls). */
+export class Intake {
+  private serving = 0;
+  private bytes = 0;
+  /** The last response did not fit the stream's write buffer: read nothing more until it drains. */
+  writeBlocked = false;
+
+  constructor(private readonly limits: CallLimits) {}
+
+  admit(bytes: number): void {
+    this.serving += 1;
+    this.bytes += bytes;
+  }
+
+  finish(bytes: number): void {
+    this.serving -= 1;
+    this.bytes -= bytes;
+  }
+
+  get open(): boolean {
+    return this.serving < this.limits.servedMax && this.bytes < this.limits.bytesMax && !this.writeBlocked;
+  }
+
+  get idle(): boolean {
+    return this.serving === 0;
+  }
+}
+
+/** What a request counts against the stream's bytes: its record batches, or what it asks to be sent. */
+function bytesOf(request: CallRequest__Output, cap: number): number {
+  switch (request.call) {
+    case "produce": {
+      let bytes = 0;
+      for (const topic of request.produce?.topics ?? []) {
+        for (const partition of topic.partitions) bytes += partition.records?.length ?? 0;
+      }
+      return bytes;
+    }
+    case "fetch":
+      return Math.min(Math.max(request.fetch?.maxBytes ?? 0, 0), cap);
+    case undefined:
+      return 0;
+    default:
+      return unknownCall(request.call);
+  }
 }
 
 async function serve(request: CallRequest__Output, handlers: StreamedHandlers): Promise<Result> {

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   BrokerService,
   BrookError,
+  type CallLimits,
   type CallRequest__Output,
   CallStream,
-  callsServedMax,
   createBrokerClient,
   type FetchRequest__Output,
   type FetchResponse,
@@ -32,11 +32,11 @@ class Server {
   streamsOpened = 0;
   port = 0;
 
-  constructor(handlers: Handlers) {
+  constructor(handlers: Handlers, limits?: CallLimits) {
     this.server.addService(BrokerService, {
       Calls: (call: grpc.ServerDuplexStream<CallRequest__Output, unknown>) => {
         this.streamsOpened += 1;
-        serveCalls(call as never, handlers);
+        serveCalls(call as never, handlers, undefined, limits);
       },
     } as grpc.UntypedServiceImplementation);
   }
@@ -59,8 +59,8 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function setUp(handlers: Handlers) {
-  const server = new Server(handlers);
+async function setUp(handlers: Handlers, limits?: CallLimits) {
+  const server = new Server(handlers, limits);
   await server.start();
   const client = createBrokerClient(`127.0.0.1:${server.port}`);
   const stream = new CallStream(client);
@@ -185,36 +185,49 @@ describe("the Calls stream", () => {
     });
   });
 
-  it("serves at most callsServedMax requests of one stream at once; the rest wait, unread, and complete later", async () => {
-    let serving = 0;
-    let mostAtOnce = 0;
-    const releases: Array<() => void> = [];
-    const { stream } = await setUp({
-      ...echoAfterTimeout,
-      produce: () => {
-        serving += 1;
-        mostAtOnce = Math.max(mostAtOnce, serving);
-        return new Promise((resolve) =>
-          releases.push(() => {
-            serving -= 1;
-            resolve({ topics: [] });
-          }),
-        );
-      },
-    });
-    const total = callsServedMax + 40;
-    const answers = Array.from({ length: total }, () =>
-      stream.call("produce", produceRequest(0), { timeoutMs: 20_000 }),
-    );
-    await waitFor(() => serving === callsServedMax);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(serving).toBe(callsServedMax);
-    while (releases.length > 0 || serving > 0) {
-      for (const release of releases.splice(0)) release();
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  it("serves at most servedMax requests, and at most bytesMax of them, at once; the rest wait unread", async () => {
+    for (const [limits, recordBytes, expected] of [
+      [{ servedMax: 8, bytesMax: 1 << 30 }, 1024, 8],
+      [{ servedMax: 100, bytesMax: 4096 }, 1024, 4],
+    ] as const) {
+      let serving = 0;
+      let mostAtOnce = 0;
+      const releases: Array<() => void> = [];
+      const { stream } = await setUp(
+        {
+          ...echoAfterTimeout,
+          produce: () => {
+            serving += 1;
+            mostAtOnce = Math.max(mostAtOnce, serving);
+            return new Promise((resolve) =>
+              releases.push(() => {
+                serving -= 1;
+                resolve({ topics: [] });
+              }),
+            );
+          },
+        },
+        limits,
+      );
+      const records = Buffer.alloc(recordBytes);
+      const request = {
+        acks: 1,
+        timeoutMs: 0,
+        topics: [{ topic: "t", partitions: [{ partition: 0, records }] }],
+      };
+      const answers = Array.from({ length: 40 }, () =>
+        stream.call("produce", request, { timeoutMs: 20_000 }),
+      );
+      await waitFor(() => serving === expected);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(serving).toBe(expected);
+      while (releases.length > 0 || serving > 0) {
+        for (const release of releases.splice(0)) release();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await Promise.all(answers);
+      expect(mostAtOnce).toBe(expected);
     }
-    await Promise.all(answers);
-    expect(mostAtOnce).toBe(callsServedMax);
   });
 
   it("refuses a produce larger than one gRPC message alone, before it is sent, and the stream lives on", async () => {
