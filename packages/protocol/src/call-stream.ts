@@ -43,7 +43,7 @@ interface Pending {
  * consumers one fetch per broker; a stream that somehow gathers this many
  * is a bug in the caller, and the next request fails at once.
  */
-export const streamCallsInFlightMax = 4096;
+const streamCallsInFlightMax = 4096;
 
 export class CallStream {
   private stream: grpc.ClientDuplexStream<CallRequest, CallResponse__Output> | undefined;

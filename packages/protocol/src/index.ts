@@ -37,13 +37,7 @@ export {
   TRANSACTIONAL_FLAG_MASK,
   validateBatch,
 } from "./batch-header.js";
-export {
-  CallStream,
-  type StreamCallOptions,
-  type StreamedCall,
-  type StreamedCalls,
-  streamCallsInFlightMax,
-} from "./call-stream.js";
+export { CallStream, type StreamCallOptions, type StreamedCall, type StreamedCalls } from "./call-stream.js";
 export * from "./clock.js";
 export { Compression, type CompressionName } from "./compression.js";
 export {
@@ -82,12 +76,5 @@ export {
   type RecordHeader,
   type RecordInput,
 } from "./record-batch.js";
-export {
-  type CallLimits,
-  type CallObserver,
-  defaultCallLimits,
-  Intake,
-  type StreamedHandlers,
-  serveCalls,
-} from "./serve-calls.js";
+export { type CallLimits, type CallObserver, type StreamedHandlers, serveCalls } from "./serve-calls.js";
 export type * from "./wire.js";

@@ -31,7 +31,7 @@ export interface CallLimits {
   bytesMax: number;
 }
 
-export const defaultCallLimits: CallLimits = { servedMax: 64, bytesMax: 64 * 1024 * 1024 };
+const defaultCallLimits: CallLimits = { servedMax: 64, bytesMax: 64 * 1024 * 1024 };
 
 type Result = { result: "produce"; produce: ProduceResponse } | { result: "fetch"; fetch: FetchResponse };
 
@@ -86,7 +86,7 @@ export function serveCalls(
 }
 
 /** What one stream has in progress, and whether it may read another request (the pure half of serveCalls). */
-export class Intake {
+class Intake {
   private serving = 0;
   private bytes = 0;
   /** The last response did not fit the stream's write buffer: read nothing more until it drains. */
