@@ -132,8 +132,9 @@ export class CallStream {
     this.stream = stream;
     stream.on("data", (response: CallResponse__Output) => this.answer(response));
     stream.on("error", (error: grpc.ServiceError) => this.broken(stream, fromServiceError(brokenBy(error))));
+    // Ended without an error status: the broker went away as far as these requests are concerned.
     stream.on("end", () =>
-      this.broken(stream, new BrookError("BROKER_NOT_AVAILABLE", "the broker ended the call stream")),
+      this.broken(stream, fromServiceError(unavailable("the broker ended the call stream"))),
     );
     return stream;
   }
@@ -192,10 +193,15 @@ function oversized<M extends StreamedCall>(method: M, request: StreamedCalls[M][
  */
 function brokenBy(error: grpc.ServiceError): grpc.ServiceError {
   if (error.code !== grpc.status.CANCELLED) return error;
-  return Object.assign(new Error(error.message), {
+  return unavailable(`the broker closed the call stream (${error.details})`);
+}
+
+/** The transport's own "unreachable", which the SDK counts as silence rather than an answer. */
+function unavailable(details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), {
     code: grpc.status.UNAVAILABLE,
-    details: `the broker closed the call stream (${error.details})`,
-    metadata: error.metadata ?? new grpc.Metadata(),
+    details,
+    metadata: new grpc.Metadata(),
   });
 }
 
