@@ -275,7 +275,7 @@ export class Broker {
     const ctx = this.context;
     const api = this.api;
     const groups = this.groupHandlers;
-    return timed(ctx.observer, {
+    const unaryHandlers = timed(ctx.observer, {
       Produce: unary((request) => api.produce(request)),
       Fetch: unary((request) => api.fetch(request)),
       ListOffsets: unary(async (request) => api.listOffsets(request)),
@@ -299,10 +299,13 @@ export class Broker {
       ListGroups: unary(() => groups.listGroups()),
       DescribeGroups: unary((request) => groups.describeGroups(request)),
       DeleteGroups: unary((request) => groups.deleteGroups(request)),
-      // Timed per request inside, under the method each request stands for.
+    });
+    return {
+      ...unaryHandlers,
+      // Each request on the stream is timed under the unary method it stands for.
       Calls: (call) =>
         serveCalls(call, api, (method, seconds, failed) => ctx.observer.requestDone(method, seconds, failed)),
-    });
+    };
   }
 
   async close(): Promise<void> {
@@ -313,14 +316,15 @@ export class Broker {
   }
 }
 
-/** Reports every call's duration to the observer (the request-rate and latency metrics). */
-function timed(observer: BrokerObserver, handlers: BrokerHandlers): BrokerHandlers {
+/** Every Broker method but the Calls stream (and without grpc's index signature, which would hide the names). */
+type UnaryHandlers = {
+  [M in keyof BrokerHandlers as string extends M ? never : M extends "Calls" ? never : M]: BrokerHandlers[M];
+};
+
+/** Reports every unary call's duration to the observer (the request-rate and latency metrics). */
+function timed(observer: BrokerObserver, handlers: UnaryHandlers): UnaryHandlers {
   const wrapped: Record<string, unknown> = {};
   for (const [method, handler] of Object.entries(handlers)) {
-    if (method === "Calls") {
-      wrapped[method] = handler;
-      continue;
-    }
     const unaryHandler = handler as (
       call: unknown,
       callback: (error: unknown, value?: unknown) => void,
@@ -333,5 +337,5 @@ function timed(observer: BrokerObserver, handlers: BrokerHandlers): BrokerHandle
       });
     };
   }
-  return wrapped as unknown as BrokerHandlers;
+  return wrapped as unknown as UnaryHandlers;
 }

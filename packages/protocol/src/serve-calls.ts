@@ -50,7 +50,13 @@ export function serveCalls(
   const close = () => {
     closed = true;
   };
-  const readOrWait = () => (intake.open ? call.resume() : call.pause());
+  let paused = false;
+  const readOrWait = () => {
+    if (paused === !intake.open) return;
+    paused = !intake.open;
+    if (paused) call.pause();
+    else call.resume();
+  };
   call.on("cancelled", close);
   call.on("error", close);
   call.on("close", close);

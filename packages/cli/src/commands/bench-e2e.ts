@@ -40,21 +40,31 @@ export async function benchEndToEnd(
     stopping = true;
     arrived?.();
   });
+  // Every record sent has arrived, or a stop signal came: the consumer and the signal both wake it.
+  const allArrived = () =>
+    untilArrived(
+      () => sentAtUs.size === 0 || stopping,
+      (wake) => {
+        arrived = wake;
+      },
+    );
   try {
     await consumer.assign([{ topic: bench.topic, fromBeginning: false }]);
     const running = consumer.run({
       eachBatch: async ({ batch }) => {
         const now = nowUs();
         for (const message of batch.messages) {
-          const sequence = Number(message.value?.readBigInt64BE(0) ?? -1n);
           warmedUp = true;
+          // Anything else on the topic (shorter values, or another writer's) is not this run's to time.
+          const value = message.value;
+          const sequence = value && value.length >= sequenceBytes ? Number(value.readBigInt64BE(0)) : -1;
           if (sequence < 0) continue; // a warm-up record
           const sentUs = sentAtUs.get(sequence);
           if (sentUs === undefined) continue;
           sentAtUs.delete(sequence);
           stats.recordLatencyUs(now - sentUs);
           stats.records += 1;
-          stats.bytes += message.value?.length ?? 0;
+          stats.bytes += value?.length ?? 0;
           progress.update(stats.records);
         }
         if (sentAtUs.size === 0) arrived?.();
@@ -70,16 +80,10 @@ export async function benchEndToEnd(
       const sent = producer.send({ topic: bench.topic, messages: [{ value }] });
       if (bench.throughput === undefined) {
         await sent;
-        await untilArrived(
-          () => sentAtUs.size === 0,
-          (wake) => (arrived = wake),
-        );
+        await allArrived();
       } else sent.catch(() => undefined);
     }
-    await untilArrived(
-      () => sentAtUs.size === 0 || stopping,
-      (wake) => (arrived = wake),
-    );
+    await allArrived();
     await consumer.stop();
     await running;
   } finally {
