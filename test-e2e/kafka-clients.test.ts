@@ -49,7 +49,12 @@ describe("kafkajs admin", () => {
       expect(
         await admin.createTopics({ topics: [{ topic: "admin-t", numPartitions: 3, replicationFactor: 3 }] }),
       ).toBe(true);
-      expect(await admin.listTopics()).toContain("admin-t");
+      // As in Kafka, an admin write is answered once the broker that took it shows it; the others
+      // follow within milliseconds (the controller's commit reaches them), so a list asked of
+      // another broker may briefly lag.
+      await waitUntil("admin-t to be listed", 5_000, async () =>
+        (await admin.listTopics()).includes("admin-t"),
+      );
       const { topics } = await admin.fetchTopicMetadata({ topics: ["admin-t"] });
       expect(topics[0].partitions).toHaveLength(3);
       for (const p of topics[0].partitions) {
@@ -76,7 +81,9 @@ describe("kafkajs admin", () => {
         /INVALID_TOPIC|topic/i,
       );
       await admin.deleteTopics({ topics: ["admin-t"] });
-      expect(await admin.listTopics()).not.toContain("admin-t");
+      await waitUntil("admin-t to leave the topic list", 5_000, async () =>
+        !(await admin.listTopics()).includes("admin-t"),
+      );
     } finally {
       await admin.disconnect();
     }
