@@ -28,6 +28,8 @@ import {
   systemClock,
   toServiceError,
   unary,
+  type WriteTxnMarkersRequest__Output,
+  type WriteTxnMarkersResponse,
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import {
@@ -55,6 +57,8 @@ import { produce } from "./produce.js";
 import { initProducerId } from "./producer-ids.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
+import { TransactionHandlers } from "./transactions/handlers.js";
+import { writeTxnMarkers } from "./txn-markers.js";
 
 export interface BrokerOptions {
   readonly brokerId: number;
@@ -106,7 +110,10 @@ export interface BrokerApi {
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
   createPartitions(request: CreatePartitionsRequest__Output): Promise<CreatePartitionsResponse>;
   describeCluster(): Promise<DescribeClusterResponse>;
+  /** Broker to broker: append transaction markers on partitions this broker leads. */
+  writeTxnMarkers(request: WriteTxnMarkersRequest__Output): Promise<WriteTxnMarkersResponse>;
   readonly groups: GroupHandlers;
+  readonly transactions: TransactionHandlers;
 }
 
 export interface BrokerMetricsView {
@@ -131,6 +138,7 @@ export class Broker {
   private readonly metadataSource: MetadataSource;
   private readonly coordinator: GroupCoordinator;
   private readonly groupHandlers: GroupHandlers;
+  private readonly transactionHandlers: TransactionHandlers;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
    * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
@@ -178,6 +186,7 @@ export class Broker {
       config: options.groups,
     });
     this.groupHandlers = new GroupHandlers(this.context, this.coordinator);
+    this.transactionHandlers = new TransactionHandlers();
     this.api = this.buildApi();
     this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
       // ReplicaManager logs failures; an unhandled rejection here would kill the node.
@@ -267,7 +276,9 @@ export class Broker {
       deleteTopics: (request) => deleteTopics(ctx, request),
       createPartitions: (request) => createPartitions(ctx, request),
       describeCluster: () => describeCluster(ctx),
+      writeTxnMarkers: (request) => writeTxnMarkers(ctx, request),
       groups: this.groupHandlers,
+      transactions: this.transactionHandlers,
     };
   }
 
@@ -275,6 +286,7 @@ export class Broker {
     const ctx = this.context;
     const api = this.api;
     const groups = this.groupHandlers;
+    const transactions = this.transactionHandlers;
     const unaryHandlers = timed(ctx.observer, {
       Produce: unary((request) => api.produce(request)),
       Fetch: unary((request) => api.fetch(request)),
@@ -299,6 +311,13 @@ export class Broker {
       ListGroups: unary(() => groups.listGroups()),
       DescribeGroups: unary((request) => groups.describeGroups(request)),
       DeleteGroups: unary((request) => groups.deleteGroups(request)),
+      TxnOffsetCommit: unary((request) => groups.txnOffsetCommit(request)),
+      AddPartitionsToTxn: unary((request) => transactions.addPartitionsToTxn(request)),
+      AddOffsetsToTxn: unary((request) => transactions.addOffsetsToTxn(request)),
+      EndTxn: unary((request) => transactions.endTxn(request)),
+      WriteTxnMarkers: unary((request) => api.writeTxnMarkers(request)),
+      ListTransactions: unary((request) => transactions.listTransactions(request)),
+      DescribeTransactions: unary((request) => transactions.describeTransactions(request)),
     });
     return {
       ...unaryHandlers,

@@ -53,6 +53,13 @@ export const ErrorCode = {
   INCONSISTENT_GROUP_PROTOCOL: "INCONSISTENT_GROUP_PROTOCOL",
   GROUP_MAX_SIZE_REACHED: "GROUP_MAX_SIZE_REACHED",
   INVALID_SESSION_TIMEOUT: "INVALID_SESSION_TIMEOUT",
+  PRODUCER_FENCED: "PRODUCER_FENCED",
+  INVALID_TXN_STATE: "INVALID_TXN_STATE",
+  CONCURRENT_TRANSACTIONS: "CONCURRENT_TRANSACTIONS",
+  INVALID_TRANSACTION_TIMEOUT: "INVALID_TRANSACTION_TIMEOUT",
+  INVALID_PRODUCER_ID_MAPPING: "INVALID_PRODUCER_ID_MAPPING",
+  TRANSACTION_COORDINATOR_FENCED: "TRANSACTION_COORDINATOR_FENCED",
+  TRANSACTIONAL_ID_NOT_FOUND: "TRANSACTIONAL_ID_NOT_FOUND",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -329,6 +336,48 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: false,
     message: "The session timeout is outside the range the broker allows; choose one inside it.",
+  },
+  // ---- Transactions (docs/transactions.md) ----
+  // Kafka's ProducerFencedException: another instance with the same transactional id started.
+  PRODUCER_FENCED: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "Another producer with the same transactional id has started (InitProducerId bumped its epoch); this one is fenced and must close.",
+  },
+  INVALID_TXN_STATE: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The request does not fit the transaction's state (say, a commit with no transaction open, or a write after commit began).",
+  },
+  // Kafka's CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written.
+  CONCURRENT_TRANSACTIONS: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message: "The transactional id's previous transaction is still completing; retry shortly.",
+  },
+  INVALID_TRANSACTION_TIMEOUT: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message: "The transaction timeout is outside what the broker allows (transaction.max.timeout.ms).",
+  },
+  INVALID_PRODUCER_ID_MAPPING: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "The producer id does not belong to that transactional id; call InitProducerId with the transactional id first.",
+  },
+  TRANSACTION_COORDINATOR_FENCED: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message:
+      "A transaction coordinator older than one the partition has heard from sent markers; the newer coordinator completes the transaction.",
+  },
+  TRANSACTIONAL_ID_NOT_FOUND: {
+    grpcStatus: GrpcStatus.NOT_FOUND,
+    retriable: false,
+    message: "No transaction is known under that transactional id.",
   },
 };
 

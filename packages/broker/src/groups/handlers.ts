@@ -29,6 +29,8 @@ import {
   type OffsetCommitTopicResponse,
   type OffsetFetchRequest__Output,
   type OffsetFetchResponse,
+  type TxnOffsetCommitRequest__Output,
+  type TxnOffsetCommitResponse,
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "../context.js";
@@ -154,6 +156,11 @@ export class GroupHandlers {
         assignment: [],
       };
     }
+  }
+
+  /** Offsets that become visible when the producer's transaction commits (issue 17: being built). */
+  async txnOffsetCommit(_request: TxnOffsetCommitRequest__Output): Promise<TxnOffsetCommitResponse> {
+    throw new BrookError("INVALID_REQUEST", "transactional offset commits are not supported yet");
   }
 
   async offsetCommit(request: OffsetCommitRequest__Output): Promise<OffsetCommitResponse> {

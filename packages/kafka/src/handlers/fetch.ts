@@ -23,6 +23,7 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   const diverged = divergences(request, ctx);
   const answer = await ctx.broker.fetch({
     replicaId: CONSUMER_REPLICA_ID,
+    isolationLevel: 0, // issue 17: read_committed is being built
     maxWaitMs: diverged.size > 0 ? 0 : request.maxWaitMs,
     minBytes: request.minBytes,
     maxBytes: request.maxBytes,

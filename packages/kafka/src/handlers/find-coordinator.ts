@@ -45,7 +45,7 @@ async function coordinatorOf(
       errorMessage: "transactions are not supported by this broker yet",
     };
   }
-  const answer = await ctx.broker.groups.findCoordinator({ groupId: key });
+  const answer = await ctx.broker.groups.findCoordinator({ groupId: key, transactionalId: "" });
   const error = brookErrorOf(answer.error);
   if (error !== undefined)
     return { ...none, errorCode: kafkaErrorCodeOf(error), errorMessage: error.message };

@@ -16,6 +16,7 @@ const MAX_TIMESTAMP = -3n;
 
 export function listOffsets(request: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponseInput {
   const answer = ctx.broker.listOffsets({
+    isolationLevel: 0, // issue 17: read_committed is being built
     topics: request.topics.map((topic) => ({
       topic: topic.name,
       partitions: topic.partitions

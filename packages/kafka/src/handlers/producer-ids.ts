@@ -18,7 +18,7 @@ export async function initProducerId(
       producerEpoch: -1,
     };
   }
-  const answer = await ctx.broker.initProducerId({});
+  const answer = await ctx.broker.initProducerId({ transactionalId: "", transactionTimeoutMs: 0 });
   return {
     throttleTimeMs: 0,
     errorCode: kafkaErrorCodeOfWire(answer.error),
