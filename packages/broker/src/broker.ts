@@ -176,6 +176,7 @@ export class Broker {
       logger,
       observer: options.observer ?? noBrokerObserver,
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
+      txnMarkerWritten: () => undefined, // issue 17: the group coordinator settles offsets here
     };
     this.coordinator = new GroupCoordinator({
       brokerId: options.brokerId,

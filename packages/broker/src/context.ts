@@ -88,4 +88,10 @@ export interface BrokerContext {
   readonly observer: BrokerObserver;
   /** Resolves once local replicas reflect every metadata image seen so far. */
   awaitMetadata(): Promise<void>;
+  /**
+   * Told after this broker, as leader, appended a transaction marker and the
+   * high watermark covers it: the group coordinator settles transactional
+   * offset commits on __consumer_offsets partitions with it.
+   */
+  txnMarkerWritten(topic: string, partition: number, producerId: number, committed: boolean): void;
 }
