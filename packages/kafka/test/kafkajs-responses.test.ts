@@ -48,6 +48,10 @@ const CHECKS: ResponseCheck[] = [
   { apiKey: 19, kafkajs: "createTopics", versions: [2, 3], sortedByName: "topics" },
   { apiKey: 20, kafkajs: "deleteTopics", versions: [0, 1], sortedByName: "responses" },
   { apiKey: 22, kafkajs: "initProducerId", versions: [0, 1] },
+  { apiKey: 24, kafkajs: "addPartitionsToTxn", versions: [0, 1] },
+  { apiKey: 25, kafkajs: "addOffsetsToTxn", versions: [0, 1] },
+  { apiKey: 26, kafkajs: "endTxn", versions: [0, 1] },
+  { apiKey: 28, kafkajs: "txnOffsetCommit", versions: [0, 1] },
   {
     apiKey: 32,
     kafkajs: "describeConfigs",

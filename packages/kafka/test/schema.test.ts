@@ -27,7 +27,7 @@ describe("schema files", () => {
     ).not.toThrow();
   }, 20_000);
 
-  it("describe every api and version issue 15 lists", () => {
+  it("describe every api and version issues 15 and 17 list", () => {
     expect(supportedApiVersions()).toEqual(
       [
         [0, 3, 9],
@@ -48,6 +48,10 @@ describe("schema files", () => {
         [20, 0, 6],
         [22, 0, 4],
         [23, 0, 4],
+        [24, 0, 3],
+        [25, 0, 3],
+        [26, 0, 3],
+        [28, 0, 3],
         [32, 0, 4],
         [37, 0, 3],
         [42, 0, 2],

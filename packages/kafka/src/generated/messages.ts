@@ -22,6 +22,10 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   CreatePartitions: 37,
   DeleteGroups: 42,
@@ -48,6 +52,10 @@ export interface RequestBodies {
   20: DeleteTopicsRequest;
   22: InitProducerIdRequest;
   23: OffsetForLeaderEpochRequest;
+  24: AddPartitionsToTxnRequest;
+  25: AddOffsetsToTxnRequest;
+  26: EndTxnRequest;
+  28: TxnOffsetCommitRequest;
   32: DescribeConfigsRequest;
   37: CreatePartitionsRequest;
   42: DeleteGroupsRequest;
@@ -72,6 +80,10 @@ export interface RequestInputs {
   20: DeleteTopicsRequestInput;
   22: InitProducerIdRequestInput;
   23: OffsetForLeaderEpochRequestInput;
+  24: AddPartitionsToTxnRequestInput;
+  25: AddOffsetsToTxnRequestInput;
+  26: EndTxnRequestInput;
+  28: TxnOffsetCommitRequestInput;
   32: DescribeConfigsRequestInput;
   37: CreatePartitionsRequestInput;
   42: DeleteGroupsRequestInput;
@@ -96,6 +108,10 @@ export interface ResponseBodies {
   20: DeleteTopicsResponse;
   22: InitProducerIdResponse;
   23: OffsetForLeaderEpochResponse;
+  24: AddPartitionsToTxnResponse;
+  25: AddOffsetsToTxnResponse;
+  26: EndTxnResponse;
+  28: TxnOffsetCommitResponse;
   32: DescribeConfigsResponse;
   37: CreatePartitionsResponse;
   42: DeleteGroupsResponse;
@@ -120,6 +136,10 @@ export interface ResponseInputs {
   20: DeleteTopicsResponseInput;
   22: InitProducerIdResponseInput;
   23: OffsetForLeaderEpochResponseInput;
+  24: AddPartitionsToTxnResponseInput;
+  25: AddOffsetsToTxnResponseInput;
+  26: EndTxnResponseInput;
+  28: TxnOffsetCommitResponseInput;
   32: DescribeConfigsResponseInput;
   37: CreatePartitionsResponseInput;
   42: DeleteGroupsResponseInput;
@@ -1865,6 +1885,230 @@ export interface OffsetForLeaderEpochResponsePartitionInput {
   /** only v1-4; default -1. */
   leaderEpoch?: number;
   endOffset: bigint;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AddPartitionsToTxn request (api key 24), v0-3.
+export interface AddPartitionsToTxnRequest {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: AddPartitionsToTxnRequestTopic[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnRequestInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: readonly AddPartitionsToTxnRequestTopicInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnRequestTopic {
+  name: string;
+  partitions: number[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnRequestTopicInput {
+  name: string;
+  partitions: readonly number[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AddPartitionsToTxn response (api key 24), v0-3.
+export interface AddPartitionsToTxnResponse {
+  throttleTimeMs: number;
+  results: AddPartitionsToTxnResponseResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnResponseInput {
+  throttleTimeMs: number;
+  results: readonly AddPartitionsToTxnResponseResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnResponseResult {
+  name: string;
+  results: AddPartitionsToTxnResponsePartitionResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnResponseResultInput {
+  name: string;
+  results: readonly AddPartitionsToTxnResponsePartitionResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnResponsePartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddPartitionsToTxnResponsePartitionResultInput {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AddOffsetsToTxn request (api key 25), v0-3.
+export interface AddOffsetsToTxnRequest {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  groupId: string;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddOffsetsToTxnRequestInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  groupId: string;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AddOffsetsToTxn response (api key 25), v0-3.
+export interface AddOffsetsToTxnResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AddOffsetsToTxnResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// EndTxn request (api key 26), v0-3.
+export interface EndTxnRequest {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  committed: boolean;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface EndTxnRequestInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  committed: boolean;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// EndTxn response (api key 26), v0-3.
+export interface EndTxnResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface EndTxnResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// TxnOffsetCommit request (api key 28), v0-3.
+export interface TxnOffsetCommitRequest {
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  /** only v3; default -1. */
+  generationId: number;
+  /** only v3; default "". */
+  memberId: string;
+  /** only v3; default null. */
+  groupInstanceId: string | null;
+  topics: TxnOffsetCommitRequestTopic[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitRequestInput {
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  /** only v3; default -1. */
+  generationId?: number;
+  /** only v3; default "". */
+  memberId?: string;
+  /** only v3; default null. */
+  groupInstanceId?: string | null;
+  topics: readonly TxnOffsetCommitRequestTopicInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitRequestTopic {
+  name: string;
+  partitions: TxnOffsetCommitRequestPartition[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitRequestTopicInput {
+  name: string;
+  partitions: readonly TxnOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  /** only v2-3; default -1. */
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitRequestPartitionInput {
+  partitionIndex: number;
+  committedOffset: bigint;
+  /** only v2-3; default -1. */
+  committedLeaderEpoch?: number;
+  committedMetadata?: string | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// TxnOffsetCommit response (api key 28), v0-3.
+export interface TxnOffsetCommitResponse {
+  throttleTimeMs: number;
+  topics: TxnOffsetCommitResponseTopic[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitResponseInput {
+  throttleTimeMs: number;
+  topics: readonly TxnOffsetCommitResponseTopicInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitResponseTopic {
+  name: string;
+  partitions: TxnOffsetCommitResponsePartition[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitResponseTopicInput {
+  name: string;
+  partitions: readonly TxnOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface TxnOffsetCommitResponsePartitionInput {
+  partitionIndex: number;
+  errorCode: number;
   unknownTaggedFields?: TaggedField[];
 }
 

@@ -16,6 +16,7 @@ import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId } from "./producer-ids.js";
 import { createPartitions, createTopics, deleteTopics } from "./topics.js";
+import * as transactions from "./transactions.js";
 
 const API_NAMES = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]));
 
@@ -50,6 +51,29 @@ async function answerOf(request: KafkaRequest, ctx: RequestContext, close: () =>
       if (failed) close(); // acks=0: Kafka's only way to tell the client
       return undefined;
     }
+    case ApiKey.AddPartitionsToTxn:
+      return encodeResponse(
+        request.apiKey,
+        version,
+        id,
+        await transactions.addPartitionsToTxn(request.body, ctx),
+      );
+    case ApiKey.AddOffsetsToTxn:
+      return encodeResponse(
+        request.apiKey,
+        version,
+        id,
+        await transactions.addOffsetsToTxn(request.body, ctx),
+      );
+    case ApiKey.EndTxn:
+      return encodeResponse(request.apiKey, version, id, await transactions.endTxn(request.body, ctx));
+    case ApiKey.TxnOffsetCommit:
+      return encodeResponse(
+        request.apiKey,
+        version,
+        id,
+        await transactions.txnOffsetCommit(request.body, ctx),
+      );
     case ApiKey.Fetch:
       return encodeResponse(request.apiKey, version, id, await fetch(request.body, ctx));
     case ApiKey.ListOffsets:

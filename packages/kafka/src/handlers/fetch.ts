@@ -23,7 +23,7 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   const diverged = divergences(request, ctx);
   const answer = await ctx.broker.fetch({
     replicaId: CONSUMER_REPLICA_ID,
-    isolationLevel: 0, // issue 17: read_committed is being built
+    isolationLevel: request.isolationLevel === READ_COMMITTED ? READ_COMMITTED : 0,
     maxWaitMs: diverged.size > 0 ? 0 : request.maxWaitMs,
     minBytes: request.minBytes,
     maxBytes: request.maxBytes,
@@ -43,7 +43,7 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   for (const topic of answer.topics ?? []) {
     for (const p of topic.partitions ?? []) answers.set(key(topic.topic ?? "", p.partition ?? 0), p);
   }
-  const aborted: [] | null = request.isolationLevel === READ_COMMITTED ? [] : null;
+  const readCommitted = request.isolationLevel === READ_COMMITTED;
   return {
     throttleTimeMs: 0,
     errorCode: KafkaErrorCode.NONE,
@@ -53,7 +53,13 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
       partitions: topic.partitions.map((p) => {
         const divergence = diverged.get(key(topic.topic, p.partition));
         if (divergence !== undefined) return divergence;
-        return partitionAnswer(topic.topic, p, answers.get(key(topic.topic, p.partition)), aborted, ctx);
+        return partitionAnswer(
+          topic.topic,
+          p,
+          answers.get(key(topic.topic, p.partition)),
+          readCommitted,
+          ctx,
+        );
       }),
     })),
   };
@@ -65,22 +71,32 @@ function partitionAnswer(
   topic: string,
   request: FetchRequestPartition,
   answer: FetchPartitionResponse | undefined,
-  aborted: [] | null,
+  readCommitted: boolean,
   ctx: RequestContext,
 ): FetchResponsePartitionInput {
   const errorCode =
     answer === undefined ? KafkaErrorCode.UNKNOWN_SERVER_ERROR : kafkaErrorCodeOfWire(answer.error);
-  // Without transactions the last stable offset is the high watermark.
   const highWatermark = toInt64(Number(answer?.highWatermark ?? -1));
+  // The broker always reports it; an answer without one (an error) repeats the high watermark.
+  const lastStableOffset =
+    answer?.lastStableOffset === undefined || answer.lastStableOffset === null
+      ? highWatermark
+      : toInt64(Number(answer.lastStableOffset));
   return {
     partitionIndex: request.partition,
     errorCode,
     highWatermark,
-    lastStableOffset: highWatermark,
+    lastStableOffset,
     logStartOffset: toInt64(Number(answer?.logStartOffset ?? -1)),
     currentLeader:
       errorCode === KafkaErrorCode.NONE ? undefined : currentLeader(topic, request.partition, ctx),
-    abortedTransactions: aborted,
+    // null (not an empty list) for read_uncommitted, as Kafka answers.
+    abortedTransactions: readCommitted
+      ? (answer?.abortedTransactions ?? []).map((aborted) => ({
+          producerId: toInt64(Number(aborted.producerId ?? -1)),
+          firstOffset: toInt64(Number(aborted.firstOffset ?? -1)),
+        }))
+      : null,
     preferredReadReplica: -1,
     records: (answer?.records as Buffer | undefined) ?? null,
   };

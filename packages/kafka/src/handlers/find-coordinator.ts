@@ -1,6 +1,6 @@
 // FindCoordinator: a group's coordinator is the leader of its __consumer_offsets partition, as for
-// Brook's own groups; Kafka clients get that broker's Kafka endpoint. Transaction coordinators (key type
-// 1) come with transactions.
+// Brook's own groups, and a transactional id's (key type 1) the leader of its __transaction_state
+// partition; Kafka clients get that broker's Kafka endpoint.
 
 import { KafkaErrorCode } from "../error-codes.js";
 import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
@@ -12,6 +12,7 @@ import type {
 import type { RequestContext } from "./context.js";
 
 const GROUP_KEY = 0;
+const TRANSACTION_KEY = 1;
 
 export async function findCoordinator(
   request: FindCoordinatorRequest,
@@ -38,14 +39,16 @@ async function coordinatorOf(
   ctx: RequestContext,
 ): Promise<FindCoordinatorResponseCoordinatorInput> {
   const none = { key, nodeId: -1, host: "", port: -1 };
-  if (keyType !== GROUP_KEY) {
+  if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY) {
     return {
       ...none,
-      errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: "transactions are not supported by this broker yet",
+      errorCode: KafkaErrorCode.INVALID_REQUEST,
+      errorMessage: `unknown coordinator key type ${keyType}: 0 is a group, 1 a transactional id`,
     };
   }
-  const answer = await ctx.broker.groups.findCoordinator({ groupId: key, transactionalId: "" });
+  const answer = await ctx.broker.groups.findCoordinator(
+    keyType === GROUP_KEY ? { groupId: key, transactionalId: "" } : { groupId: "", transactionalId: key },
+  );
   const error = brookErrorOf(answer.error);
   if (error !== undefined)
     return { ...none, errorCode: kafkaErrorCodeOf(error), errorMessage: error.message };

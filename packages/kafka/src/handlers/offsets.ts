@@ -16,7 +16,8 @@ const MAX_TIMESTAMP = -3n;
 
 export function listOffsets(request: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponseInput {
   const answer = ctx.broker.listOffsets({
-    isolationLevel: 0, // issue 17: read_committed is being built
+    // v2+: read_committed's latest is the last stable offset.
+    isolationLevel: ctx.apiVersion >= 2 ? request.isolationLevel : 0,
     topics: request.topics.map((topic) => ({
       topic: topic.name,
       partitions: topic.partitions

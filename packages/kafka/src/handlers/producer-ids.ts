@@ -1,7 +1,7 @@
 // InitProducerId: an idempotent Kafka producer gets its producer id and epoch from the same allocator
-// as Brook's own producers, so the broker's sequence checks treat both alike.
+// as Brook's own producers, so the broker's sequence checks treat both alike; a transactional one gets
+// its transactional id's, from that id's transaction coordinator.
 
-import { KafkaErrorCode } from "../error-codes.js";
 import { kafkaErrorCodeOfWire } from "../errors.js";
 import type { InitProducerIdRequest, InitProducerIdResponseInput } from "../generated/messages.js";
 import { type RequestContext, toInt64 } from "./context.js";
@@ -10,15 +10,12 @@ export async function initProducerId(
   request: InitProducerIdRequest,
   ctx: RequestContext,
 ): Promise<InitProducerIdResponseInput> {
-  if (request.transactionalId !== null) {
-    return {
-      throttleTimeMs: 0,
-      errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      producerId: -1n,
-      producerEpoch: -1,
-    };
-  }
-  const answer = await ctx.broker.initProducerId({ transactionalId: "", transactionTimeoutMs: 0 });
+  // A transactional id goes to its transaction coordinator, which bumps the id's epoch (fencing an older
+  // instance); without one, any broker hands out a fresh id for an idempotent producer.
+  const answer = await ctx.broker.initProducerId({
+    transactionalId: request.transactionalId ?? "",
+    transactionTimeoutMs: request.transactionalId === null ? 0 : request.transactionTimeoutMs,
+  });
   return {
     throttleTimeMs: 0,
     errorCode: kafkaErrorCodeOfWire(answer.error),

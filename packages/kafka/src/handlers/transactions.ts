@@ -1,0 +1,151 @@
+// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit: a Kafka transactional producer's
+// calls, translated to the broker's transaction coordinator and group coordinator (docs/transactions.md).
+// Every failure becomes the Kafka error code of its Brook error; a transactional producer reads
+// PRODUCER_FENCED, INVALID_TXN_STATE and CONCURRENT_TRANSACTIONS from here exactly as from Kafka.
+
+import { KafkaErrorCode } from "../error-codes.js";
+import { brookErrorOf, kafkaErrorCodeOf, kafkaErrorCodeOfWire } from "../errors.js";
+import type {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponseInput,
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponseInput,
+  EndTxnRequest,
+  EndTxnResponseInput,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponseInput,
+} from "../generated/messages.js";
+import { fromInt64, type RequestContext } from "./context.js";
+
+export async function addPartitionsToTxn(
+  request: AddPartitionsToTxnRequest,
+  ctx: RequestContext,
+): Promise<AddPartitionsToTxnResponseInput> {
+  try {
+    const answer = await ctx.broker.transactions.addPartitionsToTxn({
+      transactionalId: request.transactionalId,
+      producerId: fromInt64(request.producerId),
+      producerEpoch: request.producerEpoch,
+      topics: request.topics.map((topic) => ({ topic: topic.name, partitions: topic.partitions })),
+    });
+    const codes = new Map<string, number>();
+    for (const topic of answer.topics ?? []) {
+      for (const p of topic.partitions ?? []) {
+        codes.set(`${topic.topic}\u0000${p.partition}`, kafkaErrorCodeOfWire(p.error));
+      }
+    }
+    return partitionResults(
+      request,
+      (topic, partition) =>
+        // A partition the coordinator did not answer for was not added.
+        codes.get(`${topic}\u0000${partition}`) ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR,
+    );
+  } catch (error) {
+    const errorCode = kafkaErrorCodeOf(error);
+    return partitionResults(request, () => errorCode);
+  }
+}
+
+function partitionResults(
+  request: AddPartitionsToTxnRequest,
+  codeOf: (topic: string, partition: number) => number,
+): AddPartitionsToTxnResponseInput {
+  return {
+    throttleTimeMs: 0,
+    results: request.topics.map((topic) => ({
+      name: topic.name,
+      results: topic.partitions.map((partition) => ({
+        partitionIndex: partition,
+        errorCode: codeOf(topic.name, partition),
+      })),
+    })),
+  };
+}
+
+export async function addOffsetsToTxn(
+  request: AddOffsetsToTxnRequest,
+  ctx: RequestContext,
+): Promise<AddOffsetsToTxnResponseInput> {
+  const errorCode = await codeOfCall(() =>
+    ctx.broker.transactions.addOffsetsToTxn({
+      transactionalId: request.transactionalId,
+      producerId: fromInt64(request.producerId),
+      producerEpoch: request.producerEpoch,
+      groupId: request.groupId,
+    }),
+  );
+  return { throttleTimeMs: 0, errorCode };
+}
+
+export async function endTxn(request: EndTxnRequest, ctx: RequestContext): Promise<EndTxnResponseInput> {
+  const errorCode = await codeOfCall(() =>
+    ctx.broker.transactions.endTxn({
+      transactionalId: request.transactionalId,
+      producerId: fromInt64(request.producerId),
+      producerEpoch: request.producerEpoch,
+      committed: request.committed,
+    }),
+  );
+  return { throttleTimeMs: 0, errorCode };
+}
+
+/** A call answered with one error field (or throwing): its Kafka error code. */
+async function codeOfCall(call: () => Promise<{ error?: { code?: string; message?: string } | null }>) {
+  try {
+    return kafkaErrorCodeOfWire((await call()).error);
+  } catch (error) {
+    return kafkaErrorCodeOf(error);
+  }
+}
+
+export async function txnOffsetCommit(
+  request: TxnOffsetCommitRequest,
+  ctx: RequestContext,
+): Promise<TxnOffsetCommitResponseInput> {
+  const everyPartition = (errorCode: number): TxnOffsetCommitResponseInput => ({
+    throttleTimeMs: 0,
+    topics: request.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+    })),
+  });
+  try {
+    const answer = await ctx.broker.groups.txnOffsetCommit({
+      transactionalId: request.transactionalId,
+      groupId: request.groupId,
+      producerId: fromInt64(request.producerId),
+      producerEpoch: request.producerEpoch,
+      // v3+ carries the member's identity (KIP-447); a classic member's epoch is its generation.
+      memberId: request.memberId,
+      memberEpoch: request.generationId,
+      topics: request.topics.map((topic) => ({
+        topic: topic.name,
+        partitions: topic.partitions.map((p) => ({
+          partition: p.partitionIndex,
+          offset: fromInt64(p.committedOffset),
+          metadata: p.committedMetadata ?? "",
+        })),
+      })),
+    });
+    const whole = brookErrorOf(answer.error);
+    if (whole !== undefined) return everyPartition(kafkaErrorCodeOf(whole));
+    const codes = new Map<string, number>();
+    for (const topic of answer.topics ?? []) {
+      for (const p of topic.partitions ?? []) {
+        codes.set(`${topic.topic}\u0000${p.partition}`, kafkaErrorCodeOfWire(p.error));
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: codes.get(`${topic.name}\u0000${p.partitionIndex}`) ?? KafkaErrorCode.NONE,
+        })),
+      })),
+    };
+  } catch (error) {
+    return everyPartition(kafkaErrorCodeOf(error));
+  }
+}
