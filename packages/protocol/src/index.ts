@@ -51,6 +51,15 @@ export {
   encodeConsumerAssignment,
   encodeConsumerSubscription,
 } from "./consumer-protocol.js";
+export {
+  CONTROL_TYPE_ABORT,
+  CONTROL_TYPE_COMMIT,
+  type ControlBatchInput,
+  type ControlRecord,
+  decodeControlRecord,
+  encodeControlBatch,
+  readControlRecord,
+} from "./control-batch.js";
 export { crc32c } from "./crc32c.js";
 export * from "./errors.js";
 export * from "./grpc.js";

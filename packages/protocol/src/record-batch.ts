@@ -8,6 +8,7 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
+  CONTROL_FLAG_MASK,
   CRC_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
@@ -71,6 +72,11 @@ export interface EncodeBatchOptions {
   producerEpoch?: number;
   baseSequence?: number;
   transactional?: boolean;
+  /**
+   * A control batch (attribute bit 0x20): only brokers write them, for transaction markers
+   * (control-batch.ts); producers never set it.
+   */
+  control?: boolean;
   /** Timestamp for records that carry none; read from the system clock when absent. */
   nowMs?: number;
 }
@@ -250,7 +256,9 @@ function writeHeader(
   buf.writeInt32BE(buf.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(options.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(MAGIC_V2, MAGIC_OFFSET);
-  buf.writeInt16BE(codec | (options.transactional ? TRANSACTIONAL_FLAG_MASK : 0), ATTRIBUTES_OFFSET);
+  const attributes =
+    codec | (options.transactional ? TRANSACTIONAL_FLAG_MASK : 0) | (options.control ? CONTROL_FLAG_MASK : 0);
+  buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
   buf.writeInt32BE(recordCount - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, layout.baseTimestamp);
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, layout.maxTimestamp);
