@@ -6,6 +6,7 @@
 import type { MetadataImage } from "@brook/metadata";
 import {
   type BrokerHandlers,
+  BrookError,
   type Clock,
   type CreatePartitionsRequest__Output,
   type CreatePartitionsResponse,
@@ -48,15 +49,17 @@ import {
   defaultBrokerLimits,
   type MetadataSource,
   noBrokerObserver,
+  type TxnMarkerChannel,
 } from "./context.js";
 import { fetch } from "./fetch.js";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
 import { GroupHandlers } from "./groups/handlers.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
-import { initProducerId } from "./producer-ids.js";
+import { initProducerId, nextProducerId } from "./producer-ids.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
+import { TransactionCoordinator, type TransactionCoordinatorConfig } from "./transactions/coordinator.js";
 import { TransactionHandlers } from "./transactions/handlers.js";
 import { writeTxnMarkers } from "./txn-markers.js";
 
@@ -87,6 +90,12 @@ export interface BrokerOptions {
   readonly replicaLagTimeMaxMs?: number;
   readonly replicaFetcher?: ReplicaFetcherOptions;
   readonly groups?: Partial<GroupCoordinatorConfig>;
+  readonly transactions?: Partial<TransactionCoordinatorConfig>;
+  /**
+   * How the transaction coordinator reaches other brokers' WriteTxnMarkers (gRPC, from the server);
+   * markers for partitions this broker leads never leave it. Default (tests): this broker only.
+   */
+  readonly txnMarkers?: TxnMarkerChannel;
   /** Where the data path reports for metrics; default: nowhere. */
   readonly observer?: BrokerObserver;
 }
@@ -138,6 +147,7 @@ export class Broker {
   private readonly metadataSource: MetadataSource;
   private readonly coordinator: GroupCoordinator;
   private readonly groupHandlers: GroupHandlers;
+  private readonly transactionCoordinator: TransactionCoordinator;
   private readonly transactionHandlers: TransactionHandlers;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
@@ -176,7 +186,9 @@ export class Broker {
       logger,
       observer: options.observer ?? noBrokerObserver,
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
-      txnMarkerWritten: () => undefined, // issue 17: the group coordinator settles offsets here
+      // Transactional offset commits on __consumer_offsets settle when their marker is durable.
+      txnMarkerWritten: (topic, partition, producerId, committed) =>
+        this.coordinator.onTxnMarker(topic, partition, producerId, committed),
     };
     this.coordinator = new GroupCoordinator({
       brokerId: options.brokerId,
@@ -186,14 +198,29 @@ export class Broker {
       clock: options.clock ?? systemClock,
       config: options.groups,
     });
-    this.groupHandlers = new GroupHandlers(this.context, this.coordinator);
-    this.transactionHandlers = new TransactionHandlers();
+    this.transactionCoordinator = new TransactionCoordinator({
+      brokerId: options.brokerId,
+      replicas: this.replicas,
+      metadata: options.metadata,
+      logger: options.logger, // it names its own component
+      clock: options.clock ?? systemClock,
+      markers: this.markerChannel(options.brokerId, options.txnMarkers),
+      nextProducerId: () => nextProducerId(this.context),
+      config: options.transactions,
+    });
+    this.groupHandlers = new GroupHandlers(this.context, this.coordinator, {
+      transactionStateTopicPartitions: this.transactionCoordinator.config.transactionStateTopicPartitions,
+    });
+    this.transactionHandlers = new TransactionHandlers(this.context, this.transactionCoordinator);
     this.api = this.buildApi();
     this.unsubscribe = options.metadata.onImage((image: MetadataImage) => {
       // ReplicaManager logs failures; an unhandled rejection here would kill the node.
       this.replicas
         .applyImage(image)
-        .then(() => this.coordinator.onImage(image))
+        .then(() => {
+          this.coordinator.onImage(image);
+          this.transactionCoordinator.onImage(image);
+        })
         .catch(() => undefined);
     });
   }
@@ -204,6 +231,8 @@ export class Broker {
     await broker.replicas.applyImage(options.metadata.image);
     broker.coordinator.onImage(options.metadata.image);
     broker.coordinator.start();
+    broker.transactionCoordinator.onImage(options.metadata.image);
+    broker.transactionCoordinator.start();
     broker.replicas.startMaintenance();
     const intervalMs = options.retentionCheckIntervalMs ?? 60_000;
     broker.retentionTimer = setInterval(() => broker.replicas.applyRetention(), intervalMs);
@@ -258,6 +287,21 @@ export class Broker {
     return missing;
   }
 
+  /** WriteTxnMarkers to a broker: this one answers its own, the channel (if any) reaches the others. */
+  private markerChannel(selfId: number, remote: TxnMarkerChannel | undefined): TxnMarkerChannel {
+    return {
+      writeTxnMarkers: (brokerId, request) => {
+        if (brokerId === selfId) return this.api.writeTxnMarkers(request);
+        if (remote === undefined) {
+          return Promise.reject(
+            new BrookError("BROKER_NOT_AVAILABLE", `broker ${selfId} has no channel to broker ${brokerId}`),
+          );
+        }
+        return remote.writeTxnMarkers(brokerId, request);
+      },
+    };
+  }
+
   /** Built once: the calls close over the broker's context. */
   private buildApi(): BrokerApi {
     const ctx = this.context;
@@ -272,7 +316,7 @@ export class Broker {
       fetch: (request) => fetch(ctx, request),
       listOffsets: (request) => listOffsets(ctx, request),
       offsetForLeaderEpoch: (request) => offsetForLeaderEpoch(ctx, request),
-      initProducerId: (request) => initProducerId(ctx, request),
+      initProducerId: (request) => initProducerId(ctx, request, this.transactionCoordinator),
       createTopics: (request) => createTopics(ctx, request),
       deleteTopics: (request) => deleteTopics(ctx, request),
       createPartitions: (request) => createPartitions(ctx, request),
@@ -332,6 +376,7 @@ export class Broker {
     clearInterval(this.retentionTimer);
     this.unsubscribe();
     this.coordinator.close();
+    this.transactionCoordinator.close();
     await this.replicas.close();
   }
 }

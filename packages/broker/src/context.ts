@@ -12,6 +12,8 @@ import type {
   CreateTopicsResponse,
   DeleteTopicsRequest__Output,
   DeleteTopicsResponse,
+  WriteTxnMarkersRequest__Output,
+  WriteTxnMarkersResponse,
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { ReplicaManager } from "./replica-manager.js";
@@ -39,6 +41,17 @@ export interface ControllerChannel {
   quorumStatus(): Promise<ControllerStatus[]>;
   /** Node id of the active controller as last known; -1 when unknown. */
   activeControllerId(): number;
+}
+
+/**
+ * How a transaction coordinator reaches the leaders of a transaction's partitions: WriteTxnMarkers
+ * on another broker over gRPC (the server fills this in). The broker answers its own markers itself.
+ */
+export interface TxnMarkerChannel {
+  writeTxnMarkers(
+    brokerId: number,
+    request: WriteTxnMarkersRequest__Output,
+  ): Promise<WriteTxnMarkersResponse>;
 }
 
 export interface BrokerLimits {

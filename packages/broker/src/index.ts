@@ -1,6 +1,12 @@
 // Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
 export { Broker, type BrokerApi, type BrokerMetricsView, type BrokerOptions } from "./broker.js";
-export type { BrokerLimits, BrokerObserver, ControllerChannel, MetadataSource } from "./context.js";
+export type {
+  BrokerLimits,
+  BrokerObserver,
+  ControllerChannel,
+  MetadataSource,
+  TxnMarkerChannel,
+} from "./context.js";
 export { defaultBrokerLimits, noBrokerObserver } from "./context.js";
 export type { GroupType } from "./groups/base-group.js";
 export type {
@@ -35,3 +41,8 @@ export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";
+export {
+  defaultTransactionCoordinatorConfig,
+  type TransactionCoordinatorConfig,
+} from "./transactions/coordinator.js";
+export { TRANSACTION_STATE_TOPIC } from "./transactions/records.js";

@@ -2,7 +2,9 @@
 // broker hands out ids from a block the controller committed to it, and asks
 // for the next block when this one is used up. Ids are unique cluster-wide
 // because blocks are; a broker that restarts simply asks for a new block, so
-// the ids left in the old one are never used.
+// the ids left in the old one are never used. With a transactional id, only
+// the id's transaction coordinator answers: it keeps the id's producer id
+// (taken from the same blocks) and bumps its epoch (transactions/).
 
 import {
   asBrookError,
@@ -21,7 +23,7 @@ export interface ProducerIdBlock {
   readonly count: number;
 }
 
-/** A new producer id starts at epoch 0; epochs would only grow with transactions or KIP-360 bumps. */
+/** A new producer id starts at epoch 0; epochs grow only with a transactional id's InitProducerId. */
 export const initialProducerEpoch = 0;
 
 /**
@@ -81,20 +83,72 @@ function managerOf(ctx: ProducerIdContext): ProducerIdManager {
   return manager;
 }
 
+/** A fresh producer id from this broker's block: for idempotent producers and new transactional ids. */
+export function nextProducerId(ctx: ProducerIdContext): Promise<number> {
+  return managerOf(ctx).nextProducerId();
+}
+
+/** What InitProducerId with a transactional id needs: the transaction coordinator (transactions/coordinator.ts). */
+export interface TransactionalProducerIds {
+  readonly config: {
+    readonly transactionTimeoutMsDefault: number;
+    readonly transactionTimeoutMsMax: number;
+  };
+  initProducerId(
+    transactionalId: string,
+    timeoutMs: number,
+  ): Promise<{ producerId: number; producerEpoch: number }>;
+}
+
 /**
- * The InitProducerId handler: a fresh producer id at epoch 0. Failures (no
+ * The InitProducerId handler. Without a transactional id: a fresh producer id
+ * at epoch 0, from any broker. With one: the id's producer id at its next
+ * epoch, from its coordinator only (NOT_COORDINATOR elsewhere). Failures (no
  * active controller to get a block from, say) travel in the response's error,
  * with -1 for id and epoch; NOT_CONTROLLER and timeouts are retriable.
  */
 export async function initProducerId(
   ctx: ProducerIdContext,
-  _request: InitProducerIdRequest__Output,
+  request: InitProducerIdRequest__Output,
+  transactions?: TransactionalProducerIds,
 ): Promise<InitProducerIdResponse> {
   try {
-    const producerId = await managerOf(ctx).nextProducerId();
+    if (request.transactionalId) {
+      assert(transactions !== undefined, "a broker serving transactional ids has a transaction coordinator");
+      const timeoutMs = transactionTimeoutMs(request.transactionTimeoutMs, transactions.config);
+      const { producerId, producerEpoch } = await transactions.initProducerId(
+        request.transactionalId,
+        timeoutMs,
+      );
+      return { error: noError, producerId, producerEpoch };
+    }
+    const producerId = await nextProducerId(ctx);
     return { error: noError, producerId, producerEpoch: initialProducerEpoch };
   } catch (error) {
-    ctx.logger.warn({ error: asBrookError(error).message }, "InitProducerId failed");
+    const typed = asBrookError(error);
+    // Coordinator moves and completions in progress are routine; the client retries them.
+    ctx.logger[typed.retriable ? "debug" : "warn"](
+      { error: typed.message, transactionalId: request.transactionalId || undefined },
+      "InitProducerId failed",
+    );
     return { error: toWireError(error), producerId: -1, producerEpoch: -1 };
   }
+}
+
+/**
+ * The timeout a transactional producer asked for: 0 takes the broker's default; anything else must
+ * be positive and at most transaction.max.timeout.ms (Kafka's INVALID_TRANSACTION_TIMEOUT).
+ */
+export function transactionTimeoutMs(
+  requestedMs: number,
+  config: TransactionalProducerIds["config"],
+): number {
+  if (requestedMs === 0) return config.transactionTimeoutMsDefault;
+  if (!Number.isInteger(requestedMs) || requestedMs < 0 || requestedMs > config.transactionTimeoutMsMax) {
+    throw new BrookError(
+      "INVALID_TRANSACTION_TIMEOUT",
+      `a transaction timeout is 1-${config.transactionTimeoutMsMax} ms (0: the default, ${config.transactionTimeoutMsDefault} ms); got ${requestedMs}`,
+    );
+  }
+  return requestedMs;
 }

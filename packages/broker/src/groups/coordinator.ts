@@ -6,6 +6,9 @@
 // appending records with acks=all before answering, dropping the groups when
 // leadership leaves, and expiring members on a timer. classic-coordinator.ts
 // parks the classic protocol's long polls (JoinGroup, SyncGroup).
+// Transactional offset commits (TxnOffsetCommit) are appended as the
+// producer's transactional batches and stay pending (txn-offsets.ts) until
+// the producer's marker lands on the partition.
 //
 // Why an answer is never lost: every change is appended to the partition
 // before the answer goes out, and the answer waits until the high watermark
@@ -19,13 +22,14 @@ import {
   asBrookError,
   BrookError,
   type Clock,
-  decodeRecordBatches,
+  type DecodedBatch,
   encodeRecordBatch,
   partitionForKey,
   type RecordInput,
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource } from "../context.js";
+import { replayLeaderLog } from "../coordinator-log.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
 import type { TopicPartition } from "./assignor.js";
@@ -34,6 +38,7 @@ import { ClassicCoordinator } from "./classic-coordinator.js";
 import { ClassicGroup, type ClassicGroupConfig } from "./classic-group.js";
 import { ConsumerGroup, type TopicView } from "./group.js";
 import { groupRecord, isInternalTopic, OFFSETS_TOPIC, offsetRecord, parseGroupRecord } from "./records.js";
+import { type PendingOffset, PendingTxnOffsets } from "./txn-offsets.js";
 
 /** A group id's state, whichever protocol its members speak. */
 export type Group = ConsumerGroup | ClassicGroup;
@@ -60,6 +65,8 @@ export interface GroupCoordinatorConfig {
   readonly classicInitialRebalanceDelayMs: number;
   /** Kafka's group.max.size for classic groups: the group's record holds every member. */
   readonly classicGroupMembersMax: number;
+  /** Transactional offsets one partition keeps pending (committed in transactions not yet ended). */
+  readonly txnOffsetsPendingPerPartitionMax: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -73,6 +80,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   expiryCheckIntervalMs: 250,
   classicInitialRebalanceDelayMs: 1_000,
   classicGroupMembersMax: 1_000,
+  txnOffsetsPendingPerPartitionMax: 100_000,
 };
 
 /** Assignors one classic member may offer (Java consumers offer two by default). */
@@ -84,12 +92,17 @@ class Shard {
   readonly groups = new Map<string, Group>();
   /** The log end after this shard's last append: answers wait until the high watermark reaches it. */
   writtenEnd = 0;
+  /** Offsets committed in transactions whose marker has not landed here yet. */
+  readonly pendingTxnOffsets: PendingTxnOffsets;
 
   constructor(
     readonly index: number,
     readonly partition: Partition,
     readonly leaderEpoch: number,
-  ) {}
+    pendingTxnOffsetsMax: number,
+  ) {
+    this.pendingTxnOffsets = new PendingTxnOffsets(pendingTxnOffsetsMax);
+  }
 }
 
 export interface GroupCoordinatorOptions {
@@ -157,7 +170,9 @@ export class GroupCoordinator {
     }
     for (let index = 0; index < count; index++) {
       const local = this.options.replicas.local(OFFSETS_TOPIC, index);
-      if (local?.isLeader && !this.shards.has(index)) this.load(new Shard(index, local, local.leaderEpoch));
+      if (local?.isLeader && !this.shards.has(index)) {
+        this.load(new Shard(index, local, local.leaderEpoch, this.config.txnOffsetsPendingPerPartitionMax));
+      }
     }
     const view = topicView(image);
     for (const shard of this.shards.values()) {
@@ -328,6 +343,60 @@ export class GroupCoordinator {
   }
 
   /**
+   * Appends offsets committed inside a producer's transaction (all already checked) as one
+   * transactional batch of that producer, so the partition fences an older epoch and its marker
+   * closes the batch; they stay pending, invisible to OffsetFetch, until the marker lands.
+   */
+  async commitTxnOffsets(
+    shard: Shard,
+    groupId: string,
+    producer: { producerId: number; producerEpoch: number },
+    offsets: readonly (TopicPartition & Omit<CommittedOffset, "commitTimestampMs">)[],
+  ): Promise<void> {
+    if (offsets.length === 0) return this.committed(shard);
+    shard.pendingTxnOffsets.requireRoom(offsets.length);
+    const commitTimestampMs = this.nowMs();
+    const pending = offsets.map(
+      ({ topic, partition, ...value }): PendingOffset => ({
+        group: groupId,
+        topic,
+        partition,
+        value: { ...value, commitTimestampMs },
+      }),
+    );
+    try {
+      const batch = encodeRecordBatch(
+        pending.map(({ group, topic, partition, value }) => offsetRecord(group, topic, partition, value)),
+        {
+          nowMs: commitTimestampMs,
+          producerId: producer.producerId,
+          producerEpoch: producer.producerEpoch,
+          baseSequence: -1,
+          transactional: true,
+        },
+      );
+      const result = shard.partition.append(batch, -1, "coordinator");
+      shard.writtenEnd = Math.max(shard.writtenEnd, result.lastOffset + 1);
+    } catch (error) {
+      throw coordinatorError(error, shard);
+    }
+    for (const offset of pending) shard.pendingTxnOffsets.add(producer.producerId, offset);
+    await this.committed(shard);
+  }
+
+  /**
+   * A transaction marker is durable on a partition this broker leads (the context's txnMarkerWritten):
+   * on __consumer_offsets, the producer's pending offsets there become committed, or are dropped. A
+   * shard still loading reads the marker from the log instead.
+   */
+  onTxnMarker(topic: string, partition: number, producerId: number, committed: boolean): void {
+    if (topic !== OFFSETS_TOPIC) return;
+    const shard = this.shards.get(partition);
+    if (shard === undefined || shard.state !== "active") return;
+    settle(shard.groups, shard.pendingTxnOffsets.take(producerId), committed);
+  }
+
+  /**
    * The group's committed offsets on `wanted` (every partition it committed on when null), by topic;
    * `committed` is unset where nothing is. Read after write: what this coordinator appended is
    * replicated before it is read back.
@@ -421,8 +490,8 @@ export class GroupCoordinator {
     this.shards.set(shard.index, shard);
     const started = this.options.clock.nowMs();
     this.replay(shard).then(
-      () => {
-        if (shard.state !== "loading") return;
+      (loaded) => {
+        if (!loaded || shard.state !== "loading") return;
         shard.state = "active";
         this.logger.info(
           {
@@ -463,36 +532,39 @@ export class GroupCoordinator {
   }
 
   /**
-   * Waits until the high watermark covers the whole log (what the previous
-   * leader acknowledged is in it), then rebuilds every group from it.
+   * Waits until the high watermark covers the whole log (what the previous leader acknowledged is
+   * in it), then rebuilds every group from it. A transactional batch's offsets wait for their
+   * producer's marker, as live ones do; those still waiting at the end stay pending.
    */
-  private async replay(shard: Shard): Promise<void> {
-    const { partition } = shard;
-    const end = partition.log.logEndOffset;
-    while (shard.state === "loading") {
-      try {
-        await partition.waitForHighWatermark(end, this.config.writeTimeoutMs);
-        break;
-      } catch (error) {
-        if (asBrookError(error).code === "NOT_LEADER") return;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-    if (shard.state !== "loading") return;
+  private async replay(shard: Shard): Promise<boolean> {
     const nowMs = this.options.clock.nowMs();
-    let offset = partition.log.logStartOffset;
-    while (offset < end) {
-      const { records } = partition.log.read(offset, 1024 * 1024, { maxOffset: end, minOneBatch: true });
-      const batches = decodeRecordBatches(records);
-      if (batches.length === 0) break;
-      for (const { records: batchRecords } of batches) {
-        for (const record of batchRecords) if (record.offset >= offset) this.apply(shard, record, nowMs);
-      }
-      offset = batches[batches.length - 1].header.lastOffset + 1;
-      // Long partitions: let heartbeats for other shards through.
-      await new Promise((resolve) => setImmediate(resolve));
+    const loaded = await replayLeaderLog(
+      shard.partition,
+      () => shard.state === "loading",
+      this.config.writeTimeoutMs,
+      (batch) => this.applyBatch(shard, batch, nowMs),
+    );
+    shard.writtenEnd = shard.partition.log.logEndOffset;
+    return loaded;
+  }
+
+  private applyBatch(shard: Shard, { header, records }: DecodedBatch, nowMs: number): void {
+    if (header.isControl) {
+      const type = controlTypeOf(records[0]?.key ?? null);
+      if (type !== undefined)
+        settle(shard.groups, shard.pendingTxnOffsets.take(header.producerId), type === 1);
+      return;
     }
-    shard.writtenEnd = end;
+    for (const record of records) {
+      if (!header.isTransactional) {
+        this.apply(shard, record, nowMs);
+        continue;
+      }
+      const parsed = parseGroupRecord(record);
+      if (parsed.kind === "offset" && parsed.value !== null) {
+        shard.pendingTxnOffsets.add(header.producerId, { ...parsed, value: parsed.value });
+      }
+    }
   }
 
   /**
@@ -523,6 +595,23 @@ export class GroupCoordinator {
 }
 
 export type { Shard };
+
+/** A transaction's marker settles its pending offsets: committed ones become the groups' offsets. */
+function settle(groups: Map<string, Group>, pending: readonly PendingOffset[], committed: boolean): void {
+  if (!committed) return;
+  for (const { group: groupId, topic, partition, value } of pending) {
+    const group = groups.get(groupId) ?? new ConsumerGroup(groupId, randomUUID);
+    group.setOffset({ topic, partition }, value);
+    groups.set(groupId, group);
+  }
+}
+
+/** A control record's type (key: version int16, type int16): 0 abort, 1 commit; undefined for any other control record. */
+function controlTypeOf(key: Buffer | null): 0 | 1 | undefined {
+  if (key === null || key.length < 4) return undefined;
+  const type = key.readInt16BE(2);
+  return type === 0 || type === 1 ? type : undefined;
+}
 
 /** The partition of __consumer_offsets that holds `groupId` (murmur2, as the producer hashes keys). */
 export function partitionForGroup(groupId: string, partitionCount: number): number {

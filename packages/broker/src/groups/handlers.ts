@@ -26,6 +26,7 @@ import {
   noError,
   type OffsetCommitRequest__Output,
   type OffsetCommitResponse,
+  type OffsetCommitTopic__Output,
   type OffsetCommitTopicResponse,
   type OffsetFetchRequest__Output,
   type OffsetFetchResponse,
@@ -34,6 +35,8 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "../context.js";
+import { CoordinatorFinder, type InternalTopicSizes } from "../find-coordinator.js";
+import { defaultTransactionCoordinatorConfig } from "../transactions/coordinator.js";
 import type { ClassicGroup, ClassicMemberView } from "./classic-group.js";
 import {
   ClassicGroupHandlers,
@@ -41,9 +44,8 @@ import {
   type OffsetToCommit,
   protocolTypeOf,
 } from "./classic-handlers.js";
-import { type Group, type GroupCoordinator, partitionForGroup, validateGroupId } from "./coordinator.js";
+import type { Group, GroupCoordinator } from "./coordinator.js";
 import { compileSubscription, type TopicPartition } from "./group.js";
-import { OFFSETS_TOPIC } from "./records.js";
 
 /** At most this many subscribed names per member, to bound what every heartbeat costs. */
 const subscribedTopicsMax = 10_000;
@@ -51,37 +53,24 @@ const subscribedTopicsMax = 10_000;
 export class GroupHandlers {
   /** Classic groups (Kafka clients' JoinGroup/SyncGroup), for the Kafka listener. */
   readonly classic: ClassicGroupHandlers;
-  private creatingOffsetsTopic: Promise<unknown> | undefined;
+  private readonly finder: CoordinatorFinder;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly coordinator: GroupCoordinator,
+    internalTopics: Partial<InternalTopicSizes> = {},
   ) {
     this.classic = new ClassicGroupHandlers(ctx, coordinator);
+    this.finder = new CoordinatorFinder(ctx, {
+      offsetsTopicPartitions: coordinator.config.offsetsTopicPartitions,
+      transactionStateTopicPartitions: defaultTransactionCoordinatorConfig.transactionStateTopicPartitions,
+      ...internalTopics,
+    });
   }
 
-  async findCoordinator(request: FindCoordinatorRequest__Output): Promise<FindCoordinatorResponse> {
-    try {
-      validateGroupId(request.groupId);
-      const image = this.ctx.metadata.image;
-      const topic = image.topic(OFFSETS_TOPIC);
-      if (topic === undefined) {
-        this.createOffsetsTopic();
-        throw new BrookError("COORDINATOR_NOT_AVAILABLE", `creating ${OFFSETS_TOPIC}; retry shortly`);
-      }
-      const index = partitionForGroup(request.groupId, topic.partitions.length);
-      const leader = topic.partitions[index].leader;
-      const broker = image.brokers.get(leader);
-      if (leader < 0 || broker === undefined || broker.fenced) {
-        throw new BrookError(
-          "COORDINATOR_NOT_AVAILABLE",
-          `${OFFSETS_TOPIC}-${index}, which holds group '${request.groupId}', has no leader right now`,
-        );
-      }
-      return { error: noError, nodeId: leader, host: broker.host, port: broker.port };
-    } catch (error) {
-      return { error: toWireError(asBrookError(error)), nodeId: -1, host: "", port: -1 };
-    }
+  /** Either kind of coordinator (groups and transactional ids): find-coordinator.ts. */
+  findCoordinator(request: FindCoordinatorRequest__Output): Promise<FindCoordinatorResponse> {
+    return this.finder.findCoordinator(request);
   }
 
   async heartbeat(
@@ -158,14 +147,32 @@ export class GroupHandlers {
     }
   }
 
-  /** Offsets that become visible when the producer's transaction commits (issue 17: being built). */
-  async txnOffsetCommit(_request: TxnOffsetCommitRequest__Output): Promise<TxnOffsetCommitResponse> {
-    throw new BrookError("INVALID_REQUEST", "transactional offset commits are not supported yet");
+  /**
+   * Offsets committed inside a producer's transaction: appended now, visible once its commit marker
+   * lands on the group's partition, dropped on abort. A member id (a consumer of the group that also
+   * produces) is checked as OffsetCommit checks it; without one, any producer may commit.
+   */
+  async txnOffsetCommit(request: TxnOffsetCommitRequest__Output): Promise<TxnOffsetCommitResponse> {
+    try {
+      const producer = { producerId: Number(request.producerId), producerEpoch: request.producerEpoch };
+      if (!request.transactionalId || producer.producerId < 0 || producer.producerEpoch < 0) {
+        throw new BrookError(
+          "INVALID_REQUEST",
+          "a transactional offset commit names its transactional id, producer id and epoch",
+        );
+      }
+      const { shard, group } = this.coordinator.locate(request.groupId);
+      const { accepted, topics } = this.checkOffsets(request.topics);
+      if (request.memberId) validateTxnCommitMember(request.groupId, group, request, accepted);
+      await this.coordinator.commitTxnOffsets(shard, request.groupId, producer, accepted);
+      return { error: noError, topics };
+    } catch (error) {
+      return { error: toWireError(asBrookError(error)), topics: [] };
+    }
   }
 
   async offsetCommit(request: OffsetCommitRequest__Output): Promise<OffsetCommitResponse> {
     try {
-      const image = this.ctx.metadata.image;
       const { shard, group: found } = this.coordinator.locate(request.groupId);
       // Only an admin or a standalone consumer (no member id) may start a group by committing.
       if (found === undefined && request.memberId !== "") {
@@ -175,27 +182,31 @@ export class GroupHandlers {
         );
       }
       const group = found ?? this.coordinator.offsetsOnlyGroup(request.groupId);
-      const accepted: OffsetToCommit[] = [];
-      const topics: OffsetCommitTopicResponse[] = request.topics.map(({ topic, partitions }) => ({
-        topic,
-        partitions: partitions.map(({ partition, offset, metadata }) => {
-          const error = checkCommit(
-            image.topic(topic)?.partitions.length,
-            topic,
-            partition,
-            offset,
-            metadata,
-          );
-          if (error === undefined) accepted.push({ topic, partition, offset, metadata });
-          return { partition, error: error === undefined ? noError : toWireError(error) };
-        }),
-      }));
+      const { accepted, topics } = this.checkOffsets(request.topics);
       validateBrookCommit(group, request.memberId, request.memberEpoch, accepted);
       await this.coordinator.commitOffsets(shard, group, accepted);
       return { error: noError, topics };
     } catch (error) {
       return { error: toWireError(asBrookError(error)), topics: [] };
     }
+  }
+
+  /** Each partition's offset checked: a refused one answers its error, the others are committed. */
+  private checkOffsets(requested: readonly OffsetCommitTopic__Output[]): {
+    accepted: OffsetToCommit[];
+    topics: OffsetCommitTopicResponse[];
+  } {
+    const image = this.ctx.metadata.image;
+    const accepted: OffsetToCommit[] = [];
+    const topics = requested.map(({ topic, partitions }) => ({
+      topic,
+      partitions: partitions.map(({ partition, offset, metadata }) => {
+        const error = checkCommit(image.topic(topic)?.partitions.length, topic, partition, offset, metadata);
+        if (error === undefined) accepted.push({ topic, partition, offset, metadata });
+        return { partition, error: error === undefined ? noError : toWireError(error) };
+      }),
+    }));
+    return { accepted, topics };
   }
 
   async offsetFetch(request: OffsetFetchRequest__Output): Promise<OffsetFetchResponse> {
@@ -296,45 +307,6 @@ export class GroupHandlers {
     );
     return { results };
   }
-
-  /**
-   * Asks the controller for __consumer_offsets, once at a time; callers
-   * answer COORDINATOR_NOT_AVAILABLE meanwhile and the client retries.
-   */
-  private createOffsetsTopic(): void {
-    if (this.creatingOffsetsTopic !== undefined) return;
-    const live = [...this.ctx.metadata.image.brokers.values()].filter((broker) => !broker.fenced).length;
-    const replicationFactor = Math.max(1, Math.min(3, live));
-    this.ctx.logger.info(
-      { topic: OFFSETS_TOPIC, partitions: this.coordinator.config.offsetsTopicPartitions, replicationFactor },
-      "creating the consumer offsets topic",
-    );
-    this.creatingOffsetsTopic = this.ctx.controller
-      .createTopics({
-        topics: [
-          {
-            name: OFFSETS_TOPIC,
-            numPartitions: this.coordinator.config.offsetsTopicPartitions,
-            replicationFactor,
-            // Committed offsets are kept until a group is deleted, not aged out.
-            configs: [{ key: "retention.ms", value: "-1" }],
-          },
-        ],
-        validateOnly: false,
-      })
-      .then((response) => {
-        const error = response.topics?.[0]?.error;
-        if (error?.code && error.code !== "TOPIC_ALREADY_EXISTS") {
-          this.ctx.logger.warn({ error }, "could not create the consumer offsets topic");
-        }
-      })
-      .catch((error: unknown) =>
-        this.ctx.logger.warn({ err: error }, "could not create the consumer offsets topic"),
-      )
-      .finally(() => {
-        this.creatingOffsetsTopic = undefined;
-      });
-  }
 }
 
 /**
@@ -362,6 +334,30 @@ function validateBrookCommit(
   if (memberId !== "") {
     throw new BrookError("UNKNOWN_MEMBER_ID", `group '${group.groupId}' has no member ${memberId}`);
   }
+}
+
+/**
+ * A transactional commit that names a member: the member must be the group's, at its current epoch
+ * (Brook's groups) or generation (classic groups), and hold the partitions, as OffsetCommit requires.
+ */
+function validateTxnCommitMember(
+  groupId: string,
+  group: Group | undefined,
+  request: { memberId: string; memberEpoch: number },
+  partitions: readonly TopicPartition[],
+): void {
+  if (group === undefined) {
+    throw new BrookError("UNKNOWN_MEMBER_ID", `group '${groupId}' has no member ${request.memberId}`);
+  }
+  if (group.type === "consumer") {
+    group.validateCommit(request.memberId, request.memberEpoch, partitions);
+    return;
+  }
+  group.validateCommit({
+    memberId: request.memberId,
+    groupInstanceId: null,
+    generationId: request.memberEpoch,
+  });
 }
 
 /** The state as `brook group list/describe` show it: Brook's own, or a classic group's in kebab case. */

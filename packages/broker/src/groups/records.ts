@@ -7,6 +7,7 @@
 // Offsets are the same records whichever protocol committed them.
 
 import { BrookError, type Record as LogRecord, type RecordInput } from "@brook/protocol";
+import { TRANSACTION_STATE_TOPIC } from "../transactions/records.js";
 import type { CommittedOffset } from "./base-group.js";
 import type { ClassicGroupSnapshot } from "./classic-group.js";
 import type { GroupSnapshot } from "./group.js";
@@ -18,7 +19,7 @@ export const OFFSETS_TOPIC = "__consumer_offsets";
 
 /** Topics only the broker writes: producers, deletes and regex subscriptions leave them alone. */
 export function isInternalTopic(topic: string): boolean {
-  return topic === OFFSETS_TOPIC;
+  return topic === OFFSETS_TOPIC || topic === TRANSACTION_STATE_TOPIC;
 }
 
 export type GroupRecord =
