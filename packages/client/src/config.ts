@@ -63,6 +63,8 @@ export const producerDefaults = {
    * over ~10,000 records of 100 B), and 1 MiB stays under gRPC's default 4 MiB receive limit.
    */
   requestBytesMax: 1024 * 1024,
+  /** Kafka's transaction.timeout.ms: the coordinator aborts a transaction left open this long. */
+  transactionTimeoutMs: 60_000,
 } as const;
 
 export const producerLimits = {
@@ -102,6 +104,11 @@ export const consumerDefaults = {
   autoCommit: true,
   /** Kafka's auto.commit.interval.ms: what a crash makes the group process again is at most this much. */
   autoCommitIntervalMs: 5_000,
+  /**
+   * Kafka's isolation.level default (the Java consumer's; KafkaJS reads read_committed by default): a
+   * consumer that wants only committed transactions says so.
+   */
+  isolationLevel: "read_uncommitted",
 } as const;
 
 export const consumerLimits = {

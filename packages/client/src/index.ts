@@ -26,6 +26,12 @@ export type {
   ResetOffsetsOptions,
   ResetTarget,
 } from "./admin/groups.js";
+export type {
+  TransactionDescription,
+  TransactionOverview,
+  TransactionStateName,
+} from "./admin/transactions.js";
+export { transactionStates } from "./admin/transactions.js";
 export { Brook, type BrookConfig } from "./brook.js";
 export { checkBrokerAddresses } from "./cluster/cluster.js";
 export type { BrokerClientFactory } from "./cluster/connection-pool.js";
@@ -41,6 +47,7 @@ export {
 } from "./config.js";
 export { Consumer } from "./consumer/consumer.js";
 export type { GroupState } from "./consumer/group-membership.js";
+export type { IsolationLevel } from "./consumer/isolation.js";
 export type {
   Assignment,
   Batch,
@@ -59,6 +66,10 @@ export type {
 } from "./consumer/types.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
 export { Producer } from "./producer/producer.js";
+export type { GroupMetadataSource, SendOffsetsOptions } from "./producer/transaction.js";
+export { Transaction } from "./producer/transaction.js";
+export type { TransactionOffsets } from "./producer/transaction-manager.js";
+export type { TransactionState } from "./producer/transaction-state.js";
 export type {
   Acks,
   Message,

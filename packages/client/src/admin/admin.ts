@@ -28,6 +28,7 @@ import {
   type ResetOffsetsOptions,
 } from "./groups.js";
 import { namedError } from "./named-error.js";
+import { TransactionAdmin, type TransactionDescription, type TransactionOverview } from "./transactions.js";
 
 export interface ConfigEntry {
   name: string;
@@ -140,9 +141,11 @@ const clusterDefault = -1;
 
 export class Admin {
   private readonly groups: GroupAdmin;
+  private readonly transactions: TransactionAdmin;
 
   constructor(private readonly cluster: Cluster) {
     this.groups = new GroupAdmin(cluster);
+    this.transactions = new TransactionAdmin(cluster);
   }
 
   /** Optional: checks that the cluster answers. */
@@ -295,7 +298,11 @@ export class Admin {
     return this.groups.fetchOffsets(options);
   }
 
-  /** Committed offset, high watermark and lag per partition: `brook group describe --json`'s shape. */
+  /**
+   * Committed offset, last stable offset and lag per partition: `brook group describe --json`'s shape.
+   * Lag is counted to the last stable offset (the high watermark when no transaction is open): exact for
+   * a read_committed group, and the committed backlog for a read_uncommitted one.
+   */
   groupLag(groupId: string): Promise<GroupLag> {
     return this.groups.groupLag(groupId);
   }
@@ -308,6 +315,16 @@ export class Admin {
   /** Deletes empty groups and their committed offsets; rejects with the first failure's typed error. */
   deleteGroups(groupIds: string[]): Promise<DeleteGroupResult[]> {
     return this.groups.deleteGroups(groupIds);
+  }
+
+  /** Transactional ids every broker coordinates (those in `states`, or all), sorted by id. */
+  listTransactions(states?: readonly string[]): Promise<TransactionOverview[]> {
+    return this.transactions.listTransactions(states);
+  }
+
+  /** A transactional id's state, producer id and epoch, partitions and groups, from its coordinator. */
+  describeTransaction(transactionalId: string): Promise<TransactionDescription> {
+    return this.transactions.describeTransaction(transactionalId);
   }
 
   async close(): Promise<void> {

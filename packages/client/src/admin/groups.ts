@@ -113,7 +113,10 @@ export interface PartitionLag {
   partition: number;
   /** -1: the group has committed nothing here. */
   committedOffset: number;
-  /** The high watermark; null when the topic no longer exists. */
+  /**
+   * The last stable offset (the high watermark where no transaction is open: the two differ only while
+   * one is); null when the topic no longer exists. Named logEndOffset since before transactions.
+   */
   logEndOffset: number | null;
   /**
    * logEndOffset − committedOffset (never below 0). null when nothing is committed, as Kafka's tool shows
@@ -312,7 +315,10 @@ export class GroupAdmin {
     }
   }
 
-  /** The high watermark of each partition of each topic (indexed by partition); none for a deleted topic. */
+  /**
+   * The last stable offset of each partition of each topic (indexed by partition; the high watermark
+   * where no transaction is open); none for a deleted topic.
+   */
   private async logEndOffsets(topics: string[]): Promise<Map<string, number[] | undefined>> {
     const partitions = await Promise.all(
       topics.map((topic) =>
@@ -325,7 +331,7 @@ export class GroupAdmin {
     const queries = topics.flatMap((topic, index) =>
       (partitions[index] ?? []).map((partition) => ({ topic, partition, timestamp: OffsetSpec.latest })),
     );
-    const offsets = await listOffsets(this.cluster, queries);
+    const offsets = await listOffsets(this.cluster, queries, "read_committed");
     const ends = new Map<string, number[] | undefined>(
       topics.map((topic, index) => [topic, partitions[index] === undefined ? undefined : []]),
     );

@@ -1,9 +1,17 @@
-// Calls to a consumer group's coordinator: the broker that leads the group's partition of
-// __consumer_offsets. FindCoordinator (any broker answers) says which one; the answer is cached per group
-// and forgotten when the coordinator moves (NOT_COORDINATOR, or it cannot be reached), and the call is
-// retried with the client's retry policy.
+// Calls to a coordinator: a consumer group's (the broker that leads the group's partition of
+// __consumer_offsets) or a transactional id's (the leader of its partition of __transaction_state).
+// FindCoordinator (any broker answers) says which one; the answer is cached per id and forgotten when the
+// coordinator moves (NOT_COORDINATOR, or it cannot be reached), and the call is retried with the client's
+// retry policy (CONCURRENT_TRANSACTIONS and COORDINATOR_LOAD_IN_PROGRESS too: the table marks them
+// retriable).
 
-import { BrookError, type ErrorCode, fromWireError, type WireError__Output } from "@brook/protocol";
+import {
+  BrookError,
+  type ErrorCode,
+  type FindCoordinatorRequest,
+  fromWireError,
+  type WireError__Output,
+} from "@brook/protocol";
 import { withRetry } from "../retry/retry-policy.js";
 import type { CallOptions, Cluster } from "./cluster.js";
 import type { BrokerRpc, BrokerRpcs } from "./unary.js";
@@ -21,16 +29,31 @@ export interface Coordinator {
   address: string;
 }
 
+/** What a coordinator is looked up by: a group id, or a transactional id. */
+export type CoordinatorKind = "group" | "transaction";
+
+function lookupRequest(kind: CoordinatorKind, id: string): FindCoordinatorRequest {
+  switch (kind) {
+    case "group":
+      return { groupId: id };
+    case "transaction":
+      return { transactionalId: id };
+  }
+}
+
 export class GroupCoordinators {
   private readonly known = new Map<string, Coordinator>();
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly kind: CoordinatorKind = "group",
+  ) {}
 
-  /** The group's coordinator, from the cache or asked of any broker (retriable errors are retried). */
+  /** The id's coordinator, from the cache or asked of any broker (retriable errors are retried). */
   async find(groupId: string): Promise<Coordinator> {
     const cached = this.known.get(groupId);
     if (cached !== undefined) return cached;
-    const response = await this.cluster.callAny("findCoordinator", { groupId });
+    const response = await this.cluster.callAny("findCoordinator", lookupRequest(this.kind, groupId));
     const error = fromWireError(response.error);
     if (error !== undefined) throw error;
     const coordinator = { nodeId: response.nodeId, address: `${response.host}:${response.port}` };

@@ -2,6 +2,7 @@
 // on retriable errors. Used by admin.fetchTopicOffsets and consumer.endOffsets.
 
 import { assert, BrookError, fromWireError, type ListOffsetsResponse__Output } from "@brook/protocol";
+import { type IsolationLevel, isolationLevelWire } from "../consumer/isolation.js";
 import { withRetry } from "../retry/retry-policy.js";
 import type { Cluster } from "./cluster.js";
 
@@ -15,8 +16,15 @@ export interface OffsetQuery {
   timestamp: number;
 }
 
-/** The offset for each query, in query order; at most one query per partition. */
-export function listOffsets(cluster: Cluster, queries: OffsetQuery[]): Promise<number[]> {
+/**
+ * The offset for each query, in query order; at most one query per partition. With read_committed,
+ * "latest" is the last stable offset (the high watermark when no transaction is open).
+ */
+export function listOffsets(
+  cluster: Cluster,
+  queries: OffsetQuery[],
+  isolationLevel: IsolationLevel = "read_uncommitted",
+): Promise<number[]> {
   const keys = new Set(queries.map(({ topic, partition }) => `${topic}\u0000${partition}`));
   assert(
     keys.size === queries.length,
@@ -32,7 +40,10 @@ export function listOffsets(cluster: Cluster, queries: OffsetQuery[]): Promise<n
     const offsets = new Array<number>(queries.length);
     await Promise.all(
       [...byLeader].map(async ([address, indexes]) => {
-        const response = await cluster.call(address, "listOffsets", { topics: toTopics(queries, indexes) });
+        const response = await cluster.call(address, "listOffsets", {
+          topics: toTopics(queries, indexes),
+          isolationLevel: isolationLevelWire(isolationLevel),
+        });
         for (const index of indexes) offsets[index] = offsetOf(response, queries[index]);
       }),
     );

@@ -2,6 +2,10 @@
 // fromServiceError, so callers only ever see typed errors.
 
 import {
+  type AddOffsetsToTxnRequest,
+  type AddOffsetsToTxnResponse__Output,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse__Output,
   type BrokerClient,
   BrookError,
   type Clock,
@@ -21,6 +25,10 @@ import {
   type DescribeGroupsResponse__Output,
   type DescribeTopicsRequest,
   type DescribeTopicsResponse__Output,
+  type DescribeTransactionsRequest,
+  type DescribeTransactionsResponse__Output,
+  type EndTxnRequest,
+  type EndTxnResponse__Output,
   type FetchRequest,
   type FetchResponse__Output,
   type FindCoordinatorRequest,
@@ -32,6 +40,8 @@ import {
   type ListGroupsResponse__Output,
   type ListOffsetsRequest,
   type ListOffsetsResponse__Output,
+  type ListTransactionsRequest,
+  type ListTransactionsResponse__Output,
   type MetadataRequest,
   type MetadataResponse__Output,
   type OffsetCommitRequest,
@@ -40,6 +50,8 @@ import {
   type OffsetFetchResponse__Output,
   type ProduceRequest,
   type ProduceResponse__Output,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse__Output,
 } from "@brook/protocol";
 import type * as grpc from "@grpc/grpc-js";
 
@@ -62,6 +74,12 @@ export interface BrokerRpcs {
   listGroups: [ListGroupsRequest, ListGroupsResponse__Output];
   describeGroups: [DescribeGroupsRequest, DescribeGroupsResponse__Output];
   deleteGroups: [DeleteGroupsRequest, DeleteGroupsResponse__Output];
+  addPartitionsToTxn: [AddPartitionsToTxnRequest, AddPartitionsToTxnResponse__Output];
+  addOffsetsToTxn: [AddOffsetsToTxnRequest, AddOffsetsToTxnResponse__Output];
+  endTxn: [EndTxnRequest, EndTxnResponse__Output];
+  txnOffsetCommit: [TxnOffsetCommitRequest, TxnOffsetCommitResponse__Output];
+  listTransactions: [ListTransactionsRequest, ListTransactionsResponse__Output];
+  describeTransactions: [DescribeTransactionsRequest, DescribeTransactionsResponse__Output];
 }
 export type BrokerRpc = keyof BrokerRpcs;
 

@@ -8,6 +8,11 @@ export class ConsumerBatch implements Batch {
     readonly partition: number,
     readonly highWatermark: number,
     readonly messages: ConsumedMessage[],
+    /**
+     * Where the next fetch of the partition started: past the last message, and past any transaction
+     * markers or aborted records after it, which the application never sees.
+     */
+    readonly nextOffset: number,
   ) {}
 
   isEmpty(): boolean {

@@ -12,9 +12,10 @@ import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
 import { consumerDefaults } from "../config.js";
 import { withRetry } from "../retry/retry-policy.js";
 import { after, type Cancel } from "../runtime.js";
-import { type BufferedBatch, countsProgress, Fetcher, type PartitionState } from "./fetcher.js";
+import { type BufferedBatch, countsProgress, Fetcher, type PartitionState, passed } from "./fetcher.js";
 import { GroupMembership, type GroupState } from "./group-membership.js";
 import { HandlerTracker } from "./handler-tracker.js";
+import type { IsolationLevel } from "./isolation.js";
 import { MemberEpoch, partitionKey, regexMatches, subscriptionOf } from "./member-state.js";
 import { type CommitFailure, OffsetCommitter } from "./offset-committer.js";
 import { PartitionHandoff } from "./partition-handoff.js";
@@ -49,6 +50,7 @@ interface GroupParts {
 
 export class Consumer implements AsyncIterable<ConsumedMessage> {
   readonly groupId: string | undefined;
+  readonly isolationLevel: IsolationLevel;
   private readonly fetcher: Fetcher;
   private readonly fromBeginning: boolean;
   private readonly handlers = new HandlerTracker();
@@ -74,6 +76,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   ) {
     this.groupId = options.groupId;
     this.fromBeginning = options.fromBeginning ?? false;
+    this.isolationLevel = isolationLevelOf(options.isolationLevel);
     this.fetcher = new Fetcher(cluster, {
       minBytes: options.minBytes ?? consumerDefaults.minBytes,
       maxBytes: options.maxBytes ?? consumerDefaults.maxBytes,
@@ -81,6 +84,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       maxBytesPerPartition: options.maxBytesPerPartition ?? consumerDefaults.maxBytesPerPartition,
       prefetchResponsesMax: consumerDefaults.prefetchResponsesMax,
       autoOffsetReset: options.autoOffsetReset ?? defaultReset(this.fromBeginning),
+      isolationLevel: this.isolationLevel,
       requestTimeoutMs: options.requestTimeoutMs ?? cluster.options.requestTimeoutMs,
       retry: { ...cluster.options.retry, ...options.retry },
     });
@@ -95,6 +99,17 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   /** Membership as of now; undefined unless the consumer subscribed with a groupId. */
   groupState(): GroupState | undefined {
     return this.membership?.state();
+  }
+
+  /**
+   * Kafka's groupMetadata(): the member id and epoch a transactional producer's sendOffsets() passes
+   * along, so the group refuses offsets from a member that lost its partitions. Undefined while the
+   * consumer is not a member that may commit (not subscribed, or between epochs).
+   */
+  groupMetadata(): { groupId: string; memberId: string; memberEpoch: number } | undefined {
+    const identity = this.membership?.commitIdentity();
+    if (identity === undefined || this.groupId === undefined) return undefined;
+    return { groupId: this.groupId, ...identity };
   }
 
   /** Optional: checks that the cluster answers. */
@@ -235,12 +250,13 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   }
 
   /**
-   * The high watermark of every assigned partition, asked of its leader now (ListOffsets latest): where
-   * a reader that wants to stop "at the end" stops (position >= offset).
+   * The high watermark of every assigned partition (the last stable offset with read_committed), asked
+   * of its leader now (ListOffsets latest): where a reader that wants to stop "at the end" stops
+   * (position >= offset).
    */
   async endOffsets(): Promise<TopicPartitionOffset[]> {
     const queries = this.assignments().map((each) => ({ ...each, timestamp: OffsetSpec.latest }));
-    const offsets = await listOffsets(this.cluster, queries);
+    const offsets = await listOffsets(this.cluster, queries, this.isolationLevel);
     return queries.map(({ topic, partition }, index) => ({ topic, partition, offset: offsets[index] }));
   }
 
@@ -307,10 +323,15 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     this.startReading();
     try {
       for (let entry = await this.fetcher.next(); entry !== undefined; entry = await this.fetcher.next()) {
+        let whole = true;
         for (const [index, message] of entry.batch.messages.entries()) {
-          if (!this.fetcher.isRunning || !this.fetcher.isCurrent(entry)) break;
+          if (!this.fetcher.isRunning || !this.fetcher.isCurrent(entry)) {
+            whole = false;
+            break;
+          }
           if (entry.state.paused) {
             this.fetcher.putBack(entry, index);
+            whole = false;
             break;
           }
           const handled = this.handlers.begin(entry.state, true);
@@ -322,6 +343,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
             handled();
           }
         }
+        if (whole) passed(entry);
       }
     } finally {
       this.stopReading();
@@ -385,7 +407,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       isRunning: () => this.fetcher.isRunning,
       isStale,
     });
-    if (!isStale()) state.position = batch.lastOffset() + 1;
+    if (!isStale()) passed(entry);
   }
 
   private async handleMessages(
@@ -402,6 +424,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       await eachMessage({ topic: state.topic, partition: state.partition, message });
       if (countsProgress(entry)) state.position = message.offset + 1;
     }
+    if (this.fetcher.isRunning && this.fetcher.isCurrent(entry)) passed(entry);
   }
 
   private startReading(): void {
@@ -548,6 +571,16 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       handoff,
     };
   }
+}
+
+function isolationLevelOf(level: ConsumerOptions["isolationLevel"]): IsolationLevel {
+  if (level === undefined || level === "read_uncommitted" || level === "read_committed") {
+    return level ?? consumerDefaults.isolationLevel;
+  }
+  throw new BrookError(
+    "INVALID_CONFIG",
+    `isolationLevel is "read_uncommitted" or "read_committed", got ${JSON.stringify(level)}`,
+  );
 }
 
 function startFrom(fromBeginning: boolean): "earliest" | "latest" {

@@ -3,6 +3,8 @@
 // the record batches, drops records below the requested offset, and buffers a bounded number of responses
 // per partition so the next fetch is in flight while the application works through the last one.
 // A paused partition is not fetched and its buffered batches wait (kept, in order) until it is resumed.
+// Control batches (transaction markers) are never handed out, nor, with read_committed, records of
+// aborted transactions (isolation.ts); the position still moves past them.
 
 import {
   asBrookError,
@@ -20,6 +22,12 @@ import { logRetry } from "../logger.js";
 import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.js";
 import { DeadlineTimer, type Deferred, deferred, soon } from "../runtime.js";
 import { ConsumerBatch } from "./batch.js";
+import {
+  type IsolationLevel,
+  isolationLevelWire,
+  type ReadableBatches,
+  readableBatches,
+} from "./isolation.js";
 import type { ConsumedMessage, MessageHeaders, OffsetResetPolicy } from "./types.js";
 
 /** What one assigned partition is doing. */
@@ -30,6 +38,8 @@ export class PartitionState {
   fetchOffset: number | undefined;
   resetTo: "earliest" | "latest";
   highWatermark: number | undefined;
+  /** As of the last fetch: the first offset of the oldest open transaction (the high watermark if none). */
+  lastStableOffset: number | undefined;
   /** The group's committed offset as far as this consumer knows (fetched or last committed). */
   committedOffset: number | undefined;
   /** Not fetched, and its buffered batches are not handed out, until resumed. */
@@ -82,6 +92,17 @@ export function countsProgress(entry: BufferedBatch): boolean {
   return entry.generation === entry.state.generation;
 }
 
+/**
+ * The application is done with the whole of `entry`: the position moves to where the next fetch of it
+ * started, past markers and aborted records after its last message.
+ */
+export function passed(entry: BufferedBatch): void {
+  const { state, batch } = entry;
+  if (countsProgress(entry) && (state.position === undefined || state.position < batch.nextOffset)) {
+    state.position = batch.nextOffset;
+  }
+}
+
 export interface FetcherConfig {
   minBytes: number;
   maxBytes: number;
@@ -89,6 +110,7 @@ export interface FetcherConfig {
   maxBytesPerPartition: number;
   prefetchResponsesMax: number;
   autoOffsetReset: OffsetResetPolicy;
+  isolationLevel: IsolationLevel;
   requestTimeoutMs: number;
   retry: RetryPolicy;
 }
@@ -202,6 +224,7 @@ export class Fetcher {
       batch.partition,
       batch.highWatermark,
       batch.messages.slice(index),
+      batch.nextOffset,
     );
     this.buffer.unshift({ state: entry.state, generation: entry.generation, batch: rest });
     entry.state.bufferedResponses++;
@@ -244,6 +267,12 @@ export class Fetcher {
       if (!this.isCurrent(entry)) continue;
       entry.state.bufferedResponses--;
       this.schedulePump();
+      // Only markers or aborted records: nothing to hand out, but the position moves past them (the
+      // application is done with everything before, as next() is asked only once it is).
+      if (entry.batch.isEmpty()) {
+        passed(entry);
+        continue;
+      }
       return entry;
     }
   }
@@ -341,6 +370,7 @@ export class Fetcher {
       maxWaitMs: this.config.maxWaitMs,
       minBytes: this.config.minBytes,
       maxBytes: this.config.maxBytes,
+      isolationLevel: isolationLevelWire(this.config.isolationLevel),
       topics: groupByTopic(requested, ({ state, offset }) => ({
         partition: state.partition,
         fetchOffset: offset,
@@ -385,31 +415,41 @@ export class Fetcher {
     }
     state.failures = 0;
     state.highWatermark = answer.highWatermark;
-    if (batches.length === 0) return;
-    state.fetchOffset = batches[batches.length - 1].header.lastOffset + 1;
-    // A batch may start before the offset asked for; the application never sees those records.
-    const messages = toMessages(state, batches, offset);
-    if (messages.length === 0) return;
+    state.lastStableOffset = answer.lastStableOffset;
+    const { batches: readable, nextOffset } = batches;
+    if (nextOffset === undefined) return;
+    state.fetchOffset = nextOffset;
+    // A batch may start before the offset asked for; the application never sees those records. A
+    // response with none left is still buffered: handing it out moves the position past the markers and
+    // aborted records it held (see next()).
+    const messages = toMessages(state, readable, offset);
     this.buffer.push({
       state,
       generation: state.generation,
-      batch: new ConsumerBatch(state.topic, state.partition, answer.highWatermark, messages),
+      batch: new ConsumerBatch(state.topic, state.partition, answer.highWatermark, messages, nextOffset),
     });
     state.bufferedResponses++;
     this.wakeReader();
   }
 
-  /** The whole batches of an answer, or the error it carries. */
+  /** The batches of an answer the application may see and where the next fetch starts, or the error it carries. */
   private decode(
     state: PartitionState,
     offset: number,
     answer: FetchPartitionResponse__Output,
-  ): DecodedBatch[] | BrookError {
+  ): ReadableBatches | BrookError {
     const error = fromWireError(answer.error);
     if (error !== undefined) return error;
     let batches: DecodedBatch[];
+    let readable: ReadableBatches;
     try {
       batches = decodeRecordBatches(answer.records);
+      readable = readableBatches(
+        batches,
+        this.config.isolationLevel,
+        answer.abortedTransactions,
+        answer.lastStableOffset,
+      );
     } catch (decodeError) {
       return asBrookError(decodeError);
     }
@@ -421,7 +461,7 @@ export class Fetcher {
           `(${this.config.maxBytesPerPartition} bytes); raise it`,
       );
     }
-    return batches;
+    return readable;
   }
 
   private outOfRange(state: PartitionState, offset: number, error: BrookError): void {
@@ -442,6 +482,8 @@ export class Fetcher {
     const session = this.session;
     const requested = states.map((state) => ({ state, generation: state.generation }));
     const request = {
+      // read_committed starts a "latest" partition at the last stable offset, as Kafka does.
+      isolationLevel: isolationLevelWire(this.config.isolationLevel),
       topics: groupByTopic(requested, ({ state }) => ({
         partition: state.partition,
         timestamp: OffsetSpec[state.resetTo],
@@ -553,7 +595,7 @@ function groupByTopic<T extends { state: PartitionState }, P>(items: T[], toPart
 function toMessages(state: PartitionState, batches: DecodedBatch[], fromOffset: number): ConsumedMessage[] {
   const messages: ConsumedMessage[] = [];
   for (const { header, records } of batches) {
-    if (header.isControl || header.lastOffset < fromOffset) continue;
+    if (header.lastOffset < fromOffset) continue;
     for (const record of records) {
       if (record.offset < fromOffset) continue;
       messages.push({

@@ -2,6 +2,7 @@
 // EachMessagePayload) except that offsets, timestamps and high watermarks are numbers.
 
 import type { RetryPolicy } from "../retry/retry-policy.js";
+import type { IsolationLevel } from "./isolation.js";
 
 /** Header values by key; a key that appears more than once maps to an array, as in KafkaJS. */
 export interface MessageHeaders {
@@ -77,6 +78,14 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** After OFFSET_OUT_OF_RANGE: default "earliest" with fromBeginning, else "latest"; "none" fails. */
   autoOffsetReset?: OffsetResetPolicy;
+  /**
+   * "read_uncommitted" (default, as Kafka's Java consumer; KafkaJS defaults to read_committed): every
+   * record up to the high watermark, transactional ones included even before they commit or if they
+   * abort. "read_committed": only records of committed transactions (and non-transactional ones), up to
+   * the last stable offset; records of aborted transactions are dropped. Transaction markers are never
+   * delivered either way.
+   */
+  isolationLevel?: IsolationLevel;
   requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
 }

@@ -154,6 +154,8 @@ export interface AccumulatorConfig {
   batchBytes: number;
   bufferBytesMax: number;
   compression: CompressionName;
+  /** A transactional producer's batches carry the transactional attribute bit (it sends no others). */
+  transactional: boolean;
 }
 
 export class RecordAccumulator {
@@ -215,6 +217,7 @@ export class RecordAccumulator {
     try {
       batch.encoded = encodeRecordBatch(batch.records, {
         compression: this.config.compression,
+        transactional: this.config.transactional,
         nowMs: batch.createdAtMs,
       });
     } catch (error) {

@@ -40,6 +40,12 @@ export class Idempotence {
   constructor(
     private readonly init: () => Promise<ProducerIdentity>,
     private readonly logger: Logger,
+    /**
+     * Whether a failed batch makes the producer start over under a new producer id (see batchFailed).
+     * False for a transactional producer: its id and epoch come only from its coordinator
+     * (TransactionManager), and it never takes a new one on its own.
+     */
+    private readonly startsOverAfterFailure = true,
   ) {}
 
   /** Whether batches can be numbered now; if not, acquire() first. */
@@ -50,9 +56,14 @@ export class Idempotence {
   /** Gets a producer id and epoch; every partition's sequence starts at 0 under it. */
   async acquire(): Promise<void> {
     const identity = await this.init();
+    this.adopt(identity);
+    this.logger.debug({ ...identity }, "idempotent producer: got a producer id");
+  }
+
+  /** Numbers batches under `identity` from now on, every partition from 0 (a new id, or a bumped epoch). */
+  adopt(identity: ProducerIdentity): void {
     this.identity = identity;
     this.nextSequences.clear();
-    this.logger.debug({ ...identity }, "idempotent producer: got a producer id");
   }
 
   /**
@@ -78,6 +89,7 @@ export class Idempotence {
    */
   batchFailed(batch: ProducerBatch, error: BrookError): void {
     const stamp = batch.stamp;
+    if (!this.startsOverAfterFailure) return;
     if (stamp === undefined || stamp.producerId !== this.identity?.producerId) return;
     // The failure itself reaches the caller through send(); starting over is routine, not a warning.
     this.logger.info(

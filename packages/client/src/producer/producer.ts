@@ -1,5 +1,6 @@
 // The producer: validates and partitions messages, appends them to the accumulator, and applies
-// backpressure when too much is buffered. One promise per send() call, settled per batch.
+// backpressure when too much is buffered. One promise per send() call, settled per batch. With a
+// transactionalId it writes only inside transactions (transaction(); transaction-manager.ts).
 
 import {
   asBrookError,
@@ -15,6 +16,8 @@ import { withRetry } from "../retry/retry-policy.js";
 import { type PartitionQueue, PendingSend, RecordAccumulator } from "./accumulator.js";
 import { Idempotence, initProducerId } from "./idempotence.js";
 import { Sender } from "./sender.js";
+import { Transaction } from "./transaction.js";
+import { TransactionManager } from "./transaction-manager.js";
 import type {
   Message,
   ProducerBatchRecord,
@@ -36,6 +39,8 @@ export class Producer {
    * before, so a partition gets records in send() call order even when an earlier send had to wait.
    */
   private readonly lastWaitingSend = new Map<string, Promise<void>>();
+  /** Set when the producer is transactional. */
+  private readonly transactions: TransactionManager | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -49,13 +54,26 @@ export class Producer {
         batchBytes: positive(options.batchBytes ?? producerDefaults.batchBytes, "batchBytes"),
         bufferBytesMax: positive(options.bufferBytesMax ?? producerDefaults.bufferBytesMax, "bufferBytesMax"),
         compression: options.compression ?? "none",
+        transactional: options.transactionalId !== undefined,
       },
       (queue) => this.sticky.onNewBatch(queue.topic, queue.partition),
     );
     const { acks, idempotent } = deliveryGuarantees(options);
+    const idempotence = idempotent ? this.idempotence(options) : undefined;
+    this.transactions =
+      options.transactionalId === undefined || idempotence === undefined
+        ? undefined
+        : new TransactionManager(cluster, idempotence, {
+            transactionalId: options.transactionalId,
+            transactionTimeoutMs: positive(
+              options.transactionTimeoutMs ?? producerDefaults.transactionTimeoutMs,
+              "transactionTimeoutMs",
+            ),
+          });
     this.sender = new Sender(this.accumulator, cluster, {
       acks,
-      idempotence: idempotent ? new Idempotence(() => initProducerId(cluster), cluster.logger) : undefined,
+      idempotence,
+      transactions: this.transactions,
       lingerMs: Math.max(0, options.lingerMs ?? producerDefaults.lingerMs),
       maxInFlightRequests: positive(
         options.maxInFlightRequests ?? producerDefaults.maxInFlightRequests,
@@ -72,9 +90,30 @@ export class Producer {
     });
   }
 
-  /** Optional: checks that the cluster answers. send() connects on its own. */
+  /**
+   * Optional: checks that the cluster answers; a transactional producer also gets its producer id and
+   * epoch from its coordinator here (fencing an older instance), else at its first transaction().
+   */
   async connect(): Promise<void> {
     await this.cluster.metadata.refresh();
+    await this.transactions?.initialize();
+  }
+
+  /**
+   * Opens a transaction (a transactional producer only, one at a time): write with its send(), add
+   * consumer offsets with sendOffsets(), end it with commit() or abort().
+   */
+  async transaction(): Promise<Transaction> {
+    if (this.closing !== undefined) throw new BrookError("CLIENT_CLOSED", "the producer is closed");
+    const transactions = this.transactions;
+    if (transactions === undefined) {
+      throw new BrookError(
+        "INVALID_CONFIG",
+        "transaction() needs a transactional producer: brook.producer({ transactionalId: '...' })",
+      );
+    }
+    const generation = await transactions.begin();
+    return new Transaction(transactions, this.transactionalSends(), generation);
   }
 
   /**
@@ -90,10 +129,18 @@ export class Producer {
     if (this.closing !== undefined) {
       return Promise.reject(new BrookError("CLIENT_CLOSED", "the producer is closed"));
     }
+    const transactions = this.transactions;
+    try {
+      transactions?.check("send");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const send = new PendingSend();
     const topics = this.accumulator.hasRoom() ? this.topicsAtHand(topicMessages) : undefined;
     if (topics !== undefined) this.appendAll(topicMessages, topics, send);
     else this.appendLater(topicMessages, send);
+    // Any failed send of a transaction (a refused message, a batch) fails the transaction: commit() refuses.
+    if (transactions !== undefined) send.promise.catch((error) => transactions.failed(asBrookError(error)));
     return send.promise;
   }
 
@@ -116,6 +163,36 @@ export class Producer {
   /** KafkaJS's name for close(). */
   disconnect(): Promise<void> {
     return this.close();
+  }
+
+  /** What a Transaction does through this producer: send, and flush or drop the batches at its end. */
+  private transactionalSends() {
+    return {
+      sendBatch: (record: ProducerBatchRecord) => this.sendBatch(record),
+      flush: () => this.flush(),
+      dropUnsent: async (error: BrookError) => {
+        // Sends accepted before the abort append first, so they are dropped too.
+        await Promise.all([...this.waitingSends]);
+        const inFlight = this.accumulator.flushed();
+        this.sender.failUnsent(error);
+        await inFlight;
+      },
+    };
+  }
+
+  /**
+   * Idempotence of a plain producer, which starts over under a new producer id after a failed batch; or of
+   * a transactional one, whose id and epoch only its coordinator hands out (TransactionManager).
+   */
+  private idempotence(options: ProducerOptions): Idempotence {
+    const { logger } = this.cluster;
+    if (options.transactionalId === undefined)
+      return new Idempotence(() => initProducerId(this.cluster), logger);
+    const noIdYet = () =>
+      Promise.reject(
+        new BrookError("INVALID_TXN_STATE", "a transactional producer sends only inside a transaction"),
+      );
+    return new Idempotence(noIdYet, logger, false);
   }
 
   private async shutdown(): Promise<void> {
@@ -282,6 +359,18 @@ function findInvalidMessage(messages: Message[], topic: TopicMetadata): BrookErr
  */
 function deliveryGuarantees(options: ProducerOptions): { acks: -1 | 0 | 1; idempotent: boolean } {
   const acks = toAcks(options.acks ?? producerDefaults.acks);
+  if (options.transactionalId !== undefined) {
+    if (options.transactionalId === "") {
+      throw new BrookError("INVALID_CONFIG", "transactionalId must not be empty");
+    }
+    if (acks !== -1 || options.idempotent === false) {
+      throw new BrookError(
+        "INVALID_CONFIG",
+        `a transactional producer is idempotent with acks -1 ("all"); drop the acks (${options.acks}) and idempotent (${options.idempotent}) settings`,
+      );
+    }
+    return { acks, idempotent: true };
+  }
   const idempotent = options.idempotent ?? (producerDefaults.idempotent && acks === -1);
   if (idempotent && acks !== -1) {
     throw new BrookError(

@@ -3,7 +3,9 @@
 // partition. Retriable failures mark metadata stale and back off before the same bytes go to the (new)
 // leader; anything else, or running out of retries, fails the batch's sends. An idempotent producer
 // sends nothing before it has a producer id, numbers each batch at its first send, and retries a batch
-// on its own (see idempotence.ts and docs/replication.md).
+// on its own (see idempotence.ts and docs/replication.md). A transactional producer sends only while its
+// transaction allows it, and sends nothing to a partition before the coordinator has added it to the
+// transaction (AddPartitionsToTxn, one call for the new partitions of a drain; see transaction-manager.ts).
 
 import {
   asBrookError,
@@ -23,6 +25,7 @@ import { backoffMs, isRetriable, type RetryPolicy } from "../retry/retry-policy.
 import { DeadlineTimer, soon } from "../runtime.js";
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from "./accumulator.js";
 import type { Idempotence } from "./idempotence.js";
+import type { TransactionManager } from "./transaction-manager.js";
 
 export interface SenderConfig {
   acks: -1 | 0 | 1;
@@ -35,6 +38,8 @@ export interface SenderConfig {
   random: RandomSource;
   /** Set when the producer is idempotent. */
   idempotence?: Idempotence;
+  /** Set when the producer is transactional (it is idempotent too). */
+  transactions?: TransactionManager;
 }
 
 /** The batches of one partition inside one request. */
@@ -50,6 +55,8 @@ export class Sender {
   private refreshingMetadata = false;
   /** An idempotent producer is asking for its producer id; nothing is sent until it has one. */
   private acquiringIdentity = false;
+  /** A transactional producer's AddPartitionsToTxn is in flight; new partitions wait for the next one. */
+  private addingPartitions = false;
 
   constructor(
     private readonly accumulator: RecordAccumulator,
@@ -75,7 +82,7 @@ export class Sender {
    */
   private drain(): void {
     this.drainScheduled = false;
-    if (this.waitingForIdentity()) return;
+    if (this.waitingForIdentity() || this.refusedByTransaction()) return;
     const nowMs = this.config.clock.nowMs();
     const byLeader = new Map<number, { leader: BrokerAddress; queues: PartitionQueue[]; due: boolean }>();
     let needMetadata = false;
@@ -98,17 +105,20 @@ export class Sender {
         group.due ||= queue.ready.length > 0 || this.lingerExpired(queue, nowMs);
       }
     }
-    // A batch that failed for good just above may have cost an idempotent producer its id.
-    if (this.waitingForIdentity()) return;
+    // A batch that failed for good just above may have cost an idempotent producer its id, or failed
+    // the transaction.
+    if (this.waitingForIdentity() || this.refusedByTransaction()) return;
+    const toAdd: PartitionQueue[] = [];
     for (const { leader, queues, due } of byLeader.values()) {
       if (!due) continue;
       for (const queue of queues) this.accumulator.close(queue);
       // A batch that failed to encode leaves its queue with nothing to send.
-      this.sendTo(
-        leader,
-        queues.filter((queue) => queue.ready.length > 0),
-      );
+      const ready = queues.filter((queue) => queue.ready.length > 0);
+      const notAdded = this.config.transactions?.notAdded(ready) ?? [];
+      toAdd.push(...notAdded);
+      this.sendTo(leader, notAdded.length === 0 ? ready : ready.filter((queue) => !notAdded.includes(queue)));
     }
+    if (toAdd.length > 0) this.addPartitions(toAdd);
     if (needMetadata) this.refreshMetadata();
     this.armTimer(nowMs);
   }
@@ -141,8 +151,37 @@ export class Sender {
     );
   }
 
+  /**
+   * A transactional producer whose transaction allows no sending (aborting, failed, fenced) fails every
+   * batch not yet sent, with the reason.
+   */
+  private refusedByTransaction(): boolean {
+    const refused = this.config.transactions?.sendingRefusal();
+    if (refused === undefined) return false;
+    this.failUnsent(refused);
+    return true;
+  }
+
+  /** AddPartitionsToTxn for partitions about to get their first batch; they are sent once it answers. */
+  private addPartitions(queues: PartitionQueue[]): void {
+    const transactions = this.config.transactions!;
+    if (this.addingPartitions) return; // the drain after the call in flight answers asks for these
+    this.addingPartitions = true;
+    transactions.addPartitions(queues).then(
+      () => {
+        this.addingPartitions = false;
+        this.scheduleDrain();
+      },
+      () => {
+        // The transaction failed with it: the next drain fails the unsent batches with the reason.
+        this.addingPartitions = false;
+        this.scheduleDrain();
+      },
+    );
+  }
+
   /** Fails every batch that has not been sent (open ones too); batches in flight finish on their own. */
-  private failUnsent(error: BrookError): void {
+  failUnsent(error: BrookError): void {
     for (const queue of [...this.accumulator.active]) {
       this.accumulator.close(queue);
       for (const batch of queue.ready.splice(0)) this.fail(batch, error);
@@ -307,6 +346,7 @@ export class Sender {
   /** A batch fails for good: its sends reject, and an idempotent producer may have to start over. */
   private fail(batch: ProducerBatch, error: BrookError): void {
     this.config.idempotence?.batchFailed(batch, error);
+    this.config.transactions?.batchFailed(batch, error);
     this.accumulator.fail(batch, error);
   }
 

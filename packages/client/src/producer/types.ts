@@ -67,4 +67,17 @@ export interface ProducerOptions {
   /** Deadline of each Produce call and the broker's wait for acks. Default: the client's. */
   requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Makes the producer transactional (Kafka's transactional.id): it writes only inside transactions
+   * (`await producer.transaction()`), whose records and offsets become visible to read_committed
+   * consumers all at once, on commit(), or never. Idempotent by implication (acks must be "all"). Starting
+   * a producer with the id of a running one fences the older: it fails with PRODUCER_FENCED and can only
+   * be closed. See docs/transactions.md.
+   */
+  transactionalId?: string;
+  /**
+   * How long a transaction may stay open before the coordinator aborts it (and fences this producer).
+   * Default 60 s, as Kafka's transaction.timeout.ms; the broker caps it (transaction.max.timeout.ms).
+   */
+  transactionTimeoutMs?: number;
 }
