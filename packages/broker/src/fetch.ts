@@ -1,6 +1,7 @@
 // Fetch with long polling: consumers read whole batches below each
-// partition's high watermark, followers (replica_id ≥ 0) up to the leader's
-// log end, their fetch offset reporting how far they have come. If fewer
+// partition's high watermark (read_committed: its last stable offset, with
+// the aborted transactions in the returned range), followers (replica_id ≥ 0)
+// up to the leader's log end, their fetch offset reporting how far they have come. If fewer
 // than `min_bytes` are ready, wait until a partition's high watermark or log
 // end moves or `max_wait_ms` passes, then read again. Bytes are returned
 // exactly as stored: no record is decoded here.
@@ -16,7 +17,7 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
-import type { Partition } from "./partition.js";
+import type { IsolationLevel, Partition } from "./partition.js";
 
 interface Pass {
   readonly response: FetchResponse;
@@ -27,12 +28,13 @@ interface Pass {
 
 export async function fetch(ctx: BrokerContext, request: FetchRequest__Output): Promise<FetchResponse> {
   if (request.maxBytes <= 0) throw new BrookError("INVALID_REQUEST", "max_bytes must be positive");
+  const isolation = isolationLevel(request.isolationLevel);
   const maxBytes = Math.min(request.maxBytes, ctx.limits.fetchBytesMax);
   const waitMs = Math.min(Math.max(request.maxWaitMs, 0), ctx.limits.fetchWaitMsMax);
   const deadline = Date.now() + waitMs;
 
   for (;;) {
-    const pass = readOnce(ctx, request, maxBytes);
+    const pass = readOnce(ctx, request, maxBytes, isolation);
     const remainingMs = deadline - Date.now();
     if (pass.bytes >= request.minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
       if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
@@ -64,7 +66,25 @@ function observeConsumerFetch(
   }
 }
 
-function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: number): Pass {
+/**
+ * The wire's isolation level (Kafka's numbers); anything else is refused.
+ * Absent is proto3's default, 0 (an in-process caller may leave it out).
+ */
+export function isolationLevel(wire: number | undefined): IsolationLevel {
+  if (wire === 0 || wire === undefined) return "read_uncommitted";
+  if (wire === 1) return "read_committed";
+  throw new BrookError(
+    "INVALID_REQUEST",
+    `isolation_level must be 0 (read_uncommitted) or 1 (read_committed), got ${wire}`,
+  );
+}
+
+function readOnce(
+  ctx: BrokerContext,
+  request: FetchRequest__Output,
+  maxBytes: number,
+  isolation: IsolationLevel,
+): Pass {
   const image = ctx.metadata.image;
   let bytes = 0;
   let failed = false;
@@ -97,7 +117,7 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
                 epoch,
               )
             : budget > 0
-              ? partition.read(fetchPartition.fetchOffset, budget, bytes === 0, epoch)
+              ? partition.read(fetchPartition.fetchOffset, budget, bytes === 0, epoch, isolation)
               : partition.offsets(epoch);
         bytes += result.records.length;
         return {
@@ -106,6 +126,11 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
           highWatermark: result.highWatermark,
           logStartOffset: result.logStartOffset,
           records: result.records,
+          lastStableOffset: result.lastStableOffset,
+          abortedTransactions: result.abortedTransactions.map(({ producerId, firstOffset }) => ({
+            producerId,
+            firstOffset,
+          })),
         };
       } catch (error) {
         failed = true;
@@ -115,6 +140,8 @@ function readOnce(ctx: BrokerContext, request: FetchRequest__Output, maxBytes: n
           highWatermark: -1,
           logStartOffset: -1,
           records: Buffer.alloc(0),
+          lastStableOffset: -1,
+          abortedTransactions: [],
         };
       }
     }),

@@ -1,5 +1,6 @@
 // ListOffsets: earliest (-2), latest (-1, the high watermark: the next offset
-// a consumer will see) or the first offset at or after a timestamp. And
+// a consumer will see; read_committed: the last stable offset) or the first
+// offset at or after a timestamp. And
 // OffsetForLeaderEpoch, which followers ask before they truncate.
 
 import {
@@ -14,25 +15,29 @@ import {
   toWireError,
 } from "@brook/protocol";
 import type { BrokerContext } from "./context.js";
+import { isolationLevel } from "./fetch.js";
 
 export const earliestTimestamp = -2;
 export const latestTimestamp = -1;
 
 export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Output): ListOffsetsResponse {
   const image = ctx.metadata.image;
+  const committed = isolationLevel(request.isolationLevel) === "read_committed";
   return {
     topics: request.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((p): ListOffsetsPartitionResponse => {
         try {
           const partition = ctx.replicas.get(image, t.topic, p.partition);
-          const { highWatermark, logStartOffset } = partition.offsets();
+          const { highWatermark, logStartOffset, lastStableOffset } = partition.offsets();
+          // What a consumer of this isolation level can read up to.
+          const visibleEnd = committed ? lastStableOffset : highWatermark;
           if (p.timestamp === earliestTimestamp)
             return { partition: p.partition, error: noError, offset: logStartOffset, timestamp: -1 };
           if (p.timestamp === latestTimestamp)
-            return { partition: p.partition, error: noError, offset: highWatermark, timestamp: -1 };
+            return { partition: p.partition, error: noError, offset: visibleEnd, timestamp: -1 };
           const found = partition.log.offsetForTimestamp(p.timestamp);
-          const visible = found !== undefined && found < highWatermark;
+          const visible = found !== undefined && found < visibleEnd;
           return {
             partition: p.partition,
             error: noError,

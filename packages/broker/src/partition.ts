@@ -4,7 +4,10 @@
 // watermark and followers up to its log end, tracks each follower's progress
 // (replica-progress.ts decides the high watermark and the ISR from it) and
 // asks the controller to shrink or expand the ISR. As a follower it takes
-// the leader's batches verbatim (the ReplicaFetcher drives that side).
+// the leader's batches verbatim (the ReplicaFetcher drives that side). On
+// every replica it keeps the producer state (producer-state.ts), hence the
+// last stable offset and the aborted transactions read_committed readers
+// need (docs/transactions.md); as the leader it appends transaction markers.
 //
 // Durable by default: with flush.mode=fsync the leader counts its own records
 // toward the high watermark once fsynced (group commit), and followers fsync
@@ -17,12 +20,13 @@ import {
   type BatchHeader,
   BrookError,
   type Clock,
+  encodeControlBatch,
   scanBatches,
 } from "@brook/protocol";
 import type { EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
-import { readBatchHeaders } from "./log-batch-headers.js";
-import { ProducerStateTable } from "./producer-state.js";
+import { type LogBatchHeader, readBatchHeaders, withControlRecords } from "./log-batch-headers.js";
+import { type AppendOrigin, ProducerStateTable, type TransactionRange } from "./producer-state.js";
 import {
   afterFetch,
   type FollowerProgress,
@@ -44,6 +48,21 @@ export interface ReadResult {
   readonly records: Buffer;
   readonly highWatermark: number;
   readonly logStartOffset: number;
+  readonly lastStableOffset: number;
+  /** read_committed reads only: the aborted transactions overlapping the records returned. */
+  readonly abortedTransactions: readonly TransactionRange[];
+}
+
+/** Kafka's isolation levels: read up to the high watermark, or up to the last stable offset. */
+export type IsolationLevel = "read_uncommitted" | "read_committed";
+
+/** A transaction marker a coordinator asks the leader to append (WriteTxnMarkers). */
+export interface MarkerRequest {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** true: COMMIT; false: ABORT. */
+  readonly committed: boolean;
+  readonly coordinatorEpoch: number;
 }
 
 /** What a partition needs from its broker beyond its log. */
@@ -78,9 +97,10 @@ export class Partition {
   /** Leader only: the log end when this leadership began (Kafka's leader epoch start offset). */
   private epochStartOffset = 0;
   /**
-   * Idempotent producers' last batches, on every replica: rebuilt from the
-   * log at open and kept up by leader and follower appends alike, so a new
-   * leader already knows what the old one accepted.
+   * Idempotent producers' last batches and open transactions, on every
+   * replica: rebuilt from the log at open and kept up by leader and follower
+   * appends alike, so a new leader already knows what the old one accepted,
+   * which transactions are open and which were aborted.
    */
   private readonly producers = new ProducerStateTable();
 
@@ -98,7 +118,7 @@ export class Partition {
     // lies above it becomes visible again once the ISR confirms it.
     this.highWatermarkOffset = Math.min(log.highWatermark, log.logEndOffset);
     log.highWatermark = this.highWatermarkOffset;
-    this.producers.loadFromBatches(readBatchHeaders(log, log.logStartOffset));
+    this.loadProducerState();
     this.serving = serving;
     if (this.isLeader) this.becomeLeader();
     else this.logRoleChange("none", state);
@@ -125,6 +145,23 @@ export class Partition {
 
   get highWatermark(): number {
     return this.highWatermarkOffset;
+  }
+
+  /**
+   * The last stable offset: the first offset of the oldest transaction that
+   * is open, or whose marker the high watermark does not cover yet; the high
+   * watermark when there is none, and never above it.
+   */
+  get lastStableOffset(): number {
+    return this.producers.lastStableOffset;
+  }
+
+  /**
+   * The aborted transactions a read of [fromOffset, toOffset) must know of
+   * (marker at or after fromOffset, first offset before toOffset), by first offset.
+   */
+  abortedTransactions(fromOffset: number, toOffset: number): TransactionRange[] {
+    return this.producers.abortedTransactions(fromOffset, toOffset);
   }
 
   get topicConfig(): TopicConfig {
@@ -169,14 +206,17 @@ export class Partition {
   /**
    * Appends one request's batches as the leader; the bytes are validated and
    * written verbatim. acks=all is refused up front while the ISR is below
-   * min.insync.replicas: the records could not be committed.
+   * min.insync.replicas: the records could not be committed. `origin`
+   * "coordinator" is the group coordinator's transactional offset commit
+   * (sequence -1: only the producer epoch is checked). Control batches are
+   * refused (INVALID_REQUEST): markers go through appendMarker().
    */
-  append(batches: Buffer, acks = 1): AppendResult {
+  append(batches: Buffer, acks = 1, origin: AppendOrigin = "client"): AppendResult {
     this.requireLeader(-1);
     if (acks === -1) this.requireEnoughReplicas();
     // Check and record with nothing in between: the table must describe the log exactly.
     const headers = headersOf(batches, this.config.maxMessageBytes);
-    const check = this.producers.check(headers);
+    const check = this.producers.check(headers, origin);
     if (check.kind === "duplicate") {
       // Already appended by an earlier try; acks=all still waits for it to be committed.
       return {
@@ -186,24 +226,59 @@ export class Partition {
         duplicate: true,
       };
     }
-    const result = this.log.append(batches, this.state.leaderEpoch);
-    this.producers.record(headers, result.baseOffset);
-    if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
-    else this.flushInBackground();
-    // Followers long-polling for new records wake up.
-    this.notify();
-    return result;
+    return this.appendChecked(batches, headers);
+  }
+
+  /**
+   * Appends a transaction marker (a COMMIT or ABORT control batch) as the
+   * leader, for WriteTxnMarkers. It closes the producer's open transaction
+   * here (an abort joins the aborted list); a newer producer epoch fences
+   * the producer's older batches. Throws INVALID_PRODUCER_EPOCH for an epoch
+   * older than the producer's here, TRANSACTION_COORDINATOR_FENCED for a
+   * coordinator epoch older than its last marker's, NOT_LEADER. Like acks=all,
+   * the caller waits for the high watermark to cover it: a marker counts
+   * only once every ISR member has it.
+   */
+  appendMarker(marker: MarkerRequest): AppendResult {
+    this.requireLeader(-1);
+    this.requireEnoughReplicas();
+    const batch = encodeControlBatch({ ...marker, nowMs: this.context.clock.nowMs() });
+    const headers = withControlRecords(batch, headersOf(batch));
+    this.producers.checkMarker({ ...marker, control: headers[0].control! });
+    return this.appendChecked(batch, headers);
   }
 
   /**
    * A consumer's read: whole batches from `offset`, never past the high
-   * watermark, up to `maxBytes`; with `minOneBatch`, the first batch even
-   * when larger (KIP-74).
+   * watermark (read_committed: the last stable offset), up to `maxBytes`;
+   * with `minOneBatch`, the first batch even when larger (KIP-74). A
+   * read_committed read also returns the aborted transactions overlapping
+   * the records it returns, so the reader can drop theirs.
    */
-  read(offset: number, maxBytes: number, minOneBatch = true, currentLeaderEpoch = -1): ReadResult {
+  read(
+    offset: number,
+    maxBytes: number,
+    minOneBatch = true,
+    currentLeaderEpoch = -1,
+    isolation: IsolationLevel = "read_uncommitted",
+  ): ReadResult {
     this.requireLeader(currentLeaderEpoch);
     this.requireHighWatermarkConfirmed();
-    return this.readUpTo(offset, maxBytes, minOneBatch, this.highWatermarkOffset);
+    switch (isolation) {
+      case "read_uncommitted":
+        return this.readUpTo(offset, maxBytes, minOneBatch, this.highWatermarkOffset);
+      case "read_committed": {
+        const result = this.readUpTo(offset, maxBytes, minOneBatch, this.lastStableOffset);
+        const batches = scanBatches(result.records, { validateCrc: false }).batches;
+        const end = batches.at(-1)?.lastOffset;
+        if (end === undefined) return result;
+        return { ...result, abortedTransactions: this.producers.abortedTransactions(offset, end + 1) };
+      }
+      default: {
+        const unknown: never = isolation;
+        throw new BrookError("INVALID_REQUEST", `unknown isolation level ${unknown}`);
+      }
+    }
   }
 
   /**
@@ -245,11 +320,7 @@ export class Partition {
   offsets(currentLeaderEpoch = -1): ReadResult {
     this.requireLeader(currentLeaderEpoch);
     this.requireHighWatermarkConfirmed();
-    return {
-      records: emptyRecords,
-      highWatermark: this.highWatermarkOffset,
-      logStartOffset: this.log.logStartOffset,
-    };
+    return this.readResult(emptyRecords);
   }
 
   /** Where `epoch` ends in this leader's log (Kafka's OffsetsForLeaderEpoch), for a follower's truncation. */
@@ -337,7 +408,7 @@ export class Partition {
     this.requireFollower();
     const result = this.log.appendAsFollower(batches);
     // The bytes carry the leader's offsets now that the log accepted them.
-    this.producers.loadFromBatches(headersOf(batches));
+    this.producers.loadFromBatches(withControlRecords(batches, headersOf(batches)));
     return result;
   }
 
@@ -345,24 +416,30 @@ export class Partition {
   followLeaderHighWatermark(leaderHighWatermark: number): void {
     const offset = Math.max(this.log.logStartOffset, Math.min(leaderHighWatermark, this.log.logEndOffset));
     if (offset === this.highWatermarkOffset) return;
-    this.highWatermarkOffset = offset;
-    this.log.highWatermark = offset;
+    this.setHighWatermark(offset);
   }
 
-  /** Drops records from `offset` on (they diverge from the leader's log). */
+  /**
+   * Drops records from `offset` on (they diverge from the leader's log). The
+   * producer state is rebuilt from what is left: a dropped marker reopens
+   * its transaction, which only the log can tell. That scans the log, but
+   * only when records were dropped (a new leader epoch with a diverging
+   * tail), as the replay at open does.
+   */
   truncateTo(offset: number): void {
     this.requireFollower();
+    const endBefore = this.log.logEndOffset;
     this.log.truncateTo(offset);
-    this.producers.truncateTo(this.log.logEndOffset);
     this.clampHighWatermark();
+    if (this.log.logEndOffset < endBefore) this.loadProducerState();
   }
 
   /** Empties the log and restarts it at `offset` (the leader no longer has what this replica lacks). */
   truncateFullyAndStartAt(offset: number): void {
     this.requireFollower();
     this.log.truncateFullyAndStartAt(offset);
-    this.producers.clear();
     this.clampHighWatermark();
+    this.loadProducerState();
   }
 
   /**
@@ -510,7 +587,43 @@ export class Partition {
       maxBytes <= 0 || (offset >= maxOffset && offset <= this.log.logEndOffset)
         ? emptyRecords
         : this.log.read(offset, maxBytes, { maxOffset, minOneBatch }).records;
-    return { records, highWatermark: this.highWatermarkOffset, logStartOffset: this.log.logStartOffset };
+    return this.readResult(records);
+  }
+
+  private readResult(records: Buffer): ReadResult {
+    return {
+      records,
+      highWatermark: this.highWatermarkOffset,
+      logStartOffset: this.log.logStartOffset,
+      lastStableOffset: this.lastStableOffset,
+      abortedTransactions: [],
+    };
+  }
+
+  /** Leader: writes batches the producer state allowed, and records them there. */
+  private appendChecked(batches: Buffer, headers: readonly LogBatchHeader[]): AppendResult {
+    const result = this.log.append(batches, this.state.leaderEpoch);
+    this.producers.record(headers, result.baseOffset);
+    if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
+    else this.flushInBackground();
+    // Followers long-polling for new records wake up.
+    this.notify();
+    return result;
+  }
+
+  /** The producer state from the log alone: at open, and after a truncation. */
+  private loadProducerState(): void {
+    this.producers.clear();
+    this.producers.updateHighWatermark(this.highWatermarkOffset);
+    this.producers.loadFromBatches(readBatchHeaders(this.log, this.log.logStartOffset));
+  }
+
+  /** Every change of the high watermark goes here: the log checkpoints it, the producer state's LSO follows it. */
+  private setHighWatermark(offset: number): void {
+    this.highWatermarkOffset = offset;
+    // Retention never deletes at or above the log's high watermark.
+    this.log.highWatermark = offset;
+    this.producers.updateHighWatermark(offset);
   }
 
   /**
@@ -691,17 +804,13 @@ export class Partition {
         "high watermark reached the leader epoch's start: consumers read again",
       );
     }
-    this.highWatermarkOffset = offset;
-    // Retention never deletes at or above the log's high watermark.
-    this.log.highWatermark = offset;
+    this.setHighWatermark(offset);
     this.notify();
   }
 
   private clampHighWatermark(): void {
     const end = this.log.logEndOffset;
-    if (this.highWatermarkOffset > end) this.highWatermarkOffset = end;
-    this.highWatermarkOffset = Math.max(this.highWatermarkOffset, this.log.logStartOffset);
-    this.log.highWatermark = this.highWatermarkOffset;
+    this.setHighWatermark(Math.max(Math.min(this.highWatermarkOffset, end), this.log.logStartOffset));
   }
 
   private notify(): void {

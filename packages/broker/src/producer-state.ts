@@ -3,12 +3,19 @@
 // and offsets of its last five batches. A retried batch that is already in
 // the log is recognised and answered with its offsets instead of being
 // appended again; a batch that does not continue its producer's sequence is
-// refused. Pure and synchronous: the Partition asks before it appends and
-// records after, and a new leader or a restarted broker rebuilds the table
-// from the batch headers in its log (see log-batch-headers.ts), which is how
-// the state survives a leader change.
+// refused. It also keeps the partition's side of transactions
+// (docs/transactions.md): each producer's open transaction (from its first
+// transactional batch to its marker), the coordinator epoch of its last
+// marker, the transactions whose marker the high watermark does not cover
+// yet, and the aborted transactions a read_committed reader must drop; from
+// these comes the last stable offset. Pure and synchronous: the Partition
+// asks before it appends and records after, and a new leader or a restarted
+// broker rebuilds the table from the batch headers in its log (see
+// log-batch-headers.ts), which is how the state survives a leader change.
+// Leader appends, follower appends and that rebuild all go through one
+// function (apply), so they cannot disagree.
 
-import { type BatchHeader, BrookError, incrementSequence } from "@brook/protocol";
+import { assert, type BatchHeader, BrookError, type ControlRecord, incrementSequence } from "@brook/protocol";
 
 /**
  * Batches remembered per producer, as Kafka's NUM_BATCHES_TO_RETAIN: a
@@ -20,14 +27,33 @@ export const producerBatchesRetained = 5;
 /** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
 export const producerIdExpirationMsDefault = 24 * 60 * 60 * 1000;
 
-/** The header fields the rules read; a BatchHeader has them all. */
+/**
+ * Who is appending (Kafka's AppendOrigin): a client's Produce, or the group
+ * coordinator writing a transactional offset commit under the producer's id
+ * and epoch with sequence -1 (no sequence check; the epoch is still checked
+ * and the batch still opens the producer's transaction).
+ */
+export type AppendOrigin = "client" | "coordinator";
+
+/** The header fields the rules read; a BatchHeader has them all but `control`. */
 export type ProducerBatchHeader = Pick<
   BatchHeader,
   "producerId" | "producerEpoch" | "baseSequence" | "lastOffsetDelta" | "maxTimestamp"
->;
+> &
+  Partial<Pick<BatchHeader, "isTransactional" | "isControl">> & {
+    /** A control batch's one record, decoded (the rules need the marker's type); set exactly when isControl. */
+    readonly control?: ControlRecord;
+  };
 
 /** A batch as it lies in the log: with the offsets it was given. */
 export type StoredBatchHeader = ProducerBatchHeader & Pick<BatchHeader, "baseOffset" | "lastOffset">;
+
+/** A transaction marker as the coordinator asks for it. */
+export interface MarkerHeader {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly control: ControlRecord;
+}
 
 /** One appended batch of a producer: its sequence range and where it landed. */
 export interface BatchMetadata {
@@ -43,6 +69,23 @@ export interface ProducerEntry {
   readonly batches: readonly BatchMetadata[];
   /** The newest batch's max timestamp, for expiry. */
   readonly lastTimestampMs: number;
+  /** The last offset of its newest batch or marker, for retention. */
+  readonly lastOffset: number;
+  /** The first offset of its open transaction; -1 when none is open. */
+  readonly openTxnFirstOffset: number;
+  /** The coordinator epoch of its newest marker; -1 before any. */
+  readonly coordinatorEpoch: number;
+}
+
+/**
+ * A finished transaction of one producer: its first transactional batch and
+ * its marker's offset (Kafka's AbortedTxn has the same two offsets).
+ */
+export interface TransactionRange {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The marker's offset. */
+  readonly lastOffset: number;
 }
 
 /** What to do with one append's batches; anything else is refused with a thrown BrookError. */
@@ -64,7 +107,30 @@ export function lastSequenceOf(header: ProducerBatchHeader): number {
 }
 
 export class ProducerStateTable {
+  /** Bounded by expiry (producer.id.expiration.ms) and retention; a producer with an open transaction stays. */
   private readonly producers = new Map<number, ProducerEntry>();
+  /**
+   * Open transactions: producer id → first offset. A transaction opens at the
+   * log end, and the rebuild replays in log order, so insertion order is
+   * first-offset order and the first entry is the smallest. At most one per
+   * known producer.
+   */
+  private readonly open = new Map<number, number>();
+  /**
+   * Finished transactions whose marker the high watermark does not cover
+   * yet, in marker order: until it does, a new leader might not have the
+   * marker, so the transaction still holds the last stable offset back
+   * (Kafka's unreplicatedTxns). Bounded by the markers above the high watermark.
+   */
+  private unstable: TransactionRange[] = [];
+  /**
+   * Aborted transactions, in marker (lastOffset) order; bounded by retention:
+   * forgetBefore() drops those whose marker is gone from the log.
+   */
+  private aborted: TransactionRange[] = [];
+  private highWatermarkOffset = 0;
+  /** The first offset of the newest transaction opened: asserts that `open` stays in offset order. */
+  private newestOpenOffset = -1;
 
   /** Producers known. */
   get size(): number {
@@ -75,6 +141,67 @@ export class ProducerStateTable {
     return this.producers.get(producerId);
   }
 
+  /** Open transactions, by producer id: their first offsets. */
+  get openTransactions(): ReadonlyMap<number, number> {
+    return this.open;
+  }
+
+  /** Every aborted transaction the log still holds the marker of, in marker order. */
+  get abortedTransactionList(): readonly TransactionRange[] {
+    return this.aborted;
+  }
+
+  /**
+   * The last stable offset: below it every transaction is decided and its
+   * marker is committed (below the high watermark). The smallest first
+   * offset of an open or not yet stable transaction, the high watermark if
+   * none, and never above it.
+   */
+  get lastStableOffset(): number {
+    let offset = this.highWatermarkOffset;
+    for (const firstOffset of this.open.values()) {
+      offset = Math.min(offset, firstOffset);
+      break; // the first is the smallest (see `open`)
+    }
+    for (const txn of this.unstable) offset = Math.min(offset, txn.firstOffset);
+    return offset;
+  }
+
+  /**
+   * The high watermark moved (either way: a follower's may be clamped): the
+   * transactions whose marker it now covers stop holding the last stable
+   * offset back. Called before a rebuild too, so replaying a long log keeps
+   * only the unstable tail.
+   */
+  updateHighWatermark(offset: number): void {
+    this.highWatermarkOffset = offset;
+    let stable = 0;
+    while (stable < this.unstable.length && this.unstable[stable].lastOffset < offset) stable++;
+    if (stable > 0) this.unstable = this.unstable.slice(stable);
+  }
+
+  /**
+   * The aborted transactions a read of [fromOffset, toOffset) must know of:
+   * those whose marker is at or after fromOffset and whose first offset is
+   * before toOffset, sorted by first offset (what Kafka's readers,
+   * kafkajs's among them, expect).
+   */
+  abortedTransactions(fromOffset: number, toOffset: number): TransactionRange[] {
+    // The list is in lastOffset order: skip, by binary search, those ending before the range.
+    let low = 0;
+    let high = this.aborted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.aborted[middle].lastOffset < fromOffset) low = middle + 1;
+      else high = middle;
+    }
+    const found: TransactionRange[] = [];
+    for (let i = low; i < this.aborted.length; i++) {
+      if (this.aborted[i].firstOffset < toOffset) found.push(this.aborted[i]);
+    }
+    return found.sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
   /**
    * The verdict on the batches of one append (one partition of one produce
    * request), in order, each checked against the state as the batches before
@@ -82,35 +209,59 @@ export class ProducerStateTable {
    * the state before this append: when every batch is one, and they lie back
    * to back in the log, the append is a retry of one that succeeded. A mix
    * of appended and new batches (a client that regrouped batches on retry)
-   * cannot be answered with one base offset and is refused.
+   * cannot be answered with one base offset and is refused. A coordinator's
+   * append has no sequence: only its epoch is checked.
    *
    * Throws INVALID_PRODUCER_EPOCH for an epoch older than the producer's,
    * OUT_OF_ORDER_SEQUENCE_NUMBER for a gap or a new epoch not starting at 0,
-   * INVALID_REQUEST for a malformed idempotent batch or a mixed retry.
+   * INVALID_REQUEST for a control batch (only the broker writes markers), a
+   * transactional batch without a producer id, a malformed idempotent batch
+   * or a mixed retry.
    */
-  check(headers: readonly ProducerBatchHeader[]): ProducerCheck {
-    const duplicates = headers.map((header) =>
-      isIdempotent(header) ? duplicateOf(this.producers.get(header.producerId), header) : undefined,
-    );
-    const found = duplicates.filter((duplicate) => duplicate !== undefined);
-    if (found.length > 0) return wholeRetry(found, headers.length);
-    const pending = new Map<number, ProducerEntry>();
-    for (const header of headers) {
-      if (!isIdempotent(header)) continue;
-      const entry = pending.get(header.producerId) ?? this.producers.get(header.producerId);
-      checkSequence(entry, header);
-      // Offsets are not known before the append, and nothing here reads them.
-      pending.set(header.producerId, withBatch(entry, header, -1, -1));
+  check(headers: readonly ProducerBatchHeader[], origin: AppendOrigin = "client"): ProducerCheck {
+    for (const header of headers) checkShape(header);
+    switch (origin) {
+      case "client":
+        return this.checkClient(headers);
+      case "coordinator":
+        for (const header of headers) {
+          if (isIdempotent(header)) checkEpoch(this.producers.get(header.producerId), header);
+        }
+        return append;
+      default: {
+        const unknown: never = origin;
+        throw new Error(`unknown append origin ${unknown}`);
+      }
     }
-    return append;
   }
 
-  /** Records an append that check() allowed: the log wrote `headers` back to back from `baseOffset`. */
+  /**
+   * Whether a marker may be appended (Kafka's ProducerAppendInfo.appendEndTxnMarker):
+   * INVALID_PRODUCER_EPOCH if its epoch is older than the producer's (a
+   * coordinator acting for a fenced instance); TRANSACTION_COORDINATOR_FENCED
+   * if its coordinator epoch is older than one this producer's markers
+   * already carried (a deposed coordinator). A newer epoch is taken: it
+   * fences the producer's older in-flight batches.
+   */
+  checkMarker(marker: MarkerHeader): void {
+    const entry = this.producers.get(marker.producerId);
+    if (entry === undefined) return;
+    checkEpoch(entry, marker);
+    const { control } = marker;
+    if (control.type !== "unknown" && control.coordinatorEpoch < entry.coordinatorEpoch) {
+      throw new BrookError(
+        "TRANSACTION_COORDINATOR_FENCED",
+        `a marker for producer ${marker.producerId} comes from coordinator epoch ${control.coordinatorEpoch}, but this partition has seen coordinator epoch ${entry.coordinatorEpoch}`,
+      );
+    }
+  }
+
+  /** Records an append that check() or checkMarker() allowed: the log wrote `headers` back to back from `baseOffset`. */
   record(headers: readonly ProducerBatchHeader[], baseOffset: number): void {
     let offset = baseOffset;
     for (const header of headers) {
       const lastOffset = offset + header.lastOffsetDelta;
-      if (isIdempotent(header)) this.put(header, offset, lastOffset);
+      this.apply(header, offset, lastOffset);
       offset = lastOffset + 1;
     }
   }
@@ -118,54 +269,156 @@ export class ProducerStateTable {
   /**
    * Replays batches as they lie in the log, in log order, without checking
    * them: a follower's appends (the leader checked), or the whole log when a
-   * replica becomes leader or a broker restarts.
+   * replica becomes leader or a broker restarts (after clear() and
+   * updateHighWatermark()).
    */
   loadFromBatches(headers: Iterable<StoredBatchHeader>): void {
-    for (const header of headers) {
-      if (isIdempotent(header) && header.baseSequence >= 0)
-        this.put(header, header.baseOffset, header.lastOffset);
-    }
+    for (const header of headers) this.apply(header, header.baseOffset, header.lastOffset);
   }
 
   /**
-   * Forgets batches at or above `offset` (the log was truncated there). A
-   * producer left with no batch is forgotten: from then on it is treated as
-   * new, as after retention (its older batches, if any, were beyond the five
-   * kept). For exact state, clear() and load the log again.
+   * Forgets what retention deleted (the log now starts at `logStartOffset`),
+   * as Kafka does: aborted transactions whose marker is gone, and producers
+   * whose newest batch is gone, unless a transaction of theirs is still
+   * open. (Such a transaction's first offset may then lie below the log
+   * start; it only holds the last stable offset lower until the coordinator
+   * ends it, at most transaction.max.timeout.ms later. A rebuild from the
+   * log would put it at its first surviving batch instead: either way no
+   * read_committed reader passes it.)
    */
-  truncateTo(offset: number): void {
-    for (const [producerId, entry] of this.producers) {
-      const batches = entry.batches.filter((batch) => batch.lastOffset < offset);
-      if (batches.length === entry.batches.length) continue;
-      if (batches.length === 0) this.producers.delete(producerId);
-      else this.producers.set(producerId, { ...entry, batches });
-    }
-  }
-
-  /** Forgets producers whose newest batch lies below the log start offset (retention deleted it), as Kafka does. */
   forgetBefore(logStartOffset: number): void {
     for (const [producerId, entry] of this.producers) {
-      if ((entry.batches.at(-1)?.lastOffset ?? -1) < logStartOffset) this.producers.delete(producerId);
+      if (entry.lastOffset < logStartOffset && entry.openTxnFirstOffset < 0)
+        this.producers.delete(producerId);
     }
+    const kept = this.aborted.findIndex((txn) => txn.lastOffset >= logStartOffset);
+    this.aborted = kept < 0 ? [] : this.aborted.slice(kept);
   }
 
-  /** Forgets producers that have written nothing for `expirationMs` (Kafka's producer.id.expiration.ms). */
+  /**
+   * Forgets producers that have written nothing for `expirationMs` (Kafka's
+   * producer.id.expiration.ms), except those with an open transaction: the
+   * coordinator's timeout ends that, and the marker needs the entry.
+   */
   expire(nowMs: number, expirationMs = producerIdExpirationMsDefault): void {
     for (const [producerId, entry] of this.producers) {
-      if (nowMs - entry.lastTimestampMs >= expirationMs) this.producers.delete(producerId);
+      if (entry.openTxnFirstOffset < 0 && nowMs - entry.lastTimestampMs >= expirationMs)
+        this.producers.delete(producerId);
     }
   }
 
+  /** Forgets everything, before a rebuild from the log. */
   clear(): void {
     this.producers.clear();
+    this.open.clear();
+    this.unstable = [];
+    this.aborted = [];
+    this.highWatermarkOffset = 0;
+    this.newestOpenOffset = -1;
   }
 
-  private put(header: ProducerBatchHeader, baseOffset: number, lastOffset: number): void {
-    this.producers.set(
-      header.producerId,
-      withBatch(this.producers.get(header.producerId), header, baseOffset, lastOffset),
+  private checkClient(headers: readonly ProducerBatchHeader[]): ProducerCheck {
+    const duplicates = headers.map((header) =>
+      isIdempotent(header) ? duplicateOf(this.producers.get(header.producerId), header) : undefined,
+    );
+    const found = duplicates.filter((duplicate) => duplicate !== undefined);
+    if (found.length > 0) return wholeRetry(found, headers.length);
+    const pending = new Map<number, ProducerEntry | undefined>();
+    for (const header of headers) {
+      if (!isIdempotent(header)) continue;
+      const entry = pending.has(header.producerId)
+        ? pending.get(header.producerId)
+        : this.producers.get(header.producerId);
+      checkSequence(entry, header);
+      // Offsets are not known before the append, and nothing here reads them.
+      pending.set(header.producerId, withBatch(entry, header, -1, -1));
+    }
+    return append;
+  }
+
+  /** The one way a stored batch changes the table: leader appends, follower appends and rebuilds alike. */
+  private apply(header: ProducerBatchHeader, baseOffset: number, lastOffset: number): void {
+    if (!isIdempotent(header)) return;
+    const entry = this.producers.get(header.producerId);
+    if (header.isControl) {
+      this.applyMarker(entry, header, baseOffset);
+      return;
+    }
+    let next =
+      header.baseSequence >= 0
+        ? withBatch(entry, header, baseOffset, lastOffset)
+        : { ...withEpoch(entry, header), lastOffset };
+    if (header.isTransactional && next.openTxnFirstOffset < 0) {
+      // The producer's first transactional batch since its last marker opens its transaction here.
+      assert(baseOffset > this.newestOpenOffset, "transactions open in log order");
+      this.newestOpenOffset = baseOffset;
+      next = { ...next, openTxnFirstOffset: baseOffset };
+      this.open.set(header.producerId, baseOffset);
+    }
+    this.producers.set(header.producerId, next);
+  }
+
+  /**
+   * A marker closes the producer's open transaction, if any (a marker with
+   * nothing open here is a coordinator's retry or a transaction that never
+   * wrote to this partition); an abort adds it to the aborted list. A newer
+   * epoch is taken, fencing the producer's older batches still in flight.
+   */
+  private applyMarker(entry: ProducerEntry | undefined, header: ProducerBatchHeader, offset: number): void {
+    const control = header.control;
+    assert(control !== undefined, "a control batch reaches the table with its record decoded");
+    if (control.type === "unknown") return; // not a transaction marker: nothing of a producer's
+    const before = withEpoch(entry, header);
+    this.producers.set(header.producerId, {
+      ...before,
+      lastOffset: offset,
+      openTxnFirstOffset: -1,
+      coordinatorEpoch: Math.max(before.coordinatorEpoch, control.coordinatorEpoch),
+    });
+    if (before.openTxnFirstOffset < 0) return;
+    this.open.delete(header.producerId);
+    const txn = { producerId: header.producerId, firstOffset: before.openTxnFirstOffset, lastOffset: offset };
+    if (offset >= this.highWatermarkOffset) this.unstable.push(txn);
+    switch (control.type) {
+      case "abort":
+        this.aborted.push(txn);
+        return;
+      case "commit":
+        return;
+      default: {
+        const unknown: never = control;
+        throw new Error(`unknown marker ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+}
+
+/** What any append may not hold, whoever sends it. */
+function checkShape(header: ProducerBatchHeader): void {
+  if (header.isControl) {
+    throw new BrookError(
+      "INVALID_REQUEST",
+      "control batches are written only by the broker (transaction markers, through WriteTxnMarkers); a produce may not carry one",
     );
   }
+  if (header.isTransactional && (!isIdempotent(header) || header.producerEpoch < 0)) {
+    throw new BrookError(
+      "INVALID_REQUEST",
+      `a transactional batch needs a producer id and epoch (got ${header.producerId} and ${header.producerEpoch})`,
+    );
+  }
+}
+
+/** Kafka's checkProducerEpoch: an older epoch is a fenced instance's. */
+function checkEpoch(
+  entry: ProducerEntry | undefined,
+  header: Pick<ProducerBatchHeader, "producerId" | "producerEpoch">,
+): void {
+  if (entry === undefined || header.producerEpoch >= entry.producerEpoch) return;
+  throw new BrookError(
+    "INVALID_PRODUCER_EPOCH",
+    `producer ${header.producerId} sent epoch ${header.producerEpoch}, but the partition has seen epoch ${entry.producerEpoch}`,
+  );
 }
 
 /** Kafka's findDuplicateBatch: the same epoch and exactly the sequence range of a remembered batch. */
@@ -213,12 +466,7 @@ function checkSequence(entry: ProducerEntry | undefined, header: ProducerBatchHe
     );
   }
   if (entry === undefined) return;
-  if (producerEpoch < entry.producerEpoch) {
-    throw new BrookError(
-      "INVALID_PRODUCER_EPOCH",
-      `producer ${producerId} sent epoch ${producerEpoch}, but the partition has seen epoch ${entry.producerEpoch}`,
-    );
-  }
+  checkEpoch(entry, header);
   if (producerEpoch > entry.producerEpoch) {
     if (baseSequence === 0) return;
     throw new BrookError(
@@ -251,9 +499,29 @@ function withBatch(
     entry !== undefined && entry.producerEpoch === header.producerEpoch
       ? entry.batches.slice(-(producerBatchesRetained - 1))
       : [];
-  return {
-    producerEpoch: header.producerEpoch,
-    batches: [...kept, batch],
-    lastTimestampMs: Math.max(entry?.lastTimestampMs ?? -1, header.maxTimestamp),
-  };
+  return { ...withEpoch(entry, header), batches: [...kept, batch], lastOffset };
+}
+
+/**
+ * The entry once a batch without a sequence (a coordinator's, or a marker)
+ * of this epoch is stored: a newer epoch replaces the older one and its
+ * batches (they can no longer be retried); an older one, which only a
+ * replay of a log written without checks could hold, changes nothing.
+ */
+function withEpoch(entry: ProducerEntry | undefined, header: ProducerBatchHeader): ProducerEntry {
+  const lastTimestampMs = Math.max(entry?.lastTimestampMs ?? -1, header.maxTimestamp);
+  if (entry === undefined) {
+    return {
+      producerEpoch: header.producerEpoch,
+      batches: [],
+      lastTimestampMs,
+      lastOffset: -1,
+      openTxnFirstOffset: -1,
+      coordinatorEpoch: -1,
+    };
+  }
+  if (header.producerEpoch > entry.producerEpoch) {
+    return { ...entry, producerEpoch: header.producerEpoch, batches: [], lastTimestampMs };
+  }
+  return { ...entry, lastTimestampMs };
 }

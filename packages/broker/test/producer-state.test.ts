@@ -256,12 +256,13 @@ describe("state from the log", () => {
     );
   });
 
-  it("truncateTo forgets batches at and above the offset, and producers left with none", () => {
+  it("a table rebuilt from a truncated log forgets batches at and above the cut, and producers left with none", () => {
     const leader = new Leader();
     leader.produce(batch(2, { producerId: 7, baseSequence: 0 })); // 0-1
     leader.produce(batch(2, { producerId: 8, baseSequence: 0 })); // 2-3
     leader.produce(batch(2, { producerId: 7, baseSequence: 2 })); // 4-5
-    leader.table.truncateTo(2);
+    leader.log.splice(1);
+    leader.failover();
     expect(leader.table.entry(8)).toBeUndefined();
     expect(leader.table.entry(7)?.batches.map((b) => b.lastSequence)).toEqual([1]);
     expect(leader.table.check([batch(1, { producerId: 7, baseSequence: 2 })]).kind).toBe("append");
