@@ -5,7 +5,7 @@
 // docs/configuration.md is generated from CONFIG_SCHEMA (make docs).
 
 import { readFileSync } from "node:fs";
-import { defaultReplicaLagTimeMaxMs } from "@brook/broker";
+import { defaultReplicaLagTimeMaxMs, defaultTransactionCoordinatorConfig } from "@brook/broker";
 import {
   defaultHeartbeatIntervalMs,
   defaultSessionTimeoutMs,
@@ -62,6 +62,10 @@ export interface NodeConfig {
   readonly numPartitions: number;
   /** Kafka's default.replication.factor for a topic created without one (-1); undefined: min(3, live brokers). */
   readonly defaultReplicationFactor?: number;
+  /** Kafka's transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+  readonly transactionMaxTimeoutMs: number;
+  /** Kafka's transaction.state.log.num.partitions: partitions of __transaction_state when it is created. */
+  readonly transactionStateTopicPartitions: number;
 }
 
 type Raw = Record<string, unknown>;
@@ -304,6 +308,28 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: positiveInt(replicationFactorMax),
     expected: `a whole number from 1 to ${replicationFactorMax}`,
     doc: "Copies of each partition of a topic created without a replication factor (Kafka's default.replication.factor; default: 3, or every live broker when fewer are alive).",
+  },
+  transactionMaxTimeoutMs: {
+    env: "BROOK_TRANSACTION_MAX_TIMEOUT_MS",
+    flag: "--transaction-max-timeout-ms",
+    defaultValue: defaultTransactionCoordinatorConfig.transactionTimeoutMsMax,
+    // At least the default timeout (60 s), which a producer that names none gets.
+    parse: (v) => {
+      const n = positiveInt(2 ** 31 - 1)(v);
+      return n !== undefined && n >= defaultTransactionCoordinatorConfig.transactionTimeoutMsDefault
+        ? n
+        : undefined;
+    },
+    expected: `milliseconds from ${defaultTransactionCoordinatorConfig.transactionTimeoutMsDefault} to ${2 ** 31 - 1}`,
+    doc: "The longest transaction timeout a transactional producer may ask for; a longer one is refused with INVALID_TRANSACTION_TIMEOUT (Kafka's transaction.max.timeout.ms). Transactions open longer than their timeout are aborted.",
+  },
+  transactionStateTopicPartitions: {
+    env: "BROOK_TRANSACTION_STATE_TOPIC_PARTITIONS",
+    flag: "--transaction-state-topic-partitions",
+    defaultValue: defaultTransactionCoordinatorConfig.transactionStateTopicPartitions,
+    parse: positiveInt(partitionsPerTopicMax),
+    expected: `a whole number from 1 to ${partitionsPerTopicMax}`,
+    doc: "Partitions of __transaction_state, where transaction coordinators keep their state, when the first transactional producer creates it (Kafka's transaction.state.log.num.partitions). Later changes have no effect.",
   },
 };
 

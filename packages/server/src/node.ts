@@ -25,6 +25,7 @@ import { ForwardingControllerChannel } from "./controller-channel.js";
 import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 import { NodeMetrics } from "./metrics.js";
+import { GrpcTxnMarkerChannel } from "./txn-marker-channel.js";
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -89,6 +90,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
 
   const incarnationId = randomUUID();
+  const txnMarkers = new GrpcTxnMarkerChannel(controller);
   const broker = await Broker.start({
     brokerId: config.nodeId,
     clusterId,
@@ -101,6 +103,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     startsBehindMetadata: true,
     incarnationId,
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+    transactions: {
+      transactionTimeoutMsMax: config.transactionMaxTimeoutMs,
+      transactionStateTopicPartitions: config.transactionStateTopicPartitions,
+    },
+    txnMarkers,
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
@@ -176,6 +183,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         await kafka?.close();
         await shutdown(brokerServer);
         await broker.close();
+        txnMarkers.close();
         channel.close();
         const brokerStoppedMs = Date.now() - startedMs;
         await controller.close();

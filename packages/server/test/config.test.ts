@@ -302,3 +302,23 @@ describe("topic creation defaults", () => {
     );
   });
 });
+
+describe("transaction settings", () => {
+  it("default to Kafka's: a 15 min timeout cap and 12 partitions of __transaction_state", () => {
+    expect(resolveConfig({}, {})).toMatchObject({
+      transactionMaxTimeoutMs: 900_000,
+      transactionStateTopicPartitions: 12,
+    });
+  });
+
+  it("read the environment, and refuse a cap below the default timeout (60 s)", () => {
+    const config = resolveConfig(
+      {},
+      { BROOK_TRANSACTION_MAX_TIMEOUT_MS: "120000", BROOK_TRANSACTION_STATE_TOPIC_PARTITIONS: "3" },
+    );
+    expect(config).toMatchObject({ transactionMaxTimeoutMs: 120_000, transactionStateTopicPartitions: 3 });
+    expect(invalid(() => resolveConfig({}, { BROOK_TRANSACTION_MAX_TIMEOUT_MS: "1000" }))).toContain(
+      "expected milliseconds from 60000",
+    );
+  });
+});
