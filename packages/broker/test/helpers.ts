@@ -89,6 +89,8 @@ export interface TestBroker {
   readonly metadata: TestMetadata;
   readonly replicas: ReplicaManager;
   readonly dataDir: string;
+  /** Every ctx.txnMarkerWritten call, in order. */
+  readonly markersWritten: { topic: string; partition: number; producerId: number; committed: boolean }[];
   /** Applies records to the image and waits until the local replicas follow it. */
   apply(records: readonly MetadataRecord[]): Promise<void>;
   close(): Promise<void>;
@@ -98,6 +100,7 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-broker-"));
   const dataDir = path.join(root, "data");
   const metadata = new TestMetadata();
+  const markersWritten: TestBroker["markersWritten"] = [];
   const replicas = new ReplicaManager({
     brokerId,
     dataDir,
@@ -114,12 +117,15 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
     logger: silentLogger,
     observer: noBrokerObserver,
     awaitMetadata: () => replicas.applyImage(metadata.image),
+    txnMarkerWritten: (topic, partition, producerId, committed) =>
+      markersWritten.push({ topic, partition, producerId, committed }),
   };
   return {
     ctx,
     metadata,
     replicas,
     dataDir,
+    markersWritten,
     apply: (records) => replicas.applyImage(metadata.apply(records)),
     close: async () => {
       await replicas.close();
@@ -165,10 +171,17 @@ export function produceRequest(
 export function fetchRequest(
   topic: string,
   offsets: Record<number, number>,
-  options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number } = {},
+  options: {
+    maxWaitMs?: number;
+    minBytes?: number;
+    maxBytes?: number;
+    partitionMaxBytes?: number;
+    isolationLevel?: number;
+  } = {},
 ): FetchRequest__Output {
   return {
     replicaId: -1,
+    isolationLevel: options.isolationLevel ?? 0,
     maxWaitMs: options.maxWaitMs ?? 0,
     minBytes: options.minBytes ?? 1,
     maxBytes: options.maxBytes ?? 1024 * 1024,
