@@ -3,9 +3,14 @@
 // produce answers. It follows the wire contract, not the real broker's internals; of the idempotent
 // producer rules it keeps the basics: a producer's last five batches per partition, a repeat of one is
 // answered with its offsets, a gap is refused, a producer it does not know starts anywhere. Every broker
-// is also the coordinator of every group: a FakeCoordinator the test scripts (see below).
+// is also the coordinator of every group: a FakeCoordinator the test scripts (see below), and of every
+// transactional id: a FakeTransactionCoordinator (fake-transactions.ts). Partitions track open and aborted
+// transactions from the batches appended, so read_committed fetches stop at the last stable offset and
+// name the aborted transactions in range.
 
 import {
+  type AddOffsetsToTxnRequest__Output,
+  type AddPartitionsToTxnRequest__Output,
   type BatchHeader,
   type BrokerHandlers,
   BrokerService,
@@ -13,22 +18,29 @@ import {
   type CallRequest__Output,
   type CallResponse,
   type ConsumerGroupHeartbeatRequest__Output,
+  type DescribeTransactionsRequest__Output,
+  type EndTxnRequest__Output,
   type ErrorCode,
   type FetchRequest__Output,
   fromServiceError,
   type GroupTopicPartitions__Output,
   grpcChannelOptions,
+  type InitProducerIdRequest__Output,
   incrementSequence,
+  type ListTransactionsRequest__Output,
   noError,
   type OffsetCommitRequest__Output,
   type OffsetFetchRequest__Output,
   type ProduceRequest__Output,
   patchBaseOffset,
+  readControlRecord,
   serveCalls,
   splitBatches,
+  type TxnOffsetCommitRequest__Output,
   toServiceError,
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
+import { FakeTransactionCoordinator } from "./fake-transactions.js";
 
 interface StoredBatch {
   baseOffset: number;
@@ -53,6 +65,10 @@ interface FakePartition {
   logStartOffset: number;
   /** Log end offset; also the high watermark here (no replication). */
   nextOffset: number;
+  /** Producer id → first offset of its open transaction. */
+  openTransactions: Map<number, number>;
+  /** Transactions closed by an abort marker. */
+  abortedTransactions: { producerId: number; firstOffset: number; lastOffset: number }[];
 }
 
 type Method =
@@ -68,7 +84,13 @@ type Method =
   | "FindCoordinator"
   | "ConsumerGroupHeartbeat"
   | "OffsetCommit"
-  | "OffsetFetch";
+  | "OffsetFetch"
+  | "AddPartitionsToTxn"
+  | "AddOffsetsToTxn"
+  | "EndTxn"
+  | "TxnOffsetCommit"
+  | "ListTransactions"
+  | "DescribeTransactions";
 
 export interface RecordedCall {
   brokerId: number;
@@ -96,6 +118,11 @@ export class FakeCluster {
   readonly callErrors = new Map<Method, ErrorCode[]>();
   /** The group coordinator every broker plays. */
   readonly groups = new FakeCoordinator();
+  /** The transaction coordinator every broker plays. */
+  readonly txns = new FakeTransactionCoordinator({
+    appendMarker: (topic, partition, marker) => this.append(this.partition(topic, partition)!, marker),
+    commitOffset: (key, offset) => this.groups.committed.set(key, offset),
+  });
   /** While set, produce answers wait for release(). */
   private held: { release: Promise<void>; resolve: () => void } | undefined;
   private appendWaiters = new Set<() => void>();
@@ -141,8 +168,24 @@ export class FakeCluster {
         producers: new Map(),
         logStartOffset: 0,
         nextOffset: 0,
+        openTransactions: new Map(),
+        abortedTransactions: [],
       })),
     );
+  }
+
+  /** Appends raw batches (any producer, transactional or control) as a leader would; returns the base offset. */
+  appendRaw(topic: string, partition: number, records: Buffer): number {
+    const state = this.partition(topic, partition)!;
+    const baseOffset = state.nextOffset;
+    this.append(state, records);
+    return baseOffset;
+  }
+
+  /** The first offset of the oldest open transaction, or the high watermark. */
+  lastStableOffset(topic: string, partition: number): number {
+    const state = this.partition(topic, partition)!;
+    return Math.min(state.nextOffset, ...state.openTransactions.values());
   }
 
   moveLeader(topic: string, partition: number, brokerId: number): void {
@@ -219,18 +262,15 @@ export class FakeCluster {
           produce: (request) => viaUnary(Produce, request, call.metadata),
           fetch: (request) => viaUnary(Fetch, request, call.metadata),
         }),
-      ListOffsets: unary("ListOffsets", ({ topics }) => ({
+      ListOffsets: unary("ListOffsets", ({ topics, isolationLevel }) => ({
         topics: topics.map(({ topic, partitions }) => ({
           topic,
           partitions: partitions.map(({ partition, timestamp }) => {
             const error = this.leaderError(brokerId, topic, partition);
             const state = this.partition(topic, partition);
             if (error !== undefined || state === undefined) return { partition, error, offset: -1 };
-            return {
-              partition,
-              error: noError,
-              offset: timestamp === -2 ? state.logStartOffset : state.nextOffset,
-            };
+            const latest = isolationLevel === 1 ? this.lastStableOffset(topic, partition) : state.nextOffset;
+            return { partition, error: noError, offset: timestamp === -2 ? state.logStartOffset : latest };
           }),
         })),
       })),
@@ -299,11 +339,27 @@ export class FakeCluster {
           };
         }),
       })),
-      InitProducerId: unary("InitProducerId", () => ({
-        error: noError,
-        producerId: this.nextProducerId++,
-        producerEpoch: 0,
-      })),
+      InitProducerId: unary("InitProducerId", (request: InitProducerIdRequest__Output) =>
+        request.transactionalId !== ""
+          ? this.txns.initProducerId(request)
+          : { error: noError, producerId: this.nextProducerId++, producerEpoch: 0 },
+      ),
+      AddPartitionsToTxn: unary("AddPartitionsToTxn", (request: AddPartitionsToTxnRequest__Output) =>
+        this.txns.addPartitions(request),
+      ),
+      AddOffsetsToTxn: unary("AddOffsetsToTxn", (request: AddOffsetsToTxnRequest__Output) =>
+        this.txns.addOffsets(request),
+      ),
+      EndTxn: unary("EndTxn", (request: EndTxnRequest__Output) => this.txns.endTxn(request)),
+      TxnOffsetCommit: unary("TxnOffsetCommit", (request: TxnOffsetCommitRequest__Output) =>
+        this.txns.txnOffsetCommit(request),
+      ),
+      ListTransactions: unary("ListTransactions", (request: ListTransactionsRequest__Output) =>
+        this.txns.list(request, brokerId),
+      ),
+      DescribeTransactions: unary("DescribeTransactions", (request: DescribeTransactionsRequest__Output) =>
+        this.txns.describe(request, brokerId),
+      ),
       FindCoordinator: unary("FindCoordinator", () => {
         const { port } = this.brokers.find((broker) => broker.id === brokerId)!;
         return { error: noError, nodeId: brokerId, host: "127.0.0.1", port };
@@ -348,6 +404,12 @@ export class FakeCluster {
           if (error !== undefined) return { partition, error, baseOffset: -1 };
           const state = this.partition(topic, partition)!;
           const headers = splitBatches(records);
+          const fenced = headers
+            .filter((header) => header.isTransactional)
+            .map((h) => this.txns.produceError(h.producerId, h.producerEpoch, `${topic}-${partition}`))
+            .find((code) => code !== undefined);
+          if (fenced !== undefined)
+            return { partition, error: { code: fenced, message: "fake" }, baseOffset: -1 };
           const verdict = producerVerdict(state, headers);
           if (verdict.error !== undefined) return { partition, error: verdict.error, baseOffset: -1 };
           if (verdict.duplicateOf !== undefined) {
@@ -360,29 +422,7 @@ export class FakeCluster {
             });
           }
           const baseOffset = state.nextOffset;
-          for (const header of headers) {
-            if (header.producerId >= 0) {
-              const kept = (state.producers.get(header.producerId) ?? []).slice(-4);
-              kept.push({
-                producerEpoch: header.producerEpoch,
-                firstSequence: header.baseSequence,
-                lastSequence: incrementSequence(header.baseSequence, header.lastOffsetDelta),
-                baseOffset: state.nextOffset,
-              });
-              state.producers.set(header.producerId, kept);
-            }
-            const bytes = Buffer.from(
-              records.subarray(header.position, header.position + header.sizeInBytes),
-            );
-            patchBaseOffset(bytes, 0, state.nextOffset);
-            state.batches.push({
-              baseOffset: state.nextOffset,
-              lastOffset: state.nextOffset + header.lastOffsetDelta,
-              bytes,
-            });
-            state.nextOffset += header.lastOffsetDelta + 1;
-          }
-          for (const wake of this.appendWaiters) wake();
+          this.append(state, records);
           return answerOrLost(this.lostAnswers, `${topic}-${partition}`, {
             partition,
             error: noError,
@@ -393,6 +433,47 @@ export class FakeCluster {
         }),
       })),
     };
+  }
+
+  /** Appends whole batches, keeping the producers' last batches and the open and aborted transactions. */
+  private append(state: FakePartition, records: Buffer): void {
+    for (const header of splitBatches(records)) {
+      if (header.producerId >= 0 && !header.isControl) {
+        const kept = (state.producers.get(header.producerId) ?? []).slice(-4);
+        kept.push({
+          producerEpoch: header.producerEpoch,
+          firstSequence: header.baseSequence,
+          lastSequence: incrementSequence(header.baseSequence, header.lastOffsetDelta),
+          baseOffset: state.nextOffset,
+        });
+        state.producers.set(header.producerId, kept);
+      }
+      const bytes = Buffer.from(records.subarray(header.position, header.position + header.sizeInBytes));
+      patchBaseOffset(bytes, 0, state.nextOffset);
+      const firstOpen = state.openTransactions.get(header.producerId);
+      if (header.isControl) {
+        if (
+          firstOpen !== undefined &&
+          readControlRecord(bytes, { position: 0, isControl: true }).type === "abort"
+        ) {
+          state.abortedTransactions.push({
+            producerId: header.producerId,
+            firstOffset: firstOpen,
+            lastOffset: state.nextOffset,
+          });
+        }
+        state.openTransactions.delete(header.producerId);
+      } else if (header.isTransactional && firstOpen === undefined) {
+        state.openTransactions.set(header.producerId, state.nextOffset);
+      }
+      state.batches.push({
+        baseOffset: state.nextOffset,
+        lastOffset: state.nextOffset + header.lastOffsetDelta,
+        bytes,
+      });
+      state.nextOffset += header.lastOffsetDelta + 1;
+    }
+    for (const wake of this.appendWaiters) wake();
   }
 
   private async fetch(brokerId: number, request: FetchRequest__Output) {
@@ -423,21 +504,34 @@ export class FakeCluster {
         if (fetchOffset < state.logStartOffset || fetchOffset > state.nextOffset) {
           return { partition, error: { code: "OFFSET_OUT_OF_RANGE", message: `offset ${fetchOffset}` } };
         }
+        const readCommitted = request.isolationLevel === 1;
+        const lastStableOffset = this.lastStableOffset(topic, partition);
+        const end = readCommitted ? lastStableOffset : state.nextOffset;
         const chosen: Buffer[] = [];
         let size = 0;
+        let lastOffset = fetchOffset;
         for (const batch of state.batches) {
           if (batch.lastOffset < fetchOffset) continue;
+          if (batch.baseOffset >= end) break;
           if (chosen.length > 0 && size + batch.bytes.length > partitionMaxBytes) break;
           chosen.push(batch.bytes);
           size += batch.bytes.length;
+          lastOffset = batch.lastOffset;
         }
         bytes += size;
+        const abortedTransactions = readCommitted
+          ? state.abortedTransactions
+              .filter((aborted) => aborted.lastOffset >= fetchOffset && aborted.firstOffset <= lastOffset)
+              .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }))
+          : [];
         return {
           partition,
           error: noError,
           highWatermark: state.nextOffset,
+          lastStableOffset,
           logStartOffset: state.logStartOffset,
           records: Buffer.concat(chosen),
+          abortedTransactions,
         };
       }),
     }));
