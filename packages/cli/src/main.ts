@@ -8,6 +8,7 @@ import { groupCommand } from "./commands/group.js";
 import { produceCommand } from "./commands/produce.js";
 import { serverCommand } from "./commands/server.js";
 import { topicCommand } from "./commands/topic.js";
+import { transactionsCommand } from "./commands/transactions.js";
 import { parseInteger, timeoutDefaults } from "./connect.js";
 import { fail } from "./output.js";
 import { followLauncher } from "./signals.js";
@@ -29,7 +30,7 @@ const program = new Command("brook")
   .addOption(
     new Option(
       "--timeout <ms>",
-      `topic, group and cluster commands fail when not done within this (default ${timeoutDefaults.adminMs}); ` +
+      `topic, group, transactions and cluster commands fail when not done within this (default ${timeoutDefaults.adminMs}); ` +
         `consume, produce, bench and drill stop when no broker answered for this long (default ${timeoutDefaults.unreachableMs})`,
     ).argParser(parseInteger("--timeout", 1)),
   )
@@ -40,6 +41,7 @@ const program = new Command("brook")
   .addCommand(consumeCommand())
   .addCommand(clusterCommand())
   .addCommand(groupCommand())
+  .addCommand(transactionsCommand())
   .addCommand(benchCommand())
   .addCommand(drillCommand());
 

@@ -405,3 +405,41 @@ describe("transactional producer: what it refuses", () => {
     expect(cluster.callsOf("AddPartitionsToTxn")).toEqual([]);
   });
 });
+
+describe("admin: transactions", () => {
+  it("lists transactional ids from every broker and describes one from its coordinator", async () => {
+    cluster = await startFake(2);
+    cluster.createTopic("out", 2);
+    brook = brookFor(cluster);
+    const producer = transactional("sum-app");
+    const txn = await producer.transaction();
+    await txn.send({ topic: "out", messages: [{ value: "v", partition: 1 }] });
+    const admin = brook.admin();
+    try {
+      expect(await admin.listTransactions()).toEqual([
+        { transactionalId: "sum-app", producerId: 7000, state: "Ongoing", coordinator: 1 },
+      ]);
+      expect(await admin.listTransactions(["CompleteCommit"])).toEqual([]);
+      expect(await admin.describeTransaction("sum-app")).toMatchObject({
+        state: "Ongoing",
+        producerId: 7000,
+        producerEpoch: 0,
+        timeoutMs: 60_000,
+        partitions: [{ topic: "out", partitions: [1] }],
+        groups: [],
+      });
+      expect((await admin.describeTransaction("sum-app")).startTimeMs).toBeGreaterThan(0);
+      await expect(admin.describeTransaction("nobody")).rejects.toMatchObject({
+        code: "TRANSACTIONAL_ID_NOT_FOUND",
+        message: /transactional id "nobody"/,
+      });
+      await txn.commit();
+      expect(await admin.describeTransaction("sum-app")).toMatchObject({
+        state: "CompleteCommit",
+        startTimeMs: null,
+      });
+    } finally {
+      await admin.close();
+    }
+  });
+});

@@ -50,6 +50,13 @@ export function consumeCommand(): Command {
       parseInteger("--commit-interval-ms", 1),
     )
     .addOption(
+      new Option(
+        "--isolation <level>",
+        "read_uncommitted (default): every record up to the high watermark; read_committed: only committed " +
+          "transactions' records (and non-transactional ones), up to the last stable offset. Transaction markers are never printed",
+      ).choices(["read_uncommitted", "read_committed"] as const),
+    )
+    .addOption(
       new Option("--format <format>", "text: the value; kv: key<TAB>value; json: one object per line")
         .choices(["text", "kv", "json"] as const)
         .default("text" as const),
@@ -70,6 +77,7 @@ export function consumeCommand(): Command {
         autoCommitIntervalMs: options.commitIntervalMs,
         // A start offset the user named is never silently replaced by another.
         autoOffsetReset: options.reset ?? (options.offset !== undefined ? "none" : undefined),
+        isolationLevel: options.isolation,
       });
       // Stopping ends the loop below; close() then commits and leaves the group before the process exits.
       const removeHandlers = onStopRequest(() => void consumer.stop());

@@ -88,7 +88,11 @@ function addList(group: Command): void {
 function addDescribe(group: Command): void {
   group
     .command("describe")
-    .description("show a group's members and, per partition, its committed offset, log end offset and lag")
+    .description(
+      "show a group's members and, per partition, its committed offset, end offset and lag; the end is the " +
+        "last stable offset (the high watermark where no transaction is open), so lag is exact for read_committed " +
+        "consumers and is the committed backlog for read_uncommitted ones",
+    )
     .argument("<group>")
     .option("--json", "print JSON")
     .action(async (groupId, options, command) => {
@@ -207,7 +211,7 @@ function printGroupLag(lag: GroupLag): void {
   );
   process.stdout.write("\npartitions\n");
   printTable(
-    ["topic", "partition", "committed offset", "log end offset", "lag", "owner"],
+    ["topic", "partition", "committed offset", "end offset (LSO)", "lag", "owner"],
     lag.partitions.map((p) => [
       p.topic,
       p.partition,
