@@ -3,7 +3,7 @@
 // The TransactionManager (transaction-manager.ts) does the calls and moves through these states.
 //
 //   from \ to        Initializing Ready InTransaction Committing Aborting AbortableError Fatal
-//   Uninitialized         x
+//   Uninitialized         x                                                                x
 //   Initializing                    x                                                      x
 //   Ready                 x                   x                                            x
 //   InTransaction                                         x          x          x          x
@@ -36,7 +36,15 @@ const allowedSources: Record<TransactionState, readonly TransactionState[]> = {
   Committing: ["InTransaction"],
   Aborting: ["InTransaction", "AbortableError"],
   AbortableError: ["InTransaction", "Committing"],
-  Fatal: ["Initializing", "Ready", "InTransaction", "Committing", "Aborting", "AbortableError"],
+  Fatal: [
+    "Uninitialized",
+    "Initializing",
+    "Ready",
+    "InTransaction",
+    "Committing",
+    "Aborting",
+    "AbortableError",
+  ],
 };
 
 /** The next state; asserts the move is in the table (callers check user-facing refusals first). */
