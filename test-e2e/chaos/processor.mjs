@@ -27,9 +27,9 @@ const consumer = brook.consumer({
 });
 
 try {
-  // The producer's first transaction fences any older instance and aborts what it left open, before
-  // the consumer reads the group's offsets: they are then exactly what the last commit recorded.
-  await (await producer.transaction()).abort();
+  // InitProducerId fences any older instance and aborts what it left open, before the consumer reads
+  // the group's offsets: they are then exactly what the last committed transaction recorded.
+  await producer.connect();
   await consumer.subscribe({ topic: IN });
   say({ kind: "started", pid: process.pid });
   await consumer.run({
