@@ -3,7 +3,11 @@
 // leader's high watermark back within its epoch nor past what the ISR holds
 // durably, and a healed cluster becomes whole again, under dropped, delayed
 // and reordered messages, network partitions, crashes, power losses and
-// controller stalls (simulation.ts; the invariants are in checker.ts).
+// controller stalls (simulation.ts; the invariants are in checker.ts). With
+// transactions (docs/transactions.md): a read_committed reader never sees an
+// aborted or undecided record nor one past the LSO, the LSO never exceeds the
+// high watermark nor goes back as consumers see it, and every committed
+// transaction ends up fully visible (committed-reader.ts).
 // The seeds are spread over one process per core; SEED=<n> replays one seed
 // in this process with a long trace tail. See seeds.ts for the knobs.
 

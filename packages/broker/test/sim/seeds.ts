@@ -37,6 +37,8 @@ export interface SeedRunSummary {
   partitions: number;
   controllerStalls: number;
   truncations: number;
+  committedTransactions: number;
+  abortedTransactions: number;
   livenessMsMax: number;
 }
 
@@ -51,6 +53,8 @@ const emptySummary: SeedRunSummary = {
   partitions: 0,
   controllerStalls: 0,
   truncations: 0,
+  committedTransactions: 0,
+  abortedTransactions: 0,
   livenessMsMax: 0,
 };
 
@@ -65,6 +69,8 @@ function summaryOf(report: SimulationReport): SeedRunSummary {
     partitions,
     controllerStalls,
     truncations,
+    committedTransactions,
+    abortedTransactions,
   } = report;
   return {
     seeds: 1,
@@ -77,6 +83,8 @@ function summaryOf(report: SimulationReport): SeedRunSummary {
     partitions,
     controllerStalls,
     truncations,
+    committedTransactions,
+    abortedTransactions,
     livenessMsMax: report.livenessMs,
   };
 }
@@ -114,7 +122,8 @@ export function describeSummary(summary: SeedRunSummary, seconds: number, worker
     `${summary.steps} steps, ${(summary.simulatedMs / 1000).toFixed(0)} simulated s, ` +
     `${summary.acked} acknowledged batches, ${summary.leaderEpochs} leader epochs, ` +
     `${summary.crashes} crashes (${summary.powerLosses} power losses), ${summary.partitions} network partitions, ` +
-    `${summary.controllerStalls} controller stalls, ${summary.truncations} follower truncations; ` +
+    `${summary.controllerStalls} controller stalls, ${summary.truncations} follower truncations, ` +
+    `${summary.committedTransactions} committed and ${summary.abortedTransactions} aborted transactions; ` +
     `whole again within ${summary.livenessMsMax} simulated ms`
   );
 }

@@ -9,6 +9,12 @@
 // its own time. Brokers crash (with flush.mode=fsync, sometimes a power loss:
 // the log restarts cut back anywhere between its flushed offset and its end)
 // and restart as new incarnations that the controller must fence and unfence.
+// A transactional producer writes transactions of one to three batches,
+// commits or aborts them (an abort bumps its epoch, as a coordinator does, so
+// its batches still in flight are fenced) and has the markers appended, with
+// acks=all semantics and retries until acknowledged, through the real
+// Partition.appendMarker; a read_committed consumer reads the leader through
+// Partition.read (committed-reader.ts checks it).
 // The Checker verifies the replication invariants after every step. Then the
 // liveness phase: faults stop, the network heals, everyone is back up; within
 // a bounded time the ISR must be whole again, every replica must hold the
@@ -36,12 +42,14 @@ import {
   encodeRecordBatch,
   ManualClock,
   readBatchHeader,
+  scanBatches,
 } from "@brook/protocol";
 import { PartitionLog } from "@brook/storage";
 import { EventQueue, Random } from "@brook/testkit";
 import { pino } from "pino";
 import { Partition, toLogConfig } from "../../src/partition.js";
 import { type BatchRef, Checker, describe, InvariantViolation, readBatches, type World } from "./checker.js";
+import { CommittedReader, type TxnFate } from "./committed-reader.js";
 import { SimController } from "./controller.js";
 import { type FetchAnswer, type FetcherTransport, type LeaderEpochAnswer, SimFetcher } from "./fetcher.js";
 import { calmNetwork, controllerNode, type NetworkProfile, producerNode, SimNetwork } from "./network.js";
@@ -69,6 +77,10 @@ const inFlightProducesMax = 32;
 const realTimeoutMs = 3_600_000;
 /** Batch ids double as record timestamps: unique, increasing, near the simulated clock. */
 const batchIdBase = 1_700_000_000_000;
+/** The transactional producers' ids (the plain producer's batches have none): two, so transactions overlap. */
+const txnProducerIds = [4_000, 4_001] as const;
+/** How often the read_committed consumer fetches. */
+const committedReadIntervalMs = 100;
 
 export interface SimulationOptions {
   /** Steps (events) of the fault phase. */
@@ -91,6 +103,8 @@ export interface SimulationReport {
   readonly partitions: number;
   readonly controllerStalls: number;
   readonly truncations: number;
+  readonly committedTransactions: number;
+  readonly abortedTransactions: number;
   readonly livenessMs: number;
   readonly profile: string;
   /** A hash of the whole trace: the same seed must give the same hash. */
@@ -159,6 +173,26 @@ interface Produced {
   readonly acks: number;
 }
 
+/** A transactional producer: one transaction open at a time, as its coordinator allows. */
+interface TxnProducer {
+  readonly producerId: number;
+  epoch: number;
+  nextSequence: number;
+  open: SimTxn | undefined;
+}
+
+/** One transaction of a transactional producer. */
+interface SimTxn {
+  readonly id: number;
+  readonly producer: TxnProducer;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly batchesMax: number;
+  sent: number;
+  fate: TxnFate;
+  readonly values: string[];
+}
+
 export class SimulationFailure extends Error {
   constructor(
     readonly seed: number,
@@ -206,6 +240,19 @@ export class Simulation {
   private stalls = 0;
   private truncations = 0;
   private probeAcked = false;
+  private readonly txnProducers: TxnProducer[] = txnProducerIds.map((producerId) => ({
+    producerId,
+    epoch: 0,
+    nextSequence: 0,
+    open: undefined,
+  }));
+  /** The transaction coordinator's epoch: it moves now and then, and markers carry it. */
+  private coordinatorEpoch = 0;
+  private readonly txns: SimTxn[] = [];
+  private readonly txnOfValue = new Map<string, number>();
+  private readonly reader: CommittedReader;
+  /** Acknowledged markers: rule 1 covers them, but they hold no producer values (their ids are clock times). */
+  private readonly ackedMarkers = new Set<BatchRef>();
 
   constructor(
     readonly seed: number,
@@ -234,6 +281,13 @@ export class Simulation {
       (image) => this.publish(image),
     );
     this.config = resolveTopicConfig(this.controller.image.topicsById.get(topicId)!.configs);
+    this.reader = new CommittedReader(
+      {
+        txnOf: (value) => this.txnOfValue.get(value),
+        fate: (txnId) => this.txns[txnId].fate,
+      },
+      this.profile.fetchMaxBytes,
+    );
   }
 
   async run(): Promise<SimulationReport> {
@@ -335,6 +389,11 @@ export class Simulation {
       );
     }
     this.scheduleProduce();
+    this.scheduleTransactions();
+    this.every(committedReadIntervalMs, "read_committed consumer fetches", () => {
+      const leader = this.brokers.find((broker) => broker.id === this.controller.partition.leader);
+      if (leader?.up && leader.partition?.isLeader) this.reader.fetch(leader.partition);
+    });
     this.scheduleFault();
   }
 
@@ -372,7 +431,11 @@ export class Simulation {
       next.event.run();
       await settle();
       if (this.failure !== undefined) throw this.failure;
-      this.checker.afterStep(this.world());
+      const world = this.world();
+      this.checker.afterStep(world);
+      for (const replica of world.live) {
+        if (replica.partition.isLeader) this.reader.checkLeader(replica.brokerId, replica.partition);
+      }
     }
     return true;
   }
@@ -797,15 +860,21 @@ export class Simulation {
     );
   }
 
-  private newBatch(acks: number): Produced {
+  private newBatch(acks: number, txn?: SimTxn): Produced {
     const id = batchIdBase + this.nextBatchId++;
     const values = Array.from(
       { length: this.random.int(1, 3) },
-      (_, i) => `s${this.seed}-b${id - batchIdBase}-r${i}`,
+      (_, i) => `s${this.seed}-${txn ? `t${txn.id}-` : ""}b${id - batchIdBase}-r${i}`,
     );
+    const stamp = txn && {
+      producerId: txn.producer.producerId,
+      producerEpoch: txn.producerEpoch,
+      baseSequence: txn.producer.nextSequence,
+      transactional: true,
+    };
     const bytes = encodeRecordBatch(
       values.map((value) => ({ key: null, value })),
-      { nowMs: id },
+      { nowMs: id, ...stamp },
     );
     const batch = { id, crc: readBatchHeader(bytes).crc, values, bytes, acks };
     this.produced.set(id, batch);
@@ -830,6 +899,146 @@ export class Simulation {
     this.note(`broker ${leader.id} acknowledges ${describe(acked)}`);
     this.checker.acked(acked);
     return "acked";
+  }
+
+  // ---- The transactional producer ------------------------------------------------------------
+
+  private scheduleTransactions(): void {
+    this.schedule(
+      this.now + this.random.int(1, 4 * this.profile.produceEveryMsMax),
+      "transactional producer",
+      () => {
+        if (!this.faultsOn) return;
+        this.scheduleTransactions();
+        const idle = this.txnProducers.filter((producer) => producer.open === undefined);
+        if (idle.length > 0) this.beginTxn(this.random.pick(idle));
+      },
+    );
+  }
+
+  private beginTxn(producer: TxnProducer): void {
+    // Now and then the coordinator moved (a new __transaction_state leader): markers carry a newer epoch.
+    if (this.random.chance(0.1)) this.coordinatorEpoch++;
+    const txn: SimTxn = {
+      id: this.txns.length,
+      producer,
+      producerEpoch: producer.epoch,
+      coordinatorEpoch: this.coordinatorEpoch,
+      batchesMax: this.random.int(1, 3),
+      sent: 0,
+      fate: "open",
+      values: [],
+    };
+    this.txns.push(txn);
+    producer.open = txn;
+    this.note(`transaction ${txn.id} of producer ${producer.producerId} begins (epoch ${txn.producerEpoch})`);
+    this.sendTxnBatch(txn);
+  }
+
+  /** One transactional acks=all batch; the next goes once it is acknowledged, and any failure aborts. */
+  private sendTxnBatch(txn: SimTxn): void {
+    const target = this.namedLeader();
+    if (target === undefined) {
+      this.endTxn(txn, false);
+      return;
+    }
+    const batch = this.newBatch(-1, txn);
+    txn.producer.nextSequence += batch.values.length;
+    for (const value of batch.values) this.txnOfValue.set(value, txn.id);
+    txn.values.push(...batch.values);
+    const leader = this.brokers.find((b) => b.id === target)!;
+    this.call(
+      producerNode,
+      target,
+      `produce ${target}`,
+      `Produce(transaction ${txn.id}, id ${batch.id}, ${batch.values.length} records)`,
+      () => this.serveProduce(leader, batch),
+      produceTimeoutMs,
+    ).then(
+      () => {
+        txn.sent++;
+        if (txn.sent < txn.batchesMax) this.sendTxnBatch(txn);
+        else this.endTxn(txn, this.random.chance(0.7));
+      },
+      () => this.endTxn(txn, false),
+    );
+  }
+
+  /**
+   * The decision, then its markers. An abort bumps the epoch, as a
+   * coordinator aborting for a failed or timed-out producer does: a batch
+   * still in flight can then never land after the marker.
+   */
+  private endTxn(txn: SimTxn, commit: boolean): void {
+    const { producer } = txn;
+    txn.fate = commit ? "commit" : "abort";
+    if (!commit) {
+      producer.epoch++;
+      producer.nextSequence = 0;
+    }
+    this.note(`transaction ${txn.id} decided: ${txn.fate}`);
+    this.writeMarker(txn, {
+      producerId: producer.producerId,
+      producerEpoch: producer.epoch,
+      committed: commit,
+      coordinatorEpoch: txn.coordinatorEpoch,
+    });
+  }
+
+  /** WriteTxnMarkers to whoever some broker names leader, retried until acknowledged (the decision is durable). */
+  private writeMarker(txn: SimTxn, marker: Parameters<Partition["appendMarker"]>[0]): void {
+    const retry = () =>
+      this.schedule(this.now + this.random.int(50, 300), `marker of transaction ${txn.id} retried`, () =>
+        this.writeMarker(txn, marker),
+      );
+    const target = this.namedLeader();
+    if (target === undefined) {
+      retry();
+      return;
+    }
+    const leader = this.brokers.find((b) => b.id === target)!;
+    this.call(
+      producerNode,
+      target,
+      `markers ${target}`,
+      `WriteTxnMarkers(transaction ${txn.id}, ${txn.fate})`,
+      () => this.serveMarker(leader, txn, marker),
+      produceTimeoutMs,
+    ).then(() => {
+      this.note(`transaction ${txn.id} complete`);
+      txn.producer.open = undefined;
+    }, retry);
+  }
+
+  /** txn-markers.ts for one partition: append the marker as the leader, wait for the high watermark to cover it. */
+  private async serveMarker(
+    leader: SimBroker,
+    txn: SimTxn,
+    marker: Parameters<Partition["appendMarker"]>[0],
+  ): Promise<void> {
+    const partition = leader.partition!;
+    const result = partition.appendMarker(marker);
+    const header = scanBatches(partition.log.read(result.baseOffset, 1 << 20).records).batches[0];
+    this.note(
+      `broker ${leader.id} appends the ${txn.fate} marker of transaction ${txn.id} at ${result.baseOffset} in epoch ${partition.leaderEpoch}`,
+    );
+    await partition.waitForHighWatermark(result.lastOffset + 1, realTimeoutMs);
+    const acked = {
+      baseOffset: result.baseOffset,
+      lastOffset: result.lastOffset,
+      crc: header.crc,
+      id: header.baseTimestamp,
+    };
+    this.ackedMarkers.add(acked);
+    this.checker.acked(acked);
+  }
+
+  /** The broker some live broker names as leader (now and then another), as the producers pick it. */
+  private namedLeader(): number | undefined {
+    const up = this.brokers.filter((broker) => broker.up && broker.partition);
+    if (up.length === 0) return undefined;
+    const named = this.random.pick(up).partition!.leaderId;
+    return named >= 0 && this.random.chance(0.9) ? named : this.random.pick(brokerIds);
   }
 
   // ---- Faults --------------------------------------------------------------------------------
@@ -902,13 +1111,27 @@ export class Simulation {
       this.schedule(this.now + 500, "probe producer", probe);
     };
     probe();
-    const whole = await this.runUntil(() => this.probeAcked && this.isWhole(), startMs + this.livenessMsMax);
+    const whole = await this.runUntil(
+      () => this.probeAcked && this.isWhole() && this.transactionsSettled(),
+      startMs + this.livenessMsMax,
+    );
     if (!whole) {
       throw new Error(
         `liveness: ${this.livenessMsMax} ms after the faults stopped the cluster is not whole: ${this.describeState()}`,
       );
     }
     return this.now - startMs;
+  }
+
+  /** No transaction open, and the read_committed reader has read the whole log (the LSO is its end). */
+  private transactionsSettled(): boolean {
+    if (this.txnProducers.some((producer) => producer.open !== undefined)) return false;
+    const leader = this.brokers.find((broker) => broker.partition?.isLeader)?.partition;
+    return (
+      leader !== undefined &&
+      leader.lastStableOffset === leader.logEndOffset &&
+      this.reader.position >= leader.logEndOffset
+    );
   }
 
   /** Every broker up and in the ISR, on the latest metadata, with the leader's log and high watermark. */
@@ -929,6 +1152,9 @@ export class Simulation {
 
   /** The whole cluster agrees: identical logs, and every acknowledged batch holds its own records at its offsets. */
   private finalCheck(): void {
+    this.reader.requireCommittedSeen(
+      this.txns.filter((txn) => txn.fate === "commit").flatMap((txn) => txn.values),
+    );
     const leaderBroker = this.brokers.find((broker) => broker.partition?.isLeader)!;
     const leaderBatches = readBatches(leaderBroker.partition!.log);
     for (const broker of this.brokers) {
@@ -952,6 +1178,7 @@ export class Simulation {
       }
     }
     for (const acked of this.checker.ackedBatches) {
+      if (this.ackedMarkers.has(acked)) continue;
       const batch = this.produced.get(acked.id)!;
       batch.values.forEach((value, i) => {
         const found = values.get(acked.baseOffset + i);
@@ -978,6 +1205,8 @@ export class Simulation {
       partitions: this.partitions,
       controllerStalls: this.stalls,
       truncations: this.truncations,
+      committedTransactions: this.txns.filter((txn) => txn.fate === "commit").length,
+      abortedTransactions: this.txns.filter((txn) => txn.fate === "abort").length,
       livenessMs,
       profile: this.describeProfile(),
       traceHash: (this.traceHash >>> 0).toString(16),
@@ -989,9 +1218,11 @@ export class Simulation {
     const brokers = this.brokers.map((broker) => {
       const partition = broker.partition;
       if (!broker.up || !partition) return `broker ${broker.id} down`;
-      return `broker ${broker.id} (${partition.isLeader ? "leader" : partition.isFollower ? "follower" : "idle"} epoch ${partition.leaderEpoch}, metadata @${broker.image?.offset}): log end ${partition.logEndOffset}, high watermark ${partition.highWatermark}, flushed ${partition.log.flushedOffset}`;
+      return `broker ${broker.id} (${partition.isLeader ? "leader" : partition.isFollower ? "follower" : "idle"} epoch ${partition.leaderEpoch}, metadata @${broker.image?.offset}): log end ${partition.logEndOffset}, high watermark ${partition.highWatermark}, LSO ${partition.lastStableOffset}, flushed ${partition.log.flushedOffset}`;
     });
-    return `controller: leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr.join(",")}] @${this.controller.image.offset}; ${brokers.join("; ")}`;
+    const open = this.txnProducers.flatMap((producer) => (producer.open ? [producer.open] : []));
+    const txn = `transactions open: [${open.map((t) => `${t.id} ${t.fate}`).join(", ")}]`;
+    return `controller: leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr.join(",")}] @${this.controller.image.offset}; ${brokers.join("; ")}; ${txn}, read_committed reader at ${this.reader.position}`;
   }
 
   private describeProfile(): string {
