@@ -46,6 +46,7 @@ export class TransactionHandlers {
     const partitions = request.topics.flatMap(({ topic, partitions }) =>
       partitions.map((partition) => ({ topic, partition })),
     );
+    if (partitions.length === 0) return { topics: [] }; // nothing to add: no transaction starts
     const refused = new Map(partitions.map((tp) => [tp, this.checkPartition(tp)]));
     const firstRefusal = [...refused.values()].find((error) => error !== undefined);
     if (firstRefusal !== undefined) {
