@@ -1,5 +1,6 @@
 // Produce: Kafka clients' record batches go through the broker's own produce path byte for byte (the
-// same validation, acks, min.insync.replicas, high-watermark and idempotent-producer rules as gRPC).
+// same validation, acks, min.insync.replicas, high-watermark, idempotent- and transactional-producer rules
+// as gRPC).
 
 import { KafkaErrorCode } from "../error-codes.js";
 import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
@@ -17,7 +18,8 @@ export interface ProduceOutcome {
 }
 
 export async function produce(request: ProduceRequest, ctx: RequestContext): Promise<ProduceOutcome> {
-  if (request.transactionalId !== null) return refuseTransactional(request);
+  // A transactional producer's batches carry its producer id, epoch and the transactional bit; the
+  // partition's producer state checks them (request.transactionalId itself only names the producer).
   const answer = await ctx.broker.produce({
     acks: request.acks,
     timeoutMs: request.timeoutMs,
@@ -47,21 +49,4 @@ export async function produce(request: ProduceRequest, ctx: RequestContext): Pro
     }),
   }));
   return { response: { responses, throttleTimeMs: 0 }, failed };
-}
-
-/** Transactions are not served yet: every partition is refused, saying so. */
-function refuseTransactional(request: ProduceRequest): ProduceOutcome {
-  const responses = request.topicData.map((topic) => ({
-    name: topic.name,
-    partitionResponses: topic.partitionData.map((p) => ({
-      index: p.index,
-      errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      baseOffset: -1n,
-      logAppendTimeMs: -1n,
-      logStartOffset: -1n,
-      recordErrors: [],
-      errorMessage: "transactional producers are not supported by this broker yet",
-    })),
-  }));
-  return { response: { responses, throttleTimeMs: 0 }, failed: true };
 }

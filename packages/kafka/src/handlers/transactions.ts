@@ -17,6 +17,24 @@ import type {
 } from "../generated/messages.js";
 import { fromInt64, type RequestContext } from "./context.js";
 
+/**
+ * KIP-588: the first version of each api whose clients know PRODUCER_FENCED (code 90). Older ones, kafkajs
+ * 2.x among them, are told INVALID_PRODUCER_EPOCH instead, as Kafka tells them: both mean "a newer
+ * instance took the transactional id; this one must stop".
+ */
+const producerFencedSince = {
+  AddPartitionsToTxn: 2,
+  AddOffsetsToTxn: 2,
+  EndTxn: 2,
+  TxnOffsetCommit: 3,
+} as const;
+
+function forVersion(code: number, api: keyof typeof producerFencedSince, ctx: RequestContext): number {
+  return code === KafkaErrorCode.PRODUCER_FENCED && ctx.apiVersion < producerFencedSince[api]
+    ? KafkaErrorCode.INVALID_PRODUCER_EPOCH
+    : code;
+}
+
 export async function addPartitionsToTxn(
   request: AddPartitionsToTxnRequest,
   ctx: RequestContext,
@@ -34,14 +52,16 @@ export async function addPartitionsToTxn(
         codes.set(`${topic.topic}\u0000${p.partition}`, kafkaErrorCodeOfWire(p.error));
       }
     }
-    return partitionResults(
-      request,
-      (topic, partition) =>
+    return partitionResults(request, (topic, partition) =>
+      forVersion(
         // A partition the coordinator did not answer for was not added.
         codes.get(`${topic}\u0000${partition}`) ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR,
+        "AddPartitionsToTxn",
+        ctx,
+      ),
     );
   } catch (error) {
-    const errorCode = kafkaErrorCodeOf(error);
+    const errorCode = forVersion(kafkaErrorCodeOf(error), "AddPartitionsToTxn", ctx);
     return partitionResults(request, () => errorCode);
   }
 }
@@ -74,7 +94,7 @@ export async function addOffsetsToTxn(
       groupId: request.groupId,
     }),
   );
-  return { throttleTimeMs: 0, errorCode };
+  return { throttleTimeMs: 0, errorCode: forVersion(errorCode, "AddOffsetsToTxn", ctx) };
 }
 
 export async function endTxn(request: EndTxnRequest, ctx: RequestContext): Promise<EndTxnResponseInput> {
@@ -86,7 +106,7 @@ export async function endTxn(request: EndTxnRequest, ctx: RequestContext): Promi
       committed: request.committed,
     }),
   );
-  return { throttleTimeMs: 0, errorCode };
+  return { throttleTimeMs: 0, errorCode: forVersion(errorCode, "EndTxn", ctx) };
 }
 
 /** A call answered with one error field (or throwing): its Kafka error code. */
@@ -102,13 +122,16 @@ export async function txnOffsetCommit(
   request: TxnOffsetCommitRequest,
   ctx: RequestContext,
 ): Promise<TxnOffsetCommitResponseInput> {
-  const everyPartition = (errorCode: number): TxnOffsetCommitResponseInput => ({
-    throttleTimeMs: 0,
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-    })),
-  });
+  const everyPartition = (code: number): TxnOffsetCommitResponseInput => {
+    const errorCode = forVersion(code, "TxnOffsetCommit", ctx);
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    };
+  };
   try {
     const answer = await ctx.broker.groups.txnOffsetCommit({
       transactionalId: request.transactionalId,
@@ -141,7 +164,11 @@ export async function txnOffsetCommit(
         name: topic.name,
         partitions: topic.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: codes.get(`${topic.name}\u0000${p.partitionIndex}`) ?? KafkaErrorCode.NONE,
+          errorCode: forVersion(
+            codes.get(`${topic.name}\u0000${p.partitionIndex}`) ?? KafkaErrorCode.NONE,
+            "TxnOffsetCommit",
+            ctx,
+          ),
         })),
       })),
     };
