@@ -138,7 +138,7 @@ async function target(cluster: Cluster, fault: PipelineFault): Promise<number | 
       const found = await tryBrokerCall<FindCoordinatorResponse__Output>(node, "FindCoordinator", {
         transactionalId: TRANSACTIONAL_ID,
       });
-      if (found !== undefined && (found.nodeId ?? 0) > 0 && found.error == null) return found.nodeId;
+      if (found !== undefined && (found.nodeId ?? 0) > 0 && !found.error?.code) return found.nodeId;
       continue;
     }
     const topic = fault.kind === "kill-output-leader" ? OUT : IN;
@@ -151,14 +151,19 @@ async function target(cluster: Cluster, fault: PipelineFault): Promise<number | 
   return undefined;
 }
 
-async function applyPipelineFault(cluster: Cluster, supervisor: Supervisor, fault: PipelineFault) {
+/** What was done, or undefined when the fault found no target (a partition without a leader, say). */
+async function applyPipelineFault(
+  cluster: Cluster,
+  supervisor: Supervisor,
+  fault: PipelineFault,
+): Promise<string | undefined> {
   if (fault.kind === "kill-processor") {
     supervisor.kill();
     return `SIGKILL the processor`;
   }
   const nodeId = await target(cluster, fault);
   const node = cluster.nodes.find((n) => n.id === nodeId);
-  if (node === undefined) return `${fault.kind}: no target found (skipped)`;
+  if (node === undefined) return undefined;
   if (fault.kind === "pause-coordinator") {
     node.pause();
     await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
