@@ -123,6 +123,8 @@ export class FakeCluster {
     appendMarker: (topic, partition, marker) => this.append(this.partition(topic, partition)!, marker),
     commitOffset: (key, offset) => this.groups.committed.set(key, offset),
   });
+  /** Calls of these methods are recorded, then wait for the test to release them (holdCalls). */
+  private readonly heldCalls = new Map<Method, Promise<void>>();
   /** While set, produce answers wait for release(). */
   private held: { release: Promise<void>; resolve: () => void } | undefined;
   private appendWaiters = new Set<() => void>();
@@ -214,6 +216,21 @@ export class FakeCluster {
     this.held = undefined;
   }
 
+  /** Holds every call of `method` (already recorded in `calls`) until the returned function is called. */
+  holdCalls(method: Method): () => void {
+    let release!: () => void;
+    this.heldCalls.set(
+      method,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => {
+      this.heldCalls.delete(method);
+      release();
+    };
+  }
+
   callsOf(method: Method): RecordedCall[] {
     return this.calls.filter((call) => call.method === method);
   }
@@ -243,7 +260,7 @@ export class FakeCluster {
         });
         const injected = this.callErrors.get(method)?.shift();
         if (injected !== undefined) return callback(toServiceError(new BrookError(injected)));
-        Promise.resolve()
+        Promise.resolve(this.heldCalls.get(method))
           .then(() => handle(call.request))
           .then(
             (response) => callback(null, response),

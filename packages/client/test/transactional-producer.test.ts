@@ -12,7 +12,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import type { Brook, Producer } from "../src/index.js";
 import type { FakeCluster } from "./fake-cluster.js";
-import { brookFor, isPending, startFake, storedRecords } from "./helpers.js";
+import { brookFor, eventually, isPending, startFake, storedRecords } from "./helpers.js";
 
 let cluster: FakeCluster;
 let brook: Brook;
@@ -56,6 +56,11 @@ function markers(topic: string, partition: number): string[] {
     .partition(topic, partition)!
     .batches.filter(({ bytes }) => readBatchHeader(bytes).isControl)
     .map(({ bytes }) => readControlRecord(bytes, { position: 0, isControl: true }).type);
+}
+
+/** Gives a call that should have waited (and did not) the time to reach the fake cluster. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** The position of each call to `method` (and of each Produce to `key`) in the order they arrived. */
@@ -348,6 +353,111 @@ describe("transactional producer: offsets", () => {
       "txn-offset-commit tx g member=m-1 epoch=4 in-0@7",
       "end tx commit [out-0]",
     ]);
+  });
+
+  it("commit waits for a sendOffsets not awaited: its TxnOffsetCommit lands before EndTxn", async () => {
+    await setup();
+    const producer = transactional();
+    const txn = await producer.transaction();
+    await txn.send({ topic: "out", messages: [{ value: "sum", partition: 0 }] });
+    const releaseOffsets = cluster.holdCalls("TxnOffsetCommit");
+    const offsets = txn.sendOffsets({
+      consumerGroupId: "g",
+      topics: [{ topic: "in", partitions: [{ partition: 0, offset: 7 }] }],
+    });
+    await eventually(() => cluster.callsOf("TxnOffsetCommit").length === 1);
+
+    const committed = txn.commit();
+    await settle();
+    expect(await isPending(committed)).toBe(true);
+    expect(cluster.callsOf("EndTxn")).toEqual([]);
+    releaseOffsets();
+    await offsets;
+    await committed;
+
+    expect(cluster.txns.log.slice(-3)).toEqual([
+      "add-offsets tx g",
+      "txn-offset-commit tx g in-0@7",
+      "end tx commit [out-0]",
+    ]);
+    expect(cluster.groups.committed.get("g/in-0")).toBe(7);
+  });
+
+  it("commit waits for an AddOffsetsToTxn in flight, then the offsets go out before EndTxn", async () => {
+    await setup();
+    const producer = transactional();
+    const txn = await producer.transaction();
+    const releaseAdd = cluster.holdCalls("AddOffsetsToTxn");
+    const offsets = txn.sendOffsets({
+      consumerGroupId: "g",
+      topics: [{ topic: "in", partitions: [{ partition: 0, offset: 3 }] }],
+    });
+    await eventually(() => cluster.callsOf("AddOffsetsToTxn").length === 1);
+
+    const committed = txn.commit();
+    await settle();
+    expect(cluster.callsOf("EndTxn")).toEqual([]);
+    releaseAdd();
+    await offsets;
+    await committed;
+
+    expect(cluster.txns.log.slice(1)).toEqual([
+      "add-offsets tx g",
+      "txn-offset-commit tx g in-0@3",
+      "end tx commit []",
+    ]);
+    expect(cluster.groups.committed.get("g/in-0")).toBe(3);
+  });
+
+  it("abort waits for an AddOffsetsToTxn in flight and sends no offsets after it: nothing is left open", async () => {
+    await setup();
+    const producer = transactional();
+    const txn = await producer.transaction();
+    const releaseAdd = cluster.holdCalls("AddOffsetsToTxn");
+    const offsets = txn.sendOffsets({
+      consumerGroupId: "g",
+      topics: [{ topic: "in", partitions: [{ partition: 0, offset: 3 }] }],
+    });
+    offsets.catch(() => {});
+    await eventually(() => cluster.callsOf("AddOffsetsToTxn").length === 1);
+
+    const aborted = txn.abort();
+    await settle();
+    expect(cluster.callsOf("EndTxn")).toEqual([]);
+    releaseAdd();
+    await aborted;
+
+    await expect(offsets).rejects.toMatchObject({
+      code: "INVALID_TXN_STATE",
+      message: /aborted before the offsets/,
+    });
+    expect(cluster.txns.log.slice(1)).toEqual(["add-offsets tx g", "end tx abort []"]);
+    expect(cluster.txns.transactions.get("tx")?.state).toBe("CompleteAbort");
+  });
+
+  it("refuses to commit when a sendOffsets not awaited fails; abort waits for it too", async () => {
+    await setup();
+    const producer = transactional();
+    const txn = await producer.transaction();
+    await txn.send({ topic: "out", messages: [{ value: "sum", partition: 0 }] });
+    cluster.txns.errors.set("TxnOffsetCommit", ["FENCED_MEMBER_EPOCH"]);
+    const releaseOffsets = cluster.holdCalls("TxnOffsetCommit");
+    const offsets = txn.sendOffsets({
+      consumerGroupId: "g",
+      topics: [{ topic: "in", partitions: [{ partition: 0, offset: 7 }] }],
+    });
+    offsets.catch(() => {});
+    await eventually(() => cluster.callsOf("TxnOffsetCommit").length === 1);
+
+    const committed = txn.commit();
+    releaseOffsets();
+    await expect(offsets).rejects.toMatchObject({ code: "FENCED_MEMBER_EPOCH" });
+    await expect(committed).rejects.toMatchObject({ code: "INVALID_TXN_STATE", message: /call abort\(\)/ });
+    expect(cluster.callsOf("EndTxn")).toEqual([]);
+
+    await txn.abort();
+    expect(cluster.txns.log.at(-1)).toBe("end tx abort [out-0]");
+    expect(cluster.groups.committed.get("g/in-0")).toBeUndefined();
   });
 
   it("refuses a consumer of another group", async () => {

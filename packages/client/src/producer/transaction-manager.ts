@@ -65,6 +65,11 @@ export class TransactionManager {
   private coordinatorTouched = false;
   /** The AddPartitionsToTxn call in flight, if any; commit and abort wait for it. */
   private adding: Promise<void> | undefined;
+  /**
+   * sendOffsets() calls in flight (an application may not await one before commit()): commit and abort
+   * wait for them, so neither AddOffsetsToTxn nor TxnOffsetCommit lands after EndTxn.
+   */
+  private readonly sendingOffsets = new Set<Promise<void>>();
   /** A numbered batch failed: its partition's sequence is uncertain, so the next transaction bumps the epoch. */
   private sequencesUncertain = false;
   private readonly coordinators: GroupCoordinators;
@@ -131,14 +136,17 @@ export class TransactionManager {
     return queues.filter((queue) => !this.added.has(queue));
   }
 
-  /** Whether the Sender may send batches now; if not, why (its unsent batches fail with that). */
-  sendingRefusal(): BrookError | undefined {
+  /**
+   * Whether the Sender may send batches (or sendOffsets its TxnOffsetCommit) now; if not, why (what was
+   * not sent fails with that).
+   */
+  sendingRefusal(unsent = "this batch was sent"): BrookError | undefined {
     switch (this.state) {
       case "InTransaction":
       case "Committing":
         return undefined;
       case "Aborting":
-        return aborted();
+        return aborted(unsent);
       case "AbortableError":
       case "Fatal":
         return this.failure;
@@ -185,14 +193,26 @@ export class TransactionManager {
   /**
    * Commits consumer offsets in the transaction: AddOffsetsToTxn (the group's offsets partition joins
    * the transaction), then TxnOffsetCommit to the group's coordinator. The offsets become the group's
-   * only if the transaction commits.
+   * only if the transaction commits. commit() and abort() wait for it, awaited or not.
    */
-  async sendOffsets(
+  sendOffsets(
     generation: number,
     offsets: TransactionOffsets,
     member: GroupMemberIdentity | undefined,
   ): Promise<void> {
     this.check("sendOffsets", generation);
+    const call = this.addOffsets(generation, offsets, member);
+    const tracked = call.catch(() => {});
+    this.sendingOffsets.add(tracked);
+    void tracked.finally(() => this.sendingOffsets.delete(tracked));
+    return call;
+  }
+
+  private async addOffsets(
+    generation: number,
+    offsets: TransactionOffsets,
+    member: GroupMemberIdentity | undefined,
+  ): Promise<void> {
     const identity = this.requireIdentity();
     const groupId = offsets.consumerGroupId;
     try {
@@ -202,7 +222,9 @@ export class TransactionManager {
         { transactionalId: this.config.transactionalId, ...identity, groupId },
         (response) => response.error,
       );
-      this.check("sendOffsets", generation);
+      // A commit() begun meanwhile waits for this call, so it goes on; an abort or a failure stops it.
+      const refused = this.sendingRefusal("the offsets were sent");
+      if (refused !== undefined) throw refused;
       await this.groupCoordinators.call(
         groupId,
         "txnOffsetCommit",
@@ -231,14 +253,15 @@ export class TransactionManager {
   }
 
   /**
-   * Flushes every batch of the transaction, then EndTxn(commit). Refused, leaving the transaction to be
+   * Flushes every batch of the transaction, waits for the coordinator calls in flight (sendOffsets
+   * included), then EndTxn(commit). Refused, leaving the transaction to be
    * aborted, when anything in it failed.
    */
   async commit(generation: number, batches: TransactionBatches): Promise<void> {
     this.check("commit", generation);
     this.state = transition(this.state, "Committing");
     await batches.flush();
-    await this.adding;
+    await this.inFlight();
     const failure = this.failure;
     if (failure !== undefined) {
       if (this.state === "Committing") this.state = transition(this.state, "AbortableError");
@@ -259,14 +282,14 @@ export class TransactionManager {
   }
 
   /**
-   * Fails every batch of the transaction not yet sent, waits for those in flight, then EndTxn(abort): the
-   * records written are never shown to read_committed consumers.
+   * Fails every batch of the transaction not yet sent, waits for those in flight and for sendOffsets
+   * calls, then EndTxn(abort): the records written are never shown to read_committed consumers.
    */
   async abort(generation: number, batches: TransactionBatches): Promise<void> {
     this.check("abort", generation);
     this.state = transition(this.state, "Aborting");
-    await batches.dropUnsent(aborted());
-    await this.adding;
+    await batches.dropUnsent(aborted("this batch was sent"));
+    await this.inFlight();
     try {
       await this.endTxn(false);
     } catch (error) {
@@ -330,6 +353,12 @@ export class TransactionManager {
     );
   }
 
+  /** Waits for the coordinator calls of the transaction still in flight (their failures are recorded). */
+  private async inFlight(): Promise<void> {
+    await this.adding;
+    await Promise.all(this.sendingOffsets);
+  }
+
   private async initProducerId(): Promise<void> {
     this.state = transition(this.state, "Initializing");
     try {
@@ -383,9 +412,9 @@ export class TransactionManager {
   }
 }
 
-/** The error every batch a transaction's abort drops fails with. */
-function aborted(): BrookError {
-  return new BrookError("INVALID_TXN_STATE", "the transaction was aborted before this batch was sent");
+/** The error every batch (or offsets call) a transaction's abort drops fails with. */
+function aborted(unsent: string): BrookError {
+  return new BrookError("INVALID_TXN_STATE", `the transaction was aborted before ${unsent}`);
 }
 
 function byTopic(queues: PartitionQueue[]): { topic: string; partitions: number[] }[] {

@@ -58,8 +58,9 @@ export class Transaction {
   }
 
   /**
-   * Sends what is buffered, waits for every write, then commits. Rejects (INVALID_TXN_STATE) without
-   * committing when a send or sendOffsets of the transaction failed: then abort().
+   * Sends what is buffered, waits for every write and every sendOffsets (awaited or not), then commits.
+   * Rejects (INVALID_TXN_STATE) without committing when a send or sendOffsets of the transaction failed:
+   * then abort().
    */
   commit(): Promise<void> {
     return this.manager.commit(this.generation, this.producer);
