@@ -267,6 +267,22 @@ describe("transactional producer: failures", () => {
     expect(markers("out", 0)).toEqual(["abort"]);
   });
 
+  it("a commit fenced while it flushes rejects with the fencing error, not with 'call abort()'", async () => {
+    await setup();
+    const old = transactional("shared", { lingerMs: 60_000 });
+    const txn = await old.transaction();
+    const lingering = txn.send({ topic: "out", messages: [{ value: "zombie", partition: 0 }] });
+    lingering.catch(() => {});
+    await transactional("shared").connect();
+
+    // commit() flushes the lingering batch; its AddPartitionsToTxn is fenced.
+    await expect(txn.commit()).rejects.toMatchObject({ code: "PRODUCER_FENCED", message: /only be closed/ });
+    await expect(lingering).rejects.toMatchObject({ code: "PRODUCER_FENCED" });
+    expect(txn.isActive()).toBe(false);
+    await expect(txn.abort()).rejects.toMatchObject({ code: "PRODUCER_FENCED" });
+    expect(cluster.callsOf("EndTxn")).toEqual([]);
+  });
+
   it("is fenced for good when the coordinator fences it at EndTxn", async () => {
     await setup();
     const producer = transactional();

@@ -254,23 +254,17 @@ export class TransactionManager {
 
   /**
    * Flushes every batch of the transaction, waits for the coordinator calls in flight (sendOffsets
-   * included), then EndTxn(commit). Refused, leaving the transaction to be
-   * aborted, when anything in it failed.
+   * included), then EndTxn(commit). Refused when anything in it failed: with INVALID_TXN_STATE, leaving
+   * the transaction to be aborted, or with the fencing error when the producer was fenced meanwhile.
    */
   async commit(generation: number, batches: TransactionBatches): Promise<void> {
     this.check("commit", generation);
     this.state = transition(this.state, "Committing");
     await batches.flush();
     await this.inFlight();
-    const failure = this.failure;
-    if (failure !== undefined) {
-      if (this.state === "Committing") this.state = transition(this.state, "AbortableError");
-      throw new BrookError(
-        "INVALID_TXN_STATE",
-        `commit refused: a send in this transaction failed (${failure.message}); call abort()`,
-        { cause: failure },
-      );
-    }
+    // A step failed meanwhile (failed() left Committing): the transaction can only be aborted, or, when
+    // the producer was fenced (Fatal), the producer can only be closed; the refusal says which.
+    if (this.state !== "Committing") throw refusal(this.state, "commit", this.failure);
     try {
       await this.endTxn(true);
     } catch (error) {
