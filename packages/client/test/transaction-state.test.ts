@@ -2,7 +2,16 @@
 // each state refuses, which moves exist, and which errors end the producer for good.
 import { BrookError } from "@brook/protocol";
 import { describe, expect, it } from "vitest";
-import { isActive, isFatal, refusal, transition } from "../src/producer/transaction-state.js";
+import type { Cluster } from "../src/cluster/cluster.js";
+import type { Idempotence } from "../src/producer/idempotence.js";
+import { TransactionManager } from "../src/producer/transaction-manager.js";
+import {
+  isActive,
+  isFatal,
+  refusal,
+  type TransactionState,
+  transition,
+} from "../src/producer/transaction-state.js";
 
 describe("transaction states", () => {
   it("allow a transaction to begin only when none is open, and the rest only inside one", () => {
@@ -35,5 +44,21 @@ describe("transaction states", () => {
     expect(() => transition("Fatal", "Ready")).toThrow(/never moves/);
     expect(isActive("AbortableError")).toBe(true);
     expect(isActive("Ready")).toBe(false);
+  });
+
+  it("fail closed on a state no case handles, instead of allowing the call", () => {
+    // A state added to TransactionState without a case is a compile error; one that arrives anyway
+    // (a cast, a stale build) must not read as "allowed" (undefined).
+    const unknown = "Paused" as TransactionState;
+    expect(() => refusal(unknown, "send", undefined)).toThrow(
+      /unhandled transactional producer state "Paused"/,
+    );
+    const manager = new TransactionManager({} as Cluster, {} as Idempotence, {
+      transactionalId: "t",
+      transactionTimeoutMs: 1_000,
+    });
+    Object.assign(manager, { state: unknown });
+    expect(() => manager.sendingRefusal()).toThrow(/unhandled transactional producer state/);
+    expect(() => manager.failed(new BrookError("RECORD_TOO_LARGE"))).toThrow(/unhandled/);
   });
 });

@@ -406,3 +406,11 @@ export function isErrorCode(value: string): value is ErrorCode {
 export function assert(condition: unknown, why: string): asserts condition {
   if (!condition) throw new Error(`assertion failed: ${why}`);
 }
+
+/**
+ * The default of a switch that must handle every case: a case left out is a compile error (`value` is not
+ * `never` then), and a value no case matches at run time fails as an assertion instead of falling through.
+ */
+export function unreachable(value: never, what = "case"): never {
+  throw new Error(`assertion failed: unhandled ${what} ${JSON.stringify(value)}`);
+}

@@ -11,6 +11,7 @@ import {
   BrookError,
   fromWireError,
   type TxnOffsetCommitResponse__Output,
+  unreachable,
   type WireError__Output,
 } from "@brook/protocol";
 import type { Cluster } from "../cluster/cluster.js";
@@ -157,6 +158,8 @@ export class TransactionManager {
           "INVALID_TXN_STATE",
           "a transactional producer sends only inside a transaction",
         );
+      default:
+        return unreachable(this.state, "transactional producer state");
     }
   }
 
@@ -328,6 +331,8 @@ export class TransactionManager {
       case "Initializing":
       case "Ready":
         return;
+      default:
+        return unreachable(this.state, "transactional producer state");
     }
   }
 

@@ -16,7 +16,7 @@
 // transaction() tries again); Ready goes to Initializing when the epoch must be bumped (see
 // TransactionManager.begin).
 
-import { assert, BrookError, type ErrorCode } from "@brook/protocol";
+import { assert, BrookError, type ErrorCode, unreachable } from "@brook/protocol";
 
 export type TransactionState =
   | "Uninitialized"
@@ -97,6 +97,8 @@ export function refusal(
         `this transactional producer can only be closed: ${failure?.detail ?? "it was fenced"}`,
         { cause: failure },
       );
+    default:
+      return unreachable(state, "transactional producer state");
   }
 }
 
