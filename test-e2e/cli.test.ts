@@ -131,6 +131,38 @@ describe("brook CLI quick start", () => {
     expect(consumed.latencyMs.p99).toBeGreaterThanOrEqual(consumed.latencyMs.p50);
   });
 
+  it("benchmarks transactions, then reads them read_committed", async () => {
+    const produced = JSON.parse(
+      await ok([
+        "bench",
+        "produce",
+        "--topic",
+        "bench-txn",
+        "--records",
+        "2000",
+        "--transaction-batches",
+        "5",
+        "--json",
+      ]),
+    );
+    // 2,000 records in batches of 100, five batches to a transaction.
+    expect(produced).toMatchObject({ records: 2_000, bytes: 200_000 });
+    const consumed = JSON.parse(
+      await ok([
+        "bench",
+        "consume",
+        "--topic",
+        "bench-txn",
+        "--records",
+        "2000",
+        "--isolation",
+        "read_committed",
+        "--json",
+      ]),
+    );
+    expect(consumed.records).toBe(2_000);
+  });
+
   it("times single records: produce --in-flight 1 and e2e, each record's own round trip", async () => {
     const single = JSON.parse(
       await ok(["bench", "produce", "--topic", "single", "--records", "200", "--in-flight", "1", "--json"]),

@@ -7,7 +7,7 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { ConsumedMessage, Message, Producer, RecordMetadata } from "@brook/client";
+import type { ConsumedMessage, IsolationLevel, Message, Producer, RecordMetadata } from "@brook/client";
 import { BrookError, encodeRecordBatch } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as grpc from "@grpc/grpc-js";
@@ -17,10 +17,13 @@ import { echoChannelOptions, echoMethod } from "../echo-server.js";
 import { printJson } from "../output.js";
 import { onStopRequest } from "../signals.js";
 import { benchEndToEnd } from "./bench-e2e.js";
+import { benchTransactions } from "./bench-transactions.js";
 import { acksOption, compressionNames, toAcks } from "./produce.js";
 
 /** Records per send() call; each call's latency is counted for its records. */
 const recordsPerSend = 100;
+/** A record's framing in a batch beyond its value (varints, attributes, deltas), rounded up. */
+const recordOverheadBytes = 20;
 /** send() calls in flight; the producer's own buffer bound applies as well. */
 const sendsInFlightMax = 256;
 
@@ -66,9 +69,28 @@ function addProduce(bench: Command): void {
       "latency mode: one record per send(), at most n sends awaiting their acknowledgement (1: each record's own round trip)",
       parseInteger("--in-flight", 1),
     )
+    .option(
+      "--transaction-batches <n>",
+      `transactional mode: transactions one after another, each of n batches of ${recordsPerSend} records, then commit (latency: per transaction)`,
+      parseInteger("--transaction-batches", 1),
+    )
     .addOption(new Option("--compression <codec>").choices(compressionNames).default("none" as const))
     .action(async (options, command) => {
       await ensureTopic(command, options.topic, options.partitions, options.replicationFactor);
+      if (options.transactionBatches !== undefined) {
+        await transactionalBench(
+          command,
+          {
+            topic: options.topic,
+            records: options.records,
+            recordSize: options.recordSize,
+            batchBytes: options.batchBytes,
+            json: options.json,
+          },
+          options.transactionBatches,
+        );
+        return;
+      }
       const acks = toAcks(options.acks);
       const producer = connect(command).producer({
         acks,
@@ -102,6 +124,39 @@ function addProduce(bench: Command): void {
     });
 }
 
+/** `bench produce --transaction-batches n`: a transactional producer whose batches are one send() each. */
+async function transactionalBench(
+  command: AnyCommand,
+  options: { topic: string; records: number; recordSize: number; batchBytes?: number; json?: boolean },
+  batchesPerTransaction: number,
+): Promise<void> {
+  const producer = connect(command).producer({
+    transactionalId: `brook-bench-${randomBytes(4).toString("hex")}`,
+    // One send() closes one batch: its records fit, the next send's do not.
+    batchBytes: options.batchBytes ?? recordsPerSend * (options.recordSize + recordOverheadBytes),
+  });
+  const progress = progressBar(options.records, "produce", !options.json);
+  try {
+    const stats = await benchTransactions(
+      producer,
+      {
+        topic: options.topic,
+        records: options.records,
+        recordSize: options.recordSize,
+        batchesPerTransaction,
+        recordsPerBatch: recordsPerSend,
+      },
+      progress,
+    );
+    progress.stop();
+    const title = `produce in transactions of ${batchesPerTransaction} batch${batchesPerTransaction === 1 ? "" : "es"} (${stats.transactions.toLocaleString("en")} transactions; latency per transaction)`;
+    report(title, stats, options.json);
+  } finally {
+    progress.stop();
+    await producer.close();
+  }
+}
+
 function addConsume(bench: Command): void {
   commonOptions(
     bench.command("consume").description("read records from the beginning of the topic"),
@@ -113,6 +168,14 @@ function addConsume(bench: Command): void {
       "--members <n>",
       "group members, all in this process (implies --group)",
       parseInteger("--members", 1),
+    )
+    .addOption(
+      new Option(
+        "--isolation <level>",
+        "read_committed stops at the last stable offset and drops aborted records",
+      )
+        .choices(["read_uncommitted", "read_committed"] as const)
+        .default("read_uncommitted" as const),
     )
     .action(async (options, command) => {
       if (options.group !== undefined || options.members !== undefined) {
@@ -126,13 +189,18 @@ function addConsume(bench: Command): void {
             !options.json,
             groupId,
             options.members ?? 1,
+            options.isolation,
           ),
           options.json,
         );
         return;
       }
       const records = await recordsToRead(command, options.topic, options.records);
-      report("consume", await benchConsume(command, options.topic, records, !options.json), options.json);
+      report(
+        "consume",
+        await benchConsume(command, options.topic, records, !options.json, options.isolation),
+        options.json,
+      );
     });
 }
 
@@ -255,8 +323,9 @@ async function benchConsume(
   topic: string,
   records: number,
   showProgress: boolean,
+  isolationLevel: IsolationLevel,
 ): Promise<BenchStats> {
-  const consumer = connect(command).consumer({ fromBeginning: true });
+  const consumer = connect(command).consumer({ fromBeginning: true, isolationLevel });
   const stats = new BenchStats();
   const progress = progressBar(records, "consume", showProgress);
   const removeHandlers = onStopRequest(() => void consumer.stop());
@@ -291,13 +360,16 @@ async function benchGroupConsume(
   showProgress: boolean,
   groupId: string,
   members: number,
+  isolationLevel: IsolationLevel,
 ): Promise<BenchStats> {
   const brook = connect(command);
   const partitionCount = await withAdmin(
     command,
     async (admin) => (await admin.fetchTopicOffsets(topic)).length,
   );
-  const consumers = Array.from({ length: members }, () => brook.consumer({ groupId, fromBeginning: true }));
+  const consumers = Array.from({ length: members }, () =>
+    brook.consumer({ groupId, fromBeginning: true, isolationLevel }),
+  );
   const stats = new BenchStats();
   const progress = progressBar(records, `consume (group of ${members})`, showProgress);
   const started = Date.now();
