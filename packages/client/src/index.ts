@@ -1,6 +1,7 @@
 // Public API of @brook/client: the Brook entry point, producer, consumer and admin, and their shapes.
 
-export { BrookError, type ErrorCode } from "@brook/protocol";
+// The coordinator's states of a transactional id, from the wire contract; named here for the CLI and apps.
+export { BrookError, type ErrorCode, type TransactionStateName, transactionStates } from "@brook/protocol";
 export type {
   BrokerEndpoint,
   ClusterDescription,
@@ -26,12 +27,7 @@ export type {
   ResetOffsetsOptions,
   ResetTarget,
 } from "./admin/groups.js";
-export type {
-  TransactionDescription,
-  TransactionOverview,
-  TransactionStateName,
-} from "./admin/transactions.js";
-export { transactionStates } from "./admin/transactions.js";
+export type { TransactionDescription, TransactionOverview } from "./admin/transactions.js";
 export { Brook, type BrookConfig } from "./brook.js";
 export { checkBrokerAddresses } from "./cluster/cluster.js";
 export type { BrokerClientFactory } from "./cluster/connection-pool.js";

@@ -8,9 +8,10 @@ import {
   readBatchHeader,
   readControlRecord,
   splitBatches,
+  transactionStates as wireTransactionStates,
 } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Brook, Producer } from "../src/index.js";
+import { type Brook, type Producer, transactionStates } from "../src/index.js";
 import type { FakeCluster } from "./fake-cluster.js";
 import { brookFor, eventually, isPending, startFake, storedRecords } from "./helpers.js";
 
@@ -567,5 +568,9 @@ describe("admin: transactions", () => {
     } finally {
       await admin.close();
     }
+  });
+
+  it("names the coordinator's states from the wire contract's one list (@brook/protocol), not a copy", () => {
+    expect(transactionStates).toBe(wireTransactionStates);
   });
 });

@@ -86,4 +86,5 @@ export {
   type RecordInput,
 } from "./record-batch.js";
 export { type CallLimits, type CallObserver, type StreamedHandlers, serveCalls } from "./serve-calls.js";
+export { type TransactionStateName, transactionStates } from "./transaction-states.js";
 export type * from "./wire.js";

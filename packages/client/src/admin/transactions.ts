@@ -9,17 +9,6 @@ import { brokerAddress } from "../cluster/metadata-cache.js";
 import { withRetry } from "../retry/retry-policy.js";
 import { namedError } from "./named-error.js";
 
-/** The coordinator's states of a transactional id (docs/transactions.md). */
-export const transactionStates = [
-  "Empty",
-  "Ongoing",
-  "PrepareCommit",
-  "PrepareAbort",
-  "CompleteCommit",
-  "CompleteAbort",
-] as const;
-export type TransactionStateName = (typeof transactionStates)[number];
-
 /** `brook transactions list --json`: fields may be added, never renamed. */
 export interface TransactionOverview {
   transactionalId: string;
