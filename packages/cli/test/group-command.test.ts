@@ -1,5 +1,5 @@
-// `brook group reset-offsets` and `brook consume --group` refuse contradicting flags before they connect to
-// anything: each test names the rule and the command line that breaks it.
+// `brook group reset-offsets` and `brook consume` (with or without --group) refuse contradicting flags
+// before they connect to anything: each test names the rule and the command line that breaks it.
 import type { Command } from "@commander-js/extra-typings";
 import { describe, expect, it } from "vitest";
 import { consumeCommand } from "../src/commands/consume.js";
@@ -72,5 +72,17 @@ describe("consume --group", () => {
     await expect(
       run(consumeCommand(), ["t", "--instance-id", "a", "--commit-interval-ms", "100"]),
     ).rejects.toThrow(/--instance-id, --commit-interval-ms need --group/);
+  });
+});
+
+describe("consume flags", () => {
+  it("refuses contradicting or unknown flags before connecting", async () => {
+    await expect(run(consumeCommand(), ["t", "--json", "--format", "kv"])).rejects.toThrow(
+      /--json is --format json; it cannot be used with --format kv/,
+    );
+    await expect(run(consumeCommand(), ["t", "--offset", "3"])).rejects.toThrow(/--offset needs --partition/);
+    await expect(run(consumeCommand(), ["t", "--isolation", "committed"])).rejects.toThrow(
+      /Allowed choices are read_uncommitted, read_committed/,
+    );
   });
 });

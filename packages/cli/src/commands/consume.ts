@@ -1,7 +1,7 @@
 // `brook consume`: print records from a topic, one per line; alone (assigned partitions) or as a member of
 // a consumer group (--group: the coordinator shares the partitions, offsets are committed).
 
-import type { ConsumedMessage, Consumer } from "@brook/client";
+import type { ConsumedMessage, Consumer, IsolationLevel } from "@brook/client";
 import { BrookError } from "@brook/protocol";
 import { Command, Option } from "@commander-js/extra-typings";
 import { type AnyCommand, connect, parseInteger, withAdmin } from "../connect.js";
@@ -62,40 +62,41 @@ export function consumeCommand(): Command {
         .default("text" as const),
     )
     .option("--json", "one JSON object per record (the same as --format json)")
-    .action(async (topic, options, command) => {
-      checkOptions(options);
-      const format = options.json ? "json" : options.format;
-      if (options.offset !== undefined && options.reset === undefined) {
-        await checkInRange(command, topic, options.partition!, options.offset);
-      }
-      const fromBeginning = options.fromBeginning ?? false;
-      const consumer = connect(command).consumer({
-        fromBeginning,
-        groupId: options.group,
-        groupInstanceId: options.instanceId,
-        sessionTimeoutMs: options.sessionTimeoutMs,
-        autoCommitIntervalMs: options.commitIntervalMs,
-        // A start offset the user named is never silently replaced by another.
-        autoOffsetReset: options.reset ?? (options.offset !== undefined ? "none" : undefined),
-        isolationLevel: options.isolation,
-      });
-      // Stopping ends the loop below; close() then commits and leaves the group before the process exits.
-      const removeHandlers = onStopRequest(() => void consumer.stop());
-      try {
-        if (options.group !== undefined) {
-          await consumer.subscribe({ topics: [topic], fromBeginning });
-        } else {
-          await consumer.assign([
-            { topic, partition: options.partition, offset: options.offset, fromBeginning },
-          ]);
-        }
-        const count = await printRecords(consumer, format, options.exitAtEnd ?? false, options.maxMessages);
-        process.stderr.write(`consumed ${count} record(s)\n`);
-      } finally {
-        removeHandlers();
-        await consumer.close();
-      }
-    }) as unknown as Command;
+    .action((topic, options, command) => consume(topic, options, command)) as unknown as Command;
+}
+
+/** Reads `topic` as the flags say, alone or as a group member, and prints what it reads. */
+async function consume(topic: string, options: ConsumeOptions, command: AnyCommand): Promise<void> {
+  checkOptions(options);
+  const format = options.json ? "json" : options.format;
+  if (options.offset !== undefined && options.reset === undefined) {
+    await checkInRange(command, topic, options.partition!, options.offset);
+  }
+  const fromBeginning = options.fromBeginning ?? false;
+  const consumer = connect(command).consumer({
+    fromBeginning,
+    groupId: options.group,
+    groupInstanceId: options.instanceId,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    autoCommitIntervalMs: options.commitIntervalMs,
+    // A start offset the user named is never silently replaced by another.
+    autoOffsetReset: options.reset ?? (options.offset !== undefined ? "none" : undefined),
+    isolationLevel: options.isolation,
+  });
+  // Stopping ends the loop below; close() then commits and leaves the group before the process exits.
+  const removeHandlers = onStopRequest(() => void consumer.stop());
+  try {
+    if (options.group !== undefined) {
+      await consumer.subscribe({ topics: [topic], fromBeginning });
+    } else {
+      await consumer.assign([{ topic, partition: options.partition, offset: options.offset, fromBeginning }]);
+    }
+    const count = await printRecords(consumer, format, options.exitAtEnd ?? false, options.maxMessages);
+    process.stderr.write(`consumed ${count} record(s)\n`);
+  } finally {
+    removeHandlers();
+    await consumer.close();
+  }
 }
 
 /** Prints records until `maxMessages`, the end as of start-up (`exitAtEnd`), or a stop; returns how many. */
@@ -144,6 +145,7 @@ async function checkInRange(command: AnyCommand, topic: string, partition: numbe
   );
 }
 
+/** The flags checkOptions() looks at. */
 interface ConsumeFlags {
   partition?: number;
   offset?: number;
@@ -154,6 +156,15 @@ interface ConsumeFlags {
   commitIntervalMs?: number;
   json?: true;
   format: string;
+}
+
+/** Every flag of `brook consume`, as commander parses them. */
+interface ConsumeOptions extends ConsumeFlags {
+  fromBeginning?: true;
+  reset?: "earliest" | "latest";
+  maxMessages?: number;
+  isolation?: IsolationLevel;
+  format: "text" | "kv" | "json";
 }
 
 /** Refuses flags that contradict each other: a group assigns partitions itself and starts where it left off. */
