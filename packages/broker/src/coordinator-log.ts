@@ -1,10 +1,48 @@
 // What the group and transaction coordinators share about the partition of
-// an internal topic they just became leader of: wait until its high
-// watermark covers the log (everything the previous leader acknowledged is
-// in it), then hand every batch to the coordinator in log order.
+// an internal topic they lead (a shard): when leadership arrives, wait until
+// its high watermark covers the log (everything the previous leader
+// acknowledged is in it), then hand every batch to the coordinator in log
+// order; afterwards, append only while the shard is still the current one.
 
-import { asBrookError, type DecodedBatch, decodeRecordBatches } from "@brook/protocol";
-import type { Partition } from "./partition.js";
+import { asBrookError, BrookError, type DecodedBatch, decodeRecordBatches } from "@brook/protocol";
+import type { AppendResult, Partition } from "./partition.js";
+import type { AppendOrigin } from "./producer-state.js";
+
+/** What a coordinator keeps of one partition of its internal topic. */
+export interface CoordinatorShard {
+  readonly state: "loading" | "active" | "unloaded";
+  readonly partition: Partition;
+  /** The partition's leader epoch when this shard was loaded from it. */
+  readonly leaderEpoch: number;
+  /** The log end after this shard's last append: answers wait until the high watermark reaches it. */
+  writtenEnd: number;
+  /** `<topic>-<partition>`, for messages. */
+  readonly name: string;
+}
+
+/**
+ * Appends `batch` (acks=all) to the shard's partition, only if the shard is active and its partition
+ * is led here in the epoch the shard was loaded in, checked in the same synchronous step as the
+ * append. A job queued before the shard was unloaded (one waiting for a producer id, say) must not
+ * reach the log once this broker leads the partition again under a newer epoch: its write would
+ * land after, and override, what the newer shard wrote. Throws NOT_COORDINATOR otherwise.
+ */
+export function appendToShard(
+  shard: CoordinatorShard,
+  batch: Buffer,
+  origin: AppendOrigin = "client",
+): AppendResult {
+  const { partition } = shard;
+  if (shard.state !== "active" || !partition.isLeader || partition.leaderEpoch !== shard.leaderEpoch) {
+    throw new BrookError(
+      "NOT_COORDINATOR",
+      `${shard.name} is no longer coordinated here in leader epoch ${shard.leaderEpoch} (shard ${shard.state}, partition ${partition.isLeader ? "led" : "not led"} here in epoch ${partition.leaderEpoch})`,
+    );
+  }
+  const result = partition.append(batch, -1, origin);
+  shard.writtenEnd = Math.max(shard.writtenEnd, result.lastOffset + 1);
+  return result;
+}
 
 /** Bytes read per step of a replay; the loop yields between steps so other shards' requests get through. */
 const replayReadBytes = 1024 * 1024;

@@ -66,7 +66,9 @@ let markers: FakeMarkers;
 let coordinator: TransactionCoordinator;
 let nextId: number;
 
-async function startCoordinator(): Promise<void> {
+async function startCoordinator(
+  options: { nextProducerId?: () => Promise<number>; config?: Partial<TransactionCoordinatorConfig> } = {},
+): Promise<void> {
   coordinator = new TransactionCoordinator({
     brokerId,
     replicas: broker.replicas,
@@ -74,8 +76,8 @@ async function startCoordinator(): Promise<void> {
     logger: silentLogger,
     clock,
     markers,
-    nextProducerId: async () => nextId++,
-    config,
+    nextProducerId: options.nextProducerId ?? (async () => nextId++),
+    config: { ...config, ...options.config },
   });
   coordinator.onImage(broker.metadata.image);
   await vi.waitFor(() => coordinator.locate("app"), { timeout: 5_000, interval: 10 });
@@ -98,6 +100,22 @@ afterEach(async () => {
   coordinator.close();
   await broker.close();
 });
+
+/** This broker leads the shard again, in a new leader epoch (as after a failover and return). */
+async function leadShardAtEpoch(leaderEpoch: number): Promise<void> {
+  await broker.apply([
+    {
+      type: "partition",
+      topicId: txnStateTopicId,
+      partition: 0,
+      replicas: [brokerId],
+      isr: [brokerId],
+      leader: brokerId,
+      leaderEpoch,
+      partitionEpoch: leaderEpoch,
+    },
+  ]);
+}
 
 /** The states the shard's log holds, in order. */
 function storedStates(): string[] {
@@ -231,23 +249,30 @@ describe("leadership of the shard", () => {
     // Leadership moves (here: back to this broker at a new epoch, as after a failover and return).
     markers.sent.length = 0;
     markers.failing = undefined;
-    await broker.apply([
-      {
-        type: "partition",
-        topicId: txnStateTopicId,
-        partition: 0,
-        replicas: [brokerId],
-        isr: [brokerId],
-        leader: brokerId,
-        leaderEpoch: 1,
-        partitionEpoch: 1,
-      },
-    ]);
+    await leadShardAtEpoch(1);
     coordinator.onImage(broker.metadata.image);
     await vi.waitFor(async () =>
       expect((await coordinator.describe("app")).transaction.state).toBe("CompleteCommit"),
     );
     expect(markers.markers()).toMatchObject([{ coordinatorEpoch: 1, committed: true, producerEpoch: 0 }]);
+  });
+
+  it("a job of an unloaded shard never reaches the log, though this broker leads the partition again", async () => {
+    let grantProducerId: ((id: number) => void) | undefined;
+    coordinator.close();
+    await startCoordinator({
+      nextProducerId: () =>
+        new Promise((resolve) => {
+          grantProducerId = resolve;
+        }),
+    });
+    const waiting = coordinator.initProducerId("app", 60_000);
+    await vi.waitFor(() => expect(grantProducerId).toBeDefined()); // it waits for its producer id
+    await leadShardAtEpoch(1);
+    coordinator.onImage(broker.metadata.image); // the old shard is unloaded, the new one loads
+    grantProducerId!(1_000);
+    expect(await codeOf(waiting)).toBe("NOT_COORDINATOR");
+    expect(storedStates()).toEqual([]);
   });
 
   it("a coordinator started on the replayed log knows every id, and fences the old epoch", async () => {

@@ -8,9 +8,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GroupCoordinator, partitionForGroup } from "../src/groups/coordinator.js";
 import { GroupHandlers } from "../src/groups/handlers.js";
 import { OFFSETS_TOPIC } from "../src/groups/records.js";
-import { silentLogger, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
+import { brokerId, silentLogger, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
 
 const groupId = "billing";
+const offsetsTopicId = "offsets-topic-id";
 const offsetsPartitions = 3;
 const groupPartition = partitionForGroup(groupId, offsetsPartitions);
 
@@ -39,7 +40,7 @@ async function startCoordinator(): Promise<void> {
 beforeEach(async () => {
   broker = startTestBroker();
   await broker.apply([
-    ...topicRecords(OFFSETS_TOPIC, { partitions: offsetsPartitions }),
+    ...topicRecords(OFFSETS_TOPIC, { partitions: offsetsPartitions, topicId: offsetsTopicId }),
     ...topicRecords("orders", { partitions: 2 }),
   ]);
   await startCoordinator();
@@ -147,6 +148,36 @@ describe("transactional offset commits", () => {
     expect(
       (await txnCommit(5, 1, { memberId: joined.memberId ?? "", memberEpoch: epoch + 5 })).error?.code,
     ).toBe("FENCED_MEMBER_EPOCH");
+  });
+
+  it("of a shard unloaded meanwhile never reach the log, though this broker leads the partition again", async () => {
+    const { shard: stale } = coordinator.locate(groupId); // as a request that located it, then waited
+    const partition = broker.replicas.local(OFFSETS_TOPIC, groupPartition)!;
+    await broker.apply([
+      {
+        type: "partition",
+        topicId: offsetsTopicId,
+        partition: groupPartition,
+        replicas: [brokerId],
+        isr: [brokerId],
+        leader: brokerId,
+        leaderEpoch: 1,
+        partitionEpoch: 1,
+      },
+    ]);
+    coordinator.onImage(broker.metadata.image);
+    await vi.waitFor(() => coordinator.locate(groupId), { timeout: 5_000, interval: 10 });
+    const end = partition.logEndOffset;
+    const offsets = [{ topic: "orders", partition: 0, offset: 7, metadata: "" }];
+    const producer = { producerId: 5, producerEpoch: 0 };
+    await expect(coordinator.commitTxnOffsets(stale, groupId, producer, offsets)).rejects.toThrow(
+      expect.objectContaining({ code: "NOT_COORDINATOR" }),
+    );
+    const group = coordinator.offsetsOnlyGroup(groupId);
+    await expect(coordinator.commitOffsets(stale, group, offsets)).rejects.toThrow(
+      expect.objectContaining({ code: "NOT_COORDINATOR" }),
+    );
+    expect(partition.logEndOffset).toBe(end);
   });
 
   it("refuse a request without producer id and epoch", async () => {

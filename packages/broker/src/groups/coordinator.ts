@@ -29,7 +29,7 @@ import {
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource } from "../context.js";
-import { replayLeaderLog } from "../coordinator-log.js";
+import { appendToShard, replayLeaderLog } from "../coordinator-log.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
 import type { TopicPartition } from "./assignor.js";
@@ -102,6 +102,10 @@ class Shard {
     pendingTxnOffsetsMax: number,
   ) {
     this.pendingTxnOffsets = new PendingTxnOffsets(pendingTxnOffsetsMax);
+  }
+
+  get name(): string {
+    return `${OFFSETS_TOPIC}-${this.index}`;
   }
 }
 
@@ -284,13 +288,11 @@ export class GroupCoordinator {
     await this.committed(shard);
   }
 
-  /** Appends records to the shard's partition; `committed` then waits for them. */
+  /** Appends records to the shard's partition, if the shard is still current; `committed` then waits for them. */
   append(shard: Shard, records: RecordInput[]): void {
     if (records.length === 0) return;
     try {
-      const batch = encodeRecordBatch(records, { nowMs: this.options.clock.nowMs() });
-      const result = shard.partition.append(batch, -1);
-      shard.writtenEnd = Math.max(shard.writtenEnd, result.lastOffset + 1);
+      appendToShard(shard, encodeRecordBatch(records, { nowMs: this.options.clock.nowMs() }));
     } catch (error) {
       throw coordinatorError(error, shard);
     }
@@ -375,8 +377,7 @@ export class GroupCoordinator {
           transactional: true,
         },
       );
-      const result = shard.partition.append(batch, -1, "coordinator");
-      shard.writtenEnd = Math.max(shard.writtenEnd, result.lastOffset + 1);
+      appendToShard(shard, batch, "coordinator");
     } catch (error) {
       throw coordinatorError(error, shard);
     }

@@ -16,7 +16,7 @@ import type { MetadataImage } from "@brook/metadata";
 import { asBrookError, assert, BrookError, type Clock, encodeRecordBatch } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource, TxnMarkerChannel } from "../context.js";
-import { replayLeaderLog } from "../coordinator-log.js";
+import { appendToShard, replayLeaderLog } from "../coordinator-log.js";
 import { partitionForGroup } from "../groups/coordinator.js";
 import { OFFSETS_TOPIC } from "../groups/records.js";
 import type { Partition } from "../partition.js";
@@ -389,9 +389,7 @@ export class TransactionCoordinator {
    */
   private async write(shard: Shard, next: Transaction): Promise<void> {
     try {
-      const batch = encodeRecordBatch([transactionRecord(next)], { nowMs: this.nowMs() });
-      const result = shard.partition.append(batch, -1);
-      shard.writtenEnd = Math.max(shard.writtenEnd, result.lastOffset + 1);
+      appendToShard(shard, encodeRecordBatch([transactionRecord(next)], { nowMs: this.nowMs() }));
     } catch (error) {
       throw coordinatorError(error, shard);
     }
