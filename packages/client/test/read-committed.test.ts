@@ -174,6 +174,40 @@ describe("consumer isolation levels", () => {
     await run;
   });
 
+  it.each([
+    ["read_committed", { messages: 2, highWatermark: 5, lastStableOffset: 2, offsetLag: 0, offsetLagLow: 2 }],
+    [
+      "read_uncommitted",
+      { messages: 5, highWatermark: 5, lastStableOffset: 2, offsetLag: 0, offsetLagLow: 5 },
+    ],
+  ] as const)(
+    "a batch's lag counts to the last stable offset under read_committed (%s)",
+    async (level, want) => {
+      await setup();
+      cluster.appendRaw("log", 0, plain("p0", "p1"));
+      cluster.appendRaw("log", 0, transactional(3, "open2", "open3"));
+      cluster.appendRaw("log", 0, plain("p4"));
+      const source = await reader(level);
+      let seen: Record<string, number> | undefined;
+      const run = source.run({
+        eachBatch: async ({ batch }) => {
+          seen ??= {
+            messages: batch.messages.length,
+            highWatermark: batch.highWatermark,
+            lastStableOffset: batch.lastStableOffset,
+            offsetLag: batch.offsetLag(),
+            offsetLagLow: batch.offsetLagLow(),
+          };
+        },
+      });
+      await eventually(() => seen !== undefined);
+      await source.stop();
+      await run;
+      // The high watermark stays the high watermark; read_committed's lag ends where it may read.
+      expect(seen).toEqual(want);
+    },
+  );
+
   it("refuses an unknown isolation level", async () => {
     await setup();
     expect(() => brook.consumer({ isolationLevel: "read_all" as IsolationLevel })).toThrow(/INVALID_CONFIG/);

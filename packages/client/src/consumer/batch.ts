@@ -1,5 +1,6 @@
 // KafkaJS's Batch with number offsets: one partition's messages from one fetch.
 
+import type { IsolationLevel } from "./isolation.js";
 import type { Batch, ConsumedMessage } from "./types.js";
 
 export class ConsumerBatch implements Batch {
@@ -7,6 +8,9 @@ export class ConsumerBatch implements Batch {
     readonly topic: string,
     readonly partition: number,
     readonly highWatermark: number,
+    readonly lastStableOffset: number,
+    /** The consumer's level: under read_committed the lag counts to the last stable offset. */
+    readonly isolationLevel: IsolationLevel,
     readonly messages: ConsumedMessage[],
     /**
      * Where the next fetch of the partition started: past the last message, and past any transaction
@@ -31,11 +35,16 @@ export class ConsumerBatch implements Batch {
   }
 
   offsetLag(): number {
-    return Math.max(0, this.highWatermark - 1 - this.lastOffset());
+    return Math.max(0, this.readableEnd() - 1 - this.lastOffset());
   }
 
   offsetLagLow(): number {
     const first = this.firstOffset();
-    return first === null ? 0 : Math.max(0, this.highWatermark - first);
+    return first === null ? 0 : Math.max(0, this.readableEnd() - first);
+  }
+
+  /** Where this consumer's reading ends for now, as Kafka counts a consumer's lag. */
+  private readableEnd(): number {
+    return this.isolationLevel === "read_committed" ? this.lastStableOffset : this.highWatermark;
   }
 }

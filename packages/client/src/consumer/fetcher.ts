@@ -223,6 +223,8 @@ export class Fetcher {
       batch.topic,
       batch.partition,
       batch.highWatermark,
+      batch.lastStableOffset,
+      batch.isolationLevel,
       batch.messages.slice(index),
       batch.nextOffset,
     );
@@ -426,7 +428,15 @@ export class Fetcher {
     this.buffer.push({
       state,
       generation: state.generation,
-      batch: new ConsumerBatch(state.topic, state.partition, answer.highWatermark, messages, nextOffset),
+      batch: new ConsumerBatch(
+        state.topic,
+        state.partition,
+        answer.highWatermark,
+        answer.lastStableOffset,
+        this.config.isolationLevel,
+        messages,
+        nextOffset,
+      ),
     });
     state.bufferedResponses++;
     this.wakeReader();

@@ -94,15 +94,27 @@ export interface ConsumerOptions {
 export interface Batch {
   topic: string;
   partition: number;
-  /** The partition's high watermark when fetched: the offset the next produced record will get. */
+  /**
+   * The partition's high watermark when fetched: the offset the next produced record will get. Under
+   * read_committed too (the lag is counted to lastStableOffset then).
+   */
   highWatermark: number;
+  /**
+   * The partition's last stable offset when fetched: the first offset of the oldest transaction still
+   * open, or the high watermark when none is. A read_committed consumer reads no further.
+   */
+  lastStableOffset: number;
   messages: ConsumedMessage[];
   isEmpty(): boolean;
   firstOffset(): number | null;
   lastOffset(): number;
-  /** Messages after this batch that are already committed to the log: highWatermark - 1 - lastOffset(). */
+  /**
+   * Messages after this batch that are already committed to the log and readable at this consumer's
+   * isolation level: end - 1 - lastOffset(), where end is the high watermark under read_uncommitted and
+   * the last stable offset under read_committed (Kafka's consumer lag).
+   */
   offsetLag(): number;
-  /** highWatermark - firstOffset(). */
+  /** end - firstOffset(), with offsetLag()'s end. */
   offsetLagLow(): number;
 }
 
