@@ -210,6 +210,30 @@ describe("a transaction's life on its coordinator", () => {
     expect(await codeOf(coordinator.endTxn("app", producer, true))).toBe("PRODUCER_FENCED");
   });
 
+  it("a timed-out transaction gets one abort at a time, however many ticks its PrepareAbort waits", async () => {
+    coordinator.close();
+    await startCoordinator({ config: { writeTimeoutMs: 100 } });
+    const producer = await coordinator.initProducerId("app", 10_000);
+    await coordinator.addPartitions("app", producer, [orders0]);
+    // An ISR member that never fetches: the shard's high watermark stops, and every write times out.
+    await broker.apply([
+      {
+        type: "partition",
+        topicId: txnStateTopicId,
+        partition: 0,
+        replicas: [brokerId, 2],
+        isr: [brokerId, 2],
+        leader: brokerId,
+        leaderEpoch: 0,
+        partitionEpoch: 1,
+      },
+    ]);
+    clock.advance(10_001);
+    for (let tick = 0; tick < 5; tick++) coordinator.abortTimedOut();
+    await new Promise((resolve) => setTimeout(resolve, 700)); // five 100 ms writes would be done
+    expect(storedStates()).toEqual(["Empty@0", "Ongoing@0", "PrepareAbort@1"]);
+  });
+
   it("EndTxn answers after a bounded wait while a leader is away; the retries complete it", async () => {
     const producer = await coordinator.initProducerId("app", 60_000);
     await coordinator.addPartitions("app", producer, [orders0]);

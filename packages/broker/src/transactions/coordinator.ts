@@ -94,6 +94,11 @@ class Shard {
   readonly completions = new Map<string, Promise<void>>();
   /** Each id's read-decide-write runs alone: the tail of its queue. At most one entry per id. */
   readonly queues = new Map<string, Promise<unknown>>();
+  /**
+   * Ids whose timeout abort is queued or writing its PrepareAbort: the timer starts no other until
+   * it settles (the write may take up to writeTimeoutMs, many ticks).
+   */
+  readonly timeoutAborts = new Set<string>();
   /** The log end after this shard's last append: answers wait until the high watermark reaches it. */
   writtenEnd = 0;
 
@@ -326,15 +331,17 @@ export class TransactionCoordinator {
 
   /**
    * The timer's work (every timeoutCheckIntervalMs): open transactions past their timeout are
-   * aborted at a bumped epoch, which fences the producer that stalled.
+   * aborted at a bumped epoch, which fences the producer that stalled. One abort per id at a time:
+   * an id whose abort is still under way is skipped, and tried again once that one failed.
    */
   abortTimedOut(): void {
     const nowMs = this.nowMs();
     for (const shard of this.shards.values()) {
       if (shard.state !== "active") continue;
       for (const txn of shard.transactions.values()) {
-        if (!isTimedOut(txn, nowMs)) continue;
         const { transactionalId } = txn;
+        if (!isTimedOut(txn, nowMs) || shard.timeoutAborts.has(transactionalId)) continue;
+        shard.timeoutAborts.add(transactionalId);
         this.serialized(shard, transactionalId, async () => {
           const current = shard.transactions.get(transactionalId);
           // Another request may have moved it on while this one waited its turn.
@@ -344,9 +351,11 @@ export class TransactionCoordinator {
             "aborting a transaction open longer than its timeout",
           );
           await this.prepare(shard, fence(current, this.nowMs()));
-        }).catch((error: unknown) =>
-          this.logger.warn({ err: error, transactionalId }, "could not abort a timed-out transaction"),
-        );
+        })
+          .catch((error: unknown) =>
+            this.logger.warn({ err: error, transactionalId }, "could not abort a timed-out transaction"),
+          )
+          .finally(() => shard.timeoutAborts.delete(transactionalId));
       }
     }
   }
