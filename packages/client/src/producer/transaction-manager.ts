@@ -332,7 +332,7 @@ export class TransactionManager {
       case "Ready":
         return;
       default:
-        return unreachable(this.state, "transactional producer state");
+        unreachable(this.state, "transactional producer state");
     }
   }
 
