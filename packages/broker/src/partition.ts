@@ -25,6 +25,7 @@ import {
 } from "@brook/protocol";
 import type { EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
+import { OFFSETS_TOPIC } from "./groups/records.js";
 import { type LogBatchHeader, readBatchHeaders, withControlRecords } from "./log-batch-headers.js";
 import { type AppendOrigin, ProducerStateTable, type TransactionRange } from "./producer-state.js";
 import {
@@ -100,9 +101,10 @@ export class Partition {
    * Idempotent producers' last batches and open transactions, on every
    * replica: rebuilt from the log at open and kept up by leader and follower
    * appends alike, so a new leader already knows what the old one accepted,
-   * which transactions are open and which were aborted.
+   * which transactions are open and which were aborted (none kept for
+   * __consumer_offsets: see ProducerStateOptions).
    */
-  private readonly producers = new ProducerStateTable();
+  private readonly producers: ProducerStateTable;
 
   constructor(
     readonly topic: string,
@@ -118,6 +120,7 @@ export class Partition {
     // lies above it becomes visible again once the ISR confirms it.
     this.highWatermarkOffset = Math.min(log.highWatermark, log.logEndOffset);
     log.highWatermark = this.highWatermarkOffset;
+    this.producers = new ProducerStateTable({ abortedTransactionsKept: topic !== OFFSETS_TOPIC });
     this.loadProducerState();
     this.serving = serving;
     if (this.isLeader) this.becomeLeader();

@@ -88,6 +88,29 @@ export interface TransactionRange {
   readonly lastOffset: number;
 }
 
+/** An aborted transaction as the table keeps it, with what bounds a lookup. */
+interface AbortedEntry {
+  readonly txn: TransactionRange;
+  /**
+   * The smallest first offset of a transaction still open just after this
+   * marker (the marker's offset + 1 if none): every transaction aborted
+   * later started at or after it, being open then or opened after. A lookup
+   * stops at the first entry whose floor reaches its range's end (Kafka's
+   * AbortedTxn keeps the last stable offset for the same purpose).
+   */
+  readonly openFloor: number;
+}
+
+export interface ProducerStateOptions {
+  /**
+   * Whether abort markers add to the aborted list read_committed reads use.
+   * Off for __consumer_offsets: no one reads it read_committed (its
+   * coordinator settles transactional offsets from the markers), and it is
+   * never deleted by retention, which is what bounds the list.
+   */
+  readonly abortedTransactionsKept: boolean;
+}
+
 /** What to do with one append's batches; anything else is refused with a thrown BrookError. */
 export type ProducerCheck =
   | { readonly kind: "append" }
@@ -125,12 +148,15 @@ export class ProducerStateTable {
   private unstable: TransactionRange[] = [];
   /**
    * Aborted transactions, in marker (lastOffset) order; bounded by retention:
-   * forgetBefore() drops those whose marker is gone from the log.
+   * forgetBefore() drops those whose marker is gone from the log. Empty when
+   * the options keep none.
    */
-  private aborted: TransactionRange[] = [];
+  private aborted: AbortedEntry[] = [];
   private highWatermarkOffset = 0;
   /** The first offset of the newest transaction opened: asserts that `open` stays in offset order. */
   private newestOpenOffset = -1;
+
+  constructor(private readonly options: ProducerStateOptions = { abortedTransactionsKept: true }) {}
 
   /** Producers known. */
   get size(): number {
@@ -148,7 +174,7 @@ export class ProducerStateTable {
 
   /** Every aborted transaction the log still holds the marker of, in marker order. */
   get abortedTransactionList(): readonly TransactionRange[] {
-    return this.aborted;
+    return this.aborted.map(({ txn }) => txn);
   }
 
   /**
@@ -184,20 +210,17 @@ export class ProducerStateTable {
    * The aborted transactions a read of [fromOffset, toOffset) must know of:
    * those whose marker is at or after fromOffset and whose first offset is
    * before toOffset, sorted by first offset (what Kafka's readers,
-   * kafkajs's among them, expect).
+   * kafkajs's among them, expect). Looks at the markers from fromOffset on
+   * only until no later transaction can start before toOffset: the aborts
+   * that happened while the transactions open at toOffset were open, not
+   * the whole list.
    */
   abortedTransactions(fromOffset: number, toOffset: number): TransactionRange[] {
-    // The list is in lastOffset order: skip, by binary search, those ending before the range.
-    let low = 0;
-    let high = this.aborted.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.aborted[middle].lastOffset < fromOffset) low = middle + 1;
-      else high = middle;
-    }
     const found: TransactionRange[] = [];
-    for (let i = low; i < this.aborted.length; i++) {
-      if (this.aborted[i].firstOffset < toOffset) found.push(this.aborted[i]);
+    for (let i = this.firstAbortedEndingAtOrAfter(fromOffset); i < this.aborted.length; i++) {
+      const { txn, openFloor } = this.aborted[i];
+      if (txn.firstOffset < toOffset) found.push(txn);
+      if (openFloor >= toOffset) break;
     }
     return found.sort((a, b) => a.firstOffset - b.firstOffset);
   }
@@ -291,8 +314,8 @@ export class ProducerStateTable {
       if (entry.lastOffset < logStartOffset && entry.openTxnFirstOffset < 0)
         this.producers.delete(producerId);
     }
-    const kept = this.aborted.findIndex((txn) => txn.lastOffset >= logStartOffset);
-    this.aborted = kept < 0 ? [] : this.aborted.slice(kept);
+    const kept = this.firstAbortedEndingAtOrAfter(logStartOffset);
+    if (kept > 0) this.aborted = this.aborted.slice(kept);
   }
 
   /**
@@ -315,6 +338,18 @@ export class ProducerStateTable {
     this.aborted = [];
     this.highWatermarkOffset = 0;
     this.newestOpenOffset = -1;
+  }
+
+  /** The index of the first aborted transaction whose marker is at or after `offset` (binary search: the list is in marker order). */
+  private firstAbortedEndingAtOrAfter(offset: number): number {
+    let low = 0;
+    let high = this.aborted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.aborted[middle].txn.lastOffset < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   private checkClient(headers: readonly ProducerBatchHeader[]): ProducerCheck {
@@ -381,7 +416,8 @@ export class ProducerStateTable {
     if (offset >= this.highWatermarkOffset) this.unstable.push(txn);
     switch (control.type) {
       case "abort":
-        this.aborted.push(txn);
+        if (this.options.abortedTransactionsKept)
+          this.aborted.push({ txn, openFloor: this.openFloor(offset) });
         return;
       case "commit":
         return;
@@ -390,6 +426,12 @@ export class ProducerStateTable {
         throw new Error(`unknown marker ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /** The smallest first offset of an open transaction, or past `markerOffset` if none is open (see AbortedEntry). */
+  private openFloor(markerOffset: number): number {
+    for (const firstOffset of this.open.values()) return firstOffset; // the first is the smallest
+    return markerOffset + 1;
   }
 }
 

@@ -21,6 +21,7 @@ import {
 import { PartitionLog } from "@brook/storage";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetch } from "../src/fetch.js";
+import { OFFSETS_TOPIC } from "../src/groups/records.js";
 import { listOffsets } from "../src/offsets.js";
 import { Partition } from "../src/partition.js";
 import { produce } from "../src/produce.js";
@@ -62,14 +63,15 @@ async function openReplica(
   brokerId: number,
   partitionState: PartitionImage = state(),
   config: Partial<TopicConfig> = {},
+  topic = "orders",
 ): Promise<Partition> {
   const log = await PartitionLog.open(
-    path.join(root, `b${brokerId}`, "orders-0"),
+    path.join(root, `b${brokerId}`, `${topic}-0`),
     {},
     { clock: systemClock },
   );
   const topicConfig = { ...defaultTopicConfig, flushMode: "none" as const, minInsyncReplicas: 1, ...config };
-  const partition = new Partition("orders", "id-1", 0, log, partitionState, topicConfig, {
+  const partition = new Partition(topic, "id-1", 0, log, partitionState, topicConfig, {
     ...partitionContext(),
     brokerId,
   });
@@ -182,6 +184,15 @@ describe("read_committed reads", () => {
     const first = p.read(0, 1, true, -1, "read_committed");
     expect(batchOffsets(first.records)).toEqual([{ baseOffset: 0, lastOffset: 1 }]);
     expect(first.abortedTransactions.map((t) => t.producerId)).toEqual([7]);
+  });
+});
+
+describe("the aborted transactions of __consumer_offsets", () => {
+  it("are not kept: no one reads it read_committed, and retention never bounds them there", async () => {
+    const p = await openReplica(1, state(), {}, OFFSETS_TOPIC);
+    p.append(txnBatch(7, 1, { sequence: -1 }), 1, "coordinator"); // 0
+    p.appendMarker(marker(7, false)); // 1
+    expect(txnState(p)).toEqual({ lastStableOffset: 2, aborted: [] });
   });
 });
 

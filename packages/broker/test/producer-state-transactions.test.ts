@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AppendOrigin,
   type ProducerBatchHeader,
+  type ProducerStateOptions,
   ProducerStateTable,
   type StoredBatchHeader,
 } from "../src/producer-state.js";
@@ -54,7 +55,11 @@ function marker(
 /** A partition's log and table, appending what the table allows, as Partition does. */
 class Log {
   readonly batches: StoredBatchHeader[] = [];
-  readonly table = new ProducerStateTable();
+  readonly table: ProducerStateTable;
+
+  constructor(options?: ProducerStateOptions) {
+    this.table = new ProducerStateTable(options);
+  }
 
   get end(): number {
     return (this.batches.at(-1)?.lastOffset ?? -1) + 1;
@@ -152,6 +157,16 @@ describe("open and closed transactions", () => {
     expect(log.table.openTransactions.size).toBe(0);
   });
 
+  it("a table told to keep no aborted transactions (__consumer_offsets) adds none; the LSO is the same", () => {
+    const log = new Log({ abortedTransactionsKept: false });
+    log.append(data(2, { producerId: 7 })); // 0-1
+    log.append(marker(7, "abort")); // 2
+    log.commitAll();
+    expect(log.table.abortedTransactionList).toEqual([]);
+    expect(log.table.abortedTransactions(0, 100)).toEqual([]);
+    expect(log.table.lastStableOffset).toBe(3);
+  });
+
   it("a marker with nothing open (a retry, or a transaction that never wrote here) adds nothing", () => {
     const log = new Log();
     log.append(marker(7, "abort"));
@@ -185,6 +200,27 @@ describe("open and closed transactions", () => {
     expect(ids(3, 100)).toEqual([7, 9]); // 8's marker (2) is before the read
     expect(ids(0, 1)).toEqual([7]); // 8 and 9 start at or after the read's end
     expect(ids(6, 100)).toEqual([]);
+  });
+
+  it("abortedTransactions(from, to) does work for the aborts near its range, not for the whole list", () => {
+    // 50,000 aborted transactions, one after another; a lookup at the head must not walk them all.
+    const aborted = 50_000;
+    const batches: StoredBatchHeader[] = [];
+    for (let i = 0; i < aborted; i++) {
+      batches.push({ ...data(1, { producerId: 7 }), baseOffset: 2 * i, lastOffset: 2 * i });
+      batches.push({ ...marker(7, "abort"), baseOffset: 2 * i + 1, lastOffset: 2 * i + 1 });
+    }
+    const table = new ProducerStateTable();
+    table.loadFromBatches(batches);
+    const lookups = 5_000;
+    const startedMs = performance.now();
+    for (let i = 0; i < lookups; i++) table.abortedTransactions(2 * i, 2 * i + 1);
+    // Walking the whole list is 2.5 * 10^8 steps (over a second); the bounded lookup takes milliseconds.
+    expect(performance.now() - startedMs).toBeLessThan(250);
+    expect(table.abortedTransactions(10, 13)).toEqual([
+      { producerId: 7, firstOffset: 10, lastOffset: 11 },
+      { producerId: 7, firstOffset: 12, lastOffset: 13 },
+    ]);
   });
 });
 
@@ -391,6 +427,14 @@ describe("random schedules", () => {
           );
           expect(log.table.lastStableOffset).toBe(expected);
           expect(snapshot(log.rebuilt(highWatermark))).toEqual(snapshot(log.table));
+          for (let from = 0; from <= log.end; from += 3) {
+            for (const to of [from + 1, from + 4, log.end]) {
+              const overlapping = log.table.abortedTransactionList
+                .filter((t) => t.lastOffset >= from && t.firstOffset < to)
+                .sort((a, b) => a.firstOffset - b.firstOffset);
+              expect(log.table.abortedTransactions(from, to)).toEqual(overlapping);
+            }
+          }
         }
       }),
       { numRuns: 300 },
