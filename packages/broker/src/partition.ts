@@ -153,10 +153,12 @@ export class Partition {
   /**
    * The last stable offset: the first offset of the oldest transaction that
    * is open, or whose marker the high watermark does not cover yet; the high
-   * watermark when there is none, and never above it.
+   * watermark when there is none, and never above it. Never below the log
+   * start either (as Kafka clamps it): retention may delete the segment that
+   * holds an open transaction's first batch.
    */
   get lastStableOffset(): number {
-    return this.producers.lastStableOffset;
+    return Math.max(this.producers.lastStableOffset, this.log.logStartOffset);
   }
 
   /**

@@ -304,10 +304,11 @@ export class ProducerStateTable {
    * as Kafka does: aborted transactions whose marker is gone, and producers
    * whose newest batch is gone, unless a transaction of theirs is still
    * open. (Such a transaction's first offset may then lie below the log
-   * start; it only holds the last stable offset lower until the coordinator
-   * ends it, at most transaction.max.timeout.ms later. A rebuild from the
-   * log would put it at its first surviving batch instead: either way no
-   * read_committed reader passes it.)
+   * start, until the coordinator ends it, at most
+   * transaction.max.timeout.ms later; the Partition clamps the last stable
+   * offset to the log start meanwhile. A rebuild from the log would put it
+   * at its first surviving batch instead: either way no read_committed
+   * reader passes it.)
    */
   forgetBefore(logStartOffset: number): void {
     for (const [producerId, entry] of this.producers) {

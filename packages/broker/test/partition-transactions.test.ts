@@ -146,6 +146,21 @@ describe("the last stable offset", () => {
     await p.waitForHighWatermark(lastOffset + 1, 5_000);
     expect(p.lastStableOffset).toBe(3);
   });
+
+  it("never falls below the log start, when retention deleted an open transaction's first batch", async () => {
+    // One batch per segment (segment.bytes 100), and every segment but the active one may go.
+    const p = await openReplica(1, state(), { segmentBytes: 100, retentionBytes: 1 });
+    p.update(state(), p.topicConfig); // the log takes the config
+    p.append(txnBatch(7, 1)); // 0: open
+    for (let i = 0; i < 3; i++) p.append(plainBatch(1)); // 1, 2, 3
+    p.applyRetention();
+    expect(p.log.logStartOffset).toBe(3);
+    expect(p.lastStableOffset).toBe(3); // Kafka clamps it likewise
+    expect(p.read(3, 1 << 20, true, -1, "read_committed")).toMatchObject({
+      lastStableOffset: 3,
+      logStartOffset: 3,
+    });
+  });
 });
 
 describe("read_committed reads", () => {
