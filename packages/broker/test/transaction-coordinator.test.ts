@@ -366,7 +366,7 @@ describe("the RPCs", () => {
       t.partitions?.map((p) => `${t.topic}-${p.partition}:${p.error?.code}`),
     );
     expect(codes).toEqual([
-      "orders-0:INVALID_REQUEST",
+      "orders-0:OPERATION_NOT_ATTEMPTED",
       "orders-7:UNKNOWN_PARTITION",
       `${OFFSETS_TOPIC}-0:INVALID_TOPIC`,
     ]);

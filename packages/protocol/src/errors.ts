@@ -60,6 +60,7 @@ export const ErrorCode = {
   INVALID_PRODUCER_ID_MAPPING: "INVALID_PRODUCER_ID_MAPPING",
   TRANSACTION_COORDINATOR_FENCED: "TRANSACTION_COORDINATOR_FENCED",
   TRANSACTIONAL_ID_NOT_FOUND: "TRANSACTIONAL_ID_NOT_FOUND",
+  OPERATION_NOT_ATTEMPTED: "OPERATION_NOT_ATTEMPTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -378,6 +379,13 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.NOT_FOUND,
     retriable: false,
     message: "No transaction is known under that transactional id.",
+  },
+  // Kafka's OPERATION_NOT_ATTEMPTED: Kafka clients abort the transaction on it rather than fail for good.
+  OPERATION_NOT_ATTEMPTED: {
+    grpcStatus: GrpcStatus.ABORTED,
+    retriable: false,
+    message:
+      "Not attempted: another part of the same all-or-nothing request was refused (see its error); abort the transaction, or send the request again without the refused part.",
   },
 };
 

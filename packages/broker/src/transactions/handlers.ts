@@ -40,7 +40,8 @@ export class TransactionHandlers {
 
   /**
    * Every partition asked for gets a result. The request is all or nothing, as Kafka's: when one
-   * partition is refused (unknown, internal), none is added and the others say why.
+   * partition is refused (unknown, internal), none is added and the others answer
+   * OPERATION_NOT_ATTEMPTED, naming the refusal (Kafka clients abort the transaction on it).
    */
   async addPartitionsToTxn(request: AddPartitionsToTxnRequest__Output): Promise<AddPartitionsToTxnResponse> {
     const partitions = request.topics.flatMap(({ topic, partitions }) =>
@@ -51,7 +52,7 @@ export class TransactionHandlers {
     const firstRefusal = [...refused.values()].find((error) => error !== undefined);
     if (firstRefusal !== undefined) {
       const notAttempted = new BrookError(
-        "INVALID_REQUEST",
+        "OPERATION_NOT_ATTEMPTED",
         `not added: another partition of the request was refused (${firstRefusal.message})`,
       );
       return { topics: results(partitions, (tp) => refused.get(tp) ?? notAttempted) };
