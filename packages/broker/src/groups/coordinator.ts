@@ -20,9 +20,11 @@ import { randomUUID } from "node:crypto";
 import type { MetadataImage } from "@brook/metadata";
 import {
   asBrookError,
+  assert,
   BrookError,
   type Clock,
   type DecodedBatch,
+  decodeControlRecord,
   encodeRecordBatch,
   partitionForKey,
   type RecordInput,
@@ -551,9 +553,12 @@ export class GroupCoordinator {
 
   private applyBatch(shard: Shard, { header, records }: DecodedBatch, nowMs: number): void {
     if (header.isControl) {
-      const type = controlTypeOf(records[0]?.key ?? null);
-      if (type !== undefined)
-        settle(shard.groups, shard.pendingTxnOffsets.take(header.producerId), type === 1);
+      // The partition took it only as one control record (readControlRecord), a leader's or its own.
+      assert(records.length === 1, "a control batch in the log holds one record");
+      const control = decodeControlRecord(records[0]);
+      if (control.type !== "unknown") {
+        settle(shard.groups, shard.pendingTxnOffsets.take(header.producerId), control.type === "commit");
+      }
       return;
     }
     for (const record of records) {
@@ -605,13 +610,6 @@ function settle(groups: Map<string, Group>, pending: readonly PendingOffset[], c
     group.setOffset({ topic, partition }, value);
     groups.set(groupId, group);
   }
-}
-
-/** A control record's type (key: version int16, type int16): 0 abort, 1 commit; undefined for any other control record. */
-function controlTypeOf(key: Buffer | null): 0 | 1 | undefined {
-  if (key === null || key.length < 4) return undefined;
-  const type = key.readInt16BE(2);
-  return type === 0 || type === 1 ? type : undefined;
 }
 
 /** The partition of __consumer_offsets that holds `groupId` (murmur2, as the producer hashes keys). */
