@@ -19,7 +19,6 @@
 import { randomUUID } from "node:crypto";
 import type { MetadataImage } from "@brook/metadata";
 import {
-  asBrookError,
   assert,
   BrookError,
   type Clock,
@@ -31,7 +30,13 @@ import {
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource } from "../context.js";
-import { appendToShard, replayLeaderLog } from "../coordinator-log.js";
+import {
+  appendToShard,
+  coordinatorError,
+  followLeadership,
+  replayLeaderLog,
+  shardCommitted,
+} from "../coordinator-log.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
 import type { TopicPartition } from "./assignor.js";
@@ -84,6 +89,9 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   classicGroupMembersMax: 1_000,
   txnOffsetsPendingPerPartitionMax: 100_000,
 };
+
+/** What this coordinator's errors call what it stores. */
+const stateName = "group state";
 
 /** Assignors one classic member may offer (Java consumers offer two by default). */
 const classicProtocolsPerMemberMax = 16;
@@ -163,23 +171,13 @@ export class GroupCoordinator {
   onImage(image: MetadataImage): void {
     const topic = image.topic(OFFSETS_TOPIC);
     const count = topic?.partitions.length ?? 0;
-    for (const [index, shard] of this.shards) {
-      const local = this.options.replicas.local(OFFSETS_TOPIC, index);
-      if (
-        index >= count ||
-        local !== shard.partition ||
-        !local.isLeader ||
-        local.leaderEpoch !== shard.leaderEpoch
-      ) {
-        this.unload(shard);
-      }
-    }
-    for (let index = 0; index < count; index++) {
-      const local = this.options.replicas.local(OFFSETS_TOPIC, index);
-      if (local?.isLeader && !this.shards.has(index)) {
-        this.load(new Shard(index, local, local.leaderEpoch, this.config.txnOffsetsPendingPerPartitionMax));
-      }
-    }
+    followLeadership(OFFSETS_TOPIC, count, this.shards, this.options.replicas, {
+      unload: (shard) => this.unload(shard),
+      load: (index, partition) =>
+        this.load(
+          new Shard(index, partition, partition.leaderEpoch, this.config.txnOffsetsPendingPerPartitionMax),
+        ),
+    });
     const view = topicView(image);
     for (const shard of this.shards.values()) {
       if (shard.state !== "active") continue;
@@ -296,20 +294,13 @@ export class GroupCoordinator {
     try {
       appendToShard(shard, encodeRecordBatch(records, { nowMs: this.options.clock.nowMs() }));
     } catch (error) {
-      throw coordinatorError(error, shard);
+      throw coordinatorError(error, shard, stateName);
     }
   }
 
   /** Resolves once everything the shard has appended is replicated: what an answer may rely on. */
-  async committed(shard: Shard): Promise<void> {
-    try {
-      await shard.partition.waitForHighWatermark(shard.writtenEnd, this.config.writeTimeoutMs);
-    } catch (error) {
-      throw coordinatorError(error, shard);
-    }
-    if (shard.state !== "active") {
-      throw new BrookError("NOT_COORDINATOR", `${OFFSETS_TOPIC}-${shard.index} moved to another broker`);
-    }
+  committed(shard: Shard): Promise<void> {
+    return shardCommitted(shard, this.config.writeTimeoutMs, stateName);
   }
 
   /** Writes the group's state: a snapshot, or a tombstone once it has neither members nor offsets. */
@@ -381,7 +372,7 @@ export class GroupCoordinator {
       );
       appendToShard(shard, batch, "coordinator");
     } catch (error) {
-      throw coordinatorError(error, shard);
+      throw coordinatorError(error, shard, stateName);
     }
     for (const offset of pending) shard.pendingTxnOffsets.add(producer.producerId, offset);
     await this.committed(shard);
@@ -630,23 +621,6 @@ function topicView(image: MetadataImage): TopicView {
       for (const topic of image.topics()) if (!isInternalTopic(topic.name)) yield topic.name;
     },
   };
-}
-
-/** A write or wait that failed because of the partition, as the error a group member should act on. */
-function coordinatorError(error: unknown, shard: Shard): BrookError {
-  const typed = asBrookError(error);
-  switch (typed.code) {
-    case "NOT_LEADER":
-    case "FENCED_LEADER_EPOCH":
-      return new BrookError("NOT_COORDINATOR", `${OFFSETS_TOPIC}-${shard.index} moved: ${typed.message}`);
-    case "NOT_ENOUGH_REPLICAS":
-      return new BrookError(
-        "COORDINATOR_NOT_AVAILABLE",
-        `${OFFSETS_TOPIC}-${shard.index} cannot replicate group state: ${typed.message}`,
-      );
-    default:
-      return typed;
-  }
 }
 
 /** Who holds a group, as INCONSISTENT_GROUP_PROTOCOL names them. */

@@ -16,7 +16,13 @@ import type { MetadataImage } from "@brook/metadata";
 import { asBrookError, assert, BrookError, type Clock, encodeRecordBatch } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource, TxnMarkerChannel } from "../context.js";
-import { appendToShard, replayLeaderLog } from "../coordinator-log.js";
+import {
+  appendToShard,
+  coordinatorError,
+  followLeadership,
+  replayLeaderLog,
+  shardCommitted,
+} from "../coordinator-log.js";
 import { partitionForGroup } from "../groups/coordinator.js";
 import { OFFSETS_TOPIC } from "../groups/records.js";
 import type { Partition } from "../partition.js";
@@ -85,6 +91,9 @@ export const defaultTransactionCoordinatorConfig: TransactionCoordinatorConfig =
   partitionsPerTransactionMax: 1_000,
   transactionalIdsPerShardMax: 100_000,
 };
+
+/** What this coordinator's errors call what it stores. */
+const stateName = "transaction state";
 
 /** One partition of __transaction_state this broker leads, and the transactional ids stored in it. */
 class Shard {
@@ -158,21 +167,10 @@ export class TransactionCoordinator {
   /** Follows leadership of __transaction_state partitions: load what arrives, drop what leaves. */
   onImage(image: MetadataImage): void {
     const count = image.topic(TRANSACTION_STATE_TOPIC)?.partitions.length ?? 0;
-    for (const [index, shard] of this.shards) {
-      const local = this.options.replicas.local(TRANSACTION_STATE_TOPIC, index);
-      if (
-        index >= count ||
-        local !== shard.partition ||
-        !local.isLeader ||
-        local.leaderEpoch !== shard.leaderEpoch
-      ) {
-        this.unload(shard);
-      }
-    }
-    for (let index = 0; index < count; index++) {
-      const local = this.options.replicas.local(TRANSACTION_STATE_TOPIC, index);
-      if (local?.isLeader && !this.shards.has(index)) this.load(new Shard(index, local, local.leaderEpoch));
-    }
+    followLeadership(TRANSACTION_STATE_TOPIC, count, this.shards, this.options.replicas, {
+      unload: (shard) => this.unload(shard),
+      load: (index, partition) => this.load(new Shard(index, partition, partition.leaderEpoch)),
+    });
   }
 
   /** InitProducerId with a transactional id: the id's producer id and its new epoch. */
@@ -400,22 +398,15 @@ export class TransactionCoordinator {
     try {
       appendToShard(shard, encodeRecordBatch([transactionRecord(next)], { nowMs: this.nowMs() }));
     } catch (error) {
-      throw coordinatorError(error, shard);
+      throw coordinatorError(error, shard, stateName);
     }
     await this.committed(shard);
     shard.transactions.set(next.transactionalId, next);
   }
 
   /** Resolves once everything the shard has appended is replicated and the shard is still this broker's. */
-  private async committed(shard: Shard): Promise<void> {
-    try {
-      await shard.partition.waitForHighWatermark(shard.writtenEnd, this.config.writeTimeoutMs);
-    } catch (error) {
-      throw coordinatorError(error, shard);
-    }
-    if (shard.state !== "active") {
-      throw new BrookError("NOT_COORDINATOR", `${shard.name} moved to another broker`);
-    }
+  private committed(shard: Shard): Promise<void> {
+    return shardCommitted(shard, this.config.writeTimeoutMs, stateName);
   }
 
   /** Waits (at most completionWaitMsMax) for the id's completion in flight, if any; failures are the background's. */
@@ -559,23 +550,6 @@ export type { Shard as TransactionShard };
 /** Everything InitProducerId answers with. */
 function identityOf(txn: Transaction): ProducerIdentity {
   return { producerId: txn.producerId, producerEpoch: txn.producerEpoch };
-}
-
-/** A write or wait that failed because of the partition, as the error a producer should act on. */
-function coordinatorError(error: unknown, shard: Shard): BrookError {
-  const typed = asBrookError(error);
-  switch (typed.code) {
-    case "NOT_LEADER":
-    case "FENCED_LEADER_EPOCH":
-      return new BrookError("NOT_COORDINATOR", `${shard.name} moved: ${typed.message}`);
-    case "NOT_ENOUGH_REPLICAS":
-      return new BrookError(
-        "COORDINATOR_NOT_AVAILABLE",
-        `${shard.name} cannot replicate transaction state: ${typed.message}`,
-      );
-    default:
-      return typed;
-  }
 }
 
 function unreachable(value: never): never {
