@@ -13,7 +13,14 @@
 // prepared transaction it finds, with its own, higher, coordinator epoch.
 
 import type { MetadataImage } from "@brook/metadata";
-import { asBrookError, assert, BrookError, type Clock, encodeRecordBatch } from "@brook/protocol";
+import {
+  asBrookError,
+  assert,
+  BrookError,
+  type Clock,
+  encodeRecordBatch,
+  unreachable,
+} from "@brook/protocol";
 import type { Logger } from "pino";
 import type { MetadataSource, TxnMarkerChannel } from "../context.js";
 import {
@@ -202,7 +209,7 @@ export class TransactionCoordinator {
             await this.prepare(shard, decision.next);
             return undefined;
           default:
-            return unreachable(decision);
+            return unreachable(decision, "decision");
         }
       });
       if (answer !== undefined) return answer;
@@ -271,7 +278,7 @@ export class TransactionCoordinator {
         case "completed":
           return this.committed(shard);
         default:
-          return unreachable(decision);
+          return unreachable(decision, "decision");
       }
     });
     await this.awaitCompletion(shard, transactionalId);
@@ -550,9 +557,4 @@ export type { Shard as TransactionShard };
 /** Everything InitProducerId answers with. */
 function identityOf(txn: Transaction): ProducerIdentity {
   return { producerId: txn.producerId, producerEpoch: txn.producerEpoch };
-}
-
-function unreachable(value: never): never {
-  assert(false, `unhandled decision ${JSON.stringify(value)}`);
-  throw new Error("not reached");
 }

@@ -19,24 +19,16 @@
 // AddOffsetsToTxn. Abort by timeout or by a new instance bumps the epoch
 // too, so the producer that left the transaction open is fenced.
 
-import { assert, BrookError } from "@brook/protocol";
+import {
+  assert,
+  BrookError,
+  type TransactionStateName,
+  transactionStates,
+  unreachable,
+} from "@brook/protocol";
 
-export type TransactionState =
-  | "Empty"
-  | "Ongoing"
-  | "PrepareCommit"
-  | "PrepareAbort"
-  | "CompleteCommit"
-  | "CompleteAbort";
-
-export const transactionStates: readonly TransactionState[] = [
-  "Empty",
-  "Ongoing",
-  "PrepareCommit",
-  "PrepareAbort",
-  "CompleteCommit",
-  "CompleteAbort",
-];
+export type TransactionState = TransactionStateName;
+export { transactionStates };
 
 export interface TxnPartition {
   readonly topic: string;
@@ -113,7 +105,7 @@ export function initProducerId(
     case "PrepareAbort":
       throw concurrent(current);
     default:
-      return unreachable(current.state);
+      return unreachable(current.state, "transaction state");
   }
 }
 
@@ -171,7 +163,7 @@ export function addPartitions(
     case "PrepareAbort":
       throw concurrent(txn);
     default:
-      return unreachable(txn.state);
+      return unreachable(txn.state, "transaction state");
   }
 }
 
@@ -224,7 +216,7 @@ export function endTxn(
     case "Empty":
       throw invalidState(txn, commit ? "commit" : "abort");
     default:
-      return unreachable(txn.state);
+      return unreachable(txn.state, "transaction state");
   }
 }
 
@@ -263,7 +255,7 @@ export function complete(txn: Transaction, nowMs: number): Transaction {
     case "CompleteAbort":
       return assertNever(`only a prepared transaction completes, not one in ${txn.state}`);
     default:
-      return unreachable(txn.state);
+      return unreachable(txn.state, "transaction state");
   }
 }
 
@@ -345,8 +337,4 @@ function invalidState(txn: Transaction, asked: string): BrookError {
 function assertNever(why: string): never {
   assert(false, why);
   throw new Error(why); // not reached: assert throws
-}
-
-function unreachable(state: never): never {
-  return assertNever(`unknown transaction state ${String(state)}`);
 }
