@@ -81,8 +81,10 @@ describe("kafkajs admin", () => {
         /INVALID_TOPIC|topic/i,
       );
       await admin.deleteTopics({ topics: ["admin-t"] });
-      await waitUntil("admin-t to leave the topic list", 5_000, async () =>
-        !(await admin.listTopics()).includes("admin-t"),
+      await waitUntil(
+        "admin-t to leave the topic list",
+        5_000,
+        async () => !(await admin.listTopics()).includes("admin-t"),
       );
     } finally {
       await admin.disconnect();
