@@ -136,6 +136,7 @@ function inspectBatch(
   position: number,
   maxBytes: number | undefined,
   validateCrc: boolean,
+  acceptCompacted: boolean,
 ): BatchHeader | BatchFault {
   const presentBytes = buf.length - position;
   if (presentBytes < LOG_OVERHEAD) {
@@ -170,10 +171,10 @@ function inspectBatch(
       return corrupt(position, `fails its CRC32C check (stored ${header.crc}, computed ${computed})`);
     }
   }
-  return checkCounts(header) ?? header;
+  return checkCounts(header, acceptCompacted) ?? header;
 }
 
-function checkCounts(header: BatchHeader): BatchFault | undefined {
+function checkCounts(header: BatchHeader, acceptCompacted: boolean): BatchFault | undefined {
   const { position, recordCount, lastOffsetDelta, compression } = header;
   if (compression > COMPRESSION_CODEC_ID_MAX) {
     return corrupt(
@@ -183,7 +184,13 @@ function checkCounts(header: BatchHeader): BatchFault | undefined {
     );
   }
   if (recordCount < 0) return corrupt(position, `declares a negative recordCount (${recordCount})`);
-  if (recordCount > 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) {
+  // A producer numbers its records 0..n-1; compaction keeps lastOffsetDelta while removing records.
+  const deltaFits = acceptCompacted
+    ? lastOffsetDelta >= Math.max(recordCount - 1, 0)
+    : recordCount > 0
+      ? lastOffsetDelta === recordCount - 1
+      : lastOffsetDelta >= 0;
+  if (!deltaFits) {
     return corrupt(position, `declares lastOffsetDelta ${lastOffsetDelta} for ${recordCount} records`);
   }
   const recordsBytes = header.sizeInBytes - BATCH_HEADER_BYTES;
@@ -200,18 +207,33 @@ function isFault(result: BatchHeader | BatchFault): result is BatchFault {
   return "kind" in result;
 }
 
+export interface BatchCountOptions {
+  /**
+   * Accept batches log compaction has thinned: a stored batch keeps its lastOffsetDelta while records are
+   * removed from it, so it may hold fewer than lastOffsetDelta + 1 records, or none. Set it for batches
+   * read from a log (recovery, follower appends, fetch responses); leave it off (the default) for batches
+   * a producer sends, which must number their records 0..recordCount - 1.
+   */
+  acceptCompacted?: boolean;
+}
+
 /**
  * Checks one batch: at least a full header present, magic 2 (else UNSUPPORTED_BATCH), a sane batchLength
  * that fits in the bytes present (CORRUPT_BATCH) and in `maxBytes` (RECORD_TOO_LARGE), a matching CRC32C,
  * and a recordCount consistent with lastOffsetDelta. Returns the header; throws a BrookError otherwise.
  */
-export function validateBatch(buf: Buffer, position = 0, maxBytes?: number): BatchHeader {
-  const result = inspectBatch(buf, position, maxBytes, true);
+export function validateBatch(
+  buf: Buffer,
+  position = 0,
+  maxBytes?: number,
+  options: BatchCountOptions = {},
+): BatchHeader {
+  const result = inspectBatch(buf, position, maxBytes, true, options.acceptCompacted ?? false);
   if (isFault(result)) throw result.error;
   return result;
 }
 
-export interface ScanOptions {
+export interface ScanOptions extends BatchCountOptions {
   /** Storage may skip the CRC when it trusts bytes it wrote and fsynced itself; default true. */
   validateCrc?: boolean;
   /** Refuse any batch larger than this (RECORD_TOO_LARGE). */
@@ -240,11 +262,12 @@ export interface BatchScan {
  */
 export function scanBatches(buf: Buffer, options: ScanOptions = {}): BatchScan {
   const validateCrc = options.validateCrc ?? true;
+  const acceptCompacted = options.acceptCompacted ?? false;
   const batches: BatchHeader[] = [];
   let position = 0;
   // Each pass consumes at least BATCH_HEADER_BYTES, so the loop ends within buf.length / 61 passes.
   while (position < buf.length) {
-    const result = inspectBatch(buf, position, options.maxBatchBytes, validateCrc);
+    const result = inspectBatch(buf, position, options.maxBatchBytes, validateCrc, acceptCompacted);
     if (isFault(result)) return { batches, validBytes: position, tail: result.kind, error: result.error };
     batches.push(result);
     position += result.sizeInBytes;
@@ -252,9 +275,16 @@ export function scanBatches(buf: Buffer, options: ScanOptions = {}): BatchScan {
   return { batches, validBytes: position, tail: "clean" };
 }
 
-/** The batches of a produce request: every byte must belong to a whole, valid batch, else this throws. */
-export function splitBatches(buf: Buffer, maxBatchBytes?: number): BatchHeader[] {
-  const scan = scanBatches(buf, { maxBatchBytes });
+/**
+ * The batches of an append (a producer's request, or with `acceptCompacted` a follower's fetched batches):
+ * every byte must belong to a whole, valid batch, else this throws.
+ */
+export function splitBatches(
+  buf: Buffer,
+  maxBatchBytes?: number,
+  options: BatchCountOptions = {},
+): BatchHeader[] {
+  const scan = scanBatches(buf, { maxBatchBytes, acceptCompacted: options.acceptCompacted });
   if (scan.error) throw scan.error;
   return scan.batches;
 }

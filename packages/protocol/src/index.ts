@@ -8,6 +8,7 @@ export {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_MIN,
   BATCH_LENGTH_OFFSET,
+  type BatchCountOptions,
   type BatchHeader,
   type BatchScan,
   COMPRESSION_CODEC_MASK,
@@ -79,11 +80,14 @@ export {
   type DecodeOptions,
   decodeRecordBatch,
   decodeRecordBatches,
+  type EmptyBatchFields,
   type EncodeBatchOptions,
+  encodeEmptyBatch,
   encodeRecordBatch,
   type Record,
   type RecordHeader,
   type RecordInput,
+  rewriteBatch,
 } from "./record-batch.js";
 export { type CallLimits, type CallObserver, type StreamedHandlers, serveCalls } from "./serve-calls.js";
 export { type TransactionStateName, transactionStates } from "./transaction-states.js";

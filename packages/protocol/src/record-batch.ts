@@ -8,6 +8,7 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
+  COMPRESSION_CODEC_MASK,
   CONTROL_FLAG_MASK,
   CRC_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
@@ -356,21 +357,31 @@ function inflatedRecords(buf: Buffer, header: BatchHeader, options: DecodeOption
   return { buf: plain, pos: 0, end: plain.length };
 }
 
-/** Decodes the records of a batch whose header was already validated. */
-function decodeRecords(buf: Buffer, header: BatchHeader, options: DecodeOptions): Record[] {
+/** The (inflated) records region of a batch whose header was already validated, checked against recordCount. */
+function recordsCursor(buf: Buffer, header: BatchHeader, options: DecodeOptions): Cursor {
   const cursor: Cursor =
-    header.compression === Compression.none
+    header.compression === Compression.none || header.recordCount === 0
       ? { buf, pos: header.position + BATCH_HEADER_BYTES, end: header.position + header.sizeInBytes }
       : inflatedRecords(buf, header, options);
   // Bounds the array below by the bytes present, whatever recordCount claims.
   if (header.recordCount * RECORD_BYTES_MIN > cursor.end - cursor.pos) {
     throw corruptRecord(header, `declares ${header.recordCount} records in ${cursor.end - cursor.pos} bytes`);
   }
-  const records = new Array<Record>(header.recordCount);
-  for (let index = 0; index < header.recordCount; index++) records[index] = readRecord(cursor, header);
+  return cursor;
+}
+
+function checkRecordsEnd(cursor: Cursor, header: BatchHeader): void {
   if (cursor.pos !== cursor.end) {
     throw corruptRecord(header, `has ${cursor.end - cursor.pos} bytes after its last record`);
   }
+}
+
+/** Decodes the records of a batch whose header was already validated. */
+function decodeRecords(buf: Buffer, header: BatchHeader, options: DecodeOptions): Record[] {
+  const cursor = recordsCursor(buf, header, options);
+  const records = new Array<Record>(header.recordCount);
+  for (let index = 0; index < header.recordCount; index++) records[index] = readRecord(cursor, header);
+  checkRecordsEnd(cursor, header);
   return records;
 }
 
@@ -382,10 +393,90 @@ export function decodeRecordBatch(buf: Buffer, position = 0, options: DecodeOpti
 
 /**
  * Decodes the batches of a fetch response. A partial batch at the end is dropped, as Kafka clients do,
- * because a fetch is cut at its byte limit; a corrupt batch anywhere throws.
+ * because a fetch is cut at its byte limit; a corrupt batch anywhere throws. The batches come from a log,
+ * so compacted ones are accepted: a batch may hold fewer records than its offsets span, or none, and the
+ * next batch starts after its lastOffset all the same.
  */
 export function decodeRecordBatches(buf: Buffer, options: DecodeOptions = {}): DecodedBatch[] {
-  const scan = scanBatches(buf);
+  const scan = scanBatches(buf, { acceptCompacted: true });
   if (scan.tail === "corrupt") throw scan.error;
   return scan.batches.map((header) => ({ header, records: decodeRecords(buf, header, options) }));
+}
+
+/** The header fields of a batch holding no records: a compaction filler, or a producer's emptied last batch. */
+export interface EmptyBatchFields {
+  baseOffset: number;
+  /** The batch still covers baseOffset..baseOffset + lastOffsetDelta, so the offsets after it stay contiguous. */
+  lastOffsetDelta: number;
+  partitionLeaderEpoch: number;
+  /** Timestamp type, transactional and control bits; the codec bits are cleared, there is nothing to compress. */
+  attributes: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/** A RecordBatch v2 with recordCount 0 (Kafka's DefaultRecordBatch.writeEmptyHeader). */
+export function encodeEmptyBatch(fields: EmptyBatchFields): Buffer {
+  assert(
+    Number.isInteger(fields.lastOffsetDelta) &&
+      fields.lastOffsetDelta >= 0 &&
+      fields.lastOffsetDelta <= 0x7fff_ffff,
+    `an empty batch spans 1 to 2^31 offsets, got lastOffsetDelta ${fields.lastOffsetDelta}`,
+  );
+  const buf = Buffer.alloc(BATCH_HEADER_BYTES);
+  writeInt64(buf, 0, fields.baseOffset);
+  buf.writeInt32BE(BATCH_HEADER_BYTES - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt32BE(fields.partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
+  buf.writeInt8(MAGIC_V2, MAGIC_OFFSET);
+  buf.writeInt16BE(fields.attributes & ~COMPRESSION_CODEC_MASK, ATTRIBUTES_OFFSET);
+  buf.writeInt32BE(fields.lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
+  writeInt64(buf, BASE_TIMESTAMP_OFFSET, fields.baseTimestamp);
+  writeInt64(buf, MAX_TIMESTAMP_OFFSET, fields.maxTimestamp);
+  writeInt64(buf, PRODUCER_ID_OFFSET, fields.producerId);
+  buf.writeInt16BE(fields.producerEpoch, PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(fields.baseSequence, BASE_SEQUENCE_OFFSET);
+  buf.writeInt32BE(0, RECORD_COUNT_OFFSET);
+  buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return buf;
+}
+
+/**
+ * The stored batch at `position` keeping only the records `keep` accepts, for log compaction. Everything
+ * else is preserved as Kafka's cleaner does: baseOffset, lastOffsetDelta, both timestamps, attributes
+ * (codec, timestamp type, transactional and control bits), the producer fields and partitionLeaderEpoch;
+ * each kept record keeps its bytes, so its offsetDelta and timestampDelta too. The records are compressed
+ * again with the batch's codec and the CRC is computed anew. When every record is kept the result is a copy
+ * of the stored bytes; when none is, it is an empty batch (recordCount 0, no codec) with the same header
+ * fields, which the cleaner either keeps (a producer's last batch) or merges into a filler.
+ */
+export function rewriteBatch(
+  buf: Buffer,
+  position: number,
+  keep: (record: Record, index: number) => boolean,
+  options: DecodeOptions = {},
+): Buffer {
+  const header = validateBatch(buf, position, undefined, { acceptCompacted: true });
+  const cursor = recordsCursor(buf, header, options);
+  const kept: Buffer[] = [];
+  for (let index = 0; index < header.recordCount; index++) {
+    const start = cursor.pos;
+    const record = readRecord(cursor, header);
+    if (keep(record, index)) kept.push(cursor.buf.subarray(start, cursor.pos));
+  }
+  checkRecordsEnd(cursor, header);
+  if (kept.length === header.recordCount)
+    return Buffer.from(buf.subarray(position, position + header.sizeInBytes));
+  if (kept.length === 0) return encodeEmptyBatch(header);
+  const plain = Buffer.concat(kept);
+  const records = header.compression === Compression.none ? plain : compress(header.compression, plain);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+  buf.copy(out, 0, position, position + BATCH_HEADER_BYTES);
+  records.copy(out, BATCH_HEADER_BYTES);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  out.writeInt32BE(kept.length, RECORD_COUNT_OFFSET);
+  out.writeUInt32BE(crc32c(out.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return out;
 }
