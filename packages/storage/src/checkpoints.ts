@@ -9,6 +9,8 @@ import type { EpochEntries } from "./leader-epoch-cache.js";
 export const highWatermarkFile = "high-watermark";
 export const logStartOffsetFile = "log-start-offset";
 export const leaderEpochFile = "leader-epoch-checkpoint";
+/** The log cleaner's first dirty offset: everything below it has been compacted. */
+export const cleanerOffsetFile = "cleaner-offset-checkpoint";
 
 const checkpointVersion = 0;
 

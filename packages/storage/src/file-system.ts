@@ -40,6 +40,11 @@ export interface FileSystem {
   removeDir(dir: string): void;
   /** fsync of the directory itself, so files created in it survive a power loss. */
   syncDir(dir: string): Promise<void>;
+  /**
+   * Renames `from` to `to` atomically, replacing `to` if it exists (rename(2)); durable once the directory
+   * is fsynced. Only the log cleaner needs it: a file system without it cannot compact.
+   */
+  rename?(from: string, to: string): void;
 }
 
 class NodeLogFile implements LogFile {
@@ -118,6 +123,7 @@ export const nodeFileSystem: FileSystem = {
     syncDir(path.dirname(file));
   },
   remove: (file) => fs.rmSync(file, { force: true }),
+  rename: (from, to) => fs.renameSync(from, to),
   removeDir: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
   async syncDir(dir) {
     const handle = await fs.promises.open(dir, "r");

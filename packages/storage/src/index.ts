@@ -4,6 +4,8 @@ export { type FileSystem, type LogFile, nodeFileSystem } from "./file-system.js"
 export type { EpochEndOffset, EpochEntry } from "./leader-epoch-cache.js";
 export {
   type AppendResult,
+  type CleanOptions,
+  type CleanResult,
   PartitionLog,
   type PartitionLogOptions,
   type ReadOptions,

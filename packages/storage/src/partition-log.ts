@@ -6,14 +6,17 @@
 import path from "node:path";
 import {
   assert,
+  type BatchCountOptions,
   type BatchHeader,
   BrookError,
   type Clock,
+  decodeRecordBatches,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
   splitBatches,
 } from "@brook/protocol";
 import {
+  cleanerOffsetFile,
   formatEpochs,
   formatOffset,
   highWatermarkFile,
@@ -23,6 +26,14 @@ import {
   parseOffset,
   readCheckpoint,
 } from "./checkpoints.js";
+import {
+  CleanedSegmentWriter,
+  markCleanedForSwap,
+  recoverCleanerFiles,
+  removeSwapFiles,
+  replaceWithSwap,
+} from "./cleaned-segment.js";
+import { addToOffsetMap, type CleanRules, OffsetMap, SegmentCleaner } from "./cleaner.js";
 import { type LogConfig, resolveLogConfig } from "./config.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
 import {
@@ -96,6 +107,42 @@ export interface RetentionResult {
   logStartOffset: number;
 }
 
+export interface CleanOptions {
+  /** Exclusive: nothing at or above it is cleaned or read into the map (the caller passes min(high watermark, last stable offset)). */
+  upToOffset: number;
+  nowMs: number;
+  /** A tombstone that is the latest for its key is kept until its batch is this old (delete.retention.ms). */
+  deleteRetentionMs: number;
+  /** The memory bound: keys the offset map may hold (about 100 bytes each); when it fills, only the log below that point is cleaned. */
+  offsetMapEntriesMax: number;
+  /** The I/O bound: stop after the segment that brings the bytes read by this call to this; at least one segment is cleaned. */
+  bytesMax?: number;
+}
+
+export interface CleanResult {
+  segmentsCleaned: number;
+  /** Sizes of the cleaned segments before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+  /** The log is compacted below this offset; see `firstDirtyOffset`. */
+  firstDirtyOffset: number;
+}
+
+/** A cleaning pass: one offset map, applied to every sealed segment from the log start to `cleanEndOffset`, maybe over several calls. */
+interface CleanerPass {
+  map: OffsetMap;
+  mapEndOffset: number;
+  /** The first dirty offset once the pass is done: below the map's end and within the segments it may clean. */
+  cleanEndOffset: number;
+  /** Segments with a base offset below this were cleaned by this pass. */
+  nextOffset: number;
+  /** `truncations` when the pass began: a truncation may have removed offsets the map points at. */
+  truncations: number;
+  /** Each producer's last batch (base offset) in the log, computed when an emptied producer batch first needs it. */
+  lastBatchOfProducer: Map<number, number> | undefined;
+}
+
 interface FlushInFlight {
   /** The value of `writeSequence` when the flush started: it covers every write before that. */
   sequence: number;
@@ -121,6 +168,12 @@ export class PartitionLog {
   /** Set when the files may no longer match this object (an undo or fsync failed); every write then fails. */
   private offline: BrookError | undefined;
   private closed = false;
+  /** Everything below it has been compacted; persisted in the cleaner-offset checkpoint. */
+  private firstDirty = 0;
+  private cleanerPass: CleanerPass | undefined;
+  private cleaning = false;
+  /** Counts truncations, so a clean that awaited an fsync notices one happened meanwhile. */
+  private truncations = 0;
 
   private constructor(
     readonly dir: string,
@@ -202,6 +255,27 @@ export class PartitionLog {
     return this.segments.length;
   }
 
+  /** The log cleaner has compacted every offset below this (never below the log start). */
+  get firstDirtyOffset(): number {
+    return Math.max(this.firstDirty, this.startOffset);
+  }
+
+  /**
+   * Dirty bytes over all bytes of the sealed segments, 0 when there are none: a segment counts as dirty
+   * when it holds any offset at or above `firstDirtyOffset`. Kafka's cleaner picks logs by this ratio
+   * (min.cleanable.dirty.ratio).
+   */
+  get dirtyRatio(): number {
+    const sealed = this.segments.slice(0, -1);
+    const totalBytes = sealed.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    if (totalBytes === 0) return 0;
+    const firstDirty = this.firstDirtyOffset;
+    const dirtyBytes = sealed
+      .filter((segment) => segment.nextOffset > firstDirty)
+      .reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    return dirtyBytes / totalBytes;
+  }
+
   /** Bytes of all segments. */
   get sizeBytes(): number {
     return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
@@ -243,7 +317,7 @@ export class PartitionLog {
    */
   appendAsFollower(batches: Buffer): AppendResult {
     this.checkWritable();
-    const headers = this.validate(batches, undefined);
+    const headers = this.validate(batches, undefined, { acceptCompacted: true });
     let expected = this.logEndOffset;
     let epochs = this.epochs;
     for (const header of headers) {
@@ -385,6 +459,31 @@ export class PartitionLog {
   }
 
   /**
+   * Log compaction: keeps the latest record per key in the sealed segments below `upToOffset`, as Kafka's
+   * cleaner does (docs/compaction.md). One pass builds an offset map (key → latest offset) from the first
+   * dirty offset up to `upToOffset`, or until `offsetMapEntriesMax` keys, then rewrites every sealed segment
+   * from the log start up to where the map ends, each into a new file swapped in atomically; offsets never
+   * change. With `bytesMax` a pass may take several calls; the first dirty offset moves (and is persisted)
+   * when a pass ends. Never touches the active segment nor a segment holding an offset at or above
+   * `upToOffset`. One call at a time per log.
+   */
+  async clean(options: CleanOptions): Promise<CleanResult> {
+    this.checkWritable();
+    assert(!this.cleaning, "one clean at a time per log");
+    assert(
+      [options.upToOffset, options.nowMs, options.deleteRetentionMs].every(Number.isSafeInteger) &&
+        (options.bytesMax === undefined || options.bytesMax > 0),
+      "clean options are whole numbers",
+    );
+    this.cleaning = true;
+    try {
+      return await this.runCleaner(options);
+    } finally {
+      this.cleaning = false;
+    }
+  }
+
+  /**
    * Drops every batch holding an offset ≥ `offset` (a follower does this after
    * a leader change). A cut inside a batch drops that whole batch, so the log
    * may end below `offset`. Below the log start, the log is emptied and
@@ -401,6 +500,7 @@ export class PartitionLog {
     try {
       this.truncateSegments(offset);
       this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
+      this.lowerFirstDirty(this.logEndOffset);
     } catch (error) {
       this.offline = this.storageError(`truncate to offset ${offset}`, error);
       throw this.offline;
@@ -418,6 +518,7 @@ export class PartitionLog {
       this.startOffset = offset;
       this.writeCheckpoint(logStartOffsetFile, formatOffset(offset));
       this.updateEpochs([]);
+      this.lowerFirstDirty(offset);
     } catch (error) {
       this.offline = this.storageError(`restart the log at offset ${offset}`, error);
       throw this.offline;
@@ -467,6 +568,197 @@ export class PartitionLog {
     }
   }
 
+  private async runCleaner(options: CleanOptions): Promise<CleanResult> {
+    const result: CleanResult = {
+      segmentsCleaned: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      firstDirtyOffset: this.firstDirtyOffset,
+    };
+    if (this.cleanerPass && options.upToOffset < this.cleanerPass.mapEndOffset) this.cleanerPass = undefined;
+    const pass = this.cleanerPass ?? this.startCleanerPass(options);
+    this.cleanerPass = pass;
+    if (!pass) return result;
+    const rules: CleanRules = {
+      map: pass.map,
+      mapEndOffset: pass.mapEndOffset,
+      tombstoneHorizonMs: options.nowMs - options.deleteRetentionMs,
+      isLastBatchOfProducer: (header) =>
+        this.lastBatchOfProducer(pass).get(header.producerId) === header.baseOffset,
+    };
+    // Each step cleans one segment and moves pass.nextOffset past it, or ends the pass.
+    for (;;) {
+      const segment = this.segments
+        .slice(0, -1)
+        .find(
+          (candidate) =>
+            candidate.baseOffset >= pass.nextOffset && candidate.baseOffset < pass.cleanEndOffset,
+        );
+      if (!segment) {
+        this.finishCleanerPass(pass);
+        break;
+      }
+      const bytesBefore = segment.sizeBytes;
+      const cleaned = await this.cleanSegment(segment, pass, rules);
+      if (cleaned === undefined) {
+        this.cleanerPass = undefined;
+        break;
+      }
+      pass.nextOffset = segment.nextOffset;
+      result.segmentsCleaned += 1;
+      result.bytesBefore += bytesBefore;
+      result.bytesAfter += cleaned.sizeBytes;
+      result.recordsRemoved += cleaned.recordsRemoved;
+      if (options.bytesMax !== undefined && result.bytesBefore >= options.bytesMax) break;
+    }
+    result.firstDirtyOffset = this.firstDirtyOffset;
+    this.logger.info({ dir: this.dir, ...result }, "cleaner compacted segments");
+    return result;
+  }
+
+  /**
+   * Builds the offset map from the first dirty offset up to `upToOffset` (the active segment's committed
+   * records included: a later write anywhere below the bound makes older ones dead), or until it is full.
+   * Undefined when no sealed segment below the bound holds dirty offsets, or the map fills at once.
+   */
+  private startCleanerPass(options: CleanOptions): CleanerPass | undefined {
+    const firstDirty = this.firstDirtyOffset;
+    const mapLimit = Math.min(options.upToOffset, this.logEndOffset);
+    const cleanable = this.segments.slice(0, -1).filter((segment) => segment.nextOffset <= mapLimit);
+    const cleanableEnd = cleanable.at(-1)?.nextOffset ?? this.startOffset;
+    if (cleanableEnd <= firstDirty) return undefined;
+    const map = new OffsetMap(options.offsetMapEntriesMax);
+    const mapEndOffset = this.fillOffsetMap(map, firstDirty, mapLimit);
+    const cleanEndOffset = Math.min(mapEndOffset, cleanableEnd);
+    if (cleanEndOffset <= firstDirty) {
+      this.logger.warn(
+        { dir: this.dir, firstDirty, offsetMapEntriesMax: map.entriesMax },
+        "the offset map filled before any progress",
+      );
+      return undefined;
+    }
+    return {
+      map,
+      mapEndOffset,
+      cleanEndOffset,
+      nextOffset: this.startOffset,
+      truncations: this.truncations,
+      lastBatchOfProducer: undefined,
+    };
+  }
+
+  /** Maps keys from `fromOffset` on; returns where the map ends: `mapLimit`, or where it filled or a batch crosses the limit. */
+  private fillOffsetMap(map: OffsetMap, fromOffset: number, mapLimit: number): number {
+    try {
+      for (let i = Math.max(segmentIndexFor(this.segments, fromOffset), 0); i < this.segments.length; i++) {
+        for (const { buf, header } of this.segments[i].batches()) {
+          if (header.lastOffset < fromOffset) continue;
+          if (header.lastOffset >= mapLimit) return Math.max(fromOffset, header.baseOffset);
+          const [batch] = decodeRecordBatches(
+            buf.subarray(header.position, header.position + header.sizeInBytes),
+          );
+          const fullAt = addToOffsetMap(map, batch, fromOffset);
+          if (fullAt !== undefined) return fullAt;
+        }
+      }
+    } catch (error) {
+      throw this.storageError("build the cleaner's offset map", error);
+    }
+    return mapLimit;
+  }
+
+  /** Each producer's last batch in the whole log, by a walk of every batch header (only when an emptied producer batch asks). */
+  private lastBatchOfProducer(pass: CleanerPass): Map<number, number> {
+    if (pass.lastBatchOfProducer) return pass.lastBatchOfProducer;
+    const last = new Map<number, number>();
+    for (const segment of this.segments) {
+      for (const { header } of segment.batches())
+        if (header.producerId >= 0) last.set(header.producerId, header.baseOffset);
+    }
+    pass.lastBatchOfProducer = last;
+    return last;
+  }
+
+  private finishCleanerPass(pass: CleanerPass): void {
+    this.cleanerPass = undefined;
+    if (pass.cleanEndOffset <= this.firstDirty) return;
+    this.writeCheckpoint(cleanerOffsetFile, formatOffset(pass.cleanEndOffset));
+    this.firstDirty = pass.cleanEndOffset;
+  }
+
+  /**
+   * Writes the cleaned copy of `segment`, fsyncs it and swaps it in (cleaned-segment.ts). Undefined when
+   * the log changed under the clean while it awaited an fsync (the segment was deleted or truncated, or
+   * the log closed); the copy is then discarded.
+   */
+  private async cleanSegment(
+    segment: LogSegment,
+    pass: CleanerPass,
+    rules: CleanRules,
+  ): Promise<{ sizeBytes: number; recordsRemoved: number } | undefined> {
+    const stillThere = () =>
+      !this.closed &&
+      !this.offline &&
+      pass.truncations === this.truncations &&
+      this.segments.slice(0, -1).includes(segment);
+    const writer = CleanedSegmentWriter.create(
+      this.fileSystem,
+      this.dir,
+      segment.baseOffset,
+      this.config.indexIntervalBytes,
+    );
+    let cleaner: SegmentCleaner;
+    try {
+      cleaner = new SegmentCleaner(rules, (batch) => writer.append(batch));
+      for (const { buf, header } of segment.batches()) cleaner.add(buf, header);
+      cleaner.finish();
+      await writer.finish();
+      writer.close();
+      if (!stillThere()) {
+        writer.discard();
+        return undefined;
+      }
+      markCleanedForSwap(this.fileSystem, this.dir, segment.baseOffset);
+    } catch (error) {
+      writer.discard();
+      throw this.storageError(`clean segment ${segment.baseOffset}`, error);
+    }
+    try {
+      await this.fileSystem.syncDir(this.dir);
+    } catch (error) {
+      removeSwapFiles(this.fileSystem, this.dir, segment.baseOffset);
+      throw this.storageError(`clean segment ${segment.baseOffset}`, error);
+    }
+    if (!stillThere()) {
+      removeSwapFiles(this.fileSystem, this.dir, segment.baseOffset);
+      return undefined;
+    }
+    const sizeBytes = writer.writtenBytes;
+    this.swapInCleaned(segment);
+    return { sizeBytes, recordsRemoved: cleaner.recordsRemoved };
+  }
+
+  /** Step 3 of the swap, then the segment is opened anew from its new files. A failure here leaves the log offline until reopened. */
+  private swapInCleaned(segment: LogSegment): void {
+    try {
+      segment.close();
+      replaceWithSwap(this.fileSystem, this.dir, segment.baseOffset);
+      const { segment: cleaned } = LogSegment.open(this.fileSystem, this.dir, segment.baseOffset, {
+        active: false,
+        indexIntervalBytes: this.config.indexIntervalBytes,
+        nowMs: this.clock.nowMs(),
+      });
+      this.segments = this.segments.map((candidate) => (candidate === segment ? cleaned : candidate));
+    } catch (error) {
+      this.offline = this.storageError(`swap in the cleaned segment ${segment.baseOffset}`, error);
+      throw this.offline;
+    } finally {
+      this.directoryChanged = true;
+      this.writeSequence += 1;
+    }
+  }
+
   private get activeSegment(): LogSegment {
     return this.segments[this.segments.length - 1];
   }
@@ -476,9 +768,17 @@ export class PartitionLog {
     if (this.offline) throw this.offline;
   }
 
-  /** Splits `batches` into validated headers; refuses an empty buffer or any bad batch. */
-  private validate(batches: Buffer, maxBatchBytes: number | undefined): BatchHeader[] {
-    const headers = splitBatches(batches, maxBatchBytes);
+  /**
+   * Splits `batches` into validated headers; refuses an empty buffer or any bad batch. A leader's append
+   * takes producer batches (records numbered 0..n-1); a follower's takes stored ones, which compaction
+   * may have thinned (`acceptCompacted`).
+   */
+  private validate(
+    batches: Buffer,
+    maxBatchBytes: number | undefined,
+    options: BatchCountOptions = {},
+  ): BatchHeader[] {
+    const headers = splitBatches(batches, maxBatchBytes, options);
     if (headers.length === 0) throw new BrookError("CORRUPT_BATCH", "the append holds no record batch");
     return headers;
   }
@@ -573,6 +873,8 @@ export class PartitionLog {
 
   private afterTruncation(): void {
     const logEndOffset = this.logEndOffset;
+    this.truncations += 1;
+    this.cleanerPass = undefined;
     this.writeSequence += 1;
     this.directoryChanged = true;
     this.startOffset = Math.min(this.startOffset, logEndOffset);
@@ -612,6 +914,13 @@ export class PartitionLog {
     return done;
   }
 
+  /** After a truncation: offsets appended again from `offset` on are dirty, even across a restart. */
+  private lowerFirstDirty(offset: number): void {
+    if (this.firstDirty === offset) return;
+    if (this.firstDirty > offset) this.writeCheckpoint(cleanerOffsetFile, formatOffset(offset));
+    this.firstDirty = Math.min(this.firstDirty, offset);
+  }
+
   private advanceLogStartOffset(offset: number): void {
     if (offset <= this.startOffset) return;
     this.writeCheckpoint(logStartOffsetFile, formatOffset(offset));
@@ -637,6 +946,7 @@ export class PartitionLog {
   /** Builds the in-memory log from the directory; see `open`. */
   private load(): void {
     this.fileSystem.mkdirp(this.dir);
+    this.reportCleanerRecovery(recoverCleanerFiles(this.fileSystem, this.dir));
     const bases = this.listSegmentBases();
     const checkpointedStart = this.readOffsetCheckpoint(logStartOffsetFile) ?? 0;
     for (let i = 0; i < bases.length; i++) {
@@ -672,6 +982,13 @@ export class PartitionLog {
     this.highWatermarkOffset = Math.min(Math.max(highWatermark, this.startOffset), this.logEndOffset);
     this.checkpointedHighWatermark = highWatermark;
     this.flushedUpTo = this.startOffset;
+    const firstDirty = this.readOffsetCheckpoint(cleanerOffsetFile) ?? this.startOffset;
+    this.firstDirty = Math.min(Math.max(firstDirty, this.startOffset), this.logEndOffset);
+  }
+
+  private reportCleanerRecovery(recovery: { swappedIn: number[]; removed: string[] }): void {
+    if (recovery.swappedIn.length === 0 && recovery.removed.length === 0) return;
+    this.logger.info({ dir: this.dir, ...recovery }, "finished or discarded what a crash left of a clean");
   }
 
   /** Base offsets of the segments on disk, ascending; stray temp files and orphaned indexes are removed. */

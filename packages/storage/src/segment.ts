@@ -59,6 +59,12 @@ export function parseSegmentFileName(name: string): { baseOffset: number; suffix
   return { baseOffset: Number(match[1]), suffix: `.${match[2]}` };
 }
 
+/** A stored batch as the cleaner reads it: `header.position` is where it starts in `buf`. */
+export interface StoredBatch {
+  buf: Buffer;
+  header: BatchHeader;
+}
+
 /** A batch about to be written, with the offsets it was given. */
 export interface PlacedBatch {
   /** Where the batch starts in the appended buffer. */
@@ -344,6 +350,34 @@ export class LogSegment {
     const found = this.walk(start.position, (header) => header.maxTimestamp >= timestampMs);
     assert(found, "a segment whose max timestamp reaches the target has a batch that does");
     return found.header.baseOffset;
+  }
+
+  /**
+   * Every batch of the segment in order, read `recoveryReadBytes` at a time (one batch at a time when a
+   * batch is larger), so a whole segment is never in memory. Lengths are checked, CRCs are not.
+   */
+  *batches(): Generator<StoredBatch> {
+    let position = 0;
+    let chunkBytes = recoveryReadBytes;
+    // Each pass moves past at least one batch, or grows the chunk to hold the one batch that did not fit.
+    while (position < this.sizeBytes) {
+      const chunk = this.readAt(position, Math.min(chunkBytes, this.sizeBytes - position));
+      const scan = scanBatches(chunk, { validateCrc: false, acceptCompacted: true });
+      for (const header of scan.batches) yield { buf: chunk, header };
+      const reachedEnd = position + chunk.length === this.sizeBytes;
+      if (scan.tail === "corrupt" || (scan.tail === "torn" && reachedEnd && scan.validBytes === 0)) {
+        throw new BrookError(
+          "STORAGE_ERROR",
+          `${this.logPath()} holds a bad batch at position ${position + scan.validBytes}: ${scan.error?.message}`,
+        );
+      }
+      if (scan.validBytes === 0) {
+        chunkBytes = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      } else {
+        position += scan.validBytes;
+        chunkBytes = recoveryReadBytes;
+      }
+    }
   }
 
   /** Drops every batch that holds an offset ≥ `offset`; the segment then ends at the first dropped batch. */
@@ -654,7 +688,8 @@ function scanLog(
     const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, end - position));
     if (log.read(chunk, position) !== chunk.length)
       throw new BrookError("STORAGE_ERROR", "log shrank during recovery");
-    const scan = scanBatches(chunk);
+    // Stored batches: compaction may have thinned them.
+    const scan = scanBatches(chunk, { acceptCompacted: true });
     const inSequence = takeWhileInSequence(scan.batches, nextOffset);
     const placements = inSequence.map((batch) => ({
       relativeOffset: batch.baseOffset - baseOffset,

@@ -49,9 +49,12 @@ export function makeUntimestampedBatch(recordCount: number): Buffer {
   return batch;
 }
 
-/** Base and last offsets of the batches in `records`, in order. */
+/** Base and last offsets of the batches in `records` (stored ones, so maybe compacted), in order. */
 export function batchOffsets(records: Buffer): { baseOffset: number; lastOffset: number }[] {
-  return splitBatches(records).map(({ baseOffset, lastOffset }) => ({ baseOffset, lastOffset }));
+  return splitBatches(records, undefined, { acceptCompacted: true }).map(({ baseOffset, lastOffset }) => ({
+    baseOffset,
+    lastOffset,
+  }));
 }
 
 export async function openLog(

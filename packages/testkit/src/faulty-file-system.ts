@@ -21,6 +21,7 @@ export class FaultyFileSystem implements FileSystem {
   readFile = nodeFileSystem.readFile;
   writeFileAtomic = nodeFileSystem.writeFileAtomic;
   remove = nodeFileSystem.remove;
+  rename = nodeFileSystem.rename;
   removeDir = nodeFileSystem.removeDir;
   syncDir = nodeFileSystem.syncDir;
 
