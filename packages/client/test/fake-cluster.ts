@@ -454,7 +454,7 @@ export class FakeCluster {
 
   /** Appends whole batches, keeping the producers' last batches and the open and aborted transactions. */
   private append(state: FakePartition, records: Buffer): void {
-    for (const header of splitBatches(records)) {
+    for (const header of splitBatches(records, undefined, { acceptCompacted: true })) {
       if (header.producerId >= 0 && !header.isControl) {
         const kept = (state.producers.get(header.producerId) ?? []).slice(-4);
         kept.push({
