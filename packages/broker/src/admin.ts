@@ -126,6 +126,7 @@ export function describeTopics(
             logStartOffset: local?.log.logStartOffset ?? -1,
             logEndOffset: local?.log.logEndOffset ?? -1,
             sizeBytes: local?.log.sizeBytes ?? -1,
+            dirtyRatio: local?.cleanable?.dirtyRatio ?? -1,
           };
         }),
       };

@@ -54,6 +54,7 @@ import {
 import { fetch } from "./fetch.js";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
 import { GroupHandlers } from "./groups/handlers.js";
+import type { LogCleanerConfig } from "./log-cleaner.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId, nextProducerId } from "./producer-ids.js";
@@ -89,6 +90,8 @@ export interface BrokerOptions {
   /** Kafka's replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
   readonly replicaLagTimeMaxMs?: number;
   readonly replicaFetcher?: ReplicaFetcherOptions;
+  /** The log cleaner of compacted topics (docs/compaction.md). */
+  readonly logCleaner?: Partial<LogCleanerConfig>;
   readonly groups?: Partial<GroupCoordinatorConfig>;
   readonly transactions?: Partial<TransactionCoordinatorConfig>;
   /**
@@ -174,6 +177,7 @@ export class Broker {
             },
       alterPartition: (request) => options.controller.alterPartition(request),
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
+      logCleaner: options.logCleaner,
       fetcher: options.replicaFetcher,
     });
     this.context = {

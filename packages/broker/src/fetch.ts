@@ -58,7 +58,7 @@ function observeConsumerFetch(
       if (!data || data.length === 0) continue;
       const fetchOffset = request.topics[t].partitions[p].fetchOffset;
       bytes += data.length;
-      for (const header of scanBatches(data, { validateCrc: false }).batches) {
+      for (const header of scanBatches(data, { validateCrc: false, acceptCompacted: true }).batches) {
         records += header.lastOffset - Math.max(header.baseOffset, fetchOffset) + 1;
       }
     }

@@ -39,6 +39,7 @@ export type {
 export type { GroupCoordinatorConfig } from "./groups/coordinator.js";
 export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
+export { defaultLogCleanerConfig, type LogCleanerConfig } from "./log-cleaner.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";
 export {

@@ -37,7 +37,10 @@ export function* readBatchHeaders(
   // Every pass moves `offset` past at least one batch, or stops: at most one pass per batch.
   while (offset < log.logEndOffset) {
     const { records } = log.read(offset, readBytes, { minOneBatch: true });
-    const batches = withControlRecords(records, scanBatches(records, { validateCrc: false }).batches);
+    const batches = withControlRecords(
+      records,
+      scanBatches(records, { validateCrc: false, acceptCompacted: true }).batches,
+    );
     if (batches.length === 0) return;
     for (const header of batches) if (header.lastOffset >= offset) yield header;
     offset = batches[batches.length - 1].lastOffset + 1;

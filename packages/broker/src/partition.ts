@@ -13,17 +13,18 @@
 // toward the high watermark once fsynced (group commit), and followers fsync
 // before they fetch again, so the offset a follower reports is durable there.
 
-import { type PartitionImage, sameIds, type TopicConfig } from "@brook/metadata";
+import { compacts, deletes, type PartitionImage, sameIds, type TopicConfig } from "@brook/metadata";
 import {
   type AlterPartitionRequest__Output,
   asBrookError,
+  assert,
   type BatchHeader,
   BrookError,
   type Clock,
   encodeControlBatch,
   scanBatches,
 } from "@brook/protocol";
-import type { EpochEndOffset, PartitionLog } from "@brook/storage";
+import type { CleanResult, EpochEndOffset, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 import { OFFSETS_TOPIC } from "./groups/records.js";
 import { type LogBatchHeader, readBatchHeaders, withControlRecords } from "./log-batch-headers.js";
@@ -274,7 +275,7 @@ export class Partition {
         return this.readUpTo(offset, maxBytes, minOneBatch, this.highWatermarkOffset);
       case "read_committed": {
         const result = this.readUpTo(offset, maxBytes, minOneBatch, this.lastStableOffset);
-        const batches = scanBatches(result.records, { validateCrc: false }).batches;
+        const batches = scanBatches(result.records, { validateCrc: false, acceptCompacted: true }).batches;
         const end = batches.at(-1)?.lastOffset;
         if (end === undefined) return result;
         return { ...result, abortedTransactions: this.producers.abortedTransactions(offset, end + 1) };
@@ -413,7 +414,7 @@ export class Partition {
     this.requireFollower();
     const result = this.log.appendAsFollower(batches);
     // The bytes carry the leader's offsets now that the log accepted them.
-    this.producers.loadFromBatches(withControlRecords(batches, headersOf(batches)));
+    this.producers.loadFromBatches(withControlRecords(batches, storedHeadersOf(batches)));
     return result;
   }
 
@@ -482,6 +483,33 @@ export class Partition {
         "retention deleted old segments",
       );
     }
+  }
+
+  /**
+   * How dirty this replica's log is, when its topic is compacted: the share
+   * of its sealed bytes the cleaner has not seen yet, against the topic's
+   * min.cleanable.dirty.ratio. Undefined for a topic that only deletes.
+   */
+  get cleanable(): { dirtyRatio: number; minCleanableDirtyRatio: number } | undefined {
+    if (!compacts(this.config.cleanupPolicy)) return undefined;
+    return { dirtyRatio: this.log.dirtyRatio, minCleanableDirtyRatio: this.config.minCleanableDirtyRatio };
+  }
+
+  /**
+   * One pass of the log cleaner over this replica (leader or follower: each
+   * replica compacts its own log, as in Kafka). It never cleans at or above
+   * the last stable offset, so nothing a consumer cannot read yet, nor an
+   * open transaction, is touched.
+   */
+  clean(limits: { offsetMapEntriesMax: number; bytesMax: number }): Promise<CleanResult> {
+    assert(compacts(this.config.cleanupPolicy), "only a compacted topic's log is cleaned");
+    return this.log.clean({
+      upToOffset: this.lastStableOffset,
+      nowMs: this.context.clock.nowMs(),
+      deleteRetentionMs: this.config.deleteRetentionMs,
+      offsetMapEntriesMax: limits.offsetMapEntriesMax,
+      bytesMax: limits.bytesMax,
+    });
   }
 
   /** Stops serving and removes the log from disk (its topic was deleted, or the replica moved away). */
@@ -837,6 +865,13 @@ function headersOf(batches: Buffer, maxBatchBytes?: number): BatchHeader[] {
   return scan.batches;
 }
 
+/** The headers of batches that come from a log (the leader's, fetched): compacted ones are valid there. */
+function storedHeadersOf(batches: Buffer): BatchHeader[] {
+  const scan = scanBatches(batches, { validateCrc: false, acceptCompacted: true });
+  if (scan.error) throw scan.error;
+  return scan.batches;
+}
+
 interface PendingIsr {
   readonly isr: readonly number[];
   /** The partition epoch the request was decided on: any change to it settles the request. */
@@ -856,11 +891,13 @@ const refusedUncommitted = new Set([
 ]);
 
 export function toLogConfig(config: TopicConfig) {
+  // A compact-only topic keeps every key's latest record however old: retention deletes nothing there.
+  const retains = deletes(config.cleanupPolicy);
   return {
     segmentBytes: config.segmentBytes,
     segmentMs: config.segmentMs,
-    retentionMs: config.retentionMs,
-    retentionBytes: config.retentionBytes,
+    retentionMs: retains ? config.retentionMs : -1,
+    retentionBytes: retains ? config.retentionBytes : -1,
     maxMessageBytes: config.maxMessageBytes,
   };
 }

@@ -12,6 +12,7 @@ import { type MetadataImage, resolveTopicConfig, type TopicImage } from "@brook/
 import { type AlterPartitionRequest__Output, asBrookError, BrookError, type Clock } from "@brook/protocol";
 import { nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
+import { defaultLogCleanerConfig, LogCleaner, type LogCleanerConfig } from "./log-cleaner.js";
 import { Partition, type PartitionContext, toLogConfig } from "./partition.js";
 import { ReplicaFetcherManager, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 
@@ -45,6 +46,8 @@ export interface ReplicaManagerOptions {
   /** Kafka's replica.lag.time.max.ms. */
   readonly replicaLagTimeMaxMs?: number;
   readonly fetcher?: ReplicaFetcherOptions;
+  /** The log cleaner of compacted topics (docs/compaction.md). */
+  readonly logCleaner?: Partial<LogCleanerConfig>;
 }
 
 /**
@@ -74,6 +77,8 @@ export class ReplicaManager {
   private readonly partitionContext: PartitionContext;
   private readonly fetchers: ReplicaFetcherManager;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Compacts the dirtiest compacted replica, one bounded pass per tick. */
+  readonly cleaner: LogCleaner;
 
   constructor(options: ReplicaManagerOptions) {
     this.brokerId = options.brokerId;
@@ -93,6 +98,11 @@ export class ReplicaManager {
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
     };
     this.fetchers = new ReplicaFetcherManager(options.brokerId, options.logger, options.fetcher);
+    this.cleaner = new LogCleaner(
+      () => this.partitions.values(),
+      { ...defaultLogCleanerConfig, ...options.logCleaner },
+      this.logger,
+    );
     mkdirSync(this.dataDir, { recursive: true });
   }
 
@@ -111,6 +121,7 @@ export class ReplicaManager {
       timer.unref();
       this.timers.push(timer);
     };
+    this.cleaner.start();
     every(isrCheckIntervalMs, (partition) => partition.checkIsr(), "ISR check failed");
     every(
       highWatermarkCheckpointIntervalMs,
@@ -181,6 +192,7 @@ export class ReplicaManager {
 
   async close(): Promise<void> {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
+    await this.cleaner.stop();
     this.fetchers.close();
     await this.applying;
     await Promise.all([...this.partitions.values()].map((partition) => partition.close()));

@@ -44,6 +44,7 @@ describe("admin", () => {
       logStartOffset: 0,
       logEndOffset: 0,
       sizeBytes: 0,
+      dirtyRatio: 0,
     });
     expect(orders.configEntries).toEqual([{ name: "cleanup.policy", value: "delete" }]);
 

@@ -15,6 +15,24 @@ export interface TopicConfig {
   /** "fsync": a record counts toward the high watermark once fsynced (group commit). "none": once written. */
   readonly flushMode: "fsync" | "none";
   readonly uncleanLeaderElection: boolean;
+  /** Kafka's cleanup.policy: delete old segments, keep the latest record per key (compact), or both. */
+  readonly cleanupPolicy: CleanupPolicy;
+  /** How long a compacted topic keeps a tombstone (a null value) after it is written. */
+  readonly deleteRetentionMs: number;
+  /** A compacted partition is cleaned once this share of its sealed bytes is dirty (not cleaned yet). */
+  readonly minCleanableDirtyRatio: number;
+}
+
+export type CleanupPolicy = "delete" | "compact" | "compact,delete";
+
+/** Whether the policy keeps the latest record per key (the log cleaner works on it). */
+export function compacts(policy: CleanupPolicy): boolean {
+  return policy !== "delete";
+}
+
+/** Whether the policy deletes old segments by retention.ms and retention.bytes. */
+export function deletes(policy: CleanupPolicy): boolean {
+  return policy !== "compact";
 }
 
 type Parser = (value: string) => unknown;
@@ -32,6 +50,18 @@ const oneOf =
   (value) =>
     choices.includes(value) ? value : undefined;
 const boolean: Parser = (value) => (value === "true" ? true : value === "false" ? false : undefined);
+const fraction: Parser = (value) => {
+  const n = Number(value);
+  return /^\d*\.?\d+$/.test(value) && n >= 0 && n <= 1 ? n : undefined;
+};
+/** Kafka takes the two policies in either order, as a comma-separated list. */
+const cleanupPolicy: Parser = (value) => {
+  const parts = new Set(value.split(",").map((part) => part.trim()));
+  if (parts.size === 0 || [...parts].some((part) => part !== "delete" && part !== "compact"))
+    return undefined;
+  if (parts.size === 2) return "compact,delete";
+  return [...parts][0];
+};
 
 interface ConfigKey {
   readonly field: keyof TopicConfig;
@@ -90,6 +120,24 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, ConfigKey>> = {
     parse: boolean,
     defaultValue: "false",
     doc: "Allow an out-of-sync replica to become leader (may lose acknowledged records).",
+  },
+  "cleanup.policy": {
+    field: "cleanupPolicy",
+    parse: cleanupPolicy,
+    defaultValue: "delete",
+    doc: "delete: drop segments past retention.ms/retention.bytes; compact: keep the latest record per key (docs/compaction.md); compact,delete: both.",
+  },
+  "delete.retention.ms": {
+    field: "deleteRetentionMs",
+    parse: integer(0),
+    defaultValue: String(DAY_MS),
+    doc: "On a compacted topic, how long a tombstone (null value) is kept, so consumers that read slowly still see the delete.",
+  },
+  "min.cleanable.dirty.ratio": {
+    field: "minCleanableDirtyRatio",
+    parse: fraction,
+    defaultValue: "0.5",
+    doc: "On a compacted topic, clean a partition once this share (0 to 1) of its sealed bytes has not been cleaned yet.",
   },
 };
 

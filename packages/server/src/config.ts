@@ -5,7 +5,11 @@
 // docs/configuration.md is generated from CONFIG_SCHEMA (make docs).
 
 import { readFileSync } from "node:fs";
-import { defaultReplicaLagTimeMaxMs, defaultTransactionCoordinatorConfig } from "@brook/broker";
+import {
+  defaultLogCleanerConfig,
+  defaultReplicaLagTimeMaxMs,
+  defaultTransactionCoordinatorConfig,
+} from "@brook/broker";
 import {
   defaultHeartbeatIntervalMs,
   defaultSessionTimeoutMs,
@@ -66,6 +70,12 @@ export interface NodeConfig {
   readonly transactionMaxTimeoutMs: number;
   /** Kafka's transaction.state.log.num.partitions: partitions of __transaction_state when it is created. */
   readonly transactionStateTopicPartitions: number;
+  /** How often the log cleaner looks for a dirty compacted partition (Kafka's log.cleaner.backoff.ms). */
+  readonly logCleanerIntervalMs: number;
+  /** Keys one cleaner pass can remember (Kafka's log.cleaner.dedupe.buffer.size, in keys). */
+  readonly logCleanerOffsetMapEntries: number;
+  /** Bytes of log one cleaner pass reads at most. */
+  readonly logCleanerBytesPerPass: number;
 }
 
 type Raw = Record<string, unknown>;
@@ -330,6 +340,30 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: positiveInt(partitionsPerTopicMax),
     expected: `a whole number from 1 to ${partitionsPerTopicMax}`,
     doc: "Partitions of __transaction_state, where transaction coordinators keep their state, when the first transactional producer creates it (Kafka's transaction.state.log.num.partitions). Later changes have no effect.",
+  },
+  logCleanerIntervalMs: {
+    env: "BROOK_LOG_CLEANER_INTERVAL_MS",
+    flag: "--log-cleaner-interval-ms",
+    defaultValue: defaultLogCleanerConfig.intervalMs,
+    parse: positiveInt(3_600_000),
+    expected: "milliseconds from 1 to 3600000",
+    doc: "How often the log cleaner looks for the dirtiest compacted partition and cleans it for one pass (Kafka's log.cleaner.backoff.ms).",
+  },
+  logCleanerOffsetMapEntries: {
+    env: "BROOK_LOG_CLEANER_OFFSET_MAP_ENTRIES",
+    flag: "--log-cleaner-offset-map-entries",
+    defaultValue: defaultLogCleanerConfig.offsetMapEntriesMax,
+    parse: positiveInt(100_000_000),
+    expected: "a whole number from 1 to 100000000",
+    doc: "Distinct keys one cleaner pass can remember, which bounds its memory (Kafka's log.cleaner.dedupe.buffer.size, counted in keys); a pass that meets more cleans up to where it filled.",
+  },
+  logCleanerBytesPerPass: {
+    env: "BROOK_LOG_CLEANER_BYTES_PER_PASS",
+    flag: "--log-cleaner-bytes-per-pass",
+    defaultValue: defaultLogCleanerConfig.bytesPerPassMax,
+    parse: positiveInt(2 ** 31 - 1),
+    expected: `bytes from 1 to ${2 ** 31 - 1}`,
+    doc: "Bytes of log one cleaner pass reads at most: the pass runs on the node's event loop, so this bounds how long it holds it.",
   },
 };
 

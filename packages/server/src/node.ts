@@ -103,6 +103,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     startsBehindMetadata: true,
     incarnationId,
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+    logCleaner: {
+      intervalMs: config.logCleanerIntervalMs,
+      offsetMapEntriesMax: config.logCleanerOffsetMapEntries,
+      bytesPerPassMax: config.logCleanerBytesPerPass,
+    },
     transactions: {
       transactionTimeoutMsMax: config.transactionMaxTimeoutMs,
       transactionStateTopicPartitions: config.transactionStateTopicPartitions,

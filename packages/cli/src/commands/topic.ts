@@ -1,6 +1,6 @@
 // `brook topic create|list|describe|alter|delete`.
 
-import type { BrokerEndpoint } from "@brook/client";
+import type { BrokerEndpoint, TopicDescription } from "@brook/client";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseInteger, withAdmin } from "../connect.js";
 import { printJson, printTable } from "../output.js";
@@ -71,54 +71,84 @@ function addList(topic: Command): void {
 function addDescribe(topic: Command): void {
   topic
     .command("describe")
-    .description("show a topic's partitions: leader, epoch, replicas, ISR and offsets")
+    .description(
+      "show a topic's partitions: leader, epoch, replicas, ISR and offsets; a compacted topic's dirty ratio",
+    )
     .argument("<name>")
     .option("--json", "print JSON")
     .action(async (name, options, command) => {
       await withAdmin(command, async (admin) => {
         const [description] = await admin.describeTopics({ topics: [name] });
-        const partitions = description.partitions.map((p) => ({
-          partition: p.partition,
-          leader: p.leader,
-          leaderEpoch: p.leaderEpoch,
-          replicas: p.replicas,
-          isr: p.isr,
-          highWatermark: p.highWatermark,
-          logStartOffset: p.logStartOffset,
-        }));
-        // The brokers holding its replicas, with their Kafka listeners (null: none).
-        const brokers = description.brokers.map((b) => ({
-          id: b.id,
-          host: b.host,
-          port: b.port,
-          kafkaHost: b.kafkaHost ?? null,
-          kafkaPort: b.kafkaPort ?? null,
-        }));
-        if (options.json) {
-          printJson({ name: description.name, partitions, brokers });
-          return;
-        }
-        process.stdout.write(`topic ${description.name} (id ${description.topicId})\n`);
-        if (description.configEntries.length > 0) {
-          process.stdout.write(
-            `configs: ${description.configEntries.map((c) => `${c.name}=${c.value}`).join(", ")}\n`,
-          );
-        }
-        process.stdout.write(`brokers: ${description.brokers.map(describeBroker).join(", ")}\n`);
-        printTable(
-          ["partition", "leader", "epoch", "replicas", "isr", "log start", "high watermark"],
-          partitions.map((p) => [
-            p.partition,
-            p.leader,
-            p.leaderEpoch,
-            p.replicas.join(","),
-            p.isr.join(","),
-            p.logStartOffset,
-            p.highWatermark,
-          ]),
-        );
+        if (options.json) printJson(describedAsJson(description));
+        else printDescription(description);
       });
     });
+}
+
+/** The topic's cleanup.policy: what it overrides, else Kafka's default. */
+function cleanupPolicyOf(description: TopicDescription): string {
+  return description.configEntries.find((c) => c.name === "cleanup.policy")?.value ?? "delete";
+}
+
+/** `topic describe --json`: partitions and brokers; a compacted topic adds its policy and dirty ratios. */
+function describedAsJson(description: TopicDescription) {
+  const compacted = cleanupPolicyOf(description) !== "delete";
+  const partitions = description.partitions.map((p) => ({
+    partition: p.partition,
+    leader: p.leader,
+    leaderEpoch: p.leaderEpoch,
+    replicas: p.replicas,
+    isr: p.isr,
+    highWatermark: p.highWatermark,
+    logStartOffset: p.logStartOffset,
+    ...(compacted ? { dirtyRatio: p.dirtyRatio } : {}),
+  }));
+  // The brokers holding its replicas, with their Kafka listeners (null: none).
+  const brokers = description.brokers.map((b) => ({
+    id: b.id,
+    host: b.host,
+    port: b.port,
+    kafkaHost: b.kafkaHost ?? null,
+    kafkaPort: b.kafkaPort ?? null,
+  }));
+  return compacted
+    ? { name: description.name, cleanupPolicy: cleanupPolicyOf(description), partitions, brokers }
+    : { name: description.name, partitions, brokers };
+}
+
+function printDescription(description: TopicDescription): void {
+  const policy = cleanupPolicyOf(description);
+  process.stdout.write(`topic ${description.name} (id ${description.topicId})\n`);
+  if (description.configEntries.length > 0) {
+    process.stdout.write(
+      `configs: ${description.configEntries.map((c) => `${c.name}=${c.value}`).join(", ")}\n`,
+    );
+  }
+  process.stdout.write(`brokers: ${description.brokers.map(describeBroker).join(", ")}\n`);
+  const compacted = policy !== "delete";
+  printTable(
+    [
+      "partition",
+      "leader",
+      "epoch",
+      "replicas",
+      "isr",
+      "log start",
+      "high watermark",
+      ...(compacted ? ["dirty"] : []),
+    ],
+    description.partitions.map((p) => [
+      p.partition,
+      p.leader,
+      p.leaderEpoch,
+      p.replicas.join(","),
+      p.isr.join(","),
+      p.logStartOffset,
+      p.highWatermark,
+      // As the answering broker's own replica has it; "-" where it holds none.
+      ...(compacted ? [p.dirtyRatio < 0 ? "-" : `${Math.round(p.dirtyRatio * 100)}%`] : []),
+    ]),
+  );
 }
 
 function addAlter(topic: Command): void {

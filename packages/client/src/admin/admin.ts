@@ -96,6 +96,8 @@ export interface PartitionDescription {
   logStartOffset: number;
   logEndOffset: number;
   sizeBytes: number;
+  /** Compacted topics: the share of the replica's sealed bytes not cleaned yet (0 to 1); -1 otherwise. */
+  dirtyRatio: number;
 }
 
 export interface TopicDescription {
@@ -397,6 +399,7 @@ function toPartitionDescription(description: PartitionDescription__Output): Part
     logStartOffset: description.logStartOffset,
     logEndOffset: description.logEndOffset,
     sizeBytes: description.sizeBytes,
+    dirtyRatio: description.dirtyRatio,
   };
 }
 
