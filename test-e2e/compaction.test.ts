@@ -2,10 +2,15 @@
 // record per key once its segments are sealed and cleaned, on every replica, through a leader's SIGKILL;
 // offsets of the surviving records do not move, a consumer reading from the start gets every key's
 // latest value, and `brook topic describe` shows the policy and how dirty each partition is.
+import { createRequire } from "node:module";
 import { Brook, type ConsumedMessage, silentLogger } from "@brook/client";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./wait.js";
+
+// kafkajs is CommonJS; what is checked is that a Kafka client walks thinned and filler batches.
+const require = createRequire(import.meta.url);
+const { Kafka, logLevel } = require("kafkajs");
 
 let cluster: Cluster;
 let brook: Brook;
@@ -93,6 +98,31 @@ describe("log compaction", () => {
         expect(m.offset).toBe(Number(m.value.toString().split("-")[0].slice(1)) * keys + k);
     }
 
+    // A Kafka client (kafkajs) walks the same log: thinned batches and fillers, to the end, without a loop.
+    const kafka = new Kafka({ brokers: cluster.kafkaBootstrap.split(","), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: "compacted-reader", maxWaitTimeInMs: 100 });
+    const seen = new Map<string, string | null>();
+    let last = -1;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({
+        message,
+      }: {
+        message: { key: Buffer; value: Buffer | null; offset: string };
+      }) => {
+        seen.set(message.key.toString(), message.value?.toString() ?? null);
+        last = Number(message.offset);
+      },
+    });
+    await waitFor(`kafkajs to read to the end (${end - 1})`, 20_000, async () =>
+      last === end - 1 ? true : undefined,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; it reached offset ${last} with ${seen.size} keys`);
+    });
+    await consumer.disconnect();
+    expect(seen).toEqual(expected);
+
     // Kill the leader: a follower, compacted on its own, takes over and serves the same latest values.
     const metadata = await admin.describeTopics({ topics: [topic] });
     const leader = cluster.nodes.find((n) => n.id === metadata[0].partitions[0].leader)!;
@@ -106,5 +136,5 @@ describe("log compaction", () => {
     expect(latest(afterFailover)).toEqual(expected);
     await leader.start();
     await admin.close();
-  });
+  }, 120_000);
 });

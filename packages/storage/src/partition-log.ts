@@ -13,6 +13,7 @@ import {
   decodeRecordBatches,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
+  scanBatches,
   splitBatches,
 } from "@brook/protocol";
 import {
@@ -352,23 +353,40 @@ export class PartitionLog {
     }
     const maxOffset = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
     const minOneBatch = options.minOneBatch ?? true;
-    let records: Buffer = Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    let bytes = 0;
     try {
-      for (
-        let i = segmentIndexFor(this.segments, offset);
-        offset < maxOffset && i < this.segments.length;
-        i++
-      ) {
+      let i = segmentIndexFor(this.segments, offset);
+      let at = offset;
+      while (at < maxOffset && i < this.segments.length) {
         const segment = this.segments[i];
-        records = segment.read(offset, maxBytes, maxOffset, minOneBatch);
+        // After empty batches only, one more batch is taken even past maxBytes (as the first is): a
+        // reader must be given a record to move on.
+        const part = segment.read(
+          at,
+          Math.max(0, maxBytes - bytes),
+          maxOffset,
+          minOneBatch || parts.length > 0,
+        );
+        if (part.length > 0) {
+          parts.push(part);
+          bytes += part.length;
+          // A read that found only compaction's empty batches goes on: a reader would get no record, and
+          // some clients (kafkajs) would fetch the same offset again forever.
+          const emptyEnd = endOfEmptyBatches(part);
+          if (emptyEnd === undefined) break;
+          at = emptyEnd;
+        } else if (segment.nextOffset > at) {
+          break; // nothing more below maxOffset
+        }
         // Only an offset at a segment's very end moves on to the next segment.
-        if (records.length > 0 || segment.nextOffset > offset) break;
+        if (at >= segment.nextOffset) i++;
       }
     } catch (error) {
       throw this.storageError(`read offset ${offset}`, error);
     }
     return {
-      records,
+      records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
       highWatermark: this.highWatermark,
       logStartOffset: this.startOffset,
       logEndOffset: this.logEndOffset,
@@ -1069,4 +1087,11 @@ function placeBatch(header: BatchHeader, baseOffset: number): PlacedBatch {
     sizeInBytes: header.sizeInBytes,
     maxTimestamp: header.maxTimestamp,
   };
+}
+
+/** The offset after `batches` when none of them holds a record (compaction's fillers), else undefined. */
+function endOfEmptyBatches(batches: Buffer): number | undefined {
+  const { batches: headers } = scanBatches(batches, { validateCrc: false, acceptCompacted: true });
+  if (headers.length === 0 || headers.some((header) => header.recordCount > 0)) return undefined;
+  return headers[headers.length - 1].lastOffset + 1;
 }

@@ -228,6 +228,23 @@ describe("clean", () => {
     expect(readBatchHeader(log.read(5, 1000).records)).toMatchObject({ baseOffset: 0, lastOffset: 17 });
   });
 
+  it("a read that finds only empty batches goes on to the next segment, so it returns a record", async () => {
+    // Segment 1 holds only k's first values (emptied into a filler); segment 2 holds k's latest.
+    const log = await open("", { segmentBytes: 100_000 });
+    for (let i = 0; i < 5; i++) log.append(batchOf([{ key: "k", value: `old${i}` }]), 0);
+    await roll(log);
+    log.append(batchOf([{ key: "k", value: "latest" }]), 0);
+    await roll(log);
+    log.highWatermark = log.logEndOffset;
+    await log.clean({ ...cleanDefaults, upToOffset: log.logEndOffset });
+    const read = decodeRecordBatches(log.read(0, 1_000).records);
+    expect(read[0].records).toHaveLength(0); // the filler first...
+    expect(read.flatMap((b) => b.records).map((r) => r.value?.toString())).toContain("latest"); // ...then a record
+    // Without room for more than the filler, the read still moves on (one batch past the bytes asked for).
+    const tight = decodeRecordBatches(log.read(0, 1).records);
+    expect(tight.flatMap((b) => b.records).length).toBeGreaterThan(0);
+  });
+
   it("keeps a latest tombstone until its batch is older than deleteRetentionMs, then removes it", async () => {
     const log = await open("", { segmentBytes: 100_000 });
     log.append(batchOf([{ key: "k", value: "v" }]), 0);
