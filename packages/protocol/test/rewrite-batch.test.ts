@@ -52,7 +52,9 @@ describe("rewriteBatch", () => {
       recordCount: 2,
     });
     const [decoded] = decodeRecordBatches(rewritten);
-    expect(decoded.records.map((r) => [r.offset, r.timestamp, r.key?.toString(), r.value?.toString()])).toEqual([
+    expect(
+      decoded.records.map((r) => [r.offset, r.timestamp, r.key?.toString(), r.value?.toString()]),
+    ).toEqual([
       [101, 1_700_000_000_010, "k1", "value-1"],
       [104, 1_700_000_000_040, "k4", "value-4"],
     ]);
