@@ -1,0 +1,53 @@
+// The options of DSL operators: serdes for topics read, written and repartitioned (Kafka's Consumed,
+// Produced and Grouped, as plain objects) and Materialized for the stores aggregations and tables keep.
+
+import { TopologyError } from "../errors.js";
+import type { Serde } from "../serdes.js";
+
+export interface Consumed<K, V> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+}
+
+export interface Produced<K, V> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+}
+
+export interface Grouped<K, V> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  /** Names the repartition topic `<applicationId>-<name>-repartition` instead of the store's name. */
+  name?: string;
+}
+
+/** Which store an aggregation or table keeps its state in, and with which serdes. */
+export class Materialized<K, V> {
+  private constructor(
+    readonly storeName: string | undefined,
+    readonly keySerde: Serde<K> | undefined,
+    readonly valueSerde: Serde<V> | undefined,
+  ) {}
+
+  /** A store of this name, which the test driver (and later interactive queries) can look up. */
+  static as<K, V>(storeName: string): Materialized<K, V> {
+    if (storeName.length === 0 || !/^[a-zA-Z0-9._-]+$/.test(storeName)) {
+      throw new TopologyError(
+        `a store name takes letters, digits, '.', '_' and '-': ${JSON.stringify(storeName)}`,
+      );
+    }
+    return new Materialized<K, V>(storeName, undefined, undefined);
+  }
+
+  static with<K, V>(keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined): Materialized<K, V> {
+    return new Materialized(undefined, keySerde, valueSerde);
+  }
+
+  withKeySerde(keySerde: Serde<K>): Materialized<K, V> {
+    return new Materialized(this.storeName, keySerde, this.valueSerde);
+  }
+
+  withValueSerde(valueSerde: Serde<V>): Materialized<K, V> {
+    return new Materialized(this.storeName, this.keySerde, valueSerde);
+  }
+}
