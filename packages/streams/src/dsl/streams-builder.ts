@@ -21,12 +21,13 @@ export class StreamsBuilder {
 
   /** The topic as a table: each record is its key's latest value, a null value deletes the key. */
   table<K, V>(topic: string, consumed: Consumed<K, V> = {}, materialized?: Materialized<K, V>): KTable<K, V> {
-    const stream = this.stream(topic, consumed);
-    if (materialized?.storeName !== undefined) return stream.toTable(materialized);
-    let named = Materialized.as<K, V>(this.builder.nextName(`${topic}-STATE-STORE-`));
+    // Named before the source, as Kafka numbers them: users-STATE-STORE-0000000000, then KSTREAM-SOURCE-0000000001.
+    let named = Materialized.as<K, V>(
+      materialized?.storeName ?? this.builder.nextName(`${topic}-STATE-STORE-`),
+    );
     if (materialized?.keySerde) named = named.withKeySerde(materialized.keySerde);
     if (materialized?.valueSerde) named = named.withValueSerde(materialized.valueSerde);
-    return stream.toTable(named);
+    return this.stream(topic, consumed).toTable(named);
   }
 
   /** A store for processors of your own (KStream.process). */
