@@ -27,6 +27,8 @@ export class Materialized<K, V> {
     readonly storeName: string | undefined,
     readonly keySerde: Serde<K> | undefined,
     readonly valueSerde: Serde<V> | undefined,
+    /** For window and session stores: how long windows stay queryable; at least size (or gap) plus grace. */
+    readonly retentionMs: number | undefined = undefined,
   ) {}
 
   /** A store of this name, which the test driver (and later interactive queries) can look up. */
@@ -44,10 +46,17 @@ export class Materialized<K, V> {
   }
 
   withKeySerde(keySerde: Serde<K>): Materialized<K, V> {
-    return new Materialized(this.storeName, keySerde, this.valueSerde);
+    return new Materialized(this.storeName, keySerde, this.valueSerde, this.retentionMs);
   }
 
   withValueSerde(valueSerde: Serde<V>): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, valueSerde);
+    return new Materialized(this.storeName, this.keySerde, valueSerde, this.retentionMs);
+  }
+
+  withRetention(retentionMs: number): Materialized<K, V> {
+    if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) {
+      throw new TopologyError(`retention must be a non-negative integer of ms, got ${retentionMs}`);
+    }
+    return new Materialized(this.storeName, this.keySerde, this.valueSerde, retentionMs);
   }
 }

@@ -2,6 +2,7 @@
 // Windowed<K>. Event time is the record's timestamp; a record for a window already closed (its end plus
 // the grace period is behind stream time) is dropped and counted as late.
 
+import { TopologyError } from "../errors.js";
 import type { Serde } from "../serdes.js";
 import { Serdes } from "../serdes.js";
 import type { SessionWindows, TimeWindows, Windowed } from "../windows.js";
@@ -15,6 +16,21 @@ import {
   type Update,
   windowAggregate,
 } from "./stateful-processors.js";
+
+/** A store keeps windows at least until they close (Kafka refuses less retention than that, as here). */
+function retention(
+  materialized: Materialized<unknown, unknown> | undefined,
+  minimumMs: number,
+  storeName: string,
+) {
+  const retentionMs = materialized?.retentionMs ?? minimumMs;
+  if (retentionMs < minimumMs) {
+    throw new TopologyError(
+      `store ${storeName}: retention ${retentionMs} ms is less than window size (or gap) plus grace, ${minimumMs} ms`,
+    );
+  }
+  return retentionMs;
+}
 
 export type Merger<K, VA> = (key: K, aggregate1: VA, aggregate2: VA) => VA;
 
@@ -61,7 +77,7 @@ export class TimeWindowedKStream<K, V> {
       kind: "window",
       name,
       windowSizeMs: this.windows.sizeMs,
-      retentionMs: this.windows.retentionMs,
+      retentionMs: retention(materialized, this.windows.retentionMs, name),
       keySerde: untyped(keySerde),
       valueSerde: untyped(valueSerde),
     }));
@@ -120,7 +136,7 @@ export class SessionWindowedKStream<K, V> {
     const storeName = this.input.addStore(prefix, materialized?.storeName, (name) => ({
       kind: "session",
       name,
-      retentionMs: this.windows.retentionMs,
+      retentionMs: retention(materialized, this.windows.retentionMs, name),
       keySerde: untyped(keySerde),
       valueSerde: untyped(valueSerde),
     }));
