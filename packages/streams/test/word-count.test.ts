@@ -1,7 +1,7 @@
 // The canonical example end to end through the driver: split lines into words, count them by word.
 
 import { describe, expect, it } from "vitest";
-import { Materialized, Serdes, StreamsBuilder, TopologyTestDriver } from "../src/index.js";
+import { Materialized, Serdes, StreamsBuilder, TimeWindows, TopologyTestDriver } from "../src/index.js";
 
 describe("word count", () => {
   it("counts words across lines through a repartition by word", () => {
@@ -33,6 +33,28 @@ describe("word count", () => {
     ]);
     expect(driver.producedTopicNames()).toEqual(
       expect.arrayContaining(["wc-word-counts-repartition", "wc-word-counts-changelog", "counts"]),
+    );
+  });
+
+  it("runs windowed, as docs/streams.md shows it", () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream<string, string>("lines", { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+      .flatMapValues((line) => line.toLowerCase().split(/\s+/))
+      .groupBy((_key, word) => word, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+      .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 5_000))
+      .count(Materialized.as("word-counts"))
+      .toStream()
+      .map((windowed, count) => [`${windowed.key}@${windowed.window.start}`, count])
+      .to("counts", { keySerde: Serdes.String(), valueSerde: Serdes.Int64() });
+
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: "wc" });
+    driver.createInputTopic("lines", Serdes.String(), Serdes.String()).pipeInput(null, "the cat", 1_000);
+    expect(driver.createOutputTopic("counts", Serdes.String(), Serdes.Int64()).readKeyValuesToList()).toEqual(
+      [
+        { key: "the@0", value: 1 },
+        { key: "cat@0", value: 1 },
+      ],
     );
   });
 });
