@@ -102,7 +102,11 @@ export class KStream<K, V> {
     const name = this.builder.nextName("KSTREAM-MERGE-");
     const forward = processorOf<K, V, K, V>((record, context) => context.forward(record));
     this.builder.topology.addProcessor(name, forward, [this.nodeName, other.nodeName]);
-    const serdes = this.serdes.keySerde === other.serdes.keySerde ? this.serdes : {};
+    // A serde is known after the merge only when both sides agree on it.
+    const serdes: KnownSerdes<K, V> = {
+      keySerde: this.serdes.keySerde === other.serdes.keySerde ? this.serdes.keySerde : undefined,
+      valueSerde: this.serdes.valueSerde === other.serdes.valueSerde ? this.serdes.valueSerde : undefined,
+    };
     return new KStream(this.builder, name, serdes, this.repartitionRequired || other.repartitionRequired);
   }
 
