@@ -77,10 +77,10 @@ export class CoordinatorFinder {
     const numPartitions = transactional
       ? this.sizes.transactionStateTopicPartitions
       : this.sizes.offsetsTopicPartitions;
-    // Committed offsets and transaction states are kept until deleted, not aged out: the log cleaner keeps
-    // each key's latest record (a group's offset on a partition, a transactional id's state) and drops
-    // the older ones, so a coordinator taking over replays the live state, not every commit ever made.
-    const configs: TopicConfigEntry__Output[] = [{ key: "cleanup.policy", value: "compact" }];
+    // Committed offsets and transaction states are kept until deleted, not aged out. Not compacted yet:
+    // the cleaner's first version holds the event loop for a whole segment and never cleans transactional
+    // batches, which these topics are full of (docs/compaction.md, limits).
+    const configs: TopicConfigEntry__Output[] = [{ key: "retention.ms", value: "-1" }];
     if (transactional) {
       configs.push({
         key: "min.insync.replicas",

@@ -79,18 +79,28 @@ export interface CleanRules {
   tombstoneHorizonMs: number;
   /** True when no later batch of the header's producer is in the log (its emptied batch is then kept). */
   isLastBatchOfProducer(header: BatchHeader): boolean;
+  /**
+   * Whether a tombstone past the horizon may go. Not while the log holds transactional batches: they are
+   * never cleaned, so an older transactional value of the key (a transactional offset commit, say) would
+   * come back once the tombstone that hides it is gone.
+   */
+  tombstonesMayGo(): boolean;
 }
 
 /**
  * Whether a record of a compactable batch survives: a keyless record does, a record with a later write
  * of its key (per the map) does not, and a tombstone (null value) goes once its batch is older than the
- * horizon. A batch without timestamps (-1) never counts as old, so its tombstones stay.
+ * horizon and the log holds no transactional batch. A batch without timestamps (-1) never counts as old,
+ * so its tombstones stay.
  */
 export function recordSurvives(record: Record, header: BatchHeader, rules: CleanRules): boolean {
   if (record.offset >= rules.mapEndOffset || record.key === null) return true;
   const latest = rules.map.get(record.key);
   if (latest !== undefined && record.offset < latest) return false;
-  return record.value !== null || header.maxTimestamp < 0 || header.maxTimestamp >= rules.tombstoneHorizonMs;
+  if (record.value !== null || header.maxTimestamp < 0 || header.maxTimestamp >= rules.tombstoneHorizonMs) {
+    return true;
+  }
+  return !rules.tombstonesMayGo();
 }
 
 interface Filler {

@@ -11,8 +11,10 @@ import {
   BrookError,
   type Clock,
   decodeRecordBatches,
+  encodeEmptyBatch,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
+  readBatchHeader,
   scanBatches,
   splitBatches,
 } from "@brook/protocol";
@@ -140,8 +142,14 @@ interface CleanerPass {
   nextOffset: number;
   /** `truncations` when the pass began: a truncation may have removed offsets the map points at. */
   truncations: number;
-  /** Each producer's last batch (base offset) in the log, computed when an emptied producer batch first needs it. */
-  lastBatchOfProducer: Map<number, number> | undefined;
+  /** What a walk of the log's batch headers found, done when the pass first needs it. */
+  headers: HeadersSummary | undefined;
+}
+
+interface HeadersSummary {
+  /** Each producer's last batch (base offset) in the log. */
+  readonly lastBatchOfProducer: ReadonlyMap<number, number>;
+  readonly holdsTransactionalBatches: boolean;
 }
 
 interface FlushInFlight {
@@ -385,6 +393,7 @@ export class PartitionLog {
     } catch (error) {
       throw this.storageError(`read offset ${offset}`, error);
     }
+    if (parts.length > 0) parts[0] = startFillerAt(parts[0], offset);
     return {
       records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
       highWatermark: this.highWatermark,
@@ -603,7 +612,8 @@ export class PartitionLog {
       mapEndOffset: pass.mapEndOffset,
       tombstoneHorizonMs: options.nowMs - options.deleteRetentionMs,
       isLastBatchOfProducer: (header) =>
-        this.lastBatchOfProducer(pass).get(header.producerId) === header.baseOffset,
+        this.headersSummary(pass).lastBatchOfProducer.get(header.producerId) === header.baseOffset,
+      tombstonesMayGo: () => !this.headersSummary(pass).holdsTransactionalBatches,
     };
     // Each step cleans one segment and moves pass.nextOffset past it, or ends the pass.
     for (;;) {
@@ -662,7 +672,7 @@ export class PartitionLog {
       cleanEndOffset,
       nextOffset: this.startOffset,
       truncations: this.truncations,
-      lastBatchOfProducer: undefined,
+      headers: undefined,
     };
   }
 
@@ -686,16 +696,22 @@ export class PartitionLog {
     return mapLimit;
   }
 
-  /** Each producer's last batch in the whole log, by a walk of every batch header (only when an emptied producer batch asks). */
-  private lastBatchOfProducer(pass: CleanerPass): Map<number, number> {
-    if (pass.lastBatchOfProducer) return pass.lastBatchOfProducer;
-    const last = new Map<number, number>();
+  /**
+   * Each producer's last batch in the whole log, and whether the log holds a transactional batch, by one
+   * walk of every batch header, done when the pass first needs either.
+   */
+  private headersSummary(pass: CleanerPass): HeadersSummary {
+    if (pass.headers) return pass.headers;
+    const lastBatchOfProducer = new Map<number, number>();
+    let holdsTransactionalBatches = false;
     for (const segment of this.segments) {
-      for (const { header } of segment.batches())
-        if (header.producerId >= 0) last.set(header.producerId, header.baseOffset);
+      for (const { header } of segment.batches()) {
+        if (header.producerId >= 0) lastBatchOfProducer.set(header.producerId, header.baseOffset);
+        holdsTransactionalBatches ||= header.isTransactional;
+      }
     }
-    pass.lastBatchOfProducer = last;
-    return last;
+    pass.headers = { lastBatchOfProducer, holdsTransactionalBatches };
+    return pass.headers;
   }
 
   private finishCleanerPass(pass: CleanerPass): void {
@@ -1094,4 +1110,26 @@ function endOfEmptyBatches(batches: Buffer): number | undefined {
   const { batches: headers } = scanBatches(batches, { validateCrc: false, acceptCompacted: true });
   if (headers.length === 0 || headers.some((header) => header.recordCount > 0)) return undefined;
   return headers[headers.length - 1].lastOffset + 1;
+}
+
+/**
+ * A read that starts inside a filler (an empty batch compaction merged, producer id -1) gets the filler cut
+ * to start at the offset asked for. Each replica merges its own fillers, so a follower's log may end inside
+ * one of the leader's: it can append only a batch that starts exactly at its log end.
+ */
+function startFillerAt(batches: Buffer, offset: number): Buffer {
+  const first = readBatchHeader(batches);
+  if (first.recordCount !== 0 || first.producerId !== -1 || first.baseOffset >= offset) return batches;
+  const filler = encodeEmptyBatch({
+    baseOffset: offset,
+    lastOffsetDelta: first.lastOffset - offset,
+    partitionLeaderEpoch: first.partitionLeaderEpoch,
+    attributes: first.attributes,
+    baseTimestamp: first.baseTimestamp,
+    maxTimestamp: first.maxTimestamp,
+    producerId: -1,
+    producerEpoch: -1,
+    baseSequence: -1,
+  });
+  return Buffer.concat([filler, batches.subarray(first.sizeInBytes)]);
 }

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   decodeRecordBatches,
+  encodeControlBatch,
   encodeRecordBatch,
   type LogFile,
   ManualClock,
@@ -224,8 +225,58 @@ describe("clean", () => {
       [20, 20, 1, -1],
     ]);
     expect(log.dirtyRatio).toBe(0);
-    // A read inside a filler starts with the filler.
-    expect(readBatchHeader(log.read(5, 1000).records)).toMatchObject({ baseOffset: 0, lastOffset: 17 });
+    // A read inside a filler starts with the filler, cut to begin at the offset asked for.
+    expect(readBatchHeader(log.read(5, 1000).records)).toMatchObject({
+      baseOffset: 5,
+      lastOffset: 17,
+      recordCount: 0,
+    });
+  });
+
+  it("keeps tombstones while the log holds transactional batches, whose older values would come back", async () => {
+    const log = await open("", { segmentBytes: 100_000 });
+    // A transactional offset commit (never cleaned), committed, then the group deleted by a tombstone.
+    log.append(batchOf([{ key: "g/t/0", value: "offset=42" }], { producerId: 7, transactional: true }), 0);
+    log.append(
+      encodeControlBatch({
+        producerId: 7,
+        producerEpoch: 0,
+        committed: true,
+        coordinatorEpoch: 0,
+        nowMs: baseMs,
+      }),
+      0,
+    );
+    log.append(batchOf([{ key: "g/t/0", value: null }]), 0);
+    await roll(log);
+    log.highWatermark = log.logEndOffset;
+    await log.clean({
+      ...cleanDefaults,
+      upToOffset: log.logEndOffset,
+      nowMs: baseMs + 2_000,
+      deleteRetentionMs: 1_000,
+    });
+    // The tombstone stays, past its horizon: without it the transactional value would read as the latest.
+    expect(
+      contents(log)
+        .records.filter((r) => r.key === "g/t/0")
+        .at(-1),
+    ).toMatchObject({ value: null });
+  });
+
+  it("a follower whose log ends inside the leader's filler catches up", async () => {
+    const leader = await open("leader", { segmentBytes: 100_000 });
+    const follower = await open("follower", { segmentBytes: 100_000 });
+    for (let i = 0; i < 10; i++) leader.append(batchOf([{ key: "k", value: `v${i}` }]), 0);
+    follower.appendAsFollower(leader.read(0, 1_000_000, { maxOffset: 5 }).records);
+    await roll(leader);
+    leader.append(batchOf([{ key: "k", value: "latest" }]), 0);
+    leader.highWatermark = leader.logEndOffset;
+    await leader.clean({ ...cleanDefaults, upToOffset: leader.logEndOffset });
+    // The leader merged offsets 0..9 into one filler; the follower's log ends at 5, inside it.
+    follower.appendAsFollower(leader.read(follower.logEndOffset, 1_000_000).records);
+    expect(follower.logEndOffset).toBe(leader.logEndOffset);
+    expect(contents(follower).records.at(-1)).toMatchObject({ key: "k", value: "latest" });
   });
 
   it("a read that finds only empty batches goes on to the next segment, so it returns a record", async () => {
