@@ -15,7 +15,6 @@ import {
   patchBaseOffset,
   patchPartitionLeaderEpoch,
   readBatchHeader,
-  scanBatches,
   splitBatches,
 } from "@brook/protocol";
 import {
@@ -1105,11 +1104,19 @@ function placeBatch(header: BatchHeader, baseOffset: number): PlacedBatch {
   };
 }
 
-/** The offset after `batches` when none of them holds a record (compaction's fillers), else undefined. */
+/**
+ * The offset after `batches` when none of them holds a record (compaction's fillers), else undefined. It
+ * stops at the first batch with records: on every read of a log that was never compacted, that is the first.
+ */
 function endOfEmptyBatches(batches: Buffer): number | undefined {
-  const { batches: headers } = scanBatches(batches, { validateCrc: false, acceptCompacted: true });
-  if (headers.length === 0 || headers.some((header) => header.recordCount > 0)) return undefined;
-  return headers[headers.length - 1].lastOffset + 1;
+  let end: number | undefined;
+  for (let position = 0; position < batches.length; ) {
+    const header = readBatchHeader(batches, position);
+    if (header.recordCount > 0) return undefined;
+    end = header.lastOffset + 1;
+    position += header.sizeInBytes;
+  }
+  return end;
 }
 
 /**
