@@ -78,8 +78,8 @@ export class CoordinatorFinder {
       ? this.sizes.transactionStateTopicPartitions
       : this.sizes.offsetsTopicPartitions;
     // Committed offsets and transaction states are kept until deleted, not aged out. Not compacted yet:
-    // the cleaner's first version holds the event loop for a whole segment and never cleans transactional
-    // batches, which these topics are full of (docs/compaction.md, limits).
+    // the cleaner's first version never cleans transactional batches, and an open transaction holding a
+    // partition's LSO would keep the cleaner busy on it (docs/compaction.md, limits).
     const configs: TopicConfigEntry__Output[] = [{ key: "retention.ms", value: "-1" }];
     if (transactional) {
       configs.push({

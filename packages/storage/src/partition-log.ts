@@ -603,7 +603,7 @@ export class PartitionLog {
       firstDirtyOffset: this.firstDirtyOffset,
     };
     if (this.cleanerPass && options.upToOffset < this.cleanerPass.mapEndOffset) this.cleanerPass = undefined;
-    const pass = this.cleanerPass ?? this.startCleanerPass(options);
+    const pass = this.cleanerPass ?? (await this.startCleanerPass(options));
     this.cleanerPass = pass;
     if (!pass) return result;
     const rules: CleanRules = {
@@ -649,14 +649,15 @@ export class PartitionLog {
    * records included: a later write anywhere below the bound makes older ones dead), or until it is full.
    * Undefined when no sealed segment below the bound holds dirty offsets, or the map fills at once.
    */
-  private startCleanerPass(options: CleanOptions): CleanerPass | undefined {
+  private async startCleanerPass(options: CleanOptions): Promise<CleanerPass | undefined> {
     const firstDirty = this.firstDirtyOffset;
     const mapLimit = Math.min(options.upToOffset, this.logEndOffset);
     const cleanable = this.segments.slice(0, -1).filter((segment) => segment.nextOffset <= mapLimit);
     const cleanableEnd = cleanable.at(-1)?.nextOffset ?? this.startOffset;
     if (cleanableEnd <= firstDirty) return undefined;
     const map = new OffsetMap(options.offsetMapEntriesMax);
-    const mapEndOffset = this.fillOffsetMap(map, firstDirty, mapLimit);
+    const mapEndOffset = await this.fillOffsetMap(map, firstDirty, mapLimit);
+    if (mapEndOffset === undefined) return undefined;
     const cleanEndOffset = Math.min(mapEndOffset, cleanableEnd);
     if (cleanEndOffset <= firstDirty) {
       this.logger.warn(
@@ -676,10 +677,17 @@ export class PartitionLog {
   }
 
   /** Maps keys from `fromOffset` on; returns where the map ends: `mapLimit`, or where it filled or a batch crosses the limit. */
-  private fillOffsetMap(map: OffsetMap, fromOffset: number, mapLimit: number): number {
+  private async fillOffsetMap(
+    map: OffsetMap,
+    fromOffset: number,
+    mapLimit: number,
+  ): Promise<number | undefined> {
+    const truncations = this.truncations;
+    const segments = this.segments;
+    let sinceYield = 0;
     try {
-      for (let i = Math.max(segmentIndexFor(this.segments, fromOffset), 0); i < this.segments.length; i++) {
-        for (const { buf, header } of this.segments[i].batches()) {
+      for (let i = Math.max(segmentIndexFor(segments, fromOffset), 0); i < segments.length; i++) {
+        for (const { buf, header } of segments[i].batches()) {
           if (header.lastOffset < fromOffset) continue;
           if (header.lastOffset >= mapLimit) return Math.max(fromOffset, header.baseOffset);
           const [batch] = decodeRecordBatches(
@@ -687,6 +695,20 @@ export class PartitionLog {
           );
           const fullAt = addToOffsetMap(map, batch, fromOffset);
           if (fullAt !== undefined) return fullAt;
+          sinceYield += header.sizeInBytes;
+          if (sinceYield < cleanerYieldBytes) continue;
+          sinceYield = 0;
+          await yieldToEventLoop();
+          // Closed, truncated, or this segment deleted by retention meanwhile: this pass is abandoned, and
+          // the next starts afresh. (A roll only adds segments past the map's limit.)
+          if (
+            this.closed ||
+            this.offline ||
+            this.truncations !== truncations ||
+            !this.segments.includes(segments[i])
+          ) {
+            return undefined;
+          }
         }
       }
     } catch (error) {
@@ -744,7 +766,18 @@ export class PartitionLog {
     let cleaner: SegmentCleaner;
     try {
       cleaner = new SegmentCleaner(rules, (batch) => writer.append(batch));
-      for (const { buf, header } of segment.batches()) cleaner.add(buf, header);
+      let sinceYield = 0;
+      for (const { buf, header } of segment.batches()) {
+        cleaner.add(buf, header);
+        sinceYield += header.sizeInBytes;
+        if (sinceYield < cleanerYieldBytes) continue;
+        sinceYield = 0;
+        await yieldToEventLoop();
+        if (!stillThere()) {
+          writer.discard();
+          return undefined;
+        }
+      }
       cleaner.finish();
       await writer.finish();
       writer.close();
@@ -1139,4 +1172,11 @@ function startFillerAt(batches: Buffer, offset: number): Buffer {
     baseSequence: -1,
   });
   return Buffer.concat([filler, batches.subarray(first.sizeInBytes)]);
+}
+
+/** Bytes of log a cleaner pass reads between two yields to the event loop (so a node keeps serving). */
+const cleanerYieldBytes = 4 * 1024 * 1024;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
