@@ -53,6 +53,7 @@ export const ErrorCode = {
   INCONSISTENT_GROUP_PROTOCOL: "INCONSISTENT_GROUP_PROTOCOL",
   GROUP_MAX_SIZE_REACHED: "GROUP_MAX_SIZE_REACHED",
   INVALID_SESSION_TIMEOUT: "INVALID_SESSION_TIMEOUT",
+  UNSUPPORTED_ASSIGNOR: "UNSUPPORTED_ASSIGNOR",
   PRODUCER_FENCED: "PRODUCER_FENCED",
   INVALID_TXN_STATE: "INVALID_TXN_STATE",
   CONCURRENT_TRANSACTIONS: "CONCURRENT_TRANSACTIONS",
@@ -337,6 +338,13 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.INVALID_ARGUMENT,
     retriable: false,
     message: "The session timeout is outside the range the broker allows; choose one inside it.",
+  },
+  // Kafka's UNSUPPORTED_ASSIGNOR (KIP-848): the member named a server-side assignor the broker lacks.
+  UNSUPPORTED_ASSIGNOR: {
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    retriable: false,
+    message:
+      'The consumer asked for a server-side assignor the broker does not have; use "uniform" or "range".',
   },
   // ---- Transactions (docs/transactions.md) ----
   // Kafka's ProducerFencedException: another instance with the same transactional id started.
