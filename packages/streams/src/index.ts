@@ -1,5 +1,6 @@
 // Public API of @brook/streams: the DSL (StreamsBuilder, KStream, KTable, windows), serdes, state stores,
-// the Topology and the task that runs it, and the TopologyTestDriver. No cluster runtime yet (docs/streams.md).
+// the Topology and the task that runs it, the TopologyTestDriver, and KafkaStreams, which runs a topology
+// on a cluster (docs/streams.md).
 
 export { type Aggregator, KGroupedStream, type Reducer } from "./dsl/kgrouped-stream.js";
 export { BranchedKStream, KStream, type Predicate } from "./dsl/kstream.js";
@@ -18,6 +19,14 @@ export type {
   PunctuationType,
   StreamRecord,
 } from "./processor.js";
+export { type ProcessingGuarantee, type StreamsConfig, streamsDefaults } from "./runtime/config.js";
+export {
+  type InternalTopic,
+  planInternalTopics,
+  type Subtopology,
+  subtopologiesOf,
+} from "./runtime/internal-topics.js";
+export { KafkaStreams, type LocalTask, type StreamsState } from "./runtime/kafka-streams.js";
 export { type Serde, Serdes } from "./serdes.js";
 export { InMemoryKeyValueStore, type KeyValueStore } from "./stores/key-value-store.js";
 export { InMemorySessionStore, type SessionStore } from "./stores/session-store.js";

@@ -1,7 +1,7 @@
-// A task runs one topology for one input partition: it turns each consumed record into a typed record
-// at its source, passes it depth first through the processors, and sends what sinks and store changelogs
-// write to a RecordCollector, all synchronously. The test driver runs one task; the cluster runtime (not
-// built yet) will run one per partition and send the collector's records in the task's transaction.
+// A task runs a topology (or one of its sub-topologies) for one input partition: it turns each consumed
+// record into a typed record at its source, passes it depth first through the processors, and sends what
+// sinks and store changelogs write to a RecordCollector, all synchronously. The test driver runs the whole
+// topology in one task; the cluster runtime (runtime/) runs one task per sub-topology and partition.
 
 import type { ConsumedMessage, MessageHeaders } from "@brook/client";
 import type { Clock } from "@brook/protocol";
@@ -19,11 +19,13 @@ import { InMemoryKeyValueStore } from "./stores/key-value-store.js";
 import { InMemorySessionStore } from "./stores/session-store.js";
 import { type ChangelogRecord, changelogTopic, type StateStore } from "./stores/state-store.js";
 import { InMemoryWindowStore } from "./stores/window-store.js";
-import type { SinkNode, SourceNode, StoreSpec, Topology } from "./topology.js";
+import type { SinkNode, SourceNode, StoreSpec, Topology, TopologyNode } from "./topology.js";
 
 /** A record a task writes: to a sink's topic or to a store's changelog topic. */
 export interface OutputRecord {
   topic: string;
+  /** Changelog records go to the task's own partition; sink records to the partitioner's choice. */
+  partition?: number;
   key: Buffer | null;
   value: Buffer | null;
   timestamp: number;
@@ -41,6 +43,10 @@ export interface TaskConfig {
   /** For sources, sinks and stores whose serde the topology leaves open. */
   defaultKeySerde?: Serde<unknown>;
   defaultValueSerde?: Serde<unknown>;
+  /** Run only this sub-topology (an index into topology.subtopologies()); the whole topology when absent. */
+  subtopology?: number;
+  /** The input partition the task is for: its changelog records go to this partition. */
+  partition?: number;
 }
 
 export interface TaskMetrics {
@@ -63,6 +69,7 @@ export class StreamTask {
   private readonly processors = new Map<string, Processor<unknown, unknown>>();
   private readonly children = new Map<string, string[]>();
   private readonly punctuations: Punctuation[] = [];
+  private readonly sources: SourceNode[];
   private streamTimeMs = -1;
   /** The time of the record (or punctuation) being processed: stamped on changelog records. */
   private recordTimestampMs = 0;
@@ -74,12 +81,14 @@ export class StreamTask {
     /** Per store name, the changelog to restore before the first record. */
     changelogs: ReadonlyMap<string, readonly ChangelogRecord[]> = new Map(),
   ) {
-    for (const spec of topology.stores.values()) {
+    const nodes = taskNodes(topology, config.subtopology);
+    for (const spec of taskStores(topology, nodes)) {
       const store = this.createStore(spec);
       store.restore(changelogs.get(spec.name) ?? []);
       this.stores.set(spec.name, store);
     }
-    for (const node of topology.nodes.values()) {
+    this.sources = nodes.filter((node): node is SourceNode => node.kind === "source");
+    for (const node of nodes) {
       this.children.set(node.name, topology.childrenOf(node.name));
       if (node.kind === "processor") this.processors.set(node.name, node.supplier());
       if (node.kind === "sink") this.processors.set(node.name, this.sinkProcessor(node));
@@ -89,9 +98,21 @@ export class StreamTask {
 
   /** The topics this task reads, as named on the cluster. */
   sourceTopics(): string[] {
-    return [...this.topology.nodes.values()].flatMap((node) =>
-      node.kind === "source" ? [this.topicOf(node)] : [],
-    );
+    return this.sources.map((node) => this.topicOf(node));
+  }
+
+  storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /** Applies changelog records to a store (restore, or a standby catching up), without logging them. */
+  restore(storeName: string, records: Iterable<ChangelogRecord>): void {
+    this.store(storeName).restore(records);
+  }
+
+  /** The largest record timestamp processed so far, -1 before the first. */
+  streamTime(): number {
+    return this.streamTimeMs;
   }
 
   /** Store name → its changelog topic. */
@@ -102,9 +123,7 @@ export class StreamTask {
   }
 
   process(message: ConsumedMessage): void {
-    const source = [...this.topology.nodes.values()].find(
-      (node): node is SourceNode => node.kind === "source" && this.topicOf(node) === message.topic,
-    );
+    const source = this.sources.find((node) => this.topicOf(node) === message.topic);
     if (!source) throw new TopologyError(`no source reads topic ${message.topic}`);
     const keySerde = this.serde(source.keySerde, "key", `source ${source.name}`);
     const valueSerde = this.serde(source.valueSerde, "value", `source ${source.name}`);
@@ -220,8 +239,9 @@ export class StreamTask {
     const topic = changelogTopic(this.config.applicationId, spec.name);
     const keySerde = this.serde(spec.keySerde, "key", `store ${spec.name}`);
     const valueSerde = this.serde(spec.valueSerde, "value", `store ${spec.name}`);
+    const partition = this.config.partition;
     const log = (key: Buffer, value: Buffer | null) =>
-      this.collector.send({ topic, key, value, timestamp: this.recordTimestampMs, headers: {} });
+      this.collector.send({ topic, partition, key, value, timestamp: this.recordTimestampMs, headers: {} });
     switch (spec.kind) {
       case "keyValue":
         return new InMemoryKeyValueStore(spec.name, keySerde, valueSerde, topic, log);
@@ -253,4 +273,19 @@ export class StreamTask {
     }
     return serde;
   }
+}
+
+/** The nodes of one sub-topology, or all of them. */
+function taskNodes(topology: Topology, subtopology: number | undefined): TopologyNode[] {
+  if (subtopology === undefined) return [...topology.nodes.values()];
+  const nodes = topology.subtopologies()[subtopology];
+  if (!nodes) throw new TopologyError(`the topology has no sub-topology ${subtopology}`);
+  return nodes;
+}
+
+/** The stores the given nodes' processors use (every store when the nodes are the whole topology). */
+function taskStores(topology: Topology, nodes: readonly TopologyNode[]): StoreSpec[] {
+  if (nodes.length === topology.nodes.size) return [...topology.stores.values()];
+  const used = new Set(nodes.flatMap((node) => (node.kind === "processor" ? node.stores : [])));
+  return [...topology.stores.values()].filter((spec) => used.has(spec.name));
 }

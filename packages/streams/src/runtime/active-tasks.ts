@@ -1,0 +1,89 @@
+// The tasks an instance runs now, one per sub-topology and partition it was assigned: created with their
+// stores restored from the changelogs, routed to by the topic and partition of each consumed record, and
+// closed when their partitions are revoked. One owner: the instance's stream thread.
+
+import type { TopicPartition } from "@brook/client";
+import type { Clock } from "@brook/protocol";
+import type { Serde } from "../serdes.js";
+import type { StateStore } from "../stores/state-store.js";
+import { type OutputRecord, StreamTask } from "../task.js";
+import type { Topology } from "../topology.js";
+import type { Subtopology } from "./internal-topics.js";
+import { subtopologyReading, type TaskId, taskName, tasksOf } from "./task-id.js";
+
+export interface TaskSettings {
+  applicationId: string;
+  clock: Clock;
+  defaultKeySerde?: Serde<unknown>;
+  defaultValueSerde?: Serde<unknown>;
+}
+
+export interface ActiveTask {
+  id: TaskId;
+  name: string;
+  task: StreamTask;
+}
+
+export class ActiveTasks {
+  private readonly tasks = new Map<string, ActiveTask>();
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly subtopologies: readonly Subtopology[],
+    private readonly settings: TaskSettings,
+    /** Where every task's output goes until the thread drains it. */
+    private readonly outbox: OutputRecord[],
+  ) {}
+
+  /** Creates the tasks the partitions make that do not run yet; returns them (stores still empty). */
+  add(partitions: readonly TopicPartition[]): ActiveTask[] {
+    const created: ActiveTask[] = [];
+    for (const id of tasksOf(partitions, this.subtopologies)) {
+      const name = taskName(id);
+      if (this.tasks.has(name)) continue;
+      const task = new StreamTask(
+        this.topology,
+        { ...this.settings, subtopology: id.subtopology, partition: id.partition },
+        { send: (record) => this.outbox.push(record) },
+      );
+      const active = { id, name, task };
+      this.tasks.set(name, active);
+      created.push(active);
+    }
+    return created;
+  }
+
+  /** Closes the tasks of the given partitions; returns them. */
+  remove(partitions: readonly TopicPartition[]): ActiveTask[] {
+    const removed: ActiveTask[] = [];
+    for (const id of tasksOf(partitions, this.subtopologies)) {
+      const active = this.tasks.get(taskName(id));
+      if (!active) continue;
+      active.task.close();
+      this.tasks.delete(active.name);
+      removed.push(active);
+    }
+    return removed;
+  }
+
+  /** The task that processes a record of this topic and partition. */
+  taskFor(topic: string, partition: number): ActiveTask | undefined {
+    const subtopology = subtopologyReading(topic, this.subtopologies);
+    if (subtopology === undefined) return undefined;
+    return this.tasks.get(taskName({ subtopology, partition }));
+  }
+
+  all(): ActiveTask[] {
+    return [...this.tasks.values()];
+  }
+
+  /** The named store of every task that has it. */
+  stores(name: string): StateStore[] {
+    return this.all().flatMap(({ task }) => (task.storeNames().includes(name) ? [task.store(name)] : []));
+  }
+
+  closeAll(): void {
+    for (const { task } of this.tasks.values()) task.close();
+    this.tasks.clear();
+  }
+}

@@ -1,0 +1,97 @@
+// Reads changelog partitions into stores: from a starting offset (the log's start, or where a standby
+// copy got to) up to the end the partition has when the restore begins (its last stable offset under
+// exactly-once, so records of open or aborted transactions never reach a store). One reader for every
+// partition being restored; progress is logged every few seconds.
+
+import type { Brook, ConsumedMessage, IsolationLevel, Logger } from "@brook/client";
+import type { ChangelogRecord } from "../stores/state-store.js";
+
+export interface RestoreTarget {
+  topic: string;
+  partition: number;
+  /** The first offset not in the store yet. */
+  fromOffset: number;
+  apply(records: ChangelogRecord[]): void;
+}
+
+export interface RestoreResult {
+  topic: string;
+  partition: number;
+  /** The offset after the last one read: where a standby copy goes on from. */
+  nextOffset: number;
+  restored: number;
+}
+
+const progressLogIntervalMs = 5_000;
+const positionPollMs = 50;
+
+export async function restore(
+  brook: Brook,
+  targets: readonly RestoreTarget[],
+  isolationLevel: IsolationLevel,
+  logger: Logger,
+): Promise<RestoreResult[]> {
+  if (targets.length === 0) return [];
+  const reader = brook.consumer({ isolationLevel, maxWaitMs: 100, autoOffsetReset: "earliest" });
+  try {
+    await reader.assign(
+      targets.map(({ topic, partition, fromOffset }) => ({ topic, partition, offset: fromOffset })),
+    );
+    const ends = new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+    const byPartition = new Map(targets.map((target) => [key(target), target]));
+    const restored = new Map(targets.map((target) => [key(target), 0]));
+    const done = () =>
+      targets.every(
+        (target) => (reader.position(target) ?? target.fromOffset) >= (ends.get(key(target)) ?? 0),
+      );
+    if (!done()) await readUntil(reader, done, byPartition, restored, logger);
+    return targets.map((target) => ({
+      topic: target.topic,
+      partition: target.partition,
+      nextOffset: reader.position(target) ?? target.fromOffset,
+      restored: restored.get(key(target)) ?? 0,
+    }));
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readUntil(
+  reader: ReturnType<Brook["consumer"]>,
+  done: () => boolean,
+  byPartition: ReadonlyMap<string, RestoreTarget>,
+  restored: Map<string, number>,
+  logger: Logger,
+): Promise<void> {
+  let lastLogMs = Date.now();
+  const check = setInterval(() => {
+    if (done()) void reader.stop();
+    if (Date.now() - lastLogMs >= progressLogIntervalMs) {
+      lastLogMs = Date.now();
+      logger.info({ restored: Object.fromEntries(restored) }, "restoring state stores");
+    }
+  }, positionPollMs);
+  try {
+    await reader.run({
+      eachBatch: async ({ batch }) => {
+        const target = byPartition.get(key(batch)) as RestoreTarget;
+        target.apply(batch.messages.flatMap(toChangelogRecord));
+        restored.set(key(batch), (restored.get(key(batch)) ?? 0) + batch.messages.length);
+        if (done()) await reader.stop();
+      },
+    });
+  } finally {
+    clearInterval(check);
+  }
+}
+
+function toChangelogRecord(message: ConsumedMessage): ChangelogRecord[] {
+  if (message.key === null) return []; // not a store write: changelogs are keyed
+  // Copies: a message's bytes are views into the whole fetch response, which a store must not pin.
+  const value = message.value === null ? null : Buffer.from(message.value);
+  return [{ topic: message.topic, key: Buffer.from(message.key), value, timestamp: message.timestamp }];
+}
+
+function key({ topic, partition }: { topic: string; partition: number }): string {
+  return `${topic}\u0000${partition}`;
+}
