@@ -21,6 +21,13 @@ export type {
 } from "./processor.js";
 export { type ProcessingGuarantee, type StreamsConfig, streamsDefaults } from "./runtime/config.js";
 export {
+  decodeInstanceMetadata,
+  encodeInstanceMetadata,
+  type InstanceMetadata,
+  type RestoreStatus,
+  type StoreStatus,
+} from "./runtime/instance-metadata.js";
+export {
   type InternalTopic,
   planInternalTopics,
   type Subtopology,
