@@ -28,6 +28,7 @@ test-e2e: build
 lint: build
 	npx biome check .
 	npx tsc -p test-e2e
+	npx tsc -p examples
 
 format: node_modules/.package-lock.json
 	npx biome check --write .
