@@ -37,6 +37,8 @@ function input(
     subscribedTopicNames: ["orders"],
     subscribedTopicRegex: "",
     owned,
+    serverAssignor: "uniform" as const,
+    memberMetadata: undefined,
     ...extra,
   };
 }

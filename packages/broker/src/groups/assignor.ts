@@ -1,7 +1,9 @@
 // Which group member consumes which partition, as a pure function of the
 // members (their subscriptions and what they own now) and the topics'
-// partition counts. Groundwork for consumer groups (issue 6): the group
-// coordinator will compute assignments on the broker, as in Kafka's KIP-848.
+// partition counts: the group coordinator computes assignments on the
+// broker, as in Kafka's KIP-848. This is the "uniform" server-side assignor
+// (the default); range-assignor.ts is "range", and server-assignor.ts
+// chooses between them.
 //
 // The rules, in order: every partition of a subscribed topic goes to exactly
 // one member subscribed to its topic; loads are balanced (with identical
@@ -22,7 +24,7 @@ export interface GroupMember {
   readonly owned: readonly TopicPartition[];
 }
 
-/** Member id → its partitions, sorted by topic then partition. Deterministic for a given input. */
+/** The uniform assignor. Member id → its partitions, sorted by topic then partition. Deterministic for a given input. */
 export function assignPartitions(
   members: readonly GroupMember[],
   partitionCounts: ReadonlyMap<string, number>,
@@ -94,7 +96,7 @@ export function keyOf(tp: TopicPartition): string {
   return `${tp.topic}\u0000${tp.partition}`;
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

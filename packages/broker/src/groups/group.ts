@@ -7,7 +7,11 @@
 //
 // The rules, after Kafka's KIP-848:
 // - Membership or subscription changes bump the group epoch and recompute
-//   the target assignment at once (balanced, sticky: assignor.ts).
+//   the target assignment at once, with the server-side assignor most
+//   members name (server-assignor.ts: "uniform", balanced and sticky, or
+//   "range", co-partitioning); a change of that choice does too.
+// - A member's metadata (opaque bytes, at most 8 KiB) is kept and shown, and
+//   is never an input to the assignment: changing it moves nothing.
 // - A member gives up partitions before anybody gets them: its answers leave
 //   revoked partitions out, and only once its heartbeat no longer lists them
 //   (it committed them) are they released. Its member epoch then moves to the
@@ -15,11 +19,26 @@
 // - No partition is ever held by two members at once.
 
 import { BrookError } from "@brook/protocol";
-import { assignPartitions, comparePartitions, keyOf, type TopicPartition } from "./assignor.js";
+import { comparePartitions, keyOf, type TopicPartition } from "./assignor.js";
 import { BaseGroup } from "./base-group.js";
+import {
+  assignWith,
+  chooseServerAssignor,
+  DEFAULT_SERVER_ASSIGNOR,
+  type ServerAssignor,
+} from "./server-assignor.js";
 
 export type { CommittedOffset, PartitionOffset } from "./base-group.js";
+export type { ServerAssignor } from "./server-assignor.js";
 export { keyOf, type TopicPartition };
+
+/** Bytes of metadata one member may keep (Brook Streams sends a small JSON document). */
+export const memberMetadataBytesMax = 8 * 1024;
+/**
+ * Bytes of metadata all members of a group may keep together: every group record holds all of it, and
+ * must stay well under __consumer_offsets' max.message.bytes (1 MiB).
+ */
+export const groupMetadataBytesMax = 256 * 1024;
 
 export type GroupState = "empty" | "reconciling" | "stable";
 
@@ -43,6 +62,10 @@ export interface MemberSnapshot {
   target: TopicPartition[];
   /** A static member that left with epoch -2: it keeps its partitions until its session expires. */
   leftTemporarily: boolean;
+  /** The server-side assignor it asks for; the group uses the one most members name. */
+  serverAssignor: ServerAssignor;
+  /** Its metadata in base64, "" for none: kept and shown, never an input to the assignment. */
+  memberMetadata: string;
 }
 
 export interface GroupSnapshot {
@@ -52,7 +75,15 @@ export interface GroupSnapshot {
   members: MemberSnapshot[];
   /** Partition counts of the subscribed topics the target was computed for. */
   subscribedPartitions: [string, number][];
+  /** The assignor the target was computed with. */
+  serverAssignor: ServerAssignor;
 }
+
+/** A group record as stored: records written before server assignors and metadata lack them. */
+export type StoredGroupSnapshot = Omit<GroupSnapshot, "members" | "serverAssignor"> & {
+  members: (Omit<MemberSnapshot, "serverAssignor" | "memberMetadata"> & Partial<MemberSnapshot>)[];
+  serverAssignor?: ServerAssignor;
+};
 
 /** What the group needs to know about the cluster's topics. */
 export interface TopicView {
@@ -73,6 +104,9 @@ export interface HeartbeatInput {
   subscribedTopicNames: readonly string[];
   subscribedTopicRegex: string;
   owned: readonly TopicPartition[];
+  serverAssignor: ServerAssignor;
+  /** Undefined: unchanged (a join: none). */
+  memberMetadata: Buffer | undefined;
 }
 
 export interface HeartbeatOutput {
@@ -100,6 +134,8 @@ export class ConsumerGroup extends BaseGroup {
   readonly type = "consumer";
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** The assignor the target assignment was computed with. */
+  serverAssignor: ServerAssignor = DEFAULT_SERVER_ASSIGNOR;
   private readonly members = new Map<string, Member>();
   private subscribedPartitions = new Map<string, number>();
   /** Members whose static instance id another process took over: they are fenced, not unknown. */
@@ -112,14 +148,21 @@ export class ConsumerGroup extends BaseGroup {
     super(groupId);
   }
 
-  static fromSnapshot(snapshot: GroupSnapshot, nowMs: number, newMemberId: () => string): ConsumerGroup {
+  static fromSnapshot(
+    snapshot: StoredGroupSnapshot,
+    nowMs: number,
+    newMemberId: () => string,
+  ): ConsumerGroup {
     const group = new ConsumerGroup(snapshot.groupId, newMemberId);
     group.groupEpoch = snapshot.groupEpoch;
     group.assignmentEpoch = snapshot.assignmentEpoch;
     group.subscribedPartitions = new Map(snapshot.subscribedPartitions);
+    group.serverAssignor = snapshot.serverAssignor ?? DEFAULT_SERVER_ASSIGNOR;
     for (const member of snapshot.members) {
       group.members.set(member.memberId, {
         ...member,
+        serverAssignor: member.serverAssignor ?? DEFAULT_SERVER_ASSIGNOR,
+        memberMetadata: member.memberMetadata ?? "",
         lastHeartbeatMs: nowMs,
         revocationDeadlineMs: undefined,
       });
@@ -140,6 +183,7 @@ export class ConsumerGroup extends BaseGroup {
         target: [...member.target],
       })),
       subscribedPartitions: [...this.subscribedPartitions],
+      serverAssignor: this.serverAssignor,
     };
   }
 
@@ -163,6 +207,7 @@ export class ConsumerGroup extends BaseGroup {
 
   /** One heartbeat: join, stay, or leave, and the assignment the member may hold now. */
   heartbeat(input: HeartbeatInput, nowMs: number, topics: TopicView): HeartbeatOutput {
+    if (input.memberEpoch >= JOIN_EPOCH) this.checkMetadata(input);
     if (input.memberEpoch === JOIN_EPOCH) return this.join(input, nowMs, topics);
     const member = this.requireMember(input.memberId);
     if (input.memberEpoch === LEAVE_EPOCH) {
@@ -185,6 +230,7 @@ export class ConsumerGroup extends BaseGroup {
     }
     member.lastHeartbeatMs = nowMs;
     member.leftTemporarily = false;
+    if (input.memberMetadata !== undefined) member.memberMetadata = input.memberMetadata.toString("base64");
     this.updateSubscription(member, input, topics);
     return this.reconcile(member, input.owned, nowMs);
   }
@@ -272,6 +318,8 @@ export class ConsumerGroup extends BaseGroup {
         assigned: [],
         target: [],
         leftTemporarily: false,
+        serverAssignor: input.serverAssignor,
+        memberMetadata: joinMetadata(input),
         lastHeartbeatMs: nowMs,
         revocationDeadlineMs: undefined,
       };
@@ -283,6 +331,7 @@ export class ConsumerGroup extends BaseGroup {
       member.assigned = member.assigned.filter((tp) => owned.has(keyOf(tp)));
       member.lastHeartbeatMs = nowMs;
       member.leftTemporarily = false;
+      member.memberMetadata = joinMetadata(input);
       this.updateSubscription(member, input, topics);
     }
     return this.reconcile(member, input.owned, nowMs);
@@ -313,6 +362,7 @@ export class ConsumerGroup extends BaseGroup {
       sessionTimeoutMs: input.sessionTimeoutMs,
       rebalanceTimeoutMs: input.rebalanceTimeoutMs,
       leftTemporarily: false,
+      memberMetadata: joinMetadata(input),
       lastHeartbeatMs: nowMs,
     };
     this.members.set(memberId, member);
@@ -341,30 +391,62 @@ export class ConsumerGroup extends BaseGroup {
     this.rebalance(topics);
   }
 
+  /**
+   * A new subscription, or another assignor asked for, recomputes the target; the assignor only when it
+   * changes the group's choice.
+   */
   private updateSubscription(member: Member, input: HeartbeatInput, topics: TopicView): void {
     const names = [...input.subscribedTopicNames];
-    if (
-      sameStrings(names, member.subscribedTopicNames) &&
-      input.subscribedTopicRegex === member.subscribedTopicRegex
-    ) {
-      return;
-    }
+    const subscriptionChanged =
+      !sameStrings(names, member.subscribedTopicNames) ||
+      input.subscribedTopicRegex !== member.subscribedTopicRegex;
     member.subscribedTopicNames = names;
     member.subscribedTopicRegex = input.subscribedTopicRegex;
-    this.rebalance(topics);
+    member.serverAssignor = input.serverAssignor;
+    if (subscriptionChanged || this.chosenAssignor() !== this.serverAssignor) this.rebalance(topics);
   }
 
-  /** A new group epoch and the target assignment for it. */
+  private chosenAssignor(): ServerAssignor {
+    return chooseServerAssignor([...this.members.values()].map((member) => member.serverAssignor));
+  }
+
+  /** Refuses metadata over the member's or the group's limit, before anything changes. */
+  private checkMetadata(input: HeartbeatInput): void {
+    const bytes = input.memberMetadata?.length;
+    if (bytes === undefined) return;
+    if (bytes > memberMetadataBytesMax) {
+      throw new BrookError(
+        "INVALID_REQUEST",
+        `member metadata is ${bytes} bytes; at most ${memberMetadataBytesMax} bytes per member`,
+      );
+    }
+    let others = 0;
+    for (const member of this.members.values()) {
+      const same =
+        member.memberId === input.memberId ||
+        (input.instanceId !== "" && member.instanceId === input.instanceId);
+      if (!same) others += Buffer.byteLength(member.memberMetadata, "base64");
+    }
+    if (others + bytes > groupMetadataBytesMax) {
+      throw new BrookError(
+        "INVALID_REQUEST",
+        `group '${this.groupId}' would keep ${others + bytes} bytes of member metadata; at most ${groupMetadataBytesMax} bytes for all members together`,
+      );
+    }
+  }
+
+  /** A new group epoch and the target assignment for it, by the assignor most members name. */
   private rebalance(topics: TopicView): void {
     this.groupEpoch++;
     this.subscribedPartitions = this.resolvePartitionCounts(topics);
+    this.serverAssignor = this.chosenAssignor();
     const members = [...this.members.values()].map((member) => ({
       memberId: member.memberId,
       topics: this.subscribedTopics(member, topics),
       // Sticky towards where the last target was taking each member.
       owned: member.target.length > 0 ? member.target : member.assigned,
     }));
-    const target = assignPartitions(members, this.subscribedPartitions);
+    const target = assignWith(this.serverAssignor, members, this.subscribedPartitions);
     for (const member of this.members.values()) member.target = target.get(member.memberId) ?? [];
     this.assignmentEpoch = this.groupEpoch;
   }
@@ -431,6 +513,16 @@ export function compileSubscription(regex: string): RegExp {
       `subscribed topic regex /${regex}/ is not valid: ${String(error)}`,
     );
   }
+}
+
+/** A member's metadata as bytes, empty for none. */
+export function memberMetadataOf(member: MemberSnapshot): Buffer {
+  return Buffer.from(member.memberMetadata, "base64");
+}
+
+/** A join sets the member's metadata: what it sent, or none. */
+function joinMetadata(input: HeartbeatInput): string {
+  return input.memberMetadata?.toString("base64") ?? "";
 }
 
 function samePartitions(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {

@@ -45,7 +45,8 @@ import {
   protocolTypeOf,
 } from "./classic-handlers.js";
 import type { Group, GroupCoordinator } from "./coordinator.js";
-import { compileSubscription, type TopicPartition } from "./group.js";
+import { compileSubscription, memberMetadataOf, type TopicPartition } from "./group.js";
+import { parseServerAssignor } from "./server-assignor.js";
 
 /** At most this many subscribed names per member, to bound what every heartbeat costs. */
 const subscribedTopicsMax = 10_000;
@@ -100,6 +101,7 @@ export class GroupHandlers {
         throw new BrookError("INVALID_REQUEST", `at most ${subscribedTopicsMax} subscribed topic names`);
       }
       if (request.subscribedTopicRegex) compileSubscription(request.subscribedTopicRegex);
+      const serverAssignor = parseServerAssignor(request.serverAssignor);
       const { shard, group } = this.coordinator.consumerGroup(request.groupId, request.memberEpoch === 0);
       if (group === undefined) {
         throw new BrookError(
@@ -120,6 +122,8 @@ export class GroupHandlers {
           subscribedTopicNames: [...new Set(request.subscribedTopicNames)].sort(),
           subscribedTopicRegex: request.subscribedTopicRegex,
           owned: fromWire(request.ownedPartitions),
+          serverAssignor,
+          memberMetadata: request.memberMetadata,
         },
         this.coordinator.nowMs(),
         this.coordinator.topics,
@@ -274,6 +278,7 @@ export class GroupHandlers {
             ...described,
             groupEpoch: group.groupEpoch,
             assignmentEpoch: group.assignmentEpoch,
+            serverAssignor: group.serverAssignor,
             members: group.memberSnapshots().map((member) => ({
               memberId: member.memberId,
               instanceId: member.instanceId,
@@ -284,6 +289,7 @@ export class GroupHandlers {
               subscribedTopicRegex: member.subscribedTopicRegex,
               assignment: toWire(member.assigned),
               targetAssignment: toWire(member.target),
+              memberMetadata: memberMetadataOf(member),
             })),
           };
         } catch (error) {

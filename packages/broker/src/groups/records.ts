@@ -10,10 +10,13 @@ import { BrookError, type Record as LogRecord, type RecordInput } from "@brook/p
 import { TRANSACTION_STATE_TOPIC } from "../transactions/records.js";
 import type { CommittedOffset } from "./base-group.js";
 import type { ClassicGroupSnapshot } from "./classic-group.js";
-import type { GroupSnapshot } from "./group.js";
+import type { StoredGroupSnapshot } from "./group.js";
 
-/** What a group record holds: a Brook group has no "type" (records written before classic groups existed). */
-export type StoredGroup = (GroupSnapshot & { type?: "consumer" }) | ClassicGroupSnapshot;
+/**
+ * What a group record holds: a Brook group has no "type" (records written before classic groups existed),
+ * and may lack what was added later (server assignors, member metadata).
+ */
+export type StoredGroup = (StoredGroupSnapshot & { type?: "consumer" }) | ClassicGroupSnapshot;
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
 
