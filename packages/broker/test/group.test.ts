@@ -2,8 +2,11 @@ import { BrookError } from "@brook/protocol";
 import { describe, expect, it } from "vitest";
 import {
   ConsumerGroup,
+  type GroupSnapshot,
+  groupMetadataBytesMax,
   type HeartbeatInput,
   keyOf,
+  memberMetadataBytesMax,
   type TopicPartition,
   type TopicView,
 } from "../src/groups/group.js";
@@ -51,6 +54,7 @@ class Member {
     readonly group: ConsumerGroup,
     readonly id: string,
     readonly view: TopicView = sixPartitions,
+    /** What its heartbeats send besides the defaults; a test may change it between heartbeats. */
     readonly extra: Partial<HeartbeatInput> = {},
   ) {}
   heartbeat(nowMs = 0) {
@@ -253,5 +257,189 @@ describe("ConsumerGroup", () => {
     const copy = ConsumerGroup.fromSnapshot(JSON.parse(JSON.stringify(group.snapshot())), 0, () => "x");
     expect(copy.snapshot()).toEqual(group.snapshot());
     expect(copy.state).toBe("stable");
+  });
+});
+
+/** Partition numbers per topic a member holds: with co-partitioning, the same for every topic it has. */
+function numbersByTopic(owned: readonly TopicPartition[]): Map<string, number[]> {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of owned) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+  return byTopic;
+}
+
+const coTopics = topics({ input: 3, repartition: 3 });
+
+function coMember(group: ConsumerGroup, id: string, extra: Partial<HeartbeatInput> = {}): Member {
+  return new Member(group, id, coTopics, { subscribedTopicNames: ["input", "repartition"], ...extra });
+}
+
+/** Whether every member holds the same partition numbers of both topics. */
+function coPartitioned(members: Member[]): boolean {
+  return members.every((m) => {
+    const byTopic = numbersByTopic(m.owned);
+    return JSON.stringify(byTopic.get("input") ?? []) === JSON.stringify(byTopic.get("repartition") ?? []);
+  });
+}
+
+function targets(group: ConsumerGroup): string {
+  return JSON.stringify(group.memberSnapshots().map((m) => [m.memberId, m.target]));
+}
+
+describe("ConsumerGroup: server-side assignors", () => {
+  it("uses the range assignor when most members name it: partition p of both topics on one member", () => {
+    const group = newGroup();
+    const members = ["a", "b"].map((id) => coMember(group, id, { serverAssignor: "range" }));
+    settle(members);
+    expect(group.serverAssignor).toBe("range");
+    expect(members.map((m) => m.owned.length).sort()).toEqual([2, 4]);
+    expect(coPartitioned(members)).toBe(true);
+    expect(group.snapshot().serverAssignor).toBe("range");
+  });
+
+  it("a tie is uniform; a member switching tips the choice, which bumps the epoch and recomputes the target", () => {
+    const group = newGroup();
+    const a = coMember(group, "a", { serverAssignor: "range" });
+    const b = coMember(group, "b", { serverAssignor: "uniform" });
+    settle([a, b]);
+    expect(group.serverAssignor).toBe("uniform");
+    expect(coPartitioned([a, b])).toBe(false); // uniform deals 6 partitions out as 3 + 3
+    const epoch = group.groupEpoch;
+    b.extra.serverAssignor = "range";
+    b.heartbeat();
+    expect(group.groupEpoch).toBe(epoch + 1);
+    expect(group.serverAssignor).toBe("range");
+    settle([a, b]);
+    expect(coPartitioned([a, b])).toBe(true);
+  });
+
+  it("a member naming another assignor without changing the group's choice moves nothing", () => {
+    const group = newGroup();
+    const members = ["a", "b", "c"].map((id) => coMember(group, id, { serverAssignor: "range" }));
+    settle(members);
+    const [epoch, before] = [group.groupEpoch, targets(group)];
+    members[2].extra.serverAssignor = "uniform";
+    members[2].heartbeat();
+    expect(group.serverAssignor).toBe("range");
+    expect(group.groupEpoch).toBe(epoch);
+    expect(targets(group)).toBe(before);
+    expect(group.memberSnapshots()[2].serverAssignor).toBe("uniform");
+  });
+
+  it("the choice follows membership: when the range members leave, the group goes back to uniform", () => {
+    const group = newGroup();
+    const a = coMember(group, "a", { serverAssignor: "range" });
+    const b = coMember(group, "b", { serverAssignor: "range" });
+    const c = coMember(group, "c");
+    settle([a, b, c]);
+    expect(group.serverAssignor).toBe("range");
+    group.heartbeat(input("a", -1), 0, coTopics);
+    expect(group.serverAssignor).toBe("uniform"); // b and c: a tie
+  });
+});
+
+describe("ConsumerGroup: member metadata", () => {
+  const bytes = (text: string) => Buffer.from(text);
+
+  it("is kept with the member, and a change neither bumps the epoch nor moves a partition", () => {
+    const group = newGroup();
+    const a = new Member(group, "a", sixPartitions, { memberMetadata: bytes('{"endpoint":"a:1"}') });
+    const b = new Member(group, "b");
+    settle([a, b]);
+    const [epoch, before] = [group.groupEpoch, targets(group)];
+    const metadataOf = (id: string) =>
+      Buffer.from(group.memberSnapshots().find((m) => m.memberId === id)!.memberMetadata, "base64");
+    expect(metadataOf("a").toString()).toBe('{"endpoint":"a:1"}');
+    expect(metadataOf("b")).toHaveLength(0);
+
+    b.extra.memberMetadata = bytes('{"state":"RUNNING"}');
+    b.heartbeat();
+    b.extra.memberMetadata = undefined; // absent: unchanged
+    settle([a, b]);
+    expect(metadataOf("b").toString()).toBe('{"state":"RUNNING"}');
+    expect(group.groupEpoch).toBe(epoch);
+    expect(targets(group)).toBe(before);
+
+    b.extra.memberMetadata = Buffer.alloc(0); // present and empty: cleared
+    b.heartbeat();
+    expect(metadataOf("b")).toHaveLength(0);
+    expect(group.groupEpoch).toBe(epoch);
+  });
+
+  it("a join sets it: a static member's successor that sends none has none", () => {
+    const group = newGroup();
+    const a = new Member(group, "a", sixPartitions, { instanceId: "i1", memberMetadata: bytes("old") });
+    a.heartbeat();
+    group.heartbeat(input("a", -2, a.owned, { instanceId: "i1" }), 0, sixPartitions);
+    new Member(group, "a2", sixPartitions, { instanceId: "i1" }).heartbeat();
+    expect(group.memberSnapshots().map((m) => [m.memberId, m.memberMetadata])).toEqual([["a2", ""]]);
+  });
+
+  it("refuses more than 8 KiB for a member with INVALID_REQUEST, and changes nothing", () => {
+    const group = newGroup();
+    const a = new Member(group, "a", sixPartitions, { memberMetadata: Buffer.alloc(memberMetadataBytesMax) });
+    a.heartbeat();
+    const before = JSON.stringify(group.snapshot());
+    const tooLarge = { memberMetadata: Buffer.alloc(memberMetadataBytesMax + 1) };
+    expect(() => group.heartbeat(input("a", a.epoch, a.owned, tooLarge), 0, sixPartitions)).toThrow(
+      expect.objectContaining({ code: "INVALID_REQUEST", message: expect.stringMatching(/8192 bytes/) }),
+    );
+    expect(() => group.heartbeat(input("b", 0, [], tooLarge), 0, sixPartitions)).toThrow(
+      expect.objectContaining({ code: "INVALID_REQUEST" }),
+    );
+    expect(JSON.stringify(group.snapshot())).toBe(before);
+  });
+
+  it("refuses metadata that would take the group past its total; members without metadata still join", () => {
+    const group = newGroup();
+    const full = Buffer.alloc(memberMetadataBytesMax);
+    const count = groupMetadataBytesMax / memberMetadataBytesMax;
+    for (let i = 0; i < count; i++)
+      group.heartbeat(input(`m${i}`, 0, [], { memberMetadata: full }), 0, sixPartitions);
+    expect(() =>
+      group.heartbeat(input("one-more", 0, [], { memberMetadata: Buffer.alloc(1) }), 0, sixPartitions),
+    ).toThrow(
+      expect.objectContaining({ code: "INVALID_REQUEST", message: expect.stringMatching(/all members/) }),
+    );
+    expect(group.memberCount).toBe(count);
+    group.heartbeat(input("plain", 0), 0, sixPartitions);
+    // A member replacing its own metadata counts only the new value.
+    const m0 = group.memberSnapshots().find((m) => m.memberId === "m0")!;
+    group.heartbeat(input("m0", m0.memberEpoch, m0.assigned, { memberMetadata: full }), 0, sixPartitions);
+    expect(group.memberCount).toBe(count + 1);
+  });
+});
+
+describe("ConsumerGroup: snapshots with assignors and metadata", () => {
+  it("keeps the assignor and every member's metadata through a snapshot", () => {
+    const group = newGroup();
+    const members = ["a", "b"].map((id) =>
+      coMember(group, id, { serverAssignor: "range", memberMetadata: Buffer.from(`meta-${id}`) }),
+    );
+    settle(members);
+    const copy = ConsumerGroup.fromSnapshot(JSON.parse(JSON.stringify(group.snapshot())), 0, () => "x");
+    expect(copy.snapshot()).toEqual(group.snapshot());
+    expect(copy.serverAssignor).toBe("range");
+    expect(copy.memberSnapshots().map((m) => Buffer.from(m.memberMetadata, "base64").toString())).toEqual([
+      "meta-a",
+      "meta-b",
+    ]);
+  });
+
+  it("loads a record from before assignors and metadata as uniform with no metadata, and moves nothing", () => {
+    const group = newGroup();
+    const members = ["a", "b"].map((id) => new Member(group, id));
+    settle(members);
+    const old = JSON.parse(JSON.stringify(group.snapshot())) as Partial<GroupSnapshot>;
+    delete old.serverAssignor;
+    for (const member of old.members ?? []) {
+      delete (member as Partial<typeof member>).serverAssignor;
+      delete (member as Partial<typeof member>).memberMetadata;
+    }
+    const copy = ConsumerGroup.fromSnapshot(old as GroupSnapshot, 0, () => "x");
+    expect(copy.snapshot()).toEqual(group.snapshot());
+    const epoch = copy.groupEpoch;
+    for (const member of members)
+      copy.heartbeat(input(member.id, member.epoch, member.owned), 0, sixPartitions);
+    expect(copy.groupEpoch).toBe(epoch);
   });
 });
