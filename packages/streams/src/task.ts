@@ -237,8 +237,10 @@ export class StreamTask {
 
   private createStore(spec: StoreSpec): StateStore {
     const topic = changelogTopic(this.config.applicationId, spec.name);
-    const keySerde = this.serde(spec.keySerde, "key", `store ${spec.name}`);
-    const valueSerde = this.serde(spec.valueSerde, "value", `store ${spec.name}`);
+    const defaults = { keySerde: this.config.defaultKeySerde, valueSerde: this.config.defaultValueSerde };
+    const serdes = spec.serdesFrom?.(defaults) ?? spec;
+    const keySerde = this.serde(serdes.keySerde, "key", `store ${spec.name}`);
+    const valueSerde = this.serde(serdes.valueSerde, "value", `store ${spec.name}`);
     const partition = this.config.partition;
     const log = (key: Buffer, value: Buffer | null) =>
       this.collector.send({ topic, partition, key, value, timestamp: this.recordTimestampMs, headers: {} });

@@ -41,6 +41,11 @@ export type TopologyNode = SourceNode | ProcessorNode | SinkNode;
 interface StoreSerdes {
   keySerde?: Serde<unknown>;
   valueSerde?: Serde<unknown>;
+  /**
+   * For stores whose serdes wrap the records' (a stream join's lists of values): called when the task
+   * starts, with its default serdes; what it returns stands in for keySerde and valueSerde.
+   */
+  serdesFrom?: (defaults: TopicSerdes) => TopicSerdes;
 }
 
 export type StoreSpec =
