@@ -3,12 +3,15 @@
 // on a cluster (docs/streams.md).
 
 export { type Aggregator, KGroupedStream, type Reducer } from "./dsl/kgrouped-stream.js";
+export type { ValueJoiner } from "./dsl/kstream.js";
 export { BranchedKStream, KStream, type Predicate } from "./dsl/kstream.js";
 export { KTable } from "./dsl/ktable.js";
+export type { Joined, Repartitioned, StreamJoined } from "./dsl/options.js";
 export { type Consumed, type Grouped, Materialized, type Produced } from "./dsl/options.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { type Merger, SessionWindowedKStream, TimeWindowedKStream } from "./dsl/windowed-streams.js";
 export { SerializationError, TopologyError } from "./errors.js";
+export { JoinWindows } from "./join-windows.js";
 export type {
   Cancellable,
   Change,

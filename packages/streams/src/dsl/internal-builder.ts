@@ -18,6 +18,19 @@ export class InternalBuilder {
   storeName(given: string | undefined, prefix: string): string {
     return given ?? this.nextName(`${prefix}STATE-STORE-`);
   }
+
+  /**
+   * Writes the node's records to the internal topic and reads them back from it: on a cluster, each key's
+   * records then meet in the task of its partition. Returns the source's name.
+   */
+  repartition(fromNode: string, topic: string, serdes: KnownSerdes<unknown, unknown>): string {
+    const topicSerdes = { keySerde: serdes.keySerde, valueSerde: serdes.valueSerde, internal: true };
+    const sink = this.nextName("KSTREAM-SINK-");
+    this.topology.addSink(sink, topic, [fromNode], topicSerdes);
+    const source = this.nextName("KSTREAM-SOURCE-");
+    this.topology.addSource(source, topic, topicSerdes);
+    return source;
+  }
 }
 
 /** What a stream or table knows about its serdes; an operator that changes keys or values forgets them. */

@@ -10,6 +10,7 @@ import { type InternalBuilder, untyped } from "./internal-builder.js";
 import { KTable } from "./ktable.js";
 import type { Grouped, Materialized } from "./options.js";
 import { streamAggregate, type Update } from "./stateful-processors.js";
+import { keyValueStoreGetter } from "./value-getters.js";
 import { SessionWindowedKStream, TimeWindowedKStream } from "./windowed-streams.js";
 
 export type Aggregator<K, V, VA> = (key: K, value: V, aggregate: VA) => VA;
@@ -71,7 +72,8 @@ export class KGroupedStream<K, V> {
       valueSerde: untyped(valueSerde),
     }));
     const name = grouped.addAggregate(prefix, streamAggregate(storeName, update), storeName);
-    return new KTable(this.builder, name, { keySerde, valueSerde }, storeName);
+    const getter = keyValueStoreGetter<K, VA>(storeName);
+    return new KTable(this.builder, name, { keySerde, valueSerde }, storeName, getter);
   }
 }
 
@@ -103,10 +105,6 @@ export class GroupedInput<K, V> {
   private repartition(storeName: string): string {
     const topic = `${this.grouped.name ?? storeName}-repartition`;
     const serdes = { keySerde: untyped(this.grouped.keySerde), valueSerde: untyped(this.grouped.valueSerde) };
-    const sink = this.builder.nextName("KSTREAM-SINK-");
-    this.builder.topology.addSink(sink, topic, [this.nodeName], { ...serdes, internal: true });
-    const source = this.builder.nextName("KSTREAM-SOURCE-");
-    this.builder.topology.addSource(source, topic, { ...serdes, internal: true });
-    return source;
+    return this.builder.repartition(this.nodeName, topic, serdes);
   }
 }

@@ -3,6 +3,7 @@
 // the next grouping does through an internal topic, as Kafka Streams does.
 
 import { TopologyError } from "../errors.js";
+import { JoinWindows } from "../join-windows.js";
 import {
   type ProcessorContext,
   type ProcessorSupplier,
@@ -10,12 +11,18 @@ import {
   type StreamRecord,
 } from "../processor.js";
 import { type InternalBuilder, type KnownSerdes, untyped } from "./internal-builder.js";
+import type { JoinKind, SidedJoiner } from "./join-processors.js";
+import { addStreamStreamJoin, addStreamTableJoin } from "./join-topology.js";
 import { KGroupedStream } from "./kgrouped-stream.js";
 import { KTable } from "./ktable.js";
-import type { Grouped, Materialized, Produced } from "./options.js";
+import type { Grouped, Joined, Materialized, Produced, Repartitioned, StreamJoined } from "./options.js";
 import { tableSource } from "./stateful-processors.js";
+import { keyValueStoreGetter } from "./value-getters.js";
 
 export type Predicate<K, V> = (key: K, value: V) => boolean;
+
+/** Makes the joined value from this side's value, the other side's, and the key (Kafka's ValueJoinerWithKey, key last). */
+export type ValueJoiner<V1, V2, VR, K = unknown> = (value: V1, otherValue: V2, key: K) => VR;
 
 export class KStream<K, V> {
   /** Made by StreamsBuilder and by other streams' operators, not by applications. */
@@ -26,6 +33,9 @@ export class KStream<K, V> {
     private readonly serdes: KnownSerdes<K, V>,
     private readonly repartitionRequired = false,
   ) {}
+
+  /** Repartitioned copies of this stream made for joins, by topic: joining it again reuses the topic. */
+  private readonly joinRepartitions = new Map<string, KStream<K, V>>();
 
   filter(predicate: Predicate<K, V>): KStream<K, V> {
     return this.add("KSTREAM-FILTER-", (record, context) => {
@@ -151,6 +161,80 @@ export class KStream<K, V> {
     return this.selectKey(selector).groupByKey(grouped);
   }
 
+  /**
+   * With a table: each record joined with the table's current value for its key; records whose key the
+   * table lacks, or with a null key or value, are dropped; table updates emit nothing.
+   * With a stream and JoinWindows: each pair of records of one key whose timestamps are within the windows,
+   * joined when the second arrives (timestamp: the later one's).
+   * The two sides must be co-partitioned; after a key-changing operator this stream is repartitioned first.
+   */
+  join<VO, VR>(
+    table: KTable<K, VO>,
+    joiner: ValueJoiner<V, VO, VR, K>,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO, VR, K>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: ValueJoiner<V, VO, VR, K>,
+    options?: Joined<K, V, VO> | JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return this.joinWith(other, joiner, "inner", options, streamJoined);
+  }
+
+  /**
+   * As join(), and records without a match still go downstream with null for the other side: at once with
+   * a table; with a stream, once the record's window plus grace has closed (stream time passed it) with no
+   * match, as Kafka 3.x does.
+   */
+  leftJoin<VO, VR>(
+    table: KTable<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR, K>,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR, K>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR, K>,
+    options?: Joined<K, V, VO> | JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return this.joinWith(other, joiner, "left", options, streamJoined);
+  }
+
+  /** A windowed join in which unmatched records of either side go downstream (null for the other side) once their window closes. */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V | null, VO | null, VR, K>,
+    windows: JoinWindows,
+    streamJoined: StreamJoined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (!(other instanceof KStream)) throw new TopologyError("outerJoin() takes a stream (and JoinWindows)");
+    return this.streamJoin(other, joiner, "outer", windows, streamJoined);
+  }
+
+  /** Through an internal topic `<applicationId>-<name>-repartition`, so that each key's records meet in one task. */
+  repartition(repartitioned: Repartitioned<K, V> = {}): KStream<K, V> {
+    const name = repartitioned.name ?? this.builder.nextName("KSTREAM-REPARTITION-");
+    const serdes: KnownSerdes<K, V> = {
+      keySerde: repartitioned.keySerde ?? this.serdes.keySerde,
+      valueSerde: repartitioned.valueSerde ?? this.serdes.valueSerde,
+    };
+    const source = this.builder.repartition(this.nodeName, `${name}-repartition`, untypedSerdes(serdes));
+    return new KStream(this.builder, source, serdes);
+  }
+
   /** A table of each key's latest value (a null value deletes the key). */
   toTable(materialized?: Materialized<K, V>): KTable<K, V> {
     const storeName = this.builder.storeName(materialized?.storeName, "KSTREAM-TOTABLE-");
@@ -165,7 +249,8 @@ export class KStream<K, V> {
       valueSerde: untyped(valueSerde),
     });
     topology.addProcessor(name, tableSource<K, V>(storeName), [this.nodeName], [storeName]);
-    return new KTable(this.builder, name, { keySerde, valueSerde }, storeName);
+    const getter = keyValueStoreGetter<K, V>(storeName);
+    return new KTable(this.builder, name, { keySerde, valueSerde }, storeName, getter);
   }
 
   /** A processor of your own (Processor API), connected to the stores named (StreamsBuilder.addStateStore). */
@@ -173,6 +258,74 @@ export class KStream<K, V> {
     const name = this.builder.nextName("KSTREAM-PROCESSOR-");
     this.builder.topology.addProcessor(name, supplier, [this.nodeName], storeNames);
     return new KStream<KR, VR>(this.builder, name, {}, this.repartitionRequired);
+  }
+
+  private joinWith<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: ValueJoiner<never, never, VR, K>,
+    kind: "inner" | "left",
+    options: Joined<K, V, VO> | JoinWindows | undefined,
+    streamJoined: StreamJoined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (other instanceof KTable) {
+      if (options instanceof JoinWindows) throw new TopologyError("a stream-table join takes no JoinWindows");
+      return this.tableJoin(other, joiner, kind, options ?? {});
+    }
+    if (!(options instanceof JoinWindows)) throw new TopologyError("a stream-stream join needs JoinWindows");
+    return this.streamJoin(other, joiner, kind, options, streamJoined);
+  }
+
+  private tableJoin<VO, VR>(
+    table: KTable<K, VO>,
+    joiner: ValueJoiner<never, never, VR, K>,
+    kind: "inner" | "left",
+    joined: Joined<K, V, VO>,
+  ): KStream<K, VR> {
+    const serdes = {
+      keySerde: joined.keySerde ?? this.serdes.keySerde,
+      valueSerde: joined.valueSerde ?? this.serdes.valueSerde,
+    };
+    const stream = this.joinInput(joined.name ?? this.nodeName, serdes);
+    const typed = joiner as (value: V, other: VO | null, key: K) => VR;
+    const name = addStreamTableJoin(this.builder, stream.nodeName, table.valueGetter, typed, kind);
+    return new KStream<K, VR>(this.builder, name, { keySerde: serdes.keySerde });
+  }
+
+  private streamJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<never, never, VR, K>,
+    kind: JoinKind,
+    windows: JoinWindows,
+    streamJoined: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    const keySerde = streamJoined.keySerde ?? this.serdes.keySerde ?? other.serdes.keySerde;
+    const leftValueSerde = streamJoined.valueSerde ?? this.serdes.valueSerde;
+    const rightValueSerde = streamJoined.otherValueSerde ?? other.serdes.valueSerde;
+    const named = (side: string, node: string) => (streamJoined.name ? `${streamJoined.name}-${side}` : node);
+    const left = this.joinInput(named("left", this.nodeName), { keySerde, valueSerde: leftValueSerde });
+    const right = other.joinInput(named("right", other.nodeName), { keySerde, valueSerde: rightValueSerde });
+    const merge = addStreamStreamJoin(this.builder, {
+      leftNode: left.nodeName,
+      rightNode: right.nodeName,
+      kind,
+      windows,
+      joiner: joiner as SidedJoiner<K, V, VO, VR>,
+      serdes: { keySerde, leftValueSerde, rightValueSerde },
+      storeName: streamJoined.storeName,
+    });
+    return new KStream<K, VR>(this.builder, merge, { keySerde });
+  }
+
+  /** This stream, or, after a key change, its copy through `<topicName>-repartition` (made once per topic). */
+  private joinInput(topicName: string, serdes: KnownSerdes<K, V>): KStream<K, V> {
+    if (!this.repartitionRequired) return this;
+    const topic = `${topicName}-repartition`;
+    const made = this.joinRepartitions.get(topic);
+    if (made) return made;
+    const source = this.builder.repartition(this.nodeName, topic, untypedSerdes(serdes));
+    const stream = new KStream(this.builder, source, serdes);
+    this.joinRepartitions.set(topic, stream);
+    return stream;
   }
 
   private groupedSerdes<KG>(grouped: Grouped<KG, V>): Grouped<KG, V> {
@@ -243,4 +396,8 @@ export class BranchedKStream<K, V> {
     this.routes.push({ predicate, child: stream.nodeName });
     this.branches[key] = stream;
   }
+}
+
+function untypedSerdes<K, V>(serdes: KnownSerdes<K, V>): KnownSerdes<unknown, unknown> {
+  return { keySerde: untyped(serdes.keySerde), valueSerde: untyped(serdes.valueSerde) };
 }

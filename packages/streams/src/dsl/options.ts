@@ -21,6 +21,47 @@ export interface Grouped<K, V> {
   name?: string;
 }
 
+/** Serdes and a name for a stream-table join (Kafka's Joined). */
+export interface Joined<K, V, VO> {
+  /** For the repartition topic, when the stream's key changed before the join. */
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  /** The table's value serde (Kafka's; the table's store has its own). */
+  otherValueSerde?: Serde<VO>;
+  /** Names the repartition topic `<applicationId>-<name>-repartition` instead of the stream's node name. */
+  name?: string;
+}
+
+/** Serdes and names for a stream-stream join's stores and repartition topics (Kafka's StreamJoined). */
+export interface StreamJoined<K, V, VO> {
+  keySerde?: Serde<K>;
+  /** This (left) stream's values. */
+  valueSerde?: Serde<V>;
+  /** The other (right) stream's values. */
+  otherValueSerde?: Serde<VO>;
+  /** Stores `<storeName>-this-join-store`, `<storeName>-other-join-store` (and the outer ones) instead of generated names. */
+  storeName?: string;
+  /** Repartition topics `<name>-left-repartition` / `<name>-right-repartition` instead of the streams' node names. */
+  name?: string;
+}
+
+/** Serdes and a name for KStream.repartition() (Kafka's Repartitioned; partition counts are the runtime's). */
+export interface Repartitioned<K, V> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  /** The topic `<applicationId>-<name>-repartition`; default `KSTREAM-REPARTITION-<n>`. */
+  name?: string;
+}
+
+/** Store names take letters, digits, '.', '_' and '-' (they are part of changelog topic names). */
+export function assertStoreName(storeName: string): void {
+  if (storeName.length === 0 || !/^[a-zA-Z0-9._-]+$/.test(storeName)) {
+    throw new TopologyError(
+      `a store name takes letters, digits, '.', '_' and '-': ${JSON.stringify(storeName)}`,
+    );
+  }
+}
+
 /** Which store an aggregation or table keeps its state in, and with which serdes. */
 export class Materialized<K, V> {
   private constructor(
@@ -33,11 +74,7 @@ export class Materialized<K, V> {
 
   /** A store of this name, which the test driver (and later interactive queries) can look up. */
   static as<K, V>(storeName: string): Materialized<K, V> {
-    if (storeName.length === 0 || !/^[a-zA-Z0-9._-]+$/.test(storeName)) {
-      throw new TopologyError(
-        `a store name takes letters, digits, '.', '_' and '-': ${JSON.stringify(storeName)}`,
-      );
-    }
+    assertStoreName(storeName);
     return new Materialized<K, V>(storeName, undefined, undefined);
   }
 

@@ -11,7 +11,7 @@ import type { SessionWindows, TimeWindows, Windowed } from "../windows.js";
 export type Update<K, V, VA> = (key: K, value: V, aggregate: VA | null) => VA;
 
 /** Records without a key or value take no part in an aggregation (as in Kafka); they are counted as dropped. */
-function droppedForNulls(record: StreamRecord<unknown, unknown>, context: ProcessorContext): boolean {
+export function droppedForNulls(record: StreamRecord<unknown, unknown>, context: ProcessorContext): boolean {
   if (record.key === null || record.key === undefined) context.recordDropped("null_key");
   else if (record.value === null || record.value === undefined) context.recordDropped("null_value");
   else return false;

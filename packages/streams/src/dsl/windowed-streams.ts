@@ -16,6 +16,7 @@ import {
   type Update,
   windowAggregate,
 } from "./stateful-processors.js";
+import { sessionStoreGetter, windowStoreGetter } from "./value-getters.js";
 
 /** A store keeps windows at least until they close (Kafka refuses less retention than that, as here). */
 function retention(
@@ -82,7 +83,8 @@ export class TimeWindowedKStream<K, V> {
       valueSerde: untyped(valueSerde),
     }));
     const name = this.input.addAggregate(prefix, windowAggregate(storeName, this.windows, update), storeName);
-    return new KTable<Windowed<K>, VA>(this.input.builder, name, { valueSerde }, storeName);
+    const getter = windowStoreGetter<K, VA>(storeName);
+    return new KTable<Windowed<K>, VA>(this.input.builder, name, { valueSerde }, storeName, getter);
   }
 }
 
@@ -145,6 +147,7 @@ export class SessionWindowedKStream<K, V> {
       sessionAggregate(storeName, this.windows, aggregation),
       storeName,
     );
-    return new KTable<Windowed<K>, VA>(this.input.builder, name, { valueSerde }, storeName);
+    const getter = sessionStoreGetter<K, VA>(storeName);
+    return new KTable<Windowed<K>, VA>(this.input.builder, name, { valueSerde }, storeName, getter);
   }
 }
