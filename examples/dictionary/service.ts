@@ -33,7 +33,9 @@ main(async () => {
 
   const held = new Set<number>();
   const showHeld = () =>
-    console.log(`service ${process.pid} answers ${requestTopic} partitions [${[...held].sort()}]`);
+    console.log(
+      `service ${process.pid} answers ${requestTopic} partitions [${[...held].sort((a, b) => a - b)}]`,
+    );
   // fromBeginning: a brand-new group starts at the first request, so none sent before it joined is lost.
   await consumer.subscribe({
     topics: [requestTopic],
@@ -84,7 +86,8 @@ main(async () => {
 function parse(value: Buffer | null): DictionaryRequest | undefined {
   try {
     const request = JSON.parse(value?.toString() ?? "");
-    return typeof request?.word === "string" && typeof request.language === "string" ? request : undefined;
+    const valid = [request?.nickname, request?.word, request?.language].every((v) => typeof v === "string");
+    return valid ? request : undefined;
   } catch {
     return undefined;
   }

@@ -46,20 +46,24 @@ main(async () => {
       if (latest !== undefined) writePart(response, latest);
     } else if (path === "/frame.png" && latest !== undefined) {
       response.writeHead(200, { "content-type": "image/png", "cache-control": "no-store" }).end(latest);
+    } else if (path === "/frame.png") {
+      response
+        .writeHead(503, { "content-type": "text/plain" })
+        .end("no frame yet: is the producer running?\n");
     } else {
       response.writeHead(404, { "content-type": "text/plain" }).end(`no ${path} here (try / or /stream)\n`);
     }
+  });
+  onStop(async () => {
+    for (const viewer of viewers) viewer.end();
+    server.close();
+    await consumer.close();
   });
   server.listen(Number(values.port), "127.0.0.1");
   await new Promise((resolve, reject) => server.once("listening", resolve).once("error", reject));
   const { port } = server.address() as AddressInfo;
   console.log(`serving http://127.0.0.1:${port}/ (the latest frames of ${frameTopic})`);
 
-  onStop(async () => {
-    for (const viewer of viewers) viewer.end();
-    server.close();
-    await consumer.close();
-  });
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (message.value === null) return;

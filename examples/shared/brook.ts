@@ -35,7 +35,8 @@ export async function ensureTopics(brook: Brook, topics: NewTopic[]): Promise<vo
 export function main(run: () => Promise<void>): void {
   run().catch((error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    const hint = message.startsWith("CLUSTER_UNREACHABLE") ? " (is the cluster up? `make up` starts it)" : "";
+    const unreachable = /^(CLUSTER_UNREACHABLE|BROKER_NOT_AVAILABLE)\b/.test(message);
+    const hint = unreachable ? " (is the cluster up? `make up` starts it; BROOK_BOOTSTRAP names others)" : "";
     console.error(`error: ${message}${hint}`);
     process.exit(1);
   });

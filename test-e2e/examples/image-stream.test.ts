@@ -3,7 +3,7 @@
 // response whose parts are distinct, valid PNG frames (checked by png.ts, not by the example's encoder);
 // both programs stop cleanly on SIGTERM.
 import { createHash } from "node:crypto";
-import { get, type IncomingHttpHeaders } from "node:http";
+import { get, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodePng } from "./png.js";
@@ -102,6 +102,12 @@ describe("examples/image-stream", () => {
 
     expect(await producer.stop()).toBe(0);
     expect(producer.output()).toMatch(/sent \d+ frames\n$/);
+    // A browser still watching does not hold the server up: its stream ends when the server stops.
+    const watching = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(`${url}/stream`, resolve).on("error", reject),
+    );
+    const ended = new Promise<void>((resolve) => watching.on("close", resolve).resume());
     expect(await server.stop()).toBe(0);
+    await ended;
   }, 90_000);
 });
