@@ -36,7 +36,13 @@ export {
   type Subtopology,
   subtopologiesOf,
 } from "./runtime/internal-topics.js";
-export { KafkaStreams, type LocalTask, type StreamsState } from "./runtime/kafka-streams.js";
+export {
+  KafkaStreams,
+  type KeyQueryMetadata,
+  type LocalTask,
+  type StreamsState,
+} from "./runtime/kafka-streams.js";
+export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./runtime/queryable-stores.js";
 export { type Serde, Serdes } from "./serdes.js";
 export { InMemoryKeyValueStore, type KeyValueStore } from "./stores/key-value-store.js";
 export { InMemorySessionStore, type SessionStore } from "./stores/session-store.js";

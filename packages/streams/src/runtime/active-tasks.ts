@@ -35,17 +35,22 @@ export class ActiveTasks {
     private readonly outbox: OutputRecord[],
   ) {}
 
-  /** Creates the tasks the partitions make that do not run yet; returns them (stores still empty). */
-  add(partitions: readonly TopicPartition[]): ActiveTask[] {
+  /**
+   * Creates the tasks the partitions make that do not run yet, taking over a standby copy where `adopt`
+   * has one; returns them (the stores of a new one are empty, an adopted one's hold what its copy read).
+   */
+  add(partitions: readonly TopicPartition[], adopt: (name: string) => StreamTask | undefined): ActiveTask[] {
     const created: ActiveTask[] = [];
     for (const id of tasksOf(partitions, this.subtopologies)) {
       const name = taskName(id);
       if (this.tasks.has(name)) continue;
-      const task = new StreamTask(
-        this.topology,
-        { ...this.settings, subtopology: id.subtopology, partition: id.partition },
-        { send: (record) => this.outbox.push(record) },
-      );
+      const task =
+        adopt(name) ??
+        new StreamTask(
+          this.topology,
+          { ...this.settings, subtopology: id.subtopology, partition: id.partition },
+          { send: (record) => this.outbox.push(record) },
+        );
       const active = { id, name, task };
       this.tasks.set(name, active);
       created.push(active);

@@ -45,6 +45,8 @@ export const streamsDefaults = {
   restartBackoffMs: { min: 200, max: 10_000 },
   /** How often an instance looks at the group to place its standby replicas and answer key lookups. */
   groupPollMs: 2_000,
+  /** Exactly once: how long a transaction may stay open (Kafka Streams' 10 s). */
+  transactionTimeoutMs: 10_000,
 } as const;
 
 export type ResolvedConfig = Required<

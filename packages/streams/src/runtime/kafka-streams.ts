@@ -5,13 +5,24 @@
 
 import { randomUUID } from "node:crypto";
 import { type Admin, BrookError, type Logger, silentLogger } from "@brook/client";
+import { partitionForKey } from "@brook/protocol";
 import { TopologyError } from "../errors.js";
+import type { Serde } from "../serdes.js";
+import type { KeyValueStore } from "../stores/key-value-store.js";
 import type { StateStore } from "../stores/state-store.js";
-import type { Topology } from "../topology.js";
+import type { WindowStore } from "../stores/window-store.js";
+import type { StoreSpec, Topology } from "../topology.js";
 import type { ActiveTask } from "./active-tasks.js";
 import { type ResolvedConfig, resolveConfig, type StreamsConfig, streamsDefaults } from "./config.js";
+import { decodeInstanceMetadata } from "./instance-metadata.js";
 import { inputTopics, planInternalTopics, type Subtopology, subtopologiesOf } from "./internal-topics.js";
 import { StreamsMetrics } from "./metrics.js";
+import {
+  keyValueView,
+  type ReadOnlyKeyValueStore,
+  type ReadOnlyWindowStore,
+  windowView,
+} from "./queryable-stores.js";
 import { isFatal, StreamThread } from "./stream-thread.js";
 
 /** Kafka Streams' states, lower case. */
@@ -22,6 +33,14 @@ export type StreamsState =
   | "pending_shutdown"
   | "not_running"
   | "error";
+
+export interface KeyQueryMetadata {
+  /** The partition the key maps to: task <sub-topology>_<partition> holds it. */
+  partition: number;
+  /** The holder's applicationServer, or null if it has none. */
+  endpoint: string | null;
+  processId: string | null;
+}
 
 export interface LocalTask {
   name: string;
@@ -44,6 +63,8 @@ export class KafkaStreams {
   private running: Promise<void> | undefined;
   private closing = false;
   private fatalError: unknown;
+  /** Topic → partitions, of every topic the application reads or writes; known after start(). */
+  private partitionCounts = new Map<string, number>();
 
   constructor(
     private readonly topology: Topology,
@@ -110,6 +131,11 @@ export class KafkaStreams {
     if (this.stateNow !== "error") this.setState("not_running");
   }
 
+  /** What this instance publishes to the group (tasks, standbys, store sizes, restores). */
+  instanceMetadata() {
+    return this.thread?.instanceMetadata();
+  }
+
   /** The tasks running here, with their stores' sizes. */
   localTasks(): LocalTask[] {
     return (this.thread?.tasks.all() ?? []).map(({ id, name, task }) => ({
@@ -134,9 +160,54 @@ export class KafkaStreams {
     return (this.thread?.tasks.stores(name) ?? []) as S[];
   }
 
+  /** Interactive queries on a key-value store: the copies in the tasks running here, read only. */
+  store<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    this.requireStore(name, "keyValue");
+    return keyValueView(() => this.localStores<KeyValueStore<K, V>>(name));
+  }
+
+  /** Interactive queries on a window store, as store() for key-value ones. */
+  windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    this.requireStore(name, "window");
+    return windowView(() => this.localStores<WindowStore<K, V>>(name));
+  }
+
+  /**
+   * Which instance holds `key` in store `name` (Kafka's queryMetadataForKey): its applicationServer
+   * endpoint and the partition (task) the key maps to; undefined while nobody holds it (a rebalance) or
+   * before this instance has looked at the group (every couple of seconds).
+   */
+  metadataForKey<K>(name: string, key: K, keySerde: Serde<K>): KeyQueryMetadata | undefined {
+    const spec = this.requireStore(name);
+    const sub = this.subtopologies.find((each) => each.stores.some((store) => store.name === spec.name));
+    const sources = sub?.sourceTopics ?? [];
+    const partitions = Math.max(0, ...sources.map((topic) => this.partitionCounts.get(topic) ?? 0));
+    if (partitions === 0) return undefined;
+    const keyBytes = keySerde.serialize(key, sources[0] as string);
+    const partition = partitionForKey(keyBytes, partitions);
+    for (const member of this.thread?.members ?? []) {
+      if (!member.assignment.some((tp) => sources.includes(tp.topic) && tp.partition === partition)) continue;
+      const metadata = decodeInstanceMetadata(member.metadata);
+      return { partition, endpoint: metadata?.endpoint ?? null, processId: metadata?.processId ?? null };
+    }
+    return undefined;
+  }
+
   /** The application's metrics registry (prom-client): serve `await app.metrics().metrics()` where you like. */
   metrics() {
     return this.metricsSet.registry;
+  }
+
+  private requireStore(name: string, kind?: StoreSpec["kind"]): StoreSpec {
+    const spec = this.topology.stores.get(name);
+    if (!spec) {
+      throw new TopologyError(
+        `no store ${name}; stores: ${[...this.topology.stores.keys()].join(", ") || "none"}`,
+      );
+    }
+    if (kind !== undefined && spec.kind !== kind)
+      throw new TopologyError(`store ${name} is a ${spec.kind} store`);
+    return spec;
   }
 
   private async runThreads(): Promise<void> {
@@ -146,7 +217,7 @@ export class KafkaStreams {
         this.topology,
         this.subtopologies,
         this.config,
-        `${this.config.applicationId}-${this.processId}`,
+        this.processId,
         this.metricsSet,
         {
           onTasksChanged: (tasks) => this.tasksChanged(tasks),
@@ -196,6 +267,10 @@ export class KafkaStreams {
     const described = await admin.describeTopics({ topics: inputs });
     const partitions = new Map(described.map((topic) => [topic.name, topic.partitions.length]));
     const plan = planInternalTopics(this.config.applicationId, this.subtopologies, partitions);
+    this.partitionCounts = new Map([
+      ...partitions,
+      ...plan.map((topic) => [topic.name, topic.partitions] as const),
+    ]);
     const toCreate = plan.filter((topic) => !existing.has(topic.name));
     if (toCreate.length > 0) {
       await admin

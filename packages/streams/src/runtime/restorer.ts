@@ -12,6 +12,8 @@ export interface RestoreTarget {
   /** The first offset not in the store yet. */
   fromOffset: number;
   apply(records: ChangelogRecord[]): void;
+  /** Told how many offsets the restore has to cover, once the end is known. */
+  onEnd?(offsets: number): void;
 }
 
 export interface RestoreResult {
@@ -38,6 +40,8 @@ export async function restore(
       targets.map(({ topic, partition, fromOffset }) => ({ topic, partition, offset: fromOffset })),
     );
     const ends = new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+    for (const target of targets)
+      target.onEnd?.(Math.max(0, (ends.get(key(target)) ?? 0) - target.fromOffset));
     const byPartition = new Map(targets.map((target) => [key(target), target]));
     const restored = new Map(targets.map((target) => [key(target), 0]));
     const done = () =>
@@ -85,7 +89,8 @@ async function readUntil(
   }
 }
 
-function toChangelogRecord(message: ConsumedMessage): ChangelogRecord[] {
+/** A changelog message as a store write; a message with no key is none. */
+export function toChangelogRecord(message: ConsumedMessage): ChangelogRecord[] {
   if (message.key === null) return []; // not a store write: changelogs are keyed
   // Copies: a message's bytes are views into the whole fetch response, which a store must not pin.
   const value = message.value === null ? null : Buffer.from(message.value);

@@ -5,17 +5,30 @@
 // its tasks are dropped as dirty, and the application starts a new life that restores them from the
 // committed changelogs (exactly once) or replays from the committed offsets (at least once).
 
-import type { Batch, Consumer, IsolationLevel, Logger, Producer, TopicPartition } from "@brook/client";
+import type {
+  Admin,
+  Batch,
+  Consumer,
+  GroupMember,
+  IsolationLevel,
+  Logger,
+  Producer,
+  TopicPartition,
+} from "@brook/client";
 import { SerializationError, TopologyError } from "../errors.js";
 import type { OutputRecord } from "../task.js";
 import type { Topology } from "../topology.js";
 import { type ActiveTask, ActiveTasks } from "./active-tasks.js";
 import { type ResolvedConfig, streamsDefaults } from "./config.js";
+import { encodeInstanceMetadata, type InstanceMetadata, type RestoreStatus } from "./instance-metadata.js";
 import type { Subtopology } from "./internal-topics.js";
 import type { StreamsMetrics } from "./metrics.js";
 import { type OutputChannel, outputChannel } from "./output.js";
 import { type RestoreTarget, restore } from "./restorer.js";
 import { Serial } from "./serial.js";
+import { standbyTasksFor } from "./standby-placement.js";
+import { StandbyTasks } from "./standby-tasks.js";
+import { taskName } from "./task-id.js";
 
 /** What the application learns from a thread as it goes. */
 export interface ThreadEvents {
@@ -25,6 +38,12 @@ export interface ThreadEvents {
 
 export class StreamThread {
   readonly tasks: ActiveTasks;
+  readonly standbys: StandbyTasks;
+  /** The group's members as last described (for key lookups); empty until the first look. */
+  members: GroupMember[] = [];
+  private readonly admin: Admin;
+  private restoring: RestoreStatus[] = [];
+  private groupTimer: NodeJS.Timeout | undefined;
   private readonly outbox: OutputRecord[] = [];
   private readonly serial = new Serial();
   /** Per partition, the next offset to commit (processed up to it since the last commit). */
@@ -41,7 +60,7 @@ export class StreamThread {
     topology: Topology,
     private readonly subtopologies: readonly Subtopology[],
     private readonly config: ResolvedConfig,
-    transactionalId: string,
+    private readonly processId: string,
     private readonly metrics: StreamsMetrics,
     private readonly events: ThreadEvents,
     private readonly logger: Logger,
@@ -55,8 +74,16 @@ export class StreamThread {
       fromBeginning: true,
       isolationLevel: this.isolationLevel,
       maxWaitMs: 100,
+      memberMetadata: encodeInstanceMetadata(this.instanceMetadata()),
     });
-    this.producer = brook.producer(exactlyOnce ? { transactionalId } : { idempotent: true });
+    const transactionalId = `${applicationId}-${processId}`;
+    // Kafka Streams' transaction.timeout.ms: a dead instance's open transaction blocks read_committed
+    // readers of its partitions until the coordinator aborts it.
+    const transactionTimeoutMs = streamsDefaults.transactionTimeoutMs;
+    this.producer = brook.producer(
+      exactlyOnce ? { transactionalId, transactionTimeoutMs } : { idempotent: true },
+    );
+    this.admin = brook.admin();
     this.output = outputChannel(
       processingGuarantee,
       this.producer,
@@ -67,6 +94,7 @@ export class StreamThread {
     const clock = config.clock ?? { nowMs: () => Date.now() };
     const settings = { applicationId, clock, ...serdesOf(config) };
     this.tasks = new ActiveTasks(topology, subtopologies, settings, this.outbox);
+    this.standbys = new StandbyTasks(brook, topology, settings, this.isolationLevel, this.outbox, logger);
     this.lastCommitMs = clock.nowMs();
   }
 
@@ -79,6 +107,7 @@ export class StreamThread {
       onRevoked: (partitions) => this.serial.run(() => this.revoke(partitions)),
     });
     this.timer = setInterval(() => void this.serial.run(() => this.tick()), this.config.wallClockPollMs);
+    this.groupTimer = setInterval(() => void this.lookAtGroup(), streamsDefaults.groupPollMs);
     try {
       await this.consumer.run({
         eachBatch: ({ batch, resolveOffset, isStale }) =>
@@ -86,28 +115,79 @@ export class StreamThread {
       });
       if (this.failure !== undefined) throw this.failure;
     } finally {
-      clearInterval(this.timer);
+      this.stopTimers();
     }
   }
 
   /** Commits what was processed, gives the partitions back to the group and closes the clients. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopTimers();
     await this.serial.run(() => this.commit()).catch((error: unknown) => this.fail(error));
-    await this.consumer.close().catch(() => undefined);
-    await this.output.abort().catch(() => undefined);
-    await this.producer.close().catch(() => undefined);
-    this.tasks.closeAll();
+    await this.shutDown();
   }
 
   /** After a failure: drops the tasks and the open transaction, leaves the group, closes the clients. */
   async abandon(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopTimers();
     this.failure ??= new Error("abandoned");
+    await this.shutDown();
+  }
+
+  /** What this instance tells the group about itself. */
+  instanceMetadata(): InstanceMetadata {
+    const active = this.tasks?.all() ?? [];
+    return {
+      version: 1,
+      processId: this.processId,
+      endpoint: this.config.applicationServer ?? null,
+      active: active.map((each) => each.name),
+      standby: this.standbys?.names() ?? [],
+      stores: active.flatMap(({ name, task }) =>
+        task
+          .storeNames()
+          .map((store) => ({ task: name, store, entries: task.store(store).approximateNumEntries() })),
+      ),
+      restoring: this.restoring ?? [],
+      truncated: false,
+    };
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.timer);
+    clearInterval(this.groupTimer);
+  }
+
+  private async shutDown(): Promise<void> {
     await this.consumer.close().catch(() => undefined);
+    await this.standbys.close().catch(() => undefined);
     await this.output.abort().catch(() => undefined);
     await this.producer.close().catch(() => undefined);
+    await this.admin.close().catch(() => undefined);
     this.tasks.closeAll();
+  }
+
+  /**
+   * Every few seconds: reads the group (members and their assignments), places this instance's standby
+   * copies, and publishes its metadata. Best effort: a failed look is tried again at the next one.
+   */
+  private async lookAtGroup(): Promise<void> {
+    if (this.failure !== undefined) return;
+    try {
+      const memberId = this.consumer.groupMetadata()?.memberId;
+      if (memberId === undefined) return;
+      this.members = (await this.admin.describeGroup(this.config.applicationId)).members;
+      const active = new Set(this.tasks.all().map((each) => each.name));
+      const standby = standbyTasksFor(
+        memberId,
+        this.members,
+        this.subtopologies,
+        this.config.numStandbyReplicas,
+      );
+      await this.standbys.update(standby.filter((id) => !active.has(taskName(id))));
+      this.consumer.setMemberMetadata(encodeInstanceMetadata(this.instanceMetadata()));
+    } catch (error) {
+      this.logger.debug?.({ error: String(error) }, "could not look at the group");
+    }
   }
 
   private async process(batch: Batch, resolveOffset: (offset: number) => void, isStale: () => boolean) {
@@ -169,8 +249,13 @@ export class StreamThread {
   private async assign(partitions: TopicPartition[]): Promise<void> {
     if (this.failure !== undefined) return;
     try {
-      const created = this.tasks.add(partitions);
-      await this.restoreStores(created);
+      const adopted = new Map<string, Map<string, number>>();
+      const created = this.tasks.add(partitions, (name) => {
+        const standby = this.standbys.take(name);
+        if (standby !== undefined) adopted.set(name, standby.next);
+        return standby?.task;
+      });
+      await this.restoreStores(created, adopted);
       this.logger.info({ tasks: created.map((each) => each.name) }, "tasks started");
       this.events.onTasksChanged(this.tasks.all());
     } catch (error) {
@@ -190,25 +275,42 @@ export class StreamThread {
     this.events.onTasksChanged(this.tasks.all());
   }
 
-  private async restoreStores(created: readonly ActiveTask[]): Promise<void> {
-    const targets: (RestoreTarget & { store: string })[] = [];
-    for (const { task, id } of created) {
+  /** Fills the stores of new tasks from their changelogs; an adopted standby copy only from where it got to. */
+  private async restoreStores(
+    created: readonly ActiveTask[],
+    adopted: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  ): Promise<void> {
+    const targets: (RestoreTarget & { store: string; status: RestoreStatus })[] = [];
+    for (const { task, id, name } of created) {
       for (const [store, topic] of task.changelogTopics()) {
+        const status = { task: name, store, restored: 0, total: -1 };
         targets.push({
           store,
+          status,
           topic,
           partition: id.partition,
-          fromOffset: 0,
-          apply: (records) => task.restore(store, records),
+          fromOffset: adopted.get(name)?.get(topic) ?? 0,
+          apply: (records) => {
+            task.restore(store, records);
+            status.restored += records.length;
+          },
+          onEnd: (offsets) => {
+            status.total = offsets;
+          },
         });
       }
     }
+    this.restoring = targets.map((target) => target.status);
     const startedMs = Date.now();
-    const results = await restore(this.config.brook, targets, this.isolationLevel, this.logger);
-    const elapsedMs = Date.now() - startedMs;
-    results.forEach((result, index) => {
-      this.events.onRestored((targets[index] as { store: string }).store, result.restored, elapsedMs);
-    });
+    try {
+      const results = await restore(this.config.brook, targets, this.isolationLevel, this.logger);
+      const elapsedMs = Date.now() - startedMs;
+      results.forEach((result, index) => {
+        this.events.onRestored((targets[index] as { store: string }).store, result.restored, elapsedMs);
+      });
+    } finally {
+      this.restoring = [];
+    }
   }
 
   /** Remembers the first failure and stops reading; run() then rejects with it. */

@@ -1,0 +1,123 @@
+// Brook Streams on three real nodes (issue 18): an exactly-once count by key, run by application
+// instances that are separate processes, keeps exact results while instances join, leave, are SIGKILLed,
+// and a broker leader is SIGKILLed. The check is strict: every key's committed updates on the output topic
+// are exactly 1, 2, ..., n (a lost update leaves a gap, a doubled one repeats a number), and n is the
+// number of records produced with that key.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { Brook, silentLogger } from "@brook/client";
+import { type Cluster, startCluster } from "@brook/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "./wait.js";
+
+let cluster: Cluster;
+let brook: Brook;
+const apps = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 3 });
+  brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: silentLogger });
+}, 60_000);
+afterAll(async () => {
+  for (const app of apps) app.kill("SIGKILL");
+  await cluster?.stop();
+});
+
+interface App {
+  process: ChildProcess;
+  states: { state: string; tasks: string[] }[];
+}
+
+function startApp(env: Record<string, string>): App {
+  const child = spawn(process.execPath, [new URL("./streams/app.mjs", import.meta.url).pathname], {
+    env: { ...process.env, BOOTSTRAP: cluster.bootstrap, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  apps.add(child);
+  child.on("exit", () => apps.delete(child));
+  const app: App = { process: child, states: [] };
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    app.states.push(JSON.parse(line));
+  });
+  return app;
+}
+
+async function stopApp(app: App, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+  if (app.process.exitCode !== null) return;
+  const exited = once(app.process, "exit");
+  app.process.kill(signal);
+  await exited;
+}
+
+const running = (app: App) => app.states.at(-1)?.state === "running";
+
+/** Every committed update on `topic`, per key, in order. */
+async function updatesByKey(topic: string, expectedTotal: number): Promise<Map<string, number[]>> {
+  const updates = new Map<string, number[]>();
+  const consumer = brook.consumer({ isolationLevel: "read_committed", maxWaitMs: 100 });
+  await consumer.assign([{ topic, fromBeginning: true }]);
+  let seen = 0;
+  const stop = setTimeout(() => void consumer.stop(), 60_000);
+  for await (const message of consumer) {
+    const key = message.key!.toString();
+    updates.set(key, [...(updates.get(key) ?? []), Number(message.value!.readBigInt64BE())]);
+    if (++seen >= expectedTotal) break;
+  }
+  clearTimeout(stop);
+  await consumer.close();
+  return updates;
+}
+
+describe("streams on a cluster", () => {
+  it("counts exactly once while instances come, go, die, and a leader dies", async () => {
+    const admin = brook.admin();
+    const [input, output, applicationId] = ["eos-in", "eos-out", "eos-count"];
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 6, replicationFactor: 3 },
+        { topic: output, numPartitions: 6, replicationFactor: 3 },
+      ],
+    });
+    const env = { APP_ID: applicationId, IN: input, OUT: output, GUARANTEE: "exactly_once", STANDBYS: "1" };
+    const first = startApp(env);
+    await waitFor("the first instance to run", 30_000, async () => running(first) || undefined);
+
+    const keys = 12;
+    const rounds = 60;
+    const perRound = 50;
+    const producer = brook.producer();
+    const sent = new Map<string, number>();
+    const instances = [first];
+    for (let round = 0; round < rounds; round++) {
+      const messages = Array.from({ length: perRound }, (_, i) => ({
+        key: `key-${(round * perRound + i) % keys}`,
+        value: "1",
+      }));
+      for (const { key } of messages) sent.set(key, (sent.get(key) ?? 0) + 1);
+      await producer.send({ topic: input, messages });
+      if (round === 5 || round === 10) instances.push(startApp(env)); // two more join
+      if (round === 20) await stopApp(instances.shift()!, "SIGKILL"); // one dies mid-transaction
+      if (round === 30) {
+        // The leader of the input's partition 0 dies.
+        const [topic] = await admin.describeTopics({ topics: [input] });
+        await cluster.nodes.find((node) => node.id === topic!.partitions[0]!.leader)!.kill();
+      }
+      if (round === 40) await stopApp(instances.shift()!, "SIGTERM"); // one leaves cleanly
+      if (round === 45) instances.push(startApp(env));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await producer.close();
+    for (const node of cluster.nodes) if (!node.running) await node.start();
+
+    const total = rounds * perRound;
+    const updates = await updatesByKey(output, total);
+    expect(updates.size).toBe(keys);
+    for (const [key, values] of updates) {
+      const expected = Array.from({ length: sent.get(key)! }, (_, i) => i + 1);
+      expect(values, `updates of ${key}`).toEqual(expected);
+    }
+    for (const app of instances) await stopApp(app, "SIGTERM");
+    await admin.close();
+  }, 180_000);
+});
