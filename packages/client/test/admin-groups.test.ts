@@ -27,6 +27,8 @@ interface FakeGroup {
   offsets: Map<string, number>;
   /** A classic group (Kafka clients): its assignor and generation. */
   classic?: { protocolName: string; generationId: number };
+  /** A Brook group's server-side assignor; left out of the answer when undefined (an older broker). */
+  serverAssignor?: string;
 }
 
 interface TopicPartitions {
@@ -75,11 +77,18 @@ class GroupFake {
       members = [],
       offsets = {},
       classic,
+      serverAssignor,
     }: Partial<Omit<FakeGroup, "offsets">> & {
       offsets?: Record<string, number>;
     } = {},
   ): void {
-    this.groups.set(groupId, { coordinator, members, offsets: new Map(Object.entries(offsets)), classic });
+    this.groups.set(groupId, {
+      coordinator,
+      members,
+      offsets: new Map(Object.entries(offsets)),
+      classic,
+      serverAssignor,
+    });
   }
 
   callsOf(method: string) {
@@ -186,6 +195,7 @@ class GroupFake {
             assignmentEpoch: 7,
             coordinator: brokerId,
             members: group.members,
+            ...(group.serverAssignor !== undefined && { serverAssignor: group.serverAssignor }),
           };
         }),
       })),
@@ -363,6 +373,8 @@ describe("describeGroup", () => {
       type: "consumer",
       protocolType: "",
       protocolName: "",
+      // A broker from before server-side assignors names none: its groups are uniform.
+      assignor: "uniform",
       generationId: 0,
       groupEpoch: 7,
       assignmentEpoch: 7,
@@ -384,6 +396,25 @@ describe("describeGroup", () => {
         },
       ],
     });
+  });
+
+  it("a Brook group's server-side assignor, and each member's metadata (undefined when it has none)", async () => {
+    await start();
+    const endpoint = Buffer.from('{"endpoint":"10.0.0.1:7070","state":"RUNNING"}');
+    fake.group("streams-app", {
+      serverAssignor: "range",
+      members: [
+        member("m1", [{ topic: "input", partitions: [0] }], { memberMetadata: endpoint }),
+        member("m2", [{ topic: "input", partitions: [1] }]),
+      ],
+    });
+
+    const described = await admin.describeGroup("streams-app");
+    expect(described.assignor).toBe("range");
+    expect(described.members[0].metadata).toEqual(endpoint);
+    expect(described.members[1]).not.toHaveProperty("metadata");
+    expect((await admin.groupLag("streams-app")).assignor).toBe("range");
+    expect((await admin.describeGroup("nobody")).assignor).toBe("");
   });
 
   it("finds the coordinator again after NOT_COORDINATOR (the group moved) and retries there", async () => {
@@ -445,7 +476,7 @@ describe("groupLag", () => {
       group: "billing",
       state: "stable",
       type: "consumer",
-      assignor: null,
+      assignor: "uniform",
       members: [
         {
           memberId: "m1",
@@ -507,6 +538,7 @@ describe("groupLag", () => {
       type: "classic",
       protocolType: "consumer",
       protocolName: "cooperative-sticky",
+      assignor: "cooperative-sticky",
       generationId: 5,
     });
   });

@@ -18,6 +18,7 @@ import {
   type CallRequest__Output,
   type CallResponse,
   type ConsumerGroupHeartbeatRequest__Output,
+  type DescribeGroupsRequest__Output,
   type DescribeTransactionsRequest__Output,
   type EndTxnRequest__Output,
   type ErrorCode,
@@ -389,6 +390,9 @@ export class FakeCluster {
         this.groups.commit(request),
       ),
       OffsetFetch: unary("OffsetFetch", (request: OffsetFetchRequest__Output) => this.groups.fetch(request)),
+      DescribeGroups: unary("DescribeGroups", (request: DescribeGroupsRequest__Output) =>
+        this.groups.describe(request, brokerId),
+      ),
       DescribeCluster: unary("DescribeCluster", () => ({
         clusterId: "fake",
         controllers: [{ id: 1, leader: true, term: 3, commitIndex: 42, matchIndex: 42, lag: 0 }],
@@ -597,9 +601,13 @@ function answerOrLost<T extends { partition: number }>(
 }
 
 interface FakeMember {
+  groupId: string;
   memberEpoch: number;
   /** What it said it holds in its last heartbeat. */
   owned: string[];
+  /** The server assignor it named last, and its metadata: a join sets it, a later heartbeat if it carries any. */
+  serverAssignor: string;
+  metadata: Buffer;
 }
 
 /**
@@ -672,10 +680,20 @@ export class FakeCoordinator {
       return { error: noError, memberId: request.memberId, memberEpoch: request.memberEpoch, assignment: [] };
     }
     if (member === undefined || request.memberEpoch === 0) {
-      member = { memberEpoch: 0, owned: [] };
+      member = {
+        groupId: request.groupId,
+        memberEpoch: 0,
+        owned: [],
+        serverAssignor: "",
+        metadata: Buffer.alloc(0),
+      };
       this.members.set(request.memberId, member);
     }
     member.owned = owned;
+    member.serverAssignor = request.serverAssignor;
+    if (request.memberEpoch === 0 || request.memberMetadata !== undefined) {
+      member.metadata = request.memberMetadata ?? Buffer.alloc(0);
+    }
     const target = new Set(this.target(request.memberId));
     const revoking = owned.filter((key) => !target.has(key));
     if (revoking.length === 0) member.memberEpoch = this.groupEpoch;
@@ -722,6 +740,31 @@ export class FakeCoordinator {
         topic,
         partitions: partitions.map(({ partition }) => ({ partition, error: noError })),
       })),
+    };
+  }
+
+  /** Brook's groups as DescribeGroups shows them: each member's partitions and metadata, the assignor named most. */
+  describe(request: DescribeGroupsRequest__Output, brokerId: number) {
+    return {
+      groups: request.groupIds.map((groupId) => {
+        const members = [...this.members].filter(([, member]) => member.groupId === groupId);
+        const votes = members.filter(([, m]) => m.serverAssignor === "range").length;
+        return {
+          groupId,
+          error: noError,
+          state: members.length > 0 ? "stable" : "dead",
+          type: "consumer",
+          coordinator: brokerId,
+          groupEpoch: this.groupEpoch,
+          serverAssignor: votes * 2 > members.length ? "range" : "uniform",
+          members: members.map(([memberId, member]) => ({
+            memberId,
+            memberEpoch: member.memberEpoch,
+            assignment: toGroupTopicPartitions(member.owned),
+            memberMetadata: member.metadata,
+          })),
+        };
+      }),
     };
   }
 

@@ -57,6 +57,11 @@ export interface GroupMember {
   assignment: TopicPartition[];
   /** The partitions the coordinator is moving it to (Brook's groups only). */
   targetAssignment: TopicPartition[];
+  /**
+   * The bytes the member keeps with the coordinator (ConsumerOptions.memberMetadata, setMemberMetadata());
+   * undefined when it has none. Brook's groups only.
+   */
+  metadata?: Buffer;
 }
 
 export interface GroupDescription {
@@ -68,6 +73,11 @@ export interface GroupDescription {
   protocolType: string;
   /** A classic group: the assignor its members chose ("range", "cooperative-sticky", ...); "" otherwise. */
   protocolName: string;
+  /**
+   * Who assigns the partitions: a Brook group's server-side assignor ("uniform" or "range"); a classic
+   * group's assignor, chosen by its Kafka clients (its protocolName); "" when the group does not exist.
+   */
+  assignor: string;
   /** A classic group's generation; 0 for Brook's groups. */
   generationId: number;
   groupEpoch: number;
@@ -90,7 +100,10 @@ export interface GroupLag {
   state: string;
   /** null when the group has only committed offsets and no record of members (it does not exist). */
   type: GroupType | null;
-  /** A classic group's assignor (chosen by its Kafka clients); null for Brook's groups. */
+  /**
+   * The group's assignor: a Brook group's server-side one ("uniform" or "range"), a classic group's as its
+   * Kafka clients chose it ("" before they chose); null when the group does not exist.
+   */
   assignor: string | null;
   members: GroupLagMember[];
   /** Every partition of every topic the group has committed offsets on or a member is assigned. */
@@ -404,7 +417,7 @@ function toGroupLag(
     group: group.groupId,
     state: group.state,
     type: group.type,
-    assignor: group.type === "classic" ? group.protocolName : null,
+    assignor: group.type === null ? null : group.assignor,
     members: group.members.map(({ memberId, instanceId, clientId, clientHost, assignment }) => ({
       memberId,
       instanceId,
@@ -443,12 +456,20 @@ function toGroupDescription(group: GroupDescription__Output): GroupDescription {
     type: group.state === "dead" ? null : (groupType(group.type) ?? "consumer"),
     protocolType: group.protocolType,
     protocolName: group.protocolName,
+    assignor: assignorOf(group),
     generationId: group.generationId,
     groupEpoch: group.groupEpoch,
     assignmentEpoch: group.assignmentEpoch,
     coordinator: group.coordinator,
     members: group.members.map(toGroupMember),
   };
+}
+
+/** A Brook group's server-side assignor (a broker from before them leaves it out: uniform), or a classic group's. */
+function assignorOf(group: GroupDescription__Output): string {
+  if (group.state === "dead") return "";
+  if (group.type === "classic") return group.protocolName;
+  return group.serverAssignor || "uniform";
 }
 
 function groupType(type: string): GroupType | undefined {
@@ -466,6 +487,7 @@ function toGroupMember(member: GroupMemberDescription__Output): GroupMember {
     subscribedTopicRegex: member.subscribedTopicRegex === "" ? null : member.subscribedTopicRegex,
     assignment: toTopicPartitions(member.assignment),
     targetAssignment: toTopicPartitions(member.targetAssignment),
+    ...(member.memberMetadata.length > 0 ? { metadata: member.memberMetadata } : {}),
   };
 }
 

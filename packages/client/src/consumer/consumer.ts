@@ -16,7 +16,13 @@ import { type BufferedBatch, countsProgress, Fetcher, type PartitionState, passe
 import { GroupMembership, type GroupState } from "./group-membership.js";
 import { HandlerTracker } from "./handler-tracker.js";
 import type { IsolationLevel } from "./isolation.js";
-import { MemberEpoch, partitionKey, regexMatches, subscriptionOf } from "./member-state.js";
+import {
+  MemberEpoch,
+  memberMetadataBytesMax,
+  partitionKey,
+  regexMatches,
+  subscriptionOf,
+} from "./member-state.js";
 import { type CommitFailure, OffsetCommitter } from "./offset-committer.js";
 import { PartitionHandoff } from "./partition-handoff.js";
 import type {
@@ -24,6 +30,7 @@ import type {
   ConsumedMessage,
   ConsumerOptions,
   EachBatchPayload,
+  GroupAssignor,
   OffsetResetPolicy,
   RebalanceListener,
   RunOptions,
@@ -39,6 +46,9 @@ interface GroupParts {
   instanceId: string | undefined;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
+  assignor: GroupAssignor;
+  /** What the member sends on joining; setMemberMetadata() replaces it. */
+  memberMetadata: Buffer | undefined;
   autoCommit: boolean;
   autoCommitIntervalMs: number;
   /** Generated once: a member that joins again keeps it. */
@@ -110,6 +120,20 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     const identity = this.membership?.commitIdentity();
     if (identity === undefined || this.groupId === undefined) return undefined;
     return { groupId: this.groupId, ...identity };
+  }
+
+  /**
+   * Replaces the bytes the group's coordinator keeps with this member (ConsumerOptions.memberMetadata); the
+   * next heartbeat carries them, and describeGroups shows them. At most 8 KiB (INVALID_REQUEST beyond).
+   * Never a reason to reassign partitions. Only for a consumer with a groupId.
+   */
+  setMemberMetadata(metadata: Buffer): void {
+    if (this.group === undefined) {
+      throw new BrookError("INVALID_REQUEST", "member metadata needs a consumer with a groupId");
+    }
+    checkMemberMetadata(metadata, "INVALID_REQUEST");
+    this.group.memberMetadata = Buffer.from(metadata);
+    this.membership?.setMemberMetadata(metadata);
   }
 
   /** Optional: checks that the cluster answers. */
@@ -187,6 +211,8 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
         instanceId: group.instanceId,
         sessionTimeoutMs: group.sessionTimeoutMs,
         rebalanceTimeoutMs: group.rebalanceTimeoutMs,
+        assignor: group.assignor,
+        memberMetadata: group.memberMetadata,
       });
       this.startAutoCommit();
       return this.membership.subscribe(topics);
@@ -558,9 +584,12 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
         this.fetcher.fail(error);
       },
     });
+    if (options.memberMetadata !== undefined) checkMemberMetadata(options.memberMetadata, "INVALID_CONFIG");
     return {
       id: groupId,
       instanceId: options.groupInstanceId,
+      assignor: assignorOf(options.assignor),
+      memberMetadata: options.memberMetadata === undefined ? undefined : Buffer.from(options.memberMetadata),
       sessionTimeoutMs: options.sessionTimeoutMs ?? consumerDefaults.sessionTimeoutMs,
       rebalanceTimeoutMs,
       autoCommit,
@@ -581,6 +610,32 @@ function isolationLevelOf(level: ConsumerOptions["isolationLevel"]): IsolationLe
     "INVALID_CONFIG",
     `isolationLevel is "read_uncommitted" or "read_committed", got ${JSON.stringify(level)}`,
   );
+}
+
+function assignorOf(assignor: ConsumerOptions["assignor"]): GroupAssignor {
+  switch (assignor) {
+    case undefined:
+      return "uniform";
+    case "uniform":
+    case "range":
+      return assignor;
+    default:
+      throw new BrookError(
+        "INVALID_CONFIG",
+        `assignor is "uniform" or "range", got ${JSON.stringify(assignor satisfies never)}`,
+      );
+  }
+}
+
+/** The coordinator keeps at most memberMetadataBytesMax bytes per member; more would stop the consumer. */
+function checkMemberMetadata(metadata: Buffer, code: "INVALID_CONFIG" | "INVALID_REQUEST"): void {
+  if (!Buffer.isBuffer(metadata)) throw new BrookError(code, "member metadata is a Buffer");
+  if (metadata.length > memberMetadataBytesMax) {
+    throw new BrookError(
+      code,
+      `member metadata is ${metadata.length} bytes; the coordinator keeps at most ${memberMetadataBytesMax}`,
+    );
+  }
 }
 
 function startFrom(fromBeginning: boolean): "earliest" | "latest" {

@@ -17,7 +17,9 @@ import {
   heartbeatFailed,
   heartbeatRequest,
   leaveEpoch,
+  MemberEpoch,
   type MemberState,
+  metadataToSend,
   newMember,
   nextStep,
   type ReconcileStep,
@@ -26,7 +28,7 @@ import {
   subscriptionOf,
 } from "./member-state.js";
 import type { CommitIdentity } from "./offset-committer.js";
-import type { TopicPartition } from "./types.js";
+import type { GroupAssignor, TopicPartition } from "./types.js";
 
 /** What the consumer does for its membership. */
 export interface MembershipHost {
@@ -44,6 +46,8 @@ export interface MembershipOptions {
   instanceId: string | undefined;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
+  assignor: GroupAssignor;
+  memberMetadata: Buffer | undefined;
 }
 
 /** What a consumer's group membership looks like right now. */
@@ -80,6 +84,9 @@ export class GroupMembership {
   private reconciling = false;
   private reconciled: Promise<void> = Promise.resolve();
   private stepFailures = 0;
+  /** The member's metadata now, and what the coordinator last acknowledged (undefined: none). */
+  private metadata: Buffer | undefined;
+  private acknowledgedMetadata: Buffer | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -88,6 +95,7 @@ export class GroupMembership {
     private readonly options: MembershipOptions,
   ) {
     this.member = newMember(options.memberId, consumerDefaults.heartbeatIntervalMs);
+    this.metadata = options.memberMetadata;
     this.lastAnsweredMs = cluster.options.clock.nowMs();
     // subscribe() hands the join's outcome to the caller; nobody else has to handle it.
     this.joined.promise.catch(() => undefined);
@@ -119,6 +127,11 @@ export class GroupMembership {
     }
     this.heartbeatNow();
     return Promise.resolve();
+  }
+
+  /** New member metadata: the next heartbeat carries it (checked against the limit by the caller). */
+  setMemberMetadata(metadata: Buffer): void {
+    this.metadata = Buffer.from(metadata);
   }
 
   /** The member id and epoch to commit with; undefined while the member may not commit. */
@@ -191,14 +204,18 @@ export class GroupMembership {
   private async heartbeat(): Promise<void> {
     this.heartbeatWanted = false;
     const { groupId, sessionTimeoutMs } = this.options;
+    const epoch = this.member.memberEpoch;
+    const sent = metadataToSend(epoch, this.metadata, this.acknowledgedMetadata);
     try {
       const response = await this.coordinators.call(
         groupId,
         "consumerGroupHeartbeat",
-        heartbeatRequest(this.member, this.settings()),
+        heartbeatRequest(this.member, this.settings(sent)),
         (answer) => answer.error,
         { retry: false, timeoutMs: Math.min(this.cluster.options.requestTimeoutMs, sessionTimeoutMs) },
       );
+      // A join set the coordinator's metadata to what it carried (maybe none); a later heartbeat, if it carried any.
+      if (epoch === MemberEpoch.join || sent !== undefined) this.acknowledgedMetadata = sent;
       this.answered(response);
     } catch (error) {
       this.failed(asBrookError(error));
@@ -330,7 +347,8 @@ export class GroupMembership {
     if (this.sleeping === sleeping) this.sleeping = undefined;
   }
 
-  private settings(): HeartbeatSettings {
+  /** The heartbeat's settings; `memberMetadata` only when this heartbeat carries it. */
+  private settings(memberMetadata?: Buffer): HeartbeatSettings {
     return {
       groupId: this.options.groupId,
       instanceId: this.options.instanceId,
@@ -338,6 +356,8 @@ export class GroupMembership {
       rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
       clientId: this.cluster.options.clientId,
       subscription: subscriptionOf(this.topics),
+      assignor: this.options.assignor,
+      memberMetadata,
     };
   }
 }

@@ -15,7 +15,10 @@ import type {
   GroupTopicPartitions,
   GroupTopicPartitions__Output,
 } from "@brook/protocol";
-import type { TopicPartition } from "./types.js";
+import type { GroupAssignor, TopicPartition } from "./types.js";
+
+/** The most member metadata a coordinator keeps for one member (proto/broker.proto). */
+export const memberMetadataBytesMax = 8 * 1024;
 
 /** Member epochs with a meaning of their own (proto/broker.proto). */
 export const MemberEpoch = {
@@ -63,6 +66,9 @@ export interface HeartbeatSettings {
   rebalanceTimeoutMs: number;
   clientId: string;
   subscription: WireSubscription;
+  assignor: GroupAssignor;
+  /** The metadata this heartbeat carries: undefined leaves the coordinator's as it is (a join: none). */
+  memberMetadata: Buffer | undefined;
 }
 
 export function newMember(memberId: string, heartbeatIntervalMs: number): MemberState {
@@ -180,7 +186,24 @@ export function heartbeatRequest(
     subscribedTopicRegex: settings.subscription.regex,
     ownedPartitions: toWirePartitions(member.held),
     clientId: settings.clientId,
+    serverAssignor: settings.assignor,
+    ...(settings.memberMetadata === undefined ? {} : { memberMetadata: settings.memberMetadata }),
   };
+}
+
+/**
+ * The metadata a heartbeat at `memberEpoch` carries: on a join, the member's (none when it has none); after
+ * that, only when it differs from what the coordinator acknowledged last (empty clears it).
+ */
+export function metadataToSend(
+  memberEpoch: number,
+  current: Buffer | undefined,
+  acknowledged: Buffer | undefined,
+): Buffer | undefined {
+  const none = Buffer.alloc(0);
+  if (memberEpoch === MemberEpoch.join)
+    return current === undefined || current.length === 0 ? undefined : current;
+  return (current ?? none).equals(acknowledged ?? none) ? undefined : (current ?? none);
 }
 
 /** The epoch a member leaves with: a static member (with an instance id) keeps its partitions a while. */

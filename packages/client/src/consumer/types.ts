@@ -42,6 +42,9 @@ export interface Assignment {
 
 export type OffsetResetPolicy = "earliest" | "latest" | "none";
 
+/** The server-side assignors a group member may ask for (ConsumerOptions.assignor). */
+export type GroupAssignor = "uniform" | "range";
+
 export interface ConsumerOptions {
   /**
    * The consumer group: subscribe() joins it (the coordinator shares the topics' partitions out among its
@@ -59,6 +62,19 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** How long a member may take to give up revoked partitions before it is removed. Default 60 s. */
   rebalanceTimeoutMs?: number;
+  /**
+   * The server-side assignor this member asks its group's coordinator for (KIP-848's ServerAssignor):
+   * "uniform" (default) spreads every partition evenly; "range" co-partitions: partition p of every
+   * topic the members subscribe to goes to one member (a stream task reading partition p of several
+   * topics finds them all in one place). The group uses the one most of its members name, a tie going to
+   * uniform.
+   */
+  assignor?: GroupAssignor;
+  /**
+   * Bytes the coordinator keeps with this member and shows in describeGroups (Brook Streams: its endpoint
+   * and status), at most 8 KiB; never used to assign partitions. setMemberMetadata() changes it.
+   */
+  memberMetadata?: Buffer;
   /**
    * Commit positions every autoCommitIntervalMs, when partitions are revoked, and on close(). Default
    * true; with false the application commits (commit()), and giving partitions up commits nothing.
