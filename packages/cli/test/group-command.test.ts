@@ -3,7 +3,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { describe, expect, it } from "vitest";
 import { consumeCommand } from "../src/commands/consume.js";
-import { groupCommand, parseDateTime, resetTarget } from "../src/commands/group.js";
+import { groupCommand, groupKind, parseDateTime, resetTarget } from "../src/commands/group.js";
 
 /** Parses `args` as typed after `brook group` or `brook consume`, with commander's exits turned into throws. */
 function run(command: Command, args: string[]): Promise<unknown> {
@@ -84,5 +84,17 @@ describe("consume flags", () => {
     await expect(run(consumeCommand(), ["t", "--isolation", "committed"])).rejects.toThrow(
       /Allowed choices are read_uncommitted, read_committed/,
     );
+  });
+});
+
+describe("group describe's first line", () => {
+  it("names who assigns: a Brook group's server-side assignor, a classic group's Kafka clients and theirs", () => {
+    expect(groupKind({ type: "consumer", assignor: "range" })).toBe(" (assignor range)");
+    expect(groupKind({ type: "consumer", assignor: "uniform" })).toBe(" (assignor uniform)");
+    expect(groupKind({ type: "classic", assignor: "cooperative-sticky" })).toBe(
+      " (Kafka clients, cooperative-sticky)",
+    );
+    expect(groupKind({ type: "classic", assignor: "" })).toBe(" (Kafka clients, no assignor yet)");
+    expect(groupKind({ type: null, assignor: null })).toBe("");
   });
 });

@@ -2,6 +2,7 @@
 // their committed offsets.
 
 import type { GroupLag, ResetTarget } from "@brook/client";
+import { unreachable } from "@brook/protocol";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseInteger, withAdmin } from "../connect.js";
 import { printJson, printTable } from "../output.js";
@@ -182,12 +183,30 @@ export function shortIds(ids: readonly string[]): Map<string, string> {
   }
 }
 
+/**
+ * Who assigns the group's partitions: a classic group's Kafka clients, with the assignor they chose (range,
+ * cooperative-sticky, ...); a Brook group's coordinator, with the server-side assignor its members asked
+ * for (uniform, range).
+ */
+export function groupKind(lag: Pick<GroupLag, "type" | "assignor">): string {
+  switch (lag.type) {
+    case "classic":
+      return ` (Kafka clients, ${lag.assignor || "no assignor yet"})`;
+    case "consumer":
+      return ` (assignor ${lag.assignor ?? "uniform"})`;
+    case null:
+      return "";
+    default:
+      return unreachable(lag.type, "group type");
+  }
+}
+
 function printGroupLag(lag: GroupLag): void {
   const unknown = (value: number | null) => (value === null || value < 0 ? "-" : value);
   const short = shortIds(lag.members.map((m) => m.memberId));
-  // A classic group's members are Kafka clients; its assignor is theirs (range, cooperative-sticky, ...).
-  const kind = lag.type === "classic" ? ` (Kafka clients, ${lag.assignor || "no assignor yet"})` : "";
-  process.stdout.write(`group ${lag.group}${kind}: ${lag.state}, ${lag.members.length} member(s)\n`);
+  process.stdout.write(
+    `group ${lag.group}${groupKind(lag)}: ${lag.state}, ${lag.members.length} member(s)\n`,
+  );
   if (lag.members.length > 0) {
     process.stdout.write("\nmembers\n");
     printTable(
