@@ -56,7 +56,12 @@ interface Launched {
 function launch(command: string, env: Record<string, string>): Launched {
   // Commands are plain words (no quotes, no shell syntax): no shell between the test and the process.
   const [file, ...args] = command.split(/\s+/);
-  const child = spawn(file, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: "pipe" });
+  // `node`: the one running the tests, whatever node PATH finds first.
+  const child = spawn(file === "node" ? process.execPath : file, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: "pipe",
+  });
   child.stdin?.end();
   let output = "";
   child.stdout?.on("data", (chunk) => {
