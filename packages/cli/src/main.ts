@@ -7,6 +7,7 @@ import { drillCommand } from "./commands/drill.js";
 import { groupCommand } from "./commands/group.js";
 import { produceCommand } from "./commands/produce.js";
 import { serverCommand } from "./commands/server.js";
+import { streamsCommand } from "./commands/streams.js";
 import { topicCommand } from "./commands/topic.js";
 import { transactionsCommand } from "./commands/transactions.js";
 import { parseInteger, timeoutDefaults } from "./connect.js";
@@ -30,7 +31,7 @@ const program = new Command("brook")
   .addOption(
     new Option(
       "--timeout <ms>",
-      `topic, group, transactions and cluster commands fail when not done within this (default ${timeoutDefaults.adminMs}); ` +
+      `topic, group, transactions, streams and cluster commands fail when not done within this (default ${timeoutDefaults.adminMs}); ` +
         `consume, produce, bench and drill stop when no broker answered for this long (default ${timeoutDefaults.unreachableMs})`,
     ).argParser(parseInteger("--timeout", 1)),
   )
@@ -42,6 +43,7 @@ const program = new Command("brook")
   .addCommand(clusterCommand())
   .addCommand(groupCommand())
   .addCommand(transactionsCommand())
+  .addCommand(streamsCommand())
   .addCommand(benchCommand())
   .addCommand(drillCommand());
 
