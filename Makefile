@@ -76,14 +76,15 @@ failover-bench: build
 # under acks=all load, then every partition is read back and checked (test-e2e/chaos). The load comes
 # from Brook's SDK, or with CHAOS_CLIENT=kafka (`make chaos-kafka`) from kafkajs on the Kafka listeners.
 # CHAOS_SEED=<n> replays the fault choices. A transactional pipeline (test-e2e/chaos/pipeline.test.ts) runs
-# the same number of faults against exactly-once processing. Each report's summary line is printed again at the end.
+# the same number of faults against exactly-once processing, and so does an exactly-once Brook Streams count
+# by key (test-e2e/chaos/streams.test.ts). Each report's summary line is printed again at the end.
 CHAOS_CLIENT ?= brook
 chaos: build
 	@mkdir -p .brook
 	@rm -f .brook/chaos-report.txt
 	@CHAOS_CLIENT=$(CHAOS_CLIENT) CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt \
 	  npx vitest run test-e2e/chaos; \
-	  status=$$?; grep -E '^(chaos|pipeline): ' .brook/chaos-report.txt 2>/dev/null; exit $$status
+	  status=$$?; grep -E '^(chaos|pipeline|streams): ' .brook/chaos-report.txt 2>/dev/null; exit $$status
 
 chaos-kafka:
 	@$(MAKE) --no-print-directory chaos CHAOS_CLIENT=kafka

@@ -24,7 +24,10 @@ const app = new KafkaStreams(builder.build(), {
   numStandbyReplicas: Number(STANDBYS),
   applicationServer: SERVER,
 });
-app.onStateChange((state) => say({ state, tasks: app.localTasks().map((task) => task.name) }));
+app.onStateChange((state) => {
+  say({ state, tasks: app.localTasks().map((task) => task.name) });
+  if (state === "error") process.exit(1); // the supervisor (if any) starts a new one
+});
 process.on("SIGTERM", () => {
   app.close().then(
     () => process.exit(0),
