@@ -61,15 +61,11 @@ function topicClasses(
   const subscribers = new Map<string, string[]>();
   for (const member of [...members].sort((a, b) => compare(a.memberId, b.memberId))) {
     for (const topic of new Set(member.topics)) {
-      if (partitionCounts.has(topic))
-        subscribers.set(topic, [...(subscribers.get(topic) ?? []), member.memberId]);
+      if (partitionCounts.has(topic)) append(subscribers, topic, member.memberId);
     }
   }
   const topicsBySubscribers = new Map<string, string[]>();
-  for (const [topic, ids] of subscribers) {
-    const key = ids.join("\u0000");
-    topicsBySubscribers.set(key, [...(topicsBySubscribers.get(key) ?? []), topic]);
-  }
+  for (const [topic, ids] of subscribers) append(topicsBySubscribers, ids.join("\u0000"), topic);
   return [...topicsBySubscribers.values()].map((topics) => {
     const sorted = topics.sort(compare);
     const numbers = sorted.reduce((most, topic) => Math.max(most, partitionCounts.get(topic) ?? 0), 0);
@@ -111,4 +107,10 @@ function expand(
     }
   }
   return partitions.sort(comparePartitions);
+}
+
+function append(lists: Map<string, string[]>, key: string, value: string): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
 }
