@@ -74,6 +74,8 @@ export class StreamThread {
       fromBeginning: true,
       isolationLevel: this.isolationLevel,
       maxWaitMs: 100,
+      // A sub-topology that reads several topics (a join) needs partition p of each on one instance.
+      assignor: subtopologies.some((sub) => sub.sourceTopics.length > 1) ? "range" : "uniform",
       memberMetadata: encodeInstanceMetadata(this.instanceMetadata()),
     });
     const transactionalId = `${applicationId}-${processId}`;
