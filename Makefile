@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench failover-bench chaos chaos-kafka
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams failover-bench chaos chaos-kafka
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -41,6 +41,11 @@ docs: node_modules/.package-lock.json
 # Data-path figures against the running cluster (make up first): echo baseline, produce, consume.
 bench: build
 	scripts/bench.sh
+
+# Brook Streams throughput against the running cluster (make up): the SDK's consume-produce loop, mapValues
+# and groupByKey-count at least and exactly once, and a restore (docs/streams.md, "Performance").
+bench-streams: build
+	node --import tsx scripts/bench-streams.ts
 
 # Starts whichever of the local nodes are not running and waits until they serve.
 up: build
