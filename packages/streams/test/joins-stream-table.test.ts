@@ -33,6 +33,33 @@ function clickDriver(kind: "join" | "leftJoin") {
   };
 }
 
+describe("the example in docs/streams.md (Joins)", () => {
+  it("names clicks from the users table and pairs views with the clicks that follow them", () => {
+    const builder = new StreamsBuilder();
+    const users = builder.table<string, string>("users", strings, Materialized.as("users"));
+    const clicks = builder.stream<string, string>("clicks", strings);
+    const views = builder.stream<string, string>("views", strings);
+    clicks
+      .leftJoin(users, (page, name) => `${name ?? "someone"} clicked ${page}`)
+      .to("named-clicks", { valueSerde: S });
+    const windows = JoinWindows.ofTimeDifferenceAndGrace(10_000, 2_000).before(1_000);
+    views.join(clicks, (view, click) => `${view} -> ${click}`, windows).to("view-clicks", { valueSerde: S });
+
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: "shop" });
+    driver.createInputTopic("users", S, S).pipeInput("u1", "Ann", 0);
+    driver.createInputTopic("views", S, S).pipeInput("u1", "home", 1_000);
+    driver.createInputTopic("clicks", S, S).pipeInput("u1", "cart", 4_000);
+    driver.createInputTopic("clicks", S, S).pipeInput("u2", "home", 5_000);
+    expect(driver.createOutputTopic("named-clicks", S, S).readValuesToList()).toEqual([
+      "Ann clicked cart",
+      "someone clicked home",
+    ]);
+    expect(driver.createOutputTopic("view-clicks", S, S).readKeyValuesToList()).toEqual([
+      { key: "u1", value: "home -> cart" },
+    ]);
+  });
+});
+
 describe("KStream.join(KTable)", () => {
   it("joins each record with the table's current value, keeps the stream's timestamp, drops records without one", () => {
     const { users, clicks, out } = clickDriver("join");

@@ -208,7 +208,7 @@ class OuterJoinBuffer<K> {
     for (const entry of this.store.all()) {
       if (open.size === 2) break;
       const { side, timestamp } = entry.key;
-      if (open.has(side) || !windowClosed(this.windows, side, timestamp, streamTimeMs)) {
+      if (!windowClosed(this.windows, side, timestamp, streamTimeMs)) {
         open.add(side);
         nextEarliest = Math.min(nextEarliest, timestamp);
         continue;
