@@ -51,6 +51,7 @@ export type {
   ConsumerOptions,
   EachBatchPayload,
   EachMessagePayload,
+  GroupAssignor,
   MessageHeaders,
   OffsetResetPolicy,
   RebalanceListener,
