@@ -4,6 +4,7 @@
 // shared outer join store until their window and grace have passed. Table-table: each side's update looks
 // up the other table and emits the joined row's change.
 
+import { TopologyError } from "../errors.js";
 import type { JoinWindows } from "../join-windows.js";
 import type { Change, ProcessorContext, ProcessorSupplier, StreamRecord } from "../processor.js";
 import type { KeyValueStore } from "../stores/key-value-store.js";
@@ -14,6 +15,23 @@ import { droppedForNulls } from "./stateful-processors.js";
 import type { ValueGetter, ValueGetterSupplier } from "./value-getters.js";
 
 export type JoinKind = "inner" | "left" | "outer";
+
+/**
+ * Records of one key and timestamp a side of a stream-stream join keeps (each write rewrites the list, so
+ * more would cost quadratic time); one more stops the task with a TopologyError rather than lose records.
+ */
+export const joinRecordsPerKeyAndTimeMax = 10_000;
+
+/** The list with one more value, refused past joinRecordsPerKeyAndTimeMax. */
+export function appended<T>(values: readonly T[] | null, value: T, storeName: string): T[] {
+  const list = values ?? [];
+  if (list.length >= joinRecordsPerKeyAndTimeMax) {
+    throw new TopologyError(
+      `store ${storeName}: over ${joinRecordsPerKeyAndTimeMax} records of one key and timestamp on one side of a join`,
+    );
+  }
+  return [...list, value];
+}
 
 /** The joiner as processors call it: the left value, the right value, the key; null for a missing side. */
 export type SidedJoiner<K, V1, V2, VR> = (left: V1 | null, right: V2 | null, key: K) => VR;
@@ -161,7 +179,7 @@ export function joinWindowed<K, V>(
           return;
         }
         const { key, value, timestamp } = record;
-        store.put(key, [...(store.get(key, timestamp) ?? []), value], timestamp);
+        store.put(key, appended(store.get(key, timestamp), value, store.name), timestamp);
         context.forward(record);
       },
     };
@@ -185,7 +203,7 @@ class OuterJoinBuffer<K> {
   ) {}
 
   add(key: TimestampedSideKey<K>, value: SideValue<unknown, unknown>): void {
-    this.store.put(key, [...(this.store.get(key) ?? []), value]);
+    this.store.put(key, appended(this.store.get(key), value, this.store.name));
     const earliest = earliestOuterMs.get(this.store);
     if (earliest !== undefined) earliestOuterMs.set(this.store, Math.min(earliest, key.timestamp));
   }
