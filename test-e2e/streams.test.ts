@@ -29,8 +29,8 @@ interface App {
   states: { state: string; tasks: string[] }[];
 }
 
-function startApp(env: Record<string, string>): App {
-  const child = spawn(process.execPath, [new URL("./streams/app.mjs", import.meta.url).pathname], {
+function startApp(env: Record<string, string>, script = "app.mjs"): App {
+  const child = spawn(process.execPath, [new URL(`./streams/${script}`, import.meta.url).pathname], {
     env: { ...process.env, BOOTSTRAP: cluster.bootstrap, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -52,7 +52,7 @@ async function stopApp(app: App, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
 
 const running = (app: App) => app.states.at(-1)?.state === "running";
 
-/** Every committed update on `topic`, per key, in order. */
+/** Every committed update on `topic`, per key, in order; stops after `expectedTotal` updates. */
 async function updatesByKey(topic: string, expectedTotal: number): Promise<Map<string, number[]>> {
   const updates = new Map<string, number[]>();
   const consumer = brook.consumer({ isolationLevel: "read_committed", maxWaitMs: 100 });
@@ -118,6 +118,81 @@ describe("streams on a cluster", () => {
       expect(values, `updates of ${key}`).toEqual(expected);
     }
     for (const app of instances) await stopApp(app, "SIGTERM");
+    await admin.close();
+  }, 180_000);
+
+  it("joins a stream with a table and sums it per window exactly once through an instance's and a leader's death", async () => {
+    const admin = brook.admin();
+    const [orders, customers, output, applicationId] = [
+      "orders",
+      "customers",
+      "order-totals",
+      "order-totals",
+    ];
+    await admin.createTopics({
+      topics: [orders, customers, output].map((topic) => ({ topic, numPartitions: 4, replicationFactor: 3 })),
+    });
+    // Customers c0..c19 in regions; c20..c24 never join the table, so their orders drop out.
+    const producer = brook.producer();
+    await producer.send({
+      topic: customers,
+      messages: Array.from({ length: 20 }, (_, i) => ({
+        key: `c${i}`,
+        value: `region-${i % 3}`,
+        timestamp: 0,
+      })),
+    });
+    const env = { APP_ID: applicationId, ORDERS: orders, CUSTOMERS: customers, OUT: output };
+    const first = startApp(env, "orders-app.mjs");
+    const second = startApp(env, "orders-app.mjs");
+    // The table is loaded before any order arrives (Brook does not yet order a task's inputs by timestamp).
+    const customerEnds = await admin.fetchTopicOffsets(customers);
+    await waitFor("the customers table to be read", 60_000, async () => {
+      const committed = await admin
+        .fetchOffsets({ groupId: applicationId, topics: [customers] })
+        .catch(() => []);
+      return (
+        customerEnds.every(
+          (end) => (committed.find((c) => c.partition === end.partition)?.offset ?? -1) >= end.high,
+        ) || undefined
+      );
+    });
+
+    // Orders with event times over three one-minute windows; amount = 1 + (i mod 7).
+    const base = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
+    const expected = new Map<string, number[]>(); // "<customer>@<window start>" → running sums
+    let third: App | undefined;
+    const rounds = 30;
+    for (let round = 0; round < rounds; round++) {
+      const messages = Array.from({ length: 25 }, (_, j) => {
+        const i = round * 25 + j;
+        const timestamp = base + Math.floor((i / (rounds * 25)) * 180_000);
+        return { key: `c${i % 25}`, value: String(1 + (i % 7)), timestamp };
+      });
+      for (const { key, value, timestamp } of messages) {
+        if (Number(key.slice(1)) >= 20) continue;
+        const id = `${key}@${timestamp - (timestamp % 60_000)}`;
+        const sums = expected.get(id) ?? [];
+        sums.push((sums.at(-1) ?? 0) + Number(value));
+        expected.set(id, sums);
+      }
+      await producer.send({ topic: orders, messages });
+      if (round === 8) await stopApp(first, "SIGKILL");
+      if (round === 10) third = startApp(env, "orders-app.mjs");
+      if (round === 16) {
+        const [topic] = await admin.describeTopics({ topics: [orders] });
+        await cluster.nodes.find((node) => node.id === topic!.partitions[1]!.leader)!.kill();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await producer.close();
+    for (const node of cluster.nodes) if (!node.running) await node.start();
+
+    const total = [...expected.values()].reduce((sum, sums) => sum + sums.length, 0);
+    const updates = await updatesByKey(output, total);
+    expect(new Set(updates.keys())).toEqual(new Set(expected.keys()));
+    for (const [id, sums] of expected) expect(updates.get(id), `updates of ${id}`).toEqual(sums);
+    for (const app of [second, third]) if (app) await stopApp(app, "SIGTERM");
     await admin.close();
   }, 180_000);
 });
