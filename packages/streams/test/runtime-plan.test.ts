@@ -128,3 +128,51 @@ describe("instance metadata", () => {
     expect(decodeInstanceMetadata(encoded)).toMatchObject({ truncated: true, stores: [], active: ["0_0"] });
   });
 });
+
+describe("co-partitioning", () => {
+  /** orders re-keyed by customer (a repartition topic) joined with the customers table. */
+  function rekeyedJoin() {
+    const builder = new StreamsBuilder();
+    const customers = builder.table<string, string>("customers", strings);
+    builder
+      .stream<string, string>("orders", strings)
+      .selectKey((_key, value) => value)
+      .join(customers, (order, region) => `${order}/${region}`)
+      .to("enriched", strings);
+    return subtopologiesOf(builder.build(), "shop");
+  }
+
+  it("sizes a repartition topic joined with a table after the table, not after its writer", () => {
+    const plan = planInternalTopics(
+      "shop",
+      rekeyedJoin(),
+      new Map([
+        ["orders", 8],
+        ["customers", 3],
+      ]),
+    );
+    const repartition = plan.find((topic) => topic.kind === "repartition");
+    expect(repartition?.partitions).toBe(3);
+    expect(plan.filter((topic) => topic.kind === "changelog").map((topic) => topic.partitions)).toEqual([3]);
+  });
+
+  it("refuses to join input topics with different partition counts", () => {
+    const builder = new StreamsBuilder();
+    const table = builder.table<string, string>("right", strings);
+    builder
+      .stream<string, string>("left", strings)
+      .join(table, (a, b) => a + b)
+      .to("out", strings);
+    const subtopologies = subtopologiesOf(builder.build(), "j");
+    expect(() =>
+      planInternalTopics(
+        "j",
+        subtopologies,
+        new Map([
+          ["left", 4],
+          ["right", 6],
+        ]),
+      ),
+    ).toThrow("topics joined must have as many partitions each, and left (4), right (6) do not");
+  });
+});

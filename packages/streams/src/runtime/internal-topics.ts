@@ -78,6 +78,7 @@ export function planInternalTopics(
     }
     if (!changed) break;
   }
+  copartition(subtopologies, inputPartitions, counts);
   const plan: InternalTopic[] = [];
   for (const sub of subtopologies) {
     for (const topic of sub.repartitionSinks) {
@@ -95,6 +96,32 @@ export function planInternalTopics(
     }
   }
   return plan;
+}
+
+/**
+ * Kafka's co-partitioning rule: the topics one sub-topology reads together (a join) must have as many
+ * partitions each, or key k would sit in partition p of one and q of the other. Input topics that differ
+ * are an error; repartition topics among them take the input topics' count (or the largest of theirs).
+ */
+function copartition(
+  subtopologies: readonly Subtopology[],
+  inputPartitions: ReadonlyMap<string, number>,
+  counts: Map<string, number>,
+): void {
+  for (const sub of subtopologies) {
+    if (sub.sourceTopics.length < 2) continue;
+    const inputs = sub.sourceTopics.filter((topic) => inputPartitions.has(topic));
+    const sizes = new Set(inputs.map((topic) => inputPartitions.get(topic)));
+    if (sizes.size > 1) {
+      const listed = inputs.map((topic) => `${topic} (${inputPartitions.get(topic)})`).join(", ");
+      throw new TopologyError(`topics joined must have as many partitions each, and ${listed} do not`);
+    }
+    const partitions =
+      inputs.length > 0
+        ? (inputPartitions.get(inputs[0] as string) as number)
+        : Math.max(...sub.sourceTopics.map((topic) => counts.get(topic) ?? 0));
+    for (const topic of sub.sourceTopics) if (!inputPartitions.has(topic)) counts.set(topic, partitions);
+  }
 }
 
 /** Key-value stores: compacted; windowed ones also drop windows a day past the store's retention. */
