@@ -173,6 +173,6 @@ describe("co-partitioning", () => {
           ["right", 6],
         ]),
       ),
-    ).toThrow("topics joined must have as many partitions each, and left (4), right (6) do not");
+    ).toThrow("topics joined must have as many partitions each, and right (6), left (4) do not");
   });
 });
