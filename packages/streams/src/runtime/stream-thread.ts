@@ -159,10 +159,11 @@ export class StreamThread {
     clearInterval(this.groupTimer);
   }
 
+  /** The open transaction (if any) is aborted before the group hands the partitions on. */
   private async shutDown(): Promise<void> {
+    await this.output.abort().catch(() => undefined);
     await this.consumer.close().catch(() => undefined);
     await this.standbys.close().catch(() => undefined);
-    await this.output.abort().catch(() => undefined);
     await this.producer.close().catch(() => undefined);
     await this.admin.close().catch(() => undefined);
     this.tasks.closeAll();
@@ -308,7 +309,14 @@ export class StreamThread {
       const results = await restore(this.config.brook, targets, this.isolationLevel, this.logger);
       const elapsedMs = Date.now() - startedMs;
       results.forEach((result, index) => {
-        this.events.onRestored((targets[index] as { store: string }).store, result.restored, elapsedMs);
+        const { store, status } = targets[index] as (typeof targets)[number];
+        this.events.onRestored(store, result.restored, elapsedMs);
+        if (result.restored > 0) {
+          this.logger.info(
+            { task: status.task, store, records: result.restored, elapsedMs },
+            "store restored",
+          );
+        }
       });
     } finally {
       this.restoring = [];
