@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { Brook, silentLogger } from "@brook/client";
+import { KafkaStreams, Materialized, Serdes, StreamsBuilder } from "@brook/streams";
 import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./wait.js";
@@ -193,6 +194,86 @@ describe("streams on a cluster", () => {
     expect(new Set(updates.keys())).toEqual(new Set(expected.keys()));
     for (const [id, sums] of expected) expect(updates.get(id), `updates of ${id}`).toEqual(sums);
     for (const app of [second, third]) if (app) await stopApp(app, "SIGTERM");
+    await admin.close();
+  }, 180_000);
+
+  it("hands a task over with its standby copy, so the new owner restores nothing, and answers queries", async () => {
+    const admin = brook.admin();
+    const input = "standby-in";
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 4, replicationFactor: 3 }] });
+    const producer = brook.producer();
+    const keys = 1_000;
+    await producer.send({
+      topic: input,
+      messages: Array.from({ length: 2 * keys }, (_, i) => ({ key: `k${i % keys}`, value: "1" })),
+    });
+    await producer.close();
+
+    /** Restores on the instance that stays, when the other leaves, with and without standby copies. */
+    async function handOver(standbys: number): Promise<{ restored: number; counts: (number | null)[] }> {
+      const applicationId = `standby-${standbys}`;
+      const start = async (server: string) => {
+        const builder = new StreamsBuilder();
+        builder
+          .stream<string, string>(input, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+          .groupByKey()
+          .count(Materialized.as("counts"));
+        const app = new KafkaStreams(builder.build(), {
+          applicationId,
+          brook,
+          processingGuarantee: "exactly_once",
+          numStandbyReplicas: standbys,
+          applicationServer: server,
+        });
+        await app.start();
+        return app;
+      };
+      const leaving = await start("127.0.0.1:7001");
+      await leaving.waitUntilRunning();
+      const ends = await admin.fetchTopicOffsets(input);
+      await waitFor("the input to be counted", 60_000, async () => {
+        const committed = await admin.fetchOffsets({ groupId: applicationId, topics: [input] });
+        return (
+          ends.every((end) => committed.find((c) => c.partition === end.partition)?.offset === end.high) ||
+          undefined
+        );
+      });
+      const staying = await start("127.0.0.1:7002");
+      await waitFor("both to run tasks (and keep copies of each other's)", 60_000, async () => {
+        const [a, b] = [leaving.instanceMetadata(), staying.instanceMetadata()];
+        const copies = standbys === 0 || (a?.standby.length && b?.standby.length);
+        return (a?.active.length && b?.active.length && copies) || undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // the copies catch up
+      const restored = async () => {
+        const metric = await staying.metrics().getSingleMetric("brook_streams_restore_records_total")?.get();
+        return (metric?.values ?? []).reduce((sum, each) => sum + each.value, 0);
+      };
+      const before = await restored();
+      await leaving.close();
+      await waitFor("the staying instance to run every task, restored", 60_000, async () =>
+        staying.localTasks().filter((task) => task.ready).length === 4 ? true : undefined,
+      );
+      const counts = Array.from({ length: keys }, (_, i) =>
+        staying.store<string, number>("counts").get(`k${i}`),
+      );
+      await waitFor(
+        "key lookups to name the staying instance",
+        10_000,
+        async () =>
+          staying.metadataForKey("counts", "k1", Serdes.String())?.endpoint === "127.0.0.1:7002" || undefined,
+      );
+      const after = await restored();
+      await staying.close();
+      return { restored: after - before, counts };
+    }
+
+    const warm = await handOver(1);
+    expect(warm.restored, "records restored with standby copies").toBe(0);
+    expect(warm.counts.filter((count) => count !== 2).slice(0, 5)).toEqual([]);
+    const cold = await handOver(0);
+    expect(cold.restored, "records restored without them").toBeGreaterThan(0);
+    expect(cold.counts.filter((count) => count !== 2).slice(0, 5)).toEqual([]);
     await admin.close();
   }, 180_000);
 });

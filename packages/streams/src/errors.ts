@@ -9,3 +9,11 @@ export class TopologyError extends Error {
 export class SerializationError extends Error {
   override readonly name = "SerializationError";
 }
+
+/**
+ * A store cannot answer a query here now: a task of it on this instance is still restoring (or the
+ * instance is not running). Kafka's InvalidStateStoreException; ask again shortly.
+ */
+export class InvalidStateStoreError extends Error {
+  override readonly name = "InvalidStateStoreError";
+}

@@ -10,7 +10,7 @@ export type { Joined, Repartitioned, StreamJoined } from "./dsl/options.js";
 export { type Consumed, type Grouped, Materialized, type Produced } from "./dsl/options.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { type Merger, SessionWindowedKStream, TimeWindowedKStream } from "./dsl/windowed-streams.js";
-export { SerializationError, TopologyError } from "./errors.js";
+export { InvalidStateStoreError, SerializationError, TopologyError } from "./errors.js";
 export { JoinWindows } from "./join-windows.js";
 export type {
   Cancellable,

@@ -22,6 +22,8 @@ export interface ActiveTask {
   id: TaskId;
   name: string;
   task: StreamTask;
+  /** False until its stores are restored: it processes nothing and answers no query before. */
+  ready: boolean;
 }
 
 export class ActiveTasks {
@@ -51,7 +53,7 @@ export class ActiveTasks {
           { ...this.settings, subtopology: id.subtopology, partition: id.partition },
           { send: (record) => this.outbox.push(record) },
         );
-      const active = { id, name, task };
+      const active = { id, name, task, ready: false };
       this.tasks.set(name, active);
       created.push(active);
     }
@@ -82,9 +84,13 @@ export class ActiveTasks {
     return [...this.tasks.values()];
   }
 
-  /** The named store of every task that has it. */
-  stores(name: string): StateStore[] {
-    return this.all().flatMap(({ task }) => (task.storeNames().includes(name) ? [task.store(name)] : []));
+  /** The named store of every ready task that has it, and whether a task that has it is restoring. */
+  stores(name: string): { stores: StateStore[]; restoring: boolean } {
+    const holders = this.all().filter(({ task }) => task.storeNames().includes(name));
+    return {
+      stores: holders.filter((each) => each.ready).map(({ task }) => task.store(name)),
+      restoring: holders.some((each) => !each.ready),
+    };
   }
 
   closeAll(): void {

@@ -44,6 +44,8 @@ export interface KeyQueryMetadata {
 
 export interface LocalTask {
   name: string;
+  /** False while its stores are being restored. */
+  ready: boolean;
   subtopology: number;
   partition: number;
   stores: { name: string; entries: number }[];
@@ -138,8 +140,9 @@ export class KafkaStreams {
 
   /** The tasks running here, with their stores' sizes. */
   localTasks(): LocalTask[] {
-    return (this.thread?.tasks.all() ?? []).map(({ id, name, task }) => ({
+    return (this.thread?.tasks.all() ?? []).map(({ id, name, task, ready }) => ({
       name,
+      ready,
       subtopology: id.subtopology,
       partition: id.partition,
       stores: task.storeNames().map((store) => ({
@@ -150,26 +153,26 @@ export class KafkaStreams {
     }));
   }
 
-  /** The named store of every task running here (a key lives in the one task its partition maps to). */
-  localStores<S extends StateStore>(name: string): S[] {
-    if (!this.topology.stores.has(name)) {
-      throw new TopologyError(
-        `no store ${name}; stores: ${[...this.topology.stores.keys()].join(", ") || "none"}`,
-      );
-    }
-    return (this.thread?.tasks.stores(name) ?? []) as S[];
+  /**
+   * The named store of every task running here (a key lives in the one task its partition maps to), and
+   * whether one of them is still restoring.
+   */
+  localStores<S extends StateStore>(name: string): { stores: S[]; restoring: boolean } {
+    this.requireStore(name);
+    const found = this.thread?.tasks.stores(name) ?? { stores: [], restoring: false };
+    return { stores: found.stores as S[], restoring: found.restoring };
   }
 
   /** Interactive queries on a key-value store: the copies in the tasks running here, read only. */
   store<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
     this.requireStore(name, "keyValue");
-    return keyValueView(() => this.localStores<KeyValueStore<K, V>>(name));
+    return keyValueView(name, () => this.localStores<KeyValueStore<K, V>>(name));
   }
 
   /** Interactive queries on a window store, as store() for key-value ones. */
   windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
     this.requireStore(name, "window");
-    return windowView(() => this.localStores<WindowStore<K, V>>(name));
+    return windowView(name, () => this.localStores<WindowStore<K, V>>(name));
   }
 
   /**

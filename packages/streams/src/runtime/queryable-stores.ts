@@ -1,7 +1,9 @@
 // Interactive queries: read-only views over one store name across every task running on this instance.
 // A key lives in exactly one task (the one its partition maps to), so a lookup asks each local copy and
-// takes the one that has it; listings concatenate. Writes stay with the processors.
+// takes the one that has it; listings concatenate. Writes stay with the processors. While a task of the
+// store is restoring here, an answer could be wrong, so reads fail with InvalidStateStoreError instead.
 
+import { InvalidStateStoreError } from "../errors.js";
 import type { KeyValueStore } from "../stores/key-value-store.js";
 import type { KeyValue } from "../stores/state-store.js";
 import type { WindowStore } from "../stores/window-store.js";
@@ -22,7 +24,14 @@ export interface ReadOnlyWindowStore<K, V> {
   all(): KeyValue<Windowed<K>, V>[];
 }
 
-export function keyValueView<K, V>(stores: () => KeyValueStore<K, V>[]): ReadOnlyKeyValueStore<K, V> {
+/** The stores of the ready tasks, and whether another task of the store is restoring. */
+type LocalStores<S> = () => { stores: S[]; restoring: boolean };
+
+export function keyValueView<K, V>(
+  name: string,
+  local: LocalStores<KeyValueStore<K, V>>,
+): ReadOnlyKeyValueStore<K, V> {
+  const stores = () => readable(name, local);
   return {
     get: (key) => firstFound(stores(), (store) => store.get(key)),
     range: (from, to) => stores().flatMap((store) => store.range(from, to)),
@@ -31,7 +40,11 @@ export function keyValueView<K, V>(stores: () => KeyValueStore<K, V>[]): ReadOnl
   };
 }
 
-export function windowView<K, V>(stores: () => WindowStore<K, V>[]): ReadOnlyWindowStore<K, V> {
+export function windowView<K, V>(
+  name: string,
+  local: LocalStores<WindowStore<K, V>>,
+): ReadOnlyWindowStore<K, V> {
+  const stores = () => readable(name, local);
   return {
     get: (key, windowStartMs) => firstFound(stores(), (store) => store.get(key, windowStartMs)),
     fetch: (key, from, to) => stores().flatMap((store) => store.fetch(key, from, to)),
@@ -46,4 +59,11 @@ function firstFound<S, V>(stores: readonly S[], read: (store: S) => V | null): V
     if (value !== null) return value;
   }
   return null;
+}
+
+function readable<S>(name: string, local: LocalStores<S>): S[] {
+  const { stores, restoring } = local();
+  if (restoring)
+    throw new InvalidStateStoreError(`store ${name} is restoring on this instance; ask again shortly`);
+  return stores;
 }

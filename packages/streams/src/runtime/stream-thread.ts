@@ -259,6 +259,7 @@ export class StreamThread {
         return standby?.task;
       });
       await this.restoreStores(created, adopted);
+      for (const each of created) each.ready = true;
       this.logger.info({ tasks: created.map((each) => each.name) }, "tasks started");
       this.events.onTasksChanged(this.tasks.all());
     } catch (error) {
