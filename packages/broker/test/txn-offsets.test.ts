@@ -2,12 +2,16 @@
 // transactional batch and stay invisible to OffsetFetch until the producer's marker lands on the
 // group's __consumer_offsets partition: a commit marker makes them the group's offsets, an abort
 // drops them. A coordinator replaying the partition reaches the same offsets from the log, and keeps
-// offsets whose marker is not there yet pending.
+// offsets whose marker is not there yet pending. An OffsetFetch that requires stable offsets (KIP-447)
+// is answered UNSTABLE_OFFSET_COMMIT on exactly the partitions where some transaction holds an offset of
+// that group, and the committed offset everywhere else.
 import { decodeRecordBatches, ManualClock } from "@brook/protocol";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GroupCoordinator, partitionForGroup } from "../src/groups/coordinator.js";
 import { GroupHandlers } from "../src/groups/handlers.js";
 import { OFFSETS_TOPIC } from "../src/groups/records.js";
+import { PendingTxnOffsets } from "../src/groups/txn-offsets.js";
 import { brokerId, silentLogger, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
 
 const groupId = "billing";
@@ -54,18 +58,57 @@ afterEach(async () => {
 function txnCommit(
   producerId: number,
   offset: number,
-  extra: { memberId?: string; memberEpoch?: number } = {},
+  extra: { memberId?: string; memberEpoch?: number; group?: string; partition?: number } = {},
 ) {
   return handlers.txnOffsetCommit({
     transactionalId: `app-${producerId}`,
-    groupId,
+    groupId: extra.group ?? groupId,
     producerId,
     producerEpoch: 0,
     memberId: extra.memberId ?? "",
     memberEpoch: extra.memberEpoch ?? -1,
-    topics: [{ topic: "orders", partitions: [{ partition: 0, offset, metadata: "" }] }],
+    topics: [{ topic: "orders", partitions: [{ partition: extra.partition ?? 0, offset, metadata: "" }] }],
   });
 }
+
+function plainCommit(offsets: Record<number, number>, group = groupId) {
+  return handlers.offsetCommit({
+    groupId: group,
+    memberId: "",
+    memberEpoch: -1,
+    topics: [
+      {
+        topic: "orders",
+        partitions: Object.entries(offsets).map(([partition, offset]) => ({
+          partition: Number(partition),
+          offset,
+          metadata: "",
+        })),
+      },
+    ],
+  });
+}
+
+/** Each partition of "orders" asked for, as "offset" or its error code, with stability required. */
+async function stableOffsets(group = groupId, partitions = [0, 1]): Promise<string[]> {
+  const fetched = await handlers.offsetFetch({
+    groupId: group,
+    topics: [{ topic: "orders", partitions }],
+    requireStable: true,
+  });
+  expect(fetched.error?.code).toBe("");
+  return (fetched.topics ?? []).flatMap(({ partitions }) =>
+    (partitions ?? []).map(({ offset, error }) => (error?.code ? String(error.code) : String(offset))),
+  );
+}
+
+/** Another group id stored in the same partition of __consumer_offsets (the same shard) as `groupId`. */
+const neighbour = (() => {
+  for (let index = 0; ; index++) {
+    const candidate = `neighbour-${index}`;
+    if (partitionForGroup(candidate, offsetsPartitions) === groupPartition) return candidate;
+  }
+})();
 
 async function committedOffset(): Promise<number> {
   const fetched = await handlers.offsetFetch({ groupId, topics: [{ topic: "orders", partitions: [0] }] });
@@ -191,5 +234,161 @@ describe("transactional offset commits", () => {
       topics: [],
     });
     expect(response.error?.code).toBe("INVALID_REQUEST");
+  });
+});
+
+describe("OffsetFetch requiring stable offsets (KIP-447)", () => {
+  it("answers UNSTABLE_OFFSET_COMMIT for the partition with an offset pending, the committed offset elsewhere", async () => {
+    await plainCommit({ 0: 10, 1: 20 });
+    await txnCommit(5, 42);
+    expect(await stableOffsets()).toEqual(["UNSTABLE_OFFSET_COMMIT", "20"]);
+    // Without the flag, as before: the committed offset the transaction is about to replace.
+    expect(await committedOffset()).toBe(10);
+    const fetched = await handlers.offsetFetch({
+      groupId,
+      topics: [{ topic: "orders", partitions: [0] }],
+      requireStable: true,
+    });
+    expect(fetched.topics?.[0].partitions?.[0]).toMatchObject({
+      offset: -1,
+      metadata: "",
+      error: { code: "UNSTABLE_OFFSET_COMMIT", message: expect.stringContaining("orders-0") },
+    });
+  });
+
+  it("answers the new offset once the commit marker lands", async () => {
+    await plainCommit({ 0: 10 });
+    await txnCommit(5, 42);
+    await marker(5, true);
+    expect(await stableOffsets()).toEqual(["42", "-1"]);
+  });
+
+  it("answers the old offset once the abort marker lands", async () => {
+    await plainCommit({ 0: 10 });
+    await txnCommit(5, 42);
+    await marker(5, false);
+    expect(await stableOffsets()).toEqual(["10", "-1"]);
+  });
+
+  it("stays unstable until every producer with an offset pending there has ended its transaction", async () => {
+    await txnCommit(5, 42);
+    await txnCommit(6, 43);
+    await marker(5, true);
+    expect(await stableOffsets()).toEqual(["UNSTABLE_OFFSET_COMMIT", "-1"]);
+    await marker(6, false);
+    expect(await stableOffsets()).toEqual(["42", "-1"]);
+  });
+
+  it("leaves other groups alone, those of the same __consumer_offsets partition too", async () => {
+    await plainCommit({ 0: 7 }, neighbour);
+    await txnCommit(5, 42);
+    await txnCommit(6, 99, { group: neighbour, partition: 1 });
+    expect(await stableOffsets(neighbour)).toEqual(["7", "UNSTABLE_OFFSET_COMMIT"]);
+    expect(await stableOffsets()).toEqual(["UNSTABLE_OFFSET_COMMIT", "-1"]);
+    await marker(6, true);
+    expect(await stableOffsets(neighbour)).toEqual(["7", "99"]);
+    expect(await stableOffsets()).toEqual(["UNSTABLE_OFFSET_COMMIT", "-1"]);
+  });
+
+  it("lists partitions with only a pending offset in a fetch of every offset of the group", async () => {
+    await plainCommit({ 0: 10 });
+    await txnCommit(5, 30, { partition: 1 });
+    const everything = async (requireStable: boolean) =>
+      (await handlers.offsetFetch({ groupId, topics: [], requireStable })).topics?.flatMap(
+        ({ topic, partitions }) =>
+          (partitions ?? []).map(
+            ({ partition, offset, error }) => `${topic}-${partition}:${error?.code || offset}`,
+          ),
+      );
+    expect(await everything(true)).toEqual(["orders-0:10", "orders-1:UNSTABLE_OFFSET_COMMIT"]);
+    expect(await everything(false)).toEqual(["orders-0:10"]);
+    await marker(5, true);
+    expect(await everything(true)).toEqual(["orders-0:10", "orders-1:30"]);
+  });
+
+  it("holds for offsets a new coordinator found pending in the log", async () => {
+    await plainCommit({ 0: 10 });
+    await txnCommit(5, 42);
+    coordinator.close();
+    await startCoordinator();
+    expect(await stableOffsets()).toEqual(["UNSTABLE_OFFSET_COMMIT", "-1"]);
+    await marker(5, true);
+    expect(await stableOffsets()).toEqual(["42", "-1"]);
+  });
+
+  it("is what Kafka clients get through the classic handlers (OffsetFetch v7+ RequireStable)", async () => {
+    await plainCommit({ 0: 10 });
+    await txnCommit(5, 42);
+    const fetch = (requireStable: boolean) =>
+      handlers.classic.offsetFetch({
+        groupId,
+        topics: [{ topic: "orders", partitions: [0, 1] }],
+        requireStable,
+      });
+    const stable = await fetch(true);
+    expect(stable.topics[0].partitions[0]).toMatchObject({
+      partition: 0,
+      offset: -1,
+      error: expect.objectContaining({ code: "UNSTABLE_OFFSET_COMMIT", retriable: true }),
+    });
+    expect(stable.topics[0].partitions[1]).toEqual({
+      partition: 1,
+      offset: -1,
+      leaderEpoch: -1,
+      metadata: "",
+    });
+    expect((await fetch(false)).topics[0].partitions[0]).toEqual({
+      partition: 0,
+      offset: 10,
+      leaderEpoch: -1,
+      metadata: "",
+    });
+  });
+});
+
+describe("PendingTxnOffsets", () => {
+  it("finds a partition pending exactly when some producer's offset there has not been taken, for any history", () => {
+    const action = fc.oneof(
+      fc.record({
+        kind: fc.constant("add" as const),
+        producer: fc.integer({ min: 1, max: 4 }),
+        group: fc.constantFrom("a", "b"),
+        partition: fc.integer({ min: 0, max: 2 }),
+      }),
+      fc.record({ kind: fc.constant("take" as const), producer: fc.integer({ min: 1, max: 4 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 60 }), (actions) => {
+        const pending = new PendingTxnOffsets(1_000);
+        // The model: every (producer, group, partition) with an offset not taken yet.
+        const model = new Set<string>();
+        for (const step of actions) {
+          if (step.kind === "add") {
+            pending.add(step.producer, {
+              group: step.group,
+              topic: "t",
+              partition: step.partition,
+              value: { offset: 1, metadata: "", commitTimestampMs: 0 },
+            });
+            model.add(`${step.producer}/${step.group}/${step.partition}`);
+          } else {
+            pending.take(step.producer);
+            for (const key of [...model]) if (key.startsWith(`${step.producer}/`)) model.delete(key);
+          }
+          expect(pending.size).toBe(model.size);
+          for (const group of ["a", "b"]) {
+            const expected = [0, 1, 2].filter((partition) =>
+              [...model].some((key) => key.endsWith(`/${group}/${partition}`)),
+            );
+            for (const partition of [0, 1, 2]) {
+              expect(pending.isPending(group, { topic: "t", partition })).toBe(expected.includes(partition));
+            }
+            expect([...pending.pendingPartitions(group)].map(({ partition }) => partition).sort()).toEqual(
+              expected,
+            );
+          }
+        }
+      }),
+    );
   });
 });

@@ -67,6 +67,8 @@ const KAFKA_NAME_OF: Readonly<Record<ErrorCode, KafkaErrorName>> = {
   TRANSACTION_COORDINATOR_FENCED: "TRANSACTION_COORDINATOR_FENCED",
   TRANSACTIONAL_ID_NOT_FOUND: "TRANSACTIONAL_ID_NOT_FOUND",
   OPERATION_NOT_ATTEMPTED: "OPERATION_NOT_ATTEMPTED",
+  // Retriable in both (88): a read_committed Kafka consumer backs off and fetches the offset again.
+  UNSTABLE_OFFSET_COMMIT: "UNSTABLE_OFFSET_COMMIT",
 };
 
 /** The Kafka error code for any failure: a BrookError's by the table, anything else UNKNOWN_SERVER_ERROR. */

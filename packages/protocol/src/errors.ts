@@ -62,6 +62,7 @@ export const ErrorCode = {
   TRANSACTION_COORDINATOR_FENCED: "TRANSACTION_COORDINATOR_FENCED",
   TRANSACTIONAL_ID_NOT_FOUND: "TRANSACTIONAL_ID_NOT_FOUND",
   OPERATION_NOT_ATTEMPTED: "OPERATION_NOT_ATTEMPTED",
+  UNSTABLE_OFFSET_COMMIT: "UNSTABLE_OFFSET_COMMIT",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -394,6 +395,14 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     retriable: false,
     message:
       "Not attempted: another part of the same all-or-nothing request was refused (see its error); abort the transaction, or send the request again without the refused part.",
+  },
+  // Kafka's UNSTABLE_OFFSET_COMMIT (KIP-447): an OffsetFetch asked for stable offsets only, and a
+  // transaction holding an offset of the group for the partition has not ended yet.
+  UNSTABLE_OFFSET_COMMIT: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message:
+      "A transaction that commits an offset of this group for the partition has not committed or aborted yet, so the committed offset is about to change; retry shortly.",
   },
 };
 

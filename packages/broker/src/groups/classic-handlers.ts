@@ -102,13 +102,22 @@ export interface ClassicOffsetFetchRequest {
   groupId: string;
   /** null: every partition the group has committed on. */
   topics: readonly { topic: string; partitions: readonly number[] }[] | null;
+  /** OffsetFetch v7+'s RequireStable (KIP-447): partitions with a transaction's offset pending are unstable. */
+  requireStable?: boolean;
 }
 
 export interface ClassicOffsetFetchResponse {
   /** offset -1 where nothing is committed; leaderEpoch -1 where none was given. */
   topics: {
     topic: string;
-    partitions: { partition: number; offset: number; leaderEpoch: number; metadata: string }[];
+    partitions: {
+      partition: number;
+      offset: number;
+      leaderEpoch: number;
+      metadata: string;
+      /** UNSTABLE_OFFSET_COMMIT (offset -1) where a transaction's offset is pending and stability was required. */
+      error?: BrookError;
+    }[];
   }[];
 }
 
@@ -290,15 +299,18 @@ export class ClassicGroupHandlers {
       request.topics?.flatMap(({ topic, partitions }) =>
         partitions.map((partition) => ({ topic, partition })),
       ) ?? null;
-    const topics = await this.coordinator.fetchOffsets(request.groupId, wanted);
+    const topics = await this.coordinator.fetchOffsets(request.groupId, wanted, {
+      requireStable: request.requireStable,
+    });
     return {
       topics: topics.map(({ topic, partitions }) => ({
         topic,
-        partitions: partitions.map(({ partition, committed }) => ({
+        partitions: partitions.map(({ partition, committed, unstable }) => ({
           partition,
           offset: committed?.offset ?? -1,
           leaderEpoch: committed?.leaderEpoch ?? -1,
           metadata: committed?.metadata ?? "",
+          ...(unstable && { error: unstableOffset(request.groupId, topic, partition) }),
         })),
       })),
     };
@@ -419,6 +431,14 @@ export function checkCommit(
     );
   }
   return undefined;
+}
+
+/** OffsetFetch's answer, with stability required, for a partition a transaction holds an offset on (KIP-447). */
+export function unstableOffset(groupId: string, topic: string, partition: number): BrookError {
+  return new BrookError(
+    "UNSTABLE_OFFSET_COMMIT",
+    `a transaction that commits group '${groupId}'s offset on ${topic}-${partition} has not committed or aborted yet; retry once it ends`,
+  );
 }
 
 /** Kafka's protocol type: "consumer" for Brook's groups (as Kafka 4 reports KIP-848 groups). */

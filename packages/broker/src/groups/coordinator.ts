@@ -39,7 +39,7 @@ import {
 } from "../coordinator-log.js";
 import type { Partition } from "../partition.js";
 import type { ReplicaManager } from "../replica-manager.js";
-import type { TopicPartition } from "./assignor.js";
+import { keyOf, type TopicPartition } from "./assignor.js";
 import type { CommittedOffset } from "./base-group.js";
 import { ClassicCoordinator } from "./classic-coordinator.js";
 import { ClassicGroup, type ClassicGroupConfig } from "./classic-group.js";
@@ -49,6 +49,21 @@ import { type PendingOffset, PendingTxnOffsets } from "./txn-offsets.js";
 
 /** A group id's state, whichever protocol its members speak. */
 export type Group = ConsumerGroup | ClassicGroup;
+
+/**
+ * One partition of an OffsetFetch answer: its committed offset (none where the group has none), or,
+ * for a fetch that requires stable offsets, `unstable` while a transaction holds an offset there.
+ */
+export interface FetchedPartitionOffset {
+  partition: number;
+  committed?: CommittedOffset;
+  unstable?: true;
+}
+
+export interface FetchedTopicOffsets {
+  topic: string;
+  partitions: FetchedPartitionOffset[];
+}
 
 export interface GroupCoordinatorConfig {
   /** Partitions of __consumer_offsets when this broker creates it (Kafka: offsets.topic.num.partitions, 50). */
@@ -393,22 +408,46 @@ export class GroupCoordinator {
   /**
    * The group's committed offsets on `wanted` (every partition it committed on when null), by topic;
    * `committed` is unset where nothing is. Read after write: what this coordinator appended is
-   * replicated before it is read back.
+   * replicated before it is read back. With `requireStable` (KIP-447), a partition on which a
+   * transaction not ended yet holds an offset of the group is `unstable` instead, whichever producer's
+   * it is: its committed offset is about to change (and a fetch of every offset lists such partitions
+   * too, even without a committed offset yet).
    */
   async fetchOffsets(
     groupId: string,
     wanted: readonly TopicPartition[] | null,
-  ): Promise<{ topic: string; partitions: { partition: number; committed?: CommittedOffset }[] }[]> {
-    const { shard, group } = this.locate(groupId);
+    options: { requireStable?: boolean } = {},
+  ): Promise<FetchedTopicOffsets[]> {
+    const { shard } = this.locate(groupId);
     await this.committed(shard);
-    const byTopic = new Map<string, { partition: number; committed?: CommittedOffset }[]>();
-    for (const tp of wanted ?? [...(group?.committedOffsets() ?? [])]) {
-      const committed = group?.committedOffset(tp);
+    // Read once the wait is over: the group may have been replaced meanwhile, and markers may have landed.
+    const group = shard.groups.get(groupId);
+    const pending = shard.pendingTxnOffsets;
+    const requireStable = options.requireStable === true;
+    const byTopic = new Map<string, FetchedPartitionOffset[]>();
+    const add = (tp: TopicPartition): void => {
       const partitions = byTopic.get(tp.topic) ?? [];
+      const committed = group?.committedOffset(tp);
       partitions.push(
-        committed === undefined ? { partition: tp.partition } : { partition: tp.partition, committed },
+        requireStable && pending.isPending(groupId, tp)
+          ? { partition: tp.partition, unstable: true }
+          : committed === undefined
+            ? { partition: tp.partition }
+            : { partition: tp.partition, committed },
       );
       byTopic.set(tp.topic, partitions);
+    };
+    if (wanted !== null) {
+      for (const tp of wanted) add(tp);
+    } else {
+      const listed = new Set<string>();
+      for (const tp of group?.committedOffsets() ?? []) {
+        listed.add(keyOf(tp));
+        add(tp);
+      }
+      if (requireStable) {
+        for (const tp of pending.pendingPartitions(groupId)) if (!listed.has(keyOf(tp))) add(tp);
+      }
     }
     return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
   }

@@ -43,6 +43,7 @@ import {
   checkCommit,
   type OffsetToCommit,
   protocolTypeOf,
+  unstableOffset,
 } from "./classic-handlers.js";
 import type { Group, GroupCoordinator } from "./coordinator.js";
 import { compileSubscription, memberMetadataOf, type TopicPartition } from "./group.js";
@@ -216,17 +217,19 @@ export class GroupHandlers {
   async offsetFetch(request: OffsetFetchRequest__Output): Promise<OffsetFetchResponse> {
     try {
       const wanted = request.topics.length > 0 ? fromWire(request.topics) : null;
-      const topics = await this.coordinator.fetchOffsets(request.groupId, wanted);
+      const topics = await this.coordinator.fetchOffsets(request.groupId, wanted, {
+        requireStable: request.requireStable,
+      });
       return {
         error: noError,
         topics: topics.map(({ topic, partitions }) => ({
           topic,
-          partitions: partitions.map(({ partition, committed }) => ({
+          partitions: partitions.map(({ partition, committed, unstable }) => ({
             partition,
             offset: committed?.offset ?? -1,
             metadata: committed?.metadata ?? "",
             commitTimestampMs: committed?.commitTimestampMs ?? -1,
-            error: noError,
+            error: unstable ? toWireError(unstableOffset(request.groupId, topic, partition)) : noError,
           })),
         })),
       };

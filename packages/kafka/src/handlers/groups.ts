@@ -197,7 +197,11 @@ export async function offsetFetch(
     ctx.apiVersion >= 8
       ? request.groups.map(({ groupId, topics }) => ({ groupId, topics }))
       : [{ groupId: request.groupId, topics: request.topics }];
-  const groups = await Promise.all(asked.map(({ groupId, topics }) => fetchOffsets(groupId, topics, ctx)));
+  // RequireStable (v7+, KIP-447) is one flag for every group of the request, as in Kafka.
+  const requireStable = ctx.apiVersion >= 7 && request.requireStable;
+  const groups = await Promise.all(
+    asked.map(({ groupId, topics }) => fetchOffsets(groupId, topics, requireStable, ctx)),
+  );
   const [first] = groups;
   return {
     throttleTimeMs: 0,
@@ -210,6 +214,7 @@ export async function offsetFetch(
 async function fetchOffsets(
   groupId: string,
   topics: readonly { name: string; partitionIndexes: number[] }[] | null,
+  requireStable: boolean,
   ctx: RequestContext,
 ): Promise<OffsetFetchResponseGroupInput> {
   try {
@@ -219,6 +224,7 @@ async function fetchOffsets(
         topics === null
           ? null
           : topics.map(({ name, partitionIndexes }) => ({ topic: name, partitions: partitionIndexes })),
+      requireStable,
     });
     return {
       groupId,
@@ -230,7 +236,7 @@ async function fetchOffsets(
           committedOffset: toInt64(p.offset),
           committedLeaderEpoch: p.leaderEpoch,
           metadata: p.metadata,
-          errorCode: KafkaErrorCode.NONE,
+          errorCode: codeOf(p.error),
         })),
       })),
     };
