@@ -627,6 +627,13 @@ export class FakeCoordinator {
   readonly heartbeatErrors: ErrorCode[] = [];
   /** Errors the next commits answer with (request-level). */
   readonly commitErrors: ErrorCode[] = [];
+  /** Every OffsetFetch taken, in order. */
+  readonly offsetFetches: OffsetFetchRequest__Output[] = [];
+  /**
+   * "group/topic-partition" keys on which a transaction holds an offset not committed or aborted yet: a
+   * fetch with require_stable is answered UNSTABLE_OFFSET_COMMIT there (KIP-447), one without gets `committed`.
+   */
+  readonly pendingTxnOffsets = new Set<string>();
   heartbeatIntervalMs = 20;
   /** What a member may hold; by default everything the test put in `assignment`. */
   target: (memberId: string) => string[] = () => this.assignment;
@@ -769,17 +776,22 @@ export class FakeCoordinator {
   }
 
   fetch(request: OffsetFetchRequest__Output) {
+    this.offsetFetches.push(request);
     return {
       error: noError,
       topics: request.topics.map(({ topic, partitions }) => ({
         topic,
-        partitions: partitions.map((partition) => ({
-          partition,
-          offset: this.committed.get(`${request.groupId}/${topic}-${partition}`) ?? -1,
-          metadata: "",
-          error: noError,
-          commitTimestampMs: -1,
-        })),
+        partitions: partitions.map((partition) => {
+          const key = `${request.groupId}/${topic}-${partition}`;
+          const unstable = request.requireStable && this.pendingTxnOffsets.has(key);
+          return {
+            partition,
+            offset: unstable ? -1 : (this.committed.get(key) ?? -1),
+            metadata: "",
+            error: unstable ? { code: "UNSTABLE_OFFSET_COMMIT", message: "scripted" } : noError,
+            commitTimestampMs: -1,
+          };
+        }),
       })),
     };
   }

@@ -143,8 +143,8 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
 
   /**
    * Adds partitions to the assignment (every partition of a topic when `partition` is omitted), starting
-   * at `offset`; else, with a groupId, at the group's committed offset; else at the earliest or latest
-   * offset per `fromBeginning`. Reassigning a partition restarts it there. A group consumer that assigns
+   * at `offset`; else, with a groupId, at the group's committed offset (under read_committed a stable one:
+   * see committed()); else at the earliest or latest offset per `fromBeginning`. Reassigning a partition restarts it there. A group consumer that assigns
    * commits outside the group (member id "", epoch -1), which the coordinator allows only while the
    * group has no members.
    */
@@ -308,6 +308,24 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
           ])
         : await group.committer.commitOffsets(offsets);
     if (failures.length > 0) throw commitError(failures);
+  }
+
+  /**
+   * The group's committed offsets of `partitions` as the coordinator has them now (Kafka's committed()),
+   * -1 where the group has none; held or not by this consumer. Under read_committed, a partition on which
+   * a transaction that has not ended yet holds an offset of the group is asked again (with the client's
+   * backoff) until the transaction commits or aborts; past rebalanceTimeoutMs this rejects with
+   * UNSTABLE_OFFSET_COMMIT rather than answer the offset the transaction is about to replace.
+   */
+  async committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    this.assertOpen();
+    const group = this.requireGroup("committed()");
+    const committed = await group.committer.fetchCommitted(partitions);
+    return partitions.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: committed.get(partitionKey({ topic, partition })) ?? -1,
+    }));
   }
 
   /** KafkaJS's name for commit(offsets). */
@@ -552,6 +570,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
 
   private groupParts(groupId: string, options: ConsumerOptions): GroupParts {
     const coordinators = new GroupCoordinators(this.cluster);
+    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? consumerDefaults.rebalanceTimeoutMs;
     const committer = new OffsetCommitter({
       groupId,
       coordinators,
@@ -564,9 +583,14 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
         this.membership?.nextHeartbeat() ??
         Promise.reject(new BrookError("STALE_MEMBER_EPOCH", "a standalone commit has no member epoch")),
       stateOf: ({ topic, partition }) => this.fetcher.state(topic, partition),
+      // KIP-447: a read_committed consumer starts only from offsets no open transaction is about to replace.
+      requireStable: this.isolationLevel === "read_committed",
+      stableOffsetsWaitMs: rebalanceTimeoutMs,
+      retry: this.cluster.options.retry,
+      random: this.cluster.options.random,
+      clock: this.cluster.options.clock,
     });
     const autoCommit = options.autoCommit ?? consumerDefaults.autoCommit;
-    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? consumerDefaults.rebalanceTimeoutMs;
     const handoff = new PartitionHandoff({
       fetcher: this.fetcher,
       handlers: this.handlers,

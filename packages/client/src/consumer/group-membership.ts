@@ -22,6 +22,7 @@ import {
   metadataToSend,
   newMember,
   nextStep,
+  partitionKey,
   type ReconcileStep,
   stepDone,
   stopped,
@@ -34,8 +35,12 @@ import type { GroupAssignor, TopicPartition } from "./types.js";
 export interface MembershipHost {
   /** Stop fetching, let the handler busy with them finish, commit them when `commit`, call onRevoked. */
   release(partitions: TopicPartition[], options: { commit: boolean }): Promise<void>;
-  /** Read their committed offsets, start fetching there, call onAssigned. */
-  acquire(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Read their committed offsets, start fetching there, call onAssigned. `signal` aborts when the step is
+   * no longer wanted (the target changed, or the member leaves, loses its partitions or stops): a wait
+   * for offsets a transaction holds (KIP-447) ends then rather than hold up the steps after it.
+   */
+  acquire(partitions: TopicPartition[], signal?: AbortSignal): Promise<void>;
   /** A failure no rejoin can fix: the consumer stops with it. */
   fail(error: BrookError): void;
 }
@@ -83,6 +88,8 @@ export class GroupMembership {
   private answerWaiters: Deferred<void>[] = [];
   private reconciling = false;
   private reconciled: Promise<void> = Promise.resolve();
+  /** The assign step under way, aborted once it is no longer the next step. */
+  private acquiring: { partitions: TopicPartition[]; controller: AbortController } | undefined;
   private stepFailures = 0;
   /** The member's metadata now, and what the coordinator last acknowledged (undefined: none). */
   private metadata: Buffer | undefined;
@@ -161,6 +168,7 @@ export class GroupMembership {
     if (this.phase === "running") {
       this.phase = "leaving";
       if (!this.member.lost) this.member = { ...this.member, target: [] };
+      this.abandonStaleAcquire();
       this.reconcile();
     }
     while (this.reconciling) await this.reconciled;
@@ -234,6 +242,7 @@ export class GroupMembership {
       this.joined.resolve();
     }
     for (const waiter of this.answerWaiters.splice(0)) waiter.resolve();
+    this.abandonStaleAcquire();
     this.reconcile();
   }
 
@@ -253,6 +262,7 @@ export class GroupMembership {
     } else if (action === "lose") {
       this.cluster.logger.warn(fields, "group member lost its partitions; joining again");
       this.rejectWaiters(error);
+      this.abandonStaleAcquire();
       this.reconcile();
     } else {
       this.failures++;
@@ -280,6 +290,7 @@ export class GroupMembership {
   private stopHeartbeats(reason: BrookError): void {
     this.phase = "stopped";
     this.sleeping?.abort();
+    this.acquiring?.controller.abort();
     this.rejectWaiters(reason);
     this.joined.reject(reason);
   }
@@ -309,11 +320,17 @@ export class GroupMembership {
   }
 
   private async perform(step: Exclude<ReconcileStep, { kind: "idle" }>): Promise<void> {
+    const acquiring =
+      step.kind === "assign" ? { partitions: step.partitions, controller: new AbortController() } : undefined;
     try {
-      if (step.kind === "assign") await this.host.acquire(step.partitions);
+      this.acquiring = acquiring;
+      if (step.kind === "assign") await this.host.acquire(step.partitions, acquiring!.controller.signal);
       else await this.host.release(step.partitions, { commit: step.kind === "revoke" });
     } catch (error) {
-      // Only acquire() throws: it could not read the committed offsets within the retry policy.
+      // The step was abandoned (abandonStaleAcquire): the next one is decided afresh, without a backoff.
+      if (acquiring?.controller.signal.aborted) return;
+      // Only acquire() throws: it could not read the committed offsets within the retry policy, or a
+      // transaction held them past the wait for stable offsets (UNSTABLE_OFFSET_COMMIT, retried here).
       const brook = asBrookError(error);
       if (!brook.retriable) {
         this.stop(brook);
@@ -325,12 +342,27 @@ export class GroupMembership {
         { groupId: this.options.groupId, step: step.kind, error: brook.message, delayMs },
         "group reconciliation step failed; retrying",
       );
-      await sleep(delayMs);
+      await sleep(delayMs, acquiring?.controller.signal);
       return;
+    } finally {
+      if (this.acquiring === acquiring) this.acquiring = undefined;
     }
     this.stepFailures = 0;
     this.member = stepDone(this.member, step);
     this.heartbeatNow();
+  }
+
+  /**
+   * Aborts the assign step under way when it is no longer the next step: the member now has to revoke or
+   * lose partitions first, its target changed, or it is leaving or stopped. A revocation must not wait
+   * behind an acquire that waits for a transaction to end.
+   */
+  private abandonStaleAcquire(): void {
+    const acquiring = this.acquiring;
+    if (acquiring === undefined) return;
+    const next = this.phase === "running" ? nextStep(this.member) : undefined;
+    if (next?.kind === "assign" && samePartitions(next.partitions, acquiring.partitions)) return;
+    acquiring.controller.abort();
   }
 
   private heartbeatNow(): void {
@@ -360,4 +392,10 @@ export class GroupMembership {
       memberMetadata,
     };
   }
+}
+
+function samePartitions(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {
+  if (a.length !== b.length) return false;
+  const keys = new Set(a.map(partitionKey));
+  return b.every((tp) => keys.has(partitionKey(tp)));
 }

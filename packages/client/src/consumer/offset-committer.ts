@@ -2,11 +2,18 @@
 // in order, so an older position can never land after a newer one; a position is sent only when it moved
 // since the partition's last successful commit. A commit refused with STALE_MEMBER_EPOCH is sent again
 // after the next heartbeat, with the epoch that heartbeat brought.
+// A read_committed consumer reads committed offsets as stable ones only (KIP-447): a partition on which a
+// transaction that has not ended holds an offset of the group answers UNSTABLE_OFFSET_COMMIT, and is asked
+// again with the client's backoff until the transaction commits or aborts, for at most
+// stableOffsetsWaitMs; starting at the offset the transaction is about to replace would process again what
+// it already processed.
 
-import { BrookError, fromWireError } from "@brook/protocol";
+import { BrookError, type Clock, fromWireError, type RandomSource } from "@brook/protocol";
 import type { GroupCoordinators } from "../cluster/coordinator.js";
 import { consumerLimits } from "../config.js";
 import type { Logger } from "../logger.js";
+import { backoffMs, type RetryPolicy } from "../retry/retry-policy.js";
+import { sleep } from "../runtime.js";
 import type { PartitionState } from "./fetcher.js";
 import { partitionKey, toWirePartitions } from "./member-state.js";
 import type { TopicPartition, TopicPartitionOffset } from "./types.js";
@@ -27,6 +34,14 @@ export interface CommitterContext {
   nextHeartbeat(): Promise<void>;
   /** The assigned partition's state, to record what was committed. */
   stateOf(topicPartition: TopicPartition): PartitionState | undefined;
+  /** Read only stable offsets (OffsetFetch require_stable): the consumer reads read_committed. */
+  requireStable: boolean;
+  /** How long fetchCommitted waits for a transaction holding an offset to end; then UNSTABLE_OFFSET_COMMIT. */
+  stableOffsetsWaitMs: number;
+  /** The client's backoff between asks while offsets are unstable. */
+  retry: RetryPolicy;
+  random: RandomSource;
+  clock: Clock;
 }
 
 /** A partition the coordinator did not take the offset of, and why. */
@@ -59,28 +74,69 @@ export class OffsetCommitter {
     return this.enqueue(() => this.send(offsets, (index) => this.context.stateOf(offsets[index])));
   }
 
-  /** The group's committed offset of each partition, by partitionKey; absent when it has none. */
-  async fetchCommitted(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+  /**
+   * The group's committed offset of each partition, by partitionKey; absent when it has none. With
+   * requireStable, partitions answered UNSTABLE_OFFSET_COMMIT are asked again (with the client's
+   * backoff) until stable; past stableOffsetsWaitMs this rejects with UNSTABLE_OFFSET_COMMIT naming
+   * them, and it rejects at once when `signal` aborts (the caller no longer wants them).
+   */
+  async fetchCommitted(
+    partitions: readonly TopicPartition[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Map<string, number>> {
     const committed = new Map<string, number>();
-    if (partitions.length === 0) return committed;
+    const { requireStable, stableOffsetsWaitMs, retry, random, clock, logger, groupId } = this.context;
+    const startedMs = clock.nowMs();
+    let asked = partitions;
+    for (let attempt = 0; asked.length > 0; attempt++) {
+      const unstable = await this.fetchOnce(asked, committed, requireStable, options.signal);
+      if (unstable.length === 0) break;
+      const waitedMs = clock.nowMs() - startedMs;
+      const delayMs = Math.min(backoffMs(retry, attempt, random), stableOffsetsWaitMs - waitedMs);
+      if (delayMs <= 0 || options.signal?.aborted) {
+        throw unstableError(groupId, unstable, options.signal?.aborted ? undefined : waitedMs);
+      }
+      const fields = { groupId, partitions: unstable.map(partitionKey), attempt, delayMs };
+      if (attempt === 0) {
+        logger.info(fields, "waiting for a transaction that commits offsets of the group to end (KIP-447)");
+      } else logger.debug(fields, "offsets still unstable; asking again");
+      await sleep(delayMs, options.signal);
+      asked = unstable;
+    }
+    return committed;
+  }
+
+  /** One OffsetFetch: records the offsets answered in `committed`, and returns the partitions answered unstable. */
+  private async fetchOnce(
+    partitions: readonly TopicPartition[],
+    committed: Map<string, number>,
+    requireStable: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<TopicPartition[]> {
     const { groupId, coordinators } = this.context;
     const response = await coordinators.call(
       groupId,
       "offsetFetch",
-      { groupId, topics: toWirePartitions(partitions) },
-      // A partition's error is as retriable as the request's, so both go through the retry loop.
+      { groupId, topics: toWirePartitions(partitions), requireStable },
+      // A partition's error is as retriable as the request's, so both go through the retry loop; an
+      // unstable partition is waited for here instead, for longer than the retry policy lasts.
       (answer) =>
         answer.error?.code
           ? answer.error
-          : answer.topics.flatMap((topic) => topic.partitions).find((partition) => partition.error?.code)
+          : answer.topics
+              .flatMap((topic) => topic.partitions)
+              .find((partition) => partition.error?.code && partition.error.code !== "UNSTABLE_OFFSET_COMMIT")
               ?.error,
+      { signal },
     );
+    const unstable: TopicPartition[] = [];
     for (const { topic, partitions: answers } of response.topics) {
-      for (const { partition, offset } of answers) {
-        if (offset >= 0) committed.set(partitionKey({ topic, partition }), offset);
+      for (const { partition, offset, error } of answers) {
+        if (error?.code === "UNSTABLE_OFFSET_COMMIT") unstable.push({ topic, partition });
+        else if (offset >= 0) committed.set(partitionKey({ topic, partition }), offset);
       }
     }
-    return committed;
+    return unstable;
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -177,4 +233,19 @@ export class OffsetCommitter {
     }
     return refused;
   }
+}
+
+/** What fetchCommitted rejects with when offsets stayed unstable: past the wait, or no longer wanted. */
+function unstableError(
+  groupId: string,
+  unstable: readonly TopicPartition[],
+  waitedMs: number | undefined,
+): BrookError {
+  const names = unstable.map(({ topic, partition }) => `${topic}-${partition}`).join(", ");
+  return new BrookError(
+    "UNSTABLE_OFFSET_COMMIT",
+    waitedMs === undefined
+      ? `stopped waiting for the committed offsets of group '${groupId}' on ${names}: no longer wanted`
+      : `a transaction that commits offsets of group '${groupId}' on ${names} has not committed or aborted after ${waitedMs} ms, and the offset it is about to replace would be stale (brook transactions list --state Ongoing shows open transactions)`,
+  );
 }

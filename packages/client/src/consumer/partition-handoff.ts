@@ -1,6 +1,7 @@
 // How a group consumer gives partitions up and takes them on when its membership says so: stop fetching,
 // let the handler busy with one finish, commit, tell the application (onRevoked); or read the group's
-// committed offsets, start fetching there, tell the application (onAssigned).
+// committed offsets (stable ones under read_committed: offset-committer.ts), start fetching there, tell
+// the application (onAssigned).
 
 import { asBrookError, type BrookError } from "@brook/protocol";
 import type { Logger } from "../logger.js";
@@ -69,9 +70,9 @@ export class PartitionHandoff implements MembershipHost {
     }
   }
 
-  async acquire(partitions: TopicPartition[]): Promise<void> {
+  async acquire(partitions: TopicPartition[], signal?: AbortSignal): Promise<void> {
     const { fetcher, committer } = this.context;
-    const committed = await committer.fetchCommitted(partitions);
+    const committed = await committer.fetchCommitted(partitions, { signal });
     const resetTo = this.context.resetTo();
     for (const { topic, partition } of partitions) {
       const offset = committed.get(partitionKey({ topic, partition }));
