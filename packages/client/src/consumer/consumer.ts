@@ -144,9 +144,9 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   /**
    * Adds partitions to the assignment (every partition of a topic when `partition` is omitted), starting
    * at `offset`; else, with a groupId, at the group's committed offset (under read_committed a stable one:
-   * see committed()); else at the earliest or latest offset per `fromBeginning`. Reassigning a partition restarts it there. A group consumer that assigns
-   * commits outside the group (member id "", epoch -1), which the coordinator allows only while the
-   * group has no members.
+   * see committed()); else at the earliest or latest offset per `fromBeginning`. Reassigning a partition
+   * restarts it there. A group consumer that assigns commits outside the group (member id "", epoch -1),
+   * which the coordinator allows only while the group has no members.
    */
   async assign(assignments: Assignment[]): Promise<void> {
     this.assertOpen();
