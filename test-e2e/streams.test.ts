@@ -276,4 +276,44 @@ describe("streams on a cluster", () => {
     expect(cold.counts.filter((count) => count !== 2).slice(0, 5)).toEqual([]);
     await admin.close();
   }, 180_000);
+
+  it("commits past transaction markers, so an idle exactly-once application has no lag (KAFKA-6607)", async () => {
+    const admin = brook.admin();
+    const [input, applicationId] = ["idle-in", "idle-words"];
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 2, replicationFactor: 3 }] });
+    const builder = new StreamsBuilder();
+    builder
+      .stream<string, string>(input, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+      .groupBy((_key, word) => word) // through a repartition topic, written in transactions
+      .count(Materialized.as("words"));
+    const app = new KafkaStreams(builder.build(), {
+      applicationId,
+      brook,
+      processingGuarantee: "exactly_once",
+      defaultKeySerde: Serdes.String(),
+      defaultValueSerde: Serdes.String(),
+    });
+    await app.start();
+    await app.waitUntilRunning();
+    const producer = brook.producer();
+    await producer.send({
+      topic: input,
+      messages: ["a", "b", "a", "c"].map((word) => ({ key: null, value: word })),
+    });
+    await producer.close();
+    const lag = await waitFor(
+      "the group to have committed everything, markers included",
+      30_000,
+      async () => {
+        const { partitions } = await admin.groupLag(applicationId);
+        const repartition = partitions.filter((p) => p.topic.endsWith("-repartition"));
+        const total = partitions.reduce((sum, p) => sum + (p.lag ?? 1), 0);
+        return repartition.length > 0 && total === 0 ? partitions : undefined;
+      },
+    );
+    expect(lag.every((p) => p.lag === 0)).toBe(true);
+    expect(app.store<string, number>("words").get("a")).toBe(2);
+    await app.close();
+    await admin.close();
+  }, 60_000);
 });

@@ -46,8 +46,12 @@ export class StreamThread {
   private groupTimer: NodeJS.Timeout | undefined;
   private readonly outbox: OutputRecord[] = [];
   private readonly serial = new Serial();
-  /** Per partition, the next offset to commit (processed up to it since the last commit). */
-  private readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** The source partitions this instance holds, by key. */
+  private readonly owned = new Map<string, TopicPartition>();
+  /** Per partition, the offset after the last record processed. */
+  private readonly processed = new Map<string, number>();
+  /** Per partition, the offset last committed (or started from). */
+  private readonly committed = new Map<string, number>();
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly output: OutputChannel;
@@ -205,11 +209,7 @@ export class StreamThread {
       next = message.offset + 1;
     }
     if (next === undefined) return;
-    this.positions.set(`${batch.topic}\u0000${batch.partition}`, {
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: next,
-    });
+    this.processed.set(partitionKey(batch), next);
     await this.output.send(this.outbox.splice(0));
     resolveOffset(next - 1);
     this.metrics.processLatency.observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
@@ -236,21 +236,41 @@ export class StreamThread {
     if (this.failure !== undefined) throw this.failure;
     const startedNs = process.hrtime.bigint();
     await this.output.send(this.outbox.splice(0));
-    const offsets = [...this.positions.values()];
+    const offsets = this.offsetsToCommit();
     await this.output.commit(offsets);
+    for (const { topic, partition, offset } of offsets)
+      this.committed.set(partitionKey({ topic, partition }), offset);
     for (const { task, name } of this.tasks.all()) {
       const { processed, dropped } = task.metrics;
       this.metrics.recordTask(name, processed, dropped);
       task.metrics.processed = 0;
       for (const reason of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[reason] = 0;
     }
-    this.positions.clear();
     this.lastCommitMs = this.config.clock?.nowMs() ?? Date.now();
     this.metrics.commitLatency.observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
   }
 
+  /**
+   * Where each held partition's reading got to, where that moved since the last commit: the consumer's
+   * position, which also passes the transaction markers after the last record (committing the last
+   * record's offset + 1 instead would leave a lag of one on every transactional topic, KAFKA-6607).
+   */
+  private offsetsToCommit(): { topic: string; partition: number; offset: number }[] {
+    const offsets: { topic: string; partition: number; offset: number }[] = [];
+    for (const [key, tp] of this.owned) {
+      const offset = Math.max(this.consumer.position(tp) ?? -1, this.processed.get(key) ?? -1);
+      if (offset > (this.committed.get(key) ?? -1)) offsets.push({ ...tp, offset });
+    }
+    return offsets;
+  }
+
   private async assign(partitions: TopicPartition[]): Promise<void> {
     if (this.failure !== undefined) return;
+    for (const tp of partitions) {
+      this.owned.set(partitionKey(tp), tp);
+      const position = this.consumer.position(tp);
+      if (position !== undefined) this.committed.set(partitionKey(tp), position);
+    }
     try {
       const adopted = new Map<string, Map<string, number>>();
       const created = this.tasks.add(partitions, (name) => {
@@ -274,7 +294,9 @@ export class StreamThread {
       this.fail(error);
     }
     const removed = this.tasks.remove(partitions);
-    for (const { topic, partition } of partitions) this.positions.delete(`${topic}\u0000${partition}`);
+    for (const tp of partitions) {
+      for (const map of [this.owned, this.processed, this.committed]) map.delete(partitionKey(tp));
+    }
     if (removed.length > 0) this.logger.info({ tasks: removed.map((each) => each.name) }, "tasks closed");
     this.events.onTasksChanged(this.tasks.all());
   }
@@ -336,6 +358,10 @@ export class StreamThread {
 /** Whether an error is the application's own (its topology or data): restarting would only meet it again. */
 export function isFatal(error: unknown): boolean {
   return error instanceof TopologyError || error instanceof SerializationError;
+}
+
+function partitionKey({ topic, partition }: TopicPartition): string {
+  return `${topic}\u0000${partition}`;
 }
 
 function serdesOf(config: ResolvedConfig) {
