@@ -316,4 +316,34 @@ describe("streams on a cluster", () => {
     await app.close();
     await admin.close();
   }, 60_000);
+
+  it("takes a named instance's tasks back at once when it restarts after a SIGKILL (static membership)", async () => {
+    const admin = brook.admin();
+    const [input, output, applicationId] = ["static-in", "static-out", "static-count"];
+    await admin.createTopics({
+      topics: [input, output].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 3 })),
+    });
+    const env = { APP_ID: applicationId, IN: input, OUT: output, INSTANCE_ID: "counter-1" };
+    const producer = brook.producer();
+    const send = (n: number) =>
+      producer.send({
+        topic: input,
+        messages: Array.from({ length: n }, (_, i) => ({ key: `k${i % 5}`, value: "1" })),
+      });
+    const first = startApp(env);
+    await waitFor("the instance to run", 30_000, async () => running(first) || undefined);
+    await send(50);
+    await stopApp(first, "SIGKILL");
+    await send(50);
+    const restartedMs = Date.now();
+    const second = startApp(env);
+    const updates = await updatesByKey(output, 100);
+    // Well inside the 10 s session timeout a new member would wait out.
+    expect(Date.now() - restartedMs).toBeLessThan(8_000);
+    for (const values of updates.values())
+      expect(values).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await producer.close();
+    await stopApp(second, "SIGTERM");
+    await admin.close();
+  }, 60_000);
 });

@@ -38,9 +38,13 @@ main(async () => {
     applicationId,
     brook,
     processingGuarantee: "exactly_once",
+    // A stable name: started again after kill -9, it takes its partitions back at once instead of
+    // waiting for the group to drop the killed one (run a second copy with INSTANCE=2).
+    instanceId: `running-sum-${process.env.INSTANCE ?? "1"}`,
   });
   let shown = "";
   const show = () => {
+    if (app.state() !== "running") return; // the store answers once its tasks are restored
     const totals = app
       .store<string, number>(storeName)
       .all()

@@ -5,7 +5,16 @@
 import { Brook, silentLogger } from "@brook/client";
 import { KafkaStreams, Materialized, Serdes, StreamsBuilder } from "@brook/streams";
 
-const { BOOTSTRAP, APP_ID, IN, OUT, GUARANTEE = "exactly_once", STANDBYS = "0", SERVER } = process.env;
+const {
+  BOOTSTRAP,
+  APP_ID,
+  IN,
+  OUT,
+  GUARANTEE = "exactly_once",
+  STANDBYS = "0",
+  SERVER,
+  INSTANCE_ID,
+} = process.env;
 const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const builder = new StreamsBuilder();
@@ -23,6 +32,7 @@ const app = new KafkaStreams(builder.build(), {
   processingGuarantee: GUARANTEE,
   numStandbyReplicas: Number(STANDBYS),
   applicationServer: SERVER,
+  instanceId: INSTANCE_ID || undefined,
 });
 app.onStateChange((state) => {
   say({ state, tasks: app.localTasks().map((task) => task.name) });

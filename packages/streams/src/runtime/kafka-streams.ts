@@ -223,6 +223,9 @@ export class KafkaStreams {
         this.processId,
         this.metricsSet,
         {
+          onRestoring: () => {
+            if (!this.closing && this.stateNow !== "error") this.setState("rebalancing");
+          },
           onTasksChanged: (tasks) => this.tasksChanged(tasks),
           onRestored: (store, records, elapsedMs) => this.restored(store, records, elapsedMs),
         },

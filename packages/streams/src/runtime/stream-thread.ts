@@ -32,6 +32,8 @@ import { taskName } from "./task-id.js";
 
 /** What the application learns from a thread as it goes. */
 export interface ThreadEvents {
+  /** New tasks are restoring: until they are done, their stores answer no queries. */
+  onRestoring(): void;
   onTasksChanged(tasks: readonly ActiveTask[]): void;
   onRestored(store: string, records: number, elapsedMs: number): void;
 }
@@ -74,6 +76,7 @@ export class StreamThread {
     this.isolationLevel = exactlyOnce ? "read_committed" : "read_uncommitted";
     this.consumer = brook.consumer({
       groupId: applicationId,
+      groupInstanceId: config.instanceId,
       autoCommit: false,
       fromBeginning: true,
       isolationLevel: this.isolationLevel,
@@ -82,7 +85,8 @@ export class StreamThread {
       assignor: subtopologies.some((sub) => sub.sourceTopics.length > 1) ? "range" : "uniform",
       memberMetadata: encodeInstanceMetadata(this.instanceMetadata()),
     });
-    const transactionalId = `${applicationId}-${processId}`;
+    // A named instance's next life fences this one's transaction by the same id.
+    const transactionalId = `${applicationId}-${config.instanceId ?? processId}`;
     // Kafka Streams' transaction.timeout.ms: a dead instance's open transaction blocks read_committed
     // readers of its partitions until the coordinator aborts it.
     const transactionTimeoutMs = streamsDefaults.transactionTimeoutMs;
@@ -278,6 +282,7 @@ export class StreamThread {
         if (standby !== undefined) adopted.set(name, standby.next);
         return standby?.task;
       });
+      if (created.length > 0) this.events.onRestoring();
       await this.restoreStores(created, adopted);
       for (const each of created) each.ready = true;
       this.logger.info({ tasks: created.map((each) => each.name) }, "tasks started");
