@@ -1,6 +1,7 @@
 // An application's metrics, in a prom-client registry of its own that the application serves where it
-// likes (a client library has no /metrics of its own). Per task: records processed and dropped; per
-// instance: process latency per consumed batch, commit latency, records restored and the restore rate.
+// likes (a client library has no /metrics of its own). Per task: records processed and dropped, process
+// latency per consumed batch; per instance: commit latency (one commit covers every task); per store:
+// records restored and the restore rate.
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DropReason } from "../processor.js";
@@ -11,7 +12,7 @@ export class StreamsMetrics {
   readonly registry = new Registry();
   readonly processed: Counter<"task">;
   readonly dropped: Counter<"task" | "reason">;
-  readonly processLatency: Histogram;
+  readonly processLatency: Histogram<"task">;
   readonly commitLatency: Histogram;
   readonly restored: Counter<"store">;
   readonly restoreRate: Gauge<"store">;
@@ -35,7 +36,8 @@ export class StreamsMetrics {
     });
     this.processLatency = new Histogram({
       name: "brook_streams_process_latency_seconds",
-      help: "Time to process one consumed batch, its output handed to the producer.",
+      help: "Time a task takes to process one consumed batch, its output handed to the producer.",
+      labelNames: ["task"],
       buckets: latencyBucketsSeconds,
       registers,
     });

@@ -216,7 +216,10 @@ export class StreamThread {
     this.processed.set(partitionKey(batch), next);
     await this.output.send(this.outbox.splice(0));
     resolveOffset(next - 1);
-    this.metrics.processLatency.observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
+    this.metrics.processLatency.observe(
+      { task: active.name },
+      Number(process.hrtime.bigint() - startedNs) / 1e9,
+    );
     await this.maybeCommit();
   }
 
