@@ -1,7 +1,8 @@
 // Reads changelog partitions into stores: from a starting offset (the log's start, or where a standby
-// copy got to) up to the end the partition has when the restore begins (its last stable offset under
-// exactly-once, so records of open or aborted transactions never reach a store). One reader for every
-// partition being restored; progress is logged every few seconds.
+// copy got to) up to the end the partition has when the restore begins (under exactly-once its last
+// stable offset, once no earlier owner's transaction is open on it, so records of open or aborted
+// transactions never reach a store and no committed record past an open transaction is missed). One
+// reader for every partition being restored; progress is logged every few seconds.
 
 import type { Brook, ConsumedMessage, IsolationLevel, Logger } from "@brook/client";
 import type { ChangelogRecord } from "../stores/state-store.js";
@@ -26,6 +27,9 @@ export interface RestoreResult {
 
 const progressLogIntervalMs = 5_000;
 const positionPollMs = 50;
+/** Longer than a transaction may stay open (Kafka Streams' 10 s), with room for the abort's markers. */
+const stableWaitMaxMs = 30_000;
+const stablePollMs = 100;
 
 export async function restore(
   brook: Brook,
@@ -39,7 +43,10 @@ export async function restore(
     await reader.assign(
       targets.map(({ topic, partition, fromOffset }) => ({ topic, partition, offset: fromOffset })),
     );
-    const ends = new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+    const ends =
+      isolationLevel === "read_committed"
+        ? await stableEnds(brook, reader, logger)
+        : new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
     for (const target of targets)
       target.onEnd?.(Math.max(0, (ends.get(key(target)) ?? 0) - target.fromOffset));
     const byPartition = new Map(targets.map((target) => [key(target), target]));
@@ -57,6 +64,47 @@ export async function restore(
     }));
   } finally {
     await reader.close();
+  }
+}
+
+/**
+ * Under exactly-once, where each changelog partition's committed records end, once no transaction of
+ * an earlier owner is open on it. A changelog partition is written by its task's owner only, and this
+ * instance writes nothing before the restore is done; so a transaction open now belongs to an owner that
+ * crashed (the coordinator aborts it when it times out) or is a zombie (it commits or aborts). Its
+ * records hold the last stable offset back, and a later owner's committed records can sit past it:
+ * stopping there would miss them. So the restore waits until the last stable offset reaches the high
+ * watermark seen now, bounded by stableWaitMaxMs (then it warns and restores to where it stands).
+ */
+async function stableEnds(
+  brook: Brook,
+  reader: ReturnType<Brook["consumer"]>,
+  logger: Logger,
+): Promise<Map<string, number>> {
+  const admin = brook.admin();
+  try {
+    const topics = [...new Set(reader.assignments().map((each) => each.topic))];
+    const highs = new Map<string, number>();
+    for (const topic of topics) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic))
+        highs.set(key({ topic, partition }), high);
+    }
+    const deadline = Date.now() + stableWaitMaxMs;
+    for (;;) {
+      const stable = new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+      const open = [...stable].filter(([name, end]) => end < (highs.get(name) ?? 0));
+      if (open.length === 0) return stable;
+      if (Date.now() >= deadline) {
+        logger.warn(
+          { partitions: open.map(([name]) => name.replace("\u0000", "-")) },
+          "restoring past a transaction still open",
+        );
+        return stable;
+      }
+      await new Promise((resolve) => setTimeout(resolve, stablePollMs));
+    }
+  } finally {
+    await admin.close();
   }
 }
 

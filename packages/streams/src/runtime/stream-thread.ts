@@ -285,7 +285,11 @@ export class StreamThread {
         if (standby !== undefined) adopted.set(name, standby.next);
         return standby?.task;
       });
-      if (created.length > 0) this.events.onRestoring();
+      if (created.length > 0) {
+        this.events.onRestoring();
+        // A restore can take seconds: no transaction of this instance stays open (and times out) meanwhile.
+        await this.commit();
+      }
       await this.restoreStores(created, adopted);
       for (const each of created) each.ready = true;
       this.logger.info({ tasks: created.map((each) => each.name) }, "tasks started");

@@ -184,6 +184,8 @@ export interface SimulationReport {
   readonly restoresBehindOpenTxn: number;
   /** Heartbeats at which a new owner waited for a transaction holding its committed offsets (KIP-447). */
   readonly unstableOffsetWaits: number;
+  /** Heartbeats at which a new owner waited for an earlier owner's transaction open on its changelogs. */
+  readonly openChangelogWaits: number;
   /** Named instances that came back and took their static member's place (and partitions) at once. */
   readonly staticRejoins: number;
   /** Count updates beyond each key's 1..n (at least once; always 0 exactly once). */
@@ -255,6 +257,11 @@ export interface Profile {
   readonly staticMembership: boolean;
   /** KIP-447: a new owner reads committed offsets only once no transaction holds them (the client's requireStable). */
   readonly stableOffsets: boolean;
+  /**
+   * A new owner restores only once no earlier owner's transaction is open on its changelog partitions
+   * (restorer.ts, stableEnds): else a restore stops at that transaction and misses later committed writes.
+   */
+  readonly stableChangelogs: boolean;
 }
 
 interface Pending {
@@ -312,6 +319,11 @@ class Life {
   readonly committed = new Map<string, number>();
   /** The consumer's position per partition: past what it handed over, and past markers and aborted records. */
   readonly fetch = new Map<string, number>();
+  /**
+   * Committed offsets the consumer read for partitions it is taking on, before onAssigned (the consumer
+   * reads them first; the restore, and its wait for open changelog transactions, come after), by tpKey.
+   */
+  readonly acquired = new Map<string, number>();
   txn: Txn | undefined;
   lastCommitMs: number;
   /** While a commit is under way nothing else runs (stream-thread.ts's Serial). */
@@ -410,6 +422,7 @@ export class StreamsSimulation {
     zombieSends: 0,
     restoresBehindOpenTxn: 0,
     unstableOffsetWaits: 0,
+    openChangelogWaits: 0,
     staticRejoins: 0,
   };
 
@@ -491,6 +504,7 @@ export class StreamsSimulation {
       markersDelayMsMax: r.pick([0, 5, 30]),
       staticMembership: r.chance(0.3),
       stableOffsets: true,
+      stableChangelogs: true,
     };
   }
 
@@ -500,7 +514,8 @@ export class StreamsSimulation {
       `${p.partitions} partitions, ${p.keys} keys, ${p.customers} customers, commit every ${p.commitIntervalMs} ms, ` +
       `${p.numStandbyReplicas} standbys, ${p.initialInstances}..${p.instancesMax} instances, ` +
       `a fault every <=${p.faultEveryMsMax} ms, batches <=${p.batchMax}` +
-      `${p.staticMembership ? ", static membership" : ""}${p.stableOffsets ? "" : ", NO stable offsets"}`
+      `${p.staticMembership ? ", static membership" : ""}${p.stableOffsets ? "" : ", NO stable offsets"}` +
+      `${p.stableChangelogs ? "" : ", NO wait for stable changelogs"}`
     );
   }
 
@@ -880,11 +895,45 @@ export class StreamsSimulation {
         this.scheduleHeartbeat(life, this.random.int(50, 100));
         return;
       }
+      // The consumer reads the committed offsets, then calls onAssigned, whose restore waits (below).
+      const taking = new Set(
+        assign.flatMap((name) => this.sourcePartitions(name)).map((tp) => tpKey(tp.topic, tp.partition)),
+      );
+      for (const key of life.acquired.keys()) if (!taking.has(key)) life.acquired.delete(key);
+      for (const name of assign) {
+        for (const { topic, partition } of this.sourcePartitions(name)) {
+          const key = tpKey(topic, partition);
+          if (!life.acquired.has(key)) life.acquired.set(key, this.log.committedOffset(topic, partition));
+        }
+      }
+      // restorer.ts's stableEnds: no restore stops at an earlier owner's open transaction.
+      const open = this.exactlyOnce && this.profile.stableChangelogs ? this.openChangelogs(assign) : [];
+      if (open.length > 0) {
+        this.counts.openChangelogWaits++;
+        this.note(`${life.instance.name} waits for open transactions on ${open.join(",")}`);
+        this.scheduleHeartbeat(life, this.random.int(50, 100));
+        return;
+      }
       this.assign(life, assign);
       this.scheduleHeartbeat(life, this.random.int(1, 20));
       return;
     }
     this.scheduleHeartbeat(life, heartbeatIntervalMs);
+  }
+
+  /** The changelog partitions of these tasks where a transaction is open (its last stable offset behind its end). */
+  private openChangelogs(names: readonly string[]): string[] {
+    return names.flatMap((name) => {
+      const { subtopology, partition } = parseTaskName(name);
+      const stores = (this.subtopologies[subtopology] as Subtopology).stores;
+      return stores
+        .map((store) => changelogTopic(applicationId, store.name))
+        .filter(
+          (topic) =>
+            this.log.end(topic, partition, "read_committed") < this.log.entries(topic, partition).length,
+        )
+        .map((topic) => tpKey(topic, partition));
+    });
   }
 
   private sourcePartitions(name: string): TopicPartition[] {
@@ -933,7 +982,8 @@ export class StreamsSimulation {
       // The consumer read the committed offsets (stable ones: see heartbeat()) before onAssigned.
       for (const tp of this.sourcePartitions(active.name)) {
         const key = tpKey(tp.topic, tp.partition);
-        const offset = this.log.committedOffset(tp.topic, tp.partition);
+        const offset = life.acquired.get(key) ?? this.log.committedOffset(tp.topic, tp.partition);
+        life.acquired.delete(key);
         life.owned.set(key, tp);
         life.committed.set(key, offset);
         life.fetch.set(key, offset);

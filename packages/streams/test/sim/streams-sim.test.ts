@@ -9,7 +9,6 @@
 //                                 at_least_once for one guarantee; both by default)
 //   STREAMS_SIM_SEEDS=<n>         seeds per guarantee (default 200); STREAMS_SIM_SEED_START=<n> the first (default 1)
 //   STREAMS_SIM_INPUT_MS=<n>      simulated ms of input and faults in each seed (default 15000)
-//   STREAMS_SIM_STRICT=1          fail on the known stale-restore bug too (the last test), not only report it
 
 import { envInteger } from "@brook/testkit";
 import { expect, it } from "vitest";
@@ -26,7 +25,6 @@ const only = envInteger("STREAMS_SIM_SEED");
 const start = envInteger("STREAMS_SIM_SEED_START") ?? 1;
 const count = envInteger("STREAMS_SIM_SEEDS") ?? 200;
 const inputPhaseMs = envInteger("STREAMS_SIM_INPUT_MS");
-const strict = process.env.STREAMS_SIM_STRICT === "1";
 const guarantees: Guarantee[] =
   process.env.STREAMS_SIM_GUARANTEE === undefined
     ? ["exactly_once", "at_least_once"]
@@ -55,7 +53,7 @@ function describe(totals: Totals, seconds: number): string {
     `${t.refusedCommits} commits refused, ${t.expiredMembers} members expired, ${t.restores} tasks restored ` +
     `(${t.restoredRecords} records, ${t.standbyAdoptions} from standbys, ${t.restoresBehindOpenTxn} stopped at an open transaction), ` +
     `${t.zombieSends} records sent by zombies, ${t.staticRejoins} named instances back in their place, ` +
-    `${t.unstableOffsetWaits} waits for stable offsets`
+    `${t.unstableOffsetWaits} waits for stable offsets, ${t.openChangelogWaits} for open transactions on changelogs`
   );
 }
 
@@ -80,25 +78,12 @@ it.runIf(only === undefined)(
   () => {
     const started = performance.now();
     let totals: Totals | undefined;
-    const stale: number[] = [];
     for (let seed = start; seed < start + count; seed++) {
-      try {
-        totals = add(totals, new StreamsSimulation(seed, { guarantee: "exactly_once", inputPhaseMs }).run());
-      } catch (error) {
-        // The known bug the last test pins down; anything else fails here.
-        if (strict || !(error instanceof SimulationFailure && error.cause instanceof StaleRestore))
-          throw error;
-        stale.push(seed);
-      }
+      totals = add(totals, new StreamsSimulation(seed, { guarantee: "exactly_once", inputPhaseMs }).run());
     }
     const seconds = (performance.now() - started) / 1000;
-    if (totals === undefined) throw new Error(`every seed restored a stale store: ${stale.join(", ")}`);
-    console.log(`streams simulation, exactly once: ${describe(totals, seconds)}`);
-    if (stale.length > 0)
-      console.log(
-        `  seeds that restored a stale store (the known bug, see the last test): ${stale.join(", ")}`,
-      );
-    const t = totals;
+    console.log(`streams simulation, exactly once: ${describe(totals as Totals, seconds)}`);
+    const t = totals as Totals;
     expect(t.doubled).toBe(0);
     // The faults this guarantee must survive did happen.
     for (const key of [
@@ -212,22 +197,18 @@ it.runIf(only === undefined)(
   },
 );
 
-// KNOWN BUG (exactly once): a task can restore a store that misses committed updates. A crashed instance's
-// open transaction holds the last stable offset of the task's changelog partition until the transaction
-// coordinator aborts it, transaction.timeout (10 s) after it began; the group removes the instance a
-// session timeout (also 10 s) after its last heartbeat, which comes first when the transaction began after
-// that heartbeat. The next owner restores up to that LSO (rightly: the state of the last commit), goes on
-// and commits; if the task moves once more before the abort, that restore stops at the same LSO and misses
-// the second owner's committed writes, which the group's committed offsets cover: counts repeat. KIP-447's
-// wait does not help, as the transaction holds no offsets (they are sent at commit), nor does a named
-// instance (instanceId) unless it restarts within that time. Random seeds hit it about 1 in 170 (seeds
-// 266, 421, 500, 681, 934 and 944 of the first 1000: STREAMS_SIM_SEED=266 STREAMS_SIM_GUARANTEE=exactly_once
-// replays one; STREAMS_SIM_STRICT=1 fails the sweep on them); this script makes it likely: crash i0 just
-// before a heartbeat, and close 0_0's next owner soon after it took the task. When restores no longer stop
-// short (a new owner waits until no transaction is open on its changelog partitions, say, or the session
-// outlasts the transaction timeout), this test fails: make it an it().
-it.runIf(only === undefined).fails(
-  "exactly once: a task that moves twice within a transaction timeout of a crash restores a stale store (known bug)",
+// A bug the simulation found (exactly once): a crashed instance's open transaction holds the last stable
+// offset of its task's changelog partition until the coordinator aborts it, transaction.timeout (10 s)
+// after it began; the group removes the instance a session timeout (also 10 s) after its last heartbeat,
+// which comes first when the transaction began after that heartbeat. The next owner restores up to that
+// LSO, goes on and commits; if the task moves once more before the abort, a restore that stops at the
+// same LSO misses the second owner's committed writes, which the group's committed offsets cover: counts
+// repeat. KIP-447 does not help (the transaction holds no offsets yet). The fix: a restore waits until no
+// earlier owner's transaction is open on its changelog partitions (restorer.ts, stableEnds). This script
+// makes the case likely: crash i0 just before a heartbeat, and close 0_0's next owner soon after it took
+// the task; without the wait, some seeds restore a stale store.
+it.runIf(only === undefined)(
+  "exactly once: a task that moves twice within a transaction timeout of a crash restores the committed state",
   () => {
     const script: ScriptStep[] = [
       ...threeInstances,
@@ -235,16 +216,20 @@ it.runIf(only === undefined).fails(
       { atMs: 3_000, action: "crash-at-heartbeat", instance: 0 },
       { atMs: 3_001, action: "close-next-owner", task: "0_0", afterMs: 100 },
     ];
-    for (let seed = 1; seed <= 20; seed++) {
-      try {
-        new StreamsSimulation(seed, { guarantee: "exactly_once", script, ...scripted }).run();
-      } catch (error) {
-        // The bug: this test fails, as it.fails expects. Any other failure is not it, so the test passes
-        // (and it.fails reports that).
-        if (error instanceof SimulationFailure && error.cause instanceof StaleRestore) throw error;
-        console.error(error);
-        return;
+    const stale = (stableChangelogs: boolean) => {
+      const seeds: number[] = [];
+      for (let seed = 1; seed <= 20; seed++) {
+        const profile = { ...scripted.profile, stableChangelogs };
+        try {
+          new StreamsSimulation(seed, { guarantee: "exactly_once", script, ...scripted, profile }).run();
+        } catch (error) {
+          if (!(error instanceof SimulationFailure && error.cause instanceof StaleRestore)) throw error;
+          seeds.push(seed);
+        }
       }
-    }
+      return seeds;
+    };
+    expect(stale(false).length).toBeGreaterThan(0);
+    expect(stale(true)).toEqual([]);
   },
 );
