@@ -77,10 +77,11 @@ export class CoordinatorFinder {
     const numPartitions = transactional
       ? this.sizes.transactionStateTopicPartitions
       : this.sizes.offsetsTopicPartitions;
-    // Committed offsets and transaction states are kept until deleted, not aged out. Not compacted yet:
-    // the cleaner's first version never cleans transactional batches, and an open transaction holding a
-    // partition's LSO would keep the cleaner busy on it (docs/compaction.md, limits).
-    const configs: TopicConfigEntry__Output[] = [{ key: "retention.ms", value: "-1" }];
+    // Committed offsets and transaction states are kept until deleted, not aged out: the log cleaner keeps
+    // each key's latest record (a group's offset on a partition, a group, a transactional id's state) and
+    // drops the older ones, so a coordinator taking over replays the live state, not every commit ever
+    // made. Transactional offset commits and their markers are not cleaned yet (docs/compaction.md).
+    const configs: TopicConfigEntry__Output[] = [{ key: "cleanup.policy", value: "compact" }];
     if (transactional) {
       configs.push({
         key: "min.insync.replicas",

@@ -102,6 +102,7 @@ export class ReplicaManager {
       () => this.partitions.values(),
       { ...defaultLogCleanerConfig, ...options.logCleaner },
       this.logger,
+      options.clock,
     );
     mkdirSync(this.dataDir, { recursive: true });
   }

@@ -1,5 +1,6 @@
 // The log cleaner's schedule: it picks the dirtiest compacted replica at or past its topic's threshold,
-// cleans it for one bounded pass, and carries on after a failed pass.
+// cleans it for one bounded pass, and leaves a replica whose pass failed or made no progress alone for a
+// while (doubling), so that the others get their turn.
 
 import type { CleanResult } from "@brook/storage";
 import { describe, expect, it } from "vitest";
@@ -92,8 +93,9 @@ describe("LogCleaner", () => {
     await cleaner.stop();
   });
 
-  it("a failed pass is logged and the next tick tries again", async () => {
+  it("a failed pass is logged, and the replica is tried again after the interval", async () => {
     let fail = true;
+    let nowMs = 0;
     const a = replica(0, { dirtyRatio: 0.8, minCleanableDirtyRatio: 0.5 }, () => {
       if (fail) throw new Error("disk full");
       return { segmentsCleaned: 1, bytesBefore: 1, bytesAfter: 1, recordsRemoved: 0, firstDirtyOffset: 1 };
@@ -102,10 +104,51 @@ describe("LogCleaner", () => {
       () => [a],
       { intervalMs: 1_000, offsetMapEntriesMax: 7, bytesPerPassMax: 99 },
       silentLogger,
+      { nowMs: () => nowMs },
     );
     expect(await cleaner.tick()).toBe(undefined);
     fail = false;
+    expect(await cleaner.tick()).toBe(undefined); // backing off
+    expect(a.passes).toHaveLength(1);
+    nowMs = 1_000;
     expect((await cleaner.tick())?.segmentsCleaned).toBe(1);
     expect(a.passes).toHaveLength(2);
+  });
+
+  it("leaves a replica that cannot progress alone, doubling, so the others get their turn", async () => {
+    let nowMs = 0;
+    let progress = false;
+    const stuck = replica(0, { dirtyRatio: 0.9, minCleanableDirtyRatio: 0.5 }, () => ({
+      segmentsCleaned: progress ? 1 : 0, // an open transaction holds its last stable offset, say
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      firstDirtyOffset: 0,
+    }));
+    const other = replica(1, { dirtyRatio: 0.6, minCleanableDirtyRatio: 0.5 });
+    const cleaner = new LogCleaner(
+      () => [stuck, other],
+      { intervalMs: 1_000, offsetMapEntriesMax: 7, bytesPerPassMax: 99 },
+      silentLogger,
+      { nowMs: () => nowMs },
+    );
+    const cleanedAt = async (ms: number) => {
+      nowMs = ms;
+      const before = [stuck.passes.length, other.passes.length];
+      await cleaner.tick();
+      return stuck.passes.length > (before[0] as number)
+        ? "stuck"
+        : other.passes.length > (before[1] as number)
+          ? "other"
+          : "none";
+    };
+    expect(await cleanedAt(0)).toBe("stuck"); // no progress: skipped for 1 s
+    expect(await cleanedAt(500)).toBe("other");
+    expect(await cleanedAt(1_000)).toBe("stuck"); // again none: skipped for 2 s
+    expect(await cleanedAt(2_500)).toBe("other");
+    expect(await cleanedAt(3_000)).toBe("stuck");
+    progress = true;
+    expect(await cleanedAt(7_000)).toBe("stuck"); // progress: no more back-off
+    expect(await cleanedAt(7_001)).toBe("stuck");
   });
 });
