@@ -10,11 +10,10 @@
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { Brook, type ConsumedMessage, silentLogger } from "@brook/client";
-import type { FindCoordinatorResponse__Output, MetadataResponse__Output } from "@brook/protocol";
 import { type Cluster, Random, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tryBrokerCall, tryMetadata } from "../grpc.js";
 import { waitFor } from "../wait.js";
+import { bounce, coordinatorOf, healthy, leaderOf, pauseFor } from "./cluster-faults.js";
 import { chaosSeed } from "./faults.js";
 import {
   auditPipeline,
@@ -124,56 +123,35 @@ class InputLoad {
   }
 }
 
-async function healthy(cluster: Cluster): Promise<void> {
-  await waitFor("every node to list three brokers in service", limits.healthyMs, async () => {
-    const views: (MetadataResponse__Output | undefined)[] = await Promise.all(cluster.nodes.map(tryMetadata));
-    return views.every((m) => m?.brokers.length === 3) ? true : undefined;
-  });
-}
-
-/** The node a live broker names as `topic`-`partition`'s leader, or the transaction coordinator. */
-async function target(cluster: Cluster, fault: PipelineFault): Promise<number | undefined> {
-  for (const node of cluster.nodes.filter((n) => n.running && !n.paused)) {
-    if (fault.kind === "kill-coordinator" || fault.kind === "pause-coordinator") {
-      const found = await tryBrokerCall<FindCoordinatorResponse__Output>(node, "FindCoordinator", {
-        transactionalId: TRANSACTIONAL_ID,
-      });
-      if (found !== undefined && (found.nodeId ?? 0) > 0 && !found.error?.code) return found.nodeId;
-      continue;
-    }
-    const topic = fault.kind === "kill-output-leader" ? OUT : IN;
-    const metadata = await tryMetadata(node);
-    const leader = metadata?.topics
-      .find((t) => t.name === topic)
-      ?.partitions.find((p) => p.partition === fault.partition)?.leader;
-    if (leader !== undefined && leader > 0) return leader;
-  }
-  return undefined;
-}
-
 /** What was done, or undefined when the fault found no target (a partition without a leader, say). */
 async function applyPipelineFault(
   cluster: Cluster,
   supervisor: Supervisor,
   fault: PipelineFault,
 ): Promise<string | undefined> {
-  if (fault.kind === "kill-processor") {
-    supervisor.kill();
-    return `SIGKILL the processor`;
+  switch (fault.kind) {
+    case "kill-processor":
+      supervisor.kill();
+      return "SIGKILL the processor";
+    case "pause-coordinator":
+    case "kill-coordinator": {
+      const node = await coordinatorOf(cluster, { transactionalId: TRANSACTIONAL_ID });
+      if (node === undefined) return undefined;
+      if (fault.kind === "kill-coordinator") {
+        await bounce(node, limits.downMs);
+        return `SIGKILL node ${node.id} (kill-coordinator)`;
+      }
+      await pauseFor(node, fault.pauseMs);
+      return `SIGSTOP node ${node.id}, the transaction coordinator, for ${fault.pauseMs} ms`;
+    }
+    case "kill-input-leader":
+    case "kill-output-leader": {
+      const node = await leaderOf(cluster, fault.kind === "kill-output-leader" ? OUT : IN, fault.partition);
+      if (node === undefined) return undefined;
+      await bounce(node, limits.downMs);
+      return `SIGKILL node ${node.id} (${fault.kind}, partition ${fault.partition})`;
+    }
   }
-  const nodeId = await target(cluster, fault);
-  const node = cluster.nodes.find((n) => n.id === nodeId);
-  if (node === undefined) return undefined;
-  if (fault.kind === "pause-coordinator") {
-    node.pause();
-    await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
-    node.resume();
-    return `SIGSTOP node ${node.id}, the transaction coordinator, for ${fault.pauseMs} ms`;
-  }
-  await node.kill();
-  await new Promise((resolve) => setTimeout(resolve, limits.downMs));
-  await node.start();
-  return `SIGKILL node ${node.id} (${fault.kind}${fault.kind === "kill-coordinator" ? "" : `, partition ${fault.partition}`})`;
 }
 
 /** Every record of `topic`, read from the start with `isolationLevel`, until none arrives for 2 s. */
@@ -259,7 +237,9 @@ describe("chaos: a transactional consume-transform-produce pipeline", () => {
           console.log(
             `chaos pipeline: round ${round}/${faultsPlanned} at +${Date.now() - startedMs} ms: ${what}`,
           );
-          await healthy(cluster).catch((error: Error) => notes.push(`round ${round}: ${error.message}`));
+          await healthy(cluster, limits.healthyMs).catch((error: Error) =>
+            notes.push(`round ${round}: ${error.message}`),
+          );
         }
       } finally {
         await input.stop();

@@ -10,11 +10,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { Brook, silentLogger } from "@brook/client";
-import type { FindCoordinatorResponse__Output, MetadataResponse__Output } from "@brook/protocol";
 import { type Cluster, Random, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tryBrokerCall, tryMetadata } from "../grpc.js";
 import { waitFor } from "../wait.js";
+import { bounce, coordinatorOf, healthy, leaderOf, pauseFor } from "./cluster-faults.js";
 import { chaosSeed } from "./faults.js";
 import {
   auditCounts,
@@ -125,55 +124,34 @@ class InputLoad {
   }
 }
 
-async function healthy(cluster: Cluster): Promise<void> {
-  await waitFor("every node to list three brokers in service", limits.healthyMs, async () => {
-    const views: (MetadataResponse__Output | undefined)[] = await Promise.all(cluster.nodes.map(tryMetadata));
-    return views.every((m) => m?.brokers.length === 3) ? true : undefined;
-  });
-}
-
-async function targetNode(cluster: Cluster, fault: StreamsFault): Promise<number | undefined> {
-  for (const node of cluster.nodes.filter((n) => n.running && !n.paused)) {
-    if (fault.kind === "kill-group-coordinator" || fault.kind === "pause-group-coordinator") {
-      const found = await tryBrokerCall<FindCoordinatorResponse__Output>(node, "FindCoordinator", {
-        groupId: APP_ID,
-      });
-      if (found !== undefined && (found.nodeId ?? 0) > 0 && !found.error?.code) return found.nodeId;
-      continue;
-    }
-    const topic = fault.kind === "kill-output-leader" ? OUT : IN;
-    const metadata = await tryMetadata(node);
-    const leader = metadata?.topics
-      .find((t) => t.name === topic)
-      ?.partitions.find((p) => p.partition === fault.index)?.leader;
-    if (leader !== undefined && leader > 0) return leader;
-  }
-  return undefined;
-}
-
 async function applyFault(
   cluster: Cluster,
   slots: Instance[],
   fault: StreamsFault,
 ): Promise<string | undefined> {
-  if (fault.kind === "kill-instance") {
-    slots[fault.index]?.kill();
-    return `SIGKILL instance ${fault.index}`;
+  switch (fault.kind) {
+    case "kill-instance":
+      slots[fault.index]?.kill();
+      return `SIGKILL instance ${fault.index}`;
+    case "kill-group-coordinator":
+    case "pause-group-coordinator": {
+      const node = await coordinatorOf(cluster, { groupId: APP_ID });
+      if (node === undefined) return undefined;
+      if (fault.kind === "kill-group-coordinator") {
+        await bounce(node, limits.downMs);
+        return `SIGKILL node ${node.id} (kill-group-coordinator)`;
+      }
+      await pauseFor(node, fault.pauseMs);
+      return `SIGSTOP node ${node.id}, the group coordinator, for ${fault.pauseMs} ms`;
+    }
+    case "kill-input-leader":
+    case "kill-output-leader": {
+      const node = await leaderOf(cluster, fault.kind === "kill-output-leader" ? OUT : IN, fault.index);
+      if (node === undefined) return undefined;
+      await bounce(node, limits.downMs);
+      return `SIGKILL node ${node.id} (${fault.kind}, partition ${fault.index})`;
+    }
   }
-  const node = cluster.nodes.find((n) => n.id === undefined);
-  const nodeId = await targetNode(cluster, fault);
-  const target = cluster.nodes.find((n) => n.id === nodeId) ?? node;
-  if (target === undefined) return undefined;
-  if (fault.kind === "pause-group-coordinator") {
-    target.pause();
-    await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
-    target.resume();
-    return `SIGSTOP node ${target.id}, the group coordinator, for ${fault.pauseMs} ms`;
-  }
-  await target.kill();
-  await new Promise((resolve) => setTimeout(resolve, limits.downMs));
-  await target.start();
-  return `SIGKILL node ${target.id} (${fault.kind}${fault.kind === "kill-group-coordinator" ? "" : `, partition ${fault.index}`})`;
 }
 
 /** Every record of `topic` from the start, until none arrives for 3 s; calls `each` per record. */
@@ -245,7 +223,9 @@ describe("chaos: an exactly-once streams application", () => {
           console.log(
             `chaos streams: round ${round}/${faultsPlanned} at +${Date.now() - startedMs} ms: ${what}`,
           );
-          await healthy(cluster).catch((error: Error) => notes.push(`round ${round}: ${error.message}`));
+          await healthy(cluster, limits.healthyMs).catch((error: Error) =>
+            notes.push(`round ${round}: ${error.message}`),
+          );
         }
       } finally {
         await input.stop();
