@@ -132,6 +132,33 @@ describe("streams describe: the view", () => {
     expect(view.tasks[1].partitions[1]).toMatchObject({ committedOffset: -1, lag: null });
   });
 
+  it("gives each task exactly its sub-topology's partitions when the instance names its topics", () => {
+    const named = (member: StreamsMemberInput): StreamsMemberInput => ({
+      ...member,
+      metadata: Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(member.metadata!.toString()),
+          subtopologies: [["in"], [repartition]],
+        }),
+      ),
+    });
+    const exact = describeStreams({ ...group, members: [named(alice), named(bob)] }, lag);
+    const rows = exact.tasks
+      .filter((each) => !each.standby)
+      .map((each) => [
+        each.task,
+        each.partitions.map((p) => `${p.topic}-${p.partition}`),
+        each.lag,
+        each.sharesPartitionsWith,
+      ]);
+    expect(rows).toEqual([
+      ["0_0", ["in-0"], 5, []],
+      ["0_1", ["in-1"], 0, []],
+      ["1_0", [`${repartition}-0`], 2, []],
+      ["1_1", [`${repartition}-1`], null, []],
+    ]);
+  });
+
   it("prints a header, an instances table and a tasks table", () => {
     const report = streamsReport(view);
     expect(report.header).toBe("application wc: stable, 2 instance(s), assignor range");

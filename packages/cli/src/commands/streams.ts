@@ -69,12 +69,16 @@ export interface StreamsTask {
   standby: boolean;
   memberId: string;
   /**
-   * The member's assigned partitions numbered like the task; none for a standby. The CLI cannot tell which
-   * sub-topology reads which topic, so tasks of several sub-topologies with the same partition on one
-   * instance (0_1 and 1_1) are each shown all of them: see sharesPartitionsWith.
+   * The member's assigned partitions the task reads: numbered like it, of its sub-topology's topics (which
+   * the instance's metadata names). None for a standby. From an instance whose metadata does not name
+   * them, tasks of several sub-topologies with one number (0_1 and 1_1) are each shown every partition of
+   * that number: see sharesPartitionsWith.
    */
   partitions: TaskPartition[];
-  /** The other active tasks of the same instance that read the same partitions (and so show the same lag). */
+  /**
+   * The other active tasks of the same instance shown with the same partitions (and lag), when the
+   * instance does not name its sub-topologies' topics; empty otherwise.
+   */
   sharesPartitionsWith: string[];
   stores: { store: string; entries: number }[];
   restoring: { store: string; restored: number; total: number }[];
@@ -171,16 +175,23 @@ function memberTasks(
     (metadata?.restoring ?? [])
       .filter((each) => each.task === task)
       .map(({ store, restored, total }) => ({ store, restored, total }));
+  const topicsOf = (task: string) => metadata?.subtopologies?.[Number(task.split("_")[0])];
   const rows: StreamsTask[] = active.map((task) => {
     const number = partitionOf(task);
-    const own = partitions.filter(({ partition }) => partition === number);
+    // The sub-topology's topics, when the instance says them; else every partition of the number.
+    const topics = topicsOf(task);
+    const own = partitions.filter(
+      ({ topic, partition }) => partition === number && (topics === undefined || topics.includes(topic)),
+    );
+    const sharing =
+      topics === undefined ? (byNumber.get(number) ?? []).filter((other) => other !== task) : [];
     return {
       task,
       partition: number,
       standby: false,
       memberId,
       partitions: own,
-      sharesPartitionsWith: (byNumber.get(number) ?? []).filter((other) => other !== task).sort(byTaskName),
+      sharesPartitionsWith: sharing.sort(byTaskName),
       stores: storesOf(task),
       restoring: restoringOf(task),
       lag: sumOfKnown(own),

@@ -27,6 +27,11 @@ export interface InstanceMetadata {
   endpoint: string | null;
   active: string[];
   standby: string[];
+  /**
+   * The topics each sub-topology reads (index s: task s_p reads partition p of each), so a reader can
+   * tell which of an instance's partitions each task reads. Absent from metadata written before it was.
+   */
+  subtopologies?: string[][];
   stores: StoreStatus[];
   restoring: RestoreStatus[];
   /** True when `stores` was cut to fit. */

@@ -152,6 +152,7 @@ export class StreamThread {
       endpoint: this.config.applicationServer ?? null,
       active: active.map((each) => each.name),
       standby: this.standbys?.names() ?? [],
+      subtopologies: this.subtopologies.map((sub) => sub.sourceTopics),
       stores: active.flatMap(({ name, task }) =>
         task
           .storeNames()
