@@ -264,6 +264,11 @@ describe("streams on a cluster", () => {
           staying.metadataForKey("counts", "k1", Serdes.String())?.endpoint === "127.0.0.1:7002" || undefined,
       );
       const after = await restored();
+      // Clean joins and leaves: no instance had to replace its consumer and producer on the way.
+      const restarts = async (app: KafkaStreams) =>
+        (await app.metrics().getSingleMetric("brook_streams_thread_restarts_total")?.get())?.values[0]
+          ?.value ?? 0;
+      expect([await restarts(leaving), await restarts(staying)]).toEqual([0, 0]);
       await staying.close();
       return { restored: after - before, counts };
     }

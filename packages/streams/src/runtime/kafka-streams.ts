@@ -245,6 +245,7 @@ export class KafkaStreams {
           return;
         }
         this.logger.warn({ error: String(error), backoffMs }, "stream thread failed; starting a new one");
+        this.metricsSet.threadRestarts.inc();
         this.setState("rebalancing");
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
         backoffMs = Math.min(backoffMs * 2, streamsDefaults.restartBackoffMs.max);

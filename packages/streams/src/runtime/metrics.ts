@@ -16,6 +16,7 @@ export class StreamsMetrics {
   readonly commitLatency: Histogram;
   readonly restored: Counter<"store">;
   readonly restoreRate: Gauge<"store">;
+  readonly threadRestarts: Counter;
   readonly activeTasks: Gauge;
   readonly standbyTasks: Gauge;
 
@@ -57,6 +58,11 @@ export class StreamsMetrics {
       name: "brook_streams_restore_records_per_second",
       help: "Records per second of the last restore of a store.",
       labelNames: ["store"],
+      registers,
+    });
+    this.threadRestarts = new Counter({
+      name: "brook_streams_thread_restarts_total",
+      help: "Times the instance replaced its consumer and producer after a failure (tasks restored anew).",
       registers,
     });
     this.activeTasks = new Gauge({ name: "brook_streams_active_tasks", help: "Tasks run here.", registers });

@@ -265,8 +265,12 @@ export class StreamThread {
    */
   private offsetsToCommit(): { topic: string; partition: number; offset: number }[] {
     const offsets: { topic: string; partition: number; offset: number }[] = [];
+    // A partition being revoked is no longer the consumer's (position() refuses it): its last processed
+    // offset stands in for the position there.
+    const reading = new Set(this.consumer.assignments().map(partitionKey));
     for (const [key, tp] of this.owned) {
-      const offset = Math.max(this.consumer.position(tp) ?? -1, this.processed.get(key) ?? -1);
+      const position = reading.has(key) ? this.consumer.position(tp) : undefined;
+      const offset = Math.max(position ?? -1, this.processed.get(key) ?? -1);
       if (offset > (this.committed.get(key) ?? -1)) offsets.push({ ...tp, offset });
     }
     return offsets;
