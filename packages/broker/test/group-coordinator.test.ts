@@ -9,12 +9,12 @@ import {
   type GroupTopicPartitions,
   ManualClock,
 } from "@brook/protocol";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { GroupCoordinator } from "../src/groups/coordinator.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { GroupCoordinator } from "../src/groups/coordinator.js";
 import type { GroupSnapshot } from "../src/groups/group.js";
-import { GroupHandlers } from "../src/groups/handlers.js";
+import type { GroupHandlers } from "../src/groups/handlers.js";
 import { OFFSETS_TOPIC, parseGroupRecord } from "../src/groups/records.js";
-import { silentLogger, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
+import { startGroupCoordinator, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
 
 const groupId = "word-count";
 const offsetsPartitions = 3;
@@ -25,16 +25,7 @@ let coordinator: GroupCoordinator;
 let handlers: GroupHandlers;
 
 async function startCoordinator(): Promise<void> {
-  coordinator = new GroupCoordinator({
-    brokerId: broker.ctx.brokerId,
-    replicas: broker.replicas,
-    metadata: broker.metadata,
-    logger: silentLogger,
-    clock,
-  });
-  handlers = new GroupHandlers(broker.ctx, coordinator);
-  coordinator.onImage(broker.metadata.image);
-  await vi.waitFor(() => coordinator.locate(groupId), { timeout: 5_000, interval: 10 });
+  ({ coordinator, handlers } = await startGroupCoordinator(broker, clock, groupId));
 }
 
 beforeEach(async () => {

@@ -16,6 +16,7 @@ import {
   systemClock,
 } from "@brook/protocol";
 import { pino } from "pino";
+import { vi } from "vitest";
 import {
   type BrokerContext,
   type ControllerChannel,
@@ -23,6 +24,8 @@ import {
   type MetadataSource,
   noBrokerObserver,
 } from "../src/context.js";
+import { GroupCoordinator } from "../src/groups/coordinator.js";
+import { GroupHandlers } from "../src/groups/handlers.js";
 import type { PartitionContext } from "../src/partition.js";
 import { ReplicaManager } from "../src/replica-manager.js";
 
@@ -214,4 +217,26 @@ export function partitionContext(
     alterPartition: options.alterPartition ?? (async () => ({})),
     replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? 5_000,
   };
+}
+
+/**
+ * A group coordinator on the test broker's __consumer_offsets, with its handlers, once it has loaded the
+ * partition that holds `groupId` (what the coordinator tests start, and start again to replay the log).
+ */
+export async function startGroupCoordinator(
+  broker: TestBroker,
+  clock: Clock,
+  groupId: string,
+): Promise<{ coordinator: GroupCoordinator; handlers: GroupHandlers }> {
+  const coordinator = new GroupCoordinator({
+    brokerId: broker.ctx.brokerId,
+    replicas: broker.replicas,
+    metadata: broker.metadata,
+    logger: silentLogger,
+    clock,
+  });
+  const handlers = new GroupHandlers(broker.ctx, coordinator);
+  coordinator.onImage(broker.metadata.image);
+  await vi.waitFor(() => coordinator.locate(groupId), { timeout: 5_000, interval: 10 });
+  return { coordinator, handlers };
 }

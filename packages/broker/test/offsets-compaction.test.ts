@@ -2,11 +2,11 @@
 // record per partition once the log cleaner has been over the sealed segments, and a coordinator that
 // replays the compacted log has the same offsets as the one that wrote them.
 import { ManualClock } from "@brook/protocol";
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { GroupCoordinator } from "../src/groups/coordinator.js";
-import { GroupHandlers } from "../src/groups/handlers.js";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { GroupCoordinator } from "../src/groups/coordinator.js";
+import type { GroupHandlers } from "../src/groups/handlers.js";
 import { OFFSETS_TOPIC } from "../src/groups/records.js";
-import { silentLogger, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
+import { startGroupCoordinator, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
 
 const groupId = "billing";
 let broker: TestBroker;
@@ -15,16 +15,7 @@ let handlers: GroupHandlers;
 const clock = new ManualClock();
 
 async function startCoordinator(): Promise<void> {
-  coordinator = new GroupCoordinator({
-    brokerId: broker.ctx.brokerId,
-    replicas: broker.replicas,
-    metadata: broker.metadata,
-    logger: silentLogger,
-    clock,
-  });
-  handlers = new GroupHandlers(broker.ctx, coordinator);
-  coordinator.onImage(broker.metadata.image);
-  await vi.waitFor(() => coordinator.locate(groupId), { timeout: 5_000, interval: 10 });
+  ({ coordinator, handlers } = await startGroupCoordinator(broker, clock, groupId));
 }
 
 beforeEach(async () => {

@@ -9,7 +9,7 @@ import type { StateStore } from "../stores/state-store.js";
 import { type OutputRecord, StreamTask } from "../task.js";
 import type { Topology } from "../topology.js";
 import type { Subtopology } from "./internal-topics.js";
-import { subtopologyReading, type TaskId, taskName, tasksOf } from "./task-id.js";
+import { subtopologyByTopic, type TaskId, taskName, tasksOf } from "./task-id.js";
 
 export interface TaskSettings {
   applicationId: string;
@@ -28,6 +28,8 @@ export interface ActiveTask {
 
 export class ActiveTasks {
   private readonly tasks = new Map<string, ActiveTask>();
+  /** Looked up for every consumed batch, so built once. */
+  private readonly subtopologyOf: Map<string, number>;
 
   constructor(
     private readonly topology: Topology,
@@ -35,7 +37,9 @@ export class ActiveTasks {
     private readonly settings: TaskSettings,
     /** Where every task's output goes until the thread drains it. */
     private readonly outbox: OutputRecord[],
-  ) {}
+  ) {
+    this.subtopologyOf = subtopologyByTopic(subtopologies);
+  }
 
   /**
    * Creates the tasks the partitions make that do not run yet, taking over a standby copy where `adopt`
@@ -75,7 +79,7 @@ export class ActiveTasks {
 
   /** The task that processes a record of this topic and partition. */
   taskFor(topic: string, partition: number): ActiveTask | undefined {
-    const subtopology = subtopologyReading(topic, this.subtopologies);
+    const subtopology = this.subtopologyOf.get(topic);
     if (subtopology === undefined) return undefined;
     return this.tasks.get(taskName({ subtopology, partition }));
   }

@@ -6,6 +6,7 @@
 
 import type { Brook, ConsumedMessage, IsolationLevel, Logger } from "@brook/client";
 import type { ChangelogRecord } from "../stores/state-store.js";
+import { partitionKey } from "./task-id.js";
 
 export interface RestoreTarget {
   topic: string;
@@ -46,21 +47,21 @@ export async function restore(
     const ends =
       isolationLevel === "read_committed"
         ? await stableEnds(brook, reader, logger)
-        : new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+        : new Map((await reader.endOffsets()).map((each) => [partitionKey(each), each.offset]));
     for (const target of targets)
-      target.onEnd?.(Math.max(0, (ends.get(key(target)) ?? 0) - target.fromOffset));
-    const byPartition = new Map(targets.map((target) => [key(target), target]));
-    const restored = new Map(targets.map((target) => [key(target), 0]));
+      target.onEnd?.(Math.max(0, (ends.get(partitionKey(target)) ?? 0) - target.fromOffset));
+    const byPartition = new Map(targets.map((target) => [partitionKey(target), target]));
+    const restored = new Map(targets.map((target) => [partitionKey(target), 0]));
     const done = () =>
       targets.every(
-        (target) => (reader.position(target) ?? target.fromOffset) >= (ends.get(key(target)) ?? 0),
+        (target) => (reader.position(target) ?? target.fromOffset) >= (ends.get(partitionKey(target)) ?? 0),
       );
     if (!done()) await readUntil(reader, done, byPartition, restored, logger);
     return targets.map((target) => ({
       topic: target.topic,
       partition: target.partition,
       nextOffset: reader.position(target) ?? target.fromOffset,
-      restored: restored.get(key(target)) ?? 0,
+      restored: restored.get(partitionKey(target)) ?? 0,
     }));
   } finally {
     await reader.close();
@@ -87,11 +88,11 @@ async function stableEnds(
     const highs = new Map<string, number>();
     for (const topic of topics) {
       for (const { partition, high } of await admin.fetchTopicOffsets(topic))
-        highs.set(key({ topic, partition }), high);
+        highs.set(partitionKey({ topic, partition }), high);
     }
     const deadline = Date.now() + stableWaitMaxMs;
     for (;;) {
-      const stable = new Map((await reader.endOffsets()).map((each) => [key(each), each.offset]));
+      const stable = new Map((await reader.endOffsets()).map((each) => [partitionKey(each), each.offset]));
       const open = [...stable].filter(([name, end]) => end < (highs.get(name) ?? 0));
       if (open.length === 0) return stable;
       if (Date.now() >= deadline) {
@@ -126,9 +127,9 @@ async function readUntil(
   try {
     await reader.run({
       eachBatch: async ({ batch }) => {
-        const target = byPartition.get(key(batch)) as RestoreTarget;
+        const target = byPartition.get(partitionKey(batch)) as RestoreTarget;
         target.apply(batch.messages.flatMap(toChangelogRecord));
-        restored.set(key(batch), (restored.get(key(batch)) ?? 0) + batch.messages.length);
+        restored.set(partitionKey(batch), (restored.get(partitionKey(batch)) ?? 0) + batch.messages.length);
         if (done()) await reader.stop();
       },
     });
@@ -143,8 +144,4 @@ export function toChangelogRecord(message: ConsumedMessage): ChangelogRecord[] {
   // Copies: a message's bytes are views into the whole fetch response, which a store must not pin.
   const value = message.value === null ? null : Buffer.from(message.value);
   return [{ topic: message.topic, key: Buffer.from(message.key), value, timestamp: message.timestamp }];
-}
-
-function key({ topic, partition }: { topic: string; partition: number }): string {
-  return `${topic}\u0000${partition}`;
 }

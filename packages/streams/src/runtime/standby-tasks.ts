@@ -10,7 +10,7 @@ import type { Topology } from "../topology.js";
 import type { TaskSettings } from "./active-tasks.js";
 import { toChangelogRecord } from "./restorer.js";
 import { Serial } from "./serial.js";
-import { type TaskId, taskName } from "./task-id.js";
+import { partitionKey, type TaskId, taskName } from "./task-id.js";
 
 export interface StandbyTask {
   id: TaskId;
@@ -90,7 +90,7 @@ export class StandbyTasks {
       const byPartition = new Map<string, { standby: StandbyTask; store: string }>();
       for (const standby of this.tasks.values()) {
         for (const [store, topic] of standby.task.changelogTopics()) {
-          byPartition.set(`${topic}\u0000${standby.id.partition}`, { standby, store });
+          byPartition.set(partitionKey({ topic, partition: standby.id.partition }), { standby, store });
         }
       }
       await consumer.assign(
@@ -101,7 +101,7 @@ export class StandbyTasks {
       );
       const running = consumer.run({
         eachBatch: async ({ batch }) => {
-          const target = byPartition.get(`${batch.topic}\u0000${batch.partition}`);
+          const target = byPartition.get(partitionKey(batch));
           // Taken over meanwhile: the active task restores the rest itself.
           if (target === undefined || this.tasks.get(taskName(target.standby.id)) !== target.standby) return;
           target.standby.task.restore(target.store, batch.messages.flatMap(toChangelogRecord));

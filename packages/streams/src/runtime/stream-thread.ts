@@ -28,7 +28,7 @@ import { type RestoreTarget, restore } from "./restorer.js";
 import { Serial } from "./serial.js";
 import { standbyTasksFor } from "./standby-placement.js";
 import { StandbyTasks } from "./standby-tasks.js";
-import { taskName } from "./task-id.js";
+import { partitionKey, taskName } from "./task-id.js";
 
 /** What the application learns from a thread as it goes. */
 export interface ThreadEvents {
@@ -59,6 +59,7 @@ export class StreamThread {
   private readonly output: OutputChannel;
   private readonly isolationLevel: IsolationLevel;
   private lastCommitMs: number;
+  private readonly clock: { nowMs(): number };
   private failure: unknown;
   private timer: NodeJS.Timeout | undefined;
 
@@ -72,6 +73,7 @@ export class StreamThread {
     private readonly logger: Logger,
   ) {
     const { brook, applicationId, processingGuarantee } = config;
+    this.clock = config.clock ?? { nowMs: () => Date.now() };
     const exactlyOnce = processingGuarantee === "exactly_once";
     this.isolationLevel = exactlyOnce ? "read_committed" : "read_uncommitted";
     this.consumer = brook.consumer({
@@ -101,7 +103,7 @@ export class StreamThread {
       applicationId,
       streamsDefaults.sendsInFlightMax,
     );
-    const clock = config.clock ?? { nowMs: () => Date.now() };
+    const clock = this.clock;
     const settings = { applicationId, clock, ...serdesOf(config) };
     this.tasks = new ActiveTasks(topology, subtopologies, settings, this.outbox);
     this.standbys = new StandbyTasks(brook, topology, settings, this.isolationLevel, this.outbox, logger);
@@ -236,7 +238,7 @@ export class StreamThread {
   }
 
   private async maybeCommit(): Promise<void> {
-    const nowMs = this.config.clock?.nowMs() ?? Date.now();
+    const nowMs = this.clock.nowMs();
     if (nowMs - this.lastCommitMs >= this.config.commitIntervalMs) await this.commit();
   }
 
@@ -254,7 +256,7 @@ export class StreamThread {
       task.metrics.processed = 0;
       for (const reason of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[reason] = 0;
     }
-    this.lastCommitMs = this.config.clock?.nowMs() ?? Date.now();
+    this.lastCommitMs = this.clock.nowMs();
     this.metrics.commitLatency.observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
   }
 
@@ -375,10 +377,6 @@ export class StreamThread {
 /** Whether an error is the application's own (its topology or data): restarting would only meet it again. */
 export function isFatal(error: unknown): boolean {
   return error instanceof TopologyError || error instanceof SerializationError;
-}
-
-function partitionKey({ topic, partition }: TopicPartition): string {
-  return `${topic}\u0000${partition}`;
 }
 
 function serdesOf(config: ResolvedConfig) {

@@ -32,7 +32,14 @@ export function tasksOf(
   return [...names].sort().map(parseTaskName);
 }
 
-/** The sub-topology that reads `topic` (a topic is read by one source, so by one sub-topology). */
-export function subtopologyReading(topic: string, subtopologies: readonly Subtopology[]): number | undefined {
-  return subtopologies.find((sub) => sub.sourceTopics.includes(topic))?.index;
+/** Topic → the sub-topology that reads it (a topic is read by one source, so by one sub-topology). */
+export function subtopologyByTopic(subtopologies: readonly Subtopology[]): Map<string, number> {
+  return new Map(
+    subtopologies.flatMap((sub) => sub.sourceTopics.map((topic) => [topic, sub.index] as const)),
+  );
+}
+
+/** A partition as a map key. */
+export function partitionKey({ topic, partition }: TopicPartition): string {
+  return `${topic}\u0000${partition}`;
 }
