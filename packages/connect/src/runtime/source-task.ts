@@ -1,0 +1,219 @@
+// Runs one source task: iterates the connector's poll(), turns each record into bytes (transforms, then
+// converters) and writes it to Brook, and commits source offsets so a restarted task starts where this one
+// stopped.
+// - At least once: records go through an idempotent producer; every offset.flush.interval.ms the offsets
+//   polled so far are committed once the producer has acknowledged everything sent before (a crash in
+//   between repeats records, never loses them).
+// - Exactly once: a transactional producer with a per-task transactional id writes the records and their
+//   source offsets in one transaction every transaction.boundary.interval.ms. Starting the producer
+//   fences an older copy of the task and aborts what it left open, and offsets are read only after that.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Producer, RecordMetadata, Transaction } from "@brook/client";
+import type { SentRecord, SourceOffset, SourceRecord, SourceTaskContext } from "../api.js";
+import { applyTransforms } from "../transforms/index.js";
+import { offsetKey } from "./connect-state.js";
+import { labelsOf, type TaskDeps, toRecordHeaders } from "./task-deps.js";
+
+/** Records sent and not yet acknowledged, at most: poll waits beyond it. */
+const inFlightMax = 10_000;
+
+interface Pending {
+  record: SourceRecord;
+  sent: Promise<RecordMetadata[]>;
+}
+
+export class SourceTaskRunner {
+  private readonly producer: Producer;
+  /** Source offsets polled since the last commit, by offsets-topic key. */
+  private offsets = new Map<string, SourceOffset>();
+  private pending: Pending[] = [];
+  private transaction: Transaction | undefined;
+  private sendFailure: unknown;
+  /** The connector's state for this task, from start(). */
+  private task: unknown;
+
+  constructor(private readonly deps: TaskDeps) {
+    this.producer = deps.exactlyOnce
+      ? deps.brook.producer({
+          transactionalId: `${deps.workerGroup}-${deps.plan.name}-${deps.task}`,
+          transactionTimeoutMs: 60_000,
+        })
+      : deps.brook.producer({ acks: "all", lingerMs: 5 });
+  }
+
+  /** Runs until `signal` aborts (resolves) or the task fails (rejects). */
+  async run(signal: AbortSignal): Promise<void> {
+    const { plan, logger } = this.deps;
+    await this.producer.connect();
+    const connector = plan.connector;
+    if (connector.kind !== "source") throw new Error(`${plan.name} is not a source`);
+    const context: SourceTaskContext<Record<string, unknown>> = {
+      connector: plan.name,
+      taskId: this.deps.task,
+      taskCount: plan.taskCount,
+      config: plan.pluginConfig,
+      logger,
+      signal,
+      brook: this.deps.brook,
+      metrics: this.deps.metrics.registry,
+      offset: async (partition) => {
+        await this.deps.storage.readOffsets();
+        return this.deps.storage.offsets.get(offsetKey(plan.name, partition));
+      },
+    };
+    const task = await connector.start(context);
+    this.task = task;
+    logger.info({ exactlyOnce: this.deps.exactlyOnce }, "source task started");
+    try {
+      await this.pump(connector.poll(task)[Symbol.asyncIterator](), signal);
+      await this.commit();
+    } finally {
+      await connector.stop(task);
+      await this.producer.close();
+    }
+  }
+
+  private async pump(records: AsyncIterator<SourceRecord>, signal: AbortSignal): Promise<void> {
+    const stopped = new Promise<"stopped">((resolve) => {
+      if (signal.aborted) resolve("stopped");
+      signal.addEventListener("abort", () => resolve("stopped"), { once: true });
+    });
+    const intervalMs = this.deps.exactlyOnce
+      ? this.deps.plan.common["transaction.boundary.interval.ms"]
+      : this.deps.plan.common["offset.flush.interval.ms"];
+    let next: Promise<IteratorResult<SourceRecord>> | undefined;
+    let commitAt = Date.now() + intervalMs;
+    for (;;) {
+      next ??= records.next();
+      const waitMs = Math.max(0, commitAt - Date.now());
+      const result = await Promise.race([next, stopped, sleep(waitMs).then(() => "commit" as const)]);
+      if (result === "stopped") {
+        void records.return?.();
+        return;
+      }
+      if (result === "commit" || Date.now() >= commitAt) {
+        await this.commit();
+        commitAt = Date.now() + intervalMs;
+        if (result === "commit") continue;
+      }
+      next = undefined;
+      if (result.done) return;
+      await this.send(result.value);
+    }
+  }
+
+  private async send(record: SourceRecord): Promise<void> {
+    const { plan, metrics } = this.deps;
+    metrics.polled.inc(labelsOf(this.deps));
+    this.offsets.set(offsetKey(plan.name, record.sourcePartition), record.sourceOffset);
+    const message = this.toMessage(record);
+    if (message === undefined) return;
+    if (this.sendFailure !== undefined) throw this.sendFailure;
+    const producerRecord = { topic: message.topic, messages: [message] };
+    const sent = this.deps.exactlyOnce
+      ? (this.transaction ??= await this.producer.transaction()).send(producerRecord)
+      : this.producer.send(producerRecord);
+    sent.catch((error: unknown) => {
+      this.sendFailure ??= error;
+    });
+    this.pending.push({ record, sent });
+    if (this.pending.length >= inFlightMax) await this.settle();
+  }
+
+  /** Transforms and converts; undefined when a transform dropped the record or it failed and is tolerated. */
+  private toMessage(record: SourceRecord) {
+    const { plan } = this.deps;
+    let stage = "transform";
+    try {
+      const transformed = applyTransforms(plan.transforms, {
+        topic: record.topic,
+        partition: record.partition,
+        key: record.key ?? null,
+        value: record.value,
+        headers: record.headers ?? {},
+        timestamp: record.timestamp,
+      });
+      if (transformed === null) return undefined;
+      stage = "convert";
+      return {
+        topic: transformed.topic,
+        partition: transformed.partition,
+        key: plan.keyConverter.fromData(transformed.key),
+        value: plan.valueConverter.fromData(transformed.value),
+        headers: toRecordHeaders(transformed.headers),
+        timestamp: transformed.timestamp,
+      };
+    } catch (error) {
+      this.deps.metrics.errors.inc({ ...labelsOf(this.deps), stage });
+      if (plan.common["errors.tolerance"] === "none") throw error;
+      if (plan.common["errors.log.enable"]) {
+        this.deps.logger.warn(
+          { stage, error: String(error), sourceOffset: record.sourceOffset },
+          "record skipped",
+        );
+      }
+      return undefined;
+    }
+  }
+
+  /** Waits for every record sent so far; tells the connector where each landed (under exactly-once, later). */
+  private async settle(): Promise<SentRecord[]> {
+    const pending = this.pending;
+    this.pending = [];
+    const landed: SentRecord[] = [];
+    for (const { record, sent } of pending) {
+      const [metadata] = await sent;
+      landed.push({
+        record,
+        topic: metadata.topic,
+        partition: metadata.partition,
+        offset: metadata.baseOffset,
+      });
+    }
+    this.deps.metrics.written.inc(labelsOf(this.deps), landed.length);
+    if (!this.deps.exactlyOnce) await this.acknowledge(landed);
+    return landed;
+  }
+
+  private async acknowledge(landed: SentRecord[]): Promise<void> {
+    const connector = this.deps.plan.connector;
+    if (connector.kind !== "source" || connector.commitRecord === undefined) return;
+    for (const sent of landed) await connector.commitRecord(this.task, sent);
+  }
+
+  /** Commits the offsets of everything polled so far (with the records, under exactly-once). */
+  private async commit(): Promise<void> {
+    const started = performance.now();
+    const offsets = [...this.offsets];
+    this.offsets = new Map();
+    if (this.deps.exactlyOnce) await this.commitTransaction(offsets);
+    else {
+      await this.settle();
+      if (offsets.length > 0) await this.deps.storage.commitOffsets(offsets);
+    }
+    const connector = this.deps.plan.connector;
+    if (offsets.length > 0 && connector.kind === "source") await connector.commit?.(this.task);
+    this.deps.metrics.batchSeconds.observe(
+      { ...labelsOf(this.deps), step: "commit" },
+      (performance.now() - started) / 1000,
+    );
+  }
+
+  private async commitTransaction(offsets: [string, SourceOffset][]): Promise<void> {
+    const topic = this.deps.storage.offsetsTopic;
+    if (topic === undefined) throw new Error("exactly-once needs the offsets topic");
+    if (offsets.length === 0 && this.pending.length === 0) return;
+    const transaction = (this.transaction ??= await this.producer.transaction());
+    this.transaction = undefined;
+    if (offsets.length > 0) {
+      void transaction.send({
+        topic,
+        messages: offsets.map(([key, offset]) => ({ key, value: JSON.stringify(offset) })),
+      });
+    }
+    const landed = await this.settle();
+    await transaction.commit();
+    await this.acknowledge(landed);
+  }
+}
