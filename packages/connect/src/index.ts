@@ -28,3 +28,39 @@ export type {
   ConfigValues,
   RawConfig,
 } from "./config/config-def.js";
+export { ConfigError, describeConfig, parseConfig, validateConfig } from "./config/validate.js";
+export {
+  brookMirror,
+  builtinConnectors,
+  fileSink,
+  fileSource,
+  httpSink,
+  httpSource,
+  pluginRegistry,
+  postgresSink,
+  postgresSource,
+} from "./connectors/index.js";
+export { ConversionError, type Converter, type ConverterName, converterFor } from "./converters.js";
+export { restApi } from "./rest/rest-api.js";
+export { allUnits, assignUnits, type ConnectorTasks, unitKey, type WorkUnit } from "./runtime/assignment.js";
+export { type ConnectorPlan, commonConfigSchema, planConnector } from "./runtime/connector-config.js";
+export { type ConnectorInfo, type ConnectorStatus, ConnectRestError, Herder } from "./runtime/herder.js";
+export { ConnectMetrics } from "./runtime/metrics.js";
+export { defaultTopicNames, type TopicNames } from "./runtime/storage.js";
+export { Worker } from "./runtime/worker.js";
+export {
+  type DistributedWorkerOptions,
+  type RunningWorker,
+  type StandaloneWorkerOptions,
+  startDistributedWorker,
+  startStandaloneWorker,
+  workerDefaults,
+} from "./start-worker.js";
+export {
+  applyTransforms,
+  buildTransforms,
+  type ConnectRecord,
+  TransformError,
+  type TransformSpec,
+  transformsFromConfig,
+} from "./transforms/index.js";

@@ -6,7 +6,7 @@
 import type { AnyConnector } from "../api.js";
 import type { ConfigSchema, ConfigValues, RawConfig } from "../config/config-def.js";
 import { ConfigError, parseConfig } from "../config/validate.js";
-import { type ConverterName, converterFor } from "../converters.js";
+import { type Converter, converterFromConfig } from "../converters.js";
 import { buildTransforms, transformsFromConfig } from "../transforms/index.js";
 
 export const commonConfigSchema = {
@@ -16,14 +16,12 @@ export const commonConfigSchema = {
   "key.converter": {
     type: "string",
     default: "string",
-    choices: ["json", "string", "bytes"],
-    doc: "How keys become bytes and back.",
+    doc: "How keys become bytes and back: string, json or bytes (or Kafka's converter class names).",
   },
   "value.converter": {
     type: "string",
     default: "json",
-    choices: ["json", "string", "bytes"],
-    doc: "How values become bytes and back.",
+    doc: "How values become bytes and back: json, string or bytes (or Kafka's converter class names).",
   },
   "errors.tolerance": {
     type: "string",
@@ -82,10 +80,10 @@ export interface ConnectorPlan {
   name: string;
   connector: AnyConnector;
   common: CommonConfig;
-  pluginConfig: Record<string, unknown>;
+  pluginConfig: ConfigValues<ConfigSchema>;
   transforms: ReturnType<typeof buildTransforms>;
-  keyConverter: ReturnType<typeof converterFor>;
-  valueConverter: ReturnType<typeof converterFor>;
+  keyConverter: Converter;
+  valueConverter: Converter;
   /** tasks.max capped by what the plugin can use. */
   taskCount: number;
 }
@@ -103,7 +101,7 @@ export function planConnector(raw: RawConfig, plugins: ReadonlyMap<string, AnyCo
     ]);
   }
   checkKind(connector, common);
-  const pluginConfig = parseConfig(connector.configSchema, raw) as Record<string, unknown>;
+  const pluginConfig = parseConfig(connector.configSchema, raw);
   const transforms = buildTransforms(transformsFromConfig(raw));
   const cap = connector.kind === "source" ? (connector.maxTasks?.(pluginConfig) ?? Infinity) : Infinity;
   return {
@@ -112,8 +110,8 @@ export function planConnector(raw: RawConfig, plugins: ReadonlyMap<string, AnyCo
     common,
     pluginConfig,
     transforms,
-    keyConverter: converterFor(common["key.converter"] as ConverterName, converterOptions(raw, "key")),
-    valueConverter: converterFor(common["value.converter"] as ConverterName, converterOptions(raw, "value")),
+    keyConverter: converterFromConfig(raw, "key", "string"),
+    valueConverter: converterFromConfig(raw, "value", "json"),
     taskCount: Math.max(1, Math.min(common["tasks.max"], cap)),
   };
 }
@@ -143,14 +141,4 @@ function checkKind(connector: AnyConnector, common: CommonConfig): void {
       },
     ]);
   }
-}
-
-/** `value.converter.schemas.enable=true` → { "schemas.enable": "true" } for the value converter. */
-function converterOptions(raw: RawConfig, which: "key" | "value"): RawConfig {
-  const prefix = `${which}.converter.`;
-  const options: RawConfig = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key.startsWith(prefix)) options[key.slice(prefix.length)] = value;
-  }
-  return options;
 }

@@ -8,6 +8,7 @@
 
 import type { Batch, ConsumedMessage, Consumer, Producer, TopicPartition } from "@brook/client";
 import type { SinkConnector, SinkOffsets, SinkRecord, SinkTaskContext } from "../api.js";
+import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { withRetries } from "./retries.js";
 import { labelsOf, retryLimits, type TaskDeps } from "./task-deps.js";
@@ -26,7 +27,7 @@ export class SinkTaskRunner {
   private deadLetters: Producer | undefined;
   private readonly connector: SinkConnector<never, unknown>;
   private task: unknown;
-  private context!: SinkTaskContext<Record<string, unknown>>;
+  private context!: SinkTaskContext<ConfigValues<ConfigSchema>>;
   /** Next offset to read per partition, of records put (what the next commit stores). */
   private readonly positions = new Map<string, SinkOffsets>();
   private unflushed: Received[] = [];

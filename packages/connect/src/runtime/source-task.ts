@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Producer, RecordMetadata, Transaction } from "@brook/client";
 import type { SentRecord, SourceOffset, SourceRecord, SourceTaskContext } from "../api.js";
+import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { offsetKey } from "./connect-state.js";
 import { labelsOf, type TaskDeps, toRecordHeaders } from "./task-deps.js";
@@ -48,7 +49,7 @@ export class SourceTaskRunner {
     await this.producer.connect();
     const connector = plan.connector;
     if (connector.kind !== "source") throw new Error(`${plan.name} is not a source`);
-    const context: SourceTaskContext<Record<string, unknown>> = {
+    const context: SourceTaskContext<ConfigValues<ConfigSchema>> = {
       connector: plan.name,
       taskId: this.deps.task,
       taskCount: plan.taskCount,

@@ -18,7 +18,7 @@ export interface ConnectStorage {
   start(): Promise<void>;
   /** Writes a config record and resolves once this worker's table has it. */
   writeConfig(key: string, value: unknown): Promise<void>;
-  writeStatus(key: string, status: UnitStatus): Promise<void>;
+  writeStatus(key: string, status: UnitStatus | null): Promise<void>;
   /** Brings the offsets table up to date with everything committed so far. */
   readOffsets(): Promise<void>;
   commitOffsets(entries: [key: string, offset: SourceOffset][]): Promise<void>;
@@ -60,7 +60,7 @@ export class TopicStorage implements ConnectStorage {
       topic: topics.configs,
       partitions: partitionsOf.configs,
       apply: (message) => {
-        this.configs.apply(keyOf(message), valueOf(message));
+        this.configs.apply(keyOf(message), jsonValue(message));
         for (const listener of this.listeners) listener();
       },
       logger,
@@ -68,14 +68,14 @@ export class TopicStorage implements ConnectStorage {
     this.statusLog = new TopicLog(brook, {
       topic: topics.status,
       partitions: partitionsOf.status,
-      apply: (message) => this.statuses.apply(keyOf(message), valueOf(message)),
+      apply: (message) => this.statuses.apply(keyOf(message), jsonValue(message)),
       logger,
     });
     this.offsetLog = new TopicLog(brook, {
       topic: topics.offsets,
       partitions: partitionsOf.offsets,
       apply: (message) => {
-        const value = valueOf(message);
+        const value = jsonValue(message);
         if (value === null) this.offsets.delete(keyOf(message));
         else this.offsets.set(keyOf(message), value as SourceOffset);
       },
@@ -95,7 +95,7 @@ export class TopicStorage implements ConnectStorage {
     return this.configLog.write(key, value);
   }
 
-  writeStatus(key: string, status: UnitStatus): Promise<void> {
+  writeStatus(key: string, status: UnitStatus | null): Promise<void> {
     return this.statusLog.send(key, status);
   }
 
@@ -145,7 +145,7 @@ export class LocalStorage implements ConnectStorage {
     for (const listener of this.listeners) listener();
   }
 
-  async writeStatus(key: string, status: UnitStatus): Promise<void> {
+  async writeStatus(key: string, status: UnitStatus | null): Promise<void> {
     this.statuses.apply(key, status);
   }
 
@@ -175,6 +175,12 @@ function keyOf(message: ConsumedMessage): string {
   return message.key?.toString("utf8") ?? "";
 }
 
-function valueOf(message: ConsumedMessage): unknown {
-  return message.value === null ? null : JSON.parse(message.value.toString("utf8"));
+/** A record's JSON value; null for a tombstone, undefined (skipped) for bytes that are not JSON. */
+function jsonValue(message: ConsumedMessage): unknown {
+  if (message.value === null) return null;
+  try {
+    return JSON.parse(message.value.toString("utf8"));
+  } catch {
+    return undefined;
+  }
 }
