@@ -2,6 +2,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { benchCommand } from "./commands/bench.js";
 import { clusterCommand } from "./commands/cluster.js";
+import { connectCommand } from "./commands/connect.js";
 import { consumeCommand } from "./commands/consume.js";
 import { drillCommand } from "./commands/drill.js";
 import { groupCommand } from "./commands/group.js";
@@ -44,6 +45,7 @@ const program = new Command("brook")
   .addCommand(groupCommand())
   .addCommand(transactionsCommand())
   .addCommand(streamsCommand())
+  .addCommand(connectCommand())
   .addCommand(benchCommand())
   .addCommand(drillCommand());
 
