@@ -1,0 +1,286 @@
+// One brook-mirror task: it reads its share of the source's topic-partitions (task-split.ts) with a
+// group-less read_committed consumer, from each one's committed source offset, and hands every record on
+// unchanged to its partition of the renamed topic. Acknowledged records feed the offset syncs; a loop
+// ticking every tickMs writes due syncs, updates lag, refreshes topics and (task 0) emits checkpoints.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type Admin,
+  Brook,
+  BrookError,
+  type ConsumedMessage,
+  type Consumer,
+  type NewTopic,
+  type Producer,
+  type TopicPartition,
+} from "@brook/client";
+import type { SentRecord, SourceRecord, SourceTaskContext } from "../../api.js";
+import { Checkpointer } from "./checkpointer.js";
+import { type MirrorConfig, mirrorLimits } from "./config.js";
+import { type MirrorMetrics, mirrorMetrics } from "./metrics.js";
+import { type MirrorNames, mirrorNames } from "./names.js";
+import { encodeOffsetSync, type OffsetSync, OffsetSyncTracker, offsetSyncKey } from "./offset-syncs.js";
+import { planTargetTopics, type SourceTopic } from "./plans.js";
+import { ownerTask } from "./task-split.js";
+
+export type MirrorContext = SourceTaskContext<MirrorConfig>;
+
+export class MirrorTask {
+  private readonly names: MirrorNames;
+  private readonly sourceAdmin: Admin;
+  private readonly targetAdmin: Admin;
+  private readonly consumer: Consumer;
+  private readonly syncProducer: Producer;
+  private readonly tracker = new OffsetSyncTracker();
+  private readonly metrics: MirrorMetrics;
+  private readonly checkpointer: Checkpointer | undefined;
+  /** The source partitions this task reads, by "topic:partition": its share, bounded by the source's. */
+  private readonly assigned = new Map<string, TopicPartition>();
+  private readonly stopping = new AbortController();
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    private readonly context: MirrorContext,
+    private readonly now: () => number = Date.now,
+  ) {
+    const { config, logger } = context;
+    this.names = mirrorNames(config);
+    const source = new Brook({
+      brokers: config["source.bootstrap.servers"].map((broker) => broker.trim()),
+      clientId: `${context.connector}-${context.taskId}`,
+      logger,
+    });
+    this.sourceAdmin = source.admin();
+    this.targetAdmin = context.brook.admin();
+    this.consumer = source.consumer({
+      isolationLevel: "read_committed",
+      fromBeginning: true,
+      autoOffsetReset: "earliest",
+      maxWaitMs: mirrorLimits.fetchMaxWaitMs,
+    });
+    this.syncProducer = context.brook.producer();
+    this.metrics = mirrorMetrics(context.metrics);
+    this.checkpointer =
+      context.taskId === 0
+        ? new Checkpointer({
+            source: this.sourceAdmin,
+            target: context.brook,
+            targetAdmin: this.targetAdmin,
+            names: this.names,
+            offsetSyncsTopic: config["offset-syncs.topic"],
+            syncGroupOffsets: config["sync.group.offsets.enabled"],
+            logger,
+            onCheckpoints: (count) => this.metrics.checkpoints.inc({ connector: context.connector }, count),
+          })
+        : undefined;
+    context.signal.addEventListener("abort", () => this.stopping.abort(), { once: true });
+  }
+
+  /** Creates the offset-syncs topic if missing, takes this task's partitions, starts the tick loop. */
+  async start(): Promise<void> {
+    await createIfMissing(this.targetAdmin, {
+      topic: this.context.config["offset-syncs.topic"],
+      numPartitions: 1,
+    });
+    await this.refreshTopics();
+    await this.checkpointer?.start();
+    this.ticking = this.tickUntilStopped();
+  }
+
+  /** Every record of this task's partitions, as it arrives; ends when the task stops. */
+  async *records(): AsyncGenerator<SourceRecord> {
+    if (this.stopping.signal.aborted) return;
+    const stop = () => void this.consumer.stop();
+    this.stopping.signal.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const message of this.consumer) {
+        this.updateLag(message, message.offset + 1);
+        yield this.toSourceRecord(message);
+      }
+    } finally {
+      this.stopping.signal.removeEventListener("abort", stop);
+    }
+  }
+
+  /** The target acknowledged a record: count it, and write an offset sync if one is due. */
+  async mirrored({ record, topic, partition, offset }: SentRecord): Promise<void> {
+    const { connector } = this.context;
+    this.metrics.records.inc({ connector, topic });
+    if (record.timestamp !== undefined) {
+      this.metrics.latency.observe({ connector }, Math.max(0, this.now() - record.timestamp) / 1000);
+    }
+    const upstream = record.sourceOffset.offset;
+    const sourceTopic = record.sourcePartition.topic;
+    if (offset < 0 || typeof upstream !== "number" || typeof sourceTopic !== "string") return;
+    const sync = this.tracker.mirrored(
+      { topic: sourceTopic, partition, upstream, downstream: offset },
+      this.now(),
+    );
+    if (sync !== undefined) await this.writeSyncs([sync]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.ticking;
+    await this.writeSyncs(this.tracker.due(Number.POSITIVE_INFINITY)).catch(() => undefined);
+    await Promise.allSettled([
+      this.consumer.close(),
+      this.checkpointer?.stop(),
+      this.syncProducer.disconnect(),
+      this.sourceAdmin.close(),
+      this.targetAdmin.close(),
+    ]);
+  }
+
+  private toSourceRecord(message: ConsumedMessage): SourceRecord {
+    const { topic, partition, offset } = message;
+    return {
+      sourcePartition: { cluster: this.names.alias, topic, partition },
+      sourceOffset: { offset },
+      topic: this.names.targetTopic(topic),
+      partition,
+      key: message.key,
+      value: message.value,
+      headers: message.headers,
+      timestamp: message.timestamp,
+    };
+  }
+
+  private async tickUntilStopped(): Promise<void> {
+    const { config, logger } = this.context;
+    const every = (intervalMs: number, work: () => Promise<void>, what: string) => {
+      let lastMs = this.now();
+      return async () => {
+        if (this.now() - lastMs < intervalMs) return;
+        lastMs = this.now();
+        await work().catch((error: unknown) => logger.warn({ error }, `brook-mirror could not ${what}`));
+      };
+    };
+    const refresh = every(config["refresh.topics.interval.ms"], () => this.refreshTopics(), "refresh topics");
+    const checkpoint = every(
+      config["emit.checkpoints.interval.ms"],
+      async () => this.checkpointer?.checkpoint(),
+      "emit checkpoints",
+    );
+    while (!this.stopping.signal.aborted) {
+      try {
+        await sleep(mirrorLimits.tickMs, undefined, { signal: this.stopping.signal });
+      } catch {
+        return;
+      }
+      await this.writeSyncs(this.tracker.due(this.now())).catch((error: unknown) =>
+        logger.warn({ error }, "brook-mirror could not write offset syncs"),
+      );
+      for (const each of this.assigned.values()) this.updateLag(each, this.consumer.position(each));
+      await refresh();
+      await checkpoint();
+    }
+  }
+
+  /**
+   * Lists the source's mirrored topics, creates or grows the target topics this task has partitions of,
+   * and starts reading each partition of its share that has a copy to write to.
+   */
+  private async refreshTopics(): Promise<void> {
+    const { taskId, taskCount } = this.context;
+    const sources: SourceTopic[] = (await this.sourceAdmin.describeTopics())
+      .filter(({ name }) => this.names.mirrorsTopic(name))
+      .map(({ name, partitions, configEntries }) => ({
+        name,
+        partitions: partitions.length,
+        cleanupPolicy: configEntries.find((entry) => entry.name === "cleanup.policy")?.value,
+      }))
+      .filter(({ name, partitions }) =>
+        Array.from({ length: partitions }, (_, partition) =>
+          ownerTask({ topic: name, partition }, taskCount),
+        ).includes(taskId),
+      );
+    const targetPartitions = await this.targetPartitionCounts(
+      sources.map(({ name }) => this.names.targetTopic(name)),
+    );
+    const plan = planTargetTopics(sources, targetPartitions, this.names);
+    for (const topic of plan.create) {
+      if (await createIfMissing(this.targetAdmin, topic))
+        targetPartitions.set(topic.topic, topic.numPartitions ?? 1);
+    }
+    for (const grow of plan.grow) {
+      // Another task may grow it first: INVALID_PARTITIONS then, and the next refresh sees the new count.
+      await this.targetAdmin.createPartitions({ topicPartitions: [grow] }).then(
+        () => targetPartitions.set(grow.topic, grow.count),
+        (error: unknown) =>
+          this.context.logger.info({ error, topic: grow.topic }, "brook-mirror did not grow"),
+      );
+    }
+    const ready = sources.flatMap(({ name, partitions }) =>
+      Array.from({ length: partitions }, (_, partition) => ({ topic: name, partition })).filter(
+        (each) =>
+          ownerTask(each, taskCount) === taskId &&
+          each.partition < (targetPartitions.get(this.names.targetTopic(name)) ?? 0) &&
+          !this.assigned.has(`${each.topic}:${each.partition}`),
+      ),
+    );
+    await this.startReading(ready);
+  }
+
+  /** The partition count of each of `topics` that exists in the target. */
+  private async targetPartitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const existing = new Set(await this.targetAdmin.listTopics());
+    const described = await this.targetAdmin.describeTopics({
+      topics: topics.filter((topic) => existing.has(topic)),
+    });
+    return new Map(described.map(({ name, partitions }) => [name, partitions.length]));
+  }
+
+  /** Adds partitions to the consumer, each just after its committed source offset (or at the start). */
+  private async startReading(partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length === 0) return;
+    const assignments = await Promise.all(
+      partitions.map(async ({ topic, partition }) => {
+        const committed = await this.context.offset({ cluster: this.names.alias, topic, partition });
+        const offset = committed?.offset;
+        return typeof offset === "number"
+          ? { topic, partition, offset: offset + 1 }
+          : { topic, partition, fromBeginning: true };
+      }),
+    );
+    await this.consumer.assign(assignments);
+    for (const each of partitions) this.assigned.set(`${each.topic}:${each.partition}`, each);
+    this.context.logger.info({ partitions: assignments }, "brook-mirror reads");
+  }
+
+  private updateLag(topicPartition: TopicPartition, next: number | undefined): void {
+    const end = this.consumer.highWatermark(topicPartition);
+    if (end === undefined || next === undefined) return;
+    this.metrics.lag.set(
+      {
+        connector: this.context.connector,
+        topic: this.names.targetTopic(topicPartition.topic),
+        partition: String(topicPartition.partition),
+      },
+      Math.max(0, end - next),
+    );
+  }
+
+  private async writeSyncs(syncs: OffsetSync[]): Promise<void> {
+    if (syncs.length === 0) return;
+    await this.syncProducer.send({
+      topic: this.context.config["offset-syncs.topic"],
+      messages: syncs.map((sync) => ({
+        key: offsetSyncKey(this.names.alias, sync),
+        value: encodeOffsetSync(sync),
+        partition: 0,
+      })),
+    });
+  }
+}
+
+/** Creates a topic; false (and nothing done) when it already exists. */
+async function createIfMissing(admin: Admin, topic: NewTopic): Promise<boolean> {
+  try {
+    await admin.createTopics({ topics: [topic] });
+    return true;
+  } catch (error) {
+    if (error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS") return false;
+    throw error;
+  }
+}
