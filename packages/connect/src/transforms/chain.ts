@@ -58,17 +58,17 @@ function buildApply(type: TransformType, options: OptionReader): Apply | undefin
   }
 }
 
-function buildCondition(options: OptionReader, errors: ConfigKeyError[]): Predicate | undefined {
+function buildCondition(options: OptionReader): Predicate | undefined {
   const negate = options.boolean("negate");
   if (!options.has("predicate")) return negate ? options.fail("negate", "needs a predicate") : always;
-  const predicate = buildPredicate(options.raw("predicate"), `${options.prefix}.predicate`, errors);
+  const predicate = buildPredicate(options.raw("predicate"), `${options.prefix}.predicate`, options.errors);
   return predicate && (negate ? (record) => !predicate(record) : predicate);
 }
 
 function buildOne(spec: SpecFields, name: string, errors: ConfigKeyError[]): Transform | undefined {
   const options = new OptionReader(spec, `transforms.${name}`, errors);
   const type = options.oneOf("type", transformTypes);
-  const appliesTo = buildCondition(options, errors);
+  const appliesTo = buildCondition(options);
   const apply = type && buildApply(type, options);
   return type && appliesTo && apply && { name, type, appliesTo, apply };
 }
