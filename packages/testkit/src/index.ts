@@ -2,6 +2,7 @@
 
 export { FaultyFileSystem } from "./faulty-file-system.js";
 export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";
+export { type Postgres, postgresAvailable, postgresBinDir, startPostgres } from "./postgres.js";
 export { EventQueue } from "./sim/event-queue.js";
 export { Random } from "./sim/random.js";
 export {
