@@ -41,15 +41,20 @@ export class ConfigTable {
   readonly connectors = new Map<string, ConnectorEntry>();
 
   apply(key: string, value: unknown): void {
-    if (key.startsWith("connector-")) return this.applyConnector(key.slice("connector-".length), value);
+    if (key.startsWith("connector-")) {
+      this.applyConnector(key.slice("connector-".length), value);
+      return;
+    }
     if (key.startsWith("target-state-")) {
       const entry = this.connectors.get(key.slice("target-state-".length));
       const state = (value as { state?: string } | null)?.state;
       if (entry !== undefined && (state === "STARTED" || state === "PAUSED")) entry.targetState = state;
       return;
     }
-    if (key.startsWith("restart-task-"))
-      return this.applyTaskRestart(key.slice("restart-task-".length), value);
+    if (key.startsWith("restart-task-")) {
+      this.applyTaskRestart(key.slice("restart-task-".length), value);
+      return;
+    }
     if (key.startsWith("restart-")) {
       const entry = this.connectors.get(key.slice("restart-".length));
       if (entry !== undefined && value !== null) entry.restart = value as RestartRequest;

@@ -65,6 +65,18 @@ export const commonConfigSchema = {
     min: 10,
     doc: "At-least-once sources: how often source offsets are committed; sinks: how often flush() is called and consumer offsets committed.",
   },
+  "topic.creation.default.partitions": {
+    type: "int",
+    default: -1,
+    min: -1,
+    doc: "Sources: partitions of a topic the connector writes to that does not exist yet (-1: the cluster's default).",
+  },
+  "topic.creation.default.replication.factor": {
+    type: "int",
+    default: -1,
+    min: -1,
+    doc: "Sources: replication factor of a topic created for the connector (-1: the cluster's default, min(3, brokers)).",
+  },
   topics: { type: "list", optional: true, doc: "Sinks: the topics to read." },
   "topics.regex": {
     type: "string",

@@ -127,6 +127,7 @@ export class SinkTaskRunner {
       const transformed = applyTransforms(plan.transforms, {
         topic: message.topic,
         partition: message.partition,
+        offset: message.offset,
         key,
         value,
         headers: message.headers,

@@ -15,6 +15,7 @@ import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { offsetKey } from "./connect-state.js";
 import { labelsOf, type TaskDeps, toRecordHeaders } from "./task-deps.js";
+import { TopicCreator } from "./topic-creator.js";
 
 /** Records sent and not yet acknowledged, at most: poll waits beyond it. */
 const inFlightMax = 10_000;
@@ -31,6 +32,7 @@ export class SourceTaskRunner {
   private pending: Pending[] = [];
   private transaction: Transaction | undefined;
   private sendFailure: unknown;
+  private readonly topics: TopicCreator;
   /** The connector's state for this task, from start(). */
   private task: unknown;
 
@@ -41,6 +43,10 @@ export class SourceTaskRunner {
           transactionTimeoutMs: 60_000,
         })
       : deps.brook.producer({ acks: "all", lingerMs: 5 });
+    this.topics = new TopicCreator(deps.brook, {
+      partitions: deps.plan.common["topic.creation.default.partitions"],
+      replicationFactor: deps.plan.common["topic.creation.default.replication.factor"],
+    });
   }
 
   /** Runs until `signal` aborts (resolves) or the task fails (rejects). */
@@ -71,7 +77,7 @@ export class SourceTaskRunner {
       await this.commit();
     } finally {
       await connector.stop(task);
-      await this.producer.close();
+      await Promise.all([this.producer.close(), this.topics.close()]);
     }
   }
 
@@ -85,22 +91,24 @@ export class SourceTaskRunner {
       : this.deps.plan.common["offset.flush.interval.ms"];
     let next: Promise<IteratorResult<SourceRecord>> | undefined;
     let commitAt = Date.now() + intervalMs;
-    for (;;) {
-      next ??= records.next();
-      const waitMs = Math.max(0, commitAt - Date.now());
-      const result = await Promise.race([next, stopped, sleep(waitMs).then(() => "commit" as const)]);
-      if (result === "stopped") {
-        void records.return?.();
-        return;
+    try {
+      for (;;) {
+        next ??= records.next();
+        const waitMs = Math.max(0, commitAt - Date.now());
+        const result = await Promise.race([next, stopped, sleep(waitMs).then(() => "commit" as const)]);
+        if (result === "stopped") return;
+        if (result === "commit" || Date.now() >= commitAt) {
+          await this.commit();
+          commitAt = Date.now() + intervalMs;
+          if (result === "commit") continue;
+        }
+        next = undefined;
+        if (result.done) return;
+        await this.send(result.value);
       }
-      if (result === "commit" || Date.now() >= commitAt) {
-        await this.commit();
-        commitAt = Date.now() + intervalMs;
-        if (result === "commit") continue;
-      }
-      next = undefined;
-      if (result.done) return;
-      await this.send(result.value);
+    } finally {
+      // Lets the connector's generator run its finally blocks (close files, connections).
+      void records.return?.().catch(() => undefined);
     }
   }
 
@@ -111,9 +119,10 @@ export class SourceTaskRunner {
     const message = this.toMessage(record);
     if (message === undefined) return;
     if (this.sendFailure !== undefined) throw this.sendFailure;
+    await this.topics.ensure(message.topic);
     const producerRecord = { topic: message.topic, messages: [message] };
     const sent = this.deps.exactlyOnce
-      ? (this.transaction ??= await this.producer.transaction()).send(producerRecord)
+      ? (await this.openTransaction()).send(producerRecord)
       : this.producer.send(producerRecord);
     sent.catch((error: unknown) => {
       this.sendFailure ??= error;
@@ -156,6 +165,11 @@ export class SourceTaskRunner {
       }
       return undefined;
     }
+  }
+
+  private async openTransaction(): Promise<Transaction> {
+    this.transaction ??= await this.producer.transaction();
+    return this.transaction;
   }
 
   /** Waits for every record sent so far; tells the connector where each landed (under exactly-once, later). */
@@ -205,7 +219,7 @@ export class SourceTaskRunner {
     const topic = this.deps.storage.offsetsTopic;
     if (topic === undefined) throw new Error("exactly-once needs the offsets topic");
     if (offsets.length === 0 && this.pending.length === 0) return;
-    const transaction = (this.transaction ??= await this.producer.transaction());
+    const transaction = await this.openTransaction();
     this.transaction = undefined;
     if (offsets.length > 0) {
       void transaction.send({

@@ -1,0 +1,47 @@
+// A source's topics are created when it first writes to one that does not exist (Kafka Connect's
+// topic.creation.default.*, KIP-158): with the configured partitions and replication factor, or the
+// cluster's defaults. Topics known to exist are remembered (a bounded set).
+
+import { type Admin, type Brook, BrookError } from "@brook/client";
+
+/** Topic names remembered as existing; past it the set starts again (a lookup costs one admin call). */
+const knownMax = 10_000;
+
+export class TopicCreator {
+  private readonly known = new Set<string>();
+  private admin: Admin | undefined;
+
+  constructor(
+    private readonly brook: Brook,
+    private readonly defaults: { partitions: number; replicationFactor: number },
+  ) {}
+
+  async ensure(topic: string): Promise<void> {
+    if (this.known.has(topic)) return;
+    this.admin ??= this.brook.admin();
+    const exists = (await this.admin.listTopics()).includes(topic);
+    if (!exists) await this.create(this.admin, topic);
+    if (this.known.size >= knownMax) this.known.clear();
+    this.known.add(topic);
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.close();
+  }
+
+  private async create(admin: Admin, topic: string): Promise<void> {
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: this.defaults.partitions,
+            replicationFactor: this.defaults.replicationFactor,
+          },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
+    }
+  }
+}
