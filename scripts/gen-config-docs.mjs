@@ -1,6 +1,7 @@
 // Writes docs/configuration.md from the schemas it documents, so the page
 // cannot drift from the code: the node's CONFIG_SCHEMA and NON_NODE_ENV
-// (@brook/server) and the topics' TOPIC_CONFIG_KEYS (@brook/metadata).
+// (@brook/server), the topics' TOPIC_CONFIG_KEYS (@brook/metadata) and the connectors' config schemas
+// (@brook/connect).
 // `make docs` runs it from the TypeScript sources:
 //   node --conditions=source --import tsx scripts/gen-config-docs.mjs
 // packages/server/test/config.test.ts fails while the file differs from what this renders.
@@ -8,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { builtinConnectors, commonConfigSchema } from "@brook/connect";
 import { TOPIC_CONFIG_KEYS } from "@brook/metadata";
 import { CONFIG_SCHEMA, NON_NODE_ENV } from "@brook/server";
 
@@ -20,7 +22,7 @@ export const configurationDocPath = join(
 
 /** The whole page, as it should be committed. */
 export function renderConfigurationDoc() {
-  return `${[...intro(), ...nodeSettings(), ...otherVariables(), ...topicConfigs()].join("\n")}\n`;
+  return `${[...intro(), ...nodeSettings(), ...otherVariables(), ...topicConfigs(), ...connectorConfigs()].join("\n")}\n`;
 }
 
 function intro() {
@@ -124,6 +126,36 @@ function topicConfigs() {
   ];
 }
 
+function connectorConfigs() {
+  const section = (title, schema) => [
+    "",
+    title,
+    "",
+    ...table(
+      ["Key", "Type", "Default", "Description"],
+      Object.entries(schema).map(([name, key]) => [
+        code(name),
+        key.type,
+        key.default === undefined ? (key.optional ? "—" : "required") : formatDefault(name, key.default),
+        key.choices === undefined ? key.doc : `${key.doc} One of ${key.choices.map(code).join(", ")}.`,
+      ]),
+    ),
+  ];
+  return [
+    "",
+    "## Connector configs",
+    "",
+    "A connector's config (Brook Connect, [connect.md](connect.md)) is a map of strings, as in Kafka",
+    "Connect: the keys every connector takes, then its class's own. A config that does not validate is",
+    "refused with 400 and a message naming each bad key. Transforms (`transforms=...`) are described in",
+    "connect.md.",
+    ...section("### Every connector", commonConfigSchema),
+    ...builtinConnectors.flatMap((connector) =>
+      section(`### \`${connector.name}\` (${connector.kind})`, connector.configSchema),
+    ),
+  ];
+}
+
 function table(header, rows) {
   const line = (cells) => `| ${cells.map((cell) => String(cell).replaceAll("|", "\\|")).join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)];
@@ -135,7 +167,7 @@ function code(text) {
 
 /** The default as a user would write it, with its size or duration when that reads better. */
 function formatDefault(name, value) {
-  if (value === undefined) return "—";
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return "—";
   const text = Array.isArray(value) ? value.join(",") : String(value);
   const readable = /(Ms|\.ms)$/.test(name)
     ? inUnits(Number(value), durationUnits)
