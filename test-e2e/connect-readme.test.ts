@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Cluster, startCluster } from "@brook/testkit";
 import getPort from "get-port";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { waitUntil } from "./wait.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
