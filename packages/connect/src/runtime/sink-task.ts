@@ -31,6 +31,8 @@ export class SinkTaskRunner {
   /** Next offset to read per partition, of records put (what the next commit stores). */
   private readonly positions = new Map<string, SinkOffsets>();
   private unflushed: Received[] = [];
+  /** The offsets last committed, as JSON: a flush with nothing new since is skipped. */
+  private committed = "[]";
   private queue: Promise<void> = Promise.resolve();
   private failure: unknown;
 
@@ -166,7 +168,8 @@ export class SinkTaskRunner {
   /** Flushes what was put, then commits the positions; forgets revoked partitions. */
   private async flushAndCommit(revoked: TopicPartition[]): Promise<void> {
     const offsets = [...this.positions.values()];
-    if (this.unflushed.length > 0 || offsets.length > 0) {
+    const unchanged = this.unflushed.length === 0 && JSON.stringify(offsets) === this.committed;
+    if (!unchanged) {
       const started = performance.now();
       try {
         await this.retrying("flush", async () => this.connector.flush(this.task, offsets));
@@ -177,14 +180,19 @@ export class SinkTaskRunner {
       }
       this.unflushed = [];
       this.observe("flush", started);
-      if (offsets.length > 0) {
-        await this.consumer.commit(offsets).catch((error: unknown) => {
-          // A partition lost meanwhile (fenced): its new owner replays from the last commit.
-          this.deps.logger.warn({ error: String(error) }, "could not commit sink offsets");
-        });
-      }
+      if (offsets.length > 0) await this.commit(offsets);
     }
     for (const { topic, partition } of revoked) this.positions.delete(`${topic}\u0000${partition}`);
+  }
+
+  private async commit(offsets: SinkOffsets[]): Promise<void> {
+    try {
+      await this.consumer.commit(offsets);
+      this.committed = JSON.stringify(offsets);
+    } catch (error) {
+      // A partition lost meanwhile (fenced): its new owner replays from the last commit.
+      this.deps.logger.warn({ error: String(error) }, "could not commit sink offsets");
+    }
   }
 
   /**

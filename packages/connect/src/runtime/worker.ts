@@ -19,6 +19,7 @@ import type { ConnectMetrics } from "./metrics.js";
 import { SinkTaskRunner } from "./sink-task.js";
 import { SourceTaskRunner } from "./source-task.js";
 import type { ConnectStorage } from "./storage.js";
+import type { TaskDeps } from "./task-deps.js";
 
 export interface WorkerOptions {
   brook: Brook;
@@ -32,8 +33,24 @@ export interface WorkerOptions {
   logger: Logger & { child(bindings: object): Logger };
   /** exactly.once.source.support=enabled: sources that can seek write records and offsets in transactions. */
   exactlyOnceSource: boolean;
-  /** How often membership is listed (a worker that died is noticed within its session timeout plus this). */
-  pollIntervalMs?: number;
+  /**
+   * How often membership is listed (a worker that died is noticed within its session timeout plus this).
+   * null: never on a timer, only on schedule() (the simulation drives it so).
+   */
+  pollIntervalMs?: number | null;
+  /** ms since the epoch; Date.now unless given (the simulation's clock). */
+  clock?: () => number;
+  /** Makes the runner of a task; the real source and sink runners unless given (the simulation's). */
+  taskRunner?: (deps: TaskDeps) => TaskRunner;
+}
+
+/** Runs one task until the signal aborts (resolves) or the task fails (rejects). */
+export interface TaskRunner {
+  run(signal: AbortSignal): Promise<void>;
+}
+
+function realTaskRunner(deps: TaskDeps): TaskRunner {
+  return deps.plan.connector.kind === "source" ? new SourceTaskRunner(deps) : new SinkTaskRunner(deps);
 }
 
 interface RunningUnit {
@@ -45,15 +62,29 @@ interface RunningUnit {
   restartId: string | undefined;
   taskRestartId: string | undefined;
   state: UnitState;
+  /** The failure's stack when FAILED. */
+  trace?: string;
+  /** When its status was last written. */
+  reportedAt: number;
   controller: AbortController;
   done: Promise<void>;
 }
 
 /** How long a stopping task may take before the worker goes on without it. */
 const stopTimeoutMs = 30_000;
+/**
+ * A unit's status that names another worker or state this long after it was written is written again:
+ * an earlier owner that ran it for a moment (while the workers' views of the group differed) may have
+ * written over it, and the owner's word must be the last.
+ */
+const statusRepairMs = 3_000;
+/** The longest a new owner waits for the previous one to stop a task (see mayStart). */
+const handOverWaitMs = 5_000;
 
 export class Worker {
   private readonly running = new Map<string, RunningUnit>();
+  /** Tasks this worker owns but waits to start until their previous owner let go: since when. */
+  private readonly waitingSince = new Map<string, number>();
   private reconciling: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -75,7 +106,8 @@ export class Worker {
     await this.options.storage.start();
     this.options.storage.onConfigChange(() => this.schedule());
     await this.options.membership.start();
-    this.timer = setInterval(() => this.schedule(), this.options.pollIntervalMs ?? 1_000);
+    const intervalMs = this.options.pollIntervalMs === undefined ? 1_000 : this.options.pollIntervalMs;
+    if (intervalMs !== null) this.timer = setInterval(() => this.schedule(), intervalMs);
     this.schedule();
   }
 
@@ -84,9 +116,14 @@ export class Worker {
     this.stopped = true;
     clearInterval(this.timer);
     await this.reconciling;
-    await Promise.all([...this.running.keys()].map((key) => this.stopUnit(key)));
+    await Promise.all([...this.running.keys()].map((key) => this.stopUnit(key, true)));
     await this.options.membership.stop();
     await this.options.storage.stop();
+  }
+
+  /** Resolves once no reconcile is under way or scheduled. */
+  async idle(): Promise<void> {
+    while (this.reconciling !== undefined) await this.reconciling;
   }
 
   /** Runs a reconcile now, or once more after the one under way. */
@@ -118,15 +155,52 @@ export class Worker {
     const wanted = new Map(mine.map((unit) => [unitKey(unit), unit]));
     for (const [key, running] of this.running) {
       const entry = this.options.storage.configs.connectors.get(running.unit.connector);
-      if (!wanted.has(key) || entry === undefined || this.mustRestart(running, entry))
-        await this.stopUnit(key);
+      if (!wanted.has(key)) await this.stopUnit(key, true);
+      else if (entry === undefined || this.mustRestart(running, entry)) await this.stopUnit(key, false);
     }
     for (const [key, unit] of wanted) {
       const entry = this.options.storage.configs.connectors.get(unit.connector);
       const plan = plans.get(unit.connector);
-      if (!this.running.has(key) && entry !== undefined && plan !== undefined)
+      if (!this.running.has(key) && entry !== undefined && plan !== undefined && this.mayStart(key, unit)) {
         this.startUnit(unit, entry, plan);
+      }
     }
+    for (const key of this.waitingSince.keys()) if (!wanted.has(key)) this.waitingSince.delete(key);
+    this.repairStatuses();
+  }
+
+  /**
+   * A task this worker now owns that its status shows RUNNING on another live worker waits until that
+   * worker has stopped it (and marked it UNASSIGNED), or for handOverWaitMs: while the workers' views of
+   * the group differ, the two would otherwise run it at once for a moment.
+   */
+  private mayStart(key: string, unit: WorkUnit): boolean {
+    if (unit.task === undefined) return true;
+    const status = this.options.storage.statuses.statuses.get(statusKey(unit));
+    const elsewhere =
+      status?.state === "RUNNING" &&
+      status.worker_id !== this.id &&
+      this.liveWorkers.includes(status.worker_id);
+    if (!elsewhere) {
+      this.waitingSince.delete(key);
+      return true;
+    }
+    const since = this.waitingSince.get(key) ?? this.now();
+    this.waitingSince.set(key, since);
+    return this.now() - since >= handOverWaitMs;
+  }
+
+  private repairStatuses(): void {
+    const now = this.now();
+    for (const running of this.running.values()) {
+      const status = this.options.storage.statuses.statuses.get(statusKey(running.unit));
+      const right = status?.worker_id === this.id && status.state === running.state;
+      if (!right && now - running.reportedAt >= statusRepairMs) this.report(running, running.state);
+    }
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
   }
 
   private plans(): Map<string, ConnectorPlan | Error> {
@@ -164,6 +238,7 @@ export class Worker {
       restartId: entry.restart?.id,
       taskRestartId: task === undefined ? undefined : entry.taskRestarts.get(task),
       state: paused ? "PAUSED" : "RUNNING",
+      reportedAt: 0,
       controller: new AbortController(),
       done: Promise.resolve(),
     };
@@ -194,7 +269,7 @@ export class Worker {
         workerGroup: options.group,
         exactlyOnce,
       };
-      const runner = plan.connector.kind === "source" ? new SourceTaskRunner(deps) : new SinkTaskRunner(deps);
+      const runner = (options.taskRunner ?? realTaskRunner)(deps);
       await runner.run(running.controller.signal);
       if (!running.controller.signal.aborted) logger.info({}, "task finished");
     } catch (error) {
@@ -224,7 +299,8 @@ export class Worker {
     return possible;
   }
 
-  private async stopUnit(key: string): Promise<void> {
+  /** Stops a unit; `handOver`: another worker owns it now, so its status says it runs nowhere until then. */
+  private async stopUnit(key: string, handOver: boolean): Promise<void> {
     const running = this.running.get(key);
     if (running === undefined) return;
     this.running.delete(key);
@@ -233,26 +309,32 @@ export class Worker {
     await Promise.race([running.done.catch(() => undefined), timeout]);
     const { connector, task } = running.unit;
     if (task !== undefined) this.options.metrics.removeTask(connector, task);
+    const status = this.options.storage.statuses.statuses.get(statusKey(running.unit));
+    if (handOver && status?.worker_id === this.id) this.report(running, "UNASSIGNED");
   }
 
   private report(running: RunningUnit, state: UnitState, error?: unknown): void {
     running.state = state;
-    const { connector, task } = running.unit;
+    running.reportedAt = this.now();
+    if (error !== undefined)
+      running.trace = error instanceof Error ? (error.stack ?? error.message) : String(error);
     const status: UnitStatus = {
       state,
       worker_id: this.id,
       generation: this.options.membership.generation(),
-      ...(error === undefined
-        ? {}
-        : { trace: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+      ...(state === "FAILED" && running.trace !== undefined ? { trace: running.trace } : {}),
     };
-    const key = task === undefined ? connectorStatusKey(connector) : taskStatusKey(connector, task);
+    const key = statusKey(running.unit);
     this.options.storage
       .writeStatus(key, status)
       .catch((failure: unknown) =>
         this.options.logger.warn({ error: String(failure), key }, "could not write status"),
       );
   }
+}
+
+function statusKey({ connector, task }: WorkUnit): string {
+  return task === undefined ? connectorStatusKey(connector) : taskStatusKey(connector, task);
 }
 
 function isFenced(error: unknown): boolean {
