@@ -9,6 +9,7 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SourceOffset, SourceRecord } from "../src/api.js";
 import { fileSource } from "../src/connectors/file/file-source.js";
+import { take } from "./helpers/take.js";
 
 const pollIntervalMs = 10;
 let dir: string;
@@ -63,16 +64,6 @@ async function startSource(committed?: SourceOffset, batchSize = 2000): Promise<
   };
 }
 
-async function take(source: RunningSource, count: number): Promise<SourceRecord[]> {
-  const taken: SourceRecord[] = [];
-  while (taken.length < count) {
-    const next = await source.records.next();
-    if (next.done) throw new Error(`the source ended after ${taken.length} records`);
-    taken.push(next.value);
-  }
-  return taken;
-}
-
 /** Whether a pending next() stays pending for a few polls (nothing complete to send). */
 async function staysPending(next: Promise<unknown>): Promise<boolean> {
   const wait = new Promise((resolve) => setTimeout(() => resolve("pending"), pollIntervalMs * 5));
@@ -87,7 +78,7 @@ describe("file-source", () => {
     const lines = ["plain", "héllo wörld", "日本語のテキスト", "emoji 🚀🎉", "", "last"];
     await writeFile(file, lines.map((line) => `${line}\n`).join(""));
     const source = await startSource();
-    const records = await take(source, lines.length);
+    const records = await take(source.records, lines.length);
     await source.stop();
     expect(values(records)).toEqual(lines);
     let end = 0;
@@ -101,7 +92,7 @@ describe("file-source", () => {
   it("holds a last line without its newline until the newline arrives", async () => {
     await writeFile(file, "one\ntwo\nhalf a li");
     const source = await startSource();
-    expect(values(await take(source, 2))).toEqual(["one", "two"]);
+    expect(values(await take(source.records, 2))).toEqual(["one", "two"]);
     const next = source.records.next();
     expect(await staysPending(next)).toBe(true);
     await appendFile(file, "ne ✓\n");
@@ -115,13 +106,13 @@ describe("file-source", () => {
     const lines = ["α", "ββ", "γγγ", "déjà vu", "終わり", "🙂"];
     await writeFile(file, lines.map((line) => `${line}\n`).join(""));
     const first = await startSource(undefined, 2);
-    const sent = await take(first, 3);
+    const sent = await take(first.records, 3);
     await first.stop();
 
     const second = await startSource(sent[2].sourceOffset, 2);
-    const resumed = await take(second, 3);
+    const resumed = await take(second.records, 3);
     await appendFile(file, "after restart\n");
-    const appended = await take(second, 1);
+    const appended = await take(second.records, 1);
     await second.stop();
     expect(values([...sent, ...resumed, ...appended])).toEqual([...lines, "after restart"]);
   });
@@ -129,12 +120,12 @@ describe("file-source", () => {
   it("resumes before a partial last line and sends it whole once completed while stopped", async () => {
     await writeFile(file, "complete\nparti");
     const first = await startSource();
-    const [complete] = await take(first, 1);
+    const [complete] = await take(first.records, 1);
     await first.stop();
     await appendFile(file, "al — ok\nnext\n");
 
     const second = await startSource(complete.sourceOffset);
-    const records = await take(second, 2);
+    const records = await take(second.records, 2);
     await second.stop();
     expect(values(records)).toEqual(["partial — ok", "next"]);
     expect(positionOf(records[1])).toBe(Buffer.byteLength("complete\npartial — ok\nnext\n"));
@@ -143,11 +134,11 @@ describe("file-source", () => {
   it("tails the file: lines appended later are picked up", async () => {
     await writeFile(file, "a\n");
     const source = await startSource();
-    expect(values(await take(source, 1))).toEqual(["a"]);
+    expect(values(await take(source.records, 1))).toEqual(["a"]);
     await appendFile(file, "b\r\n");
-    expect(values(await take(source, 1))).toEqual(["b"]);
+    expect(values(await take(source.records, 1))).toEqual(["b"]);
     await appendFile(file, "c\nd\n");
-    expect(values(await take(source, 2))).toEqual(["c", "d"]);
+    expect(values(await take(source.records, 2))).toEqual(["c", "d"]);
     await source.stop();
   });
 
@@ -164,7 +155,7 @@ describe("file-source", () => {
   it("starts again from 0 with a warning when the file is shorter than the committed position", async () => {
     await writeFile(file, "new\n");
     const source = await startSource({ position: 1000 });
-    expect(values(await take(source, 1))).toEqual(["new"]);
+    expect(values(await take(source.records, 1))).toEqual(["new"]);
     await source.stop();
     expect(source.warnings.some((message) => message.includes("truncated"))).toBe(true);
   });
@@ -172,7 +163,7 @@ describe("file-source", () => {
   it("starts again from 0 with a warning when the file is truncated while tailed", async () => {
     await writeFile(file, "old line one\nold line two\n");
     const source = await startSource();
-    await take(source, 2);
+    await take(source.records, 2);
     const next = source.records.next();
     expect(await staysPending(next)).toBe(true);
     await truncate(file, 0);
@@ -187,7 +178,7 @@ describe("file-source", () => {
   it("reads a file replaced under the same name (rotated) from its start", async () => {
     await writeFile(file, "before rotation\n");
     const source = await startSource();
-    await take(source, 1);
+    await take(source.records, 1);
     const next = source.records.next();
     expect(await staysPending(next)).toBe(true);
     await rename(file, `${file}.1`);
@@ -201,7 +192,7 @@ describe("file-source", () => {
   it("fails on a line longer than the limit, naming the file and the byte offset", async () => {
     await writeFile(file, `short\n${"x".repeat(1024 * 1024 + 10)}`);
     const source = await startSource();
-    await take(source, 1);
+    await take(source.records, 1);
     await expect(source.records.next()).rejects.toThrow(`${file}: the line at byte 6 is longer than`);
     await source.stop();
   });

@@ -9,6 +9,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SourceOffset, SourceRecord } from "../src/api.js";
 import { httpSource } from "../src/connectors/http/http-source.js";
+import { take } from "./helpers/take.js";
 
 /** What the server answers to its nth GET (from 0); undefined leaves the request hanging. */
 type Answer = { status: number; body: string } | undefined;
@@ -93,16 +94,6 @@ async function startSource(
   };
 }
 
-async function take(source: RunningSource, count: number): Promise<SourceRecord[]> {
-  const taken: SourceRecord[] = [];
-  while (taken.length < count) {
-    const next = await source.records.next();
-    if (next.done) throw new Error(`the source ended after ${taken.length} records`);
-    taken.push(next.value);
-  }
-  return taken;
-}
-
 const keysAndValues = (records: SourceRecord[]) => records.map(({ key, value }) => ({ key, value }));
 
 describe("http-source", () => {
@@ -133,7 +124,7 @@ describe("http-source", () => {
       "dedupe.key.path": "id",
       "http.headers": ["X-Token: secret", "Accept: application/json"],
     });
-    const records = await take(source, 3);
+    const records = await take(source.records, 3);
     await source.stop();
     expect(keysAndValues(records)).toEqual([
       { key: "1", value: { id: 1, v: "a" } },
@@ -149,12 +140,12 @@ describe("http-source", () => {
     let pageIds = [1, 2, 3];
     const { url } = await startServer(() => page(pageIds));
     const first = await startSource(url, { "dedupe.key.path": "id" });
-    const sent = await take(first, 3);
+    const sent = await take(first.records, 3);
     await first.stop();
 
     pageIds = [2, 3, 4, 5];
     const second = await startSource(url, { "dedupe.key.path": "id" }, sent[2].sourceOffset);
-    const resumed = await take(second, 2);
+    const resumed = await take(second.records, 2);
     await second.stop();
     expect(resumed.map((record) => record.key)).toEqual(["4", "5"]);
   });
@@ -164,7 +155,7 @@ describe("http-source", () => {
       inTurn(json([{ id: "a" }, { id: "b" }, { id: "c" }]), json([{ id: "a" }])),
     );
     const source = await startSource(url, { "dedupe.key.path": "id", "dedupe.cache.size": 2 });
-    const records = await take(source, 4);
+    const records = await take(source.records, 4);
     await source.stop();
     expect(records.map((record) => record.key)).toEqual(["a", "b", "c", "a"]);
   });
@@ -174,7 +165,7 @@ describe("http-source", () => {
       inTurn({ status: 500, body: "oops" }, { status: 200, body: "<html>not json" }, json([{ ok: true }])),
     );
     const source = await startSource(url, {});
-    const records = await take(source, 1);
+    const records = await take(source.records, 1);
     await source.stop();
     expect(keysAndValues(records)).toEqual([{ key: null, value: { ok: true } }]);
     expect(source.warnings.map((warning) => warning.message)).toEqual([
@@ -187,7 +178,7 @@ describe("http-source", () => {
   it("gives up on a request that takes longer than request.timeout.ms and polls again", async () => {
     const { url } = await startServer(inTurn(undefined, json({ single: "object" })));
     const source = await startSource(url, { "request.timeout.ms": 50 });
-    const records = await take(source, 1);
+    const records = await take(source.records, 1);
     await source.stop();
     expect(records[0].value).toEqual({ single: "object" });
     expect(source.warnings.map((warning) => warning.message)).toEqual([
@@ -198,7 +189,7 @@ describe("http-source", () => {
   it("without dedupe.key.path sends every item of every poll with a null key", async () => {
     const { url } = await startServer(() => json([{ n: 1 }]));
     const source = await startSource(url, {});
-    const records = await take(source, 3);
+    const records = await take(source.records, 3);
     await source.stop();
     expect(keysAndValues(records)).toEqual(Array(3).fill({ key: null, value: { n: 1 } }));
   });

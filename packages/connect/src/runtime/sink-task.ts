@@ -11,7 +11,7 @@ import type { SinkConnector, SinkOffsets, SinkRecord, SinkTaskContext } from "..
 import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { withRetries } from "./retries.js";
-import { labelsOf, retryLimits, type TaskDeps } from "./task-deps.js";
+import { labelsOf, retryLimits, type TaskDeps, taskContext } from "./task-deps.js";
 
 /** Records put since the last flush, at most: reaching it flushes early (they are kept for a replay). */
 const unflushedMax = 50_000;
@@ -50,16 +50,7 @@ export class SinkTaskRunner {
 
   async run(signal: AbortSignal): Promise<void> {
     const { plan, logger } = this.deps;
-    this.context = {
-      connector: plan.name,
-      taskId: this.deps.task,
-      taskCount: plan.taskCount,
-      config: plan.pluginConfig,
-      logger,
-      signal,
-      brook: this.deps.brook,
-      metrics: this.deps.metrics.registry,
-    };
+    this.context = taskContext(this.deps, signal);
     this.task = await this.connector.start(this.context as never);
     const dlqTopic = plan.common["errors.deadletterqueue.topic.name"];
     if (dlqTopic !== undefined) this.deadLetters = this.deps.brook.producer({ acks: "all" });

@@ -14,7 +14,7 @@ import type { SentRecord, SourceOffset, SourceRecord, SourceTaskContext } from "
 import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { offsetKey } from "./connect-state.js";
-import { labelsOf, type TaskDeps, toRecordHeaders } from "./task-deps.js";
+import { labelsOf, type TaskDeps, taskContext, toRecordHeaders } from "./task-deps.js";
 import { TopicCreator } from "./topic-creator.js";
 
 /** Records sent and not yet acknowledged, at most: poll waits beyond it. */
@@ -56,14 +56,7 @@ export class SourceTaskRunner {
     const connector = plan.connector;
     if (connector.kind !== "source") throw new Error(`${plan.name} is not a source`);
     const context: SourceTaskContext<ConfigValues<ConfigSchema>> = {
-      connector: plan.name,
-      taskId: this.deps.task,
-      taskCount: plan.taskCount,
-      config: plan.pluginConfig,
-      logger,
-      signal,
-      brook: this.deps.brook,
-      metrics: this.deps.metrics.registry,
+      ...taskContext(this.deps, signal),
       offset: async (partition) => {
         await this.deps.storage.readOffsets();
         return this.deps.storage.offsets.get(offsetKey(plan.name, partition));

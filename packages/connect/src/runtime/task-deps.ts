@@ -3,7 +3,8 @@
 
 import type { Brook, Logger } from "@brook/client";
 import type { RecordHeader } from "@brook/protocol";
-import type { Headers, HeaderValue } from "../api.js";
+import type { Headers, HeaderValue, TaskContext } from "../api.js";
+import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import type { ConnectorPlan } from "./connector-config.js";
 import type { ConnectMetrics } from "./metrics.js";
 import type { RetryLimits } from "./retries.js";
@@ -20,6 +21,20 @@ export interface TaskDeps {
   workerGroup: string;
   /** Exactly-once for sources: the worker allows it, the connector can seek, and storage is a topic. */
   exactlyOnce: boolean;
+}
+
+/** What every task's context has, from its deps: names, config, logger, signal, cluster and metrics. */
+export function taskContext(deps: TaskDeps, signal: AbortSignal): TaskContext<ConfigValues<ConfigSchema>> {
+  return {
+    connector: deps.plan.name,
+    taskId: deps.task,
+    taskCount: deps.plan.taskCount,
+    config: deps.plan.pluginConfig,
+    logger: deps.logger,
+    signal,
+    brook: deps.brook,
+    metrics: deps.metrics.registry,
+  };
 }
 
 export function labelsOf(deps: TaskDeps): { connector: string; task: string } {
