@@ -3,7 +3,12 @@
 // resume, restart, plugins), as Kafka Connect users do with curl.
 
 import { readFile } from "node:fs/promises";
-import { type RawConfig, startDistributedWorker, startStandaloneWorker, workerDefaults } from "@brook/connect";
+import {
+  type RawConfig,
+  startDistributedWorker,
+  startStandaloneWorker,
+  workerDefaults,
+} from "@brook/connect";
 import { Command, Option } from "@commander-js/extra-typings";
 import pino from "pino";
 import { parse as parseYaml } from "yaml";
@@ -19,7 +24,8 @@ export function connectCommand(): Command {
   );
   addWorker(connect);
   addRun(connect);
-  addRestCommands(connect);
+  addReadCommands(connect);
+  addChangeCommands(connect);
   return connect as unknown as Command;
 }
 
@@ -32,7 +38,11 @@ function addWorker(connect: Command): void {
     )
     .requiredOption("--group <id>", "the worker group (a Brook consumer group)")
     .addOption(restPortOption())
-    .option("--rest-host <host>", "address the REST API listens on (and the worker's id)", workerDefaults.restHost)
+    .option(
+      "--rest-host <host>",
+      "address the REST API listens on (and the worker's id)",
+      workerDefaults.restHost,
+    )
     .option(
       "--exactly-once-source",
       "exactly.once.source.support=enabled: sources that can seek write records and offsets in one transaction",
@@ -90,9 +100,11 @@ export function parseConnectorsFile(text: string, file: string): { name: string;
   });
 }
 
-function addRestCommands(connect: Command): void {
-  const url = () =>
-    new Option("--url <url>", `a worker's REST API [env BROOK_CONNECT_URL, default ${defaultConnectUrl}]`);
+const url = () =>
+  new Option("--url <url>", `a worker's REST API [env BROOK_CONNECT_URL, default ${defaultConnectUrl}]`);
+
+/** list, status, plugins: what a worker group runs. */
+function addReadCommands(connect: Command): void {
   connect
     .command("list")
     .description("the connectors, with their state and tasks")
@@ -122,9 +134,15 @@ function addRestCommands(connect: Command): void {
     .addOption(url())
     .option("--json", "print JSON")
     .action(async (name, options) => {
-      const status = (await rest(options.url, "GET", `/connectors/${encodeURIComponent(name)}/status`)) as ConnectorStatus;
+      const status = (await rest(
+        options.url,
+        "GET",
+        `/connectors/${encodeURIComponent(name)}/status`,
+      )) as ConnectorStatus;
       if (options.json) return printJson(status);
-      process.stdout.write(`${status.name} (${status.type}): ${status.connector.state} on ${status.connector.worker_id || "-"}\n`);
+      process.stdout.write(
+        `${status.name} (${status.type}): ${status.connector.state} on ${status.connector.worker_id || "-"}\n`,
+      );
       printTable(
         ["task", "state", "worker"],
         status.tasks.map((task) => [task.id, task.state, task.worker_id || "-"]),
@@ -132,45 +150,6 @@ function addRestCommands(connect: Command): void {
       for (const task of status.tasks) {
         if (task.trace !== undefined) process.stdout.write(`\ntask ${task.id} failed:\n${task.trace}\n`);
       }
-    });
-  connect
-    .command("create")
-    .description("create a connector from --config key=value pairs or a Kafka Connect JSON file ({name, config})")
-    .argument("[name]", "the connector's name (else the file's)")
-    .addOption(url())
-    .option("--config <key=value...>", "a config entry, e.g. connector.class=file-source")
-    .option("--file <path>", 'a JSON file: {"name": ..., "config": {...}}')
-    .action(async (name, options) => {
-      const body = await createBody(name, options.config ?? [], options.file);
-      const info = (await rest(options.url, "POST", "/connectors", body)) as { name: string; tasks: unknown[] };
-      process.stdout.write(`created connector ${info.name} with ${info.tasks.length} task(s)\n`);
-    });
-  for (const [verb, method, path, done] of [
-    ["delete", "DELETE", "", "deleted"],
-    ["pause", "PUT", "/pause", "pausing"],
-    ["resume", "PUT", "/resume", "resuming"],
-  ] as const) {
-    connect
-      .command(verb)
-      .description(`${verb} a connector`)
-      .argument("<name>")
-      .addOption(url())
-      .action(async (name, options) => {
-        await rest(options.url, method, `/connectors/${encodeURIComponent(name)}${path}`);
-        process.stdout.write(`${done} connector ${name}\n`);
-      });
-  }
-  connect
-    .command("restart")
-    .description("restart a connector (and its tasks with --include-tasks; only failed ones with --only-failed)")
-    .argument("<name>")
-    .addOption(url())
-    .option("--include-tasks", "restart its tasks too")
-    .option("--only-failed", "only what has FAILED")
-    .action(async (name, options) => {
-      const query = `includeTasks=${options.includeTasks === true}&onlyFailed=${options.onlyFailed === true}`;
-      await rest(options.url, "POST", `/connectors/${encodeURIComponent(name)}/restart?${query}`);
-      process.stdout.write(`restarting connector ${name}\n`);
     });
   connect
     .command("plugins")
@@ -191,6 +170,56 @@ function addRestCommands(connect: Command): void {
     });
 }
 
+/** create, delete, pause, resume, restart: changes to a connector, through any worker of its group. */
+function addChangeCommands(connect: Command): void {
+  connect
+    .command("create")
+    .description(
+      "create a connector from --config key=value pairs or a Kafka Connect JSON file ({name, config})",
+    )
+    .argument("[name]", "the connector's name (else the file's)")
+    .addOption(url())
+    .option("--config <key=value...>", "a config entry, e.g. connector.class=file-source")
+    .option("--file <path>", 'a JSON file: {"name": ..., "config": {...}}')
+    .action(async (name, options) => {
+      const body = await createBody(name, options.config ?? [], options.file);
+      const info = (await rest(options.url, "POST", "/connectors", body)) as {
+        name: string;
+        tasks: unknown[];
+      };
+      process.stdout.write(`created connector ${info.name} with ${info.tasks.length} task(s)\n`);
+    });
+  for (const [verb, method, path, done] of [
+    ["delete", "DELETE", "", "deleted"],
+    ["pause", "PUT", "/pause", "pausing"],
+    ["resume", "PUT", "/resume", "resuming"],
+  ] as const) {
+    connect
+      .command(verb)
+      .description(`${verb} a connector`)
+      .argument("<name>")
+      .addOption(url())
+      .action(async (name, options) => {
+        await rest(options.url, method, `/connectors/${encodeURIComponent(name)}${path}`);
+        process.stdout.write(`${done} connector ${name}\n`);
+      });
+  }
+  connect
+    .command("restart")
+    .description(
+      "restart a connector (and its tasks with --include-tasks; only failed ones with --only-failed)",
+    )
+    .argument("<name>")
+    .addOption(url())
+    .option("--include-tasks", "restart its tasks too")
+    .option("--only-failed", "only what has FAILED")
+    .action(async (name, options) => {
+      const query = `includeTasks=${options.includeTasks === true}&onlyFailed=${options.onlyFailed === true}`;
+      await rest(options.url, "POST", `/connectors/${encodeURIComponent(name)}/restart?${query}`);
+      process.stdout.write(`restarting connector ${name}\n`);
+    });
+}
+
 interface ConnectorStatus {
   name: string;
   type: string;
@@ -199,7 +228,10 @@ interface ConnectorStatus {
 }
 
 async function createBody(name: string | undefined, pairs: string[], file: string | undefined) {
-  const fromFile = file === undefined ? {} : (JSON.parse(await readFile(file, "utf8")) as { name?: string; config?: RawConfig });
+  const fromFile =
+    file === undefined
+      ? {}
+      : (JSON.parse(await readFile(file, "utf8")) as { name?: string; config?: RawConfig });
   const config: RawConfig = { ...fromFile.config };
   for (const pair of pairs) {
     const at = pair.indexOf("=");
@@ -212,7 +244,12 @@ async function createBody(name: string | undefined, pairs: string[], file: strin
 }
 
 /** Calls a worker's REST API; a Kafka Connect error body ({error_code, message}) becomes the error. */
-async function rest(base: string | undefined, method: string, path: string, body?: unknown): Promise<unknown> {
+async function rest(
+  base: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const url = `${base ?? process.env.BROOK_CONNECT_URL ?? defaultConnectUrl}${path}`;
   let response: Response;
   try {
@@ -223,7 +260,9 @@ async function rest(base: string | undefined, method: string, path: string, body
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
-    throw new Error(`no Connect worker answers at ${url} (${(error as Error).message}); start one with 'brook connect worker'`);
+    throw new Error(
+      `no Connect worker answers at ${url} (${(error as Error).message}); start one with 'brook connect worker'`,
+    );
   }
   const text = await response.text();
   const parsed = text === "" ? null : (JSON.parse(text) as unknown);

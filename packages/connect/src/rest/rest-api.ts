@@ -31,6 +31,13 @@ export function restApi(herder: Herder, metrics: ConnectMetrics, version: { work
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
 
+  connectorRoutes(app, herder);
+  pluginRoutes(app, herder);
+  return app;
+}
+
+/** GET/POST /connectors and everything under /connectors/{name}. */
+function connectorRoutes(app: Hono, herder: Herder): void {
   app.get("/connectors", (c) => {
     const names = herder.connectors();
     const expand = c.req.queries("expand") ?? [];
@@ -91,7 +98,10 @@ export function restApi(herder: Herder, metrics: ConnectMetrics, version: { work
     await herder.restartTask(c.req.param("name"), Number(c.req.param("task")));
     return c.body(null, 204);
   });
+}
 
+/** GET /connector-plugins and PUT /connector-plugins/{plugin}/config/validate. */
+function pluginRoutes(app: Hono, herder: Herder): void {
   app.get("/connector-plugins", (c) => c.json(herder.pluginList()));
   app.put("/connector-plugins/:plugin/config/validate", async (c) => {
     const plugin = herder.plugin(c.req.param("plugin"));
@@ -99,7 +109,6 @@ export function restApi(herder: Herder, metrics: ConnectMetrics, version: { work
     if (!isObject(config)) throw new ConnectRestError(400, "the body is the config object");
     return c.json(describeConfig({ ...commonConfigSchema, ...plugin.configSchema }, config as RawConfig));
   });
-  return app;
 }
 
 async function jsonBody<T>(c: Context): Promise<T> {
