@@ -71,7 +71,7 @@ export function startDistributedWorker(options: DistributedWorkerOptions): Promi
     brook,
     group: options.group,
     logger,
-    storage: new TopicStorage(brook, topics, logger),
+    storage: new TopicStorage(brook, topics, options.group, logger),
     membership: (self) => new GroupMembership(brook, options.group, topics.configs, self),
     exactlyOnceSource: options.exactlyOnceSource ?? false,
   });

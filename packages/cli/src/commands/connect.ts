@@ -4,6 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import {
+  defaultTopicNames,
   type RawConfig,
   startDistributedWorker,
   startStandaloneWorker,
@@ -43,6 +44,9 @@ function addWorker(connect: Command): void {
       "address the REST API listens on (and the worker's id)",
       workerDefaults.restHost,
     )
+    .option("--configs-topic <name>", "where connector configs are kept", defaultTopicNames.configs)
+    .option("--offsets-topic <name>", "where source offsets are kept", defaultTopicNames.offsets)
+    .option("--status-topic <name>", "where statuses are kept", defaultTopicNames.status)
     .option(
       "--exactly-once-source",
       "exactly.once.source.support=enabled: sources that can seek write records and offsets in one transaction",
@@ -54,6 +58,7 @@ function addWorker(connect: Command): void {
         restHost: options.restHost,
         restPort: options.restPort,
         exactlyOnceSource: options.exactlyOnceSource === true,
+        topics: { configs: options.configsTopic, offsets: options.offsetsTopic, status: options.statusTopic },
         logger: workerLogger(),
       });
       await untilStopped(worker.stop);

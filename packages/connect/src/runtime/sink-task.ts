@@ -12,6 +12,7 @@ import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { withRetries } from "./retries.js";
 import { labelsOf, retryLimits, type TaskDeps, taskContext } from "./task-deps.js";
+import { TopicCreator } from "./topic-creator.js";
 
 /** Records put since the last flush, at most: reaching it flushes early (they are kept for a replay). */
 const unflushedMax = 50_000;
@@ -53,7 +54,11 @@ export class SinkTaskRunner {
     this.context = taskContext(this.deps, signal);
     this.task = await this.connector.start(this.context as never);
     const dlqTopic = plan.common["errors.deadletterqueue.topic.name"];
-    if (dlqTopic !== undefined) this.deadLetters = this.deps.brook.producer({ acks: "all" });
+    if (dlqTopic !== undefined) {
+      const topics = new TopicCreator(this.deps.brook, { partitions: -1, replicationFactor: -1 });
+      await topics.ensure(dlqTopic).finally(() => topics.close());
+      this.deadLetters = this.deps.brook.producer({ acks: "all" });
+    }
     const regex = plan.common["topics.regex"];
     await this.consumer.subscribe({
       topics: regex === undefined ? (plan.common.topics ?? []) : [new RegExp(`^(?:${regex})$`)],

@@ -39,6 +39,11 @@ export const defaultTopicNames: TopicNames = {
   status: "__connect-status",
 };
 
+/** The header naming the worker group that wrote a config or status record. */
+const groupHeader = "connect.group";
+/** Other groups warned about, at most. */
+const foreignGroupsMax = 100;
+
 /** Partitions of the internal topics: configs needs one total order; offsets and statuses spread. */
 const partitionsOf = { configs: 1, offsets: 5, status: 5 } as const;
 
@@ -51,15 +56,21 @@ export class TopicStorage implements ConnectStorage {
   private readonly offsetLog: TopicLog;
   private readonly listeners: (() => void)[] = [];
 
+  private readonly header: Record<string, string>;
+  private readonly foreignGroups = new Set<string>();
+
   constructor(
     brook: Brook,
     private readonly topics: TopicNames,
-    logger: Logger,
+    private readonly group: string,
+    private readonly logger: Logger,
   ) {
+    this.header = { [groupHeader]: group };
     this.configLog = new TopicLog(brook, {
       topic: topics.configs,
       partitions: partitionsOf.configs,
       apply: (message) => {
+        if (!this.ours(message)) return;
         this.configs.apply(keyOf(message), jsonValue(message));
         for (const listener of this.listeners) listener();
       },
@@ -68,7 +79,9 @@ export class TopicStorage implements ConnectStorage {
     this.statusLog = new TopicLog(brook, {
       topic: topics.status,
       partitions: partitionsOf.status,
-      apply: (message) => this.statuses.apply(keyOf(message), jsonValue(message)),
+      apply: (message) => {
+        if (this.ours(message)) this.statuses.apply(keyOf(message), jsonValue(message));
+      },
       logger,
     });
     this.offsetLog = new TopicLog(brook, {
@@ -92,11 +105,29 @@ export class TopicStorage implements ConnectStorage {
   }
 
   writeConfig(key: string, value: unknown): Promise<void> {
-    return this.configLog.write(key, value);
+    return this.configLog.write(key, value, this.header);
   }
 
   writeStatus(key: string, status: UnitStatus | null): Promise<void> {
-    return this.statusLog.send(key, status);
+    return this.statusLog.send(key, status, this.header);
+  }
+
+  /**
+   * Whether a config or status record is this group's: another group that shares the topics (given the
+   * same names) writes its own, which this one must not run. Said once per group, as a warning.
+   */
+  private ours(message: ConsumedMessage): boolean {
+    const value = message.headers[groupHeader];
+    const group = Buffer.isBuffer(value) ? value.toString("utf8") : undefined;
+    if (group === undefined || group === this.group) return true;
+    if (!this.foreignGroups.has(group) && this.foreignGroups.size < foreignGroupsMax) {
+      this.foreignGroups.add(group);
+      this.logger.warn(
+        { otherGroup: group, topic: message.topic },
+        "another worker group writes to this group's internal topics; its connectors are ignored here (give each group its own topics)",
+      );
+    }
+    return false;
   }
 
   readOffsets(): Promise<void> {

@@ -63,16 +63,16 @@ export class TopicLog {
   }
 
   /** Writes one record (null value: delete the key) and waits until this worker's table has it. */
-  async write(key: string, value: unknown): Promise<void> {
-    await this.send(key, value);
+  async write(key: string, value: unknown, headers?: Record<string, string>): Promise<void> {
+    await this.send(key, value, headers);
     await this.readToEnd();
   }
 
   /** Writes one record without waiting to read it back. */
-  async send(key: string, value: unknown): Promise<void> {
+  async send(key: string, value: unknown, headers?: Record<string, string>): Promise<void> {
     await this.producer.send({
       topic: this.options.topic,
-      messages: [{ key, value: value === null ? null : JSON.stringify(value) }],
+      messages: [{ key, value: value === null ? null : JSON.stringify(value), headers }],
     });
   }
 
