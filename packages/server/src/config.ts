@@ -375,6 +375,7 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
  */
 export const NON_NODE_ENV: Readonly<Record<string, string>> = {
   BROOK_BOOTSTRAP: "The brokers the `brook` CLI connects to (its --bootstrap).",
+  BROOK_CONNECT_URL: "The Connect worker `brook connect list|status|create|...` calls (their --url).",
   BROOK_HOME: "Where `brook drill` finds a `make up` cluster (the repository root).",
   BROOK_DRILL_BROKER_ID: "Set by `brook drill` for its stop and start commands: the broker they act on.",
   BROOK_VERSION: "The image tag deploy/docker-compose.yml runs.",

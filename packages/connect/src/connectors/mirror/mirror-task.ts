@@ -130,6 +130,14 @@ export class MirrorTask {
       this.sourceAdmin.close(),
       this.targetAdmin.close(),
     ]);
+    // Lag readings of partitions this task no longer mirrors would stay frozen in /metrics.
+    for (const { topic, partition } of this.assigned.values()) {
+      this.metrics.lag.remove({
+        connector: this.context.connector,
+        topic: this.names.targetTopic(topic),
+        partition: String(partition),
+      });
+    }
   }
 
   private toSourceRecord(message: ConsumedMessage): SourceRecord {
