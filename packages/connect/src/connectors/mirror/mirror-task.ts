@@ -25,6 +25,9 @@ import { ownerTask } from "./task-split.js";
 
 export type MirrorContext = SourceTaskContext<MirrorConfig>;
 
+/** Syncs queued for the tick loop, at most: past it the record path writes them itself. */
+const syncsQueuedMax = 1_000;
+
 export class MirrorTask {
   private readonly names: MirrorNames;
   private readonly sourceAdmin: Admin;
@@ -37,6 +40,8 @@ export class MirrorTask {
   /** The source partitions this task reads, by "topic:partition": its share, bounded by the source's. */
   private readonly assigned = new Map<string, TopicPartition>();
   private readonly stopping = new AbortController();
+  /** Syncs of acknowledged records, for the tick loop to write (at most syncsQueuedMax). */
+  private syncsToWrite: OffsetSync[] = [];
   private ticking: Promise<void> | undefined;
 
   constructor(
@@ -116,12 +121,16 @@ export class MirrorTask {
       { topic: sourceTopic, partition, upstream, downstream: offset },
       this.now(),
     );
-    if (sync !== undefined) await this.writeSyncs([sync]);
+    if (sync === undefined) return;
+    // Written by the tick loop, not here: a produce round trip per sync would hold up every record.
+    this.syncsToWrite.push(sync);
+    if (this.syncsToWrite.length >= syncsQueuedMax) await this.writeQueuedSyncs();
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.ticking;
+    await this.writeQueuedSyncs().catch(() => undefined);
     await this.writeSyncs(this.tracker.due(Number.POSITIVE_INFINITY)).catch(() => undefined);
     await Promise.allSettled([
       this.consumer.close(),
@@ -176,6 +185,9 @@ export class MirrorTask {
       } catch {
         return;
       }
+      await this.writeQueuedSyncs().catch((error: unknown) =>
+        logger.warn({ error }, "brook-mirror could not write offset syncs"),
+      );
       await this.writeSyncs(this.tracker.due(this.now())).catch((error: unknown) =>
         logger.warn({ error }, "brook-mirror could not write offset syncs"),
       );
@@ -267,6 +279,12 @@ export class MirrorTask {
       },
       Math.max(0, end - next),
     );
+  }
+
+  private async writeQueuedSyncs(): Promise<void> {
+    const syncs = this.syncsToWrite;
+    this.syncsToWrite = [];
+    await this.writeSyncs(syncs);
   }
 
   private async writeSyncs(syncs: OffsetSync[]): Promise<void> {
