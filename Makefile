@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams failover-bench chaos chaos-kafka
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams bench-connect failover-bench chaos chaos-kafka
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -46,6 +46,12 @@ bench: build
 # and groupByKey-count at least and exactly once, and a restore (docs/streams.md, "Performance").
 bench-streams: build
 	node --import tsx scripts/bench-streams.ts
+
+# Brook Connect throughput against the running cluster (make up): file-source → topic on one and three
+# workers, at least and exactly once; topic → postgres-sink (upserts) with tasks.max 1 and 3; and the SDK's
+# consume-produce copy loop as the baseline (needs PostgreSQL installed; PROFILE_DIR=dir for --cpu-prof).
+bench-connect: build
+	node --import tsx scripts/bench-connect.ts
 
 # Starts whichever of the local nodes are not running and waits until they serve.
 up: build
