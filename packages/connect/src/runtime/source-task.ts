@@ -8,9 +8,8 @@
 //   source offsets in one transaction every transaction.boundary.interval.ms. Starting the producer
 //   fences an older copy of the task and aborts what it left open, and offsets are read only after that.
 
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Producer, RecordMetadata, Transaction } from "@brook/client";
-import type { SentRecord, SourceOffset, SourceRecord, SourceTaskContext } from "../api.js";
+import type { SentRecord, SourceOffset, SourcePartition, SourceRecord, SourceTaskContext } from "../api.js";
 import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { offsetKey } from "./connect-state.js";
@@ -19,6 +18,8 @@ import { TopicCreator } from "./topic-creator.js";
 
 /** Records sent and not yet acknowledged, at most: poll waits beyond it. */
 const inFlightMax = 10_000;
+/** Source partitions whose offsets-topic key is cached, at most. */
+const partitionKeysMax = 10_000;
 
 interface Pending {
   record: SourceRecord;
@@ -35,6 +36,18 @@ export class SourceTaskRunner {
   private readonly topics: TopicCreator;
   /** The connector's state for this task, from start(). */
   private task: unknown;
+  /** Whether the loop is waiting for poll() (then the timer commits by itself). */
+  private waiting = false;
+  private commitDue = false;
+  private committing: Promise<void> | undefined;
+  private failTimer: (error: unknown) => void = () => undefined;
+  private readonly timerFailure = new Promise<never>((_, reject) => {
+    this.failTimer = reject;
+  });
+  /** Records polled since the last commit (the metric is added to at commits, not per record). */
+  private polled = 0;
+  /** Offsets-topic keys by the source partition's plain JSON. */
+  private readonly keys = new Map<string, string>();
 
   constructor(private readonly deps: TaskDeps) {
     this.producer = deps.exactlyOnce
@@ -43,6 +56,8 @@ export class SourceTaskRunner {
           transactionTimeoutMs: 60_000,
         })
       : deps.brook.producer({ acks: "all", lingerMs: 5 });
+    // Awaited only in run()'s race; a failure after that must not count as unhandled.
+    this.timerFailure.catch(() => undefined);
     this.topics = new TopicCreator(deps.brook, {
       partitions: deps.plan.common["topic.creation.default.partitions"],
       replicationFactor: deps.plan.common["topic.creation.default.replication.factor"],
@@ -65,63 +80,85 @@ export class SourceTaskRunner {
     const task = await connector.start(context);
     this.task = task;
     logger.info({ exactlyOnce: this.deps.exactlyOnce }, "source task started");
+    const records = connector.poll(task)[Symbol.asyncIterator]();
+    const intervalMs = this.deps.exactlyOnce
+      ? plan.common["transaction.boundary.interval.ms"]
+      : plan.common["offset.flush.interval.ms"];
+    const timer = setInterval(() => this.commitOnTimer(), intervalMs);
     try {
-      await this.pump(connector.poll(task)[Symbol.asyncIterator](), signal);
+      // A commit the timer started that fails ends the task even while poll() has nothing to give.
+      await Promise.race([this.pump(records, signal), this.timerFailure]);
+      await this.committing;
       await this.commit();
     } finally {
+      clearInterval(timer);
+      // Lets the connector's generator run its finally blocks (close files, connections).
+      void records.return?.().catch(() => undefined);
       await connector.stop(task);
       await Promise.all([this.producer.close(), this.topics.close()]);
     }
   }
 
+  /**
+   * Sends every record poll() gives until it ends (a connector's poll ends when the signal aborts). The
+   * loop awaits poll() alone, with nothing raced per record; commits come from the interval timer: run
+   * by the timer itself while the loop waits for poll(), or by the loop after the record in hand.
+   */
   private async pump(records: AsyncIterator<SourceRecord>, signal: AbortSignal): Promise<void> {
-    const stopped = new Promise<"stopped">((resolve) => {
-      if (signal.aborted) resolve("stopped");
-      signal.addEventListener("abort", () => resolve("stopped"), { once: true });
-    });
-    const intervalMs = this.deps.exactlyOnce
-      ? this.deps.plan.common["transaction.boundary.interval.ms"]
-      : this.deps.plan.common["offset.flush.interval.ms"];
-    let next: Promise<IteratorResult<SourceRecord>> | undefined;
-    let commitAt = Date.now() + intervalMs;
-    try {
-      for (;;) {
-        next ??= records.next();
-        const waitMs = Math.max(0, commitAt - Date.now());
-        const result = await Promise.race([next, stopped, sleep(waitMs).then(() => "commit" as const)]);
-        if (result === "stopped") return;
-        if (result === "commit" || Date.now() >= commitAt) {
-          await this.commit();
-          commitAt = Date.now() + intervalMs;
-          if (result === "commit") continue;
-        }
-        next = undefined;
-        if (result.done) return;
-        await this.send(result.value);
-      }
-    } finally {
-      // Lets the connector's generator run its finally blocks (close files, connections).
-      void records.return?.().catch(() => undefined);
+    for (;;) {
+      this.waiting = true;
+      const result = await records.next();
+      this.waiting = false;
+      if (this.committing !== undefined) await this.committing;
+      // A record polled after the stop is not sent: its offset is not committed, so it is polled again.
+      if (result.done || signal.aborted) return;
+      await this.send(result.value);
+      if (this.commitDue) await this.startCommit();
     }
   }
 
+  private commitOnTimer(): void {
+    if (this.waiting && this.committing === undefined) {
+      this.startCommit().catch((error: unknown) => this.failTimer(error));
+    } else this.commitDue = true;
+  }
+
+  private startCommit(): Promise<void> {
+    this.commitDue = false;
+    this.committing ??= this.commit().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
+  }
+
   private async send(record: SourceRecord): Promise<void> {
-    const { plan, metrics } = this.deps;
-    metrics.polled.inc(labelsOf(this.deps));
-    this.offsets.set(offsetKey(plan.name, record.sourcePartition), record.sourceOffset);
+    this.polled += 1;
+    this.offsets.set(this.keyOf(record.sourcePartition), record.sourceOffset);
     const message = this.toMessage(record);
     if (message === undefined) return;
     if (this.sendFailure !== undefined) throw this.sendFailure;
-    await this.topics.ensure(message.topic);
+    if (!this.topics.knows(message.topic)) await this.topics.ensure(message.topic);
     const producerRecord = { topic: message.topic, messages: [message] };
     const sent = this.deps.exactlyOnce
-      ? (await this.openTransaction()).send(producerRecord)
+      ? (this.transaction ?? (await this.openTransaction())).send(producerRecord)
       : this.producer.send(producerRecord);
     sent.catch((error: unknown) => {
       this.sendFailure ??= error;
     });
     this.pending.push({ record, sent });
     if (this.pending.length >= inFlightMax) await this.settle();
+  }
+
+  /** The offsets-topic key of a source partition; connectors usually repeat a few, so keys are cached. */
+  private keyOf(partition: SourcePartition): string {
+    const plain = JSON.stringify(partition);
+    let key = this.keys.get(plain);
+    if (key === undefined) {
+      if (this.keys.size >= partitionKeysMax) this.keys.clear();
+      key = offsetKey(this.deps.plan.name, partition);
+      this.keys.set(plain, key);
+    }
+    return key;
   }
 
   /** Transforms and converts; undefined when a transform dropped the record or it failed and is tolerated. */
@@ -193,6 +230,8 @@ export class SourceTaskRunner {
   /** Commits the offsets of everything polled so far (with the records, under exactly-once). */
   private async commit(): Promise<void> {
     const started = performance.now();
+    this.deps.metrics.polled.inc(labelsOf(this.deps), this.polled);
+    this.polled = 0;
     const offsets = [...this.offsets];
     this.offsets = new Map();
     if (this.deps.exactlyOnce) await this.commitTransaction(offsets);

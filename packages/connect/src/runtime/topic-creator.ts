@@ -16,6 +16,11 @@ export class TopicCreator {
     private readonly defaults: { partitions: number; replicationFactor: number },
   ) {}
 
+  /** Whether the topic is known to exist (no call needed). */
+  knows(topic: string): boolean {
+    return this.known.has(topic);
+  }
+
   async ensure(topic: string): Promise<void> {
     if (this.known.has(topic)) return;
     this.admin ??= this.brook.admin();
