@@ -100,8 +100,9 @@ export class SinkTaskRunner {
     this.deps.metrics.sinkLag.set(labels, batch.offsetLag());
     const received: Received[] = [];
     for (const message of batch.messages) {
-      const record = await this.toRecord(message);
-      if (record !== "failed") received.push({ message, record });
+      const record = this.toRecord(message);
+      if (!(record instanceof Failure)) received.push({ message, record });
+      else await this.tolerate(message, record.stage, record.error);
     }
     const records = received.flatMap(({ record }) => (record === undefined ? [] : [record]));
     if (records.length > 0) await this.putAll(records, received);
@@ -114,8 +115,8 @@ export class SinkTaskRunner {
     if (this.unflushed.length >= unflushedMax) await this.flushAndCommit([]);
   }
 
-  /** Converts and transforms; "failed" when that failed and errors are tolerated (it went to the DLQ). */
-  private async toRecord(message: ConsumedMessage): Promise<SinkRecord | undefined | "failed"> {
+  /** Converts and transforms; undefined when a transform dropped it, a Failure when that failed. */
+  private toRecord(message: ConsumedMessage): SinkRecord | undefined | Failure {
     const { plan } = this.deps;
     let stage = "convert";
     try {
@@ -142,8 +143,7 @@ export class SinkTaskRunner {
         timestamp: transformed.timestamp ?? message.timestamp,
       };
     } catch (error) {
-      await this.tolerate(message, stage, error);
-      return "failed";
+      return new Failure(stage, error);
     }
   }
 
@@ -246,6 +246,14 @@ export class SinkTaskRunner {
       (performance.now() - started) / 1000,
     );
   }
+}
+
+/** A record that failed conversion or a transform, for errors.tolerance to judge. */
+class Failure {
+  constructor(
+    readonly stage: string,
+    readonly error: unknown,
+  ) {}
 }
 
 /** The original record with Kafka Connect's error context headers added. */

@@ -60,7 +60,7 @@ const configSchema = {
   },
   "batch.size": {
     type: "int",
-    default: 500,
+    default: 3_000,
     min: 1,
     max: 100_000,
     doc: "The most rows buffered (and written by one statement); a full buffer is written at once.",
