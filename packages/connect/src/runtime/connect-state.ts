@@ -1,7 +1,7 @@
 // The records Connect keeps in its internal topics, and the tables they fold into. Keys and shapes follow
 // Kafka Connect's, so anyone who has read a connect-configs or connect-status topic recognises them:
 // __connect-configs: `connector-<name>` → { properties } (null: deleted), `target-state-<name>` →
-// { state }, and Brook's restart requests `restart-<name>` → { id, includeTasks, onlyFailed } and
+// { state }, and Brook's restart requests `restart-connector-<name>` → { id, includeTasks, onlyFailed } and
 // `restart-task-<name>-<n>` → { id }. __connect-status: `status-connector-<name>` and
 // `status-task-<name>-<n>` → { state, trace, worker_id, generation }. __connect-offsets: key
 // `["<connector>", {source partition}]` → {source offset}, both as canonical JSON.
@@ -55,8 +55,8 @@ export class ConfigTable {
       this.applyTaskRestart(key.slice("restart-task-".length), value);
       return;
     }
-    if (key.startsWith("restart-")) {
-      const entry = this.connectors.get(key.slice("restart-".length));
+    if (key.startsWith("restart-connector-")) {
+      const entry = this.connectors.get(key.slice("restart-connector-".length));
       if (entry !== undefined && value !== null) entry.restart = value as RestartRequest;
     }
   }
@@ -66,7 +66,8 @@ export class ConfigTable {
       this.connectors.delete(name);
       return;
     }
-    const config = (value as { properties: RawConfig }).properties;
+    const config = (value as { properties?: unknown } | undefined)?.properties;
+    if (!isRawConfig(config)) return;
     const entry = this.connectors.get(name);
     if (entry !== undefined) {
       entry.config = config;
@@ -85,6 +86,16 @@ export class ConfigTable {
   }
 }
 
+/** A string map, as a connector config must be; anything else in the topic is ignored. */
+function isRawConfig(value: unknown): value is RawConfig {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    Object.values(value).every((each) => typeof each === "string")
+  );
+}
+
 /** Folds __connect-status records: the latest status of each connector and task. */
 export class StatusTable {
   readonly statuses = new Map<string, UnitStatus>();
@@ -97,7 +108,9 @@ export class StatusTable {
   /** Drops a deleted connector's statuses. */
   forget(connector: string): void {
     for (const key of this.statuses.keys()) {
-      if (key === connectorStatusKey(connector) || key.startsWith(`status-task-${connector}-`)) {
+      const taskPrefix = `status-task-${connector}-`;
+      const isTask = key.startsWith(taskPrefix) && /^\d+$/.test(key.slice(taskPrefix.length));
+      if (key === connectorStatusKey(connector) || isTask) {
         this.statuses.delete(key);
       }
     }

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { AnyConnector } from "../api.js";
 import type { RawConfig } from "../config/config-def.js";
-import { connectorStatusKey, taskStatusKey, type UnitStatus } from "./connect-state.js";
+import { connectorStatusKey, connectorsMax, taskStatusKey, type UnitStatus } from "./connect-state.js";
 import { configProblems, planConnector } from "./connector-config.js";
 import type { ConnectStorage } from "./storage.js";
 
@@ -87,6 +87,9 @@ export class Herder {
       );
     }
     const created = !this.storage.configs.connectors.has(name);
+    if (created && this.storage.configs.connectors.size >= connectorsMax) {
+      throw new ConnectRestError(400, `this worker group has ${connectorsMax} connectors, the most it keeps`);
+    }
     await this.storage.writeConfig(`connector-${name}`, { properties: full });
     return { created, info: this.info(name) };
   }
@@ -115,7 +118,7 @@ export class Herder {
 
   async restart(name: string, options: { includeTasks: boolean; onlyFailed: boolean }): Promise<void> {
     this.entry(name);
-    await this.storage.writeConfig(`restart-${name}`, { id: randomUUID(), ...options });
+    await this.storage.writeConfig(`restart-connector-${name}`, { id: randomUUID(), ...options });
   }
 
   async restartTask(name: string, task: number): Promise<void> {

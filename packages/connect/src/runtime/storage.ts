@@ -70,8 +70,9 @@ export class TopicStorage implements ConnectStorage {
       topic: topics.configs,
       partitions: partitionsOf.configs,
       apply: (message) => {
-        if (!this.ours(message)) return;
-        this.configs.apply(keyOf(message), jsonValue(message));
+        const value = this.readable(message);
+        if (value === undefined || !this.ours(message)) return;
+        this.configs.apply(keyOf(message), value);
         for (const listener of this.listeners) listener();
       },
       logger,
@@ -80,7 +81,8 @@ export class TopicStorage implements ConnectStorage {
       topic: topics.status,
       partitions: partitionsOf.status,
       apply: (message) => {
-        if (this.ours(message)) this.statuses.apply(keyOf(message), jsonValue(message));
+        const value = this.readable(message);
+        if (value !== undefined && this.ours(message)) this.statuses.apply(keyOf(message), value);
       },
       logger,
     });
@@ -88,9 +90,9 @@ export class TopicStorage implements ConnectStorage {
       topic: topics.offsets,
       partitions: partitionsOf.offsets,
       apply: (message) => {
-        const value = jsonValue(message);
+        const value = this.readable(message);
         if (value === null) this.offsets.delete(keyOf(message));
-        else this.offsets.set(keyOf(message), value as SourceOffset);
+        else if (value !== undefined) this.offsets.set(keyOf(message), value as SourceOffset);
       },
       logger,
     });
@@ -110,6 +112,18 @@ export class TopicStorage implements ConnectStorage {
 
   writeStatus(key: string, status: UnitStatus | null): Promise<void> {
     return this.statusLog.send(key, status, this.header);
+  }
+
+  /** A record's JSON value (null: a tombstone); undefined, with a warning, for one that is not JSON. */
+  private readable(message: ConsumedMessage): unknown {
+    const value = jsonValue(message);
+    if (value === undefined) {
+      this.logger.warn(
+        { topic: message.topic, partition: message.partition, offset: message.offset },
+        "skipped a record of an internal topic that is not JSON",
+      );
+    }
+    return value;
   }
 
   /**
