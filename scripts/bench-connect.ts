@@ -1,43 +1,8 @@
-// Brook Connect throughput against the running cluster (make up; `make build` first, since the workers are
-// `node packages/cli/bin/brook.js connect worker` processes), all in one run:
-//   file-source   file → topic, on one worker and on three (three workers in one group running three
-//                 file-source connectors on three files: a file source has one task), at least once and
-//                 exactly once (--exactly-once-source workers)
-//   pg-sink       topic → PostgreSQL (postgres-sink, batched upserts by key), tasks.max=1 on one worker and
-//                 tasks.max=3 on three, from a pre-filled 6-partition topic of RECORDS records over 10,000 keys
-//   plain         the baseline: the SDK's own consume → produce copy loop over that same topic
-// Records are 100 bytes: file lines of 100 bytes (value.converter=string), JSON values of 100 bytes for
-// the sink. A run's figure is records / seconds from the connector's creation (the loop's start) until:
-//   at least once   the output topic holds every record (its end offsets sum to RECORDS)
-//   exactly once    the source offsets committed with the records (read_committed, __connect-offsets)
-//                   reach the end of every file
-//   sink / plain    the consumer group has committed the end of every partition; the sink's table check
-//                   (every key holds its last value) is printed alongside
-// Sinks and sources commit every offset.flush.interval.ms=1000 here (the default is 5000), which bounds how
-// late the end is seen. PostgreSQL is a throwaway one (@brook/testkit's startPostgres). Everything created
-// (topics, connectors, groups, worker processes, files, the database) is removed at the end; names are
-// unique per run. PROFILE_DIR=/tmp/prof runs each single-worker scenario's worker under node --cpu-prof
-// (one <scenario>.cpuprofile each). Prints one JSON line per run, then a table whose "cpu s" is the CPU
-// time the workers (the bench process, for the SDK runs) used during the run and "broker cpu s" the local
-// make up brokers' (both from /proc, on Linux): on a small machine the brokers' share is what caps scaling.
-//   node --import tsx scripts/bench-connect.ts
-// Settings: RECORDS (default 200,000), BROOK_BOOTSTRAP, PROFILE_DIR, SINK_BATCH_SIZE (the sink's batch.size).
-
-import { type ChildProcess, spawn } from "node:child_process";
-import {
-  createWriteStream,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Brook, type Consumer, silentLogger } from "@brook/client";
-import { startPostgres } from "@brook/testkit";
+import { type ConnectWorker, startConnectWorker, startPostgres } from "@brook/testkit";
 import pg from "pg";
 
 const bootstrap = process.env.BROOK_BOOTSTRAP ?? "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292";
@@ -51,7 +16,6 @@ const flushIntervalMs = 1_000;
 /** The sink's batch.size (rows per statement and transaction); unset: the connector's default. */
 const sinkBatchSize = process.env.SINK_BATCH_SIZE;
 const run = Date.now().toString(36);
-const cli = join(import.meta.dirname, "..", "packages", "cli", "bin", "brook.js");
 const workDir = mkdtempSync(join(tmpdir(), `bench-connect-${run}-`));
 const brook = new Brook({ brokers, clientId: "bench-connect", logger: silentLogger });
 const admin = brook.admin();
@@ -186,7 +150,7 @@ function selfCpuMeter(): () => number {
   };
 }
 
-const workerPids = (group: WorkerProcess[]) => group.flatMap(({ child }) => child.pid ?? []);
+const workerPids = (group: WorkerProcess[]) => group.flatMap(({ pid }) => pid ?? []);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -212,59 +176,33 @@ async function createTopic(topic: string): Promise<void> {
 
 // ---- worker processes ----
 
-interface WorkerProcess {
+interface WorkerProcess extends ConnectWorker {
   label: string;
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
 }
 
-/** Starts `brook connect worker` on a free REST port; resolves once it logged "worker started". */
-function startWorker(label: string, group: string, exactlyOnce: boolean, profile: boolean) {
+/** Starts `brook connect worker` on a free REST port (with --cpu-prof when profiling this run). */
+async function startWorker(label: string, group: string, exactlyOnce: boolean, profile: boolean) {
   const profiling =
     profile && profileDir !== undefined
       ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${label}.cpuprofile`]
       : [];
-  const args = [...profiling, "--single-threaded-gc", cli, "connect", "worker", "--group", group];
-  args.push("--rest-port", "0", ...(exactlyOnce ? ["--exactly-once-source"] : []));
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, BROOK_BOOTSTRAP: bootstrap, BROOK_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
+  const started = await startConnectWorker({
+    bootstrap,
+    group,
+    logFile: join(workDir, `${label}.log`),
+    exactlyOnceSource: exactlyOnce,
+    nodeArgs: [...profiling, "--single-threaded-gc"],
   });
-  const logPath = join(workDir, `${label}.log`);
-  const log = createWriteStream(logPath);
-  child.stderr?.pipe(log);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const started = new Promise<WorkerProcess>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker ${label} did not start (see ${logPath})`)),
-      60_000,
-    );
-    child.once("exit", (code) => reject(new Error(`worker ${label} exited with ${code} (see ${logPath})`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      log.write(`${line}\n`);
-      if (!line.includes('"worker started"')) return;
-      const { url } = JSON.parse(line) as { url: string };
-      clearTimeout(timer);
-      const worker = { label, child, url, exited };
-      workers.push(worker);
-      resolve(worker);
-    });
-  });
-  return started;
+  const worker: WorkerProcess = Object.assign(started, { label });
+  workers.push(worker);
+  return worker;
 }
 
-/** SIGTERM, then SIGKILL after 20 s; waits for the exit (which writes a --cpu-prof profile). */
+/** SIGTERM, then SIGKILL; waits for the exit (which writes a --cpu-prof profile). */
 async function stopWorker(worker: WorkerProcess): Promise<void> {
   const index = workers.indexOf(worker);
   if (index >= 0) workers.splice(index, 1);
-  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  const pid = worker.child.pid;
-  if (pid === undefined) return;
-  process.kill(pid, "SIGTERM");
-  const killed = setTimeout(() => process.kill(pid, "SIGKILL"), 20_000);
-  await worker.exited;
-  clearTimeout(killed);
+  await worker.stop();
 }
 
 async function startGroup(prefix: string, count: number, exactlyOnce: boolean, profile: boolean) {

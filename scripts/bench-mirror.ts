@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Brook, type ConsumedMessage, silentLogger } from "@brook/client";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { rest, startWorker } from "../test-e2e/connect-mirror/workers.js";
+import { type Cluster, startCluster, startConnectWorker } from "@brook/testkit";
+import { rest } from "../test-e2e/connect-mirror/workers.js";
 
 const records = Number(process.env.RECORDS ?? 100_000);
 const rate = Number(process.env.RATE ?? 1_000);
@@ -150,13 +150,13 @@ async function copyLoop(source: Brook, target: Brook, from: string, to: string):
 
 /** A worker process of its own, up before the clock starts; `start` creates the brook-mirror connector. */
 async function mirror(sourceCluster: Cluster, targetCluster: Cluster, alias: string, exactlyOnce: boolean) {
-  const worker = startWorker({
+  const worker = await startConnectWorker({
     bootstrap: targetCluster.bootstrap,
     group: `bench-${alias}`,
     logFile: join(tmpdir(), `bench-mirror-${alias}.log`),
     exactlyOnceSource: exactlyOnce,
   });
-  const url = await worker.url;
+  const { url } = worker;
   const name = `mirror-${alias}`;
   return async (topic: string): Promise<Copier> => {
     await rest(url, "POST", "/connectors", {
@@ -176,7 +176,7 @@ async function mirror(sourceCluster: Cluster, targetCluster: Cluster, alias: str
       stop: async () => {
         // Deleted, so that the next worker of these internal topics does not take it up again.
         await rest(url, "DELETE", `/connectors/${name}`);
-        await worker.kill("SIGTERM");
+        await worker.stop();
       },
     };
   };

@@ -16,16 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Brook, type ConsumedMessage, silentLogger } from "@brook/client";
-import { type Cluster, startCluster } from "@brook/testkit";
+import { type Cluster, type ConnectWorker, startCluster, startConnectWorker } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TopicReader } from "./connect-mirror/topic-reader.js";
-import {
-  type ConnectorStatus,
-  rest,
-  samples,
-  startWorker,
-  type WorkerProcess,
-} from "./connect-mirror/workers.js";
+import { type ConnectorStatus, rest, samples } from "./connect-mirror/workers.js";
 import { waitFor, waitUntil } from "./wait.js";
 
 const partitions = 3;
@@ -42,7 +36,7 @@ let targetBrook: Brook;
 /** The workers' logs: removed after a pass, kept after a failure (or with MIRROR_E2E_KEEP_LOGS=1). */
 const logDir = mkdtempSync(join(tmpdir(), "brook-e2e-mirror-"));
 let failed = false;
-const workers: WorkerProcess[] = [];
+const workers: ConnectWorker[] = [];
 
 beforeAll(async () => {
   // Two clusters at once: each has its own root directory, ports, cluster id and controller quorum.
@@ -195,7 +189,7 @@ describe("brook-mirror between two clusters", () => {
       // Two workers of one group on the target cluster, exactly-once for sources.
       for (const index of [0, 1]) {
         workers.push(
-          startWorker({
+          await startConnectWorker({
             bootstrap: target.bootstrap,
             group: "mirror-workers",
             logFile: join(logDir, `worker-${index}.log`),
@@ -203,10 +197,7 @@ describe("brook-mirror between two clusters", () => {
           }),
         );
       }
-      const urls = await waitFor("both workers to start", 30_000, async () => {
-        const all = await Promise.race([Promise.all(workers.map((worker) => worker.url)), sleep(250)]);
-        return all === undefined ? undefined : all;
-      });
+      const urls = workers.map((worker) => worker.url);
       await rest(urls[0], "POST", "/connectors", {
         name: "mirror",
         config: {
@@ -251,7 +242,7 @@ describe("brook-mirror between two clusters", () => {
       const task0Worker = ((await status(urls[0])) ?? started).tasks.find((task) => task.id === 0)!.worker_id;
       const victim = workers.find((_, index) => new URL(urls[index]).host === task0Worker)!;
       const survivorUrl = urls[workers.indexOf(victim) === 0 ? 1 : 0];
-      await victim.kill("SIGKILL");
+      await victim.kill();
 
       await production.reach(4_500, "after the worker died");
       await production.stop();

@@ -1,121 +1,30 @@
 // Helpers for the Connect end-to-end tests: Connect workers as real `brook connect worker` processes on
 // free ports of 127.0.0.1 (signalled only by their own PIDs), their REST API, and the `brook connect` CLI.
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import getPort from "get-port";
+import { type ConnectWorker, startConnectWorker } from "@brook/testkit";
 import { waitFor } from "../wait.js";
 
 const brookBin = fileURLToPath(new URL("../../packages/cli/bin/brook.js", import.meta.url));
 
-/** One JSON log line of a worker (pino). */
-export interface LogLine {
-  msg?: string;
-  connector?: string;
-  task?: number;
-  [field: string]: unknown;
-}
-
-export interface WorkerProcess {
-  readonly port: number;
-  /** http://127.0.0.1:port */
-  readonly url: string;
-  /** The worker's id in statuses: 127.0.0.1:port. */
-  readonly id: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  /** Every log line so far. */
-  readonly logs: LogLine[];
-  kill(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { ConnectWorker as WorkerProcess, WorkerLogLine as LogLine } from "@brook/testkit";
 
 export interface WorkerSpec {
   bootstrap: string;
   group: string;
-  /** Where its log goes (worker-<port>.log). */
+  /** Where its log goes (worker-<n>.log). */
   logDir: string;
   exactlyOnceSource?: boolean;
 }
 
-const startTimeoutMs = 60_000;
+let started = 0;
 
 /** Starts a worker process and waits until its REST API answers. */
-export async function startWorker(spec: WorkerSpec): Promise<WorkerProcess> {
-  const port = await getPort({ host: "127.0.0.1" });
-  const args = [
-    brookBin,
-    "--bootstrap",
-    spec.bootstrap,
-    "connect",
-    "worker",
-    "--group",
-    spec.group,
-    "--rest-host",
-    "127.0.0.1",
-    "--rest-port",
-    String(port),
-    ...(spec.exactlyOnceSource ? ["--exactly-once-source"] : []),
-  ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const logFile = join(spec.logDir, `worker-${port}.log`);
-  const log = createWriteStream(logFile, { flags: "a" });
-  child.stderr?.pipe(log);
-  const logs: LogLine[] = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    log.write(`${line}\n`);
-    try {
-      logs.push(JSON.parse(line) as LogLine);
-    } catch {
-      logs.push({ msg: line });
-    }
-  });
-  const exited = once(child, "exit").then(() => undefined);
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const signal = async (name: "SIGKILL" | "SIGTERM") => {
-    if (!running()) return;
-    child.kill(name);
-    await exited;
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const worker: WorkerProcess = {
-    port,
-    url,
-    id: `127.0.0.1:${port}`,
-    get pid() {
-      return child.pid;
-    },
-    get running() {
-      return running();
-    },
-    logs,
-    kill: () => signal("SIGKILL"),
-    async stop() {
-      const stopped = signal("SIGTERM");
-      const timer = setTimeout(() => void signal("SIGKILL"), 30_000);
-      await stopped;
-      clearTimeout(timer);
-    },
-  };
-  try {
-    await waitFor(
-      `worker ${worker.id} to start (log ${logFile})`,
-      startTimeoutMs,
-      async () => {
-        if (!running()) throw new Error(`worker ${worker.id} exited during start-up; see ${logFile}`);
-        return logs.some((line) => line.msg === "worker started") || undefined;
-      },
-      100,
-    );
-  } catch (error) {
-    await worker.kill();
-    throw error;
-  }
-  return worker;
+export function startWorker(spec: WorkerSpec): Promise<ConnectWorker> {
+  started += 1;
+  return startConnectWorker({ ...spec, logFile: join(spec.logDir, `worker-${started}.log`) });
 }
 
 export interface RestResponse<T> {

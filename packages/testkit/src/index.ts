@@ -1,5 +1,11 @@
 // Public API of @brook/testkit (private): helpers for tests only.
 
+export {
+  type ConnectWorker,
+  type ConnectWorkerOptions,
+  startConnectWorker,
+  type WorkerLogLine,
+} from "./connect-worker.js";
 export { FaultyFileSystem } from "./faulty-file-system.js";
 export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";
 export { type Postgres, postgresAvailable, postgresBinDir, startPostgres } from "./postgres.js";
