@@ -1,7 +1,10 @@
-// brook-mirror's pure parts: which task mirrors what, target names and filters, when offset syncs are
-// written, and how a source group's offset translates (markers and gaps, never skipping, bounded history).
+// brook-mirror's pure parts: which task mirrors what (on a Kafka-protocol source too, through its
+// group's assigner), target names and filters, when offset syncs are written, how a source group's offset
+// translates (markers and gaps, never skipping, bounded history), and the Kafka source's bounded queue.
 import fc from "fast-check";
+import { AssignerProtocol } from "kafkajs";
 import { describe, expect, it } from "vitest";
+import { BoundedQueue } from "../src/connectors/mirror/bounded-queue.js";
 import type { MirrorConfig } from "../src/connectors/mirror/config.js";
 import {
   forwardOnly,
@@ -14,9 +17,15 @@ import {
   SyncHistory,
   translateGroupOffsets,
 } from "../src/connectors/mirror/index.js";
+import {
+  assignPartitions,
+  decodeMember,
+  type MirrorMember,
+} from "../src/connectors/mirror/kafka-assigner.js";
 
 const config: MirrorConfig = {
   "source.bootstrap.servers": ["127.0.0.1:9092"],
+  "source.protocol": "brook",
   "source.cluster.alias": "source",
   topics: [".*"],
   "topics.exclude": ["secret-.*"],
@@ -267,5 +276,128 @@ describe("group offsets", () => {
     expect(
       forwardOnly(translated, [{ topic: "source.orders", partition: 0, offset: 7, metadata: "" }]),
     ).toEqual([{ topic: "source.orders", partition: 1, offset: 1 }]);
+  });
+});
+
+describe("kafka source group assigner", () => {
+  const member = (
+    memberId: string,
+    taskId: number,
+    taskCount: number,
+    topics = ["a", "b"],
+  ): MirrorMember => ({
+    memberId,
+    taskId,
+    taskCount,
+    topics,
+  });
+
+  it("gives each task exactly the partitions task-split.ts gives it on the Brook path", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.uniqueArray(
+          fc.tuple(
+            // Names an object has already (valueOf) must not confuse the assignment.
+            fc.oneof(
+              fc.constantFrom("orders", "valueOf", "constructor"),
+              fc.string({ minLength: 1, maxLength: 8 }),
+            ),
+            fc.integer({ min: 1, max: 12 }),
+          ),
+          {
+            selector: ([topic]) => topic,
+          },
+        ),
+        (taskCount, topics) => {
+          const counts = new Map(topics);
+          const names = [...counts.keys()];
+          // Members in any order: the assignment does not depend on who leads or joined first.
+          const members = Array.from({ length: taskCount }, (_, taskId) =>
+            member(`m-${(taskId * 7) % taskCount}-${taskId}`, taskId, taskCount, names),
+          ).reverse();
+          const assignments = assignPartitions(members, counts);
+          for (const { memberId, taskId } of members) {
+            const all = [...counts].flatMap(([topic, count]) =>
+              Array.from({ length: count }, (_, partition) => ({ topic, partition })),
+            );
+            const expected = partitionsOfTask(all, taskId, taskCount);
+            const got = Object.entries(assignments.get(memberId) ?? {}).flatMap(([topic, partitions]) =>
+              partitions.map((partition) => ({ topic, partition })),
+            );
+            // An assignment is an object by topic: its key order is not the topics' order.
+            const byName = (list: { topic: string; partition: number }[]) =>
+              list.map(({ topic, partition }) => `${topic}:${partition}`).sort();
+            expect(byName(got)).toEqual(byName(expected));
+          }
+        },
+      ),
+    );
+  });
+
+  it("gives an absent task's partitions to no one, a topic only to its subscribers, a claimed task once", () => {
+    const counts = new Map([
+      ["a", 4],
+      ["b", 2],
+    ]);
+    const [owner0, owner1] = [0, 1].map((taskId) =>
+      [0, 1, 2, 3].filter((partition) => ownerTask({ topic: "a", partition }, 2) === taskId),
+    );
+    const alone = assignPartitions([member("m1", 0, 2)], counts);
+    expect(alone.get("m1")?.a).toEqual(owner0);
+
+    const onlyA = assignPartitions([member("m1", 1, 2, ["a"])], counts);
+    expect(onlyA.get("m1")).toEqual({ a: owner1 });
+
+    const twice = assignPartitions([member("m2", 0, 2), member("m1", 0, 2)], counts);
+    expect(twice.get("m1")?.a).toEqual(owner0);
+    expect(twice.get("m2")).toEqual({});
+  });
+
+  it("reads a member's task from its userData, and takes a member of another kind for none", () => {
+    const metadata = (userData: Buffer) =>
+      AssignerProtocol.MemberMetadata.encode({ version: 1, topics: ["a"], userData });
+    const task = Buffer.from(JSON.stringify({ taskId: 2, taskCount: 3 }));
+    expect(decodeMember({ memberId: "m", memberMetadata: metadata(task) })).toEqual(member("m", 2, 3, ["a"]));
+    for (const userData of ["", "not json", '{"taskId":3,"taskCount":3}', '{"taskId":-1,"taskCount":1}']) {
+      expect(
+        decodeMember({ memberId: "m", memberMetadata: metadata(Buffer.from(userData)) }),
+      ).toBeUndefined();
+    }
+    expect(decodeMember({ memberId: "m", memberMetadata: Buffer.from([1]) })).toBeUndefined();
+  });
+});
+
+describe("bounded queue", () => {
+  it("holds at most its capacity: a writer waits for room, which the reader's next item frees", async () => {
+    const queue = new BoundedQueue<number>(2);
+    queue.push(1);
+    queue.push(2);
+    expect(queue.full).toBe(true);
+    expect(() => queue.push(3)).toThrow();
+    const reader = queue[Symbol.asyncIterator]();
+    const room = queue.space(60_000, new AbortController().signal);
+    expect((await reader.next()).value).toBe(1);
+    await room;
+    expect(queue.full).toBe(false);
+    queue.push(3);
+    expect((await reader.next()).value).toBe(2);
+    expect((await reader.next()).value).toBe(3);
+  });
+
+  it("ends at once when ended, dropping what it holds, and throws once failed", async () => {
+    const ended = new BoundedQueue<number>(2);
+    const reader = ended[Symbol.asyncIterator]();
+    const waiting = reader.next();
+    ended.end();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    const holding = new BoundedQueue<number>(2);
+    holding.push(1);
+    holding.end();
+    expect(await holding[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    const failed = new BoundedQueue<number>(2);
+    const reading = failed[Symbol.asyncIterator]().next();
+    failed.fail(new Error("source lost"));
+    await expect(reading).rejects.toThrow("source lost");
   });
 });

@@ -8,7 +8,7 @@ import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SourceOffset } from "../src/api.js";
 import { brookMirror, type MirrorConfig } from "../src/connectors/mirror/index.js";
-import { driveSource } from "./helpers/drive-source.js";
+import { driveSource, eventually, readCommitted, recordShape as shape } from "./helpers/drive-source.js";
 
 let clusters: Cluster[] = [];
 let source: Brook;
@@ -29,6 +29,7 @@ const partitions = 3;
 function mirrorConfig(): MirrorConfig {
   return {
     "source.bootstrap.servers": clusters[0].bootstrap.split(","),
+    "source.protocol": "brook",
     "source.cluster.alias": "source",
     topics: ["orders"],
     "topics.exclude": undefined,
@@ -72,44 +73,6 @@ async function transactions(): Promise<void> {
   await producer.disconnect();
 }
 
-/** Every committed record of a topic, per partition, once there are `count` in all. */
-async function readAll(brook: Brook, topic: string, count: number): Promise<ConsumedMessage[][]> {
-  const consumer = brook.consumer({ isolationLevel: "read_committed", fromBeginning: true, maxWaitMs: 100 });
-  await consumer.assign([{ topic, fromBeginning: true }]);
-  const byPartition: ConsumedMessage[][] = Array.from({ length: partitions }, () => []);
-  const giveUp = setTimeout(() => void consumer.stop(), 20_000);
-  let seen = 0;
-  for await (const message of consumer) {
-    byPartition[message.partition].push(message);
-    if (++seen >= count) break;
-  }
-  clearTimeout(giveUp);
-  await consumer.close();
-  return byPartition;
-}
-
-const shape = ({ key, value, headers, timestamp }: ConsumedMessage) => ({
-  key: key?.toString(),
-  value: value?.toString(),
-  headers: Object.fromEntries(
-    Object.entries(headers).map(([name, values]) => [
-      name,
-      (Array.isArray(values) ? values : [values]).map((each) => each?.toString()),
-    ]),
-  ),
-  timestamp,
-});
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe("brook-mirror", () => {
   it("copies a topic record for record, resumes without skips or repeats, and translates group offsets", async () => {
     const sourceAdmin = source.admin();
@@ -120,7 +83,7 @@ describe("brook-mirror", () => {
     await produce(150, 150);
 
     // A source group that has read part of each partition; on partition 0 it stands on the gap.
-    const sourceRecords = await readAll(source, "orders", 301);
+    const sourceRecords = await readCommitted(source, "orders", 301, partitions);
     const gapAt = sourceRecords[0].findIndex(
       (message, index) => index > 0 && message.offset > sourceRecords[0][index - 1].offset + 1,
     );
@@ -148,8 +111,8 @@ describe("brook-mirror", () => {
     await produce(300, 60);
     const second = await driveSource(brookMirror, { config: mirrorConfig(), brook: target, offsets });
     try {
-      const expected = await readAll(source, "orders", 361);
-      const mirrored = await readAll(target, "source.orders", 361);
+      const expected = await readCommitted(source, "orders", 361, partitions);
+      const mirrored = await readCommitted(target, "source.orders", 361, partitions);
       for (let partition = 0; partition < partitions; partition++) {
         expect(mirrored[partition].map(shape)).toEqual(expected[partition].map(shape));
       }

@@ -2,9 +2,16 @@
 // real context, sends every polled record to the target cluster with an SDK producer (partition, key,
 // value, headers and timestamp as given; Buffers and strings only, no converters), calls commitRecord
 // with where it landed, and remembers each source partition's offset once acknowledged, so that a
-// driver started again with the same `offsets` resumes where the last one stopped.
+// driver started again with the same `offsets` resumes where the last one stopped. Also what such tests
+// check with: a topic's committed records per partition, a record's comparable shape, and waiting.
 
-import { type Brook, type Logger, type RecordMetadata, silentLogger } from "@brook/client";
+import {
+  type Brook,
+  type ConsumedMessage,
+  type Logger,
+  type RecordMetadata,
+  silentLogger,
+} from "@brook/client";
 import { Registry } from "prom-client";
 import type { Headers, SourceConnector, SourceOffset, SourceRecord } from "../../src/api.js";
 import type { ConfigSchema, ConfigValues } from "../../src/config/config-def.js";
@@ -109,4 +116,51 @@ function headerList(headers: Headers): { key: string; value: Buffer | null }[] {
       value: typeof value === "string" ? Buffer.from(value) : value,
     })),
   );
+}
+
+/** Every committed record of a topic, per partition, once there are `count` in all (within 20 s). */
+export async function readCommitted(
+  brook: Brook,
+  topic: string,
+  count: number,
+  partitions: number,
+): Promise<ConsumedMessage[][]> {
+  const consumer = brook.consumer({ isolationLevel: "read_committed", fromBeginning: true, maxWaitMs: 100 });
+  await consumer.assign([{ topic, fromBeginning: true }]);
+  const byPartition: ConsumedMessage[][] = Array.from({ length: partitions }, () => []);
+  const giveUp = setTimeout(() => void consumer.stop(), 20_000);
+  let seen = 0;
+  for await (const message of consumer) {
+    byPartition[message.partition].push(message);
+    if (++seen >= count) break;
+  }
+  clearTimeout(giveUp);
+  await consumer.close();
+  return byPartition;
+}
+
+/** What a copy must keep of a record: key, value, headers (repeated ones in order) and timestamp. */
+export function recordShape({ key, value, headers, timestamp }: ConsumedMessage) {
+  return {
+    key: key?.toString(),
+    value: value?.toString(),
+    headers: Object.fromEntries(
+      Object.entries(headers).map(([name, values]) => [
+        name,
+        (Array.isArray(values) ? values : [values]).map((each) => each?.toString()),
+      ]),
+    ),
+    timestamp,
+  };
+}
+
+/** The probe's first defined answer, asked every 200 ms until timeoutMs. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

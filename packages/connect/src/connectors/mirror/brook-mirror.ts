@@ -1,5 +1,5 @@
-// brook-mirror, the MirrorMaker 2 of Brook: a source connector that copies topics of another Brook
-// cluster into the worker's, as `<alias>.<topic>` with the same partitions, keys, values, headers and
+// brook-mirror, the MirrorMaker 2 of Brook: a source connector that copies topics of another Brook cluster
+// (or, with source.protocol=kafka, of any Kafka-protocol cluster) into the worker's, as `<alias>.<topic>` with the same partitions, keys, values, headers and
 // timestamps, and translates the source's consumer group offsets so that groups can move over.
 
 import { defineSource } from "../../api.js";
@@ -8,7 +8,8 @@ import { MirrorTask } from "./mirror-task.js";
 
 export const brookMirror = defineSource({
   name: "brook-mirror",
-  description: "Mirrors topics and consumer group offsets of another Brook cluster (MirrorMaker 2).",
+  description:
+    "Mirrors topics and consumer group offsets of another Brook or Kafka-protocol cluster (MirrorMaker 2).",
   configSchema: mirrorConfigSchema,
   // The next record of a source partition is its committed offset + 1, exactly.
   canSeek: true,

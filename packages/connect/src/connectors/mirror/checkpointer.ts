@@ -5,13 +5,14 @@
 
 import { type Admin, type Brook, BrookError, type Consumer, type Logger } from "@brook/client";
 import { mirrorLimits } from "./config.js";
+import type { SourceGroups } from "./mirror-source.js";
 import type { MirrorNames } from "./names.js";
 import { decodeOffsetSync } from "./offset-syncs.js";
 import { OffsetTranslator } from "./offset-translation.js";
 import { forwardOnly, translateGroupOffsets } from "./plans.js";
 
 export interface CheckpointerOptions {
-  source: Admin;
+  source: SourceGroups;
   target: Brook;
   targetAdmin: Admin;
   names: MirrorNames;
@@ -40,13 +41,9 @@ export class Checkpointer {
   /** One round: every matching source group's offsets translated and, if enabled, committed. */
   async checkpoint(): Promise<void> {
     const { source, names } = this.options;
-    const groups = (await source.listGroups()).filter(({ groupId }) => names.mirrorsGroup(groupId));
-    for (const { groupId } of groups) {
-      const translated = translateGroupOffsets(
-        await source.fetchOffsets({ groupId }),
-        names,
-        this.translator,
-      );
+    const groups = (await source.listGroups()).filter((groupId) => names.mirrorsGroup(groupId));
+    for (const groupId of groups) {
+      const translated = translateGroupOffsets(await source.fetchOffsets(groupId), names, this.translator);
       if (translated.length === 0) continue;
       this.options.onCheckpoints(translated.length);
       if (this.options.syncGroupOffsets) await this.commit(groupId, translated);

@@ -6,7 +6,14 @@ import type { ConfigSchema, ConfigValues } from "../../config/config-def.js";
 export const mirrorConfigSchema = {
   "source.bootstrap.servers": {
     type: "list",
-    doc: "The source cluster's brokers, host:port, comma-separated; any one that answers is enough.",
+    doc: "The source cluster's brokers, host:port, comma-separated (their Kafka listeners when source.protocol=kafka); any one that answers is enough.",
+    importance: "high",
+  },
+  "source.protocol": {
+    type: "string",
+    doc: "How the source is read: brook (the Brook SDK, gRPC) or kafka (kafkajs over the Kafka protocol: any Kafka-protocol cluster).",
+    default: "brook",
+    choices: ["brook", "kafka"],
     importance: "high",
   },
   "source.cluster.alias": {
@@ -78,4 +85,8 @@ export const mirrorLimits = {
   tickMs: 500,
   /** The source consumer's long-poll wait: how quickly a partition added while idle is fetched. */
   fetchMaxWaitMs: 500,
+  /** Source records read ahead of the task (source.protocol=kafka: fetched, not yet handed on). */
+  recordsQueuedMax: 1_000,
+  /** While that queue is full the Kafka source's fetch waits, heartbeating its group at least this often. */
+  heartbeatWhileFullMs: 1_000,
 } as const;

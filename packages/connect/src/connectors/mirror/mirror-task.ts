@@ -1,15 +1,14 @@
-// One brook-mirror task: it reads its share of the source's topic-partitions (task-split.ts) with a
-// group-less read_committed consumer, from each one's committed source offset, and hands every record on
-// unchanged to its partition of the renamed topic. Acknowledged records feed the offset syncs; a loop
-// ticking every tickMs writes due syncs, updates lag, refreshes topics and (task 0) emits checkpoints.
+// One brook-mirror task: it reads its share of the source's topic-partitions (task-split.ts),
+// read_committed, through a MirrorSource (mirror-source.ts: the Brook SDK or kafkajs), from each one's
+// committed source offset, and hands every record on unchanged to its partition of the renamed topic.
+// Acknowledged records feed the offset syncs; a loop ticking every tickMs writes due syncs, updates lag,
+// refreshes topics and (task 0) emits checkpoints.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type Admin,
-  Brook,
   BrookError,
   type ConsumedMessage,
-  type Consumer,
   type NewTopic,
   type Producer,
   type TopicPartition,
@@ -18,6 +17,7 @@ import type { SentRecord, SourceRecord, SourceTaskContext } from "../../api.js";
 import { Checkpointer } from "./checkpointer.js";
 import { type MirrorConfig, mirrorLimits } from "./config.js";
 import { type MirrorMetrics, mirrorMetrics } from "./metrics.js";
+import { type MirrorSource, openMirrorSource, type PartitionStart } from "./mirror-source.js";
 import { type MirrorNames, mirrorNames } from "./names.js";
 import { encodeOffsetSync, type OffsetSync, OffsetSyncTracker, offsetSyncKey } from "./offset-syncs.js";
 import { planTargetTopics, type SourceTopic } from "./plans.js";
@@ -30,9 +30,8 @@ const syncsQueuedMax = 1_000;
 
 export class MirrorTask {
   private readonly names: MirrorNames;
-  private readonly sourceAdmin: Admin;
+  private readonly source: MirrorSource;
   private readonly targetAdmin: Admin;
-  private readonly consumer: Consumer;
   private readonly syncProducer: Producer;
   private readonly tracker = new OffsetSyncTracker();
   private readonly metrics: MirrorMetrics;
@@ -50,25 +49,14 @@ export class MirrorTask {
   ) {
     const { config, logger } = context;
     this.names = mirrorNames(config);
-    const source = new Brook({
-      brokers: config["source.bootstrap.servers"].map((broker) => broker.trim()),
-      clientId: `${context.connector}-${context.taskId}`,
-      logger,
-    });
-    this.sourceAdmin = source.admin();
+    this.source = openMirrorSource(context);
     this.targetAdmin = context.brook.admin();
-    this.consumer = source.consumer({
-      isolationLevel: "read_committed",
-      fromBeginning: true,
-      autoOffsetReset: "earliest",
-      maxWaitMs: mirrorLimits.fetchMaxWaitMs,
-    });
     this.syncProducer = context.brook.producer();
     this.metrics = mirrorMetrics(context.metrics);
     this.checkpointer =
       context.taskId === 0
         ? new Checkpointer({
-            source: this.sourceAdmin,
+            source: this.source,
             target: context.brook,
             targetAdmin: this.targetAdmin,
             names: this.names,
@@ -95,10 +83,10 @@ export class MirrorTask {
   /** Every record of this task's partitions, as it arrives; ends when the task stops. */
   async *records(): AsyncGenerator<SourceRecord> {
     if (this.stopping.signal.aborted) return;
-    const stop = () => void this.consumer.stop();
+    const stop = () => this.source.stop();
     this.stopping.signal.addEventListener("abort", stop, { once: true });
     try {
-      for await (const message of this.consumer) {
+      for await (const message of this.source.records()) {
         this.updateLag(message, message.offset + 1);
         yield this.toSourceRecord(message);
       }
@@ -133,10 +121,9 @@ export class MirrorTask {
     await this.writeQueuedSyncs().catch(() => undefined);
     await this.writeSyncs(this.tracker.due(Number.POSITIVE_INFINITY)).catch(() => undefined);
     await Promise.allSettled([
-      this.consumer.close(),
+      this.source.close(),
       this.checkpointer?.stop(),
       this.syncProducer.disconnect(),
-      this.sourceAdmin.close(),
       this.targetAdmin.close(),
     ]);
     // Lag readings of partitions this task no longer mirrors would stay frozen in /metrics.
@@ -191,7 +178,7 @@ export class MirrorTask {
       await this.writeSyncs(this.tracker.due(this.now())).catch((error: unknown) =>
         logger.warn({ error }, "brook-mirror could not write offset syncs"),
       );
-      for (const each of this.assigned.values()) this.updateLag(each, this.consumer.position(each));
+      for (const each of this.assigned.values()) this.updateLag(each, this.source.position(each));
       await refresh();
       await checkpoint();
     }
@@ -203,18 +190,12 @@ export class MirrorTask {
    */
   private async refreshTopics(): Promise<void> {
     const { taskId, taskCount } = this.context;
-    const sources: SourceTopic[] = (await this.sourceAdmin.describeTopics())
-      .filter(({ name }) => this.names.mirrorsTopic(name))
-      .map(({ name, partitions, configEntries }) => ({
-        name,
-        partitions: partitions.length,
-        cleanupPolicy: configEntries.find((entry) => entry.name === "cleanup.policy")?.value,
-      }))
-      .filter(({ name, partitions }) =>
+    const sources: SourceTopic[] = (await this.source.topics(this.names.mirrorsTopic)).filter(
+      ({ name, partitions }) =>
         Array.from({ length: partitions }, (_, partition) =>
           ownerTask({ topic: name, partition }, taskCount),
         ).includes(taskId),
-      );
+    );
     const targetPartitions = await this.targetPartitionCounts(
       sources.map(({ name }) => this.names.targetTopic(name)),
     );
@@ -255,21 +236,19 @@ export class MirrorTask {
   private async startReading(partitions: TopicPartition[]): Promise<void> {
     if (partitions.length === 0) return;
     const assignments = await Promise.all(
-      partitions.map(async ({ topic, partition }) => {
+      partitions.map(async ({ topic, partition }): Promise<PartitionStart> => {
         const committed = await this.context.offset({ cluster: this.names.alias, topic, partition });
         const offset = committed?.offset;
-        return typeof offset === "number"
-          ? { topic, partition, offset: offset + 1 }
-          : { topic, partition, fromBeginning: true };
+        return { topic, partition, offset: typeof offset === "number" ? offset + 1 : undefined };
       }),
     );
-    await this.consumer.assign(assignments);
+    await this.source.assign(assignments);
     for (const each of partitions) this.assigned.set(`${each.topic}:${each.partition}`, each);
     this.context.logger.info({ partitions: assignments }, "brook-mirror reads");
   }
 
   private updateLag(topicPartition: TopicPartition, next: number | undefined): void {
-    const end = this.consumer.highWatermark(topicPartition);
+    const end = this.source.highWatermark(topicPartition);
     if (end === undefined || next === undefined) return;
     this.metrics.lag.set(
       {
