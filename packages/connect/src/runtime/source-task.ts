@@ -13,6 +13,7 @@ import type { SentRecord, SourceOffset, SourcePartition, SourceRecord, SourceTas
 import type { ConfigSchema, ConfigValues } from "../config/config-def.js";
 import { applyTransforms } from "../transforms/index.js";
 import { offsetKey } from "./connect-state.js";
+import { landedRecords, type Outgoing, sendBatchMax, topicMessages } from "./source-batches.js";
 import { labelsOf, type TaskDeps, taskContext, toRecordHeaders } from "./task-deps.js";
 import { TopicCreator } from "./topic-creator.js";
 
@@ -22,7 +23,7 @@ const inFlightMax = 10_000;
 const partitionKeysMax = 10_000;
 
 interface Pending {
-  record: SourceRecord;
+  outgoing: Outgoing[];
   sent: Promise<RecordMetadata[]>;
 }
 
@@ -31,6 +32,11 @@ export class SourceTaskRunner {
   /** Source offsets polled since the last commit, by offsets-topic key. */
   private offsets = new Map<string, SourceOffset>();
   private pending: Pending[] = [];
+  /** Records in `pending`. */
+  private pendingRecords = 0;
+  /** Records not yet handed to the producer: the current burst. */
+  private batch: Outgoing[] = [];
+  private flushScheduled = false;
   private transaction: Transaction | undefined;
   private sendFailure: unknown;
   private readonly topics: TopicCreator;
@@ -138,15 +144,40 @@ export class SourceTaskRunner {
     if (message === undefined) return;
     if (this.sendFailure !== undefined) throw this.sendFailure;
     if (!this.topics.knows(message.topic)) await this.topics.ensure(message.topic);
-    const producerRecord = { topic: message.topic, messages: [message] };
-    const sent = this.deps.exactlyOnce
-      ? (this.transaction ?? (await this.openTransaction())).send(producerRecord)
-      : this.producer.send(producerRecord);
+    if (this.deps.exactlyOnce && this.transaction === undefined) await this.openTransaction();
+    const connector = this.deps.plan.connector;
+    // Where a record landed is known per partition run: one whose partition the producer picks goes alone
+    // when the connector wants to hear where each landed.
+    const alone =
+      message.partition === undefined && connector.kind === "source" && connector.commitRecord !== undefined;
+    if (alone) this.flushBatch();
+    this.batch.push({ record, message });
+    if (alone || this.batch.length >= sendBatchMax) this.flushBatch();
+    else if (!this.flushScheduled) {
+      // After the burst: everything poll() yields before it waits for I/O goes out together.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushBatch();
+      });
+    }
+    if (this.pendingRecords >= inFlightMax) await this.settle();
+  }
+
+  /** Hands the batch to the producer (inside the open transaction, under exactly-once). */
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    const outgoing = this.batch;
+    this.batch = [];
+    const record = { topicMessages: topicMessages(outgoing) };
+    const transaction = this.transaction;
+    if (this.deps.exactlyOnce && transaction === undefined) throw new Error("records outside a transaction");
+    const sent = transaction === undefined ? this.producer.sendBatch(record) : transaction.sendBatch(record);
     sent.catch((error: unknown) => {
       this.sendFailure ??= error;
     });
-    this.pending.push({ record, sent });
-    if (this.pending.length >= inFlightMax) await this.settle();
+    this.pending.push({ outgoing, sent });
+    this.pendingRecords += outgoing.length;
   }
 
   /** The offsets-topic key of a source partition; connectors usually repeat a few, so keys are cached. */
@@ -204,18 +235,12 @@ export class SourceTaskRunner {
 
   /** Waits for every record sent so far; tells the connector where each landed (under exactly-once, later). */
   private async settle(): Promise<SentRecord[]> {
+    this.flushBatch();
     const pending = this.pending;
     this.pending = [];
+    this.pendingRecords = 0;
     const landed: SentRecord[] = [];
-    for (const { record, sent } of pending) {
-      const [metadata] = await sent;
-      landed.push({
-        record,
-        topic: metadata.topic,
-        partition: metadata.partition,
-        offset: metadata.baseOffset,
-      });
-    }
+    for (const { outgoing, sent } of pending) landed.push(...landedRecords(outgoing, await sent));
     this.deps.metrics.written.inc(labelsOf(this.deps), landed.length);
     if (!this.deps.exactlyOnce) await this.acknowledge(landed);
     return landed;
@@ -250,6 +275,7 @@ export class SourceTaskRunner {
   private async commitTransaction(offsets: [string, SourceOffset][]): Promise<void> {
     const topic = this.deps.storage.offsetsTopic;
     if (topic === undefined) throw new Error("exactly-once needs the offsets topic");
+    this.flushBatch();
     if (offsets.length === 0 && this.pending.length === 0) return;
     const transaction = await this.openTransaction();
     this.transaction = undefined;
