@@ -3,45 +3,30 @@
 // and concurrent askers each get their own reply (by correlation id); SIGTERM stops a service cleanly and
 // the other takes its partitions; with no service left, an asker gives up after --timeout with one line.
 import { readFileSync } from "node:fs";
-import { Brook, silentLogger } from "@brook/client";
 import { partitionForKey } from "@brook/protocol";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../wait.js";
-import { exec, readmeSteps, type Started, start, step } from "./run.js";
+import { exampleCluster, exec, readmeSteps, type Started, start, step } from "./run.js";
 
 type WordList = Record<string, { name: string; words: Record<string, string> }>;
 const languages: WordList = JSON.parse(
   readFileSync(new URL("../../examples/dictionary/words.json", import.meta.url), "utf8"),
 );
 
-let cluster: Cluster;
-let brook: Brook;
-let env: Record<string, string>;
-const running: Started[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-  brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: silentLogger });
-  env = { BROOK_BOOTSTRAP: cluster.bootstrap };
-}, 60_000);
-afterAll(async () => {
-  await Promise.allSettled(running.map((process) => process.stop()));
-  await cluster?.stop();
-}, 60_000);
+const example = exampleCluster();
 
 const service = step("dictionary", "service.ts").command;
 const ask = (args: string) => `node --import tsx examples/dictionary/ask.ts ${args}`;
 
 function startService(): Started {
-  const started = start(service, env);
-  running.push(started);
+  const started = start(service, example.env);
+  example.running.push(started);
   return started;
 }
 
 /** The partitions each member of the services' group holds, once it has two members holding all three. */
 async function sharedOut(): Promise<number[][]> {
-  const admin = brook.admin();
+  const admin = example.brook.admin();
   try {
     return await waitFor("two services to share the three partitions", 30_000, async () => {
       const { members } = await admin.describeGroup("dictionary-service");
@@ -65,7 +50,7 @@ describe("examples/dictionary", () => {
     const questions = readmeSteps("dictionary").filter(({ command }) => command.includes("ask.ts"));
     expect(questions.length).toBeGreaterThanOrEqual(3);
     for (const { command, prints } of questions) {
-      const { code, output } = await exec(command, env);
+      const { code, output } = await exec(command, example.env);
       expect(output.trim().split("\n"), command).toEqual(prints);
       expect(code, command).toBe(prints[0].includes("is not in the") ? 1 : 0);
     }
@@ -90,7 +75,7 @@ describe("examples/dictionary", () => {
     }
     const results = await Promise.all(
       words.map(({ word, language }, i) =>
-        exec(ask(`${word} --language ${language} --nickname ${nicknames[i]}`), env),
+        exec(ask(`${word} --language ${language} --nickname ${nicknames[i]}`), example.env),
       ),
     );
     results.forEach(({ code, output }, i) => {
@@ -118,7 +103,7 @@ describe("examples/dictionary", () => {
         /answers dictionary-requests partitions \[0,1,2\]\n(?![\s\S]*partitions \[)/.test(first.output()) ||
         undefined,
     );
-    const { code, output } = await exec(ask("gato --language es --nickname carol"), env);
+    const { code, output } = await exec(ask("gato --language es --nickname carol"), example.env);
     expect(output.trim()).toBe(`gato (español): ${languages.es.words.gato}`);
     expect(code).toBe(0);
   }, 60_000);
@@ -126,7 +111,7 @@ describe("examples/dictionary", () => {
   it("with no service running, an asker gives up after --timeout with one clear line", async () => {
     expect(await first.stop()).toBe(0);
     const startedAt = Date.now();
-    const { code, output } = await exec(ask("apple --timeout 2000"), env);
+    const { code, output } = await exec(ask("apple --timeout 2000"), example.env);
     expect(code).toBe(1);
     expect(output.trim()).toBe(
       "no answer within 2 s: is a dictionary service running? (node --import tsx examples/dictionary/service.ts)",

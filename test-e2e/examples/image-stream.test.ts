@@ -4,21 +4,11 @@
 // both programs stop cleanly on SIGTERM.
 import { createHash } from "node:crypto";
 import { get, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodePng } from "./png.js";
-import { type Started, start, step } from "./run.js";
+import { exampleCluster, start, step } from "./run.js";
 
-let cluster: Cluster;
-const running: Started[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-}, 60_000);
-afterAll(async () => {
-  await Promise.allSettled(running.map((process) => process.stop()));
-  await cluster?.stop();
-}, 60_000);
+const example = exampleCluster();
 
 interface Part {
   headers: Record<string, string>;
@@ -73,12 +63,12 @@ function readParts(url: string, count: number, timeoutMs: number): Promise<{ typ
 
 describe("examples/image-stream", () => {
   it("serves the producer's frames to a browser as a multipart stream of distinct PNGs", async () => {
-    const env = { BROOK_BOOTSTRAP: cluster.bootstrap, PORT: "0" }; // PORT=0: a free port, printed
+    const env = { ...example.env, PORT: "0" }; // PORT=0: a free port, printed
     const server = start(step("image-stream", "server.ts").command, env);
-    running.push(server);
+    example.running.push(server);
     const [, url] = await server.waitFor(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
     const producer = start(step("image-stream", "producer.ts").command, env);
-    running.push(producer);
+    example.running.push(producer);
     await producer.waitFor(/sent frame 0 \(\d+ bytes\) to image-frames/);
 
     const page = await fetch(`${url}/`);

@@ -6,6 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { Brook, silentLogger } from "@brook/client";
+import { type Cluster, startCluster } from "@brook/testkit";
+import { afterAll, beforeAll } from "vitest";
 import { waitFor } from "../wait.js";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -117,4 +120,47 @@ export async function exec(
   clearTimeout(timer);
   if (child.signalCode === "SIGKILL") throw new Error(`${command} ran over ${timeoutMs} ms:\n${output()}`);
   return { code, output: output() };
+}
+
+/**
+ * The three-node test cluster an example's test runs against, for the whole file: started before its
+ * tests, stopped after them, with every process in `running` stopped first (by PID). `env` points the
+ * example's commands at the cluster; `brook` is an SDK client of it for the test's own checks.
+ */
+export interface ExampleCluster {
+  readonly cluster: Cluster;
+  readonly brook: Brook;
+  readonly env: Record<string, string>;
+  readonly running: Started[];
+}
+
+export function exampleCluster(): ExampleCluster {
+  let cluster: Cluster | undefined;
+  let brook: Brook | undefined;
+  const running: Started[] = [];
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3 });
+    brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: silentLogger });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.allSettled(running.map((process) => process.stop()));
+    await cluster?.stop();
+  }, 60_000);
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined)
+      throw new Error("the example's cluster is not started yet (use it inside a test)");
+    return value;
+  };
+  return {
+    get cluster() {
+      return started(cluster);
+    },
+    get brook() {
+      return started(brook);
+    },
+    get env() {
+      return { BROOK_BOOTSTRAP: started(cluster).bootstrap };
+    },
+    running,
+  };
 }

@@ -1,30 +1,11 @@
-// examples/running-sum on a three-node cluster, run as its README shows: the app is SIGKILLed while the
-// README's events flow, and started again; the final total is the README's, the exact sum of what
-// was sent, and the output's committed totals never count an event twice: there is exactly one per event,
-// and the n-th is the sum of the venue's first n events in their partition's order.
-import { Brook, silentLogger } from "@brook/client";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec, readmeSteps, type Started, start, step } from "./run.js";
+import { describe, expect, it } from "vitest";
+import { exampleCluster, exec, readmeSteps, type Started, start, step } from "./run.js";
 
-let cluster: Cluster;
-let brook: Brook;
-let env: Record<string, string>;
-const running: Started[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-  brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: silentLogger });
-  env = { BROOK_BOOTSTRAP: cluster.bootstrap };
-}, 60_000);
-afterAll(async () => {
-  await Promise.allSettled(running.map((process) => process.stop()));
-  await cluster?.stop();
-}, 60_000);
+const example = exampleCluster();
 
 function startApp(): Started {
-  const app = start(step("running-sum", "app.ts").command, env);
-  running.push(app);
+  const app = start(step("running-sum", "app.ts").command, example.env);
+  example.running.push(app);
   return app;
 }
 
@@ -33,7 +14,7 @@ async function kill(app: Started): Promise<void> {
   process.kill(app.pid, "SIGKILL");
   // stop() sends nothing to a process that is gone; it waits for the exit, then rejects (it was SIGKILLed).
   await app.stop().catch(() => undefined);
-  running.splice(running.indexOf(app), 1);
+  example.running.splice(example.running.indexOf(app), 1);
 }
 
 /** Every record of `topic` (all partitions, or one), in each partition's order, as key and value. */
@@ -41,7 +22,7 @@ async function readTopic(
   topic: string,
   isolationLevel: "read_committed" | "read_uncommitted",
 ): Promise<{ partition: number; key: string; value: Buffer }[]> {
-  const consumer = brook.consumer({ isolationLevel, maxWaitMs: 100 });
+  const consumer = example.brook.consumer({ isolationLevel, maxWaitMs: 100 });
   await consumer.assign([{ topic, fromBeginning: true }]);
   const ends = await consumer.endOffsets();
   const atEnd = () => ends.every((end) => (consumer.position(end) ?? -1) >= end.offset);
@@ -72,7 +53,7 @@ describe("examples/running-sum", () => {
 
     const first = startApp();
     await first.waitFor(/running-sum \d+ is running/);
-    const sending = exec(send.command, env, 40_000); // 2000 events, 200 a second: about 10 s
+    const sending = exec(send.command, example.env, 40_000); // 2000 events, 200 a second: about 10 s
     let sent = false;
     void sending.finally(() => {
       sent = true;
@@ -89,7 +70,7 @@ describe("examples/running-sum", () => {
     const { code, output } = await sending;
     expect(output.trim().split("\n"), send.command).toEqual(send.prints);
     expect(code).toBe(0);
-    const result = await exec(total.command, env);
+    const result = await exec(total.command, example.env);
     expect(result.output.trim().split("\n"), total.command).toEqual(total.prints);
     expect(result.code).toBe(0);
 

@@ -6,26 +6,14 @@
 // the same records as `speed` and `average` events, a new client first gets the latest of each, and
 // everything stops cleanly on SIGTERM with a client still attached.
 import { get } from "node:http";
-import { Brook, type ConsumedMessage, silentLogger } from "@brook/client";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConsumedMessage } from "@brook/client";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../wait.js";
-import { exec, type Started, start, step } from "./run.js";
+import { exampleCluster, exec, start, step } from "./run.js";
 
-let cluster: Cluster;
-let brook: Brook;
-let env: Record<string, string>;
-const running: Started[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-  brook = new Brook({ brokers: cluster.bootstrap.split(","), logger: silentLogger });
-  env = { BROOK_BOOTSTRAP: cluster.bootstrap, PORT: "0" }; // PORT=0: a free port, printed
-}, 60_000);
-afterAll(async () => {
-  await Promise.allSettled(running.map((process) => process.stop()));
-  await cluster?.stop();
-}, 60_000);
+const example = exampleCluster();
+/** The example's commands, at the cluster; PORT=0: the dashboard takes a free port, and prints it. */
+const env = () => ({ ...example.env, PORT: "0" });
 
 interface Speed {
   truck: string;
@@ -76,7 +64,7 @@ function listen(url: string) {
 
 /** `count` committed records of `topic`, in each partition's order; fails after 30 s with fewer. */
 async function read<T>(topic: string, count: number): Promise<T[]> {
-  const consumer = brook.consumer({ isolationLevel: "read_committed", maxWaitMs: 100 });
+  const consumer = example.brook.consumer({ isolationLevel: "read_committed", maxWaitMs: 100 });
   await consumer.assign([{ topic, fromBeginning: true }]);
   const records: T[] = [];
   const giveUp = setTimeout(() => void consumer.stop(), 30_000);
@@ -96,10 +84,10 @@ const reportsPerMinute = 12; // one every 5 s
 
 describe("examples/trucks", () => {
   it("computes each truck's speed and per-minute average, and streams them to the dashboard", async () => {
-    const app = start(step("trucks", "app.ts").command, env);
-    running.push(app);
-    const server = start(step("trucks", "server.ts").command, env);
-    running.push(server);
+    const app = start(step("trucks", "app.ts").command, env());
+    example.running.push(app);
+    const server = start(step("trucks", "server.ts").command, env());
+    example.running.push(server);
     await app.waitFor(/trucks \d+ is running/);
     const [, url] = await server.waitFor(/serving (http:\/\/127\.0\.0\.1:\d+)\//);
     const page = await fetch(`${url}/`);
@@ -110,7 +98,7 @@ describe("examples/trucks", () => {
     // From a whole minute, so each simulated minute is one window.
     const startMs = Math.floor(Date.now() / 60_000) * 60_000;
     const simulator = `${step("trucks", "simulator.ts").command} --speedup 60 --minutes ${minutes} --start ${new Date(startMs).toISOString()}`;
-    const { code, output } = await exec(simulator, env);
+    const { code, output } = await exec(simulator, env());
     expect(code, output).toBe(0);
     const known = new Map(
       [...output.matchAll(/^(truck-\d\d) \S+ → \S+ at (\d+) km\/h$/gm)].map(([, id, kmh]) => [

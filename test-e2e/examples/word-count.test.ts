@@ -3,22 +3,10 @@
 // the text, counted here); lines stamped in a later minute are counted in their own window, and lines
 // stamped in a window that has closed (past its grace) are dropped.
 import { readFileSync } from "node:fs";
-import { type Cluster, startCluster } from "@brook/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec, readmeSteps, type Started, start, step } from "./run.js";
+import { describe, expect, it } from "vitest";
+import { exampleCluster, exec, readmeSteps, start, step } from "./run.js";
 
-let cluster: Cluster;
-let env: Record<string, string>;
-const running: Started[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3 });
-  env = { BROOK_BOOTSTRAP: cluster.bootstrap };
-}, 60_000);
-afterAll(async () => {
-  await Promise.allSettled(running.map((process) => process.stop()));
-  await cluster?.stop();
-}, 60_000);
+const example = exampleCluster();
 
 const minute = 60_000;
 const poemFile = "examples/word-count/the-road-not-taken.txt";
@@ -48,15 +36,15 @@ function expectedLines(windowStart: number, counts: Map<string, number>): string
 }
 
 async function lines(command: string): Promise<string[]> {
-  const { code, output } = await exec(command, env);
+  const { code, output } = await exec(command, example.env);
   expect(code, `${command}:\n${output}`).toBe(0);
   return output.trim().split("\n");
 }
 
 describe("examples/word-count", () => {
   it("counts the README's text per minute, exactly, and drops lines for a closed window", async () => {
-    const app = start(step("word-count", "app.ts").command, env);
-    running.push(app);
+    const app = start(step("word-count", "app.ts").command, example.env);
+    example.running.push(app);
     await app.waitFor(/word-count \d+ is running/);
 
     // The README's lines, all in one minute: not in the last 15 s of one (each command starts a node).

@@ -16,6 +16,7 @@ import {
   type DrivenSource,
   driveSource,
   eventually,
+  offsetsAroundGap,
   readCommitted,
   recordShape,
 } from "./helpers/drive-source.js";
@@ -144,15 +145,7 @@ describe("brook-mirror with source.protocol=kafka", () => {
 
     // A source group that has read part of each partition; on partition 0 it stands on the gap.
     const sourceRecords = await readCommitted(source, "orders", 301, partitions);
-    const gapAt = sourceRecords[0].findIndex(
-      (message, index) => index > 0 && message.offset > sourceRecords[0][index - 1].offset + 1,
-    );
-    expect(gapAt).toBeGreaterThan(0);
-    const groupCommitted = [
-      sourceRecords[0][gapAt - 1].offset + 1,
-      sourceRecords[1][20].offset,
-      sourceRecords[2][70].offset,
-    ];
+    const groupCommitted = offsetsAroundGap(sourceRecords);
     await commitSourceGroup(sourceAdmin, "app", groupCommitted);
 
     // One task stops mid-stream; two tasks then start from what it had acknowledged.

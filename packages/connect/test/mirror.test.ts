@@ -8,7 +8,13 @@ import { type Cluster, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SourceOffset } from "../src/api.js";
 import { brookMirror, type MirrorConfig } from "../src/connectors/mirror/index.js";
-import { driveSource, eventually, readCommitted, recordShape as shape } from "./helpers/drive-source.js";
+import {
+  driveSource,
+  eventually,
+  offsetsAroundGap,
+  readCommitted,
+  recordShape as shape,
+} from "./helpers/drive-source.js";
 
 let clusters: Cluster[] = [];
 let source: Brook;
@@ -84,15 +90,7 @@ describe("brook-mirror", () => {
 
     // A source group that has read part of each partition; on partition 0 it stands on the gap.
     const sourceRecords = await readCommitted(source, "orders", 301, partitions);
-    const gapAt = sourceRecords[0].findIndex(
-      (message, index) => index > 0 && message.offset > sourceRecords[0][index - 1].offset + 1,
-    );
-    expect(gapAt).toBeGreaterThan(0);
-    const groupCommitted = [
-      sourceRecords[0][gapAt - 1].offset + 1,
-      sourceRecords[1][20].offset,
-      sourceRecords[2][70].offset,
-    ];
+    const groupCommitted = offsetsAroundGap(sourceRecords);
     for (const [partition, offset] of groupCommitted.entries()) {
       await sourceAdmin.resetOffsets({
         groupId: "app",

@@ -7,30 +7,22 @@ const labels = ["connector", "task"] as const;
 
 export class ConnectMetrics {
   readonly registry = new Registry();
-  readonly polled = new Counter({
-    name: "brook_connect_source_records_polled_total",
-    help: "Records a source task polled",
-    labelNames: labels,
-    registers: [this.registry],
-  });
-  readonly written = new Counter({
-    name: "brook_connect_source_records_written_total",
-    help: "Records a source task wrote to Brook (acknowledged)",
-    labelNames: labels,
-    registers: [this.registry],
-  });
-  readonly read = new Counter({
-    name: "brook_connect_sink_records_read_total",
-    help: "Records a sink task read from Brook",
-    labelNames: labels,
-    registers: [this.registry],
-  });
-  readonly put = new Counter({
-    name: "brook_connect_sink_records_put_total",
-    help: "Records a sink task handed to its connector's put()",
-    labelNames: labels,
-    registers: [this.registry],
-  });
+  readonly polled = this.taskCounter(
+    "brook_connect_source_records_polled_total",
+    "Records a source task polled",
+  );
+  readonly written = this.taskCounter(
+    "brook_connect_source_records_written_total",
+    "Records a source task wrote to Brook (acknowledged)",
+  );
+  readonly read = this.taskCounter(
+    "brook_connect_sink_records_read_total",
+    "Records a sink task read from Brook",
+  );
+  readonly put = this.taskCounter(
+    "brook_connect_sink_records_put_total",
+    "Records a sink task handed to its connector's put()",
+  );
   readonly batchSeconds = new Histogram({
     name: "brook_connect_batch_duration_seconds",
     help: "Time of one batch step: a sink's put or flush, a source's offset or transaction commit",
@@ -50,12 +42,10 @@ export class ConnectMetrics {
     labelNames: [...labels, "stage"],
     registers: [this.registry],
   });
-  readonly deadLettered = new Counter({
-    name: "brook_connect_deadletterqueue_records_total",
-    help: "Records a sink task sent to its dead-letter topic",
-    labelNames: labels,
-    registers: [this.registry],
-  });
+  readonly deadLettered = this.taskCounter(
+    "brook_connect_deadletterqueue_records_total",
+    "Records a sink task sent to its dead-letter topic",
+  );
   readonly running = new Gauge({
     name: "brook_connect_tasks_running",
     help: "Tasks running on this worker",
@@ -68,5 +58,10 @@ export class ConnectMetrics {
     for (const metric of [this.polled, this.written, this.read, this.put, this.sinkLag, this.deadLettered]) {
       metric.remove(values);
     }
+  }
+
+  /** A counter per connector and task, in this worker's registry. */
+  private taskCounter(name: string, help: string): Counter<"connector" | "task"> {
+    return new Counter({ name, help, labelNames: labels, registers: [this.registry] });
   }
 }

@@ -2,9 +2,9 @@
 // double from 100 ms up to the max, the task's stop ends the wait at once, and after the timeout the last
 // error is thrown. Anything that is not a RetriableError (or a retriable BrookError) is thrown at once.
 
-import { setTimeout as sleep } from "node:timers/promises";
 import { BrookError, type Logger } from "@brook/client";
 import { RetriableError } from "../api.js";
+import { sleep } from "../sleep.js";
 
 export interface RetryLimits {
   /** -1: for ever; 0: no retry. */
@@ -36,7 +36,7 @@ export async function withRetries<T>(
       if (!isRetriable(error) || outOfTime || signal.aborted) throw error;
       const level = tries >= 5 ? "warn" : "info";
       logger[level]({ error: String(error), tries, retryInMs: delay }, `${what} failed; retrying`);
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      await sleep(delay, signal);
       delay = Math.min(delay * 2, limits.delayMaxMs);
     }
   }

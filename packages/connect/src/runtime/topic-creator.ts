@@ -2,7 +2,7 @@
 // topic.creation.default.*, KIP-158): with the configured partitions and replication factor, or the
 // cluster's defaults. Topics known to exist are remembered (a bounded set).
 
-import { type Admin, type Brook, BrookError } from "@brook/client";
+import { type Admin, type Brook, BrookError, type NewTopic } from "@brook/client";
 
 /** Topic names remembered as existing; past it the set starts again (a lookup costs one admin call). */
 const knownMax = 10_000;
@@ -25,7 +25,10 @@ export class TopicCreator {
     if (this.known.has(topic)) return;
     this.admin ??= this.brook.admin();
     const exists = (await this.admin.listTopics()).includes(topic);
-    if (!exists) await this.create(this.admin, topic);
+    if (!exists) {
+      const { partitions, replicationFactor } = this.defaults;
+      await createTopicIfMissing(this.admin, { topic, numPartitions: partitions, replicationFactor });
+    }
     if (this.known.size >= knownMax) this.known.clear();
     this.known.add(topic);
   }
@@ -33,20 +36,15 @@ export class TopicCreator {
   async close(): Promise<void> {
     await this.admin?.close();
   }
+}
 
-  private async create(admin: Admin, topic: string): Promise<void> {
-    try {
-      await admin.createTopics({
-        topics: [
-          {
-            topic,
-            numPartitions: this.defaults.partitions,
-            replicationFactor: this.defaults.replicationFactor,
-          },
-        ],
-      });
-    } catch (error) {
-      if (!(error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
-    }
+/** Creates a topic; false (and nothing changed) when it exists already, as another worker or task made it. */
+export async function createTopicIfMissing(admin: Admin, topic: NewTopic): Promise<boolean> {
+  try {
+    await admin.createTopics({ topics: [topic] });
+    return true;
+  } catch (error) {
+    if (error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS") return false;
+    throw error;
   }
 }

@@ -12,6 +12,7 @@ import {
   type Logger,
   type Producer,
 } from "@brook/client";
+import { createTopicIfMissing } from "./topic-creator.js";
 
 export interface TopicLogOptions {
   topic: string;
@@ -102,13 +103,8 @@ export class TopicLog {
 export async function ensureCompactedTopic(brook: Brook, topic: string, partitions: number): Promise<void> {
   const admin = brook.admin();
   try {
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: partitions, configEntries: [{ name: "cleanup.policy", value: "compact" }] },
-      ],
-    });
-  } catch (error) {
-    if (!(error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
+    const compact = [{ name: "cleanup.policy", value: "compact" }];
+    await createTopicIfMissing(admin, { topic, numPartitions: partitions, configEntries: compact });
   } finally {
     await admin.close();
   }

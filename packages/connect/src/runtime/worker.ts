@@ -83,6 +83,8 @@ const handOverWaitMs = 5_000;
 
 export class Worker {
   private readonly running = new Map<string, RunningUnit>();
+  /** Plans by connector, with the config JSON each was made from (as many as the config table holds). */
+  private readonly planCache = new Map<string, { configJson: string; plan: ConnectorPlan | Error }>();
   /** Tasks this worker owns but waits to start until their previous owner let go: since when. */
   private readonly waitingSince = new Map<string, number>();
   private reconciling: Promise<void> | undefined;
@@ -203,20 +205,33 @@ export class Worker {
     return (this.options.clock ?? Date.now)();
   }
 
+  /**
+   * Each connector's plan (or why its config does not parse). Reconciles run every second, so a plan is
+   * made again only when its connector's config changed; plans of deleted connectors are dropped.
+   */
   private plans(): Map<string, ConnectorPlan | Error> {
     const plans = new Map<string, ConnectorPlan | Error>();
     for (const [name, entry] of this.options.storage.configs.connectors) {
-      try {
-        plans.set(name, planConnector({ ...entry.config, name }, this.options.plugins));
-      } catch (error) {
-        plans.set(name, error instanceof Error ? error : new Error(String(error)));
-      }
+      const configJson = JSON.stringify(entry.config);
+      const cached = this.planCache.get(name);
+      const plan = cached?.configJson === configJson ? cached.plan : this.plan(name, entry);
+      this.planCache.set(name, { configJson, plan });
+      plans.set(name, plan);
     }
+    for (const name of this.planCache.keys()) if (!plans.has(name)) this.planCache.delete(name);
     return plans;
   }
 
+  private plan(name: string, entry: ConnectorEntry): ConnectorPlan | Error {
+    try {
+      return planConnector({ ...entry.config, name }, this.options.plugins);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
   private mustRestart(running: RunningUnit, entry: ConnectorEntry): boolean {
-    if (running.configJson !== JSON.stringify(entry.config)) return true;
+    if (running.configJson !== this.planCache.get(running.unit.connector)?.configJson) return true;
     if (running.paused !== (entry.targetState === "PAUSED")) return true;
     const { task } = running.unit;
     if (task !== undefined && entry.taskRestarts.get(task) !== running.taskRestartId) return true;
@@ -233,7 +248,7 @@ export class Worker {
     const paused = entry.targetState === "PAUSED";
     const running: RunningUnit = {
       unit,
-      configJson: JSON.stringify(entry.config),
+      configJson: this.planCache.get(unit.connector)?.configJson ?? JSON.stringify(entry.config),
       paused,
       restartId: entry.restart?.id,
       taskRestartId: task === undefined ? undefined : entry.taskRestarts.get(task),

@@ -164,3 +164,16 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * Offsets a source group could have committed on three partitions read by readCommitted: on partition 0
+ * right after the last record before a gap (a transaction's markers, an aborted transaction), so that
+ * translating it must cross the gap; on partitions 1 and 2 mid-way.
+ */
+export function offsetsAroundGap(records: ConsumedMessage[][]): number[] {
+  const gapAt = records[0].findIndex(
+    (message, index) => index > 0 && message.offset > records[0][index - 1].offset + 1,
+  );
+  if (gapAt <= 0) throw new Error("partition 0 of the source has no gap to stand on");
+  return [records[0][gapAt - 1].offset + 1, records[1][20].offset, records[2][70].offset];
+}

@@ -12,7 +12,7 @@ import {
   type SourceTaskContext,
 } from "../../api.js";
 import type { ConfigValues } from "../../config/config-def.js";
-import { sleep } from "../sleep.js";
+import { sleep } from "../../sleep.js";
 import { type Line, LineSplitter } from "./line-splitter.js";
 
 /** Bytes asked of the file per read. */

@@ -5,7 +5,7 @@
 
 import { defineSink, RetriableError, type SinkRecord, type SinkTaskContext } from "../../api.js";
 import type { ConfigValues } from "../../config/config-def.js";
-import { sleep } from "../sleep.js";
+import { sleep } from "../../sleep.js";
 import { bodyExcerpt, describeError, parseHeaders, requestSignal } from "./http-common.js";
 
 /** Buffered batches past which put sends without waiting for flush. */

@@ -5,7 +5,7 @@
 
 import { defineSource, type SourcePartition, type SourceRecord, type SourceTaskContext } from "../../api.js";
 import type { ConfigValues } from "../../config/config-def.js";
-import { sleep } from "../sleep.js";
+import { sleep } from "../../sleep.js";
 import { describeError, parseHeaders, parsePath, readBody, requestSignal, valueAt } from "./http-common.js";
 import { SeenKeys } from "./seen-keys.js";
 

@@ -5,15 +5,9 @@
 // refreshes topics and (task 0) emits checkpoints.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type Admin,
-  BrookError,
-  type ConsumedMessage,
-  type NewTopic,
-  type Producer,
-  type TopicPartition,
-} from "@brook/client";
+import type { Admin, ConsumedMessage, Producer, TopicPartition } from "@brook/client";
 import type { SentRecord, SourceRecord, SourceTaskContext } from "../../api.js";
+import { createTopicIfMissing } from "../../runtime/topic-creator.js";
 import { Checkpointer } from "./checkpointer.js";
 import { type MirrorConfig, mirrorLimits } from "./config.js";
 import { type MirrorMetrics, mirrorMetrics } from "./metrics.js";
@@ -71,7 +65,7 @@ export class MirrorTask {
 
   /** Creates the offset-syncs topic if missing, takes this task's partitions, starts the tick loop. */
   async start(): Promise<void> {
-    await createIfMissing(this.targetAdmin, {
+    await createTopicIfMissing(this.targetAdmin, {
       topic: this.context.config["offset-syncs.topic"],
       numPartitions: 1,
     });
@@ -201,7 +195,7 @@ export class MirrorTask {
     );
     const plan = planTargetTopics(sources, targetPartitions, this.names);
     for (const topic of plan.create) {
-      if (await createIfMissing(this.targetAdmin, topic))
+      if (await createTopicIfMissing(this.targetAdmin, topic))
         targetPartitions.set(topic.topic, topic.numPartitions ?? 1);
     }
     for (const grow of plan.grow) {
@@ -276,16 +270,5 @@ export class MirrorTask {
         partition: 0,
       })),
     });
-  }
-}
-
-/** Creates a topic; false (and nothing done) when it already exists. */
-async function createIfMissing(admin: Admin, topic: NewTopic): Promise<boolean> {
-  try {
-    await admin.createTopics({ topics: [topic] });
-    return true;
-  } catch (error) {
-    if (error instanceof BrookError && error.code === "TOPIC_ALREADY_EXISTS") return false;
-    throw error;
   }
 }

@@ -3,11 +3,11 @@
 // its timestamp column, or both (mode). A restarted task resumes right after its committed offset, so no
 // row is read twice or skipped; the tables are shared among the tasks.
 
-import { setTimeout as delay } from "node:timers/promises";
 import type pg from "pg";
 import type { Counter } from "prom-client";
 import { defineSource, type SourcePartition, type SourceRecord, type SourceTaskContext } from "../../api.js";
 import type { ConfigSchema, ConfigValues } from "../../config/config-def.js";
+import { sleep } from "../../sleep.js";
 import { classify } from "./errors.js";
 import { connectorCounter, openPool } from "./pool.js";
 import {
@@ -199,13 +199,6 @@ function recordOf(state: SourceState, reader: TableReader, row: Record<string, u
     value: rowValue(row),
   };
   return record;
-}
-
-/** Waits ms, or less when the task stops. */
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await delay(ms, undefined, { signal }).catch((error: unknown) => {
-    if (!signal.aborted) throw error;
-  });
 }
 
 async function* poll(state: SourceState): AsyncGenerator<SourceRecord> {

@@ -1,4 +1,4 @@
-// The connectors' one timer: a sleep that ends at once when the task's signal aborts, so a source waiting
+// The one timer of connectors and the runtime's retries: a sleep that ends at once when the task's signal aborts, so a source waiting
 // between polls or a sink backing off never holds up a stopping task.
 
 import { setTimeout as delay } from "node:timers/promises";
