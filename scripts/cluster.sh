@@ -50,6 +50,10 @@ up() {
       node -e 'console.log(require("node:crypto").randomUUID())' >"$root/cluster.id"
     fi
   fi
+  # One cluster secret for every node (node identity, docs/security.md), made once and kept private.
+  if [ ! -f "$root/cluster.secret" ]; then
+    (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))' >"$root/cluster.secret")
+  fi
   for id in $(seq 1 "$nodes"); do
     dir=$root/node-$id
     mkdir -p "$dir/data"
@@ -60,6 +64,7 @@ up() {
     offset=$(( shift_ports + (id - 1) * 100 ))
     BROOK_NODE_ID=$id BROOK_ROLES=broker,controller BROOK_DATA_DIR=$dir/data \
       BROOK_CONTROLLER_QUORUM_VOTERS=$voters BROOK_CLUSTER_ID=$(cat "$root/cluster.id") \
+      BROOK_CLUSTER_SECRET_FILE=$root/cluster.secret \
       BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) \
       BROOK_KAFKA_PORT=$((9094 + offset)) BROOK_HTTP_PORT=$((9644 + offset)) \
       nohup $brook server >>"$dir/node.log" 2>&1 &

@@ -156,7 +156,11 @@ describe("broker failure on a three-node cluster", () => {
     await allBrokersAlive();
     const controllerId = await activeController();
     const node = cluster.nodes.find((n) => n.id === controllerId) as NodeHandle;
-    const controller = rawController(`127.0.0.1:${node.controllerPort}`);
+    // Holding the cluster secret, as node 2 itself: node identity passes, the live session still refuses.
+    const controller = rawController(`127.0.0.1:${node.controllerPort}`, {
+      nodeId: 2,
+      clusterSecretFile: cluster.clusterSecretFile,
+    });
     try {
       const error = await controller
         .call("RegisterBroker", { brokerId: 2, incarnationId: "intruder", host: "127.0.0.1", port: 1 })
@@ -179,7 +183,11 @@ describe("broker failure on a three-node cluster", () => {
     const controllerId = await activeController();
     const node = cluster.nodes.find((n) => n.id === controllerId) as NodeHandle;
     const [partition] = await createTopic(node, "alter-isr");
-    const controller = rawController(`127.0.0.1:${node.controllerPort}`);
+    // As the partition's leader (node identity with the cluster secret): only it may change the ISR.
+    const controller = rawController(`127.0.0.1:${node.controllerPort}`, {
+      nodeId: partition.leader,
+      clusterSecretFile: cluster.clusterSecretFile,
+    });
     try {
       const request = {
         topic: "alter-isr",

@@ -1,10 +1,13 @@
 // Raw gRPC calls for end-to-end tests that must send what the SDK never would.
+import { readFileSync } from "node:fs";
 import {
+  type ChannelSecurity,
   createBrokerClient,
   createControllerClient,
   fromServiceError,
   type MetadataResponse__Output,
 } from "@brook/protocol";
+import { clusterSecretKey } from "@brook/security";
 
 export type Call = <Res>(method: string, request: unknown) => Promise<Res>;
 
@@ -26,13 +29,26 @@ function raw(client: Closable): { call: Call; close(): void } {
   return { call, close: () => client.close() };
 }
 
-export function rawBroker(address: string): { call: Call; close(): void } {
-  return raw(createBrokerClient(address));
+/** Who a raw client calls as: nobody (a client), or node `nodeId` holding the cluster secret. */
+export interface AsNode {
+  readonly nodeId: number;
+  readonly clusterSecretFile: string;
+}
+
+function securityOf(asNode: AsNode | undefined): ChannelSecurity {
+  if (asNode === undefined) return {};
+  return {
+    node: { nodeId: asNode.nodeId, key: clusterSecretKey(readFileSync(asNode.clusterSecretFile, "utf8")) },
+  };
+}
+
+export function rawBroker(address: string, asNode?: AsNode): { call: Call; close(): void } {
+  return raw(createBrokerClient(address, securityOf(asNode)));
 }
 
 /** The Controller service, on a node's controller port. */
-export function rawController(address: string): { call: Call; close(): void } {
-  return raw(createControllerClient(address));
+export function rawController(address: string, asNode?: AsNode): { call: Call; close(): void } {
+  return raw(createControllerClient(address, securityOf(asNode)));
 }
 
 /** One Broker call on a node; undefined when it fails (the node may be dead or electing). */

@@ -5,8 +5,12 @@
 
 import type { MetadataImage } from "@brook/metadata";
 import {
+  anonymousCallerOf,
   type BrokerHandlers,
   BrookError,
+  type Caller,
+  type CallerOf,
+  type ChannelSecurity,
   type Clock,
   type CreatePartitionsRequest__Output,
   type CreatePartitionsResponse,
@@ -25,6 +29,7 @@ import {
   type OffsetForLeaderEpochResponse,
   type ProduceRequest__Output,
   type ProduceResponse,
+  requireNode,
   serveCalls,
   systemClock,
   toServiceError,
@@ -101,6 +106,10 @@ export interface BrokerOptions {
   readonly txnMarkers?: TxnMarkerChannel;
   /** Where the data path reports for metrics; default: nowhere. */
   readonly observer?: BrokerObserver;
+  /** Who a gRPC call comes from (node identity, user credentials); default: everyone anonymous. */
+  readonly callerOf?: CallerOf;
+  /** How this broker's replica fetchers secure their channels to leaders (TLS, node identity). */
+  readonly peerSecurity?: ChannelSecurity;
 }
 
 /** What a front end (gRPC, Kafka) may ask of the broker; see Broker.api. */
@@ -114,16 +123,20 @@ export interface BrokerApi {
   /** The active controller as last known; -1 when none is. */
   activeControllerId(): number;
   produce(request: ProduceRequest__Output): Promise<ProduceResponse>;
-  fetch(request: FetchRequest__Output): Promise<FetchResponse>;
+  /** A replica fetch (replica_id > 0) only from the node it names. */
+  fetch(request: FetchRequest__Output, caller: Caller): Promise<FetchResponse>;
   listOffsets(request: ListOffsetsRequest__Output): ListOffsetsResponse;
-  offsetForLeaderEpoch(request: OffsetForLeaderEpochRequest__Output): OffsetForLeaderEpochResponse;
+  offsetForLeaderEpoch(
+    request: OffsetForLeaderEpochRequest__Output,
+    caller: Caller,
+  ): OffsetForLeaderEpochResponse;
   initProducerId(request: InitProducerIdRequest__Output): Promise<InitProducerIdResponse>;
   createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
   deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
   createPartitions(request: CreatePartitionsRequest__Output): Promise<CreatePartitionsResponse>;
   describeCluster(): Promise<DescribeClusterResponse>;
   /** Broker to broker: append transaction markers on partitions this broker leads. */
-  writeTxnMarkers(request: WriteTxnMarkersRequest__Output): Promise<WriteTxnMarkersResponse>;
+  writeTxnMarkers(request: WriteTxnMarkersRequest__Output, caller: Caller): Promise<WriteTxnMarkersResponse>;
   readonly groups: GroupHandlers;
   readonly transactions: TransactionHandlers;
 }
@@ -152,6 +165,7 @@ export class Broker {
   private readonly groupHandlers: GroupHandlers;
   private readonly transactionCoordinator: TransactionCoordinator;
   private readonly transactionHandlers: TransactionHandlers;
+  private readonly callerOf: CallerOf;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
    * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
@@ -179,7 +193,9 @@ export class Broker {
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
       logCleaner: options.logCleaner,
       fetcher: options.replicaFetcher,
+      peerSecurity: options.peerSecurity,
     });
+    this.callerOf = options.callerOf ?? anonymousCallerOf;
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,
@@ -295,7 +311,7 @@ export class Broker {
   private markerChannel(selfId: number, remote: TxnMarkerChannel | undefined): TxnMarkerChannel {
     return {
       writeTxnMarkers: (brokerId, request) => {
-        if (brokerId === selfId) return this.api.writeTxnMarkers(request);
+        if (brokerId === selfId) return writeTxnMarkers(this.context, request);
         if (remote === undefined) {
           return Promise.reject(
             new BrookError("BROKER_NOT_AVAILABLE", `broker ${selfId} has no channel to broker ${brokerId}`),
@@ -317,15 +333,25 @@ export class Broker {
       observer: ctx.observer,
       activeControllerId: () => ctx.controller.activeControllerId(),
       produce: (request) => produce(ctx, request),
-      fetch: (request) => fetch(ctx, request),
+      fetch: (request, caller) => {
+        if (request.replicaId > 0) requireNode(caller, "a replica fetch", request.replicaId);
+        return fetch(ctx, request);
+      },
       listOffsets: (request) => listOffsets(ctx, request),
-      offsetForLeaderEpoch: (request) => offsetForLeaderEpoch(ctx, request),
+      offsetForLeaderEpoch: (request, caller) => {
+        if (request.replicaId > 0)
+          requireNode(caller, "a follower's OffsetForLeaderEpoch", request.replicaId);
+        return offsetForLeaderEpoch(ctx, request);
+      },
       initProducerId: (request) => initProducerId(ctx, request, this.transactionCoordinator),
       createTopics: (request) => createTopics(ctx, request),
       deleteTopics: (request) => deleteTopics(ctx, request),
       createPartitions: (request) => createPartitions(ctx, request),
       describeCluster: () => describeCluster(ctx),
-      writeTxnMarkers: (request) => writeTxnMarkers(ctx, request),
+      writeTxnMarkers: (request, caller) => {
+        requireNode(caller, "WriteTxnMarkers");
+        return writeTxnMarkers(ctx, request);
+      },
       groups: this.groupHandlers,
       transactions: this.transactionHandlers,
     };
@@ -336,11 +362,12 @@ export class Broker {
     const api = this.api;
     const groups = this.groupHandlers;
     const transactions = this.transactionHandlers;
+    const callerOf = this.callerOf;
     const unaryHandlers = timed(ctx.observer, {
       Produce: unary((request) => api.produce(request)),
-      Fetch: unary((request) => api.fetch(request)),
+      Fetch: unary((request, call) => api.fetch(request, callerOf(call))),
       ListOffsets: unary(async (request) => api.listOffsets(request)),
-      OffsetForLeaderEpoch: unary(async (request) => api.offsetForLeaderEpoch(request)),
+      OffsetForLeaderEpoch: unary(async (request, call) => api.offsetForLeaderEpoch(request, callerOf(call))),
       InitProducerId: unary((request) => api.initProducerId(request)),
       Metadata: unary(async (request) => metadata(ctx, request)),
       CreateTopics: unary((request) => api.createTopics(request)),
@@ -364,15 +391,29 @@ export class Broker {
       AddPartitionsToTxn: unary((request) => transactions.addPartitionsToTxn(request)),
       AddOffsetsToTxn: unary((request) => transactions.addOffsetsToTxn(request)),
       EndTxn: unary((request) => transactions.endTxn(request)),
-      WriteTxnMarkers: unary((request) => api.writeTxnMarkers(request)),
+      WriteTxnMarkers: unary((request, call) => api.writeTxnMarkers(request, callerOf(call))),
       ListTransactions: unary((request) => transactions.listTransactions(request)),
       DescribeTransactions: unary((request) => transactions.describeTransactions(request)),
     });
     return {
       ...unaryHandlers,
       // Each request on the stream is timed under the unary method it stands for.
-      Calls: (call) =>
-        serveCalls(call, api, (method, seconds, failed) => ctx.observer.requestDone(method, seconds, failed)),
+      Calls: (call) => {
+        let caller: Caller;
+        try {
+          caller = callerOf(call);
+        } catch (error) {
+          call.emit("error", toServiceError(error));
+          return;
+        }
+        const handlers = {
+          produce: (request: ProduceRequest__Output) => api.produce(request),
+          fetch: (request: FetchRequest__Output) => api.fetch(request, caller),
+        };
+        serveCalls(call, handlers, (method, seconds, failed) =>
+          ctx.observer.requestDone(method, seconds, failed),
+        );
+      },
     };
   }
 

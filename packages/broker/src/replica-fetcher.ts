@@ -14,6 +14,7 @@ import {
   type BrokerClient,
   BrookError,
   CallStream,
+  type ChannelSecurity,
   createBrokerClient,
   type FetchRequest,
   type FetchResponse__Output,
@@ -54,6 +55,7 @@ export class ReplicaFetcherManager {
     private readonly brokerId: number,
     private readonly logger: Logger,
     private readonly options: ReplicaFetcherOptions = defaultReplicaFetcherOptions,
+    private readonly security: ChannelSecurity = {},
   ) {}
 
   /** After each image: which local partitions follow which leader, at which address. */
@@ -83,6 +85,7 @@ export class ReplicaFetcherManager {
           leaderId,
           `${leader.host}:${leader.port}`,
           this.options,
+          this.security,
           this.logger.child({ leaderId }),
         );
         this.fetchers.set(leaderId, fetcher);
@@ -130,9 +133,10 @@ class ReplicaFetcher {
     readonly leaderId: number,
     readonly address: string,
     private readonly options: ReplicaFetcherOptions,
+    security: ChannelSecurity,
     private readonly logger: Logger,
   ) {
-    this.client = createBrokerClient(address);
+    this.client = createBrokerClient(address, security);
     this.stream = new CallStream(this.client);
     void this.run();
   }

@@ -9,7 +9,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type MetadataImage, resolveTopicConfig, type TopicImage } from "@brook/metadata";
-import { type AlterPartitionRequest__Output, asBrookError, BrookError, type Clock } from "@brook/protocol";
+import {
+  type AlterPartitionRequest__Output,
+  asBrookError,
+  BrookError,
+  type ChannelSecurity,
+  type Clock,
+} from "@brook/protocol";
 import { nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 import { defaultLogCleanerConfig, LogCleaner, type LogCleanerConfig } from "./log-cleaner.js";
@@ -46,6 +52,8 @@ export interface ReplicaManagerOptions {
   /** Kafka's replica.lag.time.max.ms. */
   readonly replicaLagTimeMaxMs?: number;
   readonly fetcher?: ReplicaFetcherOptions;
+  /** How fetchers secure their channels to leaders (TLS, node identity). */
+  readonly peerSecurity?: ChannelSecurity;
   /** The log cleaner of compacted topics (docs/compaction.md). */
   readonly logCleaner?: Partial<LogCleanerConfig>;
 }
@@ -97,7 +105,12 @@ export class ReplicaManager {
       alterPartition,
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
     };
-    this.fetchers = new ReplicaFetcherManager(options.brokerId, options.logger, options.fetcher);
+    this.fetchers = new ReplicaFetcherManager(
+      options.brokerId,
+      options.logger,
+      options.fetcher,
+      options.peerSecurity,
+    );
     this.cleaner = new LogCleaner(
       () => this.partitions.values(),
       { ...defaultLogCleanerConfig, ...options.logCleaner },

@@ -60,6 +60,10 @@ export interface RaftMetadataLogOptions {
   readonly snapshotEntries?: number;
   /** Other gRPC services to serve on the Raft transport's port (e.g. the Controller service). */
   readonly extraServices?: GrpcTransportOptions["extraServices"];
+  /** TLS, node identity and who may send Raft messages (GrpcTransportOptions). */
+  readonly serverCredentials?: GrpcTransportOptions["serverCredentials"];
+  readonly peerSecurity?: GrpcTransportOptions["peerSecurity"];
+  readonly callerNode?: GrpcTransportOptions["callerNode"];
   /** Where this member logs its Raft role and leader changes (elections). */
   readonly logger?: ControllerLogger;
 }
@@ -121,6 +125,9 @@ export class RaftMetadataLog implements MetadataLog {
       listen,
       peers: options.voters,
       extraServices: options.extraServices,
+      serverCredentials: options.serverCredentials,
+      peerSecurity: options.peerSecurity,
+      callerNode: options.callerNode,
     });
     const records = new MetadataRecords();
     let node: RaftNode;
@@ -299,6 +306,17 @@ export class RaftMetadataLog implements MetadataLog {
  */
 export class MetadataRecords implements StateMachine {
   readonly listeners = new Set<CommitListener>();
+
+  /** An entry every member can decode: anything else is refused when proposed, never committed. */
+  isValidEntry(data: Uint8Array): boolean {
+    try {
+      decodeEntry(data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   readonly snapshotListeners = new Set<SnapshotListener>();
   /** The image at the latest snapshot taken or restored; the records up to its offset are only in it. */
   private base: MetadataImage = MetadataImage.empty;

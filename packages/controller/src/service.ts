@@ -11,6 +11,7 @@ import {
   type BrokerHeartbeatRequest__Output,
   type BrokerHeartbeatResponse,
   BrookError,
+  type CallerOf,
   type ControllerHandlers,
   type CreatePartitionsRequest__Output,
   type CreatePartitionsResponse,
@@ -24,6 +25,8 @@ import {
   noError,
   type RegisterBrokerRequest__Output,
   type RegisterBrokerResponse,
+  requireNode,
+  type SurfaceCall,
   toWireError,
   unary,
 } from "@brook/protocol";
@@ -127,18 +130,61 @@ function waitForOffset(controller: Controller, offset: number, timeoutMs: number
   });
 }
 
-export function controllerHandlers(controller: Controller): ControllerHandlers {
+/**
+ * The Controller service is for the cluster's own nodes: every call but the two read-only descriptions
+ * must come from an authenticated node (callerOf), and one that names a broker (registration, heartbeat,
+ * an ISR change, producer ids) only from that broker. A client that reaches the controller port can then
+ * neither register as a live broker nor shrink or widen an ISR (docs/security.md).
+ */
+export function controllerHandlers(controller: Controller, callerOf: CallerOf): ControllerHandlers {
+  const fromNode =
+    <Req, Res>(
+      what: string,
+      claimed: (request: Req) => number | undefined,
+      handler: (request: Req) => Promise<Res>,
+    ) =>
+    (request: Req, call: SurfaceCall): Promise<Res> => {
+      requireNode(callerOf(call), what, claimed(request));
+      return handler(request);
+    };
+  const anyNode = () => undefined;
   return {
-    CreateTopics: unary((request) => createTopics(controller, request)),
-    DeleteTopics: unary((request) => deleteTopics(controller, request)),
-    FetchMetadata: unary((request) => fetchMetadata(controller, request)),
-    RegisterBroker: unary((request) => registerBroker(controller, request)),
-    BrokerHeartbeat: unary((request) => brokerHeartbeat(controller, request)),
-    AlterPartition: unary((request) => alterPartition(controller, request)),
+    CreateTopics: unary(fromNode("CreateTopics", anyNode, (request) => createTopics(controller, request))),
+    DeleteTopics: unary(fromNode("DeleteTopics", anyNode, (request) => deleteTopics(controller, request))),
+    FetchMetadata: unary(fromNode("FetchMetadata", anyNode, (request) => fetchMetadata(controller, request))),
+    RegisterBroker: unary(
+      fromNode(
+        "RegisterBroker",
+        (request) => request.brokerId,
+        (request) => registerBroker(controller, request),
+      ),
+    ),
+    BrokerHeartbeat: unary(
+      fromNode(
+        "BrokerHeartbeat",
+        (request) => request.brokerId,
+        (request) => brokerHeartbeat(controller, request),
+      ),
+    ),
+    AlterPartition: unary(
+      fromNode(
+        "AlterPartition",
+        (request) => request.leaderId,
+        (request) => alterPartition(controller, request),
+      ),
+    ),
     DescribeQuorum: unary(async () => describeQuorum(controller)),
     DescribeController: unary(async () => controller.describeSelf()),
-    AllocateProducerIds: unary((request) => allocateProducerIds(controller, request)),
-    CreatePartitions: unary((request) => createPartitions(controller, request)),
+    AllocateProducerIds: unary(
+      fromNode(
+        "AllocateProducerIds",
+        (request) => request.brokerId,
+        (request) => allocateProducerIds(controller, request),
+      ),
+    ),
+    CreatePartitions: unary(
+      fromNode("CreatePartitions", anyNode, (request) => createPartitions(controller, request)),
+    ),
   };
 }
 

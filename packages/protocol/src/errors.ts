@@ -63,6 +63,14 @@ export const ErrorCode = {
   TRANSACTIONAL_ID_NOT_FOUND: "TRANSACTIONAL_ID_NOT_FOUND",
   OPERATION_NOT_ATTEMPTED: "OPERATION_NOT_ATTEMPTED",
   UNSTABLE_OFFSET_COMMIT: "UNSTABLE_OFFSET_COMMIT",
+  CLUSTER_AUTHORIZATION_FAILED: "CLUSTER_AUTHORIZATION_FAILED",
+  TOPIC_AUTHORIZATION_FAILED: "TOPIC_AUTHORIZATION_FAILED",
+  GROUP_AUTHORIZATION_FAILED: "GROUP_AUTHORIZATION_FAILED",
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  SASL_AUTHENTICATION_FAILED: "SASL_AUTHENTICATION_FAILED",
+  UNSUPPORTED_SASL_MECHANISM: "UNSUPPORTED_SASL_MECHANISM",
+  ILLEGAL_SASL_STATE: "ILLEGAL_SASL_STATE",
+  RESOURCE_LIMIT_REACHED: "RESOURCE_LIMIT_REACHED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -403,6 +411,51 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     retriable: true,
     message:
       "A transaction that commits an offset of this group for the partition has not committed or aborted yet, so the committed offset is about to change; retry shortly.",
+  },
+  // Kafka's CLUSTER_AUTHORIZATION_FAILED: a request only the cluster's own nodes (or a principal allowed
+  // ClusterAction) may make, such as a replica fetch or an ISR change, from a caller that is not one.
+  CLUSTER_AUTHORIZATION_FAILED: {
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    retriable: false,
+    message: "Not authorized for that cluster operation.",
+  },
+  TOPIC_AUTHORIZATION_FAILED: {
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    retriable: false,
+    message: "Not authorized to access that topic; ask an administrator for an ACL (brook acl add).",
+  },
+  GROUP_AUTHORIZATION_FAILED: {
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    retriable: false,
+    message: "Not authorized to access that consumer group; ask an administrator for an ACL (brook acl add).",
+  },
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: {
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    retriable: false,
+    message: "Not authorized to use that transactional id; ask an administrator for an ACL (brook acl add).",
+  },
+  SASL_AUTHENTICATION_FAILED: {
+    grpcStatus: GrpcStatus.UNAUTHENTICATED,
+    retriable: false,
+    message:
+      "Authentication failed: wrong user name or password, or no credentials where the listener requires them.",
+  },
+  UNSUPPORTED_SASL_MECHANISM: {
+    grpcStatus: GrpcStatus.UNAUTHENTICATED,
+    retriable: false,
+    message: "The listener does not offer that SASL mechanism; use SCRAM-SHA-256 or SCRAM-SHA-512.",
+  },
+  ILLEGAL_SASL_STATE: {
+    grpcStatus: GrpcStatus.FAILED_PRECONDITION,
+    retriable: false,
+    message: "A SASL message arrived out of order for this connection's authentication.",
+  },
+  // A bounded table or queue is full (connections, requests in flight, groups, producer ids): the caller
+  // is told which one, and may retry once load falls.
+  RESOURCE_LIMIT_REACHED: {
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    retriable: true,
+    message: "A server-side limit was reached; retry later, or ask an administrator to raise it.",
   },
 };
 

@@ -13,6 +13,7 @@ import type { ControllerClient } from "./generated/brook/v1/Controller.js";
 import type { Error__Output as WireError } from "./generated/brook/v1/Error.js";
 import type { ProtoGrpcType as ControllerProto } from "./generated/controller.js";
 import type { ProtoGrpcType as RaftProto } from "./generated/raft.js";
+import { type NodeIdentity, nodeTokenInterceptor } from "./node-auth.js";
 
 // src/ and dist/ sit at the same depth, so this resolves to <repo>/proto from both.
 const protoDir = fileURLToPath(new URL("../../../proto/", import.meta.url));
@@ -62,19 +63,48 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   "grpc-node.flow_control_window": 8 * 1024 * 1024,
 };
 
-export function createBrokerClient(address: string): BrokerClient {
-  return new loaded.brook.v1.Broker(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+/**
+ * How a client channel is secured: TLS credentials (default: plaintext), and who it calls as: a node
+ * (node identity, for calls between nodes) and any other interceptors (a user's credentials).
+ */
+export interface ChannelSecurity {
+  readonly credentials?: grpc.ChannelCredentials;
+  readonly node?: NodeIdentity;
+  readonly interceptors?: readonly grpc.Interceptor[];
 }
 
-export function createControllerClient(address: string): ControllerClient {
-  return new loaded.brook.v1.Controller(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+function clientOptions(security: ChannelSecurity, options: grpc.ChannelOptions): grpc.ClientOptions {
+  const interceptors = [...(security.interceptors ?? [])];
+  if (security.node) interceptors.push(nodeTokenInterceptor(security.node));
+  return interceptors.length === 0 ? options : { ...options, interceptors };
+}
+
+function credentialsOf(security: ChannelSecurity): grpc.ChannelCredentials {
+  return security.credentials ?? grpc.credentials.createInsecure();
+}
+
+export function createBrokerClient(address: string, security: ChannelSecurity = {}): BrokerClient {
+  return new loaded.brook.v1.Broker(
+    address,
+    credentialsOf(security),
+    clientOptions(security, grpcChannelOptions),
+  );
+}
+
+export function createControllerClient(address: string, security: ChannelSecurity = {}): ControllerClient {
+  return new loaded.brook.v1.Controller(
+    address,
+    credentialsOf(security),
+    clientOptions(security, grpcChannelOptions),
+  );
 }
 
 export function createRaftClient(
   address: string,
   options: grpc.ChannelOptions = grpcChannelOptions,
+  security: ChannelSecurity = {},
 ): RaftClient {
-  return new loaded.brook.raft.v1.Raft(address, grpc.credentials.createInsecure(), options);
+  return new loaded.brook.raft.v1.Raft(address, credentialsOf(security), clientOptions(security, options));
 }
 
 // ---- errors on the wire ------------------------------------------------------
@@ -125,9 +155,18 @@ export function fromServiceError(error: grpc.ServiceError): BrookError {
 }
 
 /** Adapts an async handler to grpc-js's callback style, mapping failures to typed statuses. */
-export function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+/** A unary handler from an async function of the request (and the call, for who is calling). */
+export function unary<Req, Res>(
+  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request).then(
+    let answer: Promise<Res>;
+    try {
+      answer = handler(call.request, call);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
       (response) => callback(null, response),
       (error: unknown) => callback(toServiceError(error)),
     );

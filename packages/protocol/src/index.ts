@@ -39,6 +39,16 @@ export {
   validateBatch,
 } from "./batch-header.js";
 export { CallStream, type StreamCallOptions, type StreamedCall, type StreamedCalls } from "./call-stream.js";
+export {
+  anonymousCaller,
+  anonymousCallerOf,
+  anonymousPrincipal,
+  type Caller,
+  type CallerOf,
+  peerHost,
+  requireNode,
+  type SurfaceCall,
+} from "./caller.js";
 export * from "./clock.js";
 export { Compression, type CompressionName } from "./compression.js";
 export {
@@ -64,6 +74,13 @@ export {
 export { crc32c } from "./crc32c.js";
 export * from "./errors.js";
 export * from "./grpc.js";
+export {
+  type IncomingCall,
+  NodeAuthenticator,
+  type NodeIdentity,
+  nodeTokenInterceptor,
+  nodeTokenKey,
+} from "./node-auth.js";
 export {
   createDefaultPartitioner,
   murmur2,

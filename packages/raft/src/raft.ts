@@ -79,6 +79,12 @@ export interface RaftConfig {
    * snapshot's index (the state machine restarts from the snapshot and replays the log after it).
    */
   readonly applied?: number;
+  /**
+   * Whether a normal entry's data is one the state machine can apply; an entry that is not is refused
+   * when proposed (here or forwarded by a follower), so it never reaches the log every member applies.
+   * Default: every entry is.
+   */
+  readonly isValidEntry?: (data: Uint8Array) => boolean;
 }
 
 export interface PeerProgress {
@@ -142,6 +148,7 @@ export class RaftCore {
   private readonly maxMsgBytes: number;
   private readonly maxInflightMsgs: number;
   private readonly uncommittedBytesMax: number;
+  private readonly isValidEntry: (data: Uint8Array) => boolean;
 
   private readonly log: RaftLog;
   private readonly tracker: ProgressTracker;
@@ -182,6 +189,7 @@ export class RaftCore {
     this.maxMsgBytes = config.maxMsgBytes ?? maxMsgBytesDefault;
     this.maxInflightMsgs = config.maxInflightMsgs ?? maxInflightMsgsDefault;
     this.uncommittedBytesMax = config.uncommittedBytesMax ?? uncommittedBytesMaxDefault;
+    this.isValidEntry = config.isValidEntry ?? (() => true);
     validateConfig(
       config.id,
       this.electionTicks,
@@ -808,6 +816,9 @@ export class RaftCore {
 
   private proposeEntry(type: EntryType, data: Uint8Array): number {
     this.requireLeader();
+    if (type === "normal" && !this.isValidEntry(data)) {
+      throw new RaftError("PROPOSAL_DROPPED", "the entry is not one the state machine can apply");
+    }
     if (this.leadTransferee !== NONE) {
       throw new RaftError("PROPOSAL_DROPPED", `leadership is moving to node ${this.leadTransferee}`);
     }
@@ -822,7 +833,7 @@ export class RaftCore {
   private appendForwardedProposal(entries: readonly Entry[]): void {
     if (this.leadTransferee !== NONE) return;
     const normal = entries
-      .filter((entry) => entry.type === "normal")
+      .filter((entry) => entry.type === "normal" && this.isValidEntry(entry.data))
       .map(({ type, data }) => ({ type, data }));
     if (normal.length > 0) this.appendEntries(normal);
   }

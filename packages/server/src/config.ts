@@ -76,6 +76,11 @@ export interface NodeConfig {
   readonly logCleanerOffsetMapEntries: number;
   /** Bytes of log one cleaner pass reads at most. */
   readonly logCleanerBytesPerPass: number;
+  /**
+   * A file holding the cluster secret, the same on every node: nodes sign their calls to each other with
+   * it (node identity, docs/security.md). Required when the cluster has more than this one node.
+   */
+  readonly clusterSecretFile?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -365,6 +370,13 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: `bytes from 1 to ${2 ** 31 - 1}`,
     doc: "Bytes of log one cleaner pass reads at most: the pass runs on the node's event loop, so this bounds how long it holds it.",
   },
+  clusterSecretFile: {
+    env: "BROOK_CLUSTER_SECRET_FILE",
+    flag: "--cluster-secret-file",
+    parse: nonEmpty,
+    expected: "a file path",
+    doc: "A file holding the cluster secret (at least 32 characters, the same on every node; `brook cluster-secret` makes one). Nodes prove who they are to each other with it: replica fetches, ISR changes, broker registration and Raft are refused from anyone else. Required when the cluster has more than one node.",
+  },
 };
 
 /**
@@ -419,6 +431,11 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
   const resolved = config as unknown as NodeConfig;
   const origin = (field: Field) => describe(origins.get(field) as Origin);
   checkQuorumVoters(resolved, origin);
+  if (resolved.controllerQuorumVoters.size > 1 && resolved.clusterSecretFile === undefined) {
+    throw invalid(
+      `a cluster of ${resolved.controllerQuorumVoters.size} nodes needs a shared cluster secret, so that its nodes can prove who they are to each other: write one with \`brook cluster-secret > cluster.secret\` and give every node --cluster-secret-file (BROOK_CLUSTER_SECRET_FILE)`,
+    );
+  }
   checkDistinctPorts(resolved, origin);
   if (resolved.brokerSessionTimeoutMs <= resolved.brokerHeartbeatIntervalMs) {
     throw invalid(

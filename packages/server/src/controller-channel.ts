@@ -25,6 +25,7 @@ import {
   type BrokerHeartbeatRequest__Output,
   type BrokerHeartbeatResponse,
   BrookError,
+  type ChannelSecurity,
   type ControllerClient,
   type ControllerStatus,
   createControllerClient,
@@ -71,6 +72,8 @@ export class ForwardingControllerChannel implements ControllerChannel {
     private readonly log: RaftMetadataLog,
     private readonly voters: ReadonlyMap<number, string>,
     private readonly logger: Logger,
+    /** TLS and node identity for the calls to other controllers. */
+    private readonly security: ChannelSecurity,
   ) {}
 
   createTopics: ControllerChannel["createTopics"] = (request) =>
@@ -260,7 +263,7 @@ export class ForwardingControllerChannel implements ControllerChannel {
     }
     let client = this.clients.get(target);
     if (client === undefined) {
-      client = createControllerClient(address);
+      client = createControllerClient(address, this.security);
       this.clients.set(target, client);
     }
     return client;

@@ -25,6 +25,7 @@ import { ForwardingControllerChannel } from "./controller-channel.js";
 import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 import { NodeMetrics } from "./metrics.js";
+import { nodeSecurity } from "./node-security.js";
 import { GrpcTxnMarkerChannel } from "./txn-marker-channel.js";
 
 export interface RunningNode {
@@ -50,6 +51,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const metrics = new NodeMetrics(config.nodeId);
   const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
+  const security = nodeSecurity(config);
   const controllerService = new DeferredControllerService(config.nodeId);
   const metadataLog = await RaftMetadataLog.open({
     nodeId: config.nodeId,
@@ -57,6 +59,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     voters: config.controllerQuorumVoters,
     listen: `${config.host}:${config.controllerPort}`,
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
+    peerSecurity: security.peer,
+    callerNode: security.callerNode,
     logger: controllerLog.child({ component: "raft" }),
   });
   await checkStoredVoters(metadataLog, config);
@@ -76,8 +80,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     metadataLog,
     config.controllerQuorumVoters,
     brokerLog.child({ component: "controller-channel" }),
+    security.peer,
   );
-  controllerService.serve(controllerHandlers(controller));
+  controllerService.serve(controllerHandlers(controller, security.callerOf));
   const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
   controllerLog.info(
     {
@@ -90,7 +95,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
 
   const incarnationId = randomUUID();
-  const txnMarkers = new GrpcTxnMarkerChannel(controller);
+  const txnMarkers = new GrpcTxnMarkerChannel(controller, security.peer);
   const broker = await Broker.start({
     brokerId: config.nodeId,
     clusterId,
@@ -113,6 +118,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       transactionStateTopicPartitions: config.transactionStateTopicPartitions,
     },
     txnMarkers,
+    callerOf: security.callerOf,
+    peerSecurity: security.peer,
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);

@@ -9,6 +9,7 @@ import type { MetadataSource, TxnMarkerChannel } from "@brook/broker";
 import {
   type BrokerClient,
   BrookError,
+  type ChannelSecurity,
   createBrokerClient,
   fromServiceError,
   type WriteTxnMarkersRequest__Output,
@@ -26,6 +27,8 @@ export class GrpcTxnMarkerChannel implements TxnMarkerChannel {
 
   constructor(
     private readonly metadata: MetadataSource,
+    /** TLS and node identity: WriteTxnMarkers is only taken from the cluster's own nodes. */
+    private readonly security: ChannelSecurity,
     private readonly callTimeoutMs = markerCallTimeoutMs,
   ) {}
 
@@ -59,7 +62,7 @@ export class GrpcTxnMarkerChannel implements TxnMarkerChannel {
     const known = this.clients.get(brokerId);
     if (known?.address === address) return known.client;
     known?.client.close();
-    const client = createBrokerClient(address);
+    const client = createBrokerClient(address, this.security);
     this.clients.set(brokerId, { address, client });
     return client;
   }

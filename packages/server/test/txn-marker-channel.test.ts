@@ -73,7 +73,7 @@ describe("the transaction marker channel", () => {
   it("reaches the broker at its registered address, and follows it when it moves", async () => {
     const first = await markerServer(101);
     const metadata = metadataWith({ 2: { port: first } });
-    const channel = new GrpcTxnMarkerChannel(metadata, 2_000);
+    const channel = new GrpcTxnMarkerChannel(metadata, {}, 2_000);
     try {
       const answer = await channel.writeTxnMarkers(2, request);
       expect(answer.markers?.[0]).toMatchObject({
@@ -89,7 +89,7 @@ describe("the transaction marker channel", () => {
   });
 
   it("refuses a broker that is not registered or is fenced, without calling", async () => {
-    const channel = new GrpcTxnMarkerChannel(metadataWith({ 3: { port: 1, fenced: true } }));
+    const channel = new GrpcTxnMarkerChannel(metadataWith({ 3: { port: 1, fenced: true } }), {});
     for (const brokerId of [2, 3]) {
       const error = await channel.writeTxnMarkers(brokerId, request).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BrookError);

@@ -7,11 +7,12 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createBrokerClient } from "@brook/protocol";
+import { newClusterSecret } from "@brook/security";
 import getPort from "get-port";
 
 const brookBin = fileURLToPath(new URL("../../cli/bin/brook.js", import.meta.url));
@@ -48,6 +49,8 @@ export interface Cluster {
   readonly kafkaBootstrap: string;
   readonly nodes: NodeHandle[];
   readonly rootDir: string;
+  /** The cluster secret every node was given (BROOK_CLUSTER_SECRET_FILE): a test holding it can act as a node. */
+  readonly clusterSecretFile: string;
   stop(): Promise<void>;
 }
 
@@ -78,7 +81,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
   }
   const voters = ports.map((p) => `${p.id}@127.0.0.1:${p.controllerPort}`).join(",");
-  const env = { BROOK_CLUSTER_ID: randomUUID(), BROOK_CONTROLLER_QUORUM_VOTERS: voters, ...options.env };
+  const clusterSecretFile = join(rootDir, "cluster.secret");
+  writeFileSync(clusterSecretFile, newClusterSecret(), { mode: 0o600 });
+  const env = {
+    BROOK_CLUSTER_ID: randomUUID(),
+    BROOK_CONTROLLER_QUORUM_VOTERS: voters,
+    BROOK_CLUSTER_SECRET_FILE: clusterSecretFile,
+    ...options.env,
+  };
   const nodes = ports.map((p) => createNode(p, rootDir, env, count));
   try {
     await Promise.all(nodes.map((node) => node.start()));
@@ -91,6 +101,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     kafkaBootstrap: nodes.map((n) => `127.0.0.1:${n.kafkaPort}`).join(","),
     nodes,
     rootDir,
+    clusterSecretFile,
     async stop() {
       await Promise.all(nodes.map((node) => node.kill()));
       if (!options.keepData) rmSync(rootDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // What every Kafka request handler gets: the broker, the listener's settings, and who is asking.
 
 import type { BrokerApi } from "@brook/broker";
+import type { Caller } from "@brook/protocol";
 import type { Logger } from "pino";
 
 /** Shared by every connection of one listener. */
@@ -16,6 +17,8 @@ export interface RequestContext extends ListenerContext {
   readonly apiVersion: number;
   readonly clientId: string | null;
   readonly clientHost: string;
+  /** Who is asking, as the connection authenticated it. */
+  readonly caller: Caller;
   /** Aborts when the connection closes: long waits (fetch, join) end early. */
   readonly signal: AbortSignal;
 }

@@ -27,6 +27,7 @@ export function dispatcher(listener: ListenerContext): Dispatch {
       apiVersion: request.apiVersion,
       clientId: request.clientId,
       clientHost: connection.clientHost,
+      caller: connection.caller,
       signal: connection.signal,
     };
     const started = process.hrtime.bigint();

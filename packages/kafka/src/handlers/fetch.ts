@@ -21,24 +21,27 @@ const READ_COMMITTED = 1;
 export async function fetch(request: FetchRequest, ctx: RequestContext): Promise<FetchResponseInput> {
   if (request.replicaId !== CONSUMER_REPLICA_ID) return refuseReplica(request);
   const diverged = divergences(request, ctx);
-  const answer = await ctx.broker.fetch({
-    replicaId: CONSUMER_REPLICA_ID,
-    isolationLevel: request.isolationLevel === READ_COMMITTED ? READ_COMMITTED : 0,
-    maxWaitMs: diverged.size > 0 ? 0 : request.maxWaitMs,
-    minBytes: request.minBytes,
-    maxBytes: request.maxBytes,
-    topics: request.topics.map((topic) => ({
-      topic: topic.topic,
-      partitions: topic.partitions
-        .filter((p) => !diverged.has(key(topic.topic, p.partition)))
-        .map((p) => ({
-          partition: p.partition,
-          fetchOffset: fromInt64(p.fetchOffset),
-          partitionMaxBytes: p.partitionMaxBytes,
-          currentLeaderEpoch: p.currentLeaderEpoch,
-        })),
-    })),
-  });
+  const answer = await ctx.broker.fetch(
+    {
+      replicaId: CONSUMER_REPLICA_ID,
+      isolationLevel: request.isolationLevel === READ_COMMITTED ? READ_COMMITTED : 0,
+      maxWaitMs: diverged.size > 0 ? 0 : request.maxWaitMs,
+      minBytes: request.minBytes,
+      maxBytes: request.maxBytes,
+      topics: request.topics.map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions
+          .filter((p) => !diverged.has(key(topic.topic, p.partition)))
+          .map((p) => ({
+            partition: p.partition,
+            fetchOffset: fromInt64(p.fetchOffset),
+            partitionMaxBytes: p.partitionMaxBytes,
+            currentLeaderEpoch: p.currentLeaderEpoch,
+          })),
+      })),
+    },
+    ctx.caller,
+  );
   const answers = new Map<string, FetchPartitionResponse>();
   for (const topic of answer.topics ?? []) {
     for (const p of topic.partitions ?? []) answers.set(key(topic.topic ?? "", p.partition ?? 0), p);
@@ -118,21 +121,24 @@ function divergences(request: FetchRequest, ctx: RequestContext): Map<string, Fe
   for (const topic of request.topics) {
     for (const p of topic.partitions) {
       if (p.lastFetchedEpoch < 0) continue;
-      const answer = ctx.broker.offsetForLeaderEpoch({
-        replicaId: CONSUMER_REPLICA_ID,
-        topics: [
-          {
-            topic: topic.topic,
-            partitions: [
-              {
-                partition: p.partition,
-                currentLeaderEpoch: p.currentLeaderEpoch,
-                leaderEpoch: p.lastFetchedEpoch,
-              },
-            ],
-          },
-        ],
-      });
+      const answer = ctx.broker.offsetForLeaderEpoch(
+        {
+          replicaId: CONSUMER_REPLICA_ID,
+          topics: [
+            {
+              topic: topic.topic,
+              partitions: [
+                {
+                  partition: p.partition,
+                  currentLeaderEpoch: p.currentLeaderEpoch,
+                  leaderEpoch: p.lastFetchedEpoch,
+                },
+              ],
+            },
+          ],
+        },
+        ctx.caller,
+      );
       const found = answer.topics?.[0]?.partitions?.[0];
       if (found === undefined || brookErrorOf(found.error) !== undefined) continue; // the fetch reports it
       const endOffset = Number(found.endOffset ?? -1);
@@ -151,16 +157,21 @@ function divergences(request: FetchRequest, ctx: RequestContext): Map<string, Fe
 }
 
 /** Kafka clients are consumers; replicas fetch over Brook's own protocol. A client claiming a broker id is refused. */
+/**
+ * Brook's nodes replicate over gRPC, with node identity; a replica fetch on the Kafka listener is a
+ * client claiming to be a broker, and moves nothing (Kafka answers the same to a client without
+ * ClusterAction).
+ */
 function refuseReplica(request: FetchRequest): FetchResponseInput {
   return {
     throttleTimeMs: 0,
-    errorCode: KafkaErrorCode.NONE,
+    errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
     sessionId: 0,
     responses: request.topics.map((topic) => ({
       topic: topic.topic,
       partitions: topic.partitions.map((p) => ({
         partitionIndex: p.partition,
-        errorCode: KafkaErrorCode.INVALID_REQUEST,
+        errorCode: KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED,
         highWatermark: -1n,
         abortedTransactions: null,
         records: null,

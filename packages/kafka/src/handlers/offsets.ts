@@ -62,17 +62,20 @@ export function offsetForLeaderEpoch(
   request: OffsetForLeaderEpochRequest,
   ctx: RequestContext,
 ): OffsetForLeaderEpochResponseInput {
-  const answer = ctx.broker.offsetForLeaderEpoch({
-    replicaId: -1,
-    topics: request.topics.map((topic) => ({
-      topic: topic.topic,
-      partitions: topic.partitions.map((p) => ({
-        partition: p.partition,
-        currentLeaderEpoch: p.currentLeaderEpoch,
-        leaderEpoch: p.leaderEpoch,
+  const answer = ctx.broker.offsetForLeaderEpoch(
+    {
+      replicaId: -1,
+      topics: request.topics.map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions.map((p) => ({
+          partition: p.partition,
+          currentLeaderEpoch: p.currentLeaderEpoch,
+          leaderEpoch: p.leaderEpoch,
+        })),
       })),
-    })),
-  });
+    },
+    ctx.caller,
+  );
   return {
     throttleTimeMs: 0,
     topics: (answer.topics ?? []).map((topic) => ({

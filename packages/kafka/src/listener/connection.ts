@@ -5,6 +5,7 @@
 // reading also pauses while the client does not read its answers (the socket's write buffer is full).
 
 import type { Socket } from "node:net";
+import { anonymousCaller, type Caller } from "@brook/protocol";
 import type { Logger } from "pino";
 import { isSupported, supportedApiVersions } from "../codec/apis.js";
 import { KafkaDecodeError } from "../codec/errors.js";
@@ -32,7 +33,7 @@ interface PendingAnswer {
 /** Handles one decoded request; `signal` aborts when the connection closes, `close` closes it. */
 export type Dispatch = (
   request: ReturnType<typeof decodeRequest>,
-  connection: { clientHost: string; signal: AbortSignal; close: () => void },
+  connection: { clientHost: string; caller: Caller; signal: AbortSignal; close: () => void },
 ) => Promise<Answer>;
 
 export class KafkaConnection {
@@ -44,6 +45,8 @@ export class KafkaConnection {
   private readonly closed = new AbortController();
   private pumping = false;
   readonly clientHost: string;
+  /** Who the client is: anonymous until it authenticates (SASL, a TLS client certificate). */
+  caller: Caller;
 
   constructor(
     private readonly socket: Socket,
@@ -53,6 +56,7 @@ export class KafkaConnection {
   ) {
     this.splitter = new FrameSplitter(limits.requestBytesMax);
     this.clientHost = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    this.caller = anonymousCaller(socket.remoteAddress ?? "unknown");
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.received(chunk));
     socket.on("drain", () => this.pump());
@@ -128,7 +132,12 @@ export class KafkaConnection {
     }
     const pending: PendingAnswer = { done: false, chunks: undefined };
     this.answers.push(pending);
-    const connection = { clientHost: this.clientHost, signal: this.closed.signal, close: () => this.close() };
+    const connection = {
+      clientHost: this.clientHost,
+      caller: this.caller,
+      signal: this.closed.signal,
+      close: () => this.close(),
+    };
     this.dispatch(request, connection).then(
       (chunks) => {
         pending.done = true;

@@ -62,6 +62,8 @@ export interface StateMachine {
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void;
+  /** Whether an entry's data is one apply() accepts; others are refused when proposed. Default: all are. */
+  isValidEntry?(data: Uint8Array): boolean;
 }
 
 export interface RaftNodeOptions {
@@ -189,6 +191,7 @@ export class RaftNode {
       heartbeatTicks: options.heartbeatTicks ?? heartbeatTicksDefault,
       random: options.random ?? systemRandom,
       applied: this.applied,
+      isValidEntry: stateMachine.isValidEntry?.bind(stateMachine),
     });
     transport.onMessages((messages) => this.receive(messages));
     transport.onFailure((peer, failure) => this.deliveryFailed(peer, failure));

@@ -4,11 +4,14 @@
 
 import {
   asBrookError,
+  BrookError,
+  type ChannelSecurity,
   createRaftClient,
   grpcChannelOptions,
   type RaftClient,
   RaftService,
   type RaftStepBatch,
+  type SurfaceCall,
   toServiceError,
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
@@ -55,6 +58,16 @@ export interface GrpcTransportOptions {
    * binds), e.g. a controller's own service, so one port carries both.
    */
   readonly extraServices?: readonly ExtraGrpcService[];
+  /** TLS for the server (default: plaintext). */
+  readonly serverCredentials?: grpc.ServerCredentials;
+  /** How senders secure their channels to peers: TLS, and node identity (a node token on every call). */
+  readonly peerSecurity?: ChannelSecurity;
+  /**
+   * Which node a call comes from, by its node token (NodeAuthenticator.callerNode). When set, a call
+   * without one is refused, and a message is accepted only from a peer (a voter) and only when its
+   * `from` is the node that sent it: nobody else can vote, campaign or append.
+   */
+  readonly callerNode?: (call: SurfaceCall) => NodeId | undefined;
 }
 
 /** A gRPC service the transport's server hosts besides Raft's own. */
@@ -69,6 +82,8 @@ export interface TransportStats {
   readonly batchesSent: number;
   readonly batchesReceived: number;
   readonly batchesRefused: number;
+  /** Messages dropped because their `from` was not the authenticated sender, or the sender is not a voter. */
+  readonly messagesIgnored: number;
 }
 
 export class GrpcTransport implements RaftTransport {
@@ -84,6 +99,7 @@ export class GrpcTransport implements RaftTransport {
     batchesSent: 0,
     batchesReceived: 0,
     batchesRefused: 0,
+    messagesIgnored: 0,
   };
 
   private constructor(
@@ -91,6 +107,8 @@ export class GrpcTransport implements RaftTransport {
     private readonly server: grpc.Server,
     private readonly mode: StepMode,
     snapshotBytesLimit: number,
+    private readonly peerSecurity: ChannelSecurity,
+    private readonly callerNode: ((call: SurfaceCall) => NodeId | undefined) | undefined,
   ) {
     this.decoder = new MessageDecoder(snapshotBytesLimit);
     server.addService(RaftService, {
@@ -103,12 +121,21 @@ export class GrpcTransport implements RaftTransport {
   static async listen(options: GrpcTransportOptions): Promise<GrpcTransport> {
     const server = new grpc.Server(grpcChannelOptions);
     const snapshotBytesLimit = options.snapshotBytesLimit ?? snapshotBytesMax;
-    const transport = new GrpcTransport(options.id, server, options.mode ?? "stream", snapshotBytesLimit);
+    const transport = new GrpcTransport(
+      options.id,
+      server,
+      options.mode ?? "stream",
+      snapshotBytesLimit,
+      options.peerSecurity ?? {},
+      options.callerNode,
+    );
     for (const service of options.extraServices ?? [])
       server.addService(service.definition, service.implementation);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
-        error ? reject(error) : resolve(boundPort),
+      server.bindAsync(
+        options.listen,
+        options.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
+        (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
       ),
     );
     transport.boundAddress = `${options.listen.slice(0, options.listen.lastIndexOf(":"))}:${port}`;
@@ -132,7 +159,10 @@ export class GrpcTransport implements RaftTransport {
     for (const [id, address] of peers) {
       if (id === this.id || this.senders.has(id)) continue;
       const reportFailure = (failure: DeliveryFailure) => this.failureHandler?.(id, failure);
-      this.senders.set(id, new PeerSender(address, this.mode, this.counters, reportFailure));
+      this.senders.set(
+        id,
+        new PeerSender(address, this.mode, this.counters, reportFailure, this.peerSecurity),
+      );
     }
   }
 
@@ -168,7 +198,7 @@ export class GrpcTransport implements RaftTransport {
 
   private readonly handleStep: grpc.handleUnaryCall<WireStepBatch, object> = (call, callback) => {
     try {
-      this.receive(call.request);
+      this.receive(call.request, this.sender(call));
       callback(null, {});
     } catch (error) {
       callback(toServiceError(error));
@@ -180,10 +210,17 @@ export class GrpcTransport implements RaftTransport {
     callback,
   ) => {
     let failed = false;
+    let sender: NodeId | undefined;
+    try {
+      sender = this.sender(call);
+    } catch (error) {
+      failed = true;
+      callback(toServiceError(error));
+    }
     call.on("data", (batch: WireStepBatch) => {
       if (failed) return;
       try {
-        this.receive(batch);
+        this.receive(batch, sender);
       } catch (error) {
         failed = true;
         callback(toServiceError(error));
@@ -197,7 +234,21 @@ export class GrpcTransport implements RaftTransport {
     });
   };
 
-  private receive(batch: WireStepBatch): void {
+  /** The authenticated node a call comes from; undefined when calls are not authenticated. */
+  private sender(call: SurfaceCall): NodeId | undefined {
+    if (this.callerNode === undefined) return undefined;
+    const node = this.callerNode(call);
+    if (node === undefined) {
+      this.counters.batchesRefused++;
+      throw new BrookError(
+        "CLUSTER_AUTHORIZATION_FAILED",
+        "Raft messages are for the controller quorum's voters; the caller is not a node",
+      );
+    }
+    return node;
+  }
+
+  private receive(batch: WireStepBatch, sender: NodeId | undefined): void {
     if (this.closed) return;
     this.counters.batchesReceived++;
     let messages: Message[];
@@ -207,7 +258,15 @@ export class GrpcTransport implements RaftTransport {
       this.counters.batchesRefused++;
       throw asBrookError(error);
     }
+    if (sender !== undefined) messages = this.fromSender(messages, sender);
     if (messages.length > 0) this.handler?.(messages);
+  }
+
+  /** Only what the authenticated sender says as itself, and only from a voter (a peer of this transport). */
+  private fromSender(messages: Message[], sender: NodeId): Message[] {
+    const honest = messages.filter((message) => message.from === sender && this.senders.has(sender));
+    if (honest.length < messages.length) this.counters.messagesIgnored += messages.length - honest.length;
+    return honest;
   }
 }
 
@@ -247,8 +306,9 @@ class PeerSender {
     private readonly mode: StepMode,
     private readonly counters: Counters,
     private readonly reportFailure: PeerFailureHandler,
+    security: ChannelSecurity,
   ) {
-    this.client = createRaftClient(address);
+    this.client = createRaftClient(address, grpcChannelOptions, security);
   }
 
   /** Queues the wire form of one core message (several for a chunked snapshot), or drops it. */
