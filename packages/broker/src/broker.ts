@@ -30,6 +30,8 @@ import {
   type ProduceRequest__Output,
   type ProduceResponse,
   requireNode,
+  type SaslAuthenticateRequest__Output,
+  type SaslAuthenticateResponse,
   serveCalls,
   systemClock,
   toServiceError,
@@ -110,6 +112,13 @@ export interface BrokerOptions {
   readonly callerOf?: CallerOf;
   /** How this broker's replica fetchers secure their channels to leaders (TLS, node identity). */
   readonly peerSecurity?: ChannelSecurity;
+  /** Serves SaslAuthenticate (a SCRAM exchange that ends in a token); undefined: SASL is off. */
+  readonly sasl?: SaslService;
+}
+
+/** The gRPC SCRAM exchange, which the node provides (it holds the cluster secret that signs tokens). */
+export interface SaslService {
+  authenticate(request: SaslAuthenticateRequest__Output, caller: Caller): Promise<SaslAuthenticateResponse>;
 }
 
 /** What a front end (gRPC, Kafka) may ask of the broker; see Broker.api. */
@@ -166,6 +175,7 @@ export class Broker {
   private readonly transactionCoordinator: TransactionCoordinator;
   private readonly transactionHandlers: TransactionHandlers;
   private readonly callerOf: CallerOf;
+  private readonly sasl: SaslService | undefined;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
    * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
@@ -196,6 +206,7 @@ export class Broker {
       peerSecurity: options.peerSecurity,
     });
     this.callerOf = options.callerOf ?? anonymousCallerOf;
+    this.sasl = options.sasl;
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,
@@ -363,6 +374,7 @@ export class Broker {
     const groups = this.groupHandlers;
     const transactions = this.transactionHandlers;
     const callerOf = this.callerOf;
+    const sasl = this.sasl;
     const unaryHandlers = timed(ctx.observer, {
       Produce: unary((request) => api.produce(request)),
       Fetch: unary((request, call) => api.fetch(request, callerOf(call))),
@@ -394,6 +406,11 @@ export class Broker {
       WriteTxnMarkers: unary((request, call) => api.writeTxnMarkers(request, callerOf(call))),
       ListTransactions: unary((request) => transactions.listTransactions(request)),
       DescribeTransactions: unary((request) => transactions.describeTransactions(request)),
+      SaslAuthenticate: unary((request, call) => {
+        if (sasl === undefined)
+          throw new BrookError("UNSUPPORTED_SASL_MECHANISM", "SASL is not enabled on this cluster");
+        return sasl.authenticate(request, callerOf(call));
+      }),
     });
     return {
       ...unaryHandlers,

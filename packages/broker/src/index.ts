@@ -1,5 +1,11 @@
 // Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
-export { Broker, type BrokerApi, type BrokerMetricsView, type BrokerOptions } from "./broker.js";
+export {
+  Broker,
+  type BrokerApi,
+  type BrokerMetricsView,
+  type BrokerOptions,
+  type SaslService,
+} from "./broker.js";
 export type {
   BrokerLimits,
   BrokerObserver,

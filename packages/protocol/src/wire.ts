@@ -126,6 +126,8 @@ export type * from "./generated/brook/v1/QuorumVoter.js";
 export type * from "./generated/brook/v1/RegisterBrokerRequest.js";
 export type * from "./generated/brook/v1/RegisterBrokerResponse.js";
 export type * from "./generated/brook/v1/ReplicaAssignment.js";
+export type * from "./generated/brook/v1/SaslAuthenticateRequest.js";
+export type * from "./generated/brook/v1/SaslAuthenticateResponse.js";
 export type * from "./generated/brook/v1/TopicConfigEntry.js";
 export type * from "./generated/brook/v1/TopicDescription.js";
 export type * from "./generated/brook/v1/TopicInfo.js";

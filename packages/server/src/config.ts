@@ -81,7 +81,19 @@ export interface NodeConfig {
    * it (node identity, docs/security.md). Required when the cluster has more than this one node.
    */
   readonly clusterSecretFile?: string;
+  /** The node's TLS certificate (PEM); with tlsKeyFile and tlsCaFile, turns TLS on for tlsListeners. */
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+  /** The CA that signs the nodes' (and clients') certificates: nodes verify each other with it. */
+  readonly tlsCaFile?: string;
+  /** Whether listeners ask clients for a certificate (its CN becomes their principal) or require one. */
+  readonly tlsClientAuth: "none" | "requested" | "required";
+  /** Which listeners serve TLS once it is on. */
+  readonly tlsListeners: readonly TlsListener[];
 }
+
+export type TlsListener = "broker" | "controller" | "kafka" | "http";
+const tlsListenerNames: readonly TlsListener[] = ["broker", "controller", "kafka", "http"];
 
 type Raw = Record<string, unknown>;
 
@@ -377,6 +389,50 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: "a file path",
     doc: "A file holding the cluster secret (at least 32 characters, the same on every node; `brook cluster-secret` makes one). Nodes prove who they are to each other with it: replica fetches, ISR changes, broker registration and Raft are refused from anyone else. Required when the cluster has more than one node.",
   },
+  tlsCertFile: {
+    env: "BROOK_TLS_CERT_FILE",
+    flag: "--tls-cert-file",
+    parse: nonEmpty,
+    expected: "a PEM file path",
+    doc: "This node's TLS certificate (PEM). With --tls-key-file and --tls-ca-file it turns TLS on for --tls-listeners; the files are reloaded when they change.",
+  },
+  tlsKeyFile: {
+    env: "BROOK_TLS_KEY_FILE",
+    flag: "--tls-key-file",
+    parse: nonEmpty,
+    expected: "a PEM file path",
+    doc: "The private key of --tls-cert-file (PEM).",
+  },
+  tlsCaFile: {
+    env: "BROOK_TLS_CA_FILE",
+    flag: "--tls-ca-file",
+    parse: nonEmpty,
+    expected: "a PEM file path",
+    doc: "The CA that signs the nodes' certificates (and clients', for --tls-client-auth): nodes verify each other with it.",
+  },
+  tlsClientAuth: {
+    env: "BROOK_TLS_CLIENT_AUTH",
+    flag: "--tls-client-auth",
+    defaultValue: "none",
+    parse: (v) => (v === "none" || v === "requested" || v === "required" ? v : undefined),
+    expected: "none, requested or required",
+    doc: "Whether TLS listeners ask clients for a certificate signed by --tls-ca-file (requested: a client that shows one is known by its CN, User:<CN>) or refuse clients without one (required).",
+  },
+  tlsListeners: {
+    env: "BROOK_TLS_LISTENERS",
+    flag: "--tls-listeners",
+    defaultValue: [...tlsListenerNames],
+    parse: (v) => {
+      const list = String(v)
+        .split(",")
+        .map((name) => name.trim());
+      return list.every((name) => tlsListenerNames.includes(name as TlsListener))
+        ? [...new Set(list as TlsListener[])]
+        : undefined;
+    },
+    expected: `a comma-separated list of ${tlsListenerNames.join(", ")}`,
+    doc: "Which listeners serve TLS once --tls-cert-file is set (all by default).",
+  },
 };
 
 /**
@@ -437,6 +493,7 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     );
   }
   checkDistinctPorts(resolved, origin);
+  checkTlsFiles(resolved, origin);
   if (resolved.brokerSessionTimeoutMs <= resolved.brokerHeartbeatIntervalMs) {
     throw invalid(
       `${origin("brokerSessionTimeoutMs")} must exceed ${origin("brokerHeartbeatIntervalMs")}, several times over, so that one late heartbeat does not fence a broker`,
@@ -448,6 +505,20 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     );
   }
   return resolved;
+}
+
+/** TLS needs the certificate, its key and the CA together (nodes verify each other's certificates). */
+function checkTlsFiles(config: NodeConfig, origin: (field: Field) => string): void {
+  const fields: Field[] = ["tlsCertFile", "tlsKeyFile", "tlsCaFile"];
+  const set = fields.filter((field) => config[field] !== undefined);
+  if (set.length !== 0 && set.length !== fields.length) {
+    throw invalid(`TLS needs all of ${fields.map(origin).join(", ")}`);
+  }
+  if (set.length === 0 && config.tlsClientAuth !== "none") {
+    throw invalid(
+      `${origin("tlsClientAuth")} needs TLS: set --tls-cert-file, --tls-key-file and --tls-ca-file`,
+    );
+  }
 }
 
 /** Two listeners cannot share a port; the second would fail to bind, less clearly, at start-up. */

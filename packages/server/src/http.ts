@@ -4,7 +4,9 @@
 // (Prometheus text format). Orchestrators use the first two: restart when
 // /healthz fails, route and roll on when /readyz passes.
 
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TlsOptions, Server as TlsServer } from "node:tls";
 import type { Registry } from "prom-client";
 
 export interface Readiness {
@@ -23,8 +25,19 @@ export interface HttpListener {
   close(): Promise<void>;
 }
 
-export function startHttp(host: string, port: number, endpoints: HttpEndpoints): Promise<HttpListener> {
-  const server = createServer((request, response) => {
+/** HTTPS instead of HTTP: the server's options, and a hook that keeps its certificate current. */
+export interface HttpTls {
+  readonly options: TlsOptions;
+  follow(server: TlsServer): void;
+}
+
+export function startHttp(
+  host: string,
+  port: number,
+  endpoints: HttpEndpoints,
+  tls?: HttpTls,
+): Promise<HttpListener> {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();
@@ -46,7 +59,9 @@ export function startHttp(host: string, port: number, endpoints: HttpEndpoints):
     } else {
       response.writeHead(404, { "content-type": "text/plain" }).end("try /healthz, /readyz or /metrics\n");
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls.options, handle) : createServer(handle);
+  if (tls) tls.follow(server as unknown as TlsServer);
   return new Promise((resolve, reject) => {
     server.once("error", (error) =>
       reject(new Error(`cannot listen on ${host}:${port} (HTTP): ${error.message}`)),

@@ -4,6 +4,7 @@
 // so every listener and channel of the node agrees (docs/security.md).
 
 import { readFileSync } from "node:fs";
+import type { TlsOptions } from "node:tls";
 import {
   anonymousCaller,
   BrookError,
@@ -16,11 +17,27 @@ import {
   type SurfaceCall,
 } from "@brook/protocol";
 import { clusterSecretKey, newClusterSecret } from "@brook/security";
-import type { NodeConfig } from "./config.js";
+import * as grpc from "@grpc/grpc-js";
+import type { NodeConfig, TlsListener } from "./config.js";
+import {
+  grpcChannelCredentials,
+  grpcPeerName,
+  grpcServerCredentials,
+  ReloadingTls,
+  tlsServerOptions,
+} from "./tls.js";
 
 export interface NodeSecurity {
-  /** For every channel this node opens to another node: it calls as itself. */
-  readonly peer: ChannelSecurity;
+  /** TLS material when TLS is on (reloaded on change), for the listeners in config.tlsListeners. */
+  readonly tls: ReloadingTls | undefined;
+  /** For the channels this node opens to other nodes' broker ports: it calls as itself, over TLS if they serve it. */
+  readonly brokerPeer: ChannelSecurity;
+  /** The same for other nodes' controller ports (Raft, the Controller service). */
+  readonly controllerPeer: ChannelSecurity;
+  /** What a gRPC listener binds with: TLS credentials that follow reloads, or plaintext. */
+  grpcCredentials(listener: "broker" | "controller"): grpc.ServerCredentials;
+  /** tls.createServer / https.createServer options for a TCP listener; undefined for plaintext. */
+  tlsOptions(listener: "kafka" | "http"): TlsOptions | undefined;
   /** Which node, if any, a call comes from (a bad token is refused). */
   callerNode(call: SurfaceCall): number | undefined;
   /** Who a gRPC call comes from, for the broker's checks. */
@@ -32,16 +49,52 @@ export function nodePrincipal(nodeId: number): string {
   return `User:brook-node-${nodeId}`;
 }
 
-export function nodeSecurity(config: NodeConfig): NodeSecurity {
+export function nodeSecurity(config: NodeConfig, onTlsError: (error: Error) => void): NodeSecurity {
   const identity: NodeIdentity = { nodeId: config.nodeId, key: clusterKey(config) };
   const authenticator = new NodeAuthenticator(identity.key);
   const callerNode = (call: SurfaceCall) => authenticator.callerNode(call);
+  // A node token names a node; else a verified client certificate names a user; else nobody.
   const callerOf = (call: SurfaceCall): Caller => {
     const host = peerHost(call.getPeer());
     const nodeId = callerNode(call);
-    return nodeId === undefined ? anonymousCaller(host) : { nodeId, principal: nodePrincipal(nodeId), host };
+    if (nodeId !== undefined) return { nodeId, principal: nodePrincipal(nodeId), host };
+    const name = grpcPeerName(call);
+    return name === undefined ? anonymousCaller(host) : { principal: `User:${name}`, host };
   };
-  return { peer: { node: identity }, callerNode, callerOf };
+  const tls = tlsOf(config, onTlsError);
+  const on = (listener: TlsListener) => tls !== undefined && config.tlsListeners.includes(listener);
+  const peer = (listener: TlsListener): ChannelSecurity =>
+    tls !== undefined && on(listener)
+      ? { node: identity, credentials: grpcChannelCredentials(tls) }
+      : { node: identity };
+  return {
+    tls,
+    brokerPeer: peer("broker"),
+    controllerPeer: peer("controller"),
+    grpcCredentials: (listener) =>
+      tls !== undefined && on(listener)
+        ? grpcServerCredentials(tls)
+        : grpc.ServerCredentials.createInsecure(),
+    tlsOptions: (listener) =>
+      tls !== undefined && on(listener)
+        ? tlsServerOptions(tls, listener === "http" ? "none" : config.tlsClientAuth)
+        : undefined,
+    callerNode,
+    callerOf,
+  };
+}
+
+function tlsOf(config: NodeConfig, onError: (error: Error) => void): ReloadingTls | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  return new ReloadingTls(
+    {
+      certFile: config.tlsCertFile,
+      keyFile: config.tlsKeyFile,
+      caFile: config.tlsCaFile,
+      clientAuth: config.tlsClientAuth,
+    },
+    { onError },
+  );
 }
 
 /**

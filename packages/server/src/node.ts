@@ -5,13 +5,17 @@
 // runs and what the end-to-end tests start.
 
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import { join } from "node:path";
+import { TLSSocket, type Server as TlsServer } from "node:tls";
 import { Broker } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
 import { startKafkaListener } from "@brook/kafka";
 import {
+  anonymousCaller,
   BrokerService,
   BrookError,
+  type Caller,
   type ControllerHandlers,
   ControllerService,
   grpcChannelOptions,
@@ -25,7 +29,8 @@ import { ForwardingControllerChannel } from "./controller-channel.js";
 import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 import { NodeMetrics } from "./metrics.js";
-import { nodeSecurity } from "./node-security.js";
+import { type NodeSecurity, nodeSecurity } from "./node-security.js";
+import { followReloads, tlsPeerName } from "./tls.js";
 import { GrpcTxnMarkerChannel } from "./txn-marker-channel.js";
 
 export interface RunningNode {
@@ -51,7 +56,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const metrics = new NodeMetrics(config.nodeId);
   const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
-  const security = nodeSecurity(config);
+  const security = nodeSecurity(config, (error) =>
+    nodeLog
+      .child({ component: "tls" })
+      .error({ err: error }, "TLS files changed but cannot be used; keeping the old ones"),
+  );
   const controllerService = new DeferredControllerService(config.nodeId);
   const metadataLog = await RaftMetadataLog.open({
     nodeId: config.nodeId,
@@ -59,7 +68,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     voters: config.controllerQuorumVoters,
     listen: `${config.host}:${config.controllerPort}`,
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
-    peerSecurity: security.peer,
+    peerSecurity: security.controllerPeer,
+    serverCredentials: security.grpcCredentials("controller"),
     callerNode: security.callerNode,
     logger: controllerLog.child({ component: "raft" }),
   });
@@ -80,7 +90,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     metadataLog,
     config.controllerQuorumVoters,
     brokerLog.child({ component: "controller-channel" }),
-    security.peer,
+    security.controllerPeer,
   );
   controllerService.serve(controllerHandlers(controller, security.callerOf));
   const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
@@ -95,7 +105,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
 
   const incarnationId = randomUUID();
-  const txnMarkers = new GrpcTxnMarkerChannel(controller, security.peer);
+  const txnMarkers = new GrpcTxnMarkerChannel(controller, security.brokerPeer);
   const broker = await Broker.start({
     brokerId: config.nodeId,
     clusterId,
@@ -119,11 +129,16 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     },
     txnMarkers,
     callerOf: security.callerOf,
-    peerSecurity: security.peer,
+    peerSecurity: security.brokerPeer,
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
-  const brokerPort = await bind(brokerServer, config.host, config.brokerPort);
+  const brokerPort = await bind(
+    brokerServer,
+    config.host,
+    config.brokerPort,
+    security.grpcCredentials("broker"),
+  );
   brokerLog.info({ component: "broker", port: brokerPort, clusterId }, "broker listening");
   // Before registration, so the port it bound (a free one in tests) is the one registered.
   const kafka = config.kafkaEnabled
@@ -133,6 +148,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         broker: broker.api,
         autoCreateTopics: config.autoCreateTopics,
         logger: brokerLog,
+        tls: tlsListener(security, "kafka"),
+        callerOf: kafkaCallerOf,
       })
     : undefined;
   const kafkaBoundPort = kafka?.port ?? 0;
@@ -169,10 +186,12 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     }
     return { ready: reasons.length === 0, reasons };
   };
-  const http: HttpListener = await startHttp(config.host, config.httpPort, {
-    readiness,
-    registry: metrics.registry,
-  });
+  const http: HttpListener = await startHttp(
+    config.host,
+    config.httpPort,
+    { readiness, registry: metrics.registry },
+    tlsListener(security, "http"),
+  );
   nodeLog
     .child({ component: "http" })
     .info({ port: http.port }, "health and metrics listening (/healthz, /readyz, /metrics)");
@@ -200,6 +219,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         const brokerStoppedMs = Date.now() - startedMs;
         await controller.close();
         await http.close();
+        security.tls?.close();
         // How long each part took: a slow stop is a wait on peers that are gone.
         serverLog.info(
           { controlledShutdownMs, brokerStoppedMs, stoppedMs: Date.now() - startedMs },
@@ -261,9 +281,29 @@ class DeferredControllerService {
   }
 }
 
-function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+/** A TCP listener's TLS, when it has any: its server options and the hook that follows reloads. */
+function tlsListener(security: NodeSecurity, listener: "kafka" | "http") {
+  const options = security.tlsOptions(listener);
+  const tls = security.tls;
+  if (options === undefined || tls === undefined) return undefined;
+  return { options, follow: (server: TlsServer) => followReloads(server, tls) };
+}
+
+/** A Kafka client with a verified TLS client certificate is User:<its CN>; any other starts anonymous. */
+function kafkaCallerOf(socket: Socket): Caller {
+  const host = socket.remoteAddress ?? "unknown";
+  const name = socket instanceof TLSSocket ? tlsPeerName(socket) : undefined;
+  return name === undefined ? anonymousCaller(host) : { principal: `User:${name}`, host };
+}
+
+function bind(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actualPort) => {
+    server.bindAsync(`${host}:${port}`, credentials, (error, actualPort) => {
       if (error) reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
       else resolve(actualPort);
     });

@@ -53,10 +53,11 @@ export class KafkaConnection {
     private readonly dispatch: Dispatch,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
+    caller: Caller = anonymousCaller(socket.remoteAddress ?? "unknown"),
   ) {
+    this.caller = caller;
     this.splitter = new FrameSplitter(limits.requestBytesMax);
     this.clientHost = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-    this.caller = anonymousCaller(socket.remoteAddress ?? "unknown");
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.received(chunk));
     socket.on("drain", () => this.pump());

@@ -2,7 +2,9 @@
 // Kafka clients and Brook's own clients read and write the same partitions under the same rules.
 
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TlsOptions, type Server as TlsServer } from "node:tls";
 import type { BrokerApi } from "@brook/broker";
+import { anonymousCaller, type Caller } from "@brook/protocol";
 import type { Logger } from "pino";
 import { REQUEST_BYTES_MAX_DEFAULT } from "../codec/frame-splitter.js";
 import { dispatcher } from "../handlers/dispatch.js";
@@ -30,6 +32,10 @@ export interface KafkaListenerOptions {
   readonly autoCreateTopics: boolean;
   readonly logger: Logger;
   readonly limits?: Partial<KafkaListenerLimits>;
+  /** TLS (Kafka's SSL listener): the server's options, and a hook that keeps its certificate current. */
+  readonly tls?: { readonly options: TlsOptions; follow(server: TlsServer): void };
+  /** Who a new connection is before it authenticates (e.g. by its TLS client certificate); default anonymous. */
+  readonly callerOf?: (socket: Socket) => Caller;
 }
 
 export interface KafkaListener {
@@ -47,18 +53,28 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     autoCreateTopics: options.autoCreateTopics,
     logger,
   });
-  const server = createServer((socket: Socket) => {
+  const callerOf =
+    options.callerOf ?? ((socket: Socket) => anonymousCaller(socket.remoteAddress ?? "unknown"));
+  const accept = (socket: Socket) => {
     if (connections.size >= limits.connectionsMax) {
       logger.warn({ connectionsMax: limits.connectionsMax }, "kafka connection refused: too many open");
       socket.destroy();
       return;
     }
-    const connection = new KafkaConnection(socket, dispatch, limits, logger);
+    const connection = new KafkaConnection(socket, dispatch, limits, logger, callerOf(socket));
     connections.add(connection);
     socket.on("close", () => connections.delete(connection));
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls.options, accept) : createServer(accept);
+  if (options.tls) {
+    options.tls.follow(server as TlsServer);
+    // A failed handshake (plaintext on the TLS port, an unknown CA) costs the client its connection, nothing more.
+    server.on("tlsClientError", (error: Error, socket: Socket) =>
+      logger.debug({ client: socket.remoteAddress, error: error.message }, "kafka TLS handshake failed"),
+    );
+  }
   const port = await listen(server, options.host, options.port);
-  logger.info({ port }, "kafka listening");
+  logger.info({ port, tls: options.tls !== undefined }, "kafka listening");
   return {
     port,
     close: async () => {
