@@ -13,3 +13,5 @@ export {
   nodeTokenWindowMs,
   signNodeToken,
 } from "./node-identity.js";
+export * from "./acl.js";
+export * from "./scram.js";
