@@ -4,7 +4,12 @@
 export { isSupported, supportedApiVersions } from "./codec/apis.js";
 export type { Struct, TaggedField } from "./codec/compile.js";
 export { KafkaDecodeError, KafkaEncodeError } from "./codec/errors.js";
-export { FrameSplitter, KafkaFrameError, REQUEST_BYTES_MAX_DEFAULT } from "./codec/frame-splitter.js";
+export {
+  type FrameLimit,
+  FrameSplitter,
+  KafkaFrameError,
+  REQUEST_BYTES_MAX_DEFAULT,
+} from "./codec/frame-splitter.js";
 export {
   decodeRequestHeader,
   decodeResponseHeader,
@@ -39,3 +44,9 @@ export {
   type KafkaListenerOptions,
   startKafkaListener,
 } from "./listener/kafka-listener.js";
+export {
+  KafkaSaslConfigError,
+  type KafkaSaslOptions,
+  SASL_AUTHENTICATION_TIMEOUT_MS_DEFAULT,
+  SASL_REQUEST_BYTES_MAX,
+} from "./listener/sasl.js";

@@ -105,4 +105,27 @@ describe("frame splitter", () => {
     const splitter = new FrameSplitter();
     expect(() => splitter.push(Buffer.from([0x7f, 0xff, 0xff, 0xff]))).toThrow(/socket.request.max.bytes/);
   });
+
+  it("takes frames one at a time, each measured against the limit given when its size is read", () => {
+    const splitter = new FrameSplitter(1024);
+    splitter.append(framed([Buffer.alloc(10), Buffer.alloc(200), Buffer.alloc(300)]));
+    const strict = { bytesMax: 100, name: "sasl.server.max.receive.size" };
+    expect(splitter.next(strict)).toEqual(Buffer.alloc(10));
+    // Only now is the second frame's size read: the limit of the moment applies, not an earlier one.
+    expect(splitter.next()).toEqual(Buffer.alloc(200));
+    expect(() => splitter.next(strict)).toThrow(
+      /300 bytes exceeds the 100-byte limit \(sasl.server.max.receive.size\)/,
+    );
+    expect(() => splitter.next()).toThrow(KafkaFrameError);
+  });
+
+  it("answers undefined from next() until a whole frame is there", () => {
+    const splitter = new FrameSplitter(1024);
+    const stream = framed([Buffer.from("abc")]);
+    splitter.append(stream.subarray(0, 5));
+    expect(splitter.next()).toBeUndefined();
+    splitter.append(stream.subarray(5));
+    expect(splitter.next()).toEqual(Buffer.from("abc"));
+    expect(splitter.next()).toBeUndefined();
+  });
 });

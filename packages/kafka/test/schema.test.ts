@@ -27,7 +27,7 @@ describe("schema files", () => {
     ).not.toThrow();
   }, 20_000);
 
-  it("describe every api and version issues 15 and 17 list", () => {
+  it("describe every api and version issues 15, 17 and 20 list", () => {
     expect(supportedApiVersions()).toEqual(
       [
         [0, 3, 9],
@@ -43,6 +43,7 @@ describe("schema files", () => {
         [14, 0, 5],
         [15, 0, 5],
         [16, 0, 4],
+        [17, 0, 1],
         [18, 0, 3],
         [19, 2, 7],
         [20, 0, 6],
@@ -53,6 +54,7 @@ describe("schema files", () => {
         [26, 0, 3],
         [28, 0, 3],
         [32, 0, 4],
+        [36, 0, 2],
         [37, 0, 3],
         [42, 0, 2],
         [60, 0, 1],

@@ -1,7 +1,12 @@
 // Cuts a TCP byte stream into request frames (int32 size, then that many bytes). Pure: feed it the
-// chunks a socket delivers, get back every complete frame. A size that is negative or above
-// requestBytesMax is refused as soon as its four bytes arrive, before any of the frame is buffered, so
-// a connection holds at most one frame of requestBytesMax plus the chunk being split.
+// chunks a socket delivers, get back every complete frame. A size that is negative or above the limit
+// is refused as soon as its four bytes arrive, before any of the frame is buffered, so a connection
+// holds at most one frame of the limit plus the chunks not yet split.
+//
+// Frames can also be taken one at a time (append, then next), each against the limit in force when its
+// size is read: before a client authenticates, the listener holds it to the SASL limit, and a frame
+// pipelined behind the last SaslAuthenticate must be measured against the limit of an authenticated
+// client, which is only known once that SaslAuthenticate has been handled.
 
 import { FRAME_SIZE_BYTES } from "./messages.js";
 
@@ -12,15 +17,22 @@ export const REQUEST_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
 export class KafkaFrameError extends Error {
   readonly sizeBytes: number;
 
-  constructor(sizeBytes: number, requestBytesMax: number) {
+  /** @param limitName the Kafka setting the limit stands for, to name it in the message. */
+  constructor(sizeBytes: number, requestBytesMax: number, limitName = "socket.request.max.bytes") {
     super(
       sizeBytes < 0
         ? `a frame declares a negative size (${sizeBytes})`
-        : `a frame of ${sizeBytes} bytes exceeds the ${requestBytesMax}-byte limit (socket.request.max.bytes)`,
+        : `a frame of ${sizeBytes} bytes exceeds the ${requestBytesMax}-byte limit (${limitName})`,
     );
     this.name = "KafkaFrameError";
     this.sizeBytes = sizeBytes;
   }
+}
+
+/** The largest frame accepted, and the Kafka setting it stands for (named in the error). */
+export interface FrameLimit {
+  readonly bytesMax: number;
+  readonly name?: string;
 }
 
 export class FrameSplitter {
@@ -47,27 +59,40 @@ export class FrameSplitter {
    * bad size, and again on every later call.
    */
   push(chunk: Buffer): Buffer[] {
-    if (this.failed !== null) throw this.failed;
-    if (chunk.length > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
+    this.append(chunk);
     const frames: Buffer[] = [];
-    for (;;) {
-      if (this.frameBytes === null) {
-        if (this.pendingBytes < FRAME_SIZE_BYTES) return frames;
-        this.frameBytes = this.readSize();
-      }
-      if (this.pendingBytes < this.frameBytes) return frames;
-      frames.push(this.take(this.frameBytes));
-      this.frameBytes = null;
-    }
+    for (let frame = this.next(); frame !== undefined; frame = this.next()) frames.push(frame);
+    return frames;
   }
 
-  private readSize(): number {
+  /** Adds a chunk without splitting it yet: next() takes the frames out. */
+  append(chunk: Buffer): void {
+    if (this.failed !== null) throw this.failed;
+    if (chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /**
+   * The next complete frame, or undefined until more bytes arrive. Its size is checked against `limit`
+   * (default: the constructor's) when its prefix is read; throws KafkaFrameError as push does.
+   */
+  next(limit: FrameLimit = { bytesMax: this.requestBytesMax }): Buffer | undefined {
+    if (this.failed !== null) throw this.failed;
+    if (this.frameBytes === null) {
+      if (this.pendingBytes < FRAME_SIZE_BYTES) return undefined;
+      this.frameBytes = this.readSize(limit);
+    }
+    if (this.pendingBytes < this.frameBytes) return undefined;
+    const frame = this.take(this.frameBytes);
+    this.frameBytes = null;
+    return frame;
+  }
+
+  private readSize(limit: FrameLimit): number {
     const size = this.take(FRAME_SIZE_BYTES).readInt32BE(0);
-    if (size < 0 || size > this.requestBytesMax) {
-      this.failed = new KafkaFrameError(size, this.requestBytesMax);
+    if (size < 0 || size > limit.bytesMax) {
+      this.failed = new KafkaFrameError(size, limit.bytesMax, limit.name);
       this.pending = [];
       this.pendingBytes = 0;
       throw this.failed;

@@ -17,6 +17,7 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
@@ -27,6 +28,7 @@ export const ApiKey = {
   EndTxn: 26,
   TxnOffsetCommit: 28,
   DescribeConfigs: 32,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
   DescribeCluster: 60,
@@ -47,6 +49,7 @@ export interface RequestBodies {
   14: SyncGroupRequest;
   15: DescribeGroupsRequest;
   16: ListGroupsRequest;
+  17: SaslHandshakeRequest;
   18: ApiVersionsRequest;
   19: CreateTopicsRequest;
   20: DeleteTopicsRequest;
@@ -57,6 +60,7 @@ export interface RequestBodies {
   26: EndTxnRequest;
   28: TxnOffsetCommitRequest;
   32: DescribeConfigsRequest;
+  36: SaslAuthenticateRequest;
   37: CreatePartitionsRequest;
   42: DeleteGroupsRequest;
   60: DescribeClusterRequest;
@@ -75,6 +79,7 @@ export interface RequestInputs {
   14: SyncGroupRequestInput;
   15: DescribeGroupsRequestInput;
   16: ListGroupsRequestInput;
+  17: SaslHandshakeRequestInput;
   18: ApiVersionsRequestInput;
   19: CreateTopicsRequestInput;
   20: DeleteTopicsRequestInput;
@@ -85,6 +90,7 @@ export interface RequestInputs {
   26: EndTxnRequestInput;
   28: TxnOffsetCommitRequestInput;
   32: DescribeConfigsRequestInput;
+  36: SaslAuthenticateRequestInput;
   37: CreatePartitionsRequestInput;
   42: DeleteGroupsRequestInput;
   60: DescribeClusterRequestInput;
@@ -103,6 +109,7 @@ export interface ResponseBodies {
   14: SyncGroupResponse;
   15: DescribeGroupsResponse;
   16: ListGroupsResponse;
+  17: SaslHandshakeResponse;
   18: ApiVersionsResponse;
   19: CreateTopicsResponse;
   20: DeleteTopicsResponse;
@@ -113,6 +120,7 @@ export interface ResponseBodies {
   26: EndTxnResponse;
   28: TxnOffsetCommitResponse;
   32: DescribeConfigsResponse;
+  36: SaslAuthenticateResponse;
   37: CreatePartitionsResponse;
   42: DeleteGroupsResponse;
   60: DescribeClusterResponse;
@@ -131,6 +139,7 @@ export interface ResponseInputs {
   14: SyncGroupResponseInput;
   15: DescribeGroupsResponseInput;
   16: ListGroupsResponseInput;
+  17: SaslHandshakeResponseInput;
   18: ApiVersionsResponseInput;
   19: CreateTopicsResponseInput;
   20: DeleteTopicsResponseInput;
@@ -141,6 +150,7 @@ export interface ResponseInputs {
   26: EndTxnResponseInput;
   28: TxnOffsetCommitResponseInput;
   32: DescribeConfigsResponseInput;
+  36: SaslAuthenticateResponseInput;
   37: CreatePartitionsResponseInput;
   42: DeleteGroupsResponseInput;
   60: DescribeClusterResponseInput;
@@ -1464,6 +1474,30 @@ export interface ListGroupsResponseGroupInput {
   unknownTaggedFields?: TaggedField[];
 }
 
+// SaslHandshake request (api key 17), v0-1.
+export interface SaslHandshakeRequest {
+  /** the mechanism the client chose, e.g. SCRAM-SHA-256. */
+  mechanism: string;
+}
+
+export interface SaslHandshakeRequestInput {
+  /** the mechanism the client chose, e.g. SCRAM-SHA-256. */
+  mechanism: string;
+}
+
+// SaslHandshake response (api key 17), v0-1.
+export interface SaslHandshakeResponse {
+  errorCode: number;
+  /** the mechanisms the broker enables. */
+  mechanisms: string[];
+}
+
+export interface SaslHandshakeResponseInput {
+  errorCode: number;
+  /** the mechanisms the broker enables. */
+  mechanisms: readonly string[];
+}
+
 // ApiVersions request (api key 18), v0-3.
 export interface ApiVersionsRequest {
   /** only v3. */
@@ -2225,6 +2259,42 @@ export interface DescribeConfigsResponseSynonymInput {
   name: string;
   value?: string | null;
   source: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// SaslAuthenticate request (api key 36), v0-2.
+export interface SaslAuthenticateRequest {
+  /** the client's SASL token. */
+  authBytes: Buffer;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface SaslAuthenticateRequestInput {
+  /** the client's SASL token. */
+  authBytes: Buffer;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// SaslAuthenticate response (api key 36), v0-2.
+export interface SaslAuthenticateResponse {
+  errorCode: number;
+  /** default null. */
+  errorMessage: string | null;
+  /** the server's SASL token; empty when the authentication failed. */
+  authBytes: Buffer;
+  /** 0: no re-authentication is required; only v1-2; default 0. */
+  sessionLifetimeMs: bigint;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface SaslAuthenticateResponseInput {
+  errorCode: number;
+  /** default null. */
+  errorMessage?: string | null;
+  /** the server's SASL token; empty when the authentication failed. */
+  authBytes: Buffer;
+  /** 0: no re-authentication is required; only v1-2; default 0. */
+  sessionLifetimeMs?: bigint;
   unknownTaggedFields?: TaggedField[];
 }
 

@@ -15,6 +15,7 @@ import { metadata } from "./metadata.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId } from "./producer-ids.js";
+import { saslAuthenticateRefused, saslHandshakeRefused } from "./sasl.js";
 import { createPartitions, createTopics, deleteTopics } from "./topics.js";
 import * as transactions from "./transactions.js";
 
@@ -117,6 +118,10 @@ async function answerOf(request: KafkaRequest, ctx: RequestContext, close: () =>
       return encodeResponse(request.apiKey, version, id, await groups.deleteGroups(request.body, ctx));
     case ApiKey.DescribeCluster:
       return encodeResponse(request.apiKey, version, id, describeCluster(request.body, ctx));
+    case ApiKey.SaslHandshake:
+      return encodeResponse(request.apiKey, version, id, saslHandshakeRefused());
+    case ApiKey.SaslAuthenticate:
+      return encodeResponse(request.apiKey, version, id, saslAuthenticateRefused());
     default:
       return unreachable(request);
   }

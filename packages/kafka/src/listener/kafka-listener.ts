@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { REQUEST_BYTES_MAX_DEFAULT } from "../codec/frame-splitter.js";
 import { dispatcher } from "../handlers/dispatch.js";
 import { type ConnectionLimits, KafkaConnection } from "./connection.js";
+import { checkSaslOptions, type KafkaSaslOptions } from "./sasl.js";
 
 export interface KafkaListenerLimits extends ConnectionLimits {
   /** Open client connections at once; more are refused (closed at once). */
@@ -36,6 +37,12 @@ export interface KafkaListenerOptions {
   readonly tls?: { readonly options: TlsOptions; follow(server: TlsServer): void };
   /** Who a new connection is before it authenticates (e.g. by its TLS client certificate); default anonymous. */
   readonly callerOf?: (socket: Socket) => Caller;
+  /**
+   * SASL/SCRAM (Kafka's SASL_PLAINTEXT, or SASL_SSL with `tls`): every connection must authenticate
+   * before anything but ApiVersions is served, and is then User:<username>, whatever callerOf said.
+   * Unset: no SASL; SaslHandshake is answered ILLEGAL_SASL_STATE, as on Kafka's PLAINTEXT listener.
+   */
+  readonly sasl?: KafkaSaslOptions;
 }
 
 export interface KafkaListener {
@@ -46,6 +53,7 @@ export interface KafkaListener {
 
 export async function startKafkaListener(options: KafkaListenerOptions): Promise<KafkaListener> {
   const limits = { ...defaultKafkaListenerLimits, ...options.limits };
+  if (options.sasl !== undefined) checkSaslOptions(options.sasl);
   const logger = options.logger.child({ component: "kafka" });
   const connections = new Set<KafkaConnection>();
   const dispatch = dispatcher({
@@ -61,7 +69,7 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
       socket.destroy();
       return;
     }
-    const connection = new KafkaConnection(socket, dispatch, limits, logger, callerOf(socket));
+    const connection = new KafkaConnection(socket, dispatch, limits, logger, callerOf(socket), options.sasl);
     connections.add(connection);
     socket.on("close", () => connections.delete(connection));
   };
@@ -74,7 +82,8 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     );
   }
   const port = await listen(server, options.host, options.port);
-  logger.info({ port, tls: options.tls !== undefined }, "kafka listening");
+  const sasl = options.sasl?.mechanisms ?? [];
+  logger.info({ port, tls: options.tls !== undefined, sasl }, "kafka listening");
   return {
     port,
     close: async () => {
