@@ -4,14 +4,27 @@
 // on the same image always give the same result, on controllers and brokers.
 
 import { assert } from "@brook/protocol";
-import { type BrokerImage, MetadataImage, type PartitionImage, type TopicImage } from "./image.js";
+import type { AclTable, ScramCredential, ScramMechanism } from "@brook/security";
+import {
+  type BrokerImage,
+  copyAclTable,
+  MetadataImage,
+  type PartitionImage,
+  type TopicImage,
+  type UserCredentials,
+} from "./image.js";
 import type {
+  AclRecord,
+  AclRemovalRecord,
   BrokerFenceRecord,
   BrokerUnfenceRecord,
   MetadataRecord,
   PartitionChangeRecord,
   PartitionRecord,
+  UserScramCredentialRecord,
+  UserScramCredentialRemovalRecord,
 } from "./records.js";
+import { aclBindingOf, scramCredentialOf } from "./users-acls.js";
 
 interface MutableTopic {
   name: string;
@@ -26,6 +39,11 @@ export class MetadataDelta {
   private readonly removedTopics = new Set<string>();
   private offset: number;
   private nextProducerId: number;
+  /** Copied from the base on the first user record; each user's credentials on the first record about it. */
+  private users: Map<string, UserCredentials> | undefined;
+  private readonly copiedUsers = new Set<string>();
+  /** Copied from the base on the first ACL record. */
+  private acls: AclTable | undefined;
 
   constructor(private readonly base: MetadataImage) {
     this.offset = base.offset;
@@ -78,12 +96,22 @@ export class MetadataDelta {
         );
         this.nextProducerId = record.nextProducerId;
         return;
+      case "user-scram-credential":
+      case "user-scram-credential-removal":
+        this.replayScramCredential(record);
+        return;
+      case "acl":
+      case "acl-removal":
+        this.replayAcl(record);
+        return;
     }
   }
 
   apply(): MetadataImage {
     const brokers =
       this.brokers.size === 0 ? this.base.brokers : new Map([...this.base.brokers, ...this.brokers]);
+    const users = this.users ?? this.base.users;
+    const acls = this.acls ?? this.base.acls;
     if (this.changedTopics.size === 0 && this.removedTopics.size === 0) {
       return new MetadataImage(
         this.offset,
@@ -91,6 +119,8 @@ export class MetadataDelta {
         this.base.topicsById,
         this.base.topicIdsByName,
         this.nextProducerId,
+        users,
+        acls,
       );
     }
     const topicsById = new Map<string, TopicImage>(this.base.topicsById);
@@ -104,7 +134,51 @@ export class MetadataDelta {
       topicsById.set(topic.topicId, topic);
       topicIdsByName.set(topic.name, topic.topicId);
     }
-    return new MetadataImage(this.offset, brokers, topicsById, topicIdsByName, this.nextProducerId);
+    return new MetadataImage(
+      this.offset,
+      brokers,
+      topicsById,
+      topicIdsByName,
+      this.nextProducerId,
+      users,
+      acls,
+    );
+  }
+
+  /** An upsert per user and mechanism; a removal must find the credential, and drops a user left with none. */
+  private replayScramCredential(record: UserScramCredentialRecord | UserScramCredentialRemovalRecord): void {
+    this.users ??= new Map(this.base.users);
+    const users = this.users;
+    let credentials = users.get(record.name) as Map<ScramMechanism, ScramCredential> | undefined;
+    if (!this.copiedUsers.has(record.name)) {
+      credentials = new Map(credentials ?? []);
+      this.copiedUsers.add(record.name);
+      users.set(record.name, credentials);
+    }
+    assert(credentials, "a touched user has its own credentials map");
+    if (record.type === "user-scram-credential") {
+      credentials.set(record.mechanism, scramCredentialOf(record));
+      return;
+    }
+    assert(
+      credentials.delete(record.mechanism),
+      `${record.type} for user ${record.name}, who has no ${record.mechanism} credential`,
+    );
+    if (credentials.size === 0) users.delete(record.name);
+  }
+
+  /** A binding is added once (the controller writes none that exists) and removed only if it exists. */
+  private replayAcl(record: AclRecord | AclRemovalRecord): void {
+    this.acls ??= copyAclTable(this.base.acls);
+    const binding = aclBindingOf(record);
+    if (record.type === "acl") {
+      assert(this.acls.add(binding), `acl record for a binding that exists: ${JSON.stringify(binding)}`);
+    } else {
+      assert(
+        this.acls.remove(binding),
+        `acl-removal of a binding that does not exist: ${JSON.stringify(binding)}`,
+      );
+    }
   }
 
   private replayPartition(record: PartitionRecord): void {

@@ -2,6 +2,7 @@
 // every record up to `offset`. Readers hold an image without locks; a change
 // produces a new image that shares every unchanged topic with the old one.
 
+import { AclTable, type ScramCredential, type ScramMechanism } from "@brook/security";
 import type { Endpoint } from "./records.js";
 
 export interface BrokerImage {
@@ -43,6 +44,23 @@ export interface TopicImage {
   readonly configs: ReadonlyMap<string, string>;
 }
 
+/** A user's SCRAM credentials by mechanism; a user is in the image while it has at least one. */
+export type UserCredentials = ReadonlyMap<ScramMechanism, ScramCredential>;
+
+/**
+ * An image's ACL table has no bound of its own: replaying the log must never fail, and the bound
+ * (aclBindingsMax) is the controller's to keep when it decides to add bindings.
+ */
+const imageAclTableOptions = { maxBindings: Number.MAX_SAFE_INTEGER };
+
+/** The ACL table of an image that has none; never changed (a change builds a new table). */
+const noAcls = new AclTable(imageAclTableOptions);
+
+/** A new table holding `table`'s bindings, in the same order, for a delta to change. */
+export function copyAclTable(table: AclTable): AclTable {
+  return AclTable.from(table, imageAclTableOptions);
+}
+
 export class MetadataImage {
   static readonly empty = new MetadataImage(-1, new Map(), new Map(), new Map(), 0);
 
@@ -54,11 +72,34 @@ export class MetadataImage {
     readonly topicIdsByName: ReadonlyMap<string, string>,
     /** The first producer id not yet handed out in a block (see ProducerIdsRecord); 0 before any. */
     readonly nextProducerId: number,
+    /** User name → mechanism → SCRAM credential. */
+    readonly users: ReadonlyMap<string, UserCredentials> = new Map(),
+    /**
+     * The ACL bindings, indexed for the authorizer. Never changed once in an image: a change to the
+     * ACLs builds a new table (an unchanged one is shared), so a holder may keep an Authorizer over
+     * it until the image's `acls` is another object.
+     */
+    readonly acls: AclTable = noAcls,
   ) {}
 
   /** The same image as of another offset (a snapshot's): everything else is shared. */
   withOffset(offset: number): MetadataImage {
-    return new MetadataImage(offset, this.brokers, this.topicsById, this.topicIdsByName, this.nextProducerId);
+    return new MetadataImage(
+      offset,
+      this.brokers,
+      this.topicsById,
+      this.topicIdsByName,
+      this.nextProducerId,
+      this.users,
+      this.acls,
+    );
+  }
+
+  /** How many SCRAM credentials (user and mechanism pairs) there are. */
+  scramCredentialCount(): number {
+    let count = 0;
+    for (const credentials of this.users.values()) count += credentials.size;
+    return count;
   }
 
   topic(name: string): TopicImage | undefined {

@@ -7,3 +7,4 @@ export * from "./records.js";
 export * from "./snapshot.js";
 export * from "./topic-config.js";
 export * from "./topic-name.js";
+export * from "./users-acls.js";

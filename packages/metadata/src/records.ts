@@ -4,6 +4,13 @@
 // new fields can be added without breaking old logs (unknown fields are kept
 // out of the image, missing optional fields take defaults).
 
+import type { AclBinding, ScramMechanism } from "@brook/security";
+import {
+  checkAclRecord,
+  checkScramCredentialRecord,
+  checkScramCredentialRemovalRecord,
+} from "./users-acls.js";
+
 export interface BrokerRegistrationRecord {
   readonly type: "broker-registration";
   readonly brokerId: number;
@@ -107,6 +114,38 @@ export interface ProducerIdsRecord {
   readonly nextProducerId: number;
 }
 
+/**
+ * A user's SCRAM credential for one mechanism (Kafka's UserScramCredentialRecord): created, or
+ * replaced when the user has one for the mechanism already. It holds what a server needs to check a
+ * SCRAM proof (RFC 5802), never the password: the salt and the two keys, in base64.
+ */
+export interface UserScramCredentialRecord {
+  readonly type: "user-scram-credential";
+  readonly name: string;
+  readonly mechanism: ScramMechanism;
+  readonly iterations: number;
+  readonly salt: string;
+  readonly storedKey: string;
+  readonly serverKey: string;
+}
+
+/** Removes a user's credential for one mechanism; a user without credentials is gone. */
+export interface UserScramCredentialRemovalRecord {
+  readonly type: "user-scram-credential-removal";
+  readonly name: string;
+  readonly mechanism: ScramMechanism;
+}
+
+/** An ACL binding (Kafka's AccessControlEntryRecord), its fields as @brook/security names them. */
+export interface AclRecord extends AclBinding {
+  readonly type: "acl";
+}
+
+/** Removes the ACL binding equal to this one (hosts compared as addresses). */
+export interface AclRemovalRecord extends AclBinding {
+  readonly type: "acl-removal";
+}
+
 export type MetadataRecord =
   | BrokerRegistrationRecord
   | BrokerFenceRecord
@@ -116,7 +155,11 @@ export type MetadataRecord =
   | PartitionChangeRecord
   | TopicConfigRecord
   | RemoveTopicRecord
-  | ProducerIdsRecord;
+  | ProducerIdsRecord
+  | UserScramCredentialRecord
+  | UserScramCredentialRemovalRecord
+  | AclRecord
+  | AclRemovalRecord;
 
 export function encodeMetadataRecord(record: MetadataRecord): Buffer {
   return Buffer.from(JSON.stringify({ v: 1, ...record }));
@@ -126,5 +169,24 @@ export function decodeMetadataRecord(bytes: Uint8Array): MetadataRecord {
   const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as { v?: number } & MetadataRecord;
   if (parsed.v !== 1) throw new Error(`unsupported metadata record version ${String(parsed.v)}`);
   const { v: _version, ...record } = parsed;
+  checkRecord(record as MetadataRecord);
   return record as MetadataRecord;
+}
+
+/** Users' and ACL records are checked field by field: a bad one could lock users out or let them in. */
+function checkRecord(record: MetadataRecord): void {
+  switch (record.type) {
+    case "user-scram-credential":
+      checkScramCredentialRecord(record);
+      return;
+    case "user-scram-credential-removal":
+      checkScramCredentialRemovalRecord(record);
+      return;
+    case "acl":
+    case "acl-removal":
+      checkAclRecord(record);
+      return;
+    default:
+      return;
+  }
 }

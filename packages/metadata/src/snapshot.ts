@@ -6,17 +6,40 @@
 import { applyRecords } from "./delta.js";
 import { type BrokerImage, MetadataImage, type TopicImage } from "./image.js";
 import type { MetadataRecord } from "./records.js";
+import { scramCredentialRecord } from "./users-acls.js";
 
 /**
  * Records that, applied to MetadataImage.empty, give an image equal to
  * `image` in everything but its offset (see imageFromSnapshot). Brokers come
  * by id, topics by id, each topic's partitions in order, then the producer id
- * block: the same image always gives the same records.
+ * block, users' credentials by user and mechanism, and the ACL bindings in the
+ * table's order: the same image always gives the same records.
  */
 export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   const brokers = [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId);
   const topics = [...image.topicsById.values()].sort((a, b) => compare(a.topicId, b.topicId));
-  return [...brokers.flatMap(brokerRecords), ...topics.flatMap(topicRecords), ...producerIdRecords(image)];
+  return [
+    ...brokers.flatMap(brokerRecords),
+    ...topics.flatMap(topicRecords),
+    ...producerIdRecords(image),
+    ...userRecords(image),
+    ...aclRecords(image),
+  ];
+}
+
+function userRecords(image: MetadataImage): MetadataRecord[] {
+  return [...image.users]
+    .sort(([a], [b]) => compare(a, b))
+    .flatMap(([name, credentials]) =>
+      [...credentials.values()]
+        .sort((a, b) => compare(a.mechanism, b.mechanism))
+        .map((credential) => scramCredentialRecord(name, credential)),
+    );
+}
+
+/** In the table's order (the order they were added), which a table rebuilt from them keeps. */
+function aclRecords(image: MetadataImage): MetadataRecord[] {
+  return [...image.acls].map((binding): MetadataRecord => ({ type: "acl", ...binding }));
 }
 
 /**

@@ -1,6 +1,7 @@
 // An image written out as records (a metadata snapshot) must rebuild the same
 // image: checked on random histories of valid records, through the JSON
 // encoding too, against a structural normal form of the image.
+import { type AclBinding, SCRAM_MECHANISMS, scramCredential } from "@brook/security";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   imageToRecords,
   MetadataImage,
   type MetadataRecord,
+  scramCredentialRecord,
 } from "../src/index.js";
 
 /** Every field of the image, in one order whatever the maps' insertion order; a missing rack or Kafka endpoint is null. */
@@ -46,8 +48,33 @@ function normalForm(image: MetadataImage) {
     })),
     topicIdsByName: byKey(image.topicIdsByName),
     nextProducerId: image.nextProducerId,
+    users: byKey(image.users).map(([name, credentials]) => ({
+      name,
+      credentials: [...credentials.values()]
+        .sort((a, b) => (a.mechanism < b.mechanism ? -1 : 1))
+        .map((credential) => scramCredentialRecord(name, credential)),
+    })),
+    acls: [...image.acls], // in the table's order, which a snapshot keeps
   };
 }
+
+// Credentials are computed once (PBKDF2 is slow on purpose); histories pick among them.
+const credentials = SCRAM_MECHANISMS.flatMap((mechanism) =>
+  ["one", "two"].map((password) => scramCredential(mechanism, password)),
+);
+const bindings: AclBinding[] = ["orders", "ord", "*"].flatMap((resourceName) =>
+  (["read", "write"] as const).map(
+    (operation): AclBinding => ({
+      principal: "User:alice",
+      host: "*",
+      resourceType: "topic",
+      resourceName,
+      patternType: resourceName === "ord" ? "prefixed" : "literal",
+      operation,
+      permission: "allow",
+    }),
+  ),
+);
 
 // ---- random histories of valid records --------------------------------------
 //
@@ -97,6 +124,10 @@ const operation = fc.oneof(
     brokerId: brokerIds,
     blocks: fc.integer({ min: 1, max: 3 }),
   }),
+  fc.record({ kind: fc.constant("credential" as const), user: fc.constantFrom("u1", "u2", "u3"), pick }),
+  fc.record({ kind: fc.constant("remove-credential" as const), pick }),
+  fc.record({ kind: fc.constant("acl" as const), pick }),
+  fc.record({ kind: fc.constant("remove-acl" as const), pick }),
 );
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
 
@@ -174,6 +205,23 @@ function recordFor(
         brokerId: op.brokerId,
         nextProducerId: image.nextProducerId + op.blocks * 1_000,
       };
+    case "credential":
+      return scramCredentialRecord(op.user, credentials[op.pick % credentials.length]);
+    case "remove-credential": {
+      const held = [...image.users].flatMap(([name, byMechanism]) =>
+        [...byMechanism.keys()].map((mechanism) => ({ name, mechanism })),
+      );
+      const credential = chosen(held, op.pick);
+      return credential && { type: "user-scram-credential-removal", ...credential };
+    }
+    case "acl": {
+      const binding = bindings[op.pick % bindings.length];
+      return image.acls.has(binding) ? undefined : { type: "acl", ...binding };
+    }
+    case "remove-acl": {
+      const binding = chosen(image.acls, op.pick);
+      return binding && { type: "acl-removal", ...binding };
+    }
   }
 }
 
