@@ -67,6 +67,23 @@ import { produce } from "./produce.js";
 import { initProducerId, nextProducerId } from "./producer-ids.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
+import {
+  type AlterUserScramCredentialsRequest__Output,
+  type AlterUserScramCredentialsResponse,
+  alterUserScramCredentials,
+  type CreateAclsRequest__Output,
+  type CreateAclsResponse,
+  createAcls,
+  type DeleteAclsRequest__Output,
+  type DeleteAclsResponse,
+  type DescribeAclsRequest__Output,
+  type DescribeAclsResponse,
+  type DescribeUserScramCredentialsRequest__Output,
+  type DescribeUserScramCredentialsResponse,
+  deleteAcls,
+  describeAcls,
+  describeUserScramCredentials,
+} from "./security-admin.js";
 import { TransactionCoordinator, type TransactionCoordinatorConfig } from "./transactions/coordinator.js";
 import { TransactionHandlers } from "./transactions/handlers.js";
 import { writeTxnMarkers } from "./txn-markers.js";
@@ -146,6 +163,25 @@ export interface BrokerApi {
   describeCluster(): Promise<DescribeClusterResponse>;
   /** Broker to broker: append transaction markers on partitions this broker leads. */
   writeTxnMarkers(request: WriteTxnMarkersRequest__Output, caller: Caller): Promise<WriteTxnMarkersResponse>;
+  /**
+   * Creates, replaces and deletes users' SCRAM credentials (Kafka's AlterUserScramCredentials; the
+   * client salts and hashes the password): forwarded to the active controller, one result per user.
+   */
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest__Output,
+    caller: Caller,
+  ): Promise<AlterUserScramCredentialsResponse>;
+  /** Users' mechanisms and iteration counts from this broker's image, never salts or keys. */
+  describeUserScramCredentials(
+    request: DescribeUserScramCredentialsRequest__Output,
+    caller: Caller,
+  ): DescribeUserScramCredentialsResponse;
+  /** Adds ACL bindings (forwarded to the active controller); one result per binding. */
+  createAcls(request: CreateAclsRequest__Output, caller: Caller): Promise<CreateAclsResponse>;
+  /** The bindings a filter selects, from this broker's image. */
+  describeAcls(request: DescribeAclsRequest__Output, caller: Caller): DescribeAclsResponse;
+  /** Removes the bindings each filter selects (forwarded to the active controller); what each removed. */
+  deleteAcls(request: DeleteAclsRequest__Output, caller: Caller): Promise<DeleteAclsResponse>;
   readonly groups: GroupHandlers;
   readonly transactions: TransactionHandlers;
 }
@@ -363,6 +399,12 @@ export class Broker {
         requireNode(caller, "WriteTxnMarkers");
         return writeTxnMarkers(ctx, request);
       },
+      // Authorization of these is still to come (the caller is passed for it).
+      alterUserScramCredentials: (request, _caller) => alterUserScramCredentials(ctx, request),
+      describeUserScramCredentials: (request, _caller) => describeUserScramCredentials(ctx, request),
+      createAcls: (request, _caller) => createAcls(ctx, request),
+      describeAcls: (request, _caller) => describeAcls(ctx, request),
+      deleteAcls: (request, _caller) => deleteAcls(ctx, request),
       groups: this.groupHandlers,
       transactions: this.transactionHandlers,
     };
@@ -411,6 +453,15 @@ export class Broker {
           throw new BrookError("UNSUPPORTED_SASL_MECHANISM", "SASL is not enabled on this cluster");
         return sasl.authenticate(request, callerOf(call));
       }),
+      AlterUserScramCredentials: unary((request, call) =>
+        api.alterUserScramCredentials(request, callerOf(call)),
+      ),
+      DescribeUserScramCredentials: unary(async (request, call) =>
+        api.describeUserScramCredentials(request, callerOf(call)),
+      ),
+      CreateAcls: unary((request, call) => api.createAcls(request, callerOf(call))),
+      DescribeAcls: unary(async (request, call) => api.describeAcls(request, callerOf(call))),
+      DeleteAcls: unary((request, call) => api.deleteAcls(request, callerOf(call))),
     });
     return {
       ...unaryHandlers,

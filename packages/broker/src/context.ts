@@ -17,6 +17,14 @@ import type {
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { ReplicaManager } from "./replica-manager.js";
+import type {
+  AlterUserScramCredentialsRequest__Output,
+  AlterUserScramCredentialsResponse,
+  CreateAclsRequest__Output,
+  CreateAclsResponse,
+  DeleteAclsRequest__Output,
+  DeleteAclsResponse,
+} from "./security-admin.js";
 
 /** Where the broker learns the committed metadata from. */
 export interface MetadataSource {
@@ -39,6 +47,15 @@ export interface ControllerChannel {
    */
   allocateProducerIds(brokerId: number): Promise<{ firstProducerId: number; count: number }>;
   quorumStatus(): Promise<ControllerStatus[]>;
+  /**
+   * Users and ACLs (Kafka's AlterUserScramCredentials, CreateAcls, DeleteAcls): decided by the active
+   * controller, one result per user, binding or filter, resolving once this node's image shows them.
+   */
+  alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequest__Output,
+  ): Promise<AlterUserScramCredentialsResponse>;
+  createAcls(request: CreateAclsRequest__Output): Promise<CreateAclsResponse>;
+  deleteAcls(request: DeleteAclsRequest__Output): Promise<DeleteAclsResponse>;
   /** Node id of the active controller as last known; -1 when unknown. */
   activeControllerId(): number;
 }

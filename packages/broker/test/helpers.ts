@@ -56,6 +56,9 @@ export const stubController: ControllerChannel = {
   alterPartition: async () => ({}),
   allocateProducerIds: async () => ({ firstProducerId: 0, count: 1_000 }),
   quorumStatus: async () => [],
+  alterUserScramCredentials: async () => ({ results: [] }),
+  createAcls: async () => ({ results: [] }),
+  deleteAcls: async () => ({ results: [] }),
   activeControllerId: () => -1,
 };
 

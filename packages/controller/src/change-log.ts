@@ -1,11 +1,19 @@
 // What the active controller's commits changed, as log lines: brokers
 // registered, fenced and unfenced, partition leaders elected, ISRs changed,
-// topics created, grown and deleted. Pure: it compares the image before a commit
-// with the one after, record by record (replay derives the epochs, so they
-// are read from the image after); the Controller writes the lines. Only the
-// active controller logs them, once per change for the whole cluster.
+// topics created, grown and deleted, SCRAM credentials and ACLs changed. Pure:
+// it compares the image before a commit with the one after, record by record
+// (replay derives the epochs, so they are read from the image after); the
+// Controller writes the lines. Only the active controller logs them, once per
+// change for the whole cluster.
 
-import { type MetadataImage, type MetadataRecord, sameIds, type TopicImage } from "@brook/metadata";
+import {
+  aclBindingOf,
+  type MetadataImage,
+  type MetadataRecord,
+  sameIds,
+  type TopicImage,
+} from "@brook/metadata";
+import { formatAclBinding } from "@brook/security";
 
 /** The subset of pino's logger the controller uses (the server passes its pino logger). */
 export interface ControllerLogger {
@@ -37,6 +45,7 @@ export function describeCommit(
 ): ChangeLine[] {
   const lines: ChangeLine[] = [];
   let partitionLines = 0;
+  let aclLines = 0;
   for (const record of records) {
     const line = describeRecord(before, after, record, reason);
     if (!line) continue;
@@ -44,12 +53,24 @@ export function describeCommit(
       partitionLines++;
       if (partitionLines > partitionChangeLinesMax) continue;
     }
+    if (record.type === "acl" || record.type === "acl-removal") {
+      aclLines++;
+      if (aclLines > partitionChangeLinesMax) continue;
+    }
     lines.push(line);
   }
   if (partitionLines > partitionChangeLinesMax) {
     lines.push(
       info("more partition changes in the same commit, not logged one by one", {
         partitions: partitionLines - partitionChangeLinesMax,
+        reason,
+      }),
+    );
+  }
+  if (aclLines > partitionChangeLinesMax) {
+    lines.push(
+      info("more ACL changes in the same commit, not logged one by one", {
+        acls: aclLines - partitionChangeLinesMax,
         reason,
       }),
     );
@@ -111,6 +132,20 @@ function describeRecord(
         topic: before.topicsById.get(record.topicId)?.name,
         topicId: record.topicId,
       });
+    // Never a salt or a key: who, which mechanism, how many iterations.
+    case "user-scram-credential":
+      return info(
+        before.users.get(record.name)?.has(record.mechanism)
+          ? "SCRAM credential replaced"
+          : "SCRAM credential created",
+        { user: record.name, mechanism: record.mechanism, iterations: record.iterations, reason },
+      );
+    case "user-scram-credential-removal":
+      return info("SCRAM credential deleted", { user: record.name, mechanism: record.mechanism, reason });
+    case "acl":
+      return info("ACL added", { acl: formatAclBinding(aclBindingOf(record)), reason });
+    case "acl-removal":
+      return info("ACL removed", { acl: formatAclBinding(aclBindingOf(record)), reason });
     default:
       return undefined;
   }

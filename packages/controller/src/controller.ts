@@ -8,6 +8,8 @@
 
 import { randomUUID } from "node:crypto";
 import {
+  type AclBindingFields,
+  type AclBindingFilterFields,
   applyRecords,
   type BrokerImage,
   MetadataImage,
@@ -40,6 +42,15 @@ import {
   planPreferredLeaderElection,
 } from "./partition-decisions.js";
 import { type ProducerIdBlock, planProducerIdBlock } from "./producer-id-decisions.js";
+import {
+  type AclCreateOutcome,
+  type AclDeleteOutcome,
+  type AlterUserScramCredentialsRequest,
+  planAlterUserScramCredentials,
+  planCreateAcls,
+  planDeleteAcls,
+  type UserOutcome,
+} from "./security-decisions.js";
 import {
   type CreatePartitionsRequest,
   type CreateTopicRequest,
@@ -415,6 +426,37 @@ export class Controller {
         }
       }
       return outcomes;
+    });
+  }
+
+  /**
+   * Creates, replaces and deletes users' SCRAM credentials (Kafka's AlterUserScramCredentials): one
+   * outcome per user, decided on the image at its turn in the write queue and committed in one batch
+   * before this resolves. NOT_CONTROLLER rejects the whole call, as a lost commit does.
+   */
+  alterUserScramCredentials(request: AlterUserScramCredentialsRequest): Promise<UserOutcome[]> {
+    return this.write(async () => {
+      const { records, results } = planAlterUserScramCredentials(this.currentImage, request);
+      if (records.length > 0) await this.commit(records, "AlterUserScramCredentials");
+      return results;
+    });
+  }
+
+  /** Adds ACL bindings (Kafka's CreateAcls): one outcome per binding, committed in one batch. */
+  createAcls(bindings: readonly AclBindingFields[]): Promise<AclCreateOutcome[]> {
+    return this.write(async () => {
+      const { records, results } = planCreateAcls(this.currentImage, bindings);
+      if (records.length > 0) await this.commit(records, "CreateAcls");
+      return results;
+    });
+  }
+
+  /** Removes the ACL bindings each filter matches (Kafka's DeleteAcls), committed in one batch. */
+  deleteAcls(filters: readonly AclBindingFilterFields[]): Promise<AclDeleteOutcome[]> {
+    return this.write(async () => {
+      const { records, results } = planDeleteAcls(this.currentImage, filters);
+      if (records.length > 0) await this.commit(records, "DeleteAcls");
+      return results;
     });
   }
 

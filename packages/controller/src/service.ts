@@ -2,7 +2,14 @@
 // back. Brokers reach these either over gRPC or, in a combined node, through
 // the same functions in-process.
 
-import { encodeMetadataRecord, imageToRecords, type MetadataRecord } from "@brook/metadata";
+import {
+  type AclBindingFields,
+  type AclBindingFilterFields,
+  aclBindingFields,
+  encodeMetadataRecord,
+  imageToRecords,
+  type MetadataRecord,
+} from "@brook/metadata";
 import {
   type AllocateProducerIdsRequest__Output,
   type AllocateProducerIdsResponse,
@@ -31,6 +38,7 @@ import {
   unary,
 } from "@brook/protocol";
 import type { Controller, TopicOutcome } from "./controller.js";
+import type { AlterUserScramCredentialsRequest } from "./security-decisions.js";
 
 export const fetchMetadataRecordsMax = 10_000;
 export const fetchMetadataWaitMsMax = 30_000;
@@ -185,6 +193,50 @@ export function controllerHandlers(controller: Controller, callerOf: CallerOf): 
     CreatePartitions: unary(
       fromNode("CreatePartitions", anyNode, (request) => createPartitions(controller, request)),
     ),
+    AlterUserScramCredentials: unary(
+      fromNode("AlterUserScramCredentials", anyNode, (request) =>
+        alterUserScramCredentials(controller, request),
+      ),
+    ),
+    CreateAcls: unary(fromNode("CreateAcls", anyNode, (request) => createAcls(controller, request))),
+    DeleteAcls: unary(fromNode("DeleteAcls", anyNode, (request) => deleteAcls(controller, request))),
+  };
+}
+
+// Users and ACLs. The messages are proto/broker.proto's (a broker forwards its clients' requests as
+// they came); these functions take the fields they read, which the generated types have.
+
+/** Per user: its error, or none when all its alterations were committed. */
+export async function alterUserScramCredentials(
+  controller: Controller,
+  request: AlterUserScramCredentialsRequest,
+): Promise<{ results: { user: string; error: { code: string; message: string } }[] }> {
+  const outcomes = await controller.alterUserScramCredentials(request);
+  return {
+    results: outcomes.map(({ user, error }) => ({ user, error: error ? toWireError(error) : noError })),
+  };
+}
+
+/** Per binding, in the request's order: its error, or none when it exists now. */
+export async function createAcls(
+  controller: Controller,
+  request: { readonly bindings: readonly AclBindingFields[] },
+): Promise<{ results: { error: { code: string; message: string } }[] }> {
+  const outcomes = await controller.createAcls(request.bindings);
+  return { results: outcomes.map(({ error }) => ({ error: error ? toWireError(error) : noError })) };
+}
+
+/** Per filter, in the request's order: the bindings it matched and removed, or its error. */
+export async function deleteAcls(
+  controller: Controller,
+  request: { readonly filters: readonly AclBindingFilterFields[] },
+): Promise<{ results: { error: { code: string; message: string }; bindings: AclBindingFields[] }[] }> {
+  const outcomes = await controller.deleteAcls(request.filters);
+  return {
+    results: outcomes.map(({ error, bindings }) => ({
+      error: error ? toWireError(error) : noError,
+      bindings: bindings.map(aclBindingFields),
+    })),
   };
 }
 

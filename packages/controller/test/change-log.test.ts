@@ -5,8 +5,11 @@ import { describe, expect, it } from "vitest";
 import { describeCommit, partitionChangeLinesMax } from "../src/change-log.js";
 import {
   planAlterPartition,
+  planAlterUserScramCredentials,
+  planCreateAcls,
   planCreatePartitions,
   planCreateTopic,
+  planDeleteAcls,
   planFencing,
   planUnfence,
 } from "../src/index.js";
@@ -155,6 +158,95 @@ describe("controller change log", () => {
       message: "more partition changes in the same commit, not logged one by one",
       partitions: 5,
       reason: "controlled shutdown",
+    });
+  });
+
+  it("users' credentials by user, mechanism and iterations (never a salt or key), and each ACL added or removed", () => {
+    const credential = (name: string) => ({
+      name,
+      mechanism: "SCRAM-SHA-256",
+      iterations: 4096,
+      salt: Buffer.alloc(8, 1),
+      saltedPassword: Buffer.alloc(32, 2),
+    });
+    const image = imageOf({});
+    const created = planAlterUserScramCredentials(image, {
+      upsertions: [credential("alice")],
+      deletions: [],
+    });
+    expect(linesOf(image, created.records, "AlterUserScramCredentials")).toEqual([
+      {
+        level: "info",
+        message: "SCRAM credential created",
+        user: "alice",
+        mechanism: "SCRAM-SHA-256",
+        iterations: 4096,
+        reason: "AlterUserScramCredentials",
+      },
+    ]);
+    const withAlice = replay(image, created.records);
+    const replaced = planAlterUserScramCredentials(withAlice, {
+      upsertions: [credential("alice")],
+      deletions: [],
+    });
+    expect(linesOf(withAlice, replaced.records, "r").map((line) => line.message)).toEqual([
+      "SCRAM credential replaced",
+    ]);
+    const deleted = planAlterUserScramCredentials(withAlice, {
+      upsertions: [],
+      deletions: [{ name: "alice", mechanism: "SCRAM-SHA-256" }],
+    });
+    expect(linesOf(withAlice, deleted.records, "r").map((line) => line.message)).toEqual([
+      "SCRAM credential deleted",
+    ]);
+
+    const binding = {
+      principal: "User:alice",
+      host: "*",
+      resourceType: "topic",
+      resourceName: "orders",
+      patternType: "literal",
+      operation: "read",
+      permission: "allow",
+    };
+    const added = planCreateAcls(image, [binding]).records;
+    expect(linesOf(image, added, "CreateAcls")).toEqual([
+      {
+        level: "info",
+        message: "ACL added",
+        acl: "allow User:alice read topic literal:orders host *",
+        reason: "CreateAcls",
+      },
+    ]);
+    const withAcl = replay(image, added);
+    expect(linesOf(withAcl, planDeleteAcls(withAcl, [binding]).records, "DeleteAcls")).toEqual([
+      {
+        level: "info",
+        message: "ACL removed",
+        acl: "allow User:alice read topic literal:orders host *",
+        reason: "DeleteAcls",
+      },
+    ]);
+  });
+
+  it("ACL lines stay bounded in a large commit", () => {
+    const image = imageOf({});
+    const bindings = Array.from({ length: partitionChangeLinesMax + 5 }, (_, i) => ({
+      principal: `User:u${i}`,
+      host: "*",
+      resourceType: "topic",
+      resourceName: "orders",
+      patternType: "literal",
+      operation: "read",
+      permission: "allow",
+    }));
+    const lines = linesOf(image, planCreateAcls(image, bindings).records, "CreateAcls");
+    expect(lines).toHaveLength(partitionChangeLinesMax + 1);
+    expect(lines.at(-1)).toEqual({
+      level: "info",
+      message: "more ACL changes in the same commit, not logged one by one",
+      acls: 5,
+      reason: "CreateAcls",
     });
   });
 });

@@ -3,8 +3,15 @@
 // replaces the state, and format 1 snapshots from older data dirs (every
 // record from offset 0) are still read, as history.
 
-import { applyRecords, encodeMetadataRecord, MetadataImage, type MetadataRecord } from "@brook/metadata";
+import {
+  applyRecords,
+  encodeMetadataRecord,
+  MetadataImage,
+  type MetadataRecord,
+  scramCredentialRecord,
+} from "@brook/metadata";
 import type { Entry } from "@brook/raft";
+import { scramCredential } from "@brook/security";
 import { describe, expect, it } from "vitest";
 import { MetadataRecords } from "../src/raft-metadata-log.js";
 
@@ -96,6 +103,31 @@ describe("MetadataRecords", () => {
     expect(snapshot[0]).toBe(2);
     expect(state.snapshotImage()).toEqual(imageOfRecords(history));
     expect(() => state.read(0, 100)).toThrow(expect.objectContaining({ code: "OFFSET_OUT_OF_RANGE" }));
+  });
+
+  it("a snapshot keeps users' credentials and the ACL bindings, and refuses an entry whose binding is invalid", () => {
+    const acl = {
+      principal: "User:alice",
+      host: "*",
+      resourceType: "topic",
+      resourceName: "orders",
+      patternType: "prefixed",
+      operation: "write",
+      permission: "deny",
+    } as const;
+    const credential = scramCredential("SCRAM-SHA-512", "pw", { iterations: 8192 });
+    const state = new MetadataRecords();
+    state.apply([entry(1, [scramCredentialRecord("alice", credential), { type: "acl", ...acl }])]);
+    const restored = new MetadataRecords();
+    restored.restore(state.snapshot());
+    const image = restored.snapshotImage();
+    expect(image?.users.get("alice")?.get("SCRAM-SHA-512")).toEqual(credential);
+    expect([...(image?.acls ?? [])]).toEqual([acl]);
+
+    const bad = new MetadataRecords();
+    expect(() =>
+      bad.apply([entry(1, [{ type: "acl", ...acl, operation: "fly" } as unknown as MetadataRecord])]),
+    ).toThrow(/invalid acl metadata record: Invalid operation fly/);
   });
 
   it("refuses a snapshot in a format it does not know, or whose count and offset disagree", () => {

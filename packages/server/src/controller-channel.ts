@@ -8,10 +8,13 @@ import {
   activeControllerIdOf,
   allocateProducerIds,
   alterPartition,
+  alterUserScramCredentials,
   brokerHeartbeat,
   type Controller,
+  createAcls,
   createPartitions,
   createTopics,
+  deleteAcls,
   deleteTopics,
   describeQuorum,
   type RaftMetadataLog,
@@ -61,7 +64,10 @@ type Method =
   | "AlterPartition"
   | "AllocateProducerIds"
   | "DescribeQuorum"
-  | "DescribeController";
+  | "DescribeController"
+  | "AlterUserScramCredentials"
+  | "CreateAcls"
+  | "DeleteAcls";
 
 export class ForwardingControllerChannel implements ControllerChannel {
   private readonly clients = new Map<number, ControllerClient>();
@@ -84,6 +90,17 @@ export class ForwardingControllerChannel implements ControllerChannel {
 
   createPartitions: ControllerChannel["createPartitions"] = (request) =>
     this.write("CreatePartitions", request, () => createPartitions(this.controller, request));
+
+  alterUserScramCredentials: ControllerChannel["alterUserScramCredentials"] = (request) =>
+    this.write("AlterUserScramCredentials", request, () =>
+      alterUserScramCredentials(this.controller, request),
+    );
+
+  createAcls: ControllerChannel["createAcls"] = (request) =>
+    this.write("CreateAcls", request, () => createAcls(this.controller, request));
+
+  deleteAcls: ControllerChannel["deleteAcls"] = (request) =>
+    this.write("DeleteAcls", request, () => deleteAcls(this.controller, request));
 
   registerBroker(request: RegisterBrokerRequest__Output): Promise<RegisterBrokerResponse> {
     return this.write("RegisterBroker", request, () => registerBroker(this.controller, request));
