@@ -2,6 +2,26 @@
 
 // The coordinator's states of a transactional id, from the wire contract; named here for the CLI and apps.
 export { BrookError, type ErrorCode, type TransactionStateName, transactionStates } from "@brook/protocol";
+// The ACL model and SCRAM mechanisms the admin takes and returns, and the parsers of the names a person
+// types ("Read", "DESCRIBE_CONFIGS", "transactional-id"), from @brook/security.
+export {
+  type AclBinding,
+  type AclBindingFilter,
+  type Operation,
+  type OperationFilter,
+  type PatternType,
+  type PatternTypeFilter,
+  type Permission,
+  type PermissionFilter,
+  parseOperation,
+  parsePatternType,
+  parsePermission,
+  parseResourceType,
+  type ResourceType,
+  type ResourceTypeFilter,
+  SCRAM_MECHANISMS,
+  type ScramMechanism,
+} from "@brook/security";
 export type {
   BrokerEndpoint,
   ClusterDescription,
@@ -27,6 +47,14 @@ export type {
   ResetOffsetsOptions,
   ResetTarget,
 } from "./admin/groups.js";
+export type {
+  CreateUserOptions,
+  DeletedAcls,
+  NewAclBinding,
+  UserCredentialDescription,
+  UserDescription,
+} from "./admin/security.js";
+export { userDefaults } from "./admin/security.js";
 export type { TransactionDescription, TransactionOverview } from "./admin/transactions.js";
 export { Brook, type BrookConfig } from "./brook.js";
 export { checkBrokerAddresses } from "./cluster/cluster.js";

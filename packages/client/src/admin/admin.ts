@@ -1,4 +1,5 @@
-// Topic (create, grow, describe, delete), cluster and consumer group (groups.ts) administration, KafkaJS-shaped. Calls go to whichever
+// Topic (create, grow, describe, delete), cluster, consumer group (groups.ts), transaction (transactions.ts),
+// user and ACL (security.ts) administration, KafkaJS-shaped. Calls go to whichever
 // broker answers (brokers forward writes to the active controller) and are retried on retriable errors; a
 // per-topic error rejects with that topic's BrookError (createTopics of an existing topic rejects with
 // TOPIC_ALREADY_EXISTS).
@@ -11,6 +12,7 @@ import {
   type TopicConfigEntry__Output,
   type WireError__Output,
 } from "@brook/protocol";
+import type { AclBinding, AclBindingFilter, ScramMechanism } from "@brook/security";
 import type { Cluster } from "../cluster/cluster.js";
 import { listOffsets, OffsetSpec } from "../cluster/offsets.js";
 import type { BrokerRpc, BrokerRpcs } from "../cluster/unary.js";
@@ -28,6 +30,13 @@ import {
   type ResetOffsetsOptions,
 } from "./groups.js";
 import { namedError } from "./named-error.js";
+import {
+  type CreateUserOptions,
+  type DeletedAcls,
+  type NewAclBinding,
+  SecurityAdmin,
+  type UserDescription,
+} from "./security.js";
 import { TransactionAdmin, type TransactionDescription, type TransactionOverview } from "./transactions.js";
 
 export interface ConfigEntry {
@@ -144,10 +153,12 @@ const clusterDefault = -1;
 export class Admin {
   private readonly groups: GroupAdmin;
   private readonly transactions: TransactionAdmin;
+  private readonly security: SecurityAdmin;
 
   constructor(private readonly cluster: Cluster) {
     this.groups = new GroupAdmin(cluster);
     this.transactions = new TransactionAdmin(cluster);
+    this.security = new SecurityAdmin(cluster);
   }
 
   /** Optional: checks that the cluster answers. */
@@ -327,6 +338,41 @@ export class Admin {
   /** A transactional id's state, producer id and epoch, partitions and groups, from its coordinator. */
   describeTransaction(transactionalId: string): Promise<TransactionDescription> {
     return this.transactions.describeTransaction(transactionalId);
+  }
+
+  /**
+   * Creates the user, or replaces its credentials, for each of `options.mechanisms` (default SCRAM-SHA-256
+   * and SCRAM-SHA-512) with `options.iterations` (default 8192). The password never leaves this process:
+   * it is salted and hashed here, and the cluster stores only what checks a SCRAM login. Rejects with
+   * INVALID_REQUEST for a bad name, mechanism or iteration count.
+   */
+  createUser(name: string, password: string, options?: CreateUserOptions): Promise<void> {
+    return this.security.createUser(name, password, options);
+  }
+
+  /** Deletes the user's credentials for `mechanisms`, or all of them; INVALID_REQUEST if it has none to delete. */
+  deleteUser(name: string, mechanisms?: ScramMechanism[]): Promise<void> {
+    return this.security.deleteUser(name, mechanisms);
+  }
+
+  /** Users with their mechanisms and iteration counts (never salts or keys): all, or those named. */
+  describeUsers(names?: string[]): Promise<UserDescription[]> {
+    return this.security.describeUsers(names);
+  }
+
+  /** Adds ACL bindings (an existing one is no error); rejects with the first refused binding's error. */
+  createAcls(bindings: NewAclBinding[]): Promise<void> {
+    return this.security.createAcls(bindings);
+  }
+
+  /** The ACL bindings `filter` selects (all without one), sorted by resource, then principal. */
+  describeAcls(filter?: AclBindingFilter): Promise<AclBinding[]> {
+    return this.security.describeAcls(filter);
+  }
+
+  /** Removes the bindings each filter selects; resolves with what each filter matched. */
+  deleteAcls(filters: AclBindingFilter[]): Promise<DeletedAcls[]> {
+    return this.security.deleteAcls(filters);
   }
 
   async close(): Promise<void> {
