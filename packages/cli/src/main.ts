@@ -1,5 +1,6 @@
 // The `brook` command: one sub-command per file in commands/.
 import { Command, Option } from "@commander-js/extra-typings";
+import { aclCommand } from "./commands/acl.js";
 import { benchCommand } from "./commands/bench.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { connectCommand } from "./commands/connect.js";
@@ -11,6 +12,7 @@ import { serverCommand } from "./commands/server.js";
 import { streamsCommand } from "./commands/streams.js";
 import { topicCommand } from "./commands/topic.js";
 import { transactionsCommand } from "./commands/transactions.js";
+import { userCommand } from "./commands/user.js";
 import { parseInteger, timeoutDefaults } from "./connect.js";
 import { fail } from "./output.js";
 import { followLauncher } from "./signals.js";
@@ -44,6 +46,8 @@ const program = new Command("brook")
   .addCommand(clusterCommand())
   .addCommand(groupCommand())
   .addCommand(transactionsCommand())
+  .addCommand(userCommand())
+  .addCommand(aclCommand())
   .addCommand(streamsCommand())
   .addCommand(connectCommand())
   .addCommand(benchCommand())
