@@ -7,6 +7,10 @@
 # All NODES nodes are voters of one controller quorum (BROOK_CONTROLLER_QUORUM_VOTERS).
 # For tests: CLUSTER_DIR replaces .brook, and PORT_OFFSET is added to every port,
 # so a second cluster can run beside the one `make up` started.
+# TLS=1 (`make up TLS=1`) secures the cluster: a local CA and node certificates
+# (scripts/gen-tls.sh, into .brook/tls), TLS on every port, SASL/SCRAM required
+# of every client, and a super user `admin` whose password is in
+# .brook/admin.password. The choice is kept (.brook/secured) until `make clean`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${CLUSTER_DIR:-$PWD/.brook}
@@ -21,11 +25,41 @@ brook="node --single-threaded-gc ${NODE_FLAGS:-} $PWD/packages/cli/bin/brook.js"
 voters=$(for id in $(seq 1 "$nodes"); do printf '%s@127.0.0.1:%s,' "$id" $((9093 + shift_ports + (id - 1) * 100)); done)
 voters=${voters%,}
 
-# Ready: the node's /readyz says so (on its HTTP port): its broker is
-# registered as this process and in service, it has caught up with the
-# metadata log, and it serves every partition it leads.
+[ "${TLS:-0}" = 1 ] && mkdir -p "$root" && touch "$root/secured"
+secured=false
+[ -f "$root/secured" ] && secured=true
+
+# Ready: the node's /readyz says so (on its HTTP port, https with the local CA
+# when secured): its broker is registered as this process and in service, it
+# has caught up with the metadata log, and it serves every partition it leads.
 ready() {
-  node -e 'fetch(`http://127.0.0.1:${process.argv[1]}/readyz`,{signal:AbortSignal.timeout(2000)}).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"
+  local ca=""
+  $secured && ca=$root/tls/ca.crt
+  node -e '
+    const [port, ca] = process.argv.slice(1);
+    const lib = require(ca ? "node:https" : "node:http");
+    const options = { host: "127.0.0.1", port, path: "/readyz", timeout: 2000, ...(ca ? { ca: require("node:fs").readFileSync(ca) } : {}) };
+    const request = lib.get(options, (r) => process.exit(r.statusCode === 200 ? 0 : 1));
+    request.on("error", () => process.exit(1));
+    request.on("timeout", () => process.exit(1));' "$1" "$ca"
+}
+
+# What a secured node is given besides the plain settings: its certificate, and SASL.
+security_env() {
+  $secured || return 0
+  printf '%s\n' "BROOK_TLS_CERT_FILE=$root/tls/node-$1.crt" "BROOK_TLS_KEY_FILE=$root/tls/node-$1.key" \
+    "BROOK_TLS_CA_FILE=$root/tls/ca.crt" BROOK_TLS_CLIENT_AUTH=requested \
+    BROOK_SASL_MECHANISMS=SCRAM-SHA-256,SCRAM-SHA-512 BROOK_SUPER_USERS=User:admin
+}
+
+# The super user admin, made once with the cluster secret (docs/security.md), its password kept private.
+make_admin() {
+  $secured || return 0
+  [ -f "$root/admin.password" ] && return 0
+  (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))' >"$root/admin.password.new")
+  $brook --bootstrap "127.0.0.1:$((9092 + shift_ports))" --tls-ca-file "$root/tls/ca.crt" \
+    --cluster-secret-file "$root/cluster.secret" user create admin --password-file "$root/admin.password.new" >/dev/null
+  mv "$root/admin.password.new" "$root/admin.password"
 }
 
 # Alive: the process exists and is not a zombie. A killed node's process stays a
@@ -50,6 +84,7 @@ up() {
       node -e 'console.log(require("node:crypto").randomUUID())' >"$root/cluster.id"
     fi
   fi
+  if $secured; then scripts/gen-tls.sh "$root/tls" "$nodes"; fi
   # One cluster secret for every node (node identity, docs/security.md), made once and kept private.
   if [ ! -f "$root/cluster.secret" ]; then
     (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))' >"$root/cluster.secret")
@@ -84,7 +119,12 @@ up() {
     done
     ready "$port" || { echo "node $id is not ready after 30 s (see $root/node-$id/node.log)" >&2; exit 1; }
   done
+  make_admin
   echo "cluster ready: BROOK_BOOTSTRAP=127.0.0.1:$((9092 + shift_ports)) (Kafka clients: bootstrap.servers=127.0.0.1:$((9094 + shift_ports)))"
+  if $secured; then
+    echo "secured: TLS (CA $root/tls/ca.crt) and SASL/SCRAM; log in as admin:"
+    echo "  export BROOK_TLS_CA_FILE=$root/tls/ca.crt BROOK_USER=admin BROOK_PASSWORD_FILE=$root/admin.password"
+  fi
 }
 
 # Every node gets SIGTERM at once (each hands over what it leads, as far as the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issues TLS material for a local Brook cluster with the openssl CLI: a CA
 # (ca.crt, ca.key), one certificate per node (node-<id>.crt/.key, CN brook-node-<id>,
-# valid for localhost, brook-<id>, brook-node-<id> and 127.0.0.1, as server and as
-# client, since nodes dial each other) and one client certificate per user name
+# valid for localhost, brook-<id>, brook-node-<id>, node-<id> (the compose service)
+# and 127.0.0.1, as server and as client, since nodes dial each other) and one
+# client certificate per user name
 # (<user>.crt/.key, CN <user>: the principal mTLS authenticates).
 # Idempotent: a file that exists is kept, so re-running keeps the CA and every
 # certificate it signed; delete a node's or user's files to reissue them.
@@ -71,7 +72,7 @@ make_cert() {
 make_ca
 for id in $(seq 1 "$nodes"); do
   make_cert "node-$id" "brook-node-$id" serverAuth,clientAuth \
-    "DNS:localhost,DNS:brook-$id,DNS:brook-node-$id,IP:127.0.0.1"
+    "DNS:localhost,DNS:brook-$id,DNS:brook-node-$id,DNS:node-$id,IP:127.0.0.1"
 done
 for user in "$@"; do
   make_cert "$user" "$user" clientAuth

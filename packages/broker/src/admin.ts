@@ -7,6 +7,7 @@ import type { BrokerImage, MetadataImage, PartitionImage, TopicImage } from "@br
 import {
   type BrokerInfo,
   BrookError,
+  type Caller,
   type CreatePartitionsRequest__Output,
   type CreatePartitionsResponse,
   type CreateTopicsRequest__Output,
@@ -24,6 +25,8 @@ import {
   type TopicInfo,
   toWireError,
 } from "@brook/protocol";
+import type { Operation } from "@brook/security";
+import { deniedTopic } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isInternalTopic } from "./groups/records.js";
 
@@ -72,40 +75,65 @@ function selectTopics(image: MetadataImage, names: readonly string[]): Array<Top
   return names.length === 0 ? image.topics() : names.map((name) => image.topic(name) ?? name);
 }
 
-export function metadata(ctx: BrokerContext, request: MetadataRequest__Output): MetadataResponse {
+/** Topics the caller may not describe are left out of an all-topics answer, and refused when named. */
+export function metadata(
+  ctx: BrokerContext,
+  request: MetadataRequest__Output,
+  caller: Caller,
+): MetadataResponse {
   const image = ctx.metadata.image;
+  const describable = (name: string) => ctx.access.allowed(caller, "describe", "topic", name);
   return {
     clusterId: ctx.clusterId,
     controllerId: ctx.controller.activeControllerId(),
     // As in Kafka, only brokers in service: a fenced one leads nothing, and
     // may be a dead process a client should not pick to bootstrap from.
     brokers: [...image.brokers.values()].filter((b) => !b.fenced).map(brokerInfo),
-    topics: selectTopics(image, request.topics).map(
-      (topic): TopicInfo =>
-        typeof topic === "string"
-          ? { name: topic, error: unknownTopic(topic), topicId: "", partitions: [], configs: [] }
-          : {
-              name: topic.name,
-              error: noError,
-              topicId: topic.topicId,
-              partitions: topic.partitions.map(partitionInfo),
-              configs: configEntries(topic),
-            },
-    ),
+    topics: selectTopics(image, request.topics)
+      .filter(
+        (topic) => request.topics.length > 0 || describable(typeof topic === "string" ? topic : topic.name),
+      )
+      .map(
+        (topic): TopicInfo =>
+          typeof topic === "string" || !describable(topic.name)
+            ? {
+                name: typeof topic === "string" ? topic : topic.name,
+                error:
+                  typeof topic === "string"
+                    ? unknownTopic(topic)
+                    : toWireError(deniedTopic("describe", topic.name)),
+                topicId: "",
+                partitions: [],
+                configs: [],
+              }
+            : {
+                name: topic.name,
+                error: noError,
+                topicId: topic.topicId,
+                partitions: topic.partitions.map(partitionInfo),
+                configs: configEntries(topic),
+              },
+      ),
   };
 }
 
 export function describeTopics(
   ctx: BrokerContext,
   request: DescribeTopicsRequest__Output,
+  caller: Caller,
 ): DescribeTopicsResponse {
   const image = ctx.metadata.image;
+  const describable = (name: string) => ctx.access.allowed(caller, "describe", "topic", name);
+  const selected = selectTopics(image, request.names).filter(
+    (topic) => request.names.length > 0 || typeof topic === "string" || describable(topic.name),
+  );
   return {
-    topics: selectTopics(image, request.names).map((topic) => {
-      if (typeof topic === "string") {
+    topics: selected.map((topic) => {
+      if (typeof topic === "string" || !describable(topic.name)) {
+        const name = typeof topic === "string" ? topic : topic.name;
         return {
-          name: topic,
-          error: unknownTopic(topic),
+          name,
+          error: typeof topic === "string" ? unknownTopic(topic) : toWireError(deniedTopic("describe", name)),
           topicId: "",
           partitions: [],
           configs: [],
@@ -158,13 +186,21 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
   };
 }
 
+/** `denied`: topics the caller may not create (answered TOPIC_AUTHORIZATION_FAILED, never forwarded). */
 export async function createTopics(
   ctx: BrokerContext,
   request: CreateTopicsRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
 ): Promise<CreateTopicsResponse> {
-  const response = await ctx.controller.createTopics(request);
+  const topics = request.topics.filter(({ name }) => !denied.has(name));
+  const response =
+    topics.length > 0 ? await ctx.controller.createTopics({ ...request, topics }) : { topics: [] };
   await ctx.awaitMetadata();
-  return response;
+  return { topics: [...(response.topics ?? []), ...refusals(denied, "create")] };
+}
+
+function refusals(denied: ReadonlySet<string>, operation: Operation) {
+  return [...denied].map((name) => ({ name, error: toWireError(deniedTopic(operation, name)) }));
 }
 
 /**
@@ -175,9 +211,10 @@ export async function createTopics(
 export async function createPartitions(
   ctx: BrokerContext,
   request: CreatePartitionsRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
 ): Promise<CreatePartitionsResponse> {
-  const internal = request.topics.filter(({ name }) => isInternalTopic(name));
-  const topics = request.topics.filter(({ name }) => !isInternalTopic(name));
+  const internal = request.topics.filter(({ name }) => isInternalTopic(name) && !denied.has(name));
+  const topics = request.topics.filter(({ name }) => !isInternalTopic(name) && !denied.has(name));
   const response =
     topics.length > 0 ? await ctx.controller.createPartitions({ ...request, topics }) : { topics: [] };
   await ctx.awaitMetadata();
@@ -190,15 +227,16 @@ export async function createPartitions(
       ),
     ),
   }));
-  return { topics: [...(response.topics ?? []), ...refused] };
+  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied, "alter")] };
 }
 
 export async function deleteTopics(
   ctx: BrokerContext,
   request: DeleteTopicsRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
 ): Promise<DeleteTopicsResponse> {
-  const internal = request.names.filter(isInternalTopic);
-  const names = request.names.filter((name) => !isInternalTopic(name));
+  const internal = request.names.filter((name) => isInternalTopic(name) && !denied.has(name));
+  const names = request.names.filter((name) => !isInternalTopic(name) && !denied.has(name));
   const response = names.length > 0 ? await ctx.controller.deleteTopics({ names }) : { topics: [] };
   await ctx.awaitMetadata();
   const refused = internal.map((name) => ({
@@ -207,5 +245,5 @@ export async function deleteTopics(
       new BrookError("INVALID_REQUEST", `'${name}' is internal: it holds the consumer groups' offsets`),
     ),
   }));
-  return { topics: [...(response.topics ?? []), ...refused] };
+  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied, "delete")] };
 }

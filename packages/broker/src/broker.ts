@@ -32,6 +32,7 @@ import {
   requireNode,
   type SaslAuthenticateRequest__Output,
   type SaslAuthenticateResponse,
+  type SurfaceCall,
   serveCalls,
   systemClock,
   toServiceError,
@@ -40,6 +41,7 @@ import {
   type WriteTxnMarkersResponse,
 } from "@brook/protocol";
 import type { Logger } from "pino";
+import { AccessControl, type AccessPolicy, allowEverything } from "./access.js";
 import {
   createPartitions,
   createTopics,
@@ -129,6 +131,8 @@ export interface BrokerOptions {
   readonly callerOf?: CallerOf;
   /** How this broker's replica fetchers secure their channels to leaders (TLS, node identity). */
   readonly peerSecurity?: ChannelSecurity;
+  /** Who may do what (ACLs); default: everyone everything. */
+  readonly access?: AccessPolicy;
   /** Serves SaslAuthenticate (a SCRAM exchange that ends in a token); undefined: SASL is off. */
   readonly sasl?: SaslService;
 }
@@ -148,18 +152,23 @@ export interface BrokerApi {
   readonly observer: BrokerObserver;
   /** The active controller as last known; -1 when none is. */
   activeControllerId(): number;
-  produce(request: ProduceRequest__Output): Promise<ProduceResponse>;
+  produce(request: ProduceRequest__Output, caller: Caller): Promise<ProduceResponse>;
   /** A replica fetch (replica_id > 0) only from the node it names. */
   fetch(request: FetchRequest__Output, caller: Caller): Promise<FetchResponse>;
-  listOffsets(request: ListOffsetsRequest__Output): ListOffsetsResponse;
+  listOffsets(request: ListOffsetsRequest__Output, caller: Caller): ListOffsetsResponse;
   offsetForLeaderEpoch(
     request: OffsetForLeaderEpochRequest__Output,
     caller: Caller,
   ): OffsetForLeaderEpochResponse;
-  initProducerId(request: InitProducerIdRequest__Output): Promise<InitProducerIdResponse>;
-  createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse>;
-  deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse>;
-  createPartitions(request: CreatePartitionsRequest__Output): Promise<CreatePartitionsResponse>;
+  initProducerId(request: InitProducerIdRequest__Output, caller: Caller): Promise<InitProducerIdResponse>;
+  createTopics(request: CreateTopicsRequest__Output, caller: Caller): Promise<CreateTopicsResponse>;
+  deleteTopics(request: DeleteTopicsRequest__Output, caller: Caller): Promise<DeleteTopicsResponse>;
+  createPartitions(
+    request: CreatePartitionsRequest__Output,
+    caller: Caller,
+  ): Promise<CreatePartitionsResponse>;
+  /** Who may do what: the front ends ask it for requests they answer themselves (groups, configs). */
+  readonly access: AccessControl;
   describeCluster(): Promise<DescribeClusterResponse>;
   /** Broker to broker: append transaction markers on partitions this broker leads. */
   writeTxnMarkers(request: WriteTxnMarkersRequest__Output, caller: Caller): Promise<WriteTxnMarkersResponse>;
@@ -252,6 +261,7 @@ export class Broker {
       limits: { ...defaultBrokerLimits, ...options.limits },
       logger,
       observer: options.observer ?? noBrokerObserver,
+      access: new AccessControl(options.access ?? allowEverything, logger.child({ component: "access" })),
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
       // Transactional offset commits on __consumer_offsets settle when their marker is durable.
       txnMarkerWritten: (topic, partition, producerId, committed) =>
@@ -379,32 +389,74 @@ export class Broker {
       limits: ctx.limits,
       observer: ctx.observer,
       activeControllerId: () => ctx.controller.activeControllerId(),
-      produce: (request) => produce(ctx, request),
+      access: ctx.access,
+      produce: (request, caller) =>
+        produce(ctx, request, ctx.access.deniedTopics(caller, "write", topicsOf(request))),
       fetch: (request, caller) => {
         if (request.replicaId > 0) requireNode(caller, "a replica fetch", request.replicaId);
-        return fetch(ctx, request);
+        return fetch(ctx, request, ctx.access.deniedTopics(caller, "read", topicsOf(request)));
       },
-      listOffsets: (request) => listOffsets(ctx, request),
+      listOffsets: (request, caller) =>
+        listOffsets(ctx, request, ctx.access.deniedTopics(caller, "describe", topicsOf(request))),
       offsetForLeaderEpoch: (request, caller) => {
         if (request.replicaId > 0)
           requireNode(caller, "a follower's OffsetForLeaderEpoch", request.replicaId);
-        return offsetForLeaderEpoch(ctx, request);
+        return offsetForLeaderEpoch(
+          ctx,
+          request,
+          ctx.access.deniedTopics(caller, "describe", topicsOf(request)),
+        );
       },
-      initProducerId: (request) => initProducerId(ctx, request, this.transactionCoordinator),
-      createTopics: (request) => createTopics(ctx, request),
-      deleteTopics: (request) => deleteTopics(ctx, request),
-      createPartitions: (request) => createPartitions(ctx, request),
+      initProducerId: (request, caller) => {
+        requireProducerIdAccess(ctx.access, caller, request.transactionalId);
+        return initProducerId(ctx, request, this.transactionCoordinator);
+      },
+      createTopics: (request, caller) => {
+        const names = request.topics.map(({ name }) => name);
+        const denied = ctx.access.allowed(caller, "create", "cluster", clusterResource)
+          ? new Set<string>()
+          : ctx.access.deniedTopics(caller, "create", names);
+        return createTopics(ctx, request, denied);
+      },
+      deleteTopics: (request, caller) =>
+        deleteTopics(ctx, request, ctx.access.deniedTopics(caller, "delete", request.names)),
+      createPartitions: (request, caller) =>
+        createPartitions(
+          ctx,
+          request,
+          ctx.access.deniedTopics(
+            caller,
+            "alter",
+            request.topics.map(({ name }) => name),
+          ),
+        ),
       describeCluster: () => describeCluster(ctx),
       writeTxnMarkers: (request, caller) => {
         requireNode(caller, "WriteTxnMarkers");
         return writeTxnMarkers(ctx, request);
       },
       // Authorization of these is still to come (the caller is passed for it).
-      alterUserScramCredentials: (request, _caller) => alterUserScramCredentials(ctx, request),
-      describeUserScramCredentials: (request, _caller) => describeUserScramCredentials(ctx, request),
-      createAcls: (request, _caller) => createAcls(ctx, request),
-      describeAcls: (request, _caller) => describeAcls(ctx, request),
-      deleteAcls: (request, _caller) => deleteAcls(ctx, request),
+      // Users and ACLs: Alter on the cluster to change them, Describe to read them (as Kafka).
+      alterUserScramCredentials: (request, caller) => {
+        ctx.access.require(caller, "alter", "cluster", clusterResource);
+        return alterUserScramCredentials(ctx, request);
+      },
+      describeUserScramCredentials: (request, caller) => {
+        ctx.access.require(caller, "describe", "cluster", clusterResource);
+        return describeUserScramCredentials(ctx, request);
+      },
+      createAcls: (request, caller) => {
+        ctx.access.require(caller, "alter", "cluster", clusterResource);
+        return createAcls(ctx, request);
+      },
+      describeAcls: (request, caller) => {
+        ctx.access.require(caller, "describe", "cluster", clusterResource);
+        return describeAcls(ctx, request);
+      },
+      deleteAcls: (request, caller) => {
+        ctx.access.require(caller, "alter", "cluster", clusterResource);
+        return deleteAcls(ctx, request);
+      },
       groups: this.groupHandlers,
       transactions: this.transactionHandlers,
     };
@@ -416,38 +468,96 @@ export class Broker {
     const groups = this.groupHandlers;
     const transactions = this.transactionHandlers;
     const callerOf = this.callerOf;
+    const need = ctx.access.require.bind(ctx.access);
     const sasl = this.sasl;
     const unaryHandlers = timed(ctx.observer, {
-      Produce: unary((request) => api.produce(request)),
+      Produce: unary((request, call) => api.produce(request, callerOf(call))),
       Fetch: unary((request, call) => api.fetch(request, callerOf(call))),
-      ListOffsets: unary(async (request) => api.listOffsets(request)),
+      ListOffsets: unary(async (request, call) => api.listOffsets(request, callerOf(call))),
       OffsetForLeaderEpoch: unary(async (request, call) => api.offsetForLeaderEpoch(request, callerOf(call))),
-      InitProducerId: unary((request) => api.initProducerId(request)),
-      Metadata: unary(async (request) => metadata(ctx, request)),
-      CreateTopics: unary((request) => api.createTopics(request)),
-      DeleteTopics: unary((request) => api.deleteTopics(request)),
-      DescribeTopics: unary(async (request) => describeTopics(ctx, request)),
+      InitProducerId: unary((request, call) => api.initProducerId(request, callerOf(call))),
+      Metadata: unary(async (request, call) => metadata(ctx, request, callerOf(call))),
+      CreateTopics: unary((request, call) => api.createTopics(request, callerOf(call))),
+      DeleteTopics: unary((request, call) => api.deleteTopics(request, callerOf(call))),
+      DescribeTopics: unary(async (request, call) => describeTopics(ctx, request, callerOf(call))),
       DescribeCluster: unary(() => api.describeCluster()),
-      CreatePartitions: unary((request) => api.createPartitions(request)),
-      FindCoordinator: unary((request) => groups.findCoordinator(request)),
-      ConsumerGroupHeartbeat: (call, callback) => {
-        groups.heartbeat(call.request, call.getPeer()).then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toServiceError(error)),
+      CreatePartitions: unary((request, call) => api.createPartitions(request, callerOf(call))),
+      FindCoordinator: unary((request, call) => {
+        const caller = callerOf(call);
+        if (request.transactionalId) need(caller, "describe", "transactionalId", request.transactionalId);
+        else need(caller, "describe", "group", request.groupId);
+        return groups.findCoordinator(request);
+      }),
+      ConsumerGroupHeartbeat: unary((request, call) => {
+        need(callerOf(call), "read", "group", request.groupId);
+        return groups.heartbeat(request, call.getPeer());
+      }),
+      OffsetCommit: unary((request, call) => {
+        const caller = callerOf(call);
+        need(caller, "read", "group", request.groupId);
+        for (const { topic } of request.topics) need(caller, "read", "topic", topic);
+        return groups.offsetCommit(request);
+      }),
+      OffsetFetch: unary((request, call) => {
+        need(callerOf(call), "describe", "group", request.groupId);
+        return groups.offsetFetch(request);
+      }),
+      ListGroups: unary(async (_request, call) => {
+        const caller = callerOf(call);
+        const listed = await groups.listGroups();
+        if (ctx.access.allowed(caller, "describe", "cluster", clusterResource)) return listed;
+        const visible = (listed.groups ?? []).filter(({ groupId }) =>
+          ctx.access.allowed(caller, "describe", "group", groupId ?? ""),
         );
-      },
-      OffsetCommit: unary((request) => groups.offsetCommit(request)),
-      OffsetFetch: unary((request) => groups.offsetFetch(request)),
-      ListGroups: unary(() => groups.listGroups()),
-      DescribeGroups: unary((request) => groups.describeGroups(request)),
-      DeleteGroups: unary((request) => groups.deleteGroups(request)),
-      TxnOffsetCommit: unary((request) => groups.txnOffsetCommit(request)),
-      AddPartitionsToTxn: unary((request) => transactions.addPartitionsToTxn(request)),
-      AddOffsetsToTxn: unary((request) => transactions.addOffsetsToTxn(request)),
-      EndTxn: unary((request) => transactions.endTxn(request)),
+        return { ...listed, groups: visible };
+      }),
+      DescribeGroups: unary((request, call) => {
+        const caller = callerOf(call);
+        for (const groupId of request.groupIds) need(caller, "describe", "group", groupId);
+        return groups.describeGroups(request);
+      }),
+      DeleteGroups: unary((request, call) => {
+        const caller = callerOf(call);
+        for (const groupId of request.groupIds) need(caller, "delete", "group", groupId);
+        return groups.deleteGroups(request);
+      }),
+      TxnOffsetCommit: unary((request, call) => {
+        const caller = callerOf(call);
+        need(caller, "write", "transactionalId", request.transactionalId);
+        need(caller, "read", "group", request.groupId);
+        for (const { topic } of request.topics) need(caller, "read", "topic", topic);
+        return groups.txnOffsetCommit(request);
+      }),
+      AddPartitionsToTxn: unary((request, call) => {
+        const caller = callerOf(call);
+        need(caller, "write", "transactionalId", request.transactionalId);
+        for (const { topic } of request.topics) need(caller, "write", "topic", topic);
+        return transactions.addPartitionsToTxn(request);
+      }),
+      AddOffsetsToTxn: unary((request, call) => {
+        const caller = callerOf(call);
+        need(caller, "write", "transactionalId", request.transactionalId);
+        need(caller, "read", "group", request.groupId);
+        return transactions.addOffsetsToTxn(request);
+      }),
+      EndTxn: unary((request, call) => {
+        need(callerOf(call), "write", "transactionalId", request.transactionalId);
+        return transactions.endTxn(request);
+      }),
       WriteTxnMarkers: unary((request, call) => api.writeTxnMarkers(request, callerOf(call))),
-      ListTransactions: unary((request) => transactions.listTransactions(request)),
-      DescribeTransactions: unary((request) => transactions.describeTransactions(request)),
+      ListTransactions: unary(async (request, call) => {
+        const caller = callerOf(call);
+        const listed = await transactions.listTransactions(request);
+        const visible = (listed.transactions ?? []).filter(({ transactionalId }) =>
+          ctx.access.allowed(caller, "describe", "transactionalId", transactionalId ?? ""),
+        );
+        return { ...listed, transactions: visible };
+      }),
+      DescribeTransactions: unary((request, call) => {
+        const caller = callerOf(call);
+        for (const id of request.transactionalIds) need(caller, "describe", "transactionalId", id);
+        return transactions.describeTransactions(request);
+      }),
       SaslAuthenticate: unary((request, call) => {
         if (sasl === undefined)
           throw new BrookError("UNSUPPORTED_SASL_MECHANISM", "SASL is not enabled on this cluster");
@@ -464,7 +574,7 @@ export class Broker {
       DeleteAcls: unary((request, call) => api.deleteAcls(request, callerOf(call))),
     });
     return {
-      ...unaryHandlers,
+      ...authenticated(callerOf, unaryHandlers),
       // Each request on the stream is timed under the unary method it stands for.
       Calls: (call) => {
         let caller: Caller;
@@ -475,7 +585,7 @@ export class Broker {
           return;
         }
         const handlers = {
-          produce: (request: ProduceRequest__Output) => api.produce(request),
+          produce: (request: ProduceRequest__Output) => api.produce(request, caller),
           fetch: (request: FetchRequest__Output) => api.fetch(request, caller),
         };
         serveCalls(call, handlers, (method, seconds, failed) =>
@@ -494,10 +604,56 @@ export class Broker {
   }
 }
 
+/** Kafka's name for the one cluster resource. */
+const clusterResource = "kafka-cluster";
+
+/** The topics a request names, each once. */
+function topicsOf(request: { readonly topics: readonly { readonly topic: string }[] }): string[] {
+  return request.topics.map(({ topic }) => topic);
+}
+
+/**
+ * InitProducerId: a transactional id needs Write on it; an idempotent producer IdempotentWrite on the
+ * cluster, or Write on some topic (Kafka since KIP-679).
+ */
+function requireProducerIdAccess(access: AccessControl, caller: Caller, transactionalId: string): void {
+  if (transactionalId) {
+    access.require(caller, "write", "transactionalId", transactionalId);
+    return;
+  }
+  if (access.allowed(caller, "idempotentWrite", "cluster", clusterResource)) return;
+  if (access.allowedAny(caller, "write", "topic")) return;
+  throw new BrookError("CLUSTER_AUTHORIZATION_FAILED", `${caller.principal} may not write idempotently`);
+}
+
 /** Every Broker method but the Calls stream (and without grpc's index signature, which would hide the names). */
 type UnaryHandlers = {
   [M in keyof BrokerHandlers as string extends M ? never : M extends "Calls" ? never : M]: BrokerHandlers[M];
 };
+
+/**
+ * Authenticates every unary call before its handler runs: a caller whose credentials are refused (a bad
+ * token, none where the cluster requires them) is answered with that error, whatever it asked.
+ */
+function authenticated(callerOf: CallerOf, handlers: UnaryHandlers): UnaryHandlers {
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    const unaryHandler = handler as (
+      call: SurfaceCall,
+      callback: (error: unknown, value?: unknown) => void,
+    ) => void;
+    wrapped[method] = (call: SurfaceCall, callback: (error: unknown, value?: unknown) => void) => {
+      try {
+        callerOf(call);
+      } catch (error) {
+        callback(toServiceError(error));
+        return;
+      }
+      unaryHandler(call, callback);
+    };
+  }
+  return wrapped as unknown as UnaryHandlers;
+}
 
 /** Reports every unary call's duration to the observer (the request-rate and latency metrics). */
 function timed(observer: BrokerObserver, handlers: UnaryHandlers): UnaryHandlers {

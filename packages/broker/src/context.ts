@@ -16,6 +16,7 @@ import type {
   WriteTxnMarkersResponse,
 } from "@brook/protocol";
 import type { Logger } from "pino";
+import type { AccessControl } from "./access.js";
 import type { ReplicaManager } from "./replica-manager.js";
 import type {
   AlterUserScramCredentialsRequest__Output,
@@ -116,6 +117,8 @@ export interface BrokerContext {
   readonly limits: BrokerLimits;
   readonly logger: Logger;
   readonly observer: BrokerObserver;
+  /** Who may do what (the ACLs); every request asks it before touching anything. */
+  readonly access: AccessControl;
   /** Resolves once local replicas reflect every metadata image seen so far. */
   awaitMetadata(): Promise<void>;
   /**

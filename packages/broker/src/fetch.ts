@@ -16,6 +16,7 @@ import {
   scanBatches,
   toWireError,
 } from "@brook/protocol";
+import { deniedTopic } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import type { IsolationLevel, Partition } from "./partition.js";
 
@@ -26,7 +27,12 @@ interface Pass {
   readonly partitions: Partition[];
 }
 
-export async function fetch(ctx: BrokerContext, request: FetchRequest__Output): Promise<FetchResponse> {
+/** `denied`: topics the caller may not read (each of their partitions answers TOPIC_AUTHORIZATION_FAILED). */
+export async function fetch(
+  ctx: BrokerContext,
+  request: FetchRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
+): Promise<FetchResponse> {
   if (request.maxBytes <= 0) throw new BrookError("INVALID_REQUEST", "max_bytes must be positive");
   const isolation = isolationLevel(request.isolationLevel);
   const maxBytes = Math.min(request.maxBytes, ctx.limits.fetchBytesMax);
@@ -34,7 +40,7 @@ export async function fetch(ctx: BrokerContext, request: FetchRequest__Output): 
   const deadline = Date.now() + waitMs;
 
   for (;;) {
-    const pass = readOnce(ctx, request, maxBytes, isolation);
+    const pass = readOnce(ctx, request, maxBytes, isolation, denied);
     const remainingMs = deadline - Date.now();
     if (pass.bytes >= request.minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
       if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
@@ -84,6 +90,7 @@ function readOnce(
   request: FetchRequest__Output,
   maxBytes: number,
   isolation: IsolationLevel,
+  denied: ReadonlySet<string>,
 ): Pass {
   const image = ctx.metadata.image;
   let bytes = 0;
@@ -97,6 +104,7 @@ function readOnce(
         if (fetchPartition.partitionMaxBytes <= 0) {
           throw new BrookError("INVALID_REQUEST", "partition_max_bytes must be positive");
         }
+        if (denied.has(fetchTopic.topic)) throw deniedTopic("read", fetchTopic.topic);
         const partition = ctx.replicas.get(image, fetchTopic.topic, fetchPartition.partition);
         partitions.push(partition);
         // Only the response's first batch may be larger than the budget

@@ -1,4 +1,5 @@
 // Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
+export { AccessControl, type AccessPolicy, allowEverything, deniedCode } from "./access.js";
 export {
   Broker,
   type BrokerApi,
@@ -6,6 +7,7 @@ export {
   type BrokerOptions,
   type SaslService,
 } from "./broker.js";
+
 export type {
   BrokerLimits,
   BrokerObserver,

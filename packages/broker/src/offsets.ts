@@ -14,13 +14,19 @@ import {
   type OffsetForLeaderEpochResponse,
   toWireError,
 } from "@brook/protocol";
+import { deniedTopic } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isolationLevel } from "./fetch.js";
 
 export const earliestTimestamp = -2;
 export const latestTimestamp = -1;
 
-export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Output): ListOffsetsResponse {
+/** `denied`: topics the caller may not describe. */
+export function listOffsets(
+  ctx: BrokerContext,
+  request: ListOffsetsRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
+): ListOffsetsResponse {
   const image = ctx.metadata.image;
   const committed = isolationLevel(request.isolationLevel) === "read_committed";
   return {
@@ -28,6 +34,7 @@ export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Out
       topic: t.topic,
       partitions: t.partitions.map((p): ListOffsetsPartitionResponse => {
         try {
+          if (denied.has(t.topic)) throw deniedTopic("describe", t.topic);
           const partition = ctx.replicas.get(image, t.topic, p.partition);
           const { highWatermark, logStartOffset, lastStableOffset } = partition.offsets();
           // What a consumer of this isolation level can read up to.
@@ -65,6 +72,7 @@ export function listOffsets(ctx: BrokerContext, request: ListOffsetsRequest__Out
 export function offsetForLeaderEpoch(
   ctx: BrokerContext,
   request: OffsetForLeaderEpochRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
 ): OffsetForLeaderEpochResponse {
   const image = ctx.metadata.image;
   return {
@@ -72,6 +80,7 @@ export function offsetForLeaderEpoch(
       topic: t.topic,
       partitions: t.partitions.map((p): OffsetForLeaderEpochPartitionResult => {
         try {
+          if (denied.has(t.topic)) throw deniedTopic("describe", t.topic);
           const partition = ctx.replicas.get(image, t.topic, p.partition);
           const found = partition.endOffsetForEpoch(p.currentLeaderEpoch, p.leaderEpoch);
           return {

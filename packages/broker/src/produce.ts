@@ -13,12 +13,18 @@ import {
   type ProduceResponse,
   toWireError,
 } from "@brook/protocol";
+import { deniedTopic } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isInternalTopic } from "./groups/records.js";
 
 const validAcks = new Set([-1, 0, 1]);
 
-export async function produce(ctx: BrokerContext, request: ProduceRequest__Output): Promise<ProduceResponse> {
+/** `denied`: topics the caller may not write (each of their partitions answers TOPIC_AUTHORIZATION_FAILED). */
+export async function produce(
+  ctx: BrokerContext,
+  request: ProduceRequest__Output,
+  denied: ReadonlySet<string> = new Set(),
+): Promise<ProduceResponse> {
   if (!validAcks.has(request.acks)) {
     throw new BrookError("INVALID_REQUEST", `acks must be -1 (all), 0 or 1, got ${request.acks}`);
   }
@@ -33,6 +39,7 @@ export async function produce(ctx: BrokerContext, request: ProduceRequest__Outpu
     partitions: topicData.partitions.map(async (data): Promise<PartitionProduceResponse> => {
       try {
         if (topicData.topic === "") throw new BrookError("INVALID_REQUEST", "produce request names no topic");
+        if (denied.has(topicData.topic)) throw deniedTopic("write", topicData.topic);
         if (isInternalTopic(topicData.topic)) {
           throw new BrookError(
             "INVALID_REQUEST",

@@ -3,7 +3,7 @@
 // forwarded to the controller and answered once the local replicas follow, except for the
 // internal offsets topic, whose partition count groups depend on.
 import type { MetadataRecord } from "@brook/metadata";
-import type { CreatePartitionsRequest__Output } from "@brook/protocol";
+import { anonymousCaller, type CreatePartitionsRequest__Output } from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPartitions, describeCluster, describeTopics, metadata } from "../src/admin.js";
 import type { ControllerChannel } from "../src/context.js";
@@ -37,13 +37,14 @@ describe("Kafka endpoints in admin answers", () => {
     await broker.apply([...registrations, ...topicRecords("orders", { partitions: 2 })]);
     const node1 = { id: 1, host: "node-1", port: 9092, rack: "", kafkaHost: "node-1", kafkaPort: 9094 };
     const node2 = { id: 2, host: "node-2", port: 9192, rack: "", kafkaHost: "", kafkaPort: 0 };
-    expect(metadata(broker.ctx, { topics: [] }).brokers).toEqual([node1, node2]);
+    expect(metadata(broker.ctx, { topics: [] }, anonymousCaller()).brokers).toEqual([node1, node2]);
     expect((await describeCluster(broker.ctx)).brokers).toEqual([
       { ...node1, state: "alive" },
       { ...node2, state: "alive" },
     ]);
     // Only the brokers holding the topic's replicas: broker 1 here.
-    const [orders, missing] = describeTopics(broker.ctx, { names: ["orders", "missing"] }).topics ?? [];
+    const [orders, missing] =
+      describeTopics(broker.ctx, { names: ["orders", "missing"] }, anonymousCaller()).topics ?? [];
     expect(orders.brokers).toEqual([node1]);
     expect(missing.brokers).toEqual([]);
   });

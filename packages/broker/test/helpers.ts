@@ -17,6 +17,7 @@ import {
 } from "@brook/protocol";
 import { pino } from "pino";
 import { vi } from "vitest";
+import { AccessControl, allowEverything } from "../src/access.js";
 import {
   type BrokerContext,
   type ControllerChannel,
@@ -122,6 +123,7 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
     limits: defaultBrokerLimits,
     logger: silentLogger,
     observer: noBrokerObserver,
+    access: new AccessControl(allowEverything, silentLogger),
     awaitMetadata: () => replicas.applyImage(metadata.image),
     txnMarkerWritten: (topic, partition, producerId, committed) =>
       markersWritten.push({ topic, partition, producerId, committed }),

@@ -1,6 +1,7 @@
 // Options every client command shares, and the SDK connection they make: where the brokers are, how long
 // a command may wait for them, and how the SDK's logs reach the person at the terminal.
 
+import { readFileSync } from "node:fs";
 import { type Admin, Brook, type BrookConfig, checkBrokerAddresses, defaultRetryPolicy } from "@brook/client";
 import { BrookError } from "@brook/protocol";
 import { cliLogger } from "./logging.js";
@@ -34,6 +35,72 @@ export interface GlobalOptions {
   bootstrap?: string;
   timeout?: number;
   verbose?: true;
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  user?: string;
+  passwordFile?: string;
+  saslMechanism?: string;
+  clusterSecretFile?: string;
+}
+
+/**
+ * TLS and SASL for the SDK from the global options, else their BROOK_* variables (the same names the
+ * nodes use for the CA and a certificate): --tls-ca-file turns TLS on; --user turns SASL on, with the
+ * password from --password-file, BROOK_PASSWORD_FILE or BROOK_PASSWORD.
+ */
+export function securityConfig(options: GlobalOptions): Pick<BrookConfig, "ssl" | "sasl" | "clusterSecret"> {
+  const env = process.env;
+  const secretFile = options.clusterSecretFile ?? env.BROOK_CLUSTER_SECRET_FILE;
+  const clusterSecret = secretFile === undefined ? undefined : readText(secretFile, "--cluster-secret-file");
+  const ca = options.tlsCaFile ?? env.BROOK_TLS_CA_FILE;
+  const cert = options.tlsCertFile ?? env.BROOK_TLS_CERT_FILE;
+  const key = options.tlsKeyFile ?? env.BROOK_TLS_KEY_FILE;
+  const user = options.user ?? env.BROOK_USER;
+  const ssl =
+    ca === undefined ? undefined : { ca: readText(ca, "--tls-ca-file"), ...clientCertificate(cert, key) };
+  if (user === undefined) return { ssl, clusterSecret };
+  const mechanism = (options.saslMechanism ?? env.BROOK_SASL_MECHANISM ?? "scram-sha-256").toLowerCase();
+  if (mechanism !== "scram-sha-256" && mechanism !== "scram-sha-512") {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      `--sasl-mechanism ${mechanism}: use scram-sha-256 or scram-sha-512`,
+    );
+  }
+  return { ssl, clusterSecret, sasl: { mechanism, username: user, password: password(options) } };
+}
+
+function clientCertificate(
+  cert: string | undefined,
+  key: string | undefined,
+): { cert?: string; key?: string } {
+  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined || key === undefined) {
+    throw new BrookError(
+      "INVALID_CONFIG",
+      "a client certificate needs both --tls-cert-file and --tls-key-file",
+    );
+  }
+  return { cert: readText(cert, "--tls-cert-file"), key: readText(key, "--tls-key-file") };
+}
+
+function password(options: GlobalOptions): string {
+  const file = options.passwordFile ?? process.env.BROOK_PASSWORD_FILE;
+  if (file !== undefined) return readText(file, "--password-file").replace(/\r?\n$/, "");
+  const value = process.env.BROOK_PASSWORD;
+  if (value !== undefined) return value;
+  throw new BrookError(
+    "INVALID_CONFIG",
+    "--user needs a password: --password-file, BROOK_PASSWORD_FILE or BROOK_PASSWORD",
+  );
+}
+
+function readText(path: string, option: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new BrookError("INVALID_CONFIG", `${option} ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** Bootstrap servers from --bootstrap, else BROOK_BOOTSTRAP, else the local cluster's three brokers. */
@@ -76,7 +143,12 @@ export function globalOptions(command: AnyCommand): GlobalOptions {
 /** SDK settings for a command: its brokers, logger, and when it stops waiting for a cluster that is gone. */
 export function clientConfig(command: AnyCommand, kind: "admin" | "long-running"): BrookConfig {
   const options = globalOptions(command);
-  const base = { brokers: bootstrapServers(options), clientId: "brook-cli", logger: cliLogger(options) };
+  const base = {
+    brokers: bootstrapServers(options),
+    clientId: "brook-cli",
+    logger: cliLogger(options),
+    ...securityConfig(options),
+  };
   if (kind === "long-running") {
     const unreachableTimeoutMs = options.timeout ?? timeoutDefaults.unreachableMs;
     // Enough retries to outlast --timeout, so that it (not a retry count) decides when to give up.

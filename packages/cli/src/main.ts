@@ -39,6 +39,15 @@ const program = new Command("brook")
     ).argParser(parseInteger("--timeout", 1)),
   )
   .option("--verbose", "show the client's structured logs on stderr (or set BROOK_LOG_LEVEL=debug|info|warn)")
+  .option("--tls-ca-file <file>", "connect over TLS, trusting this CA (PEM) [env BROOK_TLS_CA_FILE]")
+  .option("--tls-cert-file <file>", "a client certificate for TLS (PEM) [env BROOK_TLS_CERT_FILE]")
+  .option("--tls-key-file <file>", "the client certificate's key (PEM) [env BROOK_TLS_KEY_FILE]")
+  .option("--user <name>", "log in as this user (SASL/SCRAM) [env BROOK_USER]")
+  .option("--password-file <file>", "the user's password [env BROOK_PASSWORD_FILE, or BROOK_PASSWORD]")
+  .option(
+    "--sasl-mechanism <name>",
+    "scram-sha-256 or scram-sha-512 [env BROOK_SASL_MECHANISM, default scram-sha-256]",
+  )
   .addCommand(serverCommand())
   .addCommand(topicCommand())
   .addCommand(produceCommand())

@@ -3,7 +3,8 @@
 
 import { type Clock, type RandomSource, systemClock } from "@brook/protocol";
 import { Admin } from "./admin/admin.js";
-import { Cluster, checkBrokerAddresses } from "./cluster/cluster.js";
+import type { SaslConfig } from "./cluster/authenticator.js";
+import { Cluster, checkBrokerAddresses, type SslConfig } from "./cluster/cluster.js";
 import type { BrokerClientFactory } from "./cluster/connection-pool.js";
 import { clientDefaults, defaultRetryPolicy } from "./config.js";
 import { Consumer } from "./consumer/consumer.js";
@@ -33,6 +34,15 @@ export interface BrookConfig {
   clock?: Clock;
   random?: RandomSource;
   createClient?: BrokerClientFactory;
+  /** TLS to the brokers: `true` (the system's CAs) or `{ ca, cert?, key? }` (PEM), as KafkaJS's `ssl`. */
+  ssl?: SslConfig;
+  /** Log in with SASL/SCRAM: `{ mechanism: "scram-sha-256", username, password }`, as KafkaJS's `sasl`. */
+  sasl?: SaslConfig;
+  /**
+   * The cluster secret (its file's text): the client acts as the cluster's operator, allowed everything,
+   * as `brook --cluster-secret-file` does to make the first users and ACLs (docs/security.md).
+   */
+  clusterSecret?: string;
 }
 
 export class Brook {
@@ -67,6 +77,9 @@ export class Brook {
       clock: config.clock ?? systemClock,
       random: config.random ?? Math.random,
       createClient: config.createClient,
+      ssl: config.ssl,
+      sasl: config.sasl,
+      clusterSecret: config.clusterSecret,
     });
   }
 }

@@ -57,6 +57,8 @@ export type {
 export { userDefaults } from "./admin/security.js";
 export type { TransactionDescription, TransactionOverview } from "./admin/transactions.js";
 export { Brook, type BrookConfig } from "./brook.js";
+export type { SaslConfig } from "./cluster/authenticator.js";
+export type { SslConfig } from "./cluster/cluster.js";
 export { checkBrokerAddresses } from "./cluster/cluster.js";
 export type { BrokerClientFactory } from "./cluster/connection-pool.js";
 export {

@@ -1,8 +1,14 @@
 // Rule: OffsetFetch's RequireStable (v7+, KIP-447; one flag for every group of a v8 request) reaches the
 // group coordinator as requireStable, and a partition answered unstable carries Kafka's retriable
 // UNSTABLE_OFFSET_COMMIT (88) with offset -1; older versions never ask for stability.
-import type { BrokerApi, ClassicOffsetFetchRequest, ClassicOffsetFetchResponse } from "@brook/broker";
-import { BrookError } from "@brook/protocol";
+import {
+  AccessControl,
+  allowEverything,
+  type BrokerApi,
+  type ClassicOffsetFetchRequest,
+  type ClassicOffsetFetchResponse,
+} from "@brook/broker";
+import { anonymousCaller, BrookError } from "@brook/protocol";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../src/handlers/context.js";
@@ -39,6 +45,7 @@ function contextAt(apiVersion: number): { ctx: RequestContext; asked: ClassicOff
         },
       },
     },
+    access: new AccessControl(allowEverything, pino({ level: "silent" })),
   } as unknown as BrokerApi;
   const ctx: RequestContext = {
     broker,
@@ -47,6 +54,7 @@ function contextAt(apiVersion: number): { ctx: RequestContext; asked: ClassicOff
     apiVersion,
     clientId: "test",
     clientHost: "127.0.0.1",
+    caller: anonymousCaller("127.0.0.1"),
     signal: new AbortController().signal,
   };
   return { ctx, asked };

@@ -32,7 +32,8 @@ export function requireNode(caller: Caller, what: string, claimed?: number): voi
       `${what} is for the cluster's own nodes; ${caller.principal} is not one`,
     );
   }
-  if (claimed !== undefined && caller.nodeId !== claimed) {
+  // Node 0 is the operator (a tool holding the cluster secret): it may act for the cluster, never as a broker.
+  if (claimed !== undefined && (caller.nodeId !== claimed || claimed < 1)) {
     throw new BrookError(
       "CLUSTER_AUTHORIZATION_FAILED",
       `${what} claims to come from broker ${claimed}, but the caller is node ${caller.nodeId}`,

@@ -2,6 +2,7 @@
 // decisions over node:crypto (no sockets, no files): node identity tokens,
 // SCRAM, the ACL authorizer.
 
+export * from "./acl.js";
 export {
   clusterSecretKey,
   clusterSecretLengthMin,
@@ -11,7 +12,13 @@ export {
   newClusterSecret,
   nodeTokenReplayCacheMax,
   nodeTokenWindowMs,
+  operatorNodeId,
   signNodeToken,
 } from "./node-identity.js";
-export * from "./acl.js";
 export * from "./scram.js";
+export {
+  signUserToken,
+  type UserTokenResult,
+  userTokenLifetimeMs,
+  verifyUserToken,
+} from "./user-token.js";

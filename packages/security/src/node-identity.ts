@@ -9,6 +9,13 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
+/**
+ * The id an operator's tools sign with (`brook --cluster-secret-file`): whoever holds the cluster secret
+ * may act for the cluster (make the first users and ACLs), but is none of its nodes, so it cannot
+ * fetch as a replica, change an ISR or register a broker.
+ */
+export const operatorNodeId = 0;
+
 /** A cluster secret shorter than this is refused: 32 characters of a random base64 string carry ~192 bits. */
 export const clusterSecretLengthMin = 32;
 
@@ -35,7 +42,7 @@ export function clusterSecretKey(text: string): Buffer {
   const trimmed = text.trim();
   if (trimmed.length < clusterSecretLengthMin) {
     throw new Error(
-      `the cluster secret has ${trimmed.length} characters; it needs at least ${clusterSecretLengthMin} (make one with \`brook cluster-secret\`)`,
+      `the cluster secret has ${trimmed.length} characters; it needs at least ${clusterSecretLengthMin} (make one with \`brook cluster secret\`)`,
     );
   }
   return Buffer.from(trimmed, "utf8");

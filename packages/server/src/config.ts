@@ -16,6 +16,7 @@ import {
   partitionsPerTopicMax,
 } from "@brook/controller";
 import { BrookError } from "@brook/protocol";
+import { isScramMechanism, SCRAM_MECHANISMS, type ScramMechanism } from "@brook/security";
 
 export type Role = "broker" | "controller";
 
@@ -90,6 +91,15 @@ export interface NodeConfig {
   readonly tlsClientAuth: "none" | "requested" | "required";
   /** Which listeners serve TLS once it is on. */
   readonly tlsListeners: readonly TlsListener[];
+  /**
+   * SASL mechanisms clients authenticate with, on the Kafka listener and the broker gRPC port; empty:
+   * SASL is off. When on, a client must authenticate before anything else.
+   */
+  readonly saslMechanisms: readonly ScramMechanism[];
+  /** Principals every ACL check allows (Kafka's super.users), e.g. User:admin. */
+  readonly superUsers: readonly string[];
+  /** Kafka's allow.everyone.if.no.acl.found; unset: allowed only while the cluster has no ACL at all. */
+  readonly allowEveryoneIfNoAclFound?: boolean;
 }
 
 export type TlsListener = "broker" | "controller" | "kafka" | "http";
@@ -387,7 +397,7 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     flag: "--cluster-secret-file",
     parse: nonEmpty,
     expected: "a file path",
-    doc: "A file holding the cluster secret (at least 32 characters, the same on every node; `brook cluster-secret` makes one). Nodes prove who they are to each other with it: replica fetches, ISR changes, broker registration and Raft are refused from anyone else. Required when the cluster has more than one node.",
+    doc: "A file holding the cluster secret (at least 32 characters, the same on every node; `brook cluster secret` makes one). Nodes prove who they are to each other with it: replica fetches, ISR changes, broker registration and Raft are refused from anyone else. Required when the cluster has more than one node.",
   },
   tlsCertFile: {
     env: "BROOK_TLS_CERT_FILE",
@@ -433,6 +443,41 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected: `a comma-separated list of ${tlsListenerNames.join(", ")}`,
     doc: "Which listeners serve TLS once --tls-cert-file is set (all by default).",
   },
+  saslMechanisms: {
+    env: "BROOK_SASL_MECHANISMS",
+    flag: "--sasl-mechanisms",
+    defaultValue: [],
+    parse: (v) => {
+      const list = String(v)
+        .split(",")
+        .map((name) => name.trim().toUpperCase())
+        .filter((name) => name !== "");
+      return list.every(isScramMechanism) ? [...new Set(list)] : undefined;
+    },
+    expected: `a comma-separated list of ${SCRAM_MECHANISMS.join(", ")} (or empty: SASL off)`,
+    doc: "SASL mechanisms clients log in with (Kafka's sasl.enabled.mechanisms), on the Kafka listener and the broker's gRPC port. Once set, every client must authenticate first; users are made with `brook user create`.",
+  },
+  superUsers: {
+    env: "BROOK_SUPER_USERS",
+    flag: "--super-users",
+    defaultValue: [],
+    parse: (v) => {
+      const list = String(v)
+        .split(/[;,]/)
+        .map((name) => name.trim())
+        .filter((name) => name !== "");
+      return list.every((name) => /^User:\S+$/.test(name)) ? list : undefined;
+    },
+    expected: "principals such as User:admin, separated by ';' or ','",
+    doc: "Principals allowed everything whatever the ACLs say (Kafka's super.users). The cluster's own nodes always are.",
+  },
+  allowEveryoneIfNoAclFound: {
+    env: "BROOK_ALLOW_EVERYONE_IF_NO_ACL_FOUND",
+    flag: "--allow-everyone-if-no-acl-found",
+    parse: boolean,
+    expected: "true or false",
+    doc: "Whether a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found). Unset: yes while the cluster has no ACL at all, no from the first ACL on.",
+  },
 };
 
 /**
@@ -448,6 +493,10 @@ export const NON_NODE_ENV: Readonly<Record<string, string>> = {
   BROOK_DRILL_BROKER_ID: "Set by `brook drill` for its stop and start commands: the broker they act on.",
   BROOK_VERSION: "The image tag deploy/docker-compose.yml runs.",
   BROOK_PUBLISH_ADDRESS: "The address deploy/docker-compose.yml publishes the nodes' ports on.",
+  BROOK_USER: "The user the `brook` CLI logs in as (its --user).",
+  BROOK_PASSWORD_FILE: "The file holding that user's password (the CLI's --password-file).",
+  BROOK_PASSWORD: "That user's password, where a file will not do.",
+  BROOK_SASL_MECHANISM: "The SASL mechanism the `brook` CLI logs in with (its --sasl-mechanism).",
 };
 
 /** Where a setting's value came from, named as its user wrote it: `--node-id`, `BROOK_NODE_ID` or `nodeId`. */

@@ -23,13 +23,14 @@ import {
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, pino } from "pino";
+import { aclPolicy } from "./access-policy.js";
 import { BrokerLifecycle } from "./broker-lifecycle.js";
 import { kafkaAdvertisedEndpoint, type NodeConfig } from "./config.js";
 import { ForwardingControllerChannel } from "./controller-channel.js";
 import { type HttpListener, type Readiness, startHttp } from "./http.js";
 import { loadOrCreateMetaProperties } from "./meta-properties.js";
 import { NodeMetrics } from "./metrics.js";
-import { type NodeSecurity, nodeSecurity } from "./node-security.js";
+import { type NodeSecurity, nodeSecurity, userDirectory } from "./node-security.js";
 import { followReloads, tlsPeerName } from "./tls.js";
 import { GrpcTxnMarkerChannel } from "./txn-marker-channel.js";
 
@@ -56,10 +57,15 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const metrics = new NodeMetrics(config.nodeId);
   const { clusterId } = loadOrCreateMetaProperties(config.dataDir, config.nodeId, config.clusterId);
 
-  const security = nodeSecurity(config, (error) =>
-    nodeLog
-      .child({ component: "tls" })
-      .error({ err: error }, "TLS files changed but cannot be used; keeping the old ones"),
+  // The controller (and so its image) exists only later; users are looked up in the image at call time.
+  let current: Controller | undefined;
+  const security = nodeSecurity(
+    config,
+    userDirectory(() => current?.image),
+    (error) =>
+      nodeLog
+        .child({ component: "tls" })
+        .error({ err: error }, "TLS files changed but cannot be used; keeping the old ones"),
   );
   const controllerService = new DeferredControllerService(config.nodeId);
   const metadataLog = await RaftMetadataLog.open({
@@ -84,6 +90,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       replicationFactor: config.defaultReplicationFactor,
     },
   });
+  current = controller;
   const channel = new ForwardingControllerChannel(
     config.nodeId,
     controller,
@@ -105,6 +112,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
 
   const incarnationId = randomUUID();
+  // Set once the broker lifecycle exists: until then the broker has not caught up with the metadata log.
+  let caughtUp = () => false;
   const txnMarkers = new GrpcTxnMarkerChannel(controller, security.brokerPeer);
   const broker = await Broker.start({
     brokerId: config.nodeId,
@@ -130,6 +139,13 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     txnMarkers,
     callerOf: security.callerOf,
     peerSecurity: security.brokerPeer,
+    sasl: security.sasl,
+    access: aclPolicy({
+      superUsers: config.superUsers,
+      allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+      image: () => current?.image,
+      caughtUp: () => caughtUp(),
+    }),
   });
   const brokerServer = new grpc.Server(grpcChannelOptions);
   brokerServer.addService(BrokerService, broker.handlers);
@@ -150,6 +166,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         logger: brokerLog,
         tls: tlsListener(security, "kafka"),
         callerOf: kafkaCallerOf,
+        sasl: security.kafkaSasl,
       })
     : undefined;
   const kafkaBoundPort = kafka?.port ?? 0;
@@ -169,6 +186,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     logger: brokerLog.child({ component: "broker-lifecycle" }),
   });
   lifecycle.start();
+  caughtUp = () => lifecycle.isCaughtUp;
 
   metrics.registerGauges(config.nodeId, broker, metadataLog, () => controller.image);
   metrics.onImage(controller.image, config.nodeId);
@@ -196,6 +214,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     .child({ component: "http" })
     .info({ port: http.port }, "health and metrics listening (/healthz, /readyz, /metrics)");
   const serverLog = nodeLog.child({ component: "server" });
+  warnIfOpen(config, nodeLog.child({ component: "security" }));
 
   let closing: Promise<void> | undefined;
   return {
@@ -229,6 +248,18 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       return closing;
     },
   };
+}
+
+/** Secure defaults: a node that anyone on its network may use says so once, at start. */
+function warnIfOpen(config: NodeConfig, log: Logger): void {
+  const tls = config.tlsCertFile !== undefined;
+  const sasl = config.saslMechanisms.length > 0;
+  if (tls && sasl) return;
+  const missing = [tls ? undefined : "no TLS", sasl ? undefined : "no client authentication"].filter(Boolean);
+  log.warn(
+    { tls, sasl },
+    `this node is open (${missing.join(", ")}): anyone who reaches its ports can ${sasl ? "read its traffic" : "read and write every topic"}; see docs/security.md to secure it`,
+  );
 }
 
 /**

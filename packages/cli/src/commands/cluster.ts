@@ -1,11 +1,20 @@
-// `brook cluster status`: controllers, brokers and partition health.
+// `brook cluster status`: controllers, brokers and partition health; `brook cluster secret`: a new cluster secret.
 
+import { newClusterSecret } from "@brook/security";
 import { Command } from "@commander-js/extra-typings";
 import { withAdmin } from "../connect.js";
 import { printJson, printTable } from "../output.js";
 
 export function clusterCommand(): Command {
   const cluster = new Command("cluster").description("inspect the cluster");
+  cluster
+    .command("secret")
+    .description(
+      "print a new random cluster secret (32 bytes, base64url) for --cluster-secret-file: every node of a cluster needs the same one (docs/security.md)",
+    )
+    .action(() => {
+      process.stdout.write(`${newClusterSecret()}\n`);
+    });
   cluster
     .command("status")
     .description(

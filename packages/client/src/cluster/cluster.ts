@@ -5,14 +5,17 @@
 import {
   BrookError,
   type Clock,
+  createBrokerClient,
   isTransportFailure,
   type RandomSource,
   type StreamedCall,
   type StreamedCalls,
 } from "@brook/protocol";
+import { clusterSecretKey, operatorNodeId } from "@brook/security";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import type { RetryPolicy } from "../retry/retry-policy.js";
+import { SaslAuthenticator, type SaslConfig } from "./authenticator.js";
 import { type BrokerClientFactory, ConnectionPool } from "./connection-pool.js";
 import { MetadataCache } from "./metadata-cache.js";
 import { type BrokerRpc, type BrokerRpcs, callUnary } from "./unary.js";
@@ -29,7 +32,15 @@ export interface ClusterOptions {
   clock: Clock;
   random: RandomSource;
   createClient?: BrokerClientFactory;
+  /** TLS to the brokers (KafkaJS's `ssl`): true trusts the system's CAs; or a CA, and a client certificate. */
+  ssl?: SslConfig;
+  /** SASL/SCRAM credentials (KafkaJS's `sasl`). */
+  sasl?: SaslConfig;
+  /** Act as the cluster's operator: every call signed with the cluster secret (node identity, as node 0). */
+  clusterSecret?: string;
 }
+
+export type SslConfig = true | { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 
 export interface CallOptions {
   timeoutMs?: number;
@@ -45,11 +56,18 @@ export class Cluster {
   private readonly callMetadata = new grpc.Metadata();
   /** When a broker last answered anything at all; creation counts as the start of the silence. */
   private lastAnsweredMs: number;
+  private readonly sasl: SaslAuthenticator | undefined;
 
   constructor(readonly options: ClusterOptions) {
     this.lastAnsweredMs = options.clock.nowMs();
     this.callMetadata.set(clientIdKey, options.clientId);
-    this.pool = new ConnectionPool(options.createClient, this.callMetadata);
+    this.pool = new ConnectionPool(
+      options.createClient ?? clientFactory(options.ssl, options.clusterSecret),
+      this.callMetadata,
+    );
+    this.sasl = options.sasl
+      ? new SaslAuthenticator(options.sasl, this.callMetadata, options.clock, options.requestTimeoutMs)
+      : undefined;
     this.metadata = new MetadataCache((topics) => this.callAny("metadata", { topics }), options.clock);
   }
 
@@ -65,6 +83,14 @@ export class Cluster {
     options: CallOptions = {},
   ): Promise<BrokerRpcs[M][1]> {
     if (this.pool.isClosed) return Promise.reject(new BrookError("CLIENT_CLOSED", "this client was closed"));
+    if (this.sasl !== undefined && !this.sasl.ready) {
+      return this.sasl.authenticate(this.pool.get(address)).then(
+        () => this.call(address, method, request, options),
+        (error: unknown) => {
+          throw this.answeredOrUnreachable(address, error);
+        },
+      );
+    }
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const answer = isStreamed(method)
       ? this.pool.stream(address).call(method, request as StreamedCalls[typeof method][0], {
@@ -142,6 +168,21 @@ export class Cluster {
     const known = this.metadata.knownBrokers().map((broker) => broker.address);
     return [...new Set([...known, ...this.options.brokers])];
   }
+}
+
+/** gRPC clients over TLS when `ssl` asks for it (else plaintext), signed as the operator with a cluster secret. */
+function clientFactory(ssl: SslConfig | undefined, clusterSecret: string | undefined): BrokerClientFactory {
+  const node =
+    clusterSecret === undefined
+      ? undefined
+      : { nodeId: operatorNodeId, key: clusterSecretKey(clusterSecret) };
+  const pem = (value: string | Buffer | undefined) => (value === undefined ? undefined : Buffer.from(value));
+  const files = ssl === undefined || ssl === true ? {} : ssl;
+  const credentials =
+    ssl === undefined
+      ? undefined
+      : grpc.credentials.createSsl(pem(files.ca), pem(files.key), pem(files.cert));
+  return (address) => createBrokerClient(address, { credentials, node });
 }
 
 /** Produce and fetch go on the broker's call stream: a message there costs a fraction of a unary call. */

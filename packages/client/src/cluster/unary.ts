@@ -50,6 +50,8 @@ import {
   type OffsetFetchResponse__Output,
   type ProduceRequest,
   type ProduceResponse__Output,
+  type SaslAuthenticateRequest,
+  type SaslAuthenticateResponse__Output,
   type TxnOffsetCommitRequest,
   type TxnOffsetCommitResponse__Output,
 } from "@brook/protocol";
@@ -58,6 +60,7 @@ import type * as grpc from "@grpc/grpc-js";
 /** Request and response type of each Broker RPC, by the stub's method name. */
 export interface BrokerRpcs {
   produce: [ProduceRequest, ProduceResponse__Output];
+  saslAuthenticate: [SaslAuthenticateRequest, SaslAuthenticateResponse__Output];
   fetch: [FetchRequest, FetchResponse__Output];
   listOffsets: [ListOffsetsRequest, ListOffsetsResponse__Output];
   metadata: [MetadataRequest, MetadataResponse__Output];

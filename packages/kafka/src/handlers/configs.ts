@@ -74,6 +74,15 @@ function describeResource(
   ctx: RequestContext,
 ): DescribeConfigsResponseResultInput {
   const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+  const denied = deniedCode(resource, ctx);
+  if (denied !== undefined) {
+    return {
+      ...base,
+      errorCode: denied,
+      errorMessage: `${ctx.caller.principal} may not describe its configs`,
+      configs: [],
+    };
+  }
   let values: ConfigValue[];
   if (resource.resourceType === ResourceType.topic) {
     const topic = ctx.broker.metadata.image.topic(resource.resourceName);
@@ -105,6 +114,22 @@ function describeResource(
     errorMessage: null,
     configs: wanted.map((value) => entry(value, request)),
   };
+}
+
+/** DescribeConfigs on the topic, or on the cluster for a broker's configs (as Kafka); undefined: allowed. */
+function deniedCode(resource: DescribeConfigsRequestResource, ctx: RequestContext): number | undefined {
+  const access = ctx.broker.access;
+  if (resource.resourceType === ResourceType.topic) {
+    return access.allowed(ctx.caller, "describeConfigs", "topic", resource.resourceName)
+      ? undefined
+      : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  if (resource.resourceType === ResourceType.broker) {
+    return access.allowed(ctx.caller, "describeConfigs", "cluster", "kafka-cluster")
+      ? undefined
+      : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  return undefined;
 }
 
 /** The broker settings a Kafka tool most often asks for; Brook's full node configuration is BROOK_* variables. */

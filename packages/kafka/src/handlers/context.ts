@@ -2,6 +2,7 @@
 
 import type { BrokerApi } from "@brook/broker";
 import type { Caller } from "@brook/protocol";
+import type { Operation, ResourceType } from "@brook/security";
 import type { Logger } from "pino";
 
 /** Shared by every connection of one listener. */
@@ -31,4 +32,14 @@ export function fromInt64(value: bigint): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
   if (value < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
   return Number(value);
+}
+
+/** Throws the resource's *_AUTHORIZATION_FAILED unless the connection's caller may (the handlers' try turns it into the error code). */
+export function requireAccess(
+  ctx: RequestContext,
+  operation: Operation,
+  resourceType: ResourceType,
+  name: string,
+): void {
+  ctx.broker.access.require(ctx.caller, operation, resourceType, name);
 }

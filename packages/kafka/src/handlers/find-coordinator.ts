@@ -46,6 +46,18 @@ async function coordinatorOf(
       errorMessage: `unknown coordinator key type ${keyType}: 0 is a group, 1 a transactional id`,
     };
   }
+  const resourceType = keyType === GROUP_KEY ? "group" : "transactionalId";
+  if (!ctx.broker.access.allowed(ctx.caller, "describe", resourceType, key)) {
+    const errorCode =
+      keyType === GROUP_KEY
+        ? KafkaErrorCode.GROUP_AUTHORIZATION_FAILED
+        : KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return {
+      ...none,
+      errorCode,
+      errorMessage: `${ctx.caller.principal} may not describe ${resourceType} ${key}`,
+    };
+  }
   const answer = await ctx.broker.groups.findCoordinator(
     keyType === GROUP_KEY ? { groupId: key, transactionalId: "" } : { groupId: "", transactionalId: key },
   );

@@ -28,7 +28,7 @@ import type {
   SyncGroupRequest,
   SyncGroupResponseInput,
 } from "../generated/messages.js";
-import { fromInt64, type RequestContext, toInt64 } from "./context.js";
+import { fromInt64, type RequestContext, requireAccess, toInt64 } from "./context.js";
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 const codeOf = (error: BrookError | undefined) =>
@@ -41,6 +41,7 @@ export async function joinGroup(
   ctx: RequestContext,
 ): Promise<JoinGroupResponseInput> {
   try {
+    requireAccess(ctx, "read", "group", request.groupId);
     const joined = await ctx.broker.groups.classic.joinGroup(
       {
         groupId: request.groupId,
@@ -90,6 +91,7 @@ export async function syncGroup(
   ctx: RequestContext,
 ): Promise<SyncGroupResponseInput> {
   try {
+    requireAccess(ctx, "read", "group", request.groupId);
     const synced = await ctx.broker.groups.classic.syncGroup(request, { signal: ctx.signal });
     return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, ...synced };
   } catch (error) {
@@ -108,6 +110,7 @@ export async function heartbeat(
   ctx: RequestContext,
 ): Promise<HeartbeatResponseInput> {
   try {
+    requireAccess(ctx, "read", "group", request.groupId);
     await ctx.broker.groups.classic.heartbeat(request);
     return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE };
   } catch (error) {
@@ -129,6 +132,7 @@ export async function leaveGroup(
         }))
       : [{ memberId: request.memberId, groupInstanceId: null }];
   try {
+    requireAccess(ctx, "read", "group", request.groupId);
     const left = await ctx.broker.groups.classic.leaveGroup({ groupId: request.groupId, members });
     const results = left.members.map(({ memberId, groupInstanceId, error }) => ({
       memberId,
@@ -159,6 +163,9 @@ export async function offsetCommit(
     })),
   }));
   try {
+    requireAccess(ctx, "read", "group", request.groupId);
+    // Every topic must be readable; a commit naming one that is not fails whole (Kafka answers per topic).
+    for (const topic of request.topics) requireAccess(ctx, "read", "topic", topic.name);
     const answer = await ctx.broker.groups.classic.offsetCommit({
       groupId: request.groupId,
       generationId: request.generationId,
@@ -218,6 +225,7 @@ async function fetchOffsets(
   ctx: RequestContext,
 ): Promise<OffsetFetchResponseGroupInput> {
   try {
+    requireAccess(ctx, "describe", "group", groupId);
     const answer = await ctx.broker.groups.classic.offsetFetch({
       groupId,
       topics:
@@ -253,7 +261,9 @@ export async function describeGroups(
   return {
     throttleTimeMs: 0,
     groups: groups.map((group) => ({
-      errorCode: codeOf(group.error),
+      errorCode: allowed(ctx, "describe", group.groupId)
+        ? codeOf(group.error)
+        : KafkaErrorCode.GROUP_AUTHORIZATION_FAILED,
       groupId: group.groupId,
       groupState: group.state,
       protocolType: group.protocolType,
@@ -277,10 +287,13 @@ export async function listGroups(
 ): Promise<ListGroupsResponseInput> {
   try {
     const groups = await ctx.broker.groups.classic.listGroups({ statesFilter: request.statesFilter });
+    // Describe on the cluster lists every group; else only those the caller may describe (as Kafka).
+    const all = ctx.broker.access.allowed(ctx.caller, "describe", "cluster", "kafka-cluster");
+    const visible = all ? groups : groups.filter(({ groupId }) => allowed(ctx, "describe", groupId));
     return {
       throttleTimeMs: 0,
       errorCode: KafkaErrorCode.NONE,
-      groups: groups.map(({ groupId, protocolType, state }) => ({
+      groups: visible.map(({ groupId, protocolType, state }) => ({
         groupId,
         protocolType,
         groupState: state,
@@ -295,9 +308,17 @@ export async function deleteGroups(
   request: DeleteGroupsRequest,
   ctx: RequestContext,
 ): Promise<DeleteGroupsResponseInput> {
-  const results = await ctx.broker.groups.classic.deleteGroups(request.groupsNames);
+  const permitted = request.groupsNames.filter((groupId) => allowed(ctx, "delete", groupId));
+  const results = await ctx.broker.groups.classic.deleteGroups(permitted);
+  const denied = request.groupsNames
+    .filter((groupId) => !permitted.includes(groupId))
+    .map((groupId) => ({ groupId, errorCode: KafkaErrorCode.GROUP_AUTHORIZATION_FAILED }));
   return {
     throttleTimeMs: 0,
-    results: results.map(({ groupId, error }) => ({ groupId, errorCode: codeOf(error) })),
+    results: [...results.map(({ groupId, error }) => ({ groupId, errorCode: codeOf(error) })), ...denied],
   };
+}
+
+function allowed(ctx: RequestContext, operation: "describe" | "delete", groupId: string): boolean {
+  return ctx.broker.access.allowed(ctx.caller, operation, "group", groupId);
 }

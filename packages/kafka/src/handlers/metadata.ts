@@ -31,10 +31,16 @@ export async function metadata(
   }
   const image = ctx.broker.metadata.image;
   const brokers = kafkaBrokers(image);
+  // Describe on each topic: all-topics answers leave out the others, named ones say who may not (as Kafka).
+  const describable = (name: string) => ctx.broker.access.allowed(ctx.caller, "describe", "topic", name);
   const topics =
     names === undefined
-      ? image.topics().map((topic) => describeTopic(topic, image))
+      ? image
+          .topics()
+          .filter((topic) => describable(topic.name))
+          .map((topic) => describeTopic(topic, image))
       : names.map((name) => {
+          if (!describable(name)) return missingTopic(name, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const topic = image.topic(name);
           if (topic !== undefined) return describeTopic(topic, image);
           return missingTopic(name, created.get(name) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -72,10 +78,13 @@ async function createTopics(names: string[], ctx: RequestContext): Promise<Map<s
   const creatable = names.filter((name) => name !== "" && !isInternalTopic(name));
   if (creatable.length === 0) return failed;
   try {
-    const response = await ctx.broker.createTopics({
-      topics: creatable.map((name) => ({ name, numPartitions: -1, replicationFactor: -1, configs: [] })),
-      validateOnly: false,
-    });
+    const response = await ctx.broker.createTopics(
+      {
+        topics: creatable.map((name) => ({ name, numPartitions: -1, replicationFactor: -1, configs: [] })),
+        validateOnly: false,
+      },
+      ctx.caller,
+    );
     for (const result of response.topics ?? []) {
       const error = brookErrorOf(result.error);
       if (error !== undefined && error.code !== "TOPIC_ALREADY_EXISTS")

@@ -15,16 +15,19 @@ import { fromInt64, type RequestContext, toInt64 } from "./context.js";
 const MAX_TIMESTAMP = -3n;
 
 export function listOffsets(request: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponseInput {
-  const answer = ctx.broker.listOffsets({
-    // v2+: read_committed's latest is the last stable offset.
-    isolationLevel: ctx.apiVersion >= 2 ? request.isolationLevel : 0,
-    topics: request.topics.map((topic) => ({
-      topic: topic.name,
-      partitions: topic.partitions
-        .filter((p) => p.timestamp !== MAX_TIMESTAMP)
-        .map((p) => ({ partition: p.partitionIndex, timestamp: fromInt64(p.timestamp) })),
-    })),
-  });
+  const answer = ctx.broker.listOffsets(
+    {
+      // v2+: read_committed's latest is the last stable offset.
+      isolationLevel: ctx.apiVersion >= 2 ? request.isolationLevel : 0,
+      topics: request.topics.map((topic) => ({
+        topic: topic.name,
+        partitions: topic.partitions
+          .filter((p) => p.timestamp !== MAX_TIMESTAMP)
+          .map((p) => ({ partition: p.partitionIndex, timestamp: fromInt64(p.timestamp) })),
+      })),
+    },
+    ctx.caller,
+  );
   const found = new Map<string, { errorCode: number; offset: number; timestamp: number }>();
   for (const topic of answer.topics ?? []) {
     for (const p of topic.partitions ?? []) {

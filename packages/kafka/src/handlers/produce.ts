@@ -20,17 +20,28 @@ export interface ProduceOutcome {
 export async function produce(request: ProduceRequest, ctx: RequestContext): Promise<ProduceOutcome> {
   // A transactional producer's batches carry its producer id, epoch and the transactional bit; the
   // partition's producer state checks them (request.transactionalId itself only names the producer).
-  const answer = await ctx.broker.produce({
-    acks: request.acks,
-    timeoutMs: request.timeoutMs,
-    topics: request.topicData.map((topic) => ({
-      topic: topic.name,
-      partitions: topic.partitionData.map((p) => ({
-        partition: p.index,
-        records: p.records ?? Buffer.alloc(0),
+  // Writing for a transactional id needs Write on it: without, every partition is refused (as Kafka).
+  const { transactionalId } = request;
+  if (
+    transactionalId &&
+    !ctx.broker.access.allowed(ctx.caller, "write", "transactionalId", transactionalId)
+  ) {
+    return refuseAll(request, KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  }
+  const answer = await ctx.broker.produce(
+    {
+      acks: request.acks,
+      timeoutMs: request.timeoutMs,
+      topics: request.topicData.map((topic) => ({
+        topic: topic.name,
+        partitions: topic.partitionData.map((p) => ({
+          partition: p.index,
+          records: p.records ?? Buffer.alloc(0),
+        })),
       })),
-    })),
-  });
+    },
+    ctx.caller,
+  );
   let failed = false;
   const responses = (answer.topics ?? []).map((topic) => ({
     name: topic.topic ?? "",
@@ -49,4 +60,22 @@ export async function produce(request: ProduceRequest, ctx: RequestContext): Pro
     }),
   }));
   return { response: { responses, throttleTimeMs: 0 }, failed };
+}
+
+function refuseAll(request: ProduceRequest, errorCode: number): ProduceOutcome {
+  const responses = request.topicData.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map(
+      (p): ProduceResponsePartitionInput => ({
+        index: p.index,
+        errorCode,
+        baseOffset: -1n,
+        logAppendTimeMs: -1n,
+        logStartOffset: -1n,
+        recordErrors: [],
+        errorMessage: null,
+      }),
+    ),
+  }));
+  return { response: { responses, throttleTimeMs: 0 }, failed: true };
 }

@@ -12,10 +12,13 @@ export async function initProducerId(
 ): Promise<InitProducerIdResponseInput> {
   // A transactional id goes to its transaction coordinator, which bumps the id's epoch (fencing an older
   // instance); without one, any broker hands out a fresh id for an idempotent producer.
-  const answer = await ctx.broker.initProducerId({
-    transactionalId: request.transactionalId ?? "",
-    transactionTimeoutMs: request.transactionalId === null ? 0 : request.transactionTimeoutMs,
-  });
+  const answer = await ctx.broker.initProducerId(
+    {
+      transactionalId: request.transactionalId ?? "",
+      transactionTimeoutMs: request.transactionalId === null ? 0 : request.transactionTimeoutMs,
+    },
+    ctx.caller,
+  );
   return {
     throttleTimeMs: 0,
     errorCode: kafkaErrorCodeOfWire(answer.error),

@@ -52,15 +52,18 @@ export async function createTopics(
   const answer =
     wanted.length === 0
       ? { topics: [] }
-      : await ctx.broker.createTopics({
-          topics: wanted.map((topic) => ({
-            name: topic.name,
-            numPartitions: topic.numPartitions,
-            replicationFactor: topic.replicationFactor,
-            configs: topic.configs.map(({ name, value }) => ({ key: name, value: value ?? "" })),
-          })),
-          validateOnly: request.validateOnly,
-        });
+      : await ctx.broker.createTopics(
+          {
+            topics: wanted.map((topic) => ({
+              name: topic.name,
+              numPartitions: topic.numPartitions,
+              replicationFactor: topic.replicationFactor,
+              configs: topic.configs.map(({ name, value }) => ({ key: name, value: value ?? "" })),
+            })),
+            validateOnly: request.validateOnly,
+          },
+          ctx.caller,
+        );
   const results = byName(answer.topics);
   const image = ctx.broker.metadata.image;
   return {
@@ -130,7 +133,7 @@ export async function deleteTopics(
         }))
       : request.topicNames.map((name) => ({ name, topicId: image.topic(name)?.topicId }));
   const names = asked.flatMap(({ name }) => (name === null ? [] : [name]));
-  const answer = names.length === 0 ? { topics: [] } : await ctx.broker.deleteTopics({ names });
+  const answer = names.length === 0 ? { topics: [] } : await ctx.broker.deleteTopics({ names }, ctx.caller);
   const results = byName(answer.topics);
   return {
     throttleTimeMs: 0,
@@ -148,14 +151,17 @@ export async function createPartitions(
   request: CreatePartitionsRequest,
   ctx: RequestContext,
 ): Promise<CreatePartitionsResponseInput> {
-  const answer = await ctx.broker.createPartitions({
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
-      count: topic.count,
-      assignments: (topic.assignments ?? []).map((assignment) => ({ brokerIds: assignment.brokerIds })),
-    })),
-    validateOnly: request.validateOnly,
-  });
+  const answer = await ctx.broker.createPartitions(
+    {
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        count: topic.count,
+        assignments: (topic.assignments ?? []).map((assignment) => ({ brokerIds: assignment.brokerIds })),
+      })),
+      validateOnly: request.validateOnly,
+    },
+    ctx.caller,
+  );
   const results = byName(answer.topics);
   return {
     throttleTimeMs: 0,

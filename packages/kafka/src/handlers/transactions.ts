@@ -15,7 +15,7 @@ import type {
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponseInput,
 } from "../generated/messages.js";
-import { fromInt64, type RequestContext } from "./context.js";
+import { fromInt64, type RequestContext, requireAccess } from "./context.js";
 
 /**
  * KIP-588: the first version of each api whose clients know PRODUCER_FENCED (code 90). Older ones, kafkajs
@@ -40,6 +40,8 @@ export async function addPartitionsToTxn(
   ctx: RequestContext,
 ): Promise<AddPartitionsToTxnResponseInput> {
   try {
+    requireAccess(ctx, "write", "transactionalId", request.transactionalId);
+    for (const topic of request.topics) requireAccess(ctx, "write", "topic", topic.name);
     const answer = await ctx.broker.transactions.addPartitionsToTxn({
       transactionalId: request.transactionalId,
       producerId: fromInt64(request.producerId),
@@ -86,26 +88,29 @@ export async function addOffsetsToTxn(
   request: AddOffsetsToTxnRequest,
   ctx: RequestContext,
 ): Promise<AddOffsetsToTxnResponseInput> {
-  const errorCode = await codeOfCall(() =>
-    ctx.broker.transactions.addOffsetsToTxn({
+  const errorCode = await codeOfCall(() => {
+    requireAccess(ctx, "write", "transactionalId", request.transactionalId);
+    requireAccess(ctx, "read", "group", request.groupId);
+    return ctx.broker.transactions.addOffsetsToTxn({
       transactionalId: request.transactionalId,
       producerId: fromInt64(request.producerId),
       producerEpoch: request.producerEpoch,
       groupId: request.groupId,
-    }),
-  );
+    });
+  });
   return { throttleTimeMs: 0, errorCode: forVersion(errorCode, "AddOffsetsToTxn", ctx) };
 }
 
 export async function endTxn(request: EndTxnRequest, ctx: RequestContext): Promise<EndTxnResponseInput> {
-  const errorCode = await codeOfCall(() =>
-    ctx.broker.transactions.endTxn({
+  const errorCode = await codeOfCall(() => {
+    requireAccess(ctx, "write", "transactionalId", request.transactionalId);
+    return ctx.broker.transactions.endTxn({
       transactionalId: request.transactionalId,
       producerId: fromInt64(request.producerId),
       producerEpoch: request.producerEpoch,
       committed: request.committed,
-    }),
-  );
+    });
+  });
   return { throttleTimeMs: 0, errorCode: forVersion(errorCode, "EndTxn", ctx) };
 }
 
@@ -133,6 +138,9 @@ export async function txnOffsetCommit(
     };
   };
   try {
+    requireAccess(ctx, "write", "transactionalId", request.transactionalId);
+    requireAccess(ctx, "read", "group", request.groupId);
+    for (const topic of request.topics) requireAccess(ctx, "read", "topic", topic.name);
     const answer = await ctx.broker.groups.txnOffsetCommit({
       transactionalId: request.transactionalId,
       groupId: request.groupId,
