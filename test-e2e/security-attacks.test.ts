@@ -19,7 +19,7 @@ import { signNodeToken } from "@brook/security";
 import { type Cluster, type NodeHandle, startCluster } from "@brook/testkit";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawBroker, rawController } from "./grpc.js";
+import { rawBroker, rawController, tryMetadata } from "./grpc.js";
 import { waitFor } from "./wait.js";
 
 const topic = "guarded";
@@ -145,13 +145,19 @@ describe("an attacker without the cluster secret, against an unsecured cluster",
     const leaderNode = cluster.nodes[before.leader - 1] as NodeHandle;
     const follower = before.isr.find((id) => id !== before.leader) as number;
 
-    // 1. A Fetch that claims to be a follower at the leader's log end, unary and on the Calls stream.
+    // 1. A Fetch that claims to be a follower at the leader's log end: were it believed, the high watermark
+    // would move to the leader's end with the real follower behind, and acks=all answer with one copy.
     const forgedFetch = {
       replicaId: follower,
       maxWaitMs: 0,
       minBytes: 0,
       maxBytes: 1 << 20,
-      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 1_000_000, partitionMaxBytes: 1 << 20 }] }],
+      topics: [
+        {
+          topic,
+          partitions: [{ partition: 0, fetchOffset: before.logEndOffset, partitionMaxBytes: 1 << 20 }],
+        },
+      ],
     };
     const broker = rawBroker(`127.0.0.1:${leaderNode.brokerPort}`);
     refused(await broker.call<FetchResponse__Output>("Fetch", forgedFetch).catch((e: unknown) => e));
@@ -266,14 +272,13 @@ describe("an attacker without the cluster secret, against an unsecured cluster",
   });
 });
 
+/** The active controller's node, as the brokers' metadata names it (DescribeQuorum answers only there). */
 async function activeControllerNode(): Promise<NodeHandle> {
-  const controller = rawController(`127.0.0.1:${(cluster.nodes[0] as NodeHandle).controllerPort}`);
-  try {
-    const quorum = await controller.call<DescribeQuorumResponse__Output>("DescribeQuorum", {});
-    return cluster.nodes[quorum.leaderId - 1] as NodeHandle;
-  } finally {
-    controller.close();
-  }
+  const id = await waitFor("an active controller", 10_000, async () => {
+    const answer = await tryMetadata(cluster.nodes[0] as NodeHandle);
+    return answer !== undefined && answer.controllerId > 0 ? answer.controllerId : undefined;
+  });
+  return cluster.nodes[id - 1] as NodeHandle;
 }
 
 /** One unary call on a raw client; resolves with the typed error, or the response. */
