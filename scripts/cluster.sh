@@ -102,7 +102,7 @@ up() {
       BROOK_CLUSTER_SECRET_FILE=$root/cluster.secret \
       BROOK_BROKER_PORT=$((9092 + offset)) BROOK_CONTROLLER_PORT=$((9093 + offset)) \
       BROOK_KAFKA_PORT=$((9094 + offset)) BROOK_HTTP_PORT=$((9644 + offset)) \
-      nohup $brook server >>"$dir/node.log" 2>&1 &
+      env $(security_env "$id") nohup $brook server >>"$dir/node.log" 2>&1 &
     echo $! >"$dir/node.pid"
     echo "node $id started (pid $!), broker 127.0.0.1:$((9092 + offset)), kafka 127.0.0.1:$((9094 + offset)), log $dir/node.log"
   done

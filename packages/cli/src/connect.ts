@@ -38,16 +38,16 @@ export interface GlobalOptions {
   tlsCaFile?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
-  user?: string;
-  passwordFile?: string;
+  saslUser?: string;
+  saslPasswordFile?: string;
   saslMechanism?: string;
   clusterSecretFile?: string;
 }
 
 /**
  * TLS and SASL for the SDK from the global options, else their BROOK_* variables (the same names the
- * nodes use for the CA and a certificate): --tls-ca-file turns TLS on; --user turns SASL on, with the
- * password from --password-file, BROOK_PASSWORD_FILE or BROOK_PASSWORD.
+ * nodes use for the CA and a certificate): --tls-ca-file turns TLS on; --sasl-user turns SASL on, with the
+ * password from --sasl-password-file, BROOK_PASSWORD_FILE or BROOK_PASSWORD.
  */
 export function securityConfig(options: GlobalOptions): Pick<BrookConfig, "ssl" | "sasl" | "clusterSecret"> {
   const env = process.env;
@@ -56,7 +56,7 @@ export function securityConfig(options: GlobalOptions): Pick<BrookConfig, "ssl" 
   const ca = options.tlsCaFile ?? env.BROOK_TLS_CA_FILE;
   const cert = options.tlsCertFile ?? env.BROOK_TLS_CERT_FILE;
   const key = options.tlsKeyFile ?? env.BROOK_TLS_KEY_FILE;
-  const user = options.user ?? env.BROOK_USER;
+  const user = options.saslUser ?? env.BROOK_USER;
   const ssl =
     ca === undefined ? undefined : { ca: readText(ca, "--tls-ca-file"), ...clientCertificate(cert, key) };
   if (user === undefined) return { ssl, clusterSecret };
@@ -85,8 +85,8 @@ function clientCertificate(
 }
 
 function password(options: GlobalOptions): string {
-  const file = options.passwordFile ?? process.env.BROOK_PASSWORD_FILE;
-  if (file !== undefined) return readText(file, "--password-file").replace(/\r?\n$/, "");
+  const file = options.saslPasswordFile ?? process.env.BROOK_PASSWORD_FILE;
+  if (file !== undefined) return readText(file, "--sasl-password-file").replace(/\r?\n$/, "");
   const value = process.env.BROOK_PASSWORD;
   if (value !== undefined) return value;
   throw new BrookError(

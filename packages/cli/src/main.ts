@@ -19,6 +19,8 @@ import { followLauncher } from "./signals.js";
 
 followLauncher();
 // `brook … | head` closes the pipe early: that ends the command quietly, as it does for any Unix tool.
+quietIpServerNameWarning();
+
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0);
   throw error;
@@ -42,11 +44,15 @@ const program = new Command("brook")
   .option("--tls-ca-file <file>", "connect over TLS, trusting this CA (PEM) [env BROOK_TLS_CA_FILE]")
   .option("--tls-cert-file <file>", "a client certificate for TLS (PEM) [env BROOK_TLS_CERT_FILE]")
   .option("--tls-key-file <file>", "the client certificate's key (PEM) [env BROOK_TLS_KEY_FILE]")
-  .option("--user <name>", "log in as this user (SASL/SCRAM) [env BROOK_USER]")
-  .option("--password-file <file>", "the user's password [env BROOK_PASSWORD_FILE, or BROOK_PASSWORD]")
+  .option("--sasl-user <name>", "log in as this user (SASL/SCRAM) [env BROOK_USER]")
+  .option("--sasl-password-file <file>", "that user's password [env BROOK_PASSWORD_FILE, or BROOK_PASSWORD]")
   .option(
     "--sasl-mechanism <name>",
     "scram-sha-256 or scram-sha-512 [env BROOK_SASL_MECHANISM, default scram-sha-256]",
+  )
+  .option(
+    "--cluster-secret-file <file>",
+    "act as the cluster's operator, allowed everything (to make the first users and ACLs) [env BROOK_CLUSTER_SECRET_FILE]",
   )
   .addCommand(serverCommand())
   .addCommand(topicCommand())
@@ -63,3 +69,17 @@ const program = new Command("brook")
   .addCommand(drillCommand());
 
 program.parseAsync(process.argv).catch(fail);
+
+/**
+ * grpc-js sends the host of a target such as 127.0.0.1:9092 as the TLS server name, which Node deprecates
+ * (DEP0123) with a warning on stderr every time a command dials an IP address over TLS. The certificate
+ * is still checked against the address (its IP SANs); only the warning is dropped.
+ */
+function quietIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+    const first = rest[0];
+    const code = typeof first === "object" && first !== null ? (first as { code?: string }).code : rest[1];
+    if (code !== "DEP0123") emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}

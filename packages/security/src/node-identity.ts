@@ -92,7 +92,7 @@ export class NodeTokenVerifier {
     const issued = Number(issuedText);
     if (
       !Number.isInteger(nodeId) ||
-      nodeId < 1 ||
+      nodeId < 0 ||
       !Number.isInteger(issued) ||
       !/^[\w-]{16,64}$/.test(nonce)
     ) {

@@ -493,8 +493,8 @@ export const NON_NODE_ENV: Readonly<Record<string, string>> = {
   BROOK_DRILL_BROKER_ID: "Set by `brook drill` for its stop and start commands: the broker they act on.",
   BROOK_VERSION: "The image tag deploy/docker-compose.yml runs.",
   BROOK_PUBLISH_ADDRESS: "The address deploy/docker-compose.yml publishes the nodes' ports on.",
-  BROOK_USER: "The user the `brook` CLI logs in as (its --user).",
-  BROOK_PASSWORD_FILE: "The file holding that user's password (the CLI's --password-file).",
+  BROOK_USER: "The user the `brook` CLI logs in as (its --sasl-user).",
+  BROOK_PASSWORD_FILE: "The file holding that user's password (the CLI's --sasl-password-file).",
   BROOK_PASSWORD: "That user's password, where a file will not do.",
   BROOK_SASL_MECHANISM: "The SASL mechanism the `brook` CLI logs in with (its --sasl-mechanism).",
 };

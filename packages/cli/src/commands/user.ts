@@ -62,18 +62,6 @@ export function readPassword(sources: PasswordSources): string {
   return password;
 }
 
-/**
- * The program's own --password-file is the login password of --user (SASL), and commander hands it to
- * the program wherever it stands on the line; without a login it can only mean the new user's. With
- * one, the new user's password comes from --password or stdin.
- */
-function newPasswordFile(command: AnyCommand, own: string | undefined): string | undefined {
-  if (own !== undefined) return own;
-  const globals = command.optsWithGlobals() as { user?: string; passwordFile?: string };
-  const loggingIn = globals.user !== undefined || process.env.BROOK_USER !== undefined;
-  return loggingIn ? undefined : globals.passwordFile;
-}
-
 function addCreate(user: Command): void {
   user
     .command("create")
@@ -82,10 +70,7 @@ function addCreate(user: Command): void {
         "hashed here, never sent); the password comes from --password-file, --password or stdin",
     )
     .argument("<name>")
-    .option(
-      "--password-file <file>",
-      "read the password from this file (without --user: with it, this is the login's password file)",
-    )
+    .option("--password-file <file>", "read the password from this file")
     .option("--password <password>", "the password (visible to other local users in the process list)")
     .option(
       "--mechanism <mechanism>",
@@ -100,7 +85,7 @@ function addCreate(user: Command): void {
     .action(async (name, options, command) => {
       const password = readPassword({
         password: options.password,
-        passwordFile: newPasswordFile(command, options.passwordFile),
+        passwordFile: options.passwordFile,
         stdin: () => readFileSync(0, "utf8"),
         stdinIsTty: process.stdin.isTTY === true,
       });

@@ -27,10 +27,15 @@ export const ApiKey = {
   AddOffsetsToTxn: 25,
   EndTxn: 26,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
 } as const;
 export type ApiKeyNumber = (typeof ApiKey)[keyof typeof ApiKey];
@@ -59,10 +64,15 @@ export interface RequestBodies {
   25: AddOffsetsToTxnRequest;
   26: EndTxnRequest;
   28: TxnOffsetCommitRequest;
+  29: DescribeAclsRequest;
+  30: CreateAclsRequest;
+  31: DeleteAclsRequest;
   32: DescribeConfigsRequest;
   36: SaslAuthenticateRequest;
   37: CreatePartitionsRequest;
   42: DeleteGroupsRequest;
+  50: DescribeUserScramCredentialsRequest;
+  51: AlterUserScramCredentialsRequest;
   60: DescribeClusterRequest;
 }
 export interface RequestInputs {
@@ -89,10 +99,15 @@ export interface RequestInputs {
   25: AddOffsetsToTxnRequestInput;
   26: EndTxnRequestInput;
   28: TxnOffsetCommitRequestInput;
+  29: DescribeAclsRequestInput;
+  30: CreateAclsRequestInput;
+  31: DeleteAclsRequestInput;
   32: DescribeConfigsRequestInput;
   36: SaslAuthenticateRequestInput;
   37: CreatePartitionsRequestInput;
   42: DeleteGroupsRequestInput;
+  50: DescribeUserScramCredentialsRequestInput;
+  51: AlterUserScramCredentialsRequestInput;
   60: DescribeClusterRequestInput;
 }
 export interface ResponseBodies {
@@ -119,10 +134,15 @@ export interface ResponseBodies {
   25: AddOffsetsToTxnResponse;
   26: EndTxnResponse;
   28: TxnOffsetCommitResponse;
+  29: DescribeAclsResponse;
+  30: CreateAclsResponse;
+  31: DeleteAclsResponse;
   32: DescribeConfigsResponse;
   36: SaslAuthenticateResponse;
   37: CreatePartitionsResponse;
   42: DeleteGroupsResponse;
+  50: DescribeUserScramCredentialsResponse;
+  51: AlterUserScramCredentialsResponse;
   60: DescribeClusterResponse;
 }
 export interface ResponseInputs {
@@ -149,10 +169,15 @@ export interface ResponseInputs {
   25: AddOffsetsToTxnResponseInput;
   26: EndTxnResponseInput;
   28: TxnOffsetCommitResponseInput;
+  29: DescribeAclsResponseInput;
+  30: CreateAclsResponseInput;
+  31: DeleteAclsResponseInput;
   32: DescribeConfigsResponseInput;
   36: SaslAuthenticateResponseInput;
   37: CreatePartitionsResponseInput;
   42: DeleteGroupsResponseInput;
+  50: DescribeUserScramCredentialsResponseInput;
+  51: AlterUserScramCredentialsResponseInput;
   60: DescribeClusterResponseInput;
 }
 
@@ -2146,6 +2171,252 @@ export interface TxnOffsetCommitResponsePartitionInput {
   unknownTaggedFields?: TaggedField[];
 }
 
+// DescribeAcls request (api key 29), v0-3.
+export interface DescribeAclsRequest {
+  resourceTypeFilter: number;
+  /** null for any name. */
+  resourceNameFilter: string | null;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  patternTypeFilter: number;
+  /** null for any principal. */
+  principalFilter: string | null;
+  /** null for any host. */
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsRequestInput {
+  resourceTypeFilter: number;
+  /** null for any name. */
+  resourceNameFilter?: string | null;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  patternTypeFilter?: number;
+  /** null for any principal. */
+  principalFilter?: string | null;
+  /** null for any host. */
+  hostFilter?: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// DescribeAcls response (api key 29), v0-3.
+export interface DescribeAclsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  /** each resource pattern the selected bindings name, with its bindings. */
+  resources: DescribeAclsResponseResource[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  /** each resource pattern the selected bindings name, with its bindings. */
+  resources: readonly DescribeAclsResponseResourceInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsResponseResource {
+  resourceType: number;
+  resourceName: string;
+  /** only v1-3; default 3. */
+  patternType: number;
+  acls: DescribeAclsResponseAcl[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsResponseResourceInput {
+  resourceType: number;
+  resourceName: string;
+  /** only v1-3; default 3. */
+  patternType?: number;
+  acls: readonly DescribeAclsResponseAclInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsResponseAcl {
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeAclsResponseAclInput {
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// CreateAcls request (api key 30), v0-3.
+export interface CreateAclsRequest {
+  creations: CreateAclsRequestCreation[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsRequestInput {
+  creations: readonly CreateAclsRequestCreationInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsRequestCreation {
+  resourceType: number;
+  resourceName: string;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  resourcePatternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsRequestCreationInput {
+  resourceType: number;
+  resourceName: string;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  resourcePatternType?: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// CreateAcls response (api key 30), v0-3.
+export interface CreateAclsResponse {
+  throttleTimeMs: number;
+  /** one per creation, in the request's order. */
+  results: CreateAclsResponseResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsResponseInput {
+  throttleTimeMs: number;
+  /** one per creation, in the request's order. */
+  results: readonly CreateAclsResponseResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsResponseResult {
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface CreateAclsResponseResultInput {
+  errorCode: number;
+  errorMessage?: string | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// DeleteAcls request (api key 31), v0-3.
+export interface DeleteAclsRequest {
+  filters: DeleteAclsRequestFilter[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsRequestInput {
+  filters: readonly DeleteAclsRequestFilterInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsRequestFilter {
+  resourceTypeFilter: number;
+  /** null for any name. */
+  resourceNameFilter: string | null;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  patternTypeFilter: number;
+  /** null for any principal. */
+  principalFilter: string | null;
+  /** null for any host. */
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsRequestFilterInput {
+  resourceTypeFilter: number;
+  /** null for any name. */
+  resourceNameFilter?: string | null;
+  /** LITERAL (3) in v0; only v1-3; default 3. */
+  patternTypeFilter?: number;
+  /** null for any principal. */
+  principalFilter?: string | null;
+  /** null for any host. */
+  hostFilter?: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// DeleteAcls response (api key 31), v0-3.
+export interface DeleteAclsResponse {
+  throttleTimeMs: number;
+  /** one per filter, in the request's order. */
+  filterResults: DeleteAclsResponseFilterResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsResponseInput {
+  throttleTimeMs: number;
+  /** one per filter, in the request's order. */
+  filterResults: readonly DeleteAclsResponseFilterResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsResponseFilterResult {
+  errorCode: number;
+  errorMessage: string | null;
+  /** the bindings the filter selected, each deleted. */
+  matchingAcls: DeleteAclsResponseMatchingAcl[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsResponseFilterResultInput {
+  errorCode: number;
+  errorMessage?: string | null;
+  /** the bindings the filter selected, each deleted. */
+  matchingAcls: readonly DeleteAclsResponseMatchingAclInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsResponseMatchingAcl {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  /** only v1-3; default 3. */
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DeleteAclsResponseMatchingAclInput {
+  errorCode: number;
+  errorMessage?: string | null;
+  resourceType: number;
+  resourceName: string;
+  /** only v1-3; default 3. */
+  patternType?: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
 // DescribeConfigs request (api key 32), v0-4.
 export interface DescribeConfigsRequest {
   resources: DescribeConfigsRequestResource[];
@@ -2401,6 +2672,154 @@ export interface DeleteGroupsResponseResult {
 export interface DeleteGroupsResponseResultInput {
   groupId: string;
   errorCode: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// DescribeUserScramCredentials request (api key 50), v0.
+export interface DescribeUserScramCredentialsRequest {
+  /** null or empty for every user. */
+  users: DescribeUserScramCredentialsRequestUser[] | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsRequestInput {
+  /** null or empty for every user. */
+  users?: readonly DescribeUserScramCredentialsRequestUserInput[] | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsRequestUser {
+  name: string;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsRequestUserInput {
+  name: string;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// DescribeUserScramCredentials response (api key 50), v0.
+export interface DescribeUserScramCredentialsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  /** one per user. */
+  results: DescribeUserScramCredentialsResponseResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  /** one per user. */
+  results: readonly DescribeUserScramCredentialsResponseResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseResult {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  credentialInfos: DescribeUserScramCredentialsResponseCredentialInfo[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseResultInput {
+  user: string;
+  errorCode: number;
+  errorMessage?: string | null;
+  credentialInfos: readonly DescribeUserScramCredentialsResponseCredentialInfoInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseCredentialInfo {
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  iterations: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseCredentialInfoInput {
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  iterations: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AlterUserScramCredentials request (api key 51), v0.
+export interface AlterUserScramCredentialsRequest {
+  deletions: AlterUserScramCredentialsRequestDeletion[];
+  upsertions: AlterUserScramCredentialsRequestUpsertion[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestInput {
+  deletions: readonly AlterUserScramCredentialsRequestDeletionInput[];
+  upsertions: readonly AlterUserScramCredentialsRequestUpsertionInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestDeletion {
+  name: string;
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestDeletionInput {
+  name: string;
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestUpsertion {
+  name: string;
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  iterations: number;
+  salt: Buffer;
+  saltedPassword: Buffer;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestUpsertionInput {
+  name: string;
+  /** 1: SCRAM-SHA-256, 2: SCRAM-SHA-512. */
+  mechanism: number;
+  iterations: number;
+  salt: Buffer;
+  saltedPassword: Buffer;
+  unknownTaggedFields?: TaggedField[];
+}
+
+// AlterUserScramCredentials response (api key 51), v0.
+export interface AlterUserScramCredentialsResponse {
+  throttleTimeMs: number;
+  /** one per user the request names. */
+  results: AlterUserScramCredentialsResponseResult[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsResponseInput {
+  throttleTimeMs: number;
+  /** one per user the request names. */
+  results: readonly AlterUserScramCredentialsResponseResultInput[];
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsResponseResult {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: TaggedField[];
+}
+
+export interface AlterUserScramCredentialsResponseResultInput {
+  user: string;
+  errorCode: number;
+  errorMessage?: string | null;
   unknownTaggedFields?: TaggedField[];
 }
 
