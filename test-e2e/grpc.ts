@@ -35,20 +35,24 @@ export interface AsNode {
   readonly clusterSecretFile: string;
 }
 
-function securityOf(asNode: AsNode | undefined): ChannelSecurity {
-  if (asNode === undefined) return {};
+/** As a node (holding the cluster secret), or with a channel's security as given (TLS, interceptors). */
+export type Who = AsNode | ChannelSecurity;
+
+function securityOf(who: Who | undefined): ChannelSecurity {
+  if (who === undefined) return {};
+  if (!("clusterSecretFile" in who)) return who;
   return {
-    node: { nodeId: asNode.nodeId, key: clusterSecretKey(readFileSync(asNode.clusterSecretFile, "utf8")) },
+    node: { nodeId: who.nodeId, key: clusterSecretKey(readFileSync(who.clusterSecretFile, "utf8")) },
   };
 }
 
-export function rawBroker(address: string, asNode?: AsNode): { call: Call; close(): void } {
-  return raw(createBrokerClient(address, securityOf(asNode)));
+export function rawBroker(address: string, who?: Who): { call: Call; close(): void } {
+  return raw(createBrokerClient(address, securityOf(who)));
 }
 
 /** The Controller service, on a node's controller port. */
-export function rawController(address: string, asNode?: AsNode): { call: Call; close(): void } {
-  return raw(createControllerClient(address, securityOf(asNode)));
+export function rawController(address: string, who?: Who): { call: Call; close(): void } {
+  return raw(createControllerClient(address, securityOf(who)));
 }
 
 /** One Broker call on a node; undefined when it fails (the node may be dead or electing). */
@@ -56,8 +60,9 @@ export async function tryBrokerCall<Res>(
   node: { brokerPort: number },
   method: string,
   request: unknown,
+  who?: Who,
 ): Promise<Res | undefined> {
-  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`);
+  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`, who);
   try {
     return await broker.call<Res>(method, request);
   } catch {
@@ -69,5 +74,13 @@ export async function tryBrokerCall<Res>(
 
 /** A node's Metadata for every topic; undefined when it does not answer. */
 export function tryMetadata(node: { brokerPort: number }): Promise<MetadataResponse__Output | undefined> {
-  return tryBrokerCall<MetadataResponse__Output>(node, "Metadata", { topics: [] });
+  return tryMetadataAs(node, undefined);
+}
+
+/** The same, as `who` (a secured cluster needs its caller to log in). */
+export function tryMetadataAs(
+  node: { brokerPort: number },
+  who: Who | undefined,
+): Promise<MetadataResponse__Output | undefined> {
+  return tryBrokerCall<MetadataResponse__Output>(node, "Metadata", { topics: [] }, who);
 }

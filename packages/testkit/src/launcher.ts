@@ -5,17 +5,19 @@
 // VM) and restarted on the same data. Only the processes the launcher started
 // are ever signalled, by their own PIDs.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBrokerClient } from "@brook/protocol";
-import { newClusterSecret } from "@brook/security";
+import { type ChannelSecurity, createBrokerClient } from "@brook/protocol";
+import { clusterSecretKey, newClusterSecret, operatorNodeId } from "@brook/security";
+import * as grpc from "@grpc/grpc-js";
 import getPort from "get-port";
 
 const brookBin = fileURLToPath(new URL("../../cli/bin/brook.js", import.meta.url));
+const genTls = fileURLToPath(new URL("../../../scripts/gen-tls.sh", import.meta.url));
 const readyTimeoutMs = 30_000;
 
 export interface NodeHandle {
@@ -51,6 +53,8 @@ export interface Cluster {
   readonly rootDir: string;
   /** The cluster secret every node was given (BROOK_CLUSTER_SECRET_FILE): a test holding it can act as a node. */
   readonly clusterSecretFile: string;
+  /** With `secure`: the CA that signed the nodes' certificates (and test users' certificates beside it). */
+  readonly tlsDir?: string;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,12 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Keep the data directories after stop (for debugging a failure). */
   keepData?: boolean;
+  /**
+   * A secured cluster, as `make up TLS=1` makes one: a local CA and node certificates (scripts/gen-tls.sh,
+   * plus client certificates for these users), TLS on every port with client certificates requested,
+   * SASL/SCRAM required, and User:admin a super user (create it as the operator: clusterSecretFile).
+   */
+  secure?: { readonly certificateUsers?: readonly string[] };
 }
 
 /**
@@ -89,7 +99,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     BROOK_CLUSTER_SECRET_FILE: clusterSecretFile,
     ...options.env,
   };
-  const nodes = ports.map((p) => createNode(p, rootDir, env, count));
+  const tlsDir = options.secure ? join(rootDir, "tls") : undefined;
+  if (tlsDir !== undefined) {
+    execFileSync("bash", [genTls, tlsDir, String(count), ...(options.secure?.certificateUsers ?? [])], {
+      stdio: "ignore",
+    });
+  }
+  const nodeEnv = (id: number) => (tlsDir === undefined ? env : { ...secureEnv(tlsDir, id), ...env });
+  const ready = readiness(tlsDir, clusterSecretFile);
+  const nodes = ports.map((p) => createNode(p, rootDir, nodeEnv(p.id), count, ready));
   try {
     await Promise.all(nodes.map((node) => node.start()));
   } catch (error) {
@@ -102,10 +120,32 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     nodes,
     rootDir,
     clusterSecretFile,
+    tlsDir,
     async stop() {
       await Promise.all(nodes.map((node) => node.kill()));
       if (!options.keepData) rmSync(rootDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What a secured node is given besides the plain settings (as scripts/cluster.sh does for TLS=1). */
+function secureEnv(tlsDir: string, id: number): Record<string, string> {
+  return {
+    BROOK_TLS_CERT_FILE: join(tlsDir, `node-${id}.crt`),
+    BROOK_TLS_KEY_FILE: join(tlsDir, `node-${id}.key`),
+    BROOK_TLS_CA_FILE: join(tlsDir, "ca.crt"),
+    BROOK_TLS_CLIENT_AUTH: "requested",
+    BROOK_SASL_MECHANISMS: "SCRAM-SHA-256,SCRAM-SHA-512",
+    BROOK_SUPER_USERS: "User:admin",
+  };
+}
+
+/** How the readiness check reaches a node: over TLS when secured, as the operator (past SASL and ACLs). */
+function readiness(tlsDir: string | undefined, clusterSecretFile: string): ChannelSecurity {
+  if (tlsDir === undefined) return {};
+  return {
+    credentials: grpc.credentials.createSsl(readFileSync(join(tlsDir, "ca.crt"))),
+    node: { nodeId: operatorNodeId, key: clusterSecretKey(readFileSync(clusterSecretFile, "utf8")) },
   };
 }
 
@@ -122,6 +162,7 @@ function createNode(
   rootDir: string,
   env: Record<string, string>,
   brokersExpected: number,
+  security: ChannelSecurity,
 ): NodeHandle {
   const dataDir = join(rootDir, `node-${id}`, "data");
   const logFile = join(rootDir, `node-${id}`, "node.log");
@@ -171,7 +212,13 @@ function createNode(
       const current = child;
       paused = false;
       exited = new Promise((resolve) => current.once("exit", () => resolve()));
-      await waitUntilReady(`127.0.0.1:${brokerPort}`, brokersExpected, () => handle.running, logFile);
+      await waitUntilReady(
+        `127.0.0.1:${brokerPort}`,
+        brokersExpected,
+        () => handle.running,
+        logFile,
+        security,
+      );
     },
     async kill() {
       if (!handle.running) return;
@@ -205,8 +252,9 @@ async function waitUntilReady(
   brokersExpected: number,
   alive: () => boolean,
   logFile: string,
+  security: ChannelSecurity,
 ): Promise<void> {
-  const client = createBrokerClient(address);
+  const client = createBrokerClient(address, security);
   const deadline = Date.now() + readyTimeoutMs;
   try {
     while (Date.now() < deadline) {
