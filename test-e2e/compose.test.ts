@@ -21,11 +21,12 @@
 // deploy/Dockerfile) and killed with SIGKILL only if that fails.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Brook } from "@brook/client";
+import { newClusterSecret } from "@brook/security";
 import { CONFIG_SCHEMA } from "@brook/server";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +37,7 @@ import { waitFor } from "./wait.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const composeFile = join(repoRoot, "deploy/docker-compose.yml");
+const secureFile = join(repoRoot, "deploy/docker-compose.secure.yml");
 const brookBin = join(repoRoot, "packages/cli/bin/brook.js");
 const local = "127.0.0.1";
 
@@ -71,6 +73,7 @@ function interpolate(value: unknown): unknown {
 
 const compose = interpolate(parse(readFileSync(composeFile, "utf8"), { merge: true })) as {
   services: Record<string, Service>;
+  secrets?: Record<string, { file: string }>;
 };
 /** The Brook nodes: services that run `brook server` (not the optional prometheus). */
 const nodes = Object.entries(compose.services)
@@ -146,6 +149,35 @@ describe("deploy/docker-compose.yml", () => {
   if (!dockerCompose) {
     console.warn("compose.test: docker-compose is not on the PATH; `docker-compose config -q` was not run");
   }
+
+  it("deploy/docker-compose.secure.yml secures every node of it with settings brook server knows", () => {
+    const secure = parse(readFileSync(secureFile, "utf8"), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    expect(Object.keys(secure.services)).toEqual(nodes.map((n) => n.name));
+    for (const [name, service] of Object.entries(secure.services)) {
+      const env = stringEnv(service.environment ?? {});
+      expect(Object.keys(env).filter((key) => !knownVariables.has(key))).toEqual([]);
+      // Its own certificate (scripts/gen-tls.sh puts node-<id> in node <id>'s), the CA, and SASL.
+      expect(env.BROOK_TLS_CERT_FILE).toBe(`/etc/brook/tls/${name}.crt`);
+      expect(env.BROOK_TLS_KEY_FILE).toBe(`/etc/brook/tls/${name}.key`);
+      expect(env.BROOK_TLS_CA_FILE).toBe("/etc/brook/tls/ca.crt");
+      expect(env.BROOK_SASL_MECHANISMS).toContain("SCRAM-SHA-256");
+      expect(service.volumes).toContain("./tls:/etc/brook/tls:ro");
+    }
+  });
+
+  it.skipIf(!dockerCompose)("the two files together pass `docker-compose config -q`", async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        "docker-compose",
+        ["-f", composeFile, "-f", secureFile, "config", "-q"],
+        { timeout: 20_000 },
+        (error, _o, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      );
+    });
+    expect(result.code, result.stderr).toBe(0);
+  });
 });
 
 describe("the compose cluster, run as local processes", () => {
@@ -168,6 +200,8 @@ describe("the compose cluster, run as local processes", () => {
     for (const [key, value] of Object.entries(env)) {
       if (key === "BROOK_HOST") out[key] = local;
       else if (key === "BROOK_DATA_DIR") out[key] = join(rootDir, name, "data");
+      // Docker mounts a secret at /run/secrets/<name>; here it is a file of the same name in rootDir.
+      else if (value.startsWith("/run/secrets/")) out[key] = join(rootDir, "secrets", value.slice(13));
       else if (/^BROOK_[A-Z]+_PORT$/.test(key)) out[key] = String(mapped(name, value));
       else if (serviceNames.has(value)) out[key] = local;
       else {
@@ -195,6 +229,11 @@ describe("the compose cluster, run as local processes", () => {
 
   beforeAll(async () => {
     rootDir = mkdtempSync(join(tmpdir(), "brook-compose-"));
+    // What `npx brook cluster secret > deploy/cluster.secret` makes before the first `up`.
+    mkdirSync(join(rootDir, "secrets"));
+    for (const secret of Object.keys(compose.secrets ?? {})) {
+      writeFileSync(join(rootDir, "secrets", secret), newClusterSecret(), { mode: 0o600 });
+    }
     for (const { name, env } of nodes) {
       for (const key of [
         "BROOK_BROKER_PORT",
