@@ -97,3 +97,9 @@ export function kafkaErrorCodeOfWire(error: { code?: string; message?: string } 
   const typed = brookErrorOf(error);
   return typed === undefined ? KafkaErrorCode.NONE : kafkaErrorCodeOf(typed);
 }
+
+/** A failure as a Kafka response's error code and message (the message without Brook's "CODE: " prefix). */
+export function kafkaErrorOf(error: unknown): { errorCode: number; errorMessage: string } {
+  const brook = asBrookError(error);
+  return { errorCode: kafkaErrorCodeOf(brook), errorMessage: brook.detail };
+}

@@ -430,6 +430,94 @@ const CHECKS: RequestCheck[] = [
     }),
   },
   {
+    name: "DescribeAcls",
+    apiKey: 29,
+    kafkajs: "describeAcls",
+    versions: range(0, 1),
+    args: {
+      resourceType: 2,
+      resourceName: null,
+      resourcePatternType: 4,
+      principal: "User:alice",
+      host: null,
+      operation: 3,
+      permissionType: 1,
+    },
+    expected: (v) => ({
+      resourceTypeFilter: 2,
+      resourceNameFilter: null,
+      patternTypeFilter: v >= 1 ? 4 : 3,
+      principalFilter: "User:alice",
+      hostFilter: null,
+      operation: 3,
+      permissionType: 1,
+    }),
+  },
+  {
+    name: "CreateAcls",
+    apiKey: 30,
+    kafkajs: "createAcls",
+    versions: range(0, 1),
+    args: {
+      creations: [
+        {
+          resourceType: 2,
+          resourceName: "orders.",
+          resourcePatternType: 4,
+          principal: "User:alice",
+          host: "*",
+          operation: 4,
+          permissionType: 3,
+        },
+      ],
+    },
+    expected: (v) => ({
+      creations: [
+        {
+          resourceType: 2,
+          resourceName: "orders.",
+          resourcePatternType: v >= 1 ? 4 : 3,
+          principal: "User:alice",
+          host: "*",
+          operation: 4,
+          permissionType: 3,
+        },
+      ],
+    }),
+  },
+  {
+    name: "DeleteAcls",
+    apiKey: 31,
+    kafkajs: "deleteAcls",
+    versions: range(0, 1),
+    args: {
+      filters: [
+        {
+          resourceType: 1,
+          resourceName: "orders",
+          resourcePatternType: 2,
+          principal: null,
+          host: "10.0.0.1",
+          operation: 1,
+          permissionType: 2,
+        },
+      ],
+    },
+    expected: (v) => ({
+      filters: [
+        {
+          resourceTypeFilter: 1,
+          resourceNameFilter: "orders",
+          patternTypeFilter: v >= 1 ? 2 : 3,
+          principalFilter: null,
+          hostFilter: "10.0.0.1",
+          operation: 1,
+          permissionType: 2,
+        },
+      ],
+    }),
+  },
+  {
     name: "DescribeConfigs",
     apiKey: 32,
     kafkajs: "describeConfigs",

@@ -53,6 +53,9 @@ const CHECKS: ResponseCheck[] = [
   { apiKey: 25, kafkajs: "addOffsetsToTxn", versions: [0, 1] },
   { apiKey: 26, kafkajs: "endTxn", versions: [0, 1] },
   { apiKey: 28, kafkajs: "txnOffsetCommit", versions: [0, 1] },
+  { apiKey: 29, kafkajs: "describeAcls", versions: [0, 1] },
+  { apiKey: 30, kafkajs: "createAcls", versions: [0, 1] },
+  { apiKey: 31, kafkajs: "deleteAcls", versions: [0, 1] },
   {
     apiKey: 32,
     kafkajs: "describeConfigs",

@@ -2,13 +2,23 @@
 // the metadata is an in-memory image the fixture advances record by record, and the controller is a
 // stub that creates topics by applying their records, one partition led by this broker each. Enough for
 // real Kafka clients (kafkajs, kcat) to produce, consume and commit group offsets through the listener.
+// Users and ACLs are decided by the real controller's decisions (@brook/controller's planCreateAcls,
+// planDeleteAcls, planAlterUserScramCredentials) over the image, their records applied at once.
 
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Broker, type ControllerChannel, type MetadataSource, OFFSETS_TOPIC } from "@brook/broker";
-import { applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
+import {
+  type AccessPolicy,
+  Broker,
+  type ControllerChannel,
+  type MetadataSource,
+  OFFSETS_TOPIC,
+} from "@brook/broker";
+import { planAlterUserScramCredentials, planCreateAcls, planDeleteAcls } from "@brook/controller";
+import { aclBindingFields, applyRecords, MetadataImage, type MetadataRecord } from "@brook/metadata";
+import { noError, toWireError } from "@brook/protocol";
 import { pino } from "pino";
 import { type KafkaListener, type KafkaListenerOptions, startKafkaListener } from "../src/index.js";
 
@@ -62,10 +72,16 @@ export interface ListenerFixture {
   close(): Promise<void>;
 }
 
-export type FixtureListenerOptions = Partial<Omit<KafkaListenerOptions, "broker" | "host" | "port">>;
+export type FixtureListenerOptions = Partial<Omit<KafkaListenerOptions, "broker" | "host" | "port">> & {
+  /** Who may do what on the broker (default: everyone everything). */
+  readonly access?: AccessPolicy;
+};
 
 /** Starts a broker and a Kafka listener on 127.0.0.1 over it, registered as the broker's Kafka endpoint. */
-export async function startListenerFixture(options: FixtureListenerOptions = {}): Promise<ListenerFixture> {
+export async function startListenerFixture(
+  fixtureOptions: FixtureListenerOptions = {},
+): Promise<ListenerFixture> {
+  const { access, ...options } = fixtureOptions;
   const dataDir = mkdtempSync(join(tmpdir(), "brook-kafka-"));
   const metadata = new FixtureMetadata();
   const creations: string[] = [];
@@ -90,6 +106,28 @@ export async function startListenerFixture(options: FixtureListenerOptions = {})
     allocateProducerIds: async () => ({ firstProducerId: 0, count: 1_000 }),
     quorumStatus: async () => [],
     activeControllerId: () => BROKER_ID,
+    createAcls: async (request) => {
+      const { records, results } = planCreateAcls(metadata.image, request.bindings);
+      if (records.length > 0) metadata.apply(records);
+      return { results: results.map(({ error }) => ({ error: error ? toWireError(error) : noError })) };
+    },
+    deleteAcls: async (request) => {
+      const { records, results } = planDeleteAcls(metadata.image, request.filters);
+      if (records.length > 0) metadata.apply(records);
+      return {
+        results: results.map(({ error, bindings }) => ({
+          error: error ? toWireError(error) : noError,
+          bindings: bindings.map(aclBindingFields),
+        })),
+      };
+    },
+    alterUserScramCredentials: async (request) => {
+      const { records, results } = planAlterUserScramCredentials(metadata.image, request);
+      if (records.length > 0) metadata.apply(records);
+      return {
+        results: results.map(({ user, error }) => ({ user, error: error ? toWireError(error) : noError })),
+      };
+    },
   };
   const broker = await Broker.start({
     brokerId: BROKER_ID,
@@ -99,6 +137,7 @@ export async function startListenerFixture(options: FixtureListenerOptions = {})
     controller: controller as ControllerChannel,
     logger: silentLogger,
     groups: { classicInitialRebalanceDelayMs: 0 }, // a lone test consumer need not wait for others
+    access,
   });
   let listener: KafkaListener;
   try {

@@ -4,6 +4,7 @@
 import { encodeResponse, type KafkaRequest } from "../codec/messages.js";
 import { ApiKey } from "../generated/messages.js";
 import type { Answer, Dispatch } from "../listener/connection.js";
+import { createAcls, deleteAcls, describeAcls } from "./acls.js";
 import { apiVersions } from "./api-versions.js";
 import { describeCluster } from "./cluster.js";
 import { describeConfigs } from "./configs.js";
@@ -16,6 +17,7 @@ import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId } from "./producer-ids.js";
 import { saslAuthenticateRefused, saslHandshakeRefused } from "./sasl.js";
+import { alterUserScramCredentials, describeUserScramCredentials } from "./scram-users.js";
 import { createPartitions, createTopics, deleteTopics } from "./topics.js";
 import * as transactions from "./transactions.js";
 
@@ -110,12 +112,22 @@ async function answerOf(request: KafkaRequest, ctx: RequestContext, close: () =>
       return encodeResponse(request.apiKey, version, id, await initProducerId(request.body, ctx));
     case ApiKey.OffsetForLeaderEpoch:
       return encodeResponse(request.apiKey, version, id, offsetForLeaderEpoch(request.body, ctx));
+    case ApiKey.DescribeAcls:
+      return encodeResponse(request.apiKey, version, id, describeAcls(request.body, ctx));
+    case ApiKey.CreateAcls:
+      return encodeResponse(request.apiKey, version, id, await createAcls(request.body, ctx));
+    case ApiKey.DeleteAcls:
+      return encodeResponse(request.apiKey, version, id, await deleteAcls(request.body, ctx));
     case ApiKey.DescribeConfigs:
       return encodeResponse(request.apiKey, version, id, describeConfigs(request.body, ctx));
     case ApiKey.CreatePartitions:
       return encodeResponse(request.apiKey, version, id, await createPartitions(request.body, ctx));
     case ApiKey.DeleteGroups:
       return encodeResponse(request.apiKey, version, id, await groups.deleteGroups(request.body, ctx));
+    case ApiKey.DescribeUserScramCredentials:
+      return encodeResponse(request.apiKey, version, id, describeUserScramCredentials(request.body, ctx));
+    case ApiKey.AlterUserScramCredentials:
+      return encodeResponse(request.apiKey, version, id, await alterUserScramCredentials(request.body, ctx));
     case ApiKey.DescribeCluster:
       return encodeResponse(request.apiKey, version, id, describeCluster(request.body, ctx));
     case ApiKey.SaslHandshake:
