@@ -44,17 +44,18 @@ ready() {
     request.on("timeout", () => process.exit(1));' "$1" "$ca"
 }
 
-# What a secured node is given besides the plain settings: its certificate, and SASL.
+# What a secured node is given besides the plain settings: its certificate, and SASL
+# (SASL=0 leaves SASL out: TLS alone, for scripts/bench-security.sh).
 security_env() {
   $secured || return 0
   printf '%s\n' "BROOK_TLS_CERT_FILE=$root/tls/node-$1.crt" "BROOK_TLS_KEY_FILE=$root/tls/node-$1.key" \
-    "BROOK_TLS_CA_FILE=$root/tls/ca.crt" BROOK_TLS_CLIENT_AUTH=requested \
-    BROOK_SASL_MECHANISMS=SCRAM-SHA-256,SCRAM-SHA-512 BROOK_SUPER_USERS=User:admin
+    "BROOK_TLS_CA_FILE=$root/tls/ca.crt" BROOK_TLS_CLIENT_AUTH=requested BROOK_SUPER_USERS=User:admin
+  [ "${SASL:-1}" = 0 ] || echo BROOK_SASL_MECHANISMS=SCRAM-SHA-256,SCRAM-SHA-512
 }
 
 # The super user admin, made once with the cluster secret (docs/security.md), its password kept private.
 make_admin() {
-  $secured || return 0
+  $secured && [ "${SASL:-1}" != 0 ] || return 0
   [ -f "$root/admin.password" ] && return 0
   (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))' >"$root/admin.password.new")
   $brook --bootstrap "127.0.0.1:$((9092 + shift_ports))" --tls-ca-file "$root/tls/ca.crt" \
