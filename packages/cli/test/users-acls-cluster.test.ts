@@ -1,9 +1,9 @@
-// Users and ACLs end to end: `brook user` and `brook acl` (the real CLI, in its own process) against a
-// real three-node cluster, each command sent to another node so that brokers forward the writes to the
+// Users and ACLs end to end: `brook user` and `brook acl` (the real CLI, in its own process, as the
+// cluster's operator) against a real three-node cluster, each command sent to another node so that brokers forward the writes to the
 // active controller; what they print is pinned here. Everything survives a restart of every node, and
 // the SDK's Admin answers typed errors. Needs a build first (`npx tsc -b`): the nodes run dist/.
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Brook } from "@brook/client";
@@ -26,7 +26,15 @@ function brook(args: string[], options: { input?: string; node?: number } = {}):
     const child = execFile(
       process.execPath,
       [brookBin, ...args],
-      { env: { ...process.env, BROOK_BOOTSTRAP: `127.0.0.1:${port}` }, timeout: 60_000 },
+      // As the operator (the cluster secret): once the first ACL exists, the cluster is closed to others.
+      {
+        env: {
+          ...process.env,
+          BROOK_BOOTSTRAP: `127.0.0.1:${port}`,
+          BROOK_CLUSTER_SECRET_FILE: cluster.clusterSecretFile,
+        },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(options.input ?? "");
@@ -218,7 +226,11 @@ describe("brook user and brook acl on a cluster", () => {
   });
 
   it("the SDK's Admin: users and ACLs with typed results and errors", async () => {
-    const brook = new Brook({ brokers: cluster.bootstrap.split(","), clientId: "users-acls-test" });
+    const brook = new Brook({
+      brokers: cluster.bootstrap.split(","),
+      clientId: "users-acls-test",
+      clusterSecret: readFileSync(cluster.clusterSecretFile, "utf8"),
+    });
     const admin = brook.admin();
     try {
       await admin.createUser("erin", "e-secret", { mechanisms: ["SCRAM-SHA-256"] });

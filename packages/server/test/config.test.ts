@@ -132,6 +132,7 @@ describe("controller quorum voters", () => {
       BROOK_NODE_ID: "2",
       BROOK_CONTROLLER_PORT: "9193",
       BROOK_CONTROLLER_QUORUM_VOTERS: threeVoters,
+      BROOK_CLUSTER_SECRET_FILE: "/etc/brook/cluster.secret",
     };
     expect([...resolveConfig({}, env).controllerQuorumVoters]).toEqual([
       [1, "127.0.0.1:9093"],
@@ -140,6 +141,17 @@ describe("controller quorum voters", () => {
     ]);
     const flag = resolveConfig({ controllerQuorumVoters: "2@h:9193" }, env);
     expect([...flag.controllerQuorumVoters]).toEqual([[2, "h:9193"]]);
+  });
+
+  it("need a cluster secret when there is more than one voter", () => {
+    const env = {
+      BROOK_NODE_ID: "2",
+      BROOK_CONTROLLER_PORT: "9193",
+      BROOK_CONTROLLER_QUORUM_VOTERS: threeVoters,
+    };
+    expect(invalid(() => resolveConfig({}, env))).toContain(
+      "a cluster of 3 nodes needs a shared cluster secret, so that its nodes can prove who they are to each other",
+    );
   });
 
   it("refuse a malformed list or a repeated id, naming the source", () => {

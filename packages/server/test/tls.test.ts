@@ -136,7 +136,7 @@ describe("gen-tls.sh", () => {
       const node = certificate(`node-${id}`);
       expect(node.subject).toBe(`CN=brook-node-${id}`);
       expect(node.subjectAltName).toBe(
-        `DNS:localhost, DNS:brook-${id}, DNS:brook-node-${id}, IP Address:127.0.0.1`,
+        `DNS:localhost, DNS:brook-${id}, DNS:brook-node-${id}, DNS:node-${id}, IP Address:127.0.0.1`,
       );
       expect(node.keyUsage).toEqual([SERVER_AUTH, CLIENT_AUTH]);
       expect(node.verify(ca.publicKey)).toBe(true);
