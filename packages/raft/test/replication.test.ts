@@ -204,3 +204,35 @@ describe("replication", () => {
     expect(follower.lastIndex).toBe(lastIndex);
   });
 });
+
+describe("entries the state machine cannot apply (isValidEntry)", () => {
+  const valid = (data: Uint8Array) => text(data) !== "garbage";
+
+  it("rule: the leader refuses to propose one, so it never reaches the log", () => {
+    const network = new TestNetwork(three, { isValidEntry: valid });
+    network.elect(1);
+    const last = network.core(1).lastIndex;
+    expect(() => network.core(1).propose(bytes("garbage"))).toThrow(RaftError);
+    expect(network.core(1).lastIndex).toBe(last);
+    network.commit(1, "fine");
+    expect(network.node(2).applied.map((e) => text(e.data))).toEqual(["", "fine"]);
+  });
+
+  it("rule: a forwarded proposal that is not valid is dropped; the valid ones beside it are appended", () => {
+    const network = new TestNetwork(three, { isValidEntry: valid });
+    network.elect(1);
+    const term = network.core(1).term;
+    network.core(1).step({
+      type: "prop",
+      from: 2,
+      to: 1,
+      term,
+      entries: [
+        { term: 0, index: 0, type: "normal", data: bytes("garbage") },
+        { term: 0, index: 0, type: "normal", data: bytes("forwarded") },
+      ],
+    } as unknown as Message);
+    network.stabilize();
+    expect(network.node(3).applied.map((e) => text(e.data))).toEqual(["", "forwarded"]);
+  });
+});
