@@ -26,7 +26,9 @@ export function verifyUserToken(key: Buffer, token: string, nowMs: number): User
   if (parts.length !== 4 || parts[0] !== version) return { ok: false, reason: "not a user token" };
   const [, name, expiresText, given] = parts as [string, string, string, string];
   const expires = Number(expiresText);
-  if (!Number.isInteger(expires) || !/^[\w-]{1,512}$/.test(name))
+  // Up to 1024 UTF-8 bytes of principal in base64url: "User:" and a 255-character user name
+  // (packages/metadata's userNameLengthMax) take up to 770 bytes, 1027 characters here.
+  if (!Number.isInteger(expires) || !/^[\w-]{1,1366}$/.test(name))
     return { ok: false, reason: "a malformed user token" };
   const expected = Buffer.from(mac(key, name, expires));
   const actual = Buffer.from(given);
