@@ -237,7 +237,13 @@ export class GrpcTransport implements RaftTransport {
   /** The authenticated node a call comes from; undefined when calls are not authenticated. */
   private sender(call: SurfaceCall): NodeId | undefined {
     if (this.callerNode === undefined) return undefined;
-    const node = this.callerNode(call);
+    let node: NodeId | undefined;
+    try {
+      node = this.callerNode(call);
+    } catch (error) {
+      this.counters.batchesRefused++; // a token the cluster secret did not sign, or one used before
+      throw error;
+    }
     if (node === undefined) {
       this.counters.batchesRefused++;
       throw new BrookError(

@@ -1,6 +1,7 @@
 // The wire: codec round trips and refusals, and the gRPC transport's
 // delivery, chunked snapshots, and its handling of an unreachable peer.
 
+import { NodeAuthenticator } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { MessageDecoder, toWireMessages } from "../../src/transport/codec.js";
 import { GrpcTransport } from "../../src/transport/grpc-transport.js";
@@ -160,5 +161,58 @@ describe("GrpcTransport", () => {
     a.send([message({ to: 3, index: 1, entries: [] }), message({ to: 2, index: 2, entries: [] })]);
     await waitFor(() => b.stats().batchesReceived === 2);
     expect(received.map((m) => m.index)).toEqual([2]);
+  });
+});
+
+describe("GrpcTransport with node identity", () => {
+  const transports: GrpcTransport[] = [];
+  afterEach(async () => {
+    await Promise.all(transports.splice(0).map((t) => t.close()));
+  });
+  const key = Buffer.from("a cluster secret of at least thirty-two characters");
+  const authenticator = new NodeAuthenticator(key);
+
+  /** Node 2 checks tokens; `sender` signs as `signAs` with `signKey` and claims to be `from`. */
+  async function send(signAs: number | undefined, signKey: Buffer, from: number, voters = [1, 2, 3]) {
+    const b = await GrpcTransport.listen({
+      id: 2,
+      listen: "127.0.0.1:0",
+      callerNode: (call) => authenticator.callerNode(call),
+    });
+    const sender = await GrpcTransport.listen({
+      id: signAs ?? 1,
+      listen: "127.0.0.1:0",
+      mode: "unary",
+      peerSecurity: signAs === undefined ? {} : { node: { nodeId: signAs, key: signKey } },
+    });
+    transports.push(b, sender);
+    b.setPeers(new Map(voters.map((id) => [id, id === 2 ? b.address : "127.0.0.1:1"])));
+    sender.setPeers(new Map([[2, b.address]]));
+    const received: Message[] = [];
+    b.onMessages((messages) => received.push(...messages));
+    sender.send([message({ type: "heartbeat", from, entries: [] })]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { received, refused: b.stats().batchesRefused, ignored: b.stats().messagesIgnored };
+  }
+
+  it("takes a voter's message when its token names it", async () => {
+    expect((await send(1, key, 1)).received).toHaveLength(1);
+  });
+
+  it("refuses a batch without a token, or with one the secret did not sign", async () => {
+    const guessed = Buffer.from("not the cluster secret, but as long as one would be");
+    for (const result of [await send(undefined, key, 1), await send(1, guessed, 1)]) {
+      expect(result.received).toEqual([]);
+      expect(result.refused).toBe(1);
+    }
+  });
+
+  it("ignores messages whose from is not the sender, and a sender that is not a voter", async () => {
+    const impostor = await send(1, key, 3); // node 1 speaking for node 3
+    expect(impostor.received).toEqual([]);
+    expect(impostor.ignored).toBe(1);
+    const outsider = await send(4, key, 4); // a node of the cluster, but no voter
+    expect(outsider.received).toEqual([]);
+    expect(outsider.ignored).toBe(1);
   });
 });
