@@ -109,21 +109,24 @@ export class NodeTokenVerifier {
         `a node token from node ${nodeId} issued ${now - issued} ms ago; clocks more than ${this.windowMs} ms apart?`,
       );
     }
-    return this.remember(nonce, now)
-      ? { ok: true, nodeId }
-      : refuse(`a node token from node ${nodeId} used twice`);
+    return this.remember(nonce, nodeId, now);
   }
 
-  /** Records the nonce; false when it was seen before (a replay) or the cache is full. */
-  private remember(nonce: string, now: number): boolean {
+  /** Records the nonce: refused when it was seen before (a replay) or the cache is full. */
+  private remember(nonce: string, nodeId: number, now: number): NodeTokenResult {
     for (const [old, expires] of this.seen) {
       if (expires > now) break;
       this.seen.delete(old);
     }
-    if (this.seen.has(nonce) || this.seen.size >= this.replayCacheMax) return false;
+    if (this.seen.has(nonce)) return refuse(`a node token from node ${nodeId} used twice`);
+    if (this.seen.size >= this.replayCacheMax) {
+      return refuse(
+        `a node token from node ${nodeId}: ${this.replayCacheMax} tokens already in the window; retry shortly`,
+      );
+    }
     // Kept for two windows: a token can be issued up to one window in the future.
     this.seen.set(nonce, now + 2 * this.windowMs);
-    return true;
+    return { ok: true, nodeId };
   }
 }
 

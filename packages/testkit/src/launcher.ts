@@ -68,7 +68,11 @@ export interface ClusterOptions {
    * plus client certificates for these users), TLS on every port with client certificates requested,
    * SASL/SCRAM required, and User:admin a super user (create it as the operator: clusterSecretFile).
    */
-  secure?: { readonly certificateUsers?: readonly string[] };
+  secure?: {
+    readonly certificateUsers?: readonly string[];
+    /** false: TLS alone, no SASL (clients known by their certificate's CN, or anonymous). Default true. */
+    readonly sasl?: boolean;
+  };
 }
 
 /**
@@ -105,7 +109,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       stdio: "ignore",
     });
   }
-  const nodeEnv = (id: number) => (tlsDir === undefined ? env : { ...secureEnv(tlsDir, id), ...env });
+  const sasl = options.secure?.sasl ?? true;
+  const nodeEnv = (id: number) => (tlsDir === undefined ? env : { ...secureEnv(tlsDir, id, sasl), ...env });
   const ready = readiness(tlsDir, clusterSecretFile);
   const nodes = ports.map((p) => createNode(p, rootDir, nodeEnv(p.id), count, ready));
   try {
@@ -129,14 +134,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 }
 
 /** What a secured node is given besides the plain settings (as scripts/cluster.sh does for TLS=1). */
-function secureEnv(tlsDir: string, id: number): Record<string, string> {
+function secureEnv(tlsDir: string, id: number, sasl: boolean): Record<string, string> {
   return {
     BROOK_TLS_CERT_FILE: join(tlsDir, `node-${id}.crt`),
     BROOK_TLS_KEY_FILE: join(tlsDir, `node-${id}.key`),
     BROOK_TLS_CA_FILE: join(tlsDir, "ca.crt"),
     BROOK_TLS_CLIENT_AUTH: "requested",
-    BROOK_SASL_MECHANISMS: "SCRAM-SHA-256,SCRAM-SHA-512",
     BROOK_SUPER_USERS: "User:admin",
+    ...(sasl ? { BROOK_SASL_MECHANISMS: "SCRAM-SHA-256,SCRAM-SHA-512" } : {}),
   };
 }
 

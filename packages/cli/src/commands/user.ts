@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { SCRAM_MECHANISMS, type ScramMechanism, type UserDescription, userDefaults } from "@brook/client";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { type AnyCommand, parseInteger, withAdmin } from "../connect.js";
+import { parseInteger, withAdmin } from "../connect.js";
 import { printJson, printTable } from "../output.js";
 
 export function userCommand(): Command {
