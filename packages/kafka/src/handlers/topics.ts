@@ -3,7 +3,7 @@
 // and config validation.
 
 import type { MetadataImage } from "@brook/metadata";
-import { BrookError } from "@brook/protocol";
+import { asBrookError, BrookError, toWireError } from "@brook/protocol";
 import { KafkaErrorCode } from "../error-codes.js";
 import { brookErrorOf, kafkaErrorCodeOf } from "../errors.js";
 import type {
@@ -22,6 +22,22 @@ import type { RequestContext } from "./context.js";
 interface WireResult {
   name?: string;
   error?: { code?: string; message?: string } | null;
+}
+
+/**
+ * The broker's results; when the whole call fails (no active controller, say), that error for every
+ * topic, since a handler that throws closes the client's connection.
+ */
+async function resultsOf(
+  names: readonly string[],
+  call: () => Promise<{ topics?: readonly WireResult[] | null }>,
+): Promise<readonly WireResult[]> {
+  try {
+    return (await call()).topics ?? [];
+  } catch (error) {
+    const wire = toWireError(asBrookError(error));
+    return names.map((name) => ({ name, error: wire }));
+  }
 }
 
 /** Each result's Kafka error code and message, by topic name. */
@@ -51,20 +67,24 @@ export async function createTopics(
   const wanted = request.topics.filter((topic) => !refused.has(topic.name));
   const answer =
     wanted.length === 0
-      ? { topics: [] }
-      : await ctx.broker.createTopics(
-          {
-            topics: wanted.map((topic) => ({
-              name: topic.name,
-              numPartitions: topic.numPartitions,
-              replicationFactor: topic.replicationFactor,
-              configs: topic.configs.map(({ name, value }) => ({ key: name, value: value ?? "" })),
-            })),
-            validateOnly: request.validateOnly,
-          },
-          ctx.caller,
+      ? []
+      : await resultsOf(
+          wanted.map((topic) => topic.name),
+          () =>
+            ctx.broker.createTopics(
+              {
+                topics: wanted.map((topic) => ({
+                  name: topic.name,
+                  numPartitions: topic.numPartitions,
+                  replicationFactor: topic.replicationFactor,
+                  configs: topic.configs.map(({ name, value }) => ({ key: name, value: value ?? "" })),
+                })),
+                validateOnly: request.validateOnly,
+              },
+              ctx.caller,
+            ),
         );
-  const results = byName(answer.topics);
+  const results = byName(answer);
   const image = ctx.broker.metadata.image;
   return {
     throttleTimeMs: 0,
@@ -133,8 +153,9 @@ export async function deleteTopics(
         }))
       : request.topicNames.map((name) => ({ name, topicId: image.topic(name)?.topicId }));
   const names = asked.flatMap(({ name }) => (name === null ? [] : [name]));
-  const answer = names.length === 0 ? { topics: [] } : await ctx.broker.deleteTopics({ names }, ctx.caller);
-  const results = byName(answer.topics);
+  const answer =
+    names.length === 0 ? [] : await resultsOf(names, () => ctx.broker.deleteTopics({ names }, ctx.caller));
+  const results = byName(answer);
   return {
     throttleTimeMs: 0,
     responses: asked.map(({ name, topicId }) => ({
@@ -151,18 +172,22 @@ export async function createPartitions(
   request: CreatePartitionsRequest,
   ctx: RequestContext,
 ): Promise<CreatePartitionsResponseInput> {
-  const answer = await ctx.broker.createPartitions(
-    {
-      topics: request.topics.map((topic) => ({
-        name: topic.name,
-        count: topic.count,
-        assignments: (topic.assignments ?? []).map((assignment) => ({ brokerIds: assignment.brokerIds })),
-      })),
-      validateOnly: request.validateOnly,
-    },
-    ctx.caller,
+  const answer = await resultsOf(
+    request.topics.map((topic) => topic.name),
+    () =>
+      ctx.broker.createPartitions(
+        {
+          topics: request.topics.map((topic) => ({
+            name: topic.name,
+            count: topic.count,
+            assignments: (topic.assignments ?? []).map((assignment) => ({ brokerIds: assignment.brokerIds })),
+          })),
+          validateOnly: request.validateOnly,
+        },
+        ctx.caller,
+      ),
   );
-  const results = byName(answer.topics);
+  const results = byName(answer);
   return {
     throttleTimeMs: 0,
     results: request.topics.map((topic) => ({
