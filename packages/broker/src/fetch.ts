@@ -3,7 +3,8 @@
 // the aborted transactions in the returned range), followers (replica_id ≥ 0)
 // up to the leader's log end, their fetch offset reporting how far they have come. If fewer
 // than `min_bytes` are ready, wait until a partition's high watermark or log
-// end moves or `max_wait_ms` passes, then read again. Bytes are returned
+// end moves or `max_wait_ms` passes, then read again (`min_bytes` is clamped to
+// `max_bytes`, which is clamped to the broker's fetchBytesMax). Bytes are returned
 // exactly as stored: no record is decoded here.
 
 import {
@@ -36,13 +37,15 @@ export async function fetch(
   if (request.maxBytes <= 0) throw new BrookError("INVALID_REQUEST", "max_bytes must be positive");
   const isolation = isolationLevel(request.isolationLevel);
   const maxBytes = Math.min(request.maxBytes, ctx.limits.fetchBytesMax);
+  // A min_bytes above max_bytes could never be met: the fetch waits for at most max_bytes.
+  const minBytes = Math.min(request.minBytes, maxBytes);
   const waitMs = Math.min(Math.max(request.maxWaitMs, 0), ctx.limits.fetchWaitMsMax);
   const deadline = Date.now() + waitMs;
 
   for (;;) {
     const pass = readOnce(ctx, request, maxBytes, isolation, denied);
     const remainingMs = deadline - Date.now();
-    if (pass.bytes >= request.minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
+    if (pass.bytes >= minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
       if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
       return pass.response;
     }

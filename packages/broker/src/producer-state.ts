@@ -24,6 +24,14 @@ import { assert, type BatchHeader, BrookError, type ControlRecord, incrementSequ
  */
 export const producerBatchesRetained = 5;
 
+/**
+ * Idempotent producers one partition remembers at most, by default. Expiry and retention bound the
+ * table over time; this bounds it at any moment, against a client that makes up producer ids. A
+ * client's batch from a new producer past it is refused (RESOURCE_LIMIT_REACHED); replication and a
+ * rebuild from the log never are (the log already holds those batches).
+ */
+export const producersPerPartitionMaxDefault = 100_000;
+
 /** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
 export const producerIdExpirationMsDefault = 24 * 60 * 60 * 1000;
 
@@ -109,6 +117,8 @@ export interface ProducerStateOptions {
    * never deleted by retention, which is what bounds the list.
    */
   readonly abortedTransactionsKept: boolean;
+  /** Producers remembered at most (producersPerPartitionMaxDefault when left out). */
+  readonly producersMax?: number;
 }
 
 /** What to do with one append's batches; anything else is refused with a thrown BrookError. */
@@ -130,7 +140,10 @@ export function lastSequenceOf(header: ProducerBatchHeader): number {
 }
 
 export class ProducerStateTable {
-  /** Bounded by expiry (producer.id.expiration.ms) and retention; a producer with an open transaction stays. */
+  /**
+   * Bounded by expiry (producer.id.expiration.ms) and retention; a producer with an open transaction
+   * stays. A client's new producer past producersMax is refused.
+   */
   private readonly producers = new Map<number, ProducerEntry>();
   /**
    * Open transactions: producer id → first offset. A transaction opens at the
@@ -360,8 +373,19 @@ export class ProducerStateTable {
     const found = duplicates.filter((duplicate) => duplicate !== undefined);
     if (found.length > 0) return wholeRetry(found, headers.length);
     const pending = new Map<number, ProducerEntry | undefined>();
+    const producersMax = this.options.producersMax ?? producersPerPartitionMaxDefault;
     for (const header of headers) {
       if (!isIdempotent(header)) continue;
+      if (
+        !pending.has(header.producerId) &&
+        !this.producers.has(header.producerId) &&
+        this.producers.size + newProducers(pending, this.producers) >= producersMax
+      ) {
+        throw new BrookError(
+          "RESOURCE_LIMIT_REACHED",
+          `this partition already tracks ${this.producers.size} idempotent producers, its limit (producersMax ${producersMax}); producer ${header.producerId} cannot start writing here until others expire`,
+        );
+      }
       const entry = pending.has(header.producerId)
         ? pending.get(header.producerId)
         : this.producers.get(header.producerId);
@@ -567,4 +591,11 @@ function withEpoch(entry: ProducerEntry | undefined, header: ProducerBatchHeader
     return { ...entry, producerEpoch: header.producerEpoch, batches: [], lastTimestampMs };
   }
   return { ...entry, lastTimestampMs };
+}
+
+/** Producers an append's check has met that the table does not know yet. */
+function newProducers(pending: ReadonlyMap<number, unknown>, known: ReadonlyMap<number, unknown>): number {
+  let count = 0;
+  for (const producerId of pending.keys()) if (!known.has(producerId)) count++;
+  return count;
 }

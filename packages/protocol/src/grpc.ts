@@ -63,6 +63,19 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   "grpc-node.flow_control_window": 8 * 1024 * 1024,
 };
 
+/** Calls one client connection may have open at once on a server (HTTP/2 streams); more wait at the client. */
+export const grpcServerStreamsMax = 256;
+
+/**
+ * The options of every Brook gRPC server (broker, controller and Raft): the channel options, and a
+ * bound on the concurrent calls of one connection, so one client cannot hold unbounded calls (and their
+ * requests' memory) at once. A well-behaved client past it queues its calls until one finishes.
+ */
+export const grpcServerOptions: grpc.ChannelOptions = {
+  ...grpcChannelOptions,
+  "grpc.max_concurrent_streams": grpcServerStreamsMax,
+};
+
 /**
  * How a client channel is secured: TLS credentials (default: plaintext), and who it calls as: a node
  * (node identity, for calls between nodes) and any other interceptors (a user's credentials).

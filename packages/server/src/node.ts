@@ -18,7 +18,7 @@ import {
   type Caller,
   type ControllerHandlers,
   ControllerService,
-  grpcChannelOptions,
+  grpcServerOptions,
   toServiceError,
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
@@ -140,6 +140,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     callerOf: security.callerOf,
     peerSecurity: security.brokerPeer,
     sasl: security.sasl,
+    quotas: {
+      produceBytesPerSecond: config.quotaProduceBytesPerSecond,
+      fetchBytesPerSecond: config.quotaFetchBytesPerSecond,
+      superUsers: config.superUsers,
+    },
     access: aclPolicy({
       superUsers: config.superUsers,
       allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
@@ -147,7 +152,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       caughtUp: () => caughtUp(),
     }),
   });
-  const brokerServer = new grpc.Server(grpcChannelOptions);
+  const brokerServer = new grpc.Server(grpcServerOptions);
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(
     brokerServer,

@@ -89,6 +89,12 @@ export interface GroupCoordinatorConfig {
   readonly classicGroupMembersMax: number;
   /** Transactional offsets one partition keeps pending (committed in transactions not yet ended). */
   readonly txnOffsetsPendingPerPartitionMax: number;
+  /**
+   * Groups this broker coordinates at once (all its __consumer_offsets partitions): past it, a request
+   * that would add a group (a join, a commit for a new group) is refused with RESOURCE_LIMIT_REACHED.
+   * Groups loaded from the log are never refused: they exist already.
+   */
+  readonly groupsMax: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -103,6 +109,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   classicInitialRebalanceDelayMs: 1_000,
   classicGroupMembersMax: 1_000,
   txnOffsetsPendingPerPartitionMax: 100_000,
+  groupsMax: 100_000,
 };
 
 /** What this coordinator's errors call what it stores. */
@@ -266,6 +273,7 @@ export class GroupCoordinator {
       );
     }
     if (!create) return { shard, group: undefined };
+    if (group === undefined) this.requireRoomForGroup(groupId);
     const created = make().keepOffsetsOf(group) as G;
     this.replace(shard, group, created);
     return { shard, group: created };
@@ -277,6 +285,17 @@ export class GroupCoordinator {
    */
   offsetsOnlyGroup(groupId: string): ConsumerGroup {
     return new ConsumerGroup(groupId, randomUUID);
+  }
+
+  /** Refuses to add `groupId` when this broker already coordinates groupsMax groups. */
+  requireRoomForGroup(groupId: string): void {
+    let count = 0;
+    for (const shard of this.shards.values()) count += shard.groups.size;
+    if (count < this.config.groupsMax) return;
+    throw new BrookError(
+      "RESOURCE_LIMIT_REACHED",
+      `broker ${this.options.brokerId} coordinates ${count} groups, its limit (groupsMax ${this.config.groupsMax}); group '${groupId}' cannot be added`,
+    );
   }
 
   /** Every group this broker coordinates now. */
@@ -335,6 +354,9 @@ export class GroupCoordinator {
     group: Group,
     offsets: readonly (TopicPartition & Omit<CommittedOffset, "commitTimestampMs">)[],
   ): Promise<void> {
+    if (offsets.length > 0 && shard.groups.get(group.groupId) === undefined) {
+      this.requireRoomForGroup(group.groupId);
+    }
     const commitTimestampMs = this.nowMs();
     const committed = offsets.map(({ topic, partition, ...value }) => ({
       topic,
@@ -365,6 +387,7 @@ export class GroupCoordinator {
   ): Promise<void> {
     if (offsets.length === 0) return this.committed(shard);
     shard.pendingTxnOffsets.requireRoom(offsets.length);
+    if (shard.groups.get(groupId) === undefined) this.requireRoomForGroup(groupId);
     const commitTimestampMs = this.nowMs();
     const pending = offsets.map(
       ({ topic, partition, ...value }): PendingOffset => ({

@@ -8,6 +8,7 @@ import {
   type ChannelSecurity,
   createRaftClient,
   grpcChannelOptions,
+  grpcServerOptions,
   type RaftClient,
   RaftService,
   type RaftStepBatch,
@@ -119,7 +120,7 @@ export class GrpcTransport implements RaftTransport {
 
   /** Starts serving on `options.listen` (the service is in place before the port opens). */
   static async listen(options: GrpcTransportOptions): Promise<GrpcTransport> {
-    const server = new grpc.Server(grpcChannelOptions);
+    const server = new grpc.Server(grpcServerOptions);
     const snapshotBytesLimit = options.snapshotBytesLimit ?? snapshotBytesMax;
     const transport = new GrpcTransport(
       options.id,
