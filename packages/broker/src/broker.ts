@@ -67,6 +67,7 @@ import type { LogCleanerConfig } from "./log-cleaner.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
 import { initProducerId, nextProducerId } from "./producer-ids.js";
+import { ClientQuotas, type QuotaConfig } from "./quotas.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
 import { ReplicaManager } from "./replica-manager.js";
 import {
@@ -135,6 +136,8 @@ export interface BrokerOptions {
   readonly access?: AccessPolicy;
   /** Serves SaslAuthenticate (a SCRAM exchange that ends in a token); undefined: SASL is off. */
   readonly sasl?: SaslService;
+  /** Produce and fetch bytes per second per principal (Kafka's user quotas); default: none. */
+  readonly quotas?: QuotaConfig;
 }
 
 /** The gRPC SCRAM exchange, which the node provides (it holds the cluster secret that signs tokens). */
@@ -152,8 +155,12 @@ export interface BrokerApi {
   readonly observer: BrokerObserver;
   /** The active controller as last known; -1 when none is. */
   activeControllerId(): number;
+  /**
+   * throttle_time_ms in the answer: how long the caller should wait, being over its produce quota. The
+   * answer is not delayed here: the gRPC service delays it, the Kafka listener tells the client.
+   */
   produce(request: ProduceRequest__Output, caller: Caller): Promise<ProduceResponse>;
-  /** A replica fetch (replica_id > 0) only from the node it names. */
+  /** A replica fetch (replica_id > 0) only from the node it names. throttle_time_ms as for produce. */
   fetch(request: FetchRequest__Output, caller: Caller): Promise<FetchResponse>;
   listOffsets(request: ListOffsetsRequest__Output, caller: Caller): ListOffsetsResponse;
   offsetForLeaderEpoch(
@@ -221,6 +228,7 @@ export class Broker {
   private readonly transactionHandlers: TransactionHandlers;
   private readonly callerOf: CallerOf;
   private readonly sasl: SaslService | undefined;
+  private readonly quotas: ClientQuotas;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
    * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
@@ -252,6 +260,7 @@ export class Broker {
     });
     this.callerOf = options.callerOf ?? anonymousCallerOf;
     this.sasl = options.sasl;
+    this.quotas = new ClientQuotas(options.quotas ?? {}, options.clock ?? systemClock);
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,
@@ -390,11 +399,26 @@ export class Broker {
       observer: ctx.observer,
       activeControllerId: () => ctx.controller.activeControllerId(),
       access: ctx.access,
-      produce: (request, caller) =>
-        produce(ctx, request, ctx.access.deniedTopics(caller, "write", topicsOf(request))),
-      fetch: (request, caller) => {
+      produce: async (request, caller) => {
+        const response = await produce(
+          ctx,
+          request,
+          ctx.access.deniedTopics(caller, "write", topicsOf(request)),
+        );
+        const throttleTimeMs = this.quotas.produced(caller, produceBytes(request));
+        if (throttleTimeMs > 0) ctx.observer.throttled("produce", throttleTimeMs);
+        return { ...response, throttleTimeMs };
+      },
+      fetch: async (request, caller) => {
         if (request.replicaId > 0) requireNode(caller, "a replica fetch", request.replicaId);
-        return fetch(ctx, request, ctx.access.deniedTopics(caller, "read", topicsOf(request)));
+        const response = await fetch(
+          ctx,
+          request,
+          ctx.access.deniedTopics(caller, "read", topicsOf(request)),
+        );
+        const throttleTimeMs = this.quotas.fetched(caller, fetchBytes(response));
+        if (throttleTimeMs > 0) ctx.observer.throttled("fetch", throttleTimeMs);
+        return { ...response, throttleTimeMs };
       },
       listOffsets: (request, caller) =>
         listOffsets(ctx, request, ctx.access.deniedTopics(caller, "describe", topicsOf(request))),
@@ -471,8 +495,8 @@ export class Broker {
     const need = ctx.access.require.bind(ctx.access);
     const sasl = this.sasl;
     const unaryHandlers = timed(ctx.observer, {
-      Produce: unary((request, call) => api.produce(request, callerOf(call))),
-      Fetch: unary((request, call) => api.fetch(request, callerOf(call))),
+      Produce: unary((request, call) => afterThrottle(api.produce(request, callerOf(call)))),
+      Fetch: unary((request, call) => afterThrottle(api.fetch(request, callerOf(call)))),
       ListOffsets: unary(async (request, call) => api.listOffsets(request, callerOf(call))),
       OffsetForLeaderEpoch: unary(async (request, call) => api.offsetForLeaderEpoch(request, callerOf(call))),
       InitProducerId: unary((request, call) => api.initProducerId(request, callerOf(call))),
@@ -585,8 +609,8 @@ export class Broker {
           return;
         }
         const handlers = {
-          produce: (request: ProduceRequest__Output) => api.produce(request, caller),
-          fetch: (request: FetchRequest__Output) => api.fetch(request, caller),
+          produce: (request: ProduceRequest__Output) => afterThrottle(api.produce(request, caller)),
+          fetch: (request: FetchRequest__Output) => afterThrottle(api.fetch(request, caller)),
         };
         serveCalls(call, handlers, (method, seconds, failed) =>
           ctx.observer.requestDone(method, seconds, failed),
@@ -606,6 +630,34 @@ export class Broker {
 
 /** Kafka's name for the one cluster resource. */
 const clusterResource = "kafka-cluster";
+
+/** The record bytes a produce request carries (what the produce quota counts). */
+function produceBytes(request: ProduceRequest__Output): number {
+  let bytes = 0;
+  for (const topic of request.topics) for (const p of topic.partitions) bytes += p.records?.length ?? 0;
+  return bytes;
+}
+
+/** The record bytes a fetch answers with (what the fetch quota counts). */
+function fetchBytes(response: FetchResponse): number {
+  let bytes = 0;
+  for (const topic of response.topics ?? []) {
+    for (const p of topic.partitions ?? []) bytes += (p.records as Buffer | undefined)?.length ?? 0;
+  }
+  return bytes;
+}
+
+/**
+ * A gRPC answer over quota waits out its throttle time before it goes (Brook's clients need not know
+ * quotas): the caller's next request on a Calls stream or connection waits behind it, within the
+ * stream's and connection's limits, so a client that keeps asking is slowed all the same.
+ */
+async function afterThrottle<T extends { throttleTimeMs?: number }>(answer: Promise<T>): Promise<T> {
+  const response = await answer;
+  const ms = response.throttleTimeMs ?? 0;
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  return response;
+}
 
 /** The topics a request names, each once. */
 function topicsOf(request: { readonly topics: readonly { readonly topic: string }[] }): string[] {

@@ -100,12 +100,15 @@ export interface BrokerObserver {
   fetched(topic: string, records: number, bytes: number): void;
   /** A request finished, by gRPC method name. */
   requestDone(method: string, seconds: number, failed: boolean): void;
+  /** A produce or fetch went over its principal's quota: its answer carries (and on gRPC waits) `ms`. */
+  throttled(quota: "produce" | "fetch", ms: number): void;
 }
 
 export const noBrokerObserver: BrokerObserver = {
   produced: () => undefined,
   fetched: () => undefined,
   requestDone: () => undefined,
+  throttled: () => undefined,
 };
 
 export interface BrokerContext {

@@ -48,6 +48,7 @@ export type { GroupCoordinatorConfig } from "./groups/coordinator.js";
 export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
 export { defaultLogCleanerConfig, type LogCleanerConfig } from "./log-cleaner.js";
+export { ClientQuotas, type QuotaConfig, RateQuota, type RateQuotaOptions } from "./quotas.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
 export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";
 export {

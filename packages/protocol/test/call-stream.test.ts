@@ -121,6 +121,7 @@ describe("the Calls stream", () => {
     expect(isTransportFailure(failed)).toBe(false);
     await expect(stream.call("produce", produceRequest(2), { timeoutMs: 5_000 })).resolves.toEqual({
       topics: [],
+      throttleTimeMs: 0, // proto3's default, decoded with --defaults
     });
     expect(server.streamsOpened).toBe(1);
   });

@@ -100,6 +100,10 @@ export interface NodeConfig {
   readonly superUsers: readonly string[];
   /** Kafka's allow.everyone.if.no.acl.found; unset: allowed only while the cluster has no ACL at all. */
   readonly allowEveryoneIfNoAclFound?: boolean;
+  /** Bytes per second each principal may produce to this broker (Kafka's producer_byte_rate); unset: no quota. */
+  readonly quotaProduceBytesPerSecond?: number;
+  /** Bytes per second each principal may fetch from this broker (Kafka's consumer_byte_rate); unset: no quota. */
+  readonly quotaFetchBytesPerSecond?: number;
 }
 
 export type TlsListener = "broker" | "controller" | "kafka" | "http";
@@ -477,6 +481,20 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: boolean,
     expected: "true or false",
     doc: "Whether a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found). Unset: yes while the cluster has no ACL at all, no from the first ACL on.",
+  },
+  quotaProduceBytesPerSecond: {
+    env: "BROOK_QUOTA_PRODUCE_BYTES_PER_SECOND",
+    flag: "--quota-produce-bytes-per-second",
+    parse: positiveInt(2 ** 53 - 1),
+    expected: "bytes per second, a whole number from 1",
+    doc: "Record bytes each principal may produce to this broker per second, over an 11-second window (Kafka's producer_byte_rate quota). A produce over it is answered with throttle_time_ms, and on gRPC the answer waits that long. Super users and the cluster's own nodes are never throttled. Unset: no quota.",
+  },
+  quotaFetchBytesPerSecond: {
+    env: "BROOK_QUOTA_FETCH_BYTES_PER_SECOND",
+    flag: "--quota-fetch-bytes-per-second",
+    parse: positiveInt(2 ** 53 - 1),
+    expected: "bytes per second, a whole number from 1",
+    doc: "Record bytes each principal may fetch from this broker per second, as --quota-produce-bytes-per-second (Kafka's consumer_byte_rate quota); replication is never throttled. Unset: no quota.",
   },
 };
 

@@ -27,6 +27,8 @@ export class NodeMetrics {
   private readonly isrShrinks: Counter;
   private readonly isrExpands: Counter;
   private readonly leaderElections: Counter;
+  private readonly throttledRequests: Counter<"quota">;
+  private readonly throttleSeconds: Counter<"quota">;
   private previous: MetadataImage | undefined;
 
   constructor(nodeId: number) {
@@ -51,6 +53,16 @@ export class NodeMetrics {
     });
     this.isrShrinks = counter("brook_isr_shrinks_total", "ISR shrinks of partitions this broker leads.");
     this.isrExpands = counter("brook_isr_expands_total", "ISR expansions of partitions this broker leads.");
+    this.throttledRequests = counter(
+      "brook_throttled_requests_total",
+      "Produce and fetch requests over their principal's quota (--quota-*-bytes-per-second), by quota.",
+      ["quota"],
+    );
+    this.throttleSeconds = counter(
+      "brook_throttle_seconds_total",
+      "Throttle time given to requests over quota (their answers waited or told the client to), by quota.",
+      ["quota"],
+    );
     this.leaderElections = counter(
       "brook_leader_elections_total",
       "Partition leader changes seen in the metadata (the same on every node: take the max, not the sum).",
@@ -69,6 +81,10 @@ export class NodeMetrics {
     },
     requestDone: (request, seconds, failed) => {
       this.requestSeconds.observe({ request, outcome: failed ? "error" : "ok" }, seconds);
+    },
+    throttled: (quota, ms) => {
+      this.throttledRequests.inc({ quota });
+      this.throttleSeconds.inc({ quota }, ms / 1000);
     },
   };
 

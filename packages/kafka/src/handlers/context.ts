@@ -43,3 +43,27 @@ export function requireAccess(
 ): void {
   ctx.broker.access.require(ctx.caller, operation, resourceType, name);
 }
+
+/**
+ * A request over its principal's quota (the broker answered a throttle time): as Kafka since KIP-219,
+ * a client of a version that backs off by itself is answered at once with throttle_time_ms; an older
+ * one, which would not, gets its answer only after the throttle time (or when the connection closes).
+ */
+export function throttleOldClient(
+  ctx: RequestContext,
+  throttleTimeMs: number,
+  clientThrottlesFromVersion: number,
+): Promise<void> {
+  if (throttleTimeMs <= 0 || ctx.apiVersion >= clientThrottlesFromVersion || ctx.signal.aborted) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, throttleTimeMs);
+    ctx.signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -13,10 +13,12 @@ import type {
   FetchResponseInput,
   FetchResponsePartitionInput,
 } from "../generated/messages.js";
-import { fromInt64, type RequestContext, toInt64 } from "./context.js";
+import { fromInt64, type RequestContext, throttleOldClient, toInt64 } from "./context.js";
 
 const CONSUMER_REPLICA_ID = -1;
 const READ_COMMITTED = 1;
+/** KIP-219: from Fetch v8 the client waits out throttle_time_ms itself; before, the broker delays the answer. */
+const FETCH_CLIENT_THROTTLES_FROM = 8;
 
 export async function fetch(request: FetchRequest, ctx: RequestContext): Promise<FetchResponseInput> {
   if (request.replicaId !== CONSUMER_REPLICA_ID) return refuseReplica(request);
@@ -47,8 +49,10 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
     for (const p of topic.partitions ?? []) answers.set(key(topic.topic ?? "", p.partition ?? 0), p);
   }
   const readCommitted = request.isolationLevel === READ_COMMITTED;
+  const throttleTimeMs = answer.throttleTimeMs ?? 0;
+  await throttleOldClient(ctx, throttleTimeMs, FETCH_CLIENT_THROTTLES_FROM);
   return {
-    throttleTimeMs: 0,
+    throttleTimeMs,
     errorCode: KafkaErrorCode.NONE,
     sessionId: 0,
     responses: request.topics.map((topic) => ({
