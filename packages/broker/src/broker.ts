@@ -40,6 +40,7 @@ import {
   type WriteTxnMarkersRequest__Output,
   type WriteTxnMarkersResponse,
 } from "@brook/protocol";
+import { CLUSTER_RESOURCE_NAME } from "@brook/security";
 import type { Logger } from "pino";
 import { AccessControl, type AccessPolicy, allowEverything } from "./access.js";
 import {
@@ -63,6 +64,7 @@ import {
 import { fetch } from "./fetch.js";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
 import { GroupHandlers } from "./groups/handlers.js";
+import { groupAndTransactionHandlers } from "./grpc-group-handlers.js";
 import type { LogCleanerConfig } from "./log-cleaner.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
@@ -73,19 +75,15 @@ import { ReplicaManager } from "./replica-manager.js";
 import {
   type AlterUserScramCredentialsRequest__Output,
   type AlterUserScramCredentialsResponse,
-  alterUserScramCredentials,
   type CreateAclsRequest__Output,
   type CreateAclsResponse,
-  createAcls,
   type DeleteAclsRequest__Output,
   type DeleteAclsResponse,
   type DescribeAclsRequest__Output,
   type DescribeAclsResponse,
   type DescribeUserScramCredentialsRequest__Output,
   type DescribeUserScramCredentialsResponse,
-  deleteAcls,
-  describeAcls,
-  describeUserScramCredentials,
+  securityAdminApi,
 } from "./security-admin.js";
 import { TransactionCoordinator, type TransactionCoordinatorConfig } from "./transactions/coordinator.js";
 import { TransactionHandlers } from "./transactions/handlers.js";
@@ -437,7 +435,7 @@ export class Broker {
       },
       createTopics: (request, caller) => {
         const names = request.topics.map(({ name }) => name);
-        const denied = ctx.access.allowed(caller, "create", "cluster", clusterResource)
+        const denied = ctx.access.allowed(caller, "create", "cluster", CLUSTER_RESOURCE_NAME)
           ? new Set<string>()
           : ctx.access.deniedTopics(caller, "create", names);
         return createTopics(ctx, request, denied);
@@ -459,28 +457,7 @@ export class Broker {
         requireNode(caller, "WriteTxnMarkers");
         return writeTxnMarkers(ctx, request);
       },
-      // Authorization of these is still to come (the caller is passed for it).
-      // Users and ACLs: Alter on the cluster to change them, Describe to read them (as Kafka).
-      alterUserScramCredentials: (request, caller) => {
-        ctx.access.require(caller, "alter", "cluster", clusterResource);
-        return alterUserScramCredentials(ctx, request);
-      },
-      describeUserScramCredentials: (request, caller) => {
-        ctx.access.require(caller, "describe", "cluster", clusterResource);
-        return describeUserScramCredentials(ctx, request);
-      },
-      createAcls: (request, caller) => {
-        ctx.access.require(caller, "alter", "cluster", clusterResource);
-        return createAcls(ctx, request);
-      },
-      describeAcls: (request, caller) => {
-        ctx.access.require(caller, "describe", "cluster", clusterResource);
-        return describeAcls(ctx, request);
-      },
-      deleteAcls: (request, caller) => {
-        ctx.access.require(caller, "alter", "cluster", clusterResource);
-        return deleteAcls(ctx, request);
-      },
+      ...securityAdminApi(ctx),
       groups: this.groupHandlers,
       transactions: this.transactionHandlers,
     };
@@ -492,7 +469,6 @@ export class Broker {
     const groups = this.groupHandlers;
     const transactions = this.transactionHandlers;
     const callerOf = this.callerOf;
-    const need = ctx.access.require.bind(ctx.access);
     const sasl = this.sasl;
     const unaryHandlers = timed(ctx.observer, {
       Produce: unary((request, call) => afterThrottle(api.produce(request, callerOf(call)))),
@@ -506,82 +482,8 @@ export class Broker {
       DescribeTopics: unary(async (request, call) => describeTopics(ctx, request, callerOf(call))),
       DescribeCluster: unary(() => api.describeCluster()),
       CreatePartitions: unary((request, call) => api.createPartitions(request, callerOf(call))),
-      FindCoordinator: unary((request, call) => {
-        const caller = callerOf(call);
-        if (request.transactionalId) need(caller, "describe", "transactionalId", request.transactionalId);
-        else need(caller, "describe", "group", request.groupId);
-        return groups.findCoordinator(request);
-      }),
-      ConsumerGroupHeartbeat: unary((request, call) => {
-        need(callerOf(call), "read", "group", request.groupId);
-        return groups.heartbeat(request, call.getPeer());
-      }),
-      OffsetCommit: unary((request, call) => {
-        const caller = callerOf(call);
-        need(caller, "read", "group", request.groupId);
-        for (const { topic } of request.topics) need(caller, "read", "topic", topic);
-        return groups.offsetCommit(request);
-      }),
-      OffsetFetch: unary((request, call) => {
-        need(callerOf(call), "describe", "group", request.groupId);
-        return groups.offsetFetch(request);
-      }),
-      ListGroups: unary(async (_request, call) => {
-        const caller = callerOf(call);
-        const listed = await groups.listGroups();
-        if (ctx.access.allowed(caller, "describe", "cluster", clusterResource)) return listed;
-        const visible = (listed.groups ?? []).filter(({ groupId }) =>
-          ctx.access.allowed(caller, "describe", "group", groupId ?? ""),
-        );
-        return { ...listed, groups: visible };
-      }),
-      DescribeGroups: unary((request, call) => {
-        const caller = callerOf(call);
-        for (const groupId of request.groupIds) need(caller, "describe", "group", groupId);
-        return groups.describeGroups(request);
-      }),
-      DeleteGroups: unary((request, call) => {
-        const caller = callerOf(call);
-        for (const groupId of request.groupIds) need(caller, "delete", "group", groupId);
-        return groups.deleteGroups(request);
-      }),
-      TxnOffsetCommit: unary((request, call) => {
-        const caller = callerOf(call);
-        need(caller, "write", "transactionalId", request.transactionalId);
-        need(caller, "read", "group", request.groupId);
-        for (const { topic } of request.topics) need(caller, "read", "topic", topic);
-        return groups.txnOffsetCommit(request);
-      }),
-      AddPartitionsToTxn: unary((request, call) => {
-        const caller = callerOf(call);
-        need(caller, "write", "transactionalId", request.transactionalId);
-        for (const { topic } of request.topics) need(caller, "write", "topic", topic);
-        return transactions.addPartitionsToTxn(request);
-      }),
-      AddOffsetsToTxn: unary((request, call) => {
-        const caller = callerOf(call);
-        need(caller, "write", "transactionalId", request.transactionalId);
-        need(caller, "read", "group", request.groupId);
-        return transactions.addOffsetsToTxn(request);
-      }),
-      EndTxn: unary((request, call) => {
-        need(callerOf(call), "write", "transactionalId", request.transactionalId);
-        return transactions.endTxn(request);
-      }),
+      ...groupAndTransactionHandlers({ groups, transactions, access: ctx.access, callerOf }),
       WriteTxnMarkers: unary((request, call) => api.writeTxnMarkers(request, callerOf(call))),
-      ListTransactions: unary(async (request, call) => {
-        const caller = callerOf(call);
-        const listed = await transactions.listTransactions(request);
-        const visible = (listed.transactions ?? []).filter(({ transactionalId }) =>
-          ctx.access.allowed(caller, "describe", "transactionalId", transactionalId ?? ""),
-        );
-        return { ...listed, transactions: visible };
-      }),
-      DescribeTransactions: unary((request, call) => {
-        const caller = callerOf(call);
-        for (const id of request.transactionalIds) need(caller, "describe", "transactionalId", id);
-        return transactions.describeTransactions(request);
-      }),
       SaslAuthenticate: unary((request, call) => {
         if (sasl === undefined)
           throw new BrookError("UNSUPPORTED_SASL_MECHANISM", "SASL is not enabled on this cluster");
@@ -628,9 +530,6 @@ export class Broker {
   }
 }
 
-/** Kafka's name for the one cluster resource. */
-const clusterResource = "kafka-cluster";
-
 /** The record bytes a produce request carries (what the produce quota counts). */
 function produceBytes(request: ProduceRequest__Output): number {
   let bytes = 0;
@@ -673,7 +572,7 @@ function requireProducerIdAccess(access: AccessControl, caller: Caller, transact
     access.require(caller, "write", "transactionalId", transactionalId);
     return;
   }
-  if (access.allowed(caller, "idempotentWrite", "cluster", clusterResource)) return;
+  if (access.allowed(caller, "idempotentWrite", "cluster", CLUSTER_RESOURCE_NAME)) return;
   if (access.allowedAny(caller, "write", "topic")) return;
   throw new BrookError("CLUSTER_AUTHORIZATION_FAILED", `${caller.principal} may not write idempotently`);
 }

@@ -10,8 +10,10 @@ import {
   compareAclBindings,
   type MetadataImage,
 } from "@brook/metadata";
-import { type BrokerHandlers, BrookError, noError, toWireError } from "@brook/protocol";
+import { type BrokerHandlers, BrookError, type Caller, noError, toWireError } from "@brook/protocol";
+import { CLUSTER_RESOURCE_NAME } from "@brook/security";
 import type * as grpc from "@grpc/grpc-js";
+import type { BrokerApi } from "./broker.js";
 import type { BrokerContext } from "./context.js";
 
 /**
@@ -110,4 +112,40 @@ export function deleteAcls(
   request: DeleteAclsRequest__Output,
 ): Promise<DeleteAclsResponse> {
   return ctx.controller.deleteAcls(request);
+}
+
+/**
+ * The users and ACLs calls of Broker.api, each checked first: Alter on the cluster to change them,
+ * Describe to read them (as Kafka).
+ */
+export function securityAdminApi(
+  ctx: BrokerContext,
+): Pick<
+  BrokerApi,
+  "alterUserScramCredentials" | "describeUserScramCredentials" | "createAcls" | "describeAcls" | "deleteAcls"
+> {
+  const require = (caller: Caller, operation: "alter" | "describe") =>
+    ctx.access.require(caller, operation, "cluster", CLUSTER_RESOURCE_NAME);
+  return {
+    alterUserScramCredentials: (request: AlterUserScramCredentialsRequest__Output, caller: Caller) => {
+      require(caller, "alter");
+      return alterUserScramCredentials(ctx, request);
+    },
+    describeUserScramCredentials: (request: DescribeUserScramCredentialsRequest__Output, caller: Caller) => {
+      require(caller, "describe");
+      return describeUserScramCredentials(ctx, request);
+    },
+    createAcls: (request: CreateAclsRequest__Output, caller: Caller) => {
+      require(caller, "alter");
+      return createAcls(ctx, request);
+    },
+    describeAcls: (request: DescribeAclsRequest__Output, caller: Caller) => {
+      require(caller, "describe");
+      return describeAcls(ctx, request);
+    },
+    deleteAcls: (request: DeleteAclsRequest__Output, caller: Caller) => {
+      require(caller, "alter");
+      return deleteAcls(ctx, request);
+    },
+  };
 }
