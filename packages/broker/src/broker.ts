@@ -403,9 +403,10 @@ export class Broker {
           request,
           ctx.access.deniedTopics(caller, "write", topicsOf(request)),
         );
-        const throttleTimeMs = this.quotas.produced(caller, produceBytes(request));
+        const throttleTimeMs = this.quotas.produced(caller, () => produceBytes(request));
         if (throttleTimeMs > 0) ctx.observer.throttled("produce", throttleTimeMs);
-        return { ...response, throttleTimeMs };
+        response.throttleTimeMs = throttleTimeMs; // a fresh object: no copy
+        return response;
       },
       fetch: async (request, caller) => {
         if (request.replicaId > 0) requireNode(caller, "a replica fetch", request.replicaId);
@@ -414,9 +415,10 @@ export class Broker {
           request,
           ctx.access.deniedTopics(caller, "read", topicsOf(request)),
         );
-        const throttleTimeMs = this.quotas.fetched(caller, fetchBytes(response));
+        const throttleTimeMs = this.quotas.fetched(caller, () => fetchBytes(response));
         if (throttleTimeMs > 0) ctx.observer.throttled("fetch", throttleTimeMs);
-        return { ...response, throttleTimeMs };
+        response.throttleTimeMs = throttleTimeMs; // a fresh object: no copy
+        return response;
       },
       listOffsets: (request, caller) =>
         listOffsets(ctx, request, ctx.access.deniedTopics(caller, "describe", topicsOf(request))),

@@ -114,18 +114,18 @@ export class ClientQuotas {
     this.exempt = new Set(config.superUsers ?? []);
   }
 
-  /** Records a produce's bytes; the throttle time in ms. */
-  produced(caller: Caller, bytes: number): number {
+  /** Records a produce's bytes (counted only when a quota applies); the throttle time in ms. */
+  produced(caller: Caller, bytes: () => number): number {
     return this.record(this.produceQuota, caller, bytes);
   }
 
-  /** Records a fetch's bytes; the throttle time in ms. */
-  fetched(caller: Caller, bytes: number): number {
+  /** Records a fetch's bytes (counted only when a quota applies); the throttle time in ms. */
+  fetched(caller: Caller, bytes: () => number): number {
     return this.record(this.fetchQuota, caller, bytes);
   }
 
-  private record(quota: RateQuota | undefined, caller: Caller, bytes: number): number {
+  private record(quota: RateQuota | undefined, caller: Caller, bytes: () => number): number {
     if (quota === undefined || caller.nodeId !== undefined || this.exempt.has(caller.principal)) return 0;
-    return quota.record(caller.principal, bytes);
+    return quota.record(caller.principal, bytes());
   }
 }

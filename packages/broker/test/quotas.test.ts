@@ -82,13 +82,13 @@ describe("ClientQuotas", () => {
       { produceBytesPerSecond: 100, fetchBytesPerSecond: 100, superUsers: ["User:admin"] },
       clock,
     );
-    expect(quotas.produced({ ...alice, nodeId: 2 }, 1_000_000)).toBe(0);
-    expect(quotas.fetched({ principal: "User:admin", host: "h" }, 1_000_000)).toBe(0);
-    expect(quotas.produced(alice, 1_000_000)).toBeGreaterThan(0);
-    expect(quotas.fetched(alice, 1_000_000)).toBeGreaterThan(0);
+    expect(quotas.produced({ ...alice, nodeId: 2 }, () => 1_000_000)).toBe(0);
+    expect(quotas.fetched({ principal: "User:admin", host: "h" }, () => 1_000_000)).toBe(0);
+    expect(quotas.produced(alice, () => 1_000_000)).toBeGreaterThan(0);
+    expect(quotas.fetched(alice, () => 1_000_000)).toBeGreaterThan(0);
     const none = new ClientQuotas({}, clock);
-    expect(none.produced(alice, 1_000_000_000)).toBe(0);
-    expect(none.fetched(alice, 1_000_000_000)).toBe(0);
+    expect(none.produced(alice, () => 1_000_000_000)).toBe(0);
+    expect(none.fetched(alice, () => 1_000_000_000)).toBe(0);
   });
 });
 

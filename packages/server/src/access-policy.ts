@@ -1,14 +1,20 @@
 // The node's access policy: Kafka's ACL authorizer over the ACLs of the
 // current metadata image, with the configured super users. An image's ACL
-// table never changes once built, so one Authorizer serves until the image
-// brings another table. Until the broker has caught up with the metadata log
+// table never changes once built, so one Authorizer (and the decisions it
+// made, remembered) serves until the image brings another table. Until the broker has caught up with the metadata log
 // nobody but super users is allowed: an image from before the latest ACLs
 // could let through what they deny.
 
 import type { AccessPolicy } from "@brook/broker";
 import type { MetadataImage } from "@brook/metadata";
 import type { Caller } from "@brook/protocol";
-import { type AclTable, type AuthorizationResult, Authorizer } from "@brook/security";
+import {
+  type AclTable,
+  type AuthorizationResult,
+  Authorizer,
+  type Operation,
+  type ResourceType,
+} from "@brook/security";
 import type { NodeConfig } from "./config.js";
 
 export interface AclPolicyOptions {
@@ -20,9 +26,16 @@ export interface AclPolicyOptions {
   caughtUp(): boolean;
 }
 
+/** Decisions remembered per ACL table (every request asks again for the same topics); past it, forgotten. */
+const decisionsMax = 10_000;
+
+const open: AuthorizationResult = { allowed: true, reason: "allowed: the cluster has no ACL" };
+
 export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
-  let built: { acls: AclTable; authorizer: Authorizer } | undefined;
-  const authorizer = (): Authorizer | undefined => {
+  let built:
+    | { acls: AclTable; authorizer: Authorizer; decisions: Map<string, AuthorizationResult> }
+    | undefined;
+  const current = () => {
     const image = options.image();
     if (image === undefined || !options.caughtUp()) return undefined;
     if (built?.acls !== image.acls) {
@@ -32,19 +45,35 @@ export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
           superUsers: options.superUsers,
           allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound,
         }),
+        decisions: new Map(),
       };
     }
-    return built.authorizer;
+    return built;
+  };
+  // With no ACL at all and the default left open, everything is allowed: the data path asks nothing more.
+  const openWithoutAcls = options.allowEveryoneIfNoAclFound !== false;
+  const decide = (caller: Caller, operation: Operation, resourceType: ResourceType, name: string) => {
+    const state = current();
+    if (state === undefined) return notReady(caller);
+    if (openWithoutAcls && state.acls.size === 0) return open;
+    const key = `${caller.principal}\n${caller.host}\n${operation}\n${resourceType}\n${name}`;
+    let decision = state.decisions.get(key);
+    if (decision === undefined) {
+      decision = state.authorizer.authorize(session(caller), operation, resourceType, name);
+      if (state.decisions.size >= decisionsMax) state.decisions.clear();
+      state.decisions.set(key, decision);
+    }
+    return decision;
   };
   const notReady = (caller: Caller): AuthorizationResult =>
     options.superUsers.includes(caller.principal)
       ? { allowed: true, reason: `${caller.principal} is a super user` }
       : { allowed: false, reason: "this broker has not caught up with the metadata log (its ACLs) yet" };
   return {
-    authorize: (caller, operation, resourceType, name) =>
-      authorizer()?.authorize(session(caller), operation, resourceType, name) ?? notReady(caller),
+    authorize: decide,
     authorizeAny: (caller, operation, resourceType) =>
-      authorizer()?.authorizeByResourceType(session(caller), operation, resourceType) ?? notReady(caller),
+      current()?.authorizer.authorizeByResourceType(session(caller), operation, resourceType) ??
+      notReady(caller),
   };
 }
 

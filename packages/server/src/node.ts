@@ -8,8 +8,9 @@ import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { TLSSocket, type Server as TlsServer } from "node:tls";
-import { Broker } from "@brook/broker";
+import { Broker, type BrokerObserver, type BrokerOptions } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
+import type { MetadataImage } from "@brook/metadata";
 import { startKafkaListener } from "@brook/kafka";
 import {
   anonymousCaller,
@@ -51,7 +52,6 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
   // Every line names its node, role and component (pino child bindings).
   const brokerLog = log.child({ role: "broker" });
-  const controllerLog = log.child({ role: "controller" });
   // The process itself (start, stop, the HTTP listener): role "node".
   const nodeLog = log.child({ role: "node" });
   const metrics = new NodeMetrics(config.nodeId);
@@ -67,91 +67,27 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         .child({ component: "tls" })
         .error({ err: error }, "TLS files changed but cannot be used; keeping the old ones"),
   );
-  const controllerService = new DeferredControllerService(config.nodeId);
-  const metadataLog = await RaftMetadataLog.open({
-    nodeId: config.nodeId,
-    dataDir: join(config.dataDir, "__cluster_metadata"),
-    voters: config.controllerQuorumVoters,
-    listen: `${config.host}:${config.controllerPort}`,
-    extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
-    peerSecurity: security.controllerPeer,
-    serverCredentials: security.grpcCredentials("controller"),
-    callerNode: security.callerNode,
-    logger: controllerLog.child({ component: "raft" }),
-  });
-  await checkStoredVoters(metadataLog, config);
-  const controller = await Controller.open({
-    nodeId: config.nodeId,
-    log: metadataLog,
-    sessionTimeoutMs: config.brokerSessionTimeoutMs,
-    logger: controllerLog.child({ component: "controller" }),
-    topicDefaults: {
-      numPartitions: config.numPartitions,
-      replicationFactor: config.defaultReplicationFactor,
-    },
-  });
+  const { metadataLog, controller, channel, controllerPort } = await startController(config, security, log);
   current = controller;
-  const channel = new ForwardingControllerChannel(
-    config.nodeId,
-    controller,
-    metadataLog,
-    config.controllerQuorumVoters,
-    brokerLog.child({ component: "controller-channel" }),
-    security.controllerPeer,
-  );
-  controllerService.serve(controllerHandlers(controller, security.callerOf));
-  const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
-  controllerLog.info(
-    {
-      component: "controller",
-      port: controllerPort,
-      voters: Object.fromEntries(config.controllerQuorumVoters),
-      metadataOffset: controller.committedOffset,
-    },
-    "controller listening",
-  );
 
   const incarnationId = randomUUID();
   // Set once the broker lifecycle exists: until then the broker has not caught up with the metadata log.
   let caughtUp = () => false;
   const txnMarkers = new GrpcTxnMarkerChannel(controller, security.brokerPeer);
-  const broker = await Broker.start({
-    brokerId: config.nodeId,
-    clusterId,
-    dataDir: config.dataDir,
-    metadata: controller,
-    controller: channel,
-    logger: brokerLog,
-    observer: metrics.observer,
-    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
-    startsBehindMetadata: true,
-    incarnationId,
-    replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
-    logCleaner: {
-      intervalMs: config.logCleanerIntervalMs,
-      offsetMapEntriesMax: config.logCleanerOffsetMapEntries,
-      bytesPerPassMax: config.logCleanerBytesPerPass,
-    },
-    transactions: {
-      transactionTimeoutMsMax: config.transactionMaxTimeoutMs,
-      transactionStateTopicPartitions: config.transactionStateTopicPartitions,
-    },
-    txnMarkers,
-    callerOf: security.callerOf,
-    peerSecurity: security.brokerPeer,
-    sasl: security.sasl,
-    quotas: {
-      produceBytesPerSecond: config.quotaProduceBytesPerSecond,
-      fetchBytesPerSecond: config.quotaFetchBytesPerSecond,
-      superUsers: config.superUsers,
-    },
-    access: aclPolicy({
-      superUsers: config.superUsers,
-      allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+  const broker = await Broker.start(
+    brokerOptions(config, {
+      clusterId,
+      controller,
+      channel,
+      security,
+      incarnationId,
+      txnMarkers,
+      logger: brokerLog,
+      observer: metrics.observer,
       image: () => current?.image,
       caughtUp: () => caughtUp(),
     }),
-  });
+  );
   const brokerServer = new grpc.Server(grpcServerOptions);
   brokerServer.addService(BrokerService, broker.handlers);
   const brokerPort = await bind(
@@ -265,6 +201,114 @@ function warnIfOpen(config: NodeConfig, log: Logger): void {
     { tls, sasl },
     `this node is open (${missing.join(", ")}): anyone who reaches its ports can ${sasl ? "read its traffic" : "read and write every topic"}; see docs/security.md to secure it`,
   );
+}
+
+/** What the broker is started with: the node's settings, and the parts it works with. */
+function brokerOptions(
+  config: NodeConfig,
+  parts: {
+    clusterId: string;
+    controller: Controller;
+    channel: ForwardingControllerChannel;
+    security: NodeSecurity;
+    incarnationId: string;
+    txnMarkers: GrpcTxnMarkerChannel;
+    logger: Logger;
+    observer: BrokerObserver;
+    image: () => MetadataImage | undefined;
+    caughtUp: () => boolean;
+  },
+): BrokerOptions {
+  const { clusterId, controller, channel, security, incarnationId, txnMarkers } = parts;
+  return {
+    brokerId: config.nodeId,
+    clusterId,
+    dataDir: config.dataDir,
+    metadata: controller,
+    controller: channel,
+    logger: parts.logger,
+    observer: parts.observer,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    startsBehindMetadata: true,
+    incarnationId,
+    replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+    logCleaner: {
+      intervalMs: config.logCleanerIntervalMs,
+      offsetMapEntriesMax: config.logCleanerOffsetMapEntries,
+      bytesPerPassMax: config.logCleanerBytesPerPass,
+    },
+    transactions: {
+      transactionTimeoutMsMax: config.transactionMaxTimeoutMs,
+      transactionStateTopicPartitions: config.transactionStateTopicPartitions,
+    },
+    txnMarkers,
+    callerOf: security.callerOf,
+    peerSecurity: security.brokerPeer,
+    sasl: security.sasl,
+    quotas: {
+      produceBytesPerSecond: config.quotaProduceBytesPerSecond,
+      fetchBytesPerSecond: config.quotaFetchBytesPerSecond,
+      superUsers: config.superUsers,
+    },
+    access: aclPolicy({
+      superUsers: config.superUsers,
+      allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+      image: parts.image,
+      caughtUp: parts.caughtUp,
+    }),
+  };
+}
+
+/**
+ * The controller side of a node: its member of the Raft quorum (with the Controller service on the same
+ * port, served once the controller exists), the controller, and the channel the broker reaches it by.
+ */
+async function startController(config: NodeConfig, security: NodeSecurity, log: Logger) {
+  const controllerLog = log.child({ role: "controller" });
+  const controllerService = new DeferredControllerService(config.nodeId);
+  const metadataLog = await RaftMetadataLog.open({
+    nodeId: config.nodeId,
+    dataDir: join(config.dataDir, "__cluster_metadata"),
+    voters: config.controllerQuorumVoters,
+    listen: `${config.host}:${config.controllerPort}`,
+    extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
+    peerSecurity: security.controllerPeer,
+    serverCredentials: security.grpcCredentials("controller"),
+    callerNode: security.callerNode,
+    logger: controllerLog.child({ component: "raft" }),
+  });
+  await checkStoredVoters(metadataLog, config);
+  const controller = await Controller.open({
+    nodeId: config.nodeId,
+    log: metadataLog,
+    sessionTimeoutMs: config.brokerSessionTimeoutMs,
+    logger: controllerLog.child({ component: "controller" }),
+    topicDefaults: {
+      numPartitions: config.numPartitions,
+      replicationFactor: config.defaultReplicationFactor,
+    },
+  });
+  const channel = new ForwardingControllerChannel(
+    config.nodeId,
+    controller,
+    metadataLog,
+    config.controllerQuorumVoters,
+    log.child({ role: "broker", component: "controller-channel" }),
+    security.controllerPeer,
+  );
+  controllerService.serve(controllerHandlers(controller, security.callerOf));
+  const controllerPort = Number(metadataLog.address.slice(metadataLog.address.lastIndexOf(":") + 1));
+  controllerLog.info(
+    {
+      component: "controller",
+      port: controllerPort,
+      voters: Object.fromEntries(config.controllerQuorumVoters),
+      metadataOffset: controller.committedOffset,
+    },
+    "controller listening",
+  );
+
+  return { metadataLog, controller, channel, controllerPort };
 }
 
 /**
