@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { TLSSocket, type Server as TlsServer } from "node:tls";
 import { Broker, type BrokerObserver, type BrokerOptions } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
-import type { MetadataImage } from "@brook/metadata";
 import { startKafkaListener } from "@brook/kafka";
+import type { MetadataImage } from "@brook/metadata";
 import {
   anonymousCaller,
   BrokerService,
