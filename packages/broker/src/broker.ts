@@ -65,6 +65,7 @@ import { fetch } from "./fetch.js";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordinator.js";
 import { GroupHandlers } from "./groups/handlers.js";
 import { groupAndTransactionHandlers } from "./grpc-group-handlers.js";
+import { defaultInFlightLimits, type InFlightLimits, PrincipalsInFlight } from "./in-flight.js";
 import type { LogCleanerConfig } from "./log-cleaner.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
@@ -136,6 +137,8 @@ export interface BrokerOptions {
   readonly sasl?: SaslService;
   /** Produce and fetch bytes per second per principal (Kafka's user quotas); default: none. */
   readonly quotas?: QuotaConfig;
+  /** What one principal may have in progress at once, across its connections (in-flight.ts). */
+  readonly inFlight?: Partial<InFlightLimits>;
 }
 
 /** The gRPC SCRAM exchange, which the node provides (it holds the cluster secret that signs tokens). */
@@ -227,6 +230,7 @@ export class Broker {
   private readonly callerOf: CallerOf;
   private readonly sasl: SaslService | undefined;
   private readonly quotas: ClientQuotas;
+  private readonly inFlight: PrincipalsInFlight;
   /**
    * The broker's requests as plain calls, for each front end: the gRPC service (handlers) and the Kafka
    * listener (@brook/kafka) translate their wire formats to these, so both follow the same rules.
@@ -259,6 +263,7 @@ export class Broker {
     this.callerOf = options.callerOf ?? anonymousCallerOf;
     this.sasl = options.sasl;
     this.quotas = new ClientQuotas(options.quotas ?? {}, options.clock ?? systemClock);
+    this.inFlight = new PrincipalsInFlight({ ...defaultInFlightLimits, ...options.inFlight });
     this.context = {
       brokerId: options.brokerId,
       clusterId: options.clusterId,
@@ -398,27 +403,38 @@ export class Broker {
       activeControllerId: () => ctx.controller.activeControllerId(),
       access: ctx.access,
       produce: async (request, caller) => {
-        const response = await produce(
-          ctx,
-          request,
-          ctx.access.deniedTopics(caller, "write", topicsOf(request)),
-        );
-        const throttleTimeMs = this.quotas.produced(caller, () => produceBytes(request));
-        if (throttleTimeMs > 0) ctx.observer.throttled("produce", throttleTimeMs);
-        response.throttleTimeMs = throttleTimeMs; // a fresh object: no copy
-        return response;
+        const bytes = produceBytes(request);
+        const release = this.inFlight.admit(caller, bytes);
+        try {
+          const response = await produce(
+            ctx,
+            request,
+            ctx.access.deniedTopics(caller, "write", topicsOf(request)),
+          );
+          const throttleTimeMs = this.quotas.produced(caller, () => bytes);
+          if (throttleTimeMs > 0) ctx.observer.throttled("produce", throttleTimeMs);
+          response.throttleTimeMs = throttleTimeMs; // a fresh object: no copy
+          return response;
+        } finally {
+          release();
+        }
       },
       fetch: async (request, caller) => {
         if (request.replicaId > 0) requireNode(caller, "a replica fetch", request.replicaId);
-        const response = await fetch(
-          ctx,
-          request,
-          ctx.access.deniedTopics(caller, "read", topicsOf(request)),
-        );
-        const throttleTimeMs = this.quotas.fetched(caller, () => fetchBytes(response));
-        if (throttleTimeMs > 0) ctx.observer.throttled("fetch", throttleTimeMs);
-        response.throttleTimeMs = throttleTimeMs; // a fresh object: no copy
-        return response;
+        const release = this.inFlight.admit(caller, 0);
+        try {
+          const response = await fetch(
+            ctx,
+            request,
+            ctx.access.deniedTopics(caller, "read", topicsOf(request)),
+          );
+          const throttleTimeMs = this.quotas.fetched(caller, () => fetchBytes(response));
+          if (throttleTimeMs > 0) ctx.observer.throttled("fetch", throttleTimeMs);
+          response.throttleTimeMs = throttleTimeMs;
+          return response;
+        } finally {
+          release();
+        }
       },
       listOffsets: (request, caller) =>
         listOffsets(ctx, request, ctx.access.deniedTopics(caller, "describe", topicsOf(request))),

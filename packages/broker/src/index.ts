@@ -7,7 +7,6 @@ export {
   type BrokerOptions,
   type SaslService,
 } from "./broker.js";
-
 export type {
   BrokerLimits,
   BrokerObserver,
@@ -47,6 +46,7 @@ export type {
 export type { GroupCoordinatorConfig } from "./groups/coordinator.js";
 export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
+export { defaultInFlightLimits, type InFlightLimits } from "./in-flight.js";
 export { defaultLogCleanerConfig, type LogCleanerConfig } from "./log-cleaner.js";
 export { ClientQuotas, type QuotaConfig, RateQuota, type RateQuotaOptions } from "./quotas.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";

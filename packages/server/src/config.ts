@@ -6,6 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import {
+  defaultInFlightLimits,
   defaultLogCleanerConfig,
   defaultReplicaLagTimeMaxMs,
   defaultTransactionCoordinatorConfig,
@@ -102,6 +103,10 @@ export interface NodeConfig {
   readonly allowEveryoneIfNoAclFound?: boolean;
   /** Bytes per second each principal may produce to this broker (Kafka's producer_byte_rate); unset: no quota. */
   readonly quotaProduceBytesPerSecond?: number;
+  /** Produce and fetch requests one principal may have in progress on this broker, across its connections. */
+  readonly principalRequestsInFlightMax: number;
+  /** Record bytes one principal's produce requests in progress may hold on this broker. */
+  readonly principalProduceBytesInFlightMax: number;
   /** Bytes per second each principal may fetch from this broker (Kafka's consumer_byte_rate); unset: no quota. */
   readonly quotaFetchBytesPerSecond?: number;
 }
@@ -481,6 +486,22 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: boolean,
     expected: "true or false",
     doc: "Whether a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found). Unset: yes while the cluster has no ACL at all, no from the first ACL on.",
+  },
+  principalRequestsInFlightMax: {
+    env: "BROOK_PRINCIPAL_REQUESTS_IN_FLIGHT_MAX",
+    flag: "--principal-requests-in-flight-max",
+    defaultValue: defaultInFlightLimits.requestsPerPrincipal,
+    parse: positiveInt(10_000_000),
+    expected: "a whole number from 1",
+    doc: "Produce and fetch requests one principal may have in progress on this broker at once, across all its connections (a long poll or a produce waiting for acks counts until answered); more are refused with RESOURCE_LIMIT_REACHED (retriable). The cluster's own nodes are not counted.",
+  },
+  principalProduceBytesInFlightMax: {
+    env: "BROOK_PRINCIPAL_PRODUCE_BYTES_IN_FLIGHT_MAX",
+    flag: "--principal-produce-bytes-in-flight-max",
+    defaultValue: defaultInFlightLimits.produceBytesPerPrincipal,
+    parse: positiveInt(2 ** 40),
+    expected: "bytes from 1",
+    doc: "Record bytes one principal's produce requests in progress on this broker may hold at once, across all its connections; a produce past it is refused with RESOURCE_LIMIT_REACHED (retriable).",
   },
   quotaProduceBytesPerSecond: {
     env: "BROOK_QUOTA_PRODUCE_BYTES_PER_SECOND",

@@ -245,6 +245,10 @@ function brokerOptions(
     callerOf: security.callerOf,
     peerSecurity: security.brokerPeer,
     sasl: security.sasl,
+    inFlight: {
+      requestsPerPrincipal: config.principalRequestsInFlightMax,
+      produceBytesPerPrincipal: config.principalProduceBytesInFlightMax,
+    },
     quotas: {
       produceBytesPerSecond: config.quotaProduceBytesPerSecond,
       fetchBytesPerSecond: config.quotaFetchBytesPerSecond,
