@@ -167,6 +167,22 @@ describe("a Kafka connection", () => {
     expect(frames.map(correlationIdOf)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
+  it("takes no request from a throttled client until its throttle time has passed (Kafka mutes the channel)", async () => {
+    const started: { id: number; at: number }[] = [];
+    const dispatch: Dispatch = async (request, connection) => {
+      started.push({ id: request.correlationId, at: Date.now() });
+      if (request.correlationId === 1) connection.mute(300);
+      return encodeResponse(ApiKey.ApiVersions, 3, request.correlationId, { errorCode: 0, apiKeys: [] });
+    };
+    const { client, frames } = await connect(dispatch);
+    client.write(apiVersionsRequest(1));
+    await until(() => frames.length === 1); // answered at once, throttle or not
+    client.write(apiVersionsRequest(2));
+    await until(() => frames.length === 2);
+    const [first, second] = started;
+    expect(second?.at - (first?.at ?? 0)).toBeGreaterThanOrEqual(290);
+  });
+
   it("stops reading a client that does not read its answers", async () => {
     let handled = 0;
     const big = Buffer.alloc(1024 * 1024);

@@ -56,6 +56,7 @@ function contextAt(apiVersion: number): { ctx: RequestContext; asked: ClassicOff
     clientHost: "127.0.0.1",
     caller: anonymousCaller("127.0.0.1"),
     signal: new AbortController().signal,
+    mute: () => undefined,
   };
   return { ctx, asked };
 }

@@ -38,6 +38,7 @@ function contextOver(broker: Partial<BrokerApi>, apiVersion = 1): { ctx: Request
     clientHost: "127.0.0.1",
     caller: anonymousCaller("127.0.0.1"),
     signal: new AbortController().signal,
+    mute: () => undefined,
   };
   return { ctx, calls };
 }

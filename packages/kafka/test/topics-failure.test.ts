@@ -28,6 +28,7 @@ function context(): RequestContext {
     clientHost: "127.0.0.1",
     caller: anonymousCaller("127.0.0.1"),
     signal: new AbortController().signal,
+    mute: () => undefined,
   };
 }
 

@@ -20,6 +20,8 @@ export interface RequestContext extends ListenerContext {
   readonly clientHost: string;
   /** Who is asking, as the connection authenticated it. */
   readonly caller: Caller;
+  /** Stops reading the connection's requests for this long (a throttled client). */
+  readonly mute: (ms: number) => void;
   /** Aborts when the connection closes: long waits (fetch, join) end early. */
   readonly signal: AbortSignal;
 }
@@ -46,15 +48,19 @@ export function requireAccess(
 
 /**
  * A request over its principal's quota (the broker answered a throttle time): as Kafka since KIP-219,
- * a client of a version that backs off by itself is answered at once with throttle_time_ms; an older
- * one, which would not, gets its answer only after the throttle time (or when the connection closes).
+ * a client of a version that backs off by itself is answered at once with throttle_time_ms, and its
+ * connection is not read for that long (so a client that ignores the field is slowed all the same); an
+ * older one, which would not back off, gets its answer only after the throttle time (or when the
+ * connection closes).
  */
 export function throttleOldClient(
   ctx: RequestContext,
   throttleTimeMs: number,
   clientThrottlesFromVersion: number,
 ): Promise<void> {
-  if (throttleTimeMs <= 0 || ctx.apiVersion >= clientThrottlesFromVersion || ctx.signal.aborted) {
+  if (throttleTimeMs <= 0 || ctx.signal.aborted) return Promise.resolve();
+  if (ctx.apiVersion >= clientThrottlesFromVersion) {
+    ctx.mute(throttleTimeMs);
     return Promise.resolve();
   }
   return new Promise((resolve) => {

@@ -31,6 +31,7 @@ export function dispatcher(listener: ListenerContext): Dispatch {
       clientId: request.clientId,
       clientHost: connection.clientHost,
       caller: connection.caller,
+      mute: connection.mute,
       signal: connection.signal,
     };
     const started = process.hrtime.bigint();

@@ -47,7 +47,14 @@ interface PendingAnswer {
 /** Handles one decoded request; `signal` aborts when the connection closes, `close` closes it. */
 export type Dispatch = (
   request: ReturnType<typeof decodeRequest>,
-  connection: { clientHost: string; caller: Caller; signal: AbortSignal; close: () => void },
+  connection: {
+    clientHost: string;
+    caller: Caller;
+    signal: AbortSignal;
+    close: () => void;
+    /** Stops reading the client's requests for this long (a throttled client, as Kafka mutes its channel). */
+    mute: (ms: number) => void;
+  },
 ) => Promise<Answer>;
 
 /**
@@ -69,6 +76,9 @@ export class KafkaConnection {
   private readonly answers: PendingAnswer[] = [];
   private readonly closed = new AbortController();
   private pumping = false;
+  /** Set while the client is throttled: no request is taken until it fires. */
+  private muteTimer: NodeJS.Timeout | undefined;
+  private mutedUntil = 0;
   private authentication: Authentication;
   private readonly frameLimits: { readonly open: FrameLimit; readonly authenticating: FrameLimit };
   readonly clientHost: string;
@@ -175,9 +185,27 @@ export class KafkaConnection {
     return this.authentication.state === "open" ? this.frameLimits.open : this.frameLimits.authenticating;
   }
 
-  /** The client is not reading its answers: wait for the socket to drain before taking more requests. */
+  /**
+   * The client is not reading its answers (wait for the socket to drain before taking more requests), or
+   * it is throttled (muted until its throttle time has passed).
+   */
   private blocked(): boolean {
-    return this.socket.writableNeedDrain;
+    return this.socket.writableNeedDrain || this.muteTimer !== undefined;
+  }
+
+  /** Takes no new request for `ms`; a later, longer throttle extends it. */
+  private mute(ms: number): void {
+    if (ms <= 0 || this.isClosed) return;
+    const until = Date.now() + ms;
+    if (this.muteTimer !== undefined && until <= this.mutedUntil) return;
+    clearTimeout(this.muteTimer);
+    this.mutedUntil = until;
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = undefined;
+      this.pump();
+    }, ms);
+    this.closed.signal.addEventListener("abort", () => clearTimeout(this.muteTimer), { once: true });
+    this.pump();
   }
 
   private start(frame: Buffer): void {
@@ -211,6 +239,7 @@ export class KafkaConnection {
       caller: this.caller,
       signal: this.closed.signal,
       close: () => this.close(),
+      mute: (ms: number) => this.mute(ms),
     };
     this.dispatch(request, connection).then(
       (chunks) => {
