@@ -10,16 +10,23 @@ import { BrookError, type Caller, type ErrorCode, unreachable } from "@brook/pro
 import type { AuthorizationResult, Operation, ResourceType } from "@brook/security";
 import type { Logger } from "pino";
 
-export interface AccessPolicy {
-  authorize(
-    caller: Caller,
-    operation: Operation,
-    resourceType: ResourceType,
-    name: string,
-  ): AuthorizationResult;
-  /** Whether the caller may do `operation` on some resource of the type (Kafka's authorizeByResourceType, KIP-679). */
-  authorizeAny(caller: Caller, operation: Operation, resourceType: ResourceType): AuthorizationResult;
+/**
+ * A policy's answer. `notReady`: the policy cannot decide yet (the broker has not caught up with the
+ * metadata log since it started, so it may lack the latest ACLs): the request is refused with a
+ * retriable error, so that clients try again (or elsewhere) rather than fail as if denied.
+ */
+export interface AccessDecision extends AuthorizationResult {
+  readonly notReady?: boolean;
 }
+
+export interface AccessPolicy {
+  authorize(caller: Caller, operation: Operation, resourceType: ResourceType, name: string): AccessDecision;
+  /** Whether the caller may do `operation` on some resource of the type (Kafka's authorizeByResourceType, KIP-679). */
+  authorizeAny(caller: Caller, operation: Operation, resourceType: ResourceType): AccessDecision;
+}
+
+/** Why each refused topic of a request was refused, by name. */
+export type Refusals = ReadonlyMap<string, BrookError>;
 
 /** No ACLs in force: everyone may do everything (a broker built without a policy, as in tests). */
 export const allowEverything: AccessPolicy = {
@@ -42,27 +49,45 @@ export class AccessControl {
   ) {}
 
   allowed(caller: Caller, operation: Operation, resourceType: ResourceType, name: string): boolean {
-    if (caller.nodeId !== undefined) return true; // the cluster's own nodes
-    const result = this.policy.authorize(caller, operation, resourceType, name);
-    if (!result.allowed) this.logDenial(caller, `${operation} ${resourceType} ${name}`, result.reason);
-    return result.allowed;
+    return this.refusal(caller, operation, resourceType, name) === undefined;
   }
 
-  /** Throws the resource type's authorization error unless the caller may. */
-  require(caller: Caller, operation: Operation, resourceType: ResourceType, name: string): void {
-    if (this.allowed(caller, operation, resourceType, name)) return;
-    throw new BrookError(
+  /**
+   * Why the caller may not do `operation` on the resource: the resource type's authorization error, or a
+   * retriable one while the policy is not ready; undefined when it may.
+   */
+  refusal(
+    caller: Caller,
+    operation: Operation,
+    resourceType: ResourceType,
+    name: string,
+  ): BrookError | undefined {
+    if (caller.nodeId !== undefined) return undefined; // the cluster's own nodes
+    const result = this.policy.authorize(caller, operation, resourceType, name);
+    if (result.allowed) return undefined;
+    if (result.notReady) return notReady(resourceType, result.reason);
+    this.logDenial(caller, `${operation} ${resourceType} ${name}`, result.reason);
+    return new BrookError(
       deniedCode(resourceType),
       `${caller.principal} may not ${operation} ${resourceType} ${JSON.stringify(name)}`,
     );
   }
 
-  /** The topics among `names` the caller may not do `operation` on. */
-  deniedTopics(caller: Caller, operation: Operation, names: Iterable<string>): ReadonlySet<string> {
+  /** Throws the refusal unless the caller may. */
+  require(caller: Caller, operation: Operation, resourceType: ResourceType, name: string): void {
+    const refusal = this.refusal(caller, operation, resourceType, name);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** The topics among `names` the caller may not do `operation` on, each with its refusal. */
+  refusedTopics(caller: Caller, operation: Operation, names: Iterable<string>): Refusals {
     if (caller.nodeId !== undefined) return noTopics; // the cluster's own nodes
-    const denied = new Set<string>();
-    for (const name of new Set(names)) if (!this.allowed(caller, operation, "topic", name)) denied.add(name);
-    return denied;
+    let refused: Map<string, BrookError> | undefined;
+    for (const name of new Set(names)) {
+      const refusal = this.refusal(caller, operation, "topic", name);
+      if (refusal !== undefined) (refused ??= new Map()).set(name, refusal);
+    }
+    return refused ?? noTopics;
   }
 
   /** Whether the caller may do `operation` on any resource of the type (no denial is logged). */
@@ -85,14 +110,15 @@ export class AccessControl {
   }
 }
 
-const noTopics: ReadonlySet<string> = new Set();
+const noTopics: Refusals = new Map();
 
-/** The error for a topic operation that was denied. */
-export function deniedTopic(operation: Operation, topic: string): BrookError {
-  return new BrookError(
-    "TOPIC_AUTHORIZATION_FAILED",
-    `not authorized to ${operation} topic ${JSON.stringify(topic)}`,
-  );
+/**
+ * The retriable error a request gets while the policy cannot decide: a topic's as from a broker that does
+ * not lead it yet (clients refresh metadata and retry), anything else's as from a coordinator loading.
+ */
+function notReady(resourceType: ResourceType, reason: string): BrookError {
+  const code = resourceType === "topic" ? "NOT_LEADER" : "COORDINATOR_LOAD_IN_PROGRESS";
+  return new BrookError(code, `${reason}; retry shortly`);
 }
 
 /** Kafka's error for a denied operation on each resource type. */

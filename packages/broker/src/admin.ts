@@ -25,8 +25,7 @@ import {
   type TopicInfo,
   toWireError,
 } from "@brook/protocol";
-import type { Operation } from "@brook/security";
-import { deniedTopic } from "./access.js";
+import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isInternalTopic } from "./groups/records.js";
 
@@ -82,7 +81,8 @@ export function metadata(
   caller: Caller,
 ): MetadataResponse {
   const image = ctx.metadata.image;
-  const describable = (name: string) => ctx.access.allowed(caller, "describe", "topic", name);
+  const refusalOf = (name: string) => ctx.access.refusal(caller, "describe", "topic", name);
+  const describable = (name: string) => refusalOf(name) === undefined;
   return {
     clusterId: ctx.clusterId,
     controllerId: ctx.controller.activeControllerId(),
@@ -101,7 +101,7 @@ export function metadata(
                 error:
                   typeof topic === "string"
                     ? unknownTopic(topic)
-                    : toWireError(deniedTopic("describe", topic.name)),
+                    : toWireError(refusalOf(topic.name) as BrookError),
                 topicId: "",
                 partitions: [],
                 configs: [],
@@ -123,7 +123,8 @@ export function describeTopics(
   caller: Caller,
 ): DescribeTopicsResponse {
   const image = ctx.metadata.image;
-  const describable = (name: string) => ctx.access.allowed(caller, "describe", "topic", name);
+  const refusalOf = (name: string) => ctx.access.refusal(caller, "describe", "topic", name);
+  const describable = (name: string) => refusalOf(name) === undefined;
   const selected = selectTopics(image, request.names).filter(
     (topic) => request.names.length > 0 || typeof topic === "string" || describable(topic.name),
   );
@@ -133,7 +134,7 @@ export function describeTopics(
         const name = typeof topic === "string" ? topic : topic.name;
         return {
           name,
-          error: typeof topic === "string" ? unknownTopic(topic) : toWireError(deniedTopic("describe", name)),
+          error: typeof topic === "string" ? unknownTopic(topic) : toWireError(refusalOf(name) as BrookError),
           topicId: "",
           partitions: [],
           configs: [],
@@ -190,17 +191,17 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
 export async function createTopics(
   ctx: BrokerContext,
   request: CreateTopicsRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  denied: Refusals = new Map(),
 ): Promise<CreateTopicsResponse> {
   const topics = request.topics.filter(({ name }) => !denied.has(name));
   const response =
     topics.length > 0 ? await ctx.controller.createTopics({ ...request, topics }) : { topics: [] };
   await ctx.awaitMetadata();
-  return { topics: [...(response.topics ?? []), ...refusals(denied, "create")] };
+  return { topics: [...(response.topics ?? []), ...refusals(denied)] };
 }
 
-function refusals(denied: ReadonlySet<string>, operation: Operation) {
-  return [...denied].map((name) => ({ name, error: toWireError(deniedTopic(operation, name)) }));
+function refusals(refused: Refusals) {
+  return [...refused].map(([name, refusal]) => ({ name, error: toWireError(refusal) }));
 }
 
 /**
@@ -211,7 +212,7 @@ function refusals(denied: ReadonlySet<string>, operation: Operation) {
 export async function createPartitions(
   ctx: BrokerContext,
   request: CreatePartitionsRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  denied: Refusals = new Map(),
 ): Promise<CreatePartitionsResponse> {
   const internal = request.topics.filter(({ name }) => isInternalTopic(name) && !denied.has(name));
   const topics = request.topics.filter(({ name }) => !isInternalTopic(name) && !denied.has(name));
@@ -227,13 +228,13 @@ export async function createPartitions(
       ),
     ),
   }));
-  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied, "alter")] };
+  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied)] };
 }
 
 export async function deleteTopics(
   ctx: BrokerContext,
   request: DeleteTopicsRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  denied: Refusals = new Map(),
 ): Promise<DeleteTopicsResponse> {
   const internal = request.names.filter((name) => isInternalTopic(name) && !denied.has(name));
   const names = request.names.filter((name) => !isInternalTopic(name) && !denied.has(name));
@@ -245,5 +246,5 @@ export async function deleteTopics(
       new BrookError("INVALID_REQUEST", `'${name}' is internal: it holds the consumer groups' offsets`),
     ),
   }));
-  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied, "delete")] };
+  return { topics: [...(response.topics ?? []), ...refused, ...refusals(denied)] };
 }

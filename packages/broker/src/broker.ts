@@ -409,7 +409,7 @@ export class Broker {
           const response = await produce(
             ctx,
             request,
-            ctx.access.deniedTopics(caller, "write", topicsOf(request)),
+            ctx.access.refusedTopics(caller, "write", topicsOf(request)),
           );
           const throttleTimeMs = this.quotas.produced(caller, () => bytes);
           if (throttleTimeMs > 0) ctx.observer.throttled("produce", throttleTimeMs);
@@ -426,7 +426,7 @@ export class Broker {
           const response = await fetch(
             ctx,
             request,
-            ctx.access.deniedTopics(caller, "read", topicsOf(request)),
+            ctx.access.refusedTopics(caller, "read", topicsOf(request)),
           );
           const throttleTimeMs = this.quotas.fetched(caller, () => fetchBytes(response));
           if (throttleTimeMs > 0) ctx.observer.throttled("fetch", throttleTimeMs);
@@ -437,14 +437,14 @@ export class Broker {
         }
       },
       listOffsets: (request, caller) =>
-        listOffsets(ctx, request, ctx.access.deniedTopics(caller, "describe", topicsOf(request))),
+        listOffsets(ctx, request, ctx.access.refusedTopics(caller, "describe", topicsOf(request))),
       offsetForLeaderEpoch: (request, caller) => {
         if (request.replicaId > 0)
           requireNode(caller, "a follower's OffsetForLeaderEpoch", request.replicaId);
         return offsetForLeaderEpoch(
           ctx,
           request,
-          ctx.access.deniedTopics(caller, "describe", topicsOf(request)),
+          ctx.access.refusedTopics(caller, "describe", topicsOf(request)),
         );
       },
       initProducerId: (request, caller) => {
@@ -454,17 +454,17 @@ export class Broker {
       createTopics: (request, caller) => {
         const names = request.topics.map(({ name }) => name);
         const denied = ctx.access.allowed(caller, "create", "cluster", CLUSTER_RESOURCE_NAME)
-          ? new Set<string>()
-          : ctx.access.deniedTopics(caller, "create", names);
+          ? new Map()
+          : ctx.access.refusedTopics(caller, "create", names);
         return createTopics(ctx, request, denied);
       },
       deleteTopics: (request, caller) =>
-        deleteTopics(ctx, request, ctx.access.deniedTopics(caller, "delete", request.names)),
+        deleteTopics(ctx, request, ctx.access.refusedTopics(caller, "delete", request.names)),
       createPartitions: (request, caller) =>
         createPartitions(
           ctx,
           request,
-          ctx.access.deniedTopics(
+          ctx.access.refusedTopics(
             caller,
             "alter",
             request.topics.map(({ name }) => name),

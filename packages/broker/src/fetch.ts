@@ -17,7 +17,7 @@ import {
   scanBatches,
   toWireError,
 } from "@brook/protocol";
-import { deniedTopic } from "./access.js";
+import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import type { IsolationLevel, Partition } from "./partition.js";
 
@@ -28,11 +28,11 @@ interface Pass {
   readonly partitions: Partition[];
 }
 
-/** `denied`: topics the caller may not read (each of their partitions answers TOPIC_AUTHORIZATION_FAILED). */
+/** `refused`: topics the caller may not read, each with its refusal (every partition of one answers it). */
 export async function fetch(
   ctx: BrokerContext,
   request: FetchRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  refused: Refusals = new Map(),
 ): Promise<FetchResponse> {
   if (request.maxBytes <= 0) throw new BrookError("INVALID_REQUEST", "max_bytes must be positive");
   const isolation = isolationLevel(request.isolationLevel);
@@ -43,7 +43,7 @@ export async function fetch(
   const deadline = Date.now() + waitMs;
 
   for (;;) {
-    const pass = readOnce(ctx, request, maxBytes, isolation, denied);
+    const pass = readOnce(ctx, request, maxBytes, isolation, refused);
     const remainingMs = deadline - Date.now();
     if (pass.bytes >= minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
       if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
@@ -93,7 +93,7 @@ function readOnce(
   request: FetchRequest__Output,
   maxBytes: number,
   isolation: IsolationLevel,
-  denied: ReadonlySet<string>,
+  refused: Refusals,
 ): Pass {
   const image = ctx.metadata.image;
   let bytes = 0;
@@ -107,7 +107,8 @@ function readOnce(
         if (fetchPartition.partitionMaxBytes <= 0) {
           throw new BrookError("INVALID_REQUEST", "partition_max_bytes must be positive");
         }
-        if (denied.has(fetchTopic.topic)) throw deniedTopic("read", fetchTopic.topic);
+        const refusal = refused.get(fetchTopic.topic);
+        if (refusal !== undefined) throw refusal;
         const partition = ctx.replicas.get(image, fetchTopic.topic, fetchPartition.partition);
         partitions.push(partition);
         // Only the response's first batch may be larger than the budget

@@ -1,5 +1,12 @@
 // Public API of @brook/broker: partitions, produce/fetch, and the Broker gRPC service.
-export { AccessControl, type AccessPolicy, allowEverything, deniedCode } from "./access.js";
+export {
+  AccessControl,
+  type AccessDecision,
+  type AccessPolicy,
+  allowEverything,
+  deniedCode,
+  type Refusals,
+} from "./access.js";
 export {
   Broker,
   type BrokerApi,

@@ -14,18 +14,18 @@ import {
   type OffsetForLeaderEpochResponse,
   toWireError,
 } from "@brook/protocol";
-import { deniedTopic } from "./access.js";
+import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isolationLevel } from "./fetch.js";
 
 export const earliestTimestamp = -2;
 export const latestTimestamp = -1;
 
-/** `denied`: topics the caller may not describe. */
+/** `refused`: topics the caller may not describe, each with its refusal. */
 export function listOffsets(
   ctx: BrokerContext,
   request: ListOffsetsRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  refused: Refusals = new Map(),
 ): ListOffsetsResponse {
   const image = ctx.metadata.image;
   const committed = isolationLevel(request.isolationLevel) === "read_committed";
@@ -34,7 +34,8 @@ export function listOffsets(
       topic: t.topic,
       partitions: t.partitions.map((p): ListOffsetsPartitionResponse => {
         try {
-          if (denied.has(t.topic)) throw deniedTopic("describe", t.topic);
+          const refusal = refused.get(t.topic);
+          if (refusal !== undefined) throw refusal;
           const partition = ctx.replicas.get(image, t.topic, p.partition);
           const { highWatermark, logStartOffset, lastStableOffset } = partition.offsets();
           // What a consumer of this isolation level can read up to.
@@ -72,7 +73,7 @@ export function listOffsets(
 export function offsetForLeaderEpoch(
   ctx: BrokerContext,
   request: OffsetForLeaderEpochRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  refused: Refusals = new Map(),
 ): OffsetForLeaderEpochResponse {
   const image = ctx.metadata.image;
   return {
@@ -80,7 +81,8 @@ export function offsetForLeaderEpoch(
       topic: t.topic,
       partitions: t.partitions.map((p): OffsetForLeaderEpochPartitionResult => {
         try {
-          if (denied.has(t.topic)) throw deniedTopic("describe", t.topic);
+          const refusal = refused.get(t.topic);
+          if (refusal !== undefined) throw refusal;
           const partition = ctx.replicas.get(image, t.topic, p.partition);
           const found = partition.endOffsetForEpoch(p.currentLeaderEpoch, p.leaderEpoch);
           return {

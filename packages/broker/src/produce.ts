@@ -13,17 +13,17 @@ import {
   type ProduceResponse,
   toWireError,
 } from "@brook/protocol";
-import { deniedTopic } from "./access.js";
+import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isInternalTopic } from "./groups/records.js";
 
 const validAcks = new Set([-1, 0, 1]);
 
-/** `denied`: topics the caller may not write (each of their partitions answers TOPIC_AUTHORIZATION_FAILED). */
+/** `refused`: topics the caller may not write, each with its refusal (every partition of one answers it). */
 export async function produce(
   ctx: BrokerContext,
   request: ProduceRequest__Output,
-  denied: ReadonlySet<string> = new Set(),
+  refused: Refusals = new Map(),
 ): Promise<ProduceResponse> {
   if (!validAcks.has(request.acks)) {
     throw new BrookError("INVALID_REQUEST", `acks must be -1 (all), 0 or 1, got ${request.acks}`);
@@ -39,7 +39,8 @@ export async function produce(
     partitions: topicData.partitions.map(async (data): Promise<PartitionProduceResponse> => {
       try {
         if (topicData.topic === "") throw new BrookError("INVALID_REQUEST", "produce request names no topic");
-        if (denied.has(topicData.topic)) throw deniedTopic("write", topicData.topic);
+        const refusal = refused.get(topicData.topic);
+        if (refusal !== undefined) throw refusal;
         if (isInternalTopic(topicData.topic)) {
           throw new BrookError(
             "INVALID_REQUEST",

@@ -1,12 +1,12 @@
 // AccessControl over a fake policy: a denial throws the resource type's *_AUTHORIZATION_FAILED; the
-// cluster's own nodes pass without asking the policy; deniedTopics names exactly the denied topics; a
+// cluster's own nodes pass without asking the policy; refusedTopics names exactly the denied topics; a
 // denial is logged once per principal, operation and resource a minute (injected clock), and the memory
 // of logged denials is bounded.
 import { BrookError, type Caller } from "@brook/protocol";
 import type { AuthorizationResult, Operation, ResourceType } from "@brook/security";
 import type { Logger } from "pino";
 import { describe, expect, it } from "vitest";
-import { AccessControl, type AccessPolicy, allowEverything, deniedCode, deniedTopic } from "../src/access.js";
+import { AccessControl, type AccessPolicy, allowEverything, deniedCode } from "../src/access.js";
 
 const alice: Caller = { principal: "User:alice", host: "10.0.0.1" };
 const bob: Caller = { principal: "User:bob", host: "10.0.0.2" };
@@ -103,16 +103,35 @@ describe("require", () => {
     expect(access.allowed(alice, "delete", "group", "g")).toBe(false);
   });
 
-  it("deniedTopic is the topic error", () => {
-    const error = deniedTopic("write", "orders");
-    expect(error.code).toBe("TOPIC_AUTHORIZATION_FAILED");
-    expect(error.detail).toBe('not authorized to write topic "orders"');
+  it("a policy that is not ready refuses with a retriable error, and logs no denial", () => {
+    const notReady: AccessPolicy = {
+      authorize: () => ({ allowed: false, notReady: true, reason: "not caught up" }),
+      authorizeAny: () => ({ allowed: false, notReady: true, reason: "not caught up" }),
+    };
+    const { logger, warnings } = fakeLogger();
+    const access = new AccessControl(notReady, logger);
+    expect(access.refusal(alice, "write", "topic", "orders")).toMatchObject({
+      code: "NOT_LEADER",
+      retriable: true,
+    });
+    expect(access.refusal(alice, "read", "group", "g")).toMatchObject({
+      code: "COORDINATOR_LOAD_IN_PROGRESS",
+      retriable: true,
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it("a denied topic's refusal is the topic error", () => {
+    const { access } = accessControl();
+    const refusal = access.refusedTopics(bob, "write", ["orders"]).get("orders");
+    expect(refusal?.code).toBe("TOPIC_AUTHORIZATION_FAILED");
+    expect(refusal?.detail).toBe('User:bob may not write topic "orders"');
   });
 
   it("allowEverything allows everything", () => {
     const access = new AccessControl(allowEverything, fakeLogger().logger);
     expect(() => access.require(alice, "alter", "cluster", "kafka-cluster")).not.toThrow();
-    expect(access.deniedTopics(bob, "write", ["a", "b"]).size).toBe(0);
+    expect(access.refusedTopics(bob, "write", ["a", "b"]).size).toBe(0);
     expect(access.allowedAny(bob, "write", "transactionalId")).toBe(true);
   });
 });
@@ -125,7 +144,7 @@ describe("the cluster's own nodes", () => {
       expect(() => access.require(caller, "write", "topic", "orders")).not.toThrow();
       expect(access.allowed(caller, "read", "group", "g")).toBe(true);
       expect(access.allowedAny(caller, "write", "transactionalId")).toBe(true);
-      expect(access.deniedTopics(caller, "read", ["a", "b"]).size).toBe(0);
+      expect(access.refusedTopics(caller, "read", ["a", "b"]).size).toBe(0);
     }
     expect(asked).toEqual([]);
     expect(askedAny).toEqual([]);
@@ -133,11 +152,11 @@ describe("the cluster's own nodes", () => {
   });
 });
 
-describe("deniedTopics", () => {
+describe("refusedTopics", () => {
   it("names the denied topics among those asked, asking once per distinct name", () => {
     const { access, asked } = accessControl("User:alice read topic a", "User:alice read topic c");
-    const denied = access.deniedTopics(alice, "read", ["a", "b", "c", "d", "b", "a"]);
-    expect([...denied].sort()).toEqual(["b", "d"]);
+    const denied = access.refusedTopics(alice, "read", ["a", "b", "c", "d", "b", "a"]);
+    expect([...denied.keys()].sort()).toEqual(["b", "d"]);
     expect(asked).toEqual([
       "User:alice read topic a",
       "User:alice read topic b",
@@ -148,13 +167,13 @@ describe("deniedTopics", () => {
 
   it("is empty for no topics, or when all are allowed", () => {
     const { access } = accessControl("User:alice write topic a");
-    expect(access.deniedTopics(alice, "write", []).size).toBe(0);
-    expect(access.deniedTopics(alice, "write", new Set(["a"])).size).toBe(0);
+    expect(access.refusedTopics(alice, "write", []).size).toBe(0);
+    expect(access.refusedTopics(alice, "write", new Set(["a"])).size).toBe(0);
   });
 
   it("logs each denied topic", () => {
     const { access, warnings } = accessControl();
-    access.deniedTopics(bob, "write", ["x", "y"]);
+    access.refusedTopics(bob, "write", ["x", "y"]);
     expect(warnings.map((w) => w.fields.request)).toEqual(["write topic x", "write topic y"]);
   });
 });

@@ -5,7 +5,7 @@
 // nobody but super users is allowed: an image from before the latest ACLs
 // could let through what they deny.
 
-import type { AccessPolicy } from "@brook/broker";
+import type { AccessDecision, AccessPolicy } from "@brook/broker";
 import type { MetadataImage } from "@brook/metadata";
 import type { Caller } from "@brook/protocol";
 import {
@@ -65,10 +65,14 @@ export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
     }
     return decision;
   };
-  const notReady = (caller: Caller): AuthorizationResult =>
+  const notReady = (caller: Caller): AccessDecision =>
     options.superUsers.includes(caller.principal)
       ? { allowed: true, reason: `${caller.principal} is a super user` }
-      : { allowed: false, reason: "this broker has not caught up with the metadata log (its ACLs) yet" };
+      : {
+          allowed: false,
+          notReady: true,
+          reason: "this broker has not caught up with the metadata log (its ACLs) yet",
+        };
   return {
     authorize: decide,
     authorizeAny: (caller, operation, resourceType) =>

@@ -129,8 +129,10 @@ describe("before the broker has caught up", () => {
       allowed: true,
       reason: "User:admin is a super user",
     });
+    // Not ready (a retriable refusal), rather than denied.
     expect(policy.authorize(alice, "read", "topic", "orders")).toEqual({
       allowed: false,
+      notReady: true,
       reason: "this broker has not caught up with the metadata log (its ACLs) yet",
     });
     expect(policy.authorizeAny(alice, "read", "topic").allowed).toBe(false);

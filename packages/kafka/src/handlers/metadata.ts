@@ -32,15 +32,16 @@ export async function metadata(
   const image = ctx.broker.metadata.image;
   const brokers = kafkaBrokers(image);
   // Describe on each topic: all-topics answers leave out the others, named ones say who may not (as Kafka).
-  const describable = (name: string) => ctx.broker.access.allowed(ctx.caller, "describe", "topic", name);
+  const refusalOf = (name: string) => ctx.broker.access.refusal(ctx.caller, "describe", "topic", name);
   const topics =
     names === undefined
       ? image
           .topics()
-          .filter((topic) => describable(topic.name))
+          .filter((topic) => refusalOf(topic.name) === undefined)
           .map((topic) => describeTopic(topic, image))
       : names.map((name) => {
-          if (!describable(name)) return missingTopic(name, KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          const refusal = refusalOf(name);
+          if (refusal !== undefined) return missingTopic(name, kafkaErrorCodeOf(refusal));
           const topic = image.topic(name);
           if (topic !== undefined) return describeTopic(topic, image);
           return missingTopic(name, created.get(name) ?? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);

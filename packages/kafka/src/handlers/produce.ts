@@ -25,12 +25,10 @@ export async function produce(request: ProduceRequest, ctx: RequestContext): Pro
   // partition's producer state checks them (request.transactionalId itself only names the producer).
   // Writing for a transactional id needs Write on it: without, every partition is refused (as Kafka).
   const { transactionalId } = request;
-  if (
-    transactionalId &&
-    !ctx.broker.access.allowed(ctx.caller, "write", "transactionalId", transactionalId)
-  ) {
-    return refuseAll(request, KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-  }
+  const refusal = transactionalId
+    ? ctx.broker.access.refusal(ctx.caller, "write", "transactionalId", transactionalId)
+    : undefined;
+  if (refusal !== undefined) return refuseAll(request, kafkaErrorCodeOf(refusal));
   const answer = await ctx.broker.produce(
     {
       acks: request.acks,
