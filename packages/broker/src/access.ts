@@ -85,7 +85,9 @@ export class AccessControl {
     let refused: Map<string, BrookError> | undefined;
     for (const name of new Set(names)) {
       const refusal = this.refusal(caller, operation, "topic", name);
-      if (refusal !== undefined) (refused ??= new Map()).set(name, refusal);
+      if (refusal === undefined) continue;
+      refused ??= new Map();
+      refused.set(name, refusal);
     }
     return refused ?? noTopics;
   }
