@@ -35,9 +35,7 @@ export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
   let built:
     | { acls: AclTable; authorizer: Authorizer; decisions: Map<string, AuthorizationResult> }
     | undefined;
-  const current = () => {
-    const image = options.image();
-    if (image === undefined || !options.caughtUp()) return undefined;
+  const current = (image: MetadataImage) => {
     if (built?.acls !== image.acls) {
       built = {
         acls: image.acls,
@@ -53,9 +51,13 @@ export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
   // With no ACL at all and the default left open, everything is allowed: the data path asks nothing more.
   const openWithoutAcls = options.allowEveryoneIfNoAclFound !== false;
   const decide = (caller: Caller, operation: Operation, resourceType: ResourceType, name: string) => {
-    const state = current();
-    if (state === undefined) return notReady(caller);
-    if (openWithoutAcls && state.acls.size === 0) return open;
+    const image = options.image();
+    if (image === undefined) return notReady(caller);
+    // An open cluster stays open while a restarted broker catches up (its image, if stale, can only lack
+    // a first ACL made while it was down: a moment's exposure, against refusing every client each restart).
+    if (openWithoutAcls && image.acls.size === 0) return open;
+    if (!options.caughtUp()) return notReady(caller);
+    const state = current(image);
     const key = `${caller.principal}\n${caller.host}\n${operation}\n${resourceType}\n${name}`;
     let decision = state.decisions.get(key);
     if (decision === undefined) {
@@ -75,9 +77,11 @@ export function aclPolicy(options: AclPolicyOptions): AccessPolicy {
         };
   return {
     authorize: decide,
-    authorizeAny: (caller, operation, resourceType) =>
-      current()?.authorizer.authorizeByResourceType(session(caller), operation, resourceType) ??
-      notReady(caller),
+    authorizeAny: (caller, operation, resourceType) => {
+      const image = options.image();
+      if (image === undefined || !options.caughtUp()) return notReady(caller);
+      return current(image).authorizer.authorizeByResourceType(session(caller), operation, resourceType);
+    },
   };
 }
 

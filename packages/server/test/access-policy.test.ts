@@ -202,8 +202,19 @@ describe("the authorizer", () => {
     expect(built.count).toBe(1);
   });
 
+  it("keeps an open cluster (no ACL, default open) open while the broker catches up", () => {
+    const { policy } = policyOver(imageWith(), { caughtUp: false });
+    expect(policy.authorize(alice, "read", "topic", "orders").allowed).toBe(true);
+    const closed = policyOver(imageWith(aliceReadsOrders), { caughtUp: false }).policy;
+    expect(closed.authorize(alice, "read", "topic", "orders")).toMatchObject({
+      allowed: false,
+      notReady: true,
+    });
+  });
+
   it("refuses a super user that is not a principal when it is built", () => {
-    const { policy } = policyOver(imageWith(), { superUsers: ["admin"] });
+    // (An image with an ACL: without any, an open cluster needs no authorizer at all.)
+    const { policy } = policyOver(imageWith(aliceReadsOrders), { superUsers: ["admin"] });
     expect(() => policy.authorize(alice, "read", "topic", "t")).toThrow(
       /super user "admin" is not a principal/,
     );
