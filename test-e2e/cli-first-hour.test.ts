@@ -284,7 +284,8 @@ describe("a group member whose cluster goes away", () => {
       await cluster.stop();
       const result = await member;
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^error: CLUSTER_UNREACHABLE: no broker answered for 3\.\d s/m);
+      // At least --timeout (3 s) of silence; on a loaded machine the last retry may end a little later.
+      expect(result.stderr).toMatch(/^error: CLUSTER_UNREACHABLE: no broker answered for [3-9]\.\d s/m);
       expect(Date.now() - stoppedAt).toBeLessThan(10_000);
       expectNoLogObjects(result.stderr);
     } finally {
