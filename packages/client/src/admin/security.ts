@@ -10,6 +10,7 @@ import { type BrokerClient, BrookError, fromWireError } from "@brook/protocol";
 import {
   type AclBinding,
   type AclBindingFilter,
+  CLUSTER_RESOURCE_NAME,
   isOperation,
   isPatternType,
   isPermission,
@@ -239,7 +240,7 @@ function bindingToWire(binding: NewAclBinding): WireBinding {
     principal: binding.principal,
     host: binding.host ?? "*",
     resourceType: binding.resourceType,
-    resourceName: binding.resourceName ?? (binding.resourceType === "cluster" ? "kafka-cluster" : ""),
+    resourceName: binding.resourceName ?? (binding.resourceType === "cluster" ? CLUSTER_RESOURCE_NAME : ""),
     patternType: binding.patternType ?? "literal",
     operation: binding.operation,
     permission: binding.permission ?? "allow",

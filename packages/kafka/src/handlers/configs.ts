@@ -2,6 +2,7 @@
 // it is the default) and a few broker settings, in Kafka's terms (config sources and types).
 
 import { TOPIC_CONFIG_KEYS } from "@brook/metadata";
+import { CLUSTER_RESOURCE_NAME } from "@brook/security";
 import { KafkaErrorCode } from "../error-codes.js";
 import type {
   DescribeConfigsRequest,
@@ -125,7 +126,7 @@ function deniedCode(resource: DescribeConfigsRequestResource, ctx: RequestContex
       : KafkaErrorCode.TOPIC_AUTHORIZATION_FAILED;
   }
   if (resource.resourceType === ResourceType.broker) {
-    return access.allowed(ctx.caller, "describeConfigs", "cluster", "kafka-cluster")
+    return access.allowed(ctx.caller, "describeConfigs", "cluster", CLUSTER_RESOURCE_NAME)
       ? undefined
       : KafkaErrorCode.CLUSTER_AUTHORIZATION_FAILED;
   }

@@ -53,7 +53,7 @@ export function requireAccess(
  * older one, which would not back off, gets its answer only after the throttle time (or when the
  * connection closes).
  */
-export function throttleOldClient(
+export function throttleClient(
   ctx: RequestContext,
   throttleTimeMs: number,
   clientThrottlesFromVersion: number,

@@ -13,7 +13,7 @@ import type {
   FetchResponseInput,
   FetchResponsePartitionInput,
 } from "../generated/messages.js";
-import { fromInt64, type RequestContext, throttleOldClient, toInt64 } from "./context.js";
+import { fromInt64, type RequestContext, throttleClient, toInt64 } from "./context.js";
 
 const CONSUMER_REPLICA_ID = -1;
 const READ_COMMITTED = 1;
@@ -50,7 +50,7 @@ export async function fetch(request: FetchRequest, ctx: RequestContext): Promise
   }
   const readCommitted = request.isolationLevel === READ_COMMITTED;
   const throttleTimeMs = answer.throttleTimeMs ?? 0;
-  await throttleOldClient(ctx, throttleTimeMs, FETCH_CLIENT_THROTTLES_FROM);
+  await throttleClient(ctx, throttleTimeMs, FETCH_CLIENT_THROTTLES_FROM);
   return {
     throttleTimeMs,
     errorCode: KafkaErrorCode.NONE,

@@ -5,6 +5,7 @@
 
 import { MemberIdRequiredError } from "@brook/broker";
 import { asBrookError, type BrookError } from "@brook/protocol";
+import { CLUSTER_RESOURCE_NAME } from "@brook/security";
 import { KafkaErrorCode } from "../error-codes.js";
 import { kafkaErrorCodeOf } from "../errors.js";
 import type {
@@ -288,7 +289,7 @@ export async function listGroups(
   try {
     const groups = await ctx.broker.groups.classic.listGroups({ statesFilter: request.statesFilter });
     // Describe on the cluster lists every group; else only those the caller may describe (as Kafka).
-    const all = ctx.broker.access.allowed(ctx.caller, "describe", "cluster", "kafka-cluster");
+    const all = ctx.broker.access.allowed(ctx.caller, "describe", "cluster", CLUSTER_RESOURCE_NAME);
     const visible = all ? groups : groups.filter(({ groupId }) => allowed(ctx, "describe", groupId));
     return {
       throttleTimeMs: 0,

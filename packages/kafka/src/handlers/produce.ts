@@ -9,7 +9,7 @@ import type {
   ProduceResponseInput,
   ProduceResponsePartitionInput,
 } from "../generated/messages.js";
-import { type RequestContext, throttleOldClient, toInt64 } from "./context.js";
+import { type RequestContext, throttleClient, toInt64 } from "./context.js";
 
 /** KIP-219: from Produce v6 the client waits out throttle_time_ms itself; before, the broker delays the answer. */
 const PRODUCE_CLIENT_THROTTLES_FROM = 6;
@@ -61,7 +61,7 @@ export async function produce(request: ProduceRequest, ctx: RequestContext): Pro
     }),
   }));
   const throttleTimeMs = answer.throttleTimeMs ?? 0;
-  await throttleOldClient(ctx, throttleTimeMs, PRODUCE_CLIENT_THROTTLES_FROM);
+  await throttleClient(ctx, throttleTimeMs, PRODUCE_CLIENT_THROTTLES_FROM);
   return { response: { responses, throttleTimeMs }, failed };
 }
 
