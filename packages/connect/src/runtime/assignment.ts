@@ -15,7 +15,8 @@ export interface ConnectorTasks {
 }
 
 export function unitKey({ connector, task }: WorkUnit): string {
-  return task === undefined ? connector : `${connector}-${task}`;
+  // Unambiguous whatever the names: "y" task 0 and a connector named "y-0" must not share a key.
+  return task === undefined ? `connector:${connector}` : `task:${task}:${connector}`;
 }
 
 /** Every unit of every connector, in one order every worker agrees on. */
