@@ -126,7 +126,11 @@ describe("sink errors", () => {
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       return /brook_connect_errors_total\{connector="strict-out",task="0",stage="convert"\} 2/.test(metrics);
     });
-    const status = (await rest("GET", "/connectors/strict-out/status")) as Status;
+    // Its FAILED status is a record written after the error is counted: wait for it to be read back.
+    const status = await waitFor("the restarted task's status to say FAILED", 30_000, async () => {
+      const now = (await rest("GET", "/connectors/strict-out/status")) as Status;
+      return now.tasks[0]?.state === "FAILED" ? now : undefined;
+    });
     expect(status.tasks[0].state).toBe("FAILED");
     await producer.close();
   }, 90_000);
