@@ -121,7 +121,10 @@ export class Partition {
     // lies above it becomes visible again once the ISR confirms it.
     this.highWatermarkOffset = Math.min(log.highWatermark, log.logEndOffset);
     log.highWatermark = this.highWatermarkOffset;
-    this.producers = new ProducerStateTable({ abortedTransactionsKept: topic !== OFFSETS_TOPIC });
+    this.producers = new ProducerStateTable({
+      abortedTransactionsKept: topic !== OFFSETS_TOPIC,
+      clock: context.clock,
+    });
     this.loadProducerState();
     this.serving = serving;
     if (this.isLeader) this.becomeLeader();
@@ -469,7 +472,7 @@ export class Partition {
   }
 
   applyRetention(): void {
-    this.producers.expire(this.context.clock.nowMs());
+    this.producers.expire();
     const { deletedSegments } = this.log.applyRetention();
     if (deletedSegments > 0) this.producers.forgetBefore(this.log.logStartOffset);
     if (deletedSegments > 0) {

@@ -15,7 +15,15 @@
 // Leader appends, follower appends and that rebuild all go through one
 // function (apply), so they cannot disagree.
 
-import { assert, type BatchHeader, BrookError, type ControlRecord, incrementSequence } from "@brook/protocol";
+import {
+  assert,
+  type BatchHeader,
+  BrookError,
+  type Clock,
+  type ControlRecord,
+  incrementSequence,
+  systemClock,
+} from "@brook/protocol";
 
 /**
  * Batches remembered per producer, as Kafka's NUM_BATCHES_TO_RETAIN: a
@@ -32,7 +40,10 @@ export const producerBatchesRetained = 5;
  */
 export const producersPerPartitionMaxDefault = 100_000;
 
-/** Kafka's producer.id.expiration.ms default: a producer silent this long is forgotten. */
+/**
+ * Kafka's producer.id.expiration.ms default: a producer silent this long (by the broker's clock) is
+ * forgotten.
+ */
 export const producerIdExpirationMsDefault = 24 * 60 * 60 * 1000;
 
 /**
@@ -46,7 +57,7 @@ export type AppendOrigin = "client" | "coordinator";
 /** The header fields the rules read; a BatchHeader has them all but `control`. */
 export type ProducerBatchHeader = Pick<
   BatchHeader,
-  "producerId" | "producerEpoch" | "baseSequence" | "lastOffsetDelta" | "maxTimestamp"
+  "producerId" | "producerEpoch" | "baseSequence" | "lastOffsetDelta"
 > &
   Partial<Pick<BatchHeader, "isTransactional" | "isControl">> & {
     /** A control batch's one record, decoded (the rules need the marker's type); set exactly when isControl. */
@@ -75,8 +86,12 @@ export interface ProducerEntry {
   readonly producerEpoch: number;
   /** Oldest first, at most producerBatchesRetained, all of producerEpoch (a new epoch starts afresh). */
   readonly batches: readonly BatchMetadata[];
-  /** The newest batch's max timestamp, for expiry. */
-  readonly lastTimestampMs: number;
+  /**
+   * When this replica stored the producer's newest batch or marker, by the broker's clock (the time of
+   * a rebuild for what a rebuild replays), for expiry. Never the batch's own timestamp: that is the
+   * client's clock, and a client whose clock runs behind would have its state expire under it.
+   */
+  readonly lastWriteMs: number;
   /** The last offset of its newest batch or marker, for retention. */
   readonly lastOffset: number;
   /** The first offset of its open transaction; -1 when none is open. */
@@ -119,6 +134,8 @@ export interface ProducerStateOptions {
   readonly abortedTransactionsKept: boolean;
   /** Producers remembered at most (producersPerPartitionMaxDefault when left out). */
   readonly producersMax?: number;
+  /** The broker's clock, which stamps each producer's last write for expiry (the system clock when left out). */
+  readonly clock?: Clock;
 }
 
 /** What to do with one append's batches; anything else is refused with a thrown BrookError. */
@@ -169,7 +186,11 @@ export class ProducerStateTable {
   /** The first offset of the newest transaction opened: asserts that `open` stays in offset order. */
   private newestOpenOffset = -1;
 
-  constructor(private readonly options: ProducerStateOptions = { abortedTransactionsKept: true }) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ProducerStateOptions = { abortedTransactionsKept: true }) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** Producers known. */
   get size(): number {
@@ -337,9 +358,10 @@ export class ProducerStateTable {
    * producer.id.expiration.ms), except those with an open transaction: the
    * coordinator's timeout ends that, and the marker needs the entry.
    */
-  expire(nowMs: number, expirationMs = producerIdExpirationMsDefault): void {
+  expire(expirationMs = producerIdExpirationMsDefault): void {
+    const nowMs = this.clock.nowMs();
     for (const [producerId, entry] of this.producers) {
-      if (entry.openTxnFirstOffset < 0 && nowMs - entry.lastTimestampMs >= expirationMs)
+      if (entry.openTxnFirstOffset < 0 && nowMs - entry.lastWriteMs >= expirationMs)
         this.producers.delete(producerId);
     }
   }
@@ -391,7 +413,7 @@ export class ProducerStateTable {
         : this.producers.get(header.producerId);
       checkSequence(entry, header);
       // Offsets are not known before the append, and nothing here reads them.
-      pending.set(header.producerId, withBatch(entry, header, -1, -1));
+      pending.set(header.producerId, withBatch(entry, header, { baseOffset: -1, lastOffset: -1, nowMs: 0 }));
     }
     return append;
   }
@@ -400,14 +422,15 @@ export class ProducerStateTable {
   private apply(header: ProducerBatchHeader, baseOffset: number, lastOffset: number): void {
     if (!isIdempotent(header)) return;
     const entry = this.producers.get(header.producerId);
+    const nowMs = this.clock.nowMs();
     if (header.isControl) {
-      this.applyMarker(entry, header, baseOffset);
+      this.applyMarker(entry, header, baseOffset, nowMs);
       return;
     }
     let next =
       header.baseSequence >= 0
-        ? withBatch(entry, header, baseOffset, lastOffset)
-        : { ...withEpoch(entry, header), lastOffset };
+        ? withBatch(entry, header, { baseOffset, lastOffset, nowMs })
+        : { ...withEpoch(entry, header, nowMs), lastOffset };
     if (header.isTransactional && next.openTxnFirstOffset < 0) {
       // The producer's first transactional batch since its last marker opens its transaction here.
       assert(baseOffset > this.newestOpenOffset, "transactions open in log order");
@@ -424,11 +447,16 @@ export class ProducerStateTable {
    * wrote to this partition); an abort adds it to the aborted list. A newer
    * epoch is taken, fencing the producer's older batches still in flight.
    */
-  private applyMarker(entry: ProducerEntry | undefined, header: ProducerBatchHeader, offset: number): void {
+  private applyMarker(
+    entry: ProducerEntry | undefined,
+    header: ProducerBatchHeader,
+    offset: number,
+    nowMs: number,
+  ): void {
     const control = header.control;
     assert(control !== undefined, "a control batch reaches the table with its record decoded");
     if (control.type === "unknown") return; // not a transaction marker: nothing of a producer's
-    const before = withEpoch(entry, header);
+    const before = withEpoch(entry, header, nowMs);
     this.producers.set(header.producerId, {
       ...before,
       lastOffset: offset,
@@ -549,13 +577,16 @@ function checkSequence(entry: ProducerEntry | undefined, header: ProducerBatchHe
   );
 }
 
-/** The entry once `header` lies at baseOffset..lastOffset: a new epoch starts a fresh list; the last five are kept. */
+/**
+ * The entry once `header` lies at baseOffset..lastOffset, stored at nowMs: a new epoch starts a fresh
+ * list; the last five are kept.
+ */
 function withBatch(
   entry: ProducerEntry | undefined,
   header: ProducerBatchHeader,
-  baseOffset: number,
-  lastOffset: number,
+  stored: { baseOffset: number; lastOffset: number; nowMs: number },
 ): ProducerEntry {
+  const { baseOffset, lastOffset, nowMs } = stored;
   const batch = {
     firstSequence: header.baseSequence,
     lastSequence: lastSequenceOf(header),
@@ -566,31 +597,35 @@ function withBatch(
     entry !== undefined && entry.producerEpoch === header.producerEpoch
       ? entry.batches.slice(-(producerBatchesRetained - 1))
       : [];
-  return { ...withEpoch(entry, header), batches: [...kept, batch], lastOffset };
+  return { ...withEpoch(entry, header, nowMs), batches: [...kept, batch], lastOffset };
 }
 
 /**
  * The entry once a batch without a sequence (a coordinator's, or a marker)
- * of this epoch is stored: a newer epoch replaces the older one and its
+ * of this epoch is stored at nowMs: a newer epoch replaces the older one and its
  * batches (they can no longer be retried); an older one, which only a
  * replay of a log written without checks could hold, changes nothing.
  */
-function withEpoch(entry: ProducerEntry | undefined, header: ProducerBatchHeader): ProducerEntry {
-  const lastTimestampMs = Math.max(entry?.lastTimestampMs ?? -1, header.maxTimestamp);
+function withEpoch(
+  entry: ProducerEntry | undefined,
+  header: ProducerBatchHeader,
+  nowMs: number,
+): ProducerEntry {
+  const lastWriteMs = Math.max(entry?.lastWriteMs ?? -1, nowMs);
   if (entry === undefined) {
     return {
       producerEpoch: header.producerEpoch,
       batches: [],
-      lastTimestampMs,
+      lastWriteMs,
       lastOffset: -1,
       openTxnFirstOffset: -1,
       coordinatorEpoch: -1,
     };
   }
   if (header.producerEpoch > entry.producerEpoch) {
-    return { ...entry, producerEpoch: header.producerEpoch, batches: [], lastTimestampMs };
+    return { ...entry, producerEpoch: header.producerEpoch, batches: [], lastWriteMs };
   }
-  return { ...entry, lastTimestampMs };
+  return { ...entry, lastWriteMs };
 }
 
 /** Producers an append's check has met that the table does not know yet. */

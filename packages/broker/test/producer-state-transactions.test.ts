@@ -5,7 +5,7 @@
 // transaction's first offset, epochs and coordinator epochs fence, and a
 // table rebuilt from the log's headers equals the live one, whatever the
 // schedule (checked on random schedules).
-import { BrookError, type ControlRecord } from "@brook/protocol";
+import { BrookError, type ControlRecord, ManualClock } from "@brook/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -29,7 +29,6 @@ function data(count: number, fields: DataFields): ProducerBatchHeader {
     producerEpoch: fields.producerEpoch ?? 0,
     baseSequence: fields.baseSequence ?? 0,
     lastOffsetDelta: count - 1,
-    maxTimestamp: 1_000,
     isTransactional: fields.transactional ?? true,
     isControl: false,
   };
@@ -45,7 +44,6 @@ function marker(
     producerEpoch: fields.producerEpoch ?? 0,
     baseSequence: -1,
     lastOffsetDelta: 0,
-    maxTimestamp: 1_000,
     isTransactional: true,
     isControl: true,
     control: { type, coordinatorEpoch: fields.coordinatorEpoch ?? 0 },
@@ -345,10 +343,12 @@ describe("rebuild, retention and expiry", () => {
   });
 
   it("expiry keeps a producer whose transaction is open (its marker needs the entry)", () => {
-    const log = new Log();
+    const clock = new ManualClock();
+    const log = new Log({ abortedTransactionsKept: true, clock });
     log.append(data(1, { producerId: 7 }));
     log.append(data(1, { producerId: 8, transactional: false }));
-    log.table.expire(1_000 + 10_000, 1_000);
+    clock.advance(10_000);
+    log.table.expire(1_000);
     expect(log.table.entry(7)).toBeDefined();
     expect(log.table.entry(8)).toBeUndefined();
   });

@@ -3,7 +3,7 @@
 // epoch is refused; a producer the partition does not know may start anywhere;
 // several batches of one append are checked in order; and the table rebuilt
 // from the log decides exactly as the live one did (a leader change).
-import { BrookError, incrementSequence } from "@brook/protocol";
+import { type BatchHeader, BrookError, type Clock, incrementSequence, ManualClock } from "@brook/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,13 +17,11 @@ import {
 
 const int32Max = 0x7fff_ffff;
 
-/** A batch header of `count` records: producer id -1 unless given, epoch 0, timestamp 1000. */
+/** A batch header of `count` records: producer id -1 unless given, epoch 0, timestamp 1000 (the client's clock). */
 function batch(
   count: number,
-  fields: Partial<
-    Pick<ProducerBatchHeader, "producerId" | "producerEpoch" | "baseSequence" | "maxTimestamp">
-  > = {},
-): ProducerBatchHeader {
+  fields: Partial<Pick<BatchHeader, "producerId" | "producerEpoch" | "baseSequence" | "maxTimestamp">> = {},
+): ProducerBatchHeader & Pick<BatchHeader, "maxTimestamp"> {
   return {
     producerId: fields.producerId ?? -1,
     producerEpoch: fields.producerEpoch ?? 0,
@@ -36,7 +34,11 @@ function batch(
 /** A partition: its log (headers with offsets) and the table, appending what the table allows. */
 class Leader {
   readonly log: StoredBatchHeader[] = [];
-  table = new ProducerStateTable();
+  table: ProducerStateTable;
+
+  constructor(private readonly clock: Clock = new ManualClock()) {
+    this.table = new ProducerStateTable({ abortedTransactionsKept: true, clock });
+  }
 
   get logEndOffset(): number {
     return (this.log.at(-1)?.lastOffset ?? -1) + 1;
@@ -58,7 +60,7 @@ class Leader {
 
   /** A new leader (or a restart): the table from the log alone. */
   failover(): void {
-    this.table = new ProducerStateTable();
+    this.table = new ProducerStateTable({ abortedTransactionsKept: true, clock: this.clock });
     this.table.loadFromBatches(this.log);
   }
 }
@@ -269,15 +271,40 @@ describe("state from the log", () => {
   });
 
   it("forgets producers whose last batch retention deleted, and producers idle past the expiration", () => {
-    const leader = new Leader();
-    leader.produce(batch(2, { producerId: 7, baseSequence: 0, maxTimestamp: 1_000 })); // 0-1
-    leader.produce(batch(2, { producerId: 8, baseSequence: 0, maxTimestamp: 5_000 })); // 2-3
+    const clock = new ManualClock(1_000);
+    const leader = new Leader(clock);
+    leader.produce(batch(2, { producerId: 7, baseSequence: 0 })); // 0-1
+    clock.advance(4_000);
+    leader.produce(batch(2, { producerId: 8, baseSequence: 0 })); // 2-3
     leader.table.forgetBefore(2);
     expect([leader.table.entry(7), leader.table.size]).toEqual([undefined, 1]);
-    leader.table.expire(5_000 + 999, 1_000);
+    clock.advance(999);
+    leader.table.expire(1_000);
     expect(leader.table.size).toBe(1);
-    leader.table.expire(5_000 + 1_000, 1_000);
+    clock.advance(1);
+    leader.table.expire(1_000);
     expect(leader.table.size).toBe(0);
+  });
+
+  it("expires by the broker's clock, not the batch timestamps of a client whose clock runs behind", () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const leader = new Leader(clock);
+    const dayMs = 24 * 60 * 60 * 1000;
+    const clientMs = clock.nowMs() - 2 * dayMs; // the client's clock, two days behind
+    leader.produce(batch(1, { producerId: 7, baseSequence: 0, maxTimestamp: clientMs }));
+    leader.table.expire(dayMs);
+    clock.advance(60_000);
+    leader.produce(batch(1, { producerId: 7, baseSequence: 1, maxTimestamp: clientMs + 60_000 }));
+    leader.table.expire(dayMs);
+    expect(leader.table.entry(7)?.batches.map((b) => b.lastSequence)).toEqual([0, 1]);
+    // A rebuild (a new leader, a restart) stamps what it replays with its own time.
+    clock.advance(dayMs - 1);
+    leader.failover();
+    leader.table.expire(dayMs);
+    expect(leader.table.entry(7)).toBeDefined();
+    clock.advance(dayMs);
+    leader.table.expire(dayMs);
+    expect(leader.table.entry(7)).toBeUndefined();
   });
 });
 
