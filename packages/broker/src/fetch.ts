@@ -20,6 +20,7 @@ import {
 import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import type { IsolationLevel, Partition } from "./partition.js";
+import type { Timers } from "./timers.js";
 
 interface Pass {
   readonly response: FetchResponse;
@@ -40,16 +41,18 @@ export async function fetch(
   // A min_bytes above max_bytes could never be met: the fetch waits for at most max_bytes.
   const minBytes = Math.min(request.minBytes, maxBytes);
   const waitMs = Math.min(Math.max(request.maxWaitMs, 0), ctx.limits.fetchWaitMsMax);
-  const deadline = Date.now() + waitMs;
-
-  for (;;) {
-    const pass = readOnce(ctx, request, maxBytes, isolation, refused);
-    const remainingMs = deadline - Date.now();
-    if (pass.bytes >= minBytes || pass.failed || remainingMs <= 0 || pass.partitions.length === 0) {
-      if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
-      return pass.response;
+  const poll = new LongPoll(ctx.replicas.waitTimers, waitMs);
+  try {
+    for (;;) {
+      const pass = readOnce(ctx, request, maxBytes, isolation, refused);
+      if (pass.bytes >= minBytes || pass.failed || poll.expired || pass.partitions.length === 0) {
+        if (request.replicaId <= 0 && pass.bytes > 0) observeConsumerFetch(ctx, request, pass.response);
+        return pass.response;
+      }
+      await poll.nextChange(pass.partitions);
     }
-    await nextChange(pass.partitions, remainingMs);
+  } finally {
+    poll.end();
   }
 }
 
@@ -161,15 +164,37 @@ function readOnce(
   return { response: { topics }, bytes, failed, partitions };
 }
 
-function nextChange(partitions: readonly Partition[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const unsubscribes: Array<() => void> = [];
-    const done = () => {
-      clearTimeout(timer);
-      for (const unsubscribe of unsubscribes) unsubscribe();
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    for (const partition of partitions) unsubscribes.push(partition.onNextChange(done));
-  });
+/** A fetch's max_wait_ms: one timer for the whole poll, which also ends the wait for a change in progress. */
+class LongPoll {
+  expired: boolean;
+  private wake: (() => void) | undefined;
+  private readonly cancelTimer: () => void;
+
+  constructor(timers: Timers, waitMs: number) {
+    this.expired = waitMs <= 0;
+    this.cancelTimer = this.expired
+      ? () => undefined
+      : timers.after(waitMs, () => {
+          this.expired = true;
+          this.wake?.();
+        });
+  }
+
+  /** Until one of `partitions` changes (see Partition.onNextChange) or the poll expires. */
+  nextChange(partitions: readonly Partition[]): Promise<void> {
+    return new Promise((resolve) => {
+      const unsubscribes: Array<() => void> = [];
+      const done = () => {
+        this.wake = undefined;
+        for (const unsubscribe of unsubscribes) unsubscribe();
+        resolve();
+      };
+      this.wake = done;
+      for (const partition of partitions) unsubscribes.push(partition.onNextChange(done));
+    });
+  }
+
+  end(): void {
+    this.cancelTimer();
+  }
 }

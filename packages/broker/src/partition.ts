@@ -37,6 +37,7 @@ import {
   mayJoinIsr,
   unknownFollower,
 } from "./replica-progress.js";
+import { systemTimers, type Timers } from "./timers.js";
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -71,6 +72,8 @@ export interface MarkerRequest {
 export interface PartitionContext {
   readonly brokerId: number;
   readonly clock: Clock;
+  /** What waitForHighWatermark's timeout runs on; the event loop's timers by default. */
+  readonly timers?: Timers;
   readonly logger: Logger;
   /** Asks the active controller for an ISR change; resolves once it is committed. */
   alterPartition(request: AlterPartitionRequest__Output): Promise<unknown>;
@@ -350,7 +353,7 @@ export class Partition {
     if (stalled) return Promise.reject(stalled);
     return new Promise((resolve, reject) => {
       const finish = (error?: BrookError) => {
-        clearTimeout(timer);
+        cancelTimer();
         this.waiters.delete(check);
         if (error) reject(error);
         else resolve();
@@ -362,10 +365,8 @@ export class Partition {
           if (error) finish(error);
         }
       };
-      const timer = setTimeout(
-        () =>
-          finish(new BrookError("REQUEST_TIMED_OUT", `records were not committed within ${timeoutMs} ms`)),
-        timeoutMs,
+      const cancelTimer = (this.context.timers ?? systemTimers).after(timeoutMs, () =>
+        finish(new BrookError("REQUEST_TIMED_OUT", `records were not committed within ${timeoutMs} ms`)),
       );
       this.waiters.add(check);
     });

@@ -11,7 +11,6 @@
 import type { MetadataImage } from "@brook/metadata";
 import {
   asBrookError,
-  type BrokerClient,
   BrookError,
   CallStream,
   type ChannelSecurity,
@@ -19,13 +18,37 @@ import {
   type FetchRequest,
   type FetchResponse__Output,
   fromServiceError,
+  type ListOffsetsRequest,
   type ListOffsetsResponse__Output,
+  type OffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochResponse__Output,
 } from "@brook/protocol";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./replica-progress.js";
+import { systemTimers, type Timers } from "./timers.js";
+
+/**
+ * A leader's RPCs as a fetcher calls them: gRPC in production, the simulated
+ * network in the replication simulator. Each call rejects when it fails (lost,
+ * timed out, refused, cancelled).
+ */
+export interface LeaderTransport {
+  offsetForLeaderEpoch(
+    request: OffsetForLeaderEpochRequest,
+    timeoutMs: number,
+  ): Promise<OffsetForLeaderEpochResponse__Output>;
+  /** Asked only for the earliest offset (timestamp -2): the leader's log start. */
+  listOffsets(request: ListOffsetsRequest, timeoutMs: number): Promise<ListOffsetsResponse__Output>;
+  fetch(request: FetchRequest, timeoutMs: number): Promise<FetchResponse__Output>;
+  /** Cancels the fetch in flight (it rejects); the next fetch goes on a new stream. */
+  resetFetch(): void;
+  close(): void;
+}
+
+/** Opens the transport to one leader at `address` (host:port from the image). */
+export type ConnectLeader = (leaderId: number, address: string) => LeaderTransport;
 
 export interface ReplicaFetcherOptions {
   /** How long the leader may hold a fetch with nothing new (Kafka's replica.fetch.wait.max.ms). */
@@ -55,7 +78,8 @@ export class ReplicaFetcherManager {
     private readonly brokerId: number,
     private readonly logger: Logger,
     private readonly options: ReplicaFetcherOptions = defaultReplicaFetcherOptions,
-    private readonly security: ChannelSecurity = {},
+    private readonly connect: ConnectLeader = grpcLeaderTransport({}),
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   /** After each image: which local partitions follow which leader, at which address. */
@@ -80,12 +104,14 @@ export class ReplicaFetcherManager {
       if (!leader) continue; // a leader the image does not know cannot be fetched from; the next image will say
       let fetcher = this.fetchers.get(leaderId);
       if (!fetcher) {
+        const address = `${leader.host}:${leader.port}`;
         fetcher = new ReplicaFetcher(
           this.brokerId,
           leaderId,
-          `${leader.host}:${leader.port}`,
+          address,
+          this.connect(leaderId, address),
           this.options,
-          this.security,
+          this.timers,
           this.logger.child({ leaderId }),
         );
         this.fetchers.set(leaderId, fetcher);
@@ -116,15 +142,9 @@ interface Followed {
 }
 
 class ReplicaFetcher {
-  private readonly client: BrokerClient;
   private readonly followed = new Map<Partition, Followed>();
   private closed = false;
   private wake: (() => void) | undefined;
-  /**
-   * Fetches go as messages on one stream to the leader (a unary call costs several times more, and
-   * every acks=all produce waits for two of them). follow() resets it to cancel a long poll in flight.
-   */
-  private readonly stream: CallStream;
   /** follow() started a partition since this round chose what to fetch: start the round over. */
   private restartRound = false;
 
@@ -132,12 +152,11 @@ class ReplicaFetcher {
     private readonly brokerId: number,
     readonly leaderId: number,
     readonly address: string,
+    private readonly leader: LeaderTransport,
     private readonly options: ReplicaFetcherOptions,
-    security: ChannelSecurity,
+    private readonly timers: Timers,
     private readonly logger: Logger,
   ) {
-    this.client = createBrokerClient(address, security);
-    this.stream = new CallStream(this.client);
     void this.run();
   }
 
@@ -160,7 +179,7 @@ class ReplicaFetcher {
     // answer is not needed (nothing is appended from a cancelled fetch; the next asks from the same offsets).
     if (started) {
       this.restartRound = true;
-      this.stream.reset();
+      this.leader.resetFetch();
     }
     this.wake?.();
   }
@@ -169,8 +188,7 @@ class ReplicaFetcher {
     this.closed = true;
     this.followed.clear();
     this.wake?.();
-    this.stream.close();
-    this.client.close();
+    this.leader.close();
   }
 
   private async run(): Promise<void> {
@@ -196,14 +214,14 @@ class ReplicaFetcher {
   /** Waits for `ms`, or (without one) until follow() or close() wakes it. */
   private pause(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wake = undefined;
+      let cancelTimer: (() => void) | undefined;
+      const done = () => {
+        cancelTimer?.();
+        this.wake = undefined;
         resolve();
-      }
+      };
       this.wake = done;
+      if (ms !== undefined) cancelTimer = this.timers.after(ms, done);
     });
   }
 
@@ -229,8 +247,7 @@ class ReplicaFetcher {
         return false;
       });
     if (asked.length === 0) return;
-    const response = await this.call<OffsetForLeaderEpochResponse__Output>(
-      "OffsetForLeaderEpoch",
+    const response = await this.leader.offsetForLeaderEpoch(
       {
         replicaId: this.brokerId,
         topics: groupByTopic(
@@ -288,8 +305,7 @@ class ReplicaFetcher {
 
   /** The leader no longer has our fetch offset: start over at its log start when we are below it. */
   private async restartBelowLeaderStart(partition: Partition): Promise<void> {
-    const response = await this.call<ListOffsetsResponse__Output>(
-      "ListOffsets",
+    const response = await this.leader.listOffsets(
       {
         topics: [{ topic: partition.topic, partitions: [{ partition: partition.partition, timestamp: -2 }] }],
       },
@@ -343,9 +359,7 @@ class ReplicaFetcher {
     if (this.restartRound) return true;
     let response: FetchResponse__Output;
     try {
-      response = await this.stream.call("fetch", request, {
-        timeoutMs: this.options.maxWaitMs + callSlackMs,
-      });
+      response = await this.leader.fetch(request, this.options.maxWaitMs + callSlackMs);
     } catch (error) {
       if (this.restartRound) return true; // follow() cancelled it: fetch again at once, with the new partitions
       throw error;
@@ -400,28 +414,50 @@ class ReplicaFetcher {
     if (flushes.some((outcome) => outcome.status === "rejected")) clean = false;
     return clean;
   }
+}
 
-  private call<Res>(
-    method: "OffsetForLeaderEpoch" | "ListOffsets",
-    request: object,
-    timeoutMs: number,
-  ): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new BrookError("BROKER_NOT_AVAILABLE", "the replica fetcher is closed"));
-        return;
-      }
-      // biome-ignore lint/suspicious/noExplicitAny: one call site for two typed unary methods
-      const fn = (this.client as any)[method].bind(this.client) as (
-        request: object,
-        options: grpc.CallOptions,
-        callback: (error: grpc.ServiceError | null, response?: Res) => void,
-      ) => grpc.ClientUnaryCall;
-      fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error ? reject(fromServiceError(error)) : resolve(response as Res),
-      );
-    });
-  }
+/**
+ * The gRPC transport: fetches go as messages on one stream to the leader (a
+ * unary call costs several times more, and every acks=all produce waits for
+ * two of them); the other two calls are unary.
+ */
+export function grpcLeaderTransport(security: ChannelSecurity): ConnectLeader {
+  return (_leaderId, address) => {
+    const client = createBrokerClient(address, security);
+    const stream = new CallStream(client);
+    let closed = false;
+    const unary = <Res>(
+      method: "OffsetForLeaderEpoch" | "ListOffsets",
+      request: object,
+      timeoutMs: number,
+    ): Promise<Res> =>
+      new Promise((resolve, reject) => {
+        if (closed) {
+          reject(new BrookError("BROKER_NOT_AVAILABLE", "the replica fetcher is closed"));
+          return;
+        }
+        // biome-ignore lint/suspicious/noExplicitAny: one call site for two typed unary methods
+        const fn = (client as any)[method].bind(client) as (
+          request: object,
+          options: grpc.CallOptions,
+          callback: (error: grpc.ServiceError | null, response?: Res) => void,
+        ) => grpc.ClientUnaryCall;
+        fn(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+          error ? reject(fromServiceError(error)) : resolve(response as Res),
+        );
+      });
+    return {
+      offsetForLeaderEpoch: (request, timeoutMs) => unary("OffsetForLeaderEpoch", request, timeoutMs),
+      listOffsets: (request, timeoutMs) => unary("ListOffsets", request, timeoutMs),
+      fetch: (request, timeoutMs) => stream.call("fetch", request, { timeoutMs }),
+      resetFetch: () => stream.reset(),
+      close: () => {
+        closed = true;
+        stream.close();
+        client.close();
+      },
+    };
+  };
 }
 
 function groupByTopic<T>(

@@ -20,7 +20,8 @@ import { nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 import { defaultLogCleanerConfig, LogCleaner, type LogCleanerConfig } from "./log-cleaner.js";
 import { Partition, type PartitionContext, toLogConfig } from "./partition.js";
-import { ReplicaFetcherManager, type ReplicaFetcherOptions } from "./replica-fetcher.js";
+import { grpcLeaderTransport, ReplicaFetcherManager, type ReplicaFetcherOptions } from "./replica-fetcher.js";
+import { systemTimers, type Timers } from "./timers.js";
 
 const partitionMetadataFile = "partition.metadata";
 const partitionDirPattern = /^(.+)-(\d+)$/;
@@ -54,6 +55,8 @@ export interface ReplicaManagerOptions {
   readonly fetcher?: ReplicaFetcherOptions;
   /** How fetchers secure their channels to leaders (TLS, node identity). */
   readonly peerSecurity?: ChannelSecurity;
+  /** The waits of fetchers, fetch long polls and acks=all produces; the event loop's timers by default. */
+  readonly timers?: Timers;
   /** The log cleaner of compacted topics (docs/compaction.md). */
   readonly logCleaner?: Partial<LogCleanerConfig>;
 }
@@ -77,6 +80,8 @@ export class ReplicaManager {
   private readonly brokerId: number;
   private readonly dataDir: string;
   private readonly clock: Clock;
+  /** What fetch long polls wait on (fetch.ts), as the partitions and fetchers here do. */
+  readonly waitTimers: Timers;
   private readonly logger: Logger;
   private imageComplete: boolean;
   private readonly inService: (image: MetadataImage) => boolean;
@@ -92,6 +97,7 @@ export class ReplicaManager {
     this.brokerId = options.brokerId;
     this.dataDir = options.dataDir;
     this.clock = options.clock;
+    this.waitTimers = options.timers ?? systemTimers;
     this.logger = options.logger;
     this.imageComplete = options.imageComplete ?? true;
     this.inService = options.inService ?? (() => true);
@@ -101,6 +107,7 @@ export class ReplicaManager {
     this.partitionContext = {
       brokerId: options.brokerId,
       clock: options.clock,
+      timers: this.waitTimers,
       logger: options.logger,
       alterPartition,
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
@@ -109,7 +116,8 @@ export class ReplicaManager {
       options.brokerId,
       options.logger,
       options.fetcher,
-      options.peerSecurity,
+      grpcLeaderTransport(options.peerSecurity ?? {}),
+      this.waitTimers,
     );
     this.cleaner = new LogCleaner(
       () => this.partitions.values(),
