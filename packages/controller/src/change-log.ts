@@ -103,6 +103,13 @@ function describeRecord(
         ledPartitions: partitionsLedBy(before, record.brokerId),
         reason,
       });
+    case "broker-log-dir-offline":
+      return info("broker log dir offline: fenced until it restarts", {
+        brokerId: record.brokerId,
+        incarnationId: record.incarnationId,
+        ledPartitions: partitionsLedBy(before, record.brokerId),
+        reason,
+      });
     case "broker-unfence":
       return info("broker unfenced", {
         brokerId: record.brokerId,

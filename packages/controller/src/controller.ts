@@ -43,6 +43,11 @@ import {
 } from "./partition-decisions.js";
 import { type ProducerIdBlock, planProducerIdBlock } from "./producer-id-decisions.js";
 import {
+  planLogDirOffline,
+  planReplicaResignations,
+  type ReplicaResignation,
+} from "./replica-failure-decisions.js";
+import {
   type AclCreateOutcome,
   type AclDeleteOutcome,
   type AlterUserScramCredentialsRequest,
@@ -75,6 +80,10 @@ export interface BrokerHeartbeat {
   readonly metadataOffset: number;
   /** Controlled shutdown: fence the broker now so its leaderships move before it stops. */
   readonly wantShutDown?: boolean;
+  /** Its log dir failed: it gives up every replica and stays fenced until it restarts. */
+  readonly logDirOffline?: boolean;
+  /** Replicas it gives up for now (a corrupt copy), each at the partition epoch it saw. */
+  readonly resignedReplicas?: readonly ReplicaResignation[];
 }
 
 export interface BrokerHeartbeatReply {
@@ -295,17 +304,33 @@ export class Controller {
     }
     this.heartbeats.heartbeat(request.brokerId, this.clock.nowMs());
     const caughtUp = this.heartbeats.caughtUp(request.incarnationId, request.metadataOffset);
+    await this.replicaFailures(request, broker);
     if (request.wantShutDown) {
       await this.writeForIncarnation(request, "controlled shutdown", (current) =>
         current.fenced ? [] : planFencing(this.currentImage, [current]),
       );
-    } else if (broker.fenced && caughtUp) {
+    } else if (broker.fenced && caughtUp && !request.logDirOffline) {
       await this.writeForIncarnation(request, "caught up with the metadata log", (current) =>
-        current.fenced ? planUnfence(this.currentImage, current.brokerId) : [],
+        current.fenced && !current.logDirOffline ? planUnfence(this.currentImage, current.brokerId) : [],
       );
     }
     const fenced = this.currentImage.brokers.get(request.brokerId)?.fenced ?? true;
     return { fenced, caughtUp };
+  }
+
+  /** What a heartbeat reports of replicas the broker can no longer serve (KIP-858-like). */
+  private async replicaFailures(request: BrokerHeartbeat, broker: BrokerImage): Promise<void> {
+    if (request.logDirOffline && !broker.logDirOffline) {
+      await this.writeForIncarnation(request, "its log dir is offline", (current) =>
+        planLogDirOffline(this.currentImage, current),
+      );
+    }
+    const resigned = request.resignedReplicas ?? [];
+    if (resigned.length > 0 && !request.logDirOffline) {
+      await this.writeForIncarnation(request, "its copy is corrupt", (current) =>
+        planReplicaResignations(this.currentImage, current.brokerId, resigned),
+      );
+    }
   }
 
   /**

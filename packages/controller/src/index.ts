@@ -48,6 +48,11 @@ export {
   type RaftMetadataLogOptions,
 } from "./raft-metadata-log.js";
 export {
+  planLogDirOffline,
+  planReplicaResignations,
+  type ReplicaResignation,
+} from "./replica-failure-decisions.js";
+export {
   type AclCreateOutcome,
   type AclDeleteOutcome,
   type AlterUserScramCredentialsPlan,

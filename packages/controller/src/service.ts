@@ -263,6 +263,12 @@ export async function brokerHeartbeat(
     incarnationId: request.incarnationId,
     metadataOffset: Number(request.metadataOffset),
     wantShutDown: request.wantShutDown,
+    logDirOffline: request.logDirOffline,
+    resignedReplicas: request.resignedReplicas.map(({ topic, partition, partitionEpoch }) => ({
+      topic,
+      partition,
+      partitionEpoch,
+    })),
   });
 }
 

@@ -17,6 +17,7 @@ import type {
   AclRecord,
   AclRemovalRecord,
   BrokerFenceRecord,
+  BrokerLogDirOfflineRecord,
   BrokerUnfenceRecord,
   MetadataRecord,
   PartitionChangeRecord,
@@ -61,6 +62,7 @@ export class MetadataDelta {
       }
       case "broker-fence":
       case "broker-unfence":
+      case "broker-log-dir-offline":
         this.replayFencing(record);
         return;
       case "topic":
@@ -194,12 +196,20 @@ export class MetadataDelta {
     };
   }
 
-  private replayFencing(record: BrokerFenceRecord | BrokerUnfenceRecord): void {
+  private replayFencing(record: BrokerFenceRecord | BrokerUnfenceRecord | BrokerLogDirOfflineRecord): void {
     const broker = this.brokers.get(record.brokerId) ?? this.base.brokers.get(record.brokerId);
     assert(broker, `${record.type} for unregistered broker ${record.brokerId}`);
     assert(
       broker.incarnationId === record.incarnationId,
       `${record.type} for incarnation ${record.incarnationId} of broker ${record.brokerId}, registered as ${broker.incarnationId}`,
+    );
+    if (record.type === "broker-log-dir-offline") {
+      this.brokers.set(record.brokerId, { ...broker, fenced: true, logDirOffline: true });
+      return;
+    }
+    assert(
+      record.type === "broker-fence" || !broker.logDirOffline,
+      `broker-unfence for broker ${record.brokerId}, whose log dir is offline`,
     );
     this.brokers.set(record.brokerId, { ...broker, fenced: record.type === "broker-fence" });
   }

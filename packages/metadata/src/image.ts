@@ -24,6 +24,11 @@ export interface BrokerImage {
    * metadata log, so it must not lead until the controller unfences it.
    */
   readonly fenced: boolean;
+  /**
+   * Its log dir failed (broker-log-dir-offline): fenced, and kept fenced
+   * until a new incarnation registers. Absent: the dir is online.
+   */
+  readonly logDirOffline?: boolean;
 }
 
 export interface PartitionImage {

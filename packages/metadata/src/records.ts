@@ -46,6 +46,18 @@ export interface BrokerUnfenceRecord {
   readonly incarnationId: string;
 }
 
+/**
+ * The broker's log dir failed (Kafka's offline log dir; Brook has one per
+ * broker): it holds no replica it can serve. It fences the broker as
+ * broker-fence does, and the broker stays fenced, whatever its heartbeats
+ * say, until a new incarnation registers (a restart tries the disk again).
+ */
+export interface BrokerLogDirOfflineRecord {
+  readonly type: "broker-log-dir-offline";
+  readonly brokerId: number;
+  readonly incarnationId: string;
+}
+
 export interface TopicRecord {
   readonly type: "topic";
   readonly name: string;
@@ -150,6 +162,7 @@ export type MetadataRecord =
   | BrokerRegistrationRecord
   | BrokerFenceRecord
   | BrokerUnfenceRecord
+  | BrokerLogDirOfflineRecord
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord

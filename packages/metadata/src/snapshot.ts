@@ -59,11 +59,11 @@ function producerIdRecords(image: MetadataImage): MetadataRecord[] {
 
 /** A registration starts fenced (see BrokerImage): an unfenced broker needs its unfence too. */
 function brokerRecords(broker: BrokerImage): MetadataRecord[] {
-  const { fenced, ...registration } = broker;
+  const { fenced, logDirOffline, ...registration } = broker;
   const records: MetadataRecord[] = [{ type: "broker-registration", ...registration }];
-  if (!fenced) {
-    records.push({ type: "broker-unfence", brokerId: broker.brokerId, incarnationId: broker.incarnationId });
-  }
+  const { brokerId, incarnationId } = broker;
+  if (logDirOffline) records.push({ type: "broker-log-dir-offline", brokerId, incarnationId });
+  else if (!fenced) records.push({ type: "broker-unfence", brokerId, incarnationId });
   return records;
 }
 

@@ -14,6 +14,11 @@ import {
 } from "@brook/protocol";
 import type { Logger } from "pino";
 
+/** The failure fields of a heartbeat. */
+export type ReplicaFailures = Pick<BrokerHeartbeatRequest__Output, "logDirOffline" | "resignedReplicas">;
+
+const noReplicaFailures: ReplicaFailures = { logDirOffline: false, resignedReplicas: [] };
+
 /** What the lifecycle needs of the path to the active controller. */
 export interface MembershipChannel {
   registerBroker(request: RegisterBrokerRequest__Output): Promise<RegisterBrokerResponse>;
@@ -37,6 +42,11 @@ export interface BrokerLifecycleOptions {
   readonly metadataOffset: () => number;
   /** Called once, when the controller first reports this broker caught up with the metadata log. */
   readonly onCaughtUp: () => void;
+  /**
+   * What this broker can no longer serve, sent on every heartbeat (KIP-858's
+   * offline log dirs, and replicas resigned for a corrupt copy). Default: nothing.
+   */
+  readonly replicaFailures?: () => ReplicaFailures;
   readonly channel: MembershipChannel;
   readonly logger: Logger;
 }
@@ -57,6 +67,8 @@ export class BrokerLifecycle {
   private caughtUp = false;
   private fenced = true;
   private inFlight: Promise<void> | undefined;
+  /** A report arrived while a heartbeat was in flight: send another as soon as it ends. */
+  private beatAgain = false;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -99,11 +111,22 @@ export class BrokerLifecycle {
     }
   }
 
+  /**
+   * Tells the controller now, not at the next interval, that replicaFailures()
+   * changed: failover waits on this report.
+   */
+  reportNow(): void {
+    if (this.inFlight) this.beatAgain = true;
+    else this.beat();
+  }
+
   /** One step per interval: register until that succeeds, then heartbeat; never two at once. */
   private beat(): void {
     if (this.stopped || this.inFlight) return;
+    this.beatAgain = false;
     this.inFlight = (this.registered ? this.heartbeat() : this.register()).finally(() => {
       this.inFlight = undefined;
+      if (this.beatAgain) this.beat();
     });
   }
 
@@ -175,6 +198,7 @@ export class BrokerLifecycle {
       incarnationId: this.incarnationId,
       metadataOffset: this.options.metadataOffset(),
       wantShutDown,
+      ...(this.options.replicaFailures?.() ?? noReplicaFailures),
     };
   }
 }
