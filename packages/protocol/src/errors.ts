@@ -480,9 +480,25 @@ export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERRORS, value);
 }
 
+/**
+ * A failed invariant: the code is wrong, and the state it left may be too. Never an answer to a request:
+ * the process stops (see stopOnAssertion). Recognised by its name, as node:assert's AssertionError and
+ * the Raft core's own assert (which imports nothing) are.
+ */
+export class AssertionError extends Error {
+  constructor(why: string) {
+    super(`assertion failed: ${why}`);
+    this.name = "AssertionError";
+  }
+}
+
+export function isAssertionError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "AssertionError";
+}
+
 /** Programmer errors: conditions that cannot happen unless the code is wrong. */
 export function assert(condition: unknown, why: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${why}`);
+  if (!condition) throw new AssertionError(why);
 }
 
 /**
@@ -490,5 +506,19 @@ export function assert(condition: unknown, why: string): asserts condition {
  * `never` then), and a value no case matches at run time fails as an assertion instead of falling through.
  */
 export function unreachable(value: never, what = "case"): never {
-  throw new Error(`assertion failed: unhandled ${what} ${JSON.stringify(value)}`);
+  throw new AssertionError(`unhandled ${what} ${JSON.stringify(value)}`);
+}
+
+/**
+ * What a catch-all that turns failures into answers does with an assertion: it answers nothing. The
+ * error is thrown out of every catch on the next tick, so the process's uncaughtException handler stops
+ * the node (one fatal line naming the assertion, exit 1) even where a library catches what its callback
+ * throws (grpc-js answers a handler's synchronous throw); and it is thrown here too, so the code that
+ * caught it goes no further.
+ */
+export function stopOnAssertion(error: Error): never {
+  process.nextTick(() => {
+    throw error;
+  });
+  throw error;
 }

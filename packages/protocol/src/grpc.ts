@@ -5,7 +5,14 @@
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { BrookError, ERRORS, type ErrorCode, isErrorCode } from "./errors.js";
+import {
+  BrookError,
+  ERRORS,
+  type ErrorCode,
+  isAssertionError,
+  isErrorCode,
+  stopOnAssertion,
+} from "./errors.js";
 import type { ProtoGrpcType as BrokerProto } from "./generated/broker.js";
 import type { RaftClient } from "./generated/brook/raft/v1/Raft.js";
 import type { BrokerClient } from "./generated/brook/v1/Broker.js";
@@ -218,8 +225,13 @@ export function unreachableReason(details: string): string {
     .replace(/^No connection established\. Last error: (Error: )?/, "");
 }
 
+/**
+ * A failure as a typed error, UNKNOWN_SERVER_ERROR for anything untyped. Every catch-all that answers a
+ * request with a failure goes through here, so an assertion is never answered: it stops the process.
+ */
 export function asBrookError(error: unknown): BrookError {
   if (error instanceof BrookError) return error;
+  if (isAssertionError(error)) stopOnAssertion(error);
   const message = error instanceof Error ? error.message : String(error);
   return new BrookError("UNKNOWN_SERVER_ERROR", message, { cause: error });
 }

@@ -1,5 +1,6 @@
 // `brook server`: runs a node in the foreground until SIGINT/SIGTERM.
 
+import { isAssertionError } from "@brook/protocol";
 import { CONFIG_SCHEMA, resolveConfig, startNode } from "@brook/server";
 import { Command } from "@commander-js/extra-typings";
 
@@ -27,9 +28,11 @@ export function serverCommand(): Command {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     // A bug that escapes every handler still stops the node (its state may be
-    // inconsistent), but as one structured log line a log pipeline can find.
+    // inconsistent), but as one structured log line a log pipeline can find. A
+    // failed assertion (which request handlers never answer) names itself.
     const fatal = (kind: string) => (error: unknown) => {
-      node.logger.fatal({ err: error }, `${kind}: the node stops`);
+      const what = isAssertionError(error) ? error.message : kind;
+      node.logger.fatal({ err: error }, `${what}: the node stops`);
       process.exit(1);
     };
     process.on("uncaughtException", fatal("uncaught exception"));

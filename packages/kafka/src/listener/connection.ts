@@ -12,7 +12,7 @@
 // held to Kafka's sasl.server.max.receive.size, and it is closed if it has not authenticated in time.
 
 import type { Socket } from "node:net";
-import { anonymousCaller, type Caller } from "@brook/protocol";
+import { anonymousCaller, type Caller, isAssertionError, stopOnAssertion } from "@brook/protocol";
 import type { Logger } from "pino";
 import { isSupported, supportedApiVersions } from "../codec/apis.js";
 import { KafkaDecodeError } from "../codec/errors.js";
@@ -337,8 +337,12 @@ export class KafkaConnection {
     this.socket.uncork();
   }
 
-  /** A handler that throws is a bug: Kafka closes the connection, and so does Brook. */
+  /**
+   * A handler that throws is a bug: Kafka closes the connection, and so does Brook. A failed assertion
+   * stops the node instead (the state it left may be wrong), connection closed or not.
+   */
   private failed(apiKey: ApiKeyNumber, error: unknown): void {
+    if (isAssertionError(error)) stopOnAssertion(error);
     if (this.isClosed) return;
     this.logger.error(
       { client: this.clientHost, apiKey, err: error },
