@@ -13,6 +13,7 @@ import {
   sameIds,
   type TopicImage,
 } from "@brook/metadata";
+import { unreachable } from "@brook/protocol";
 import { formatAclBinding } from "@brook/security";
 
 /** The subset of pino's logger the controller uses (the server passes its pino logger). */
@@ -153,8 +154,11 @@ function describeRecord(
       return info("ACL added", { acl: formatAclBinding(aclBindingOf(record)), reason });
     case "acl-removal":
       return info("ACL removed", { acl: formatAclBinding(aclBindingOf(record)), reason });
-    default:
+    case "topic-config": // not logged: routine, and a topic's configs come with its creation
+    case "producer-ids":
       return undefined;
+    default:
+      return unreachable(record, "metadata record type");
   }
 }
 

@@ -3,7 +3,7 @@
 // rest are shared with the base. Replaying is deterministic: the same records
 // on the same image always give the same result, on controllers and brokers.
 
-import { assert } from "@brook/protocol";
+import { assert, unreachable } from "@brook/protocol";
 import type { AclTable, ScramCredential, ScramMechanism } from "@brook/security";
 import {
   type BrokerImage,
@@ -106,6 +106,9 @@ export class MetadataDelta {
       case "acl-removal":
         this.replayAcl(record);
         return;
+      default:
+        // A record type with no case here would be dropped from the image, not applied: a bug.
+        unreachable(record, "metadata record type");
     }
   }
 

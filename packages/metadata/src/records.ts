@@ -186,7 +186,11 @@ export function decodeMetadataRecord(bytes: Uint8Array): MetadataRecord {
   return record as MetadataRecord;
 }
 
-/** Users' and ACL records are checked field by field: a bad one could lock users out or let them in. */
+/**
+ * Users' and ACL records are checked field by field: a bad one could lock users out or let them in. A
+ * type this version does not know (a newer node's record, or damage) is refused, never skipped: the image
+ * would silently go without it.
+ */
 function checkRecord(record: MetadataRecord): void {
   switch (record.type) {
     case "user-scram-credential":
@@ -199,7 +203,20 @@ function checkRecord(record: MetadataRecord): void {
     case "acl-removal":
       checkAclRecord(record);
       return;
-    default:
+    case "broker-registration":
+    case "broker-fence":
+    case "broker-unfence":
+    case "broker-log-dir-offline":
+    case "topic":
+    case "partition":
+    case "partition-change":
+    case "topic-config":
+    case "remove-topic":
+    case "producer-ids":
       return;
+    default: {
+      const unknown: never = record;
+      throw new Error(`unknown metadata record type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
+    }
   }
 }
