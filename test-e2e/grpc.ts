@@ -57,12 +57,12 @@ export function rawController(address: string, who?: Who): { call: Call; close()
 
 /** One Broker call on a node; undefined when it fails (the node may be dead or electing). */
 export async function tryBrokerCall<Res>(
-  node: { brokerPort: number },
+  node: { brokerPort: number; host?: string },
   method: string,
   request: unknown,
   who?: Who,
 ): Promise<Res | undefined> {
-  const broker = rawBroker(`127.0.0.1:${node.brokerPort}`, who);
+  const broker = rawBroker(`${node.host ?? "127.0.0.1"}:${node.brokerPort}`, who);
   try {
     return await broker.call<Res>(method, request);
   } catch {
@@ -73,13 +73,16 @@ export async function tryBrokerCall<Res>(
 }
 
 /** A node's Metadata for every topic; undefined when it does not answer. */
-export function tryMetadata(node: { brokerPort: number }): Promise<MetadataResponse__Output | undefined> {
+export function tryMetadata(node: {
+  brokerPort: number;
+  host?: string;
+}): Promise<MetadataResponse__Output | undefined> {
   return tryMetadataAs(node, undefined);
 }
 
 /** The same, as `who` (a secured cluster needs its caller to log in). */
 export function tryMetadataAs(
-  node: { brokerPort: number },
+  node: { brokerPort: number; host?: string },
   who: Who | undefined,
 ): Promise<MetadataResponse__Output | undefined> {
   return tryBrokerCall<MetadataResponse__Output>(node, "Metadata", { topics: [] }, who);

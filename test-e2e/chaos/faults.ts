@@ -1,32 +1,53 @@
 // The faults of a chaos round, chosen from a seeded PRNG (CHAOS_SEED) so a failing run can be replayed
-// as far as real processes allow: the same seed picks the same kinds, partitions and pause lengths, but
-// which broker leads what at the moment of the pick depends on timing.
+// as far as real processes allow: the same seed picks the same kinds, partitions, pause and hold lengths,
+// but which broker leads what at the moment of the pick depends on timing.
 // Also which runs the environment asks for (CHAOS_CLIENT, CHAOS_KILLS).
 
 import { type ClientKind, type ClusterView, clientKinds } from "@brook/cli";
 import { type Cluster, Random } from "@brook/testkit";
+import { applyNetworkFault, type NetworkFaultKind, networkFaultKinds } from "./network-faults.js";
 
 export { Random };
 
-export type FaultKind = "kill-leader" | "kill-controller" | "kill-follower" | "pause-leader";
+/** Faults on processes: SIGKILL one node (or every node at once), or SIGSTOP one for a while. */
+export const processFaultKinds = [
+  "kill-leader",
+  "kill-controller",
+  "kill-follower",
+  "pause-leader",
+  "power-loss",
+] as const;
+export type ProcessFaultKind = (typeof processFaultKinds)[number];
+export type FaultKind = ProcessFaultKind | NetworkFaultKind;
+export const faultKinds: readonly FaultKind[] = [...processFaultKinds, ...networkFaultKinds];
 
 export interface Fault {
   kind: FaultKind;
-  /** The node the fault hits. */
+  /** The node the fault hits (power-loss: every node; this one is only named). */
   nodeId: number;
-  /** The partition whose leader or follower was chosen (none for kill-controller). */
+  /** The partition whose leader or follower was chosen (none for the controller and power-loss). */
   partition: number | undefined;
   /** How long a paused node stays stopped. */
   pauseMs: number;
+  /** How long a network fault lasts before the links heal. */
+  holdMs: number;
 }
 
-/** Mostly what the issue is about (a partition's leader dies), and sometimes the others. */
-const faultWeights: readonly [FaultKind, number][] = [
-  ["kill-leader", 0.5],
-  ["kill-controller", 0.2],
-  ["kill-follower", 0.15],
-  ["pause-leader", 0.15],
-];
+/** Mostly what the issue is about (a partition's leader dies or is cut off), and sometimes the others. */
+const faultWeights: Readonly<Record<FaultKind, number>> = {
+  "kill-leader": 0.2,
+  "kill-controller": 0.1,
+  "kill-follower": 0.08,
+  "pause-leader": 0.1,
+  "power-loss": 0.07,
+  "isolate-leader": 0.1,
+  "split-leader": 0.07,
+  "split-controller": 0.07,
+  "one-way-leader": 0.06,
+  "lossy-leader": 0.05,
+  "flap-leader": 0.05,
+  "slow-leader": 0.05,
+};
 
 /**
  * Pauses from well under a broker session (1.5 s: the leader is not fenced, clients just wait) to well
@@ -34,6 +55,9 @@ const faultWeights: readonly [FaultKind, number][] = [
  */
 export const pauseMsMin = 300;
 export const pauseMsMax = 4_000;
+/** Network faults last from about one broker session to several. */
+export const holdMsMin = 1_500;
+export const holdMsMax = 5_000;
 
 /** A chaos run: which client produces the load, and how many faults it survives. */
 export interface ChaosRun {
@@ -46,11 +70,11 @@ export const kafkaKillsInSuite = 3;
 
 /**
  * The runs CHAOS_CLIENT and CHAOS_KILLS ask for. CHAOS_CLIENT=brook or kafka: that client alone, for
- * CHAOS_KILLS faults (default 5; `make chaos` passes 50). Unset (`make test`): Brook's SDK for
- * CHAOS_KILLS faults, then kafkajs for kafkaKillsInSuite, each on a cluster of its own.
+ * CHAOS_KILLS faults (default: one of each kind; `make chaos` passes 50). Unset (`make test`): Brook's SDK
+ * for CHAOS_KILLS faults, then kafkajs for kafkaKillsInSuite, each on a cluster of its own.
  */
 export function chaosRuns(env: NodeJS.ProcessEnv = process.env): ChaosRun[] {
-  const kills = Number(env.CHAOS_KILLS ?? 5);
+  const kills = Number(env.CHAOS_KILLS ?? faultKinds.length);
   if (!Number.isSafeInteger(kills) || kills < 1) {
     throw new Error(`CHAOS_KILLS must be a whole number ≥ 1, got '${env.CHAOS_KILLS}'`);
   }
@@ -75,67 +99,156 @@ export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * Picks the next fault from the cluster as a client sees it now. Pure. Every random draw happens
- * whatever the view holds, so a seed draws the same sequence of numbers in every replay.
+ * The kinds of a run, in order: every kind the run can do once first, in a seeded shuffle (so a short run
+ * covers as many kinds as it has rounds), then by weight. Pure apart from its PRNG.
  */
-export function chooseFault(random: Random, view: ClusterView): Fault {
-  const roll = random.next();
-  const partitionIndex = random.int(0, Math.max(0, view.partitions.length - 1));
-  const followerRoll = random.next();
-  const pauseMs = random.int(pauseMsMin, pauseMsMax);
-  let kind = pickWeighted(roll);
-  const watched = view.partitions[partitionIndex];
-  if (kind === "kill-controller" && view.controllerId > 0) {
-    return { kind, nodeId: view.controllerId, partition: undefined, pauseMs };
-  }
-  if (kind === "kill-controller") kind = "kill-leader"; // nobody knows the controller: hit a leader
-  if (kind === "kill-follower") {
-    const followers = watched.replicas.filter((id) => id !== watched.leader);
-    const nodeId = followers[Math.floor(followerRoll * followers.length)];
-    if (nodeId !== undefined) return { kind, nodeId, partition: watched.partition, pauseMs };
-    kind = "kill-leader";
-  }
-  return { kind, nodeId: watched.leader, partition: watched.partition, pauseMs };
-}
+export class FaultPlan {
+  private readonly firstRounds: FaultKind[];
+  private round = 0;
 
-function pickWeighted(roll: number): FaultKind {
-  let sum = 0;
-  for (const [kind, weight] of faultWeights) {
-    sum += weight;
-    if (roll < sum) return kind;
+  constructor(
+    private readonly random: Random,
+    readonly kinds: readonly FaultKind[],
+  ) {
+    this.firstRounds = [...kinds];
+    for (let i = this.firstRounds.length - 1; i > 0; i--) {
+      const j = random.int(0, i);
+      [this.firstRounds[i], this.firstRounds[j]] = [this.firstRounds[j], this.firstRounds[i]];
+    }
   }
-  return faultWeights[0][0];
-}
 
-export function describeFault(fault: Fault): string {
-  const where = fault.partition === undefined ? "" : ` (partition ${fault.partition})`;
-  switch (fault.kind) {
-    case "kill-leader":
-      return `SIGKILL node ${fault.nodeId}, the leader${where}`;
-    case "kill-controller":
-      return `SIGKILL node ${fault.nodeId}, the active controller`;
-    case "kill-follower":
-      return `SIGKILL node ${fault.nodeId}, a follower${where}`;
-    case "pause-leader":
-      return `SIGSTOP node ${fault.nodeId}, the leader${where}, for ${fault.pauseMs} ms`;
+  /** The next fault, aimed by the cluster as a client sees it now. */
+  next(view: ClusterView): Fault {
+    const roll = this.random.next();
+    const kind = this.round < this.firstRounds.length ? this.firstRounds[this.round] : this.weighted(roll);
+    this.round++;
+    return aimFault(this.random, kind, view);
+  }
+
+  private weighted(roll: number): FaultKind {
+    const total = this.kinds.reduce((sum, kind) => sum + faultWeights[kind], 0);
+    let sum = 0;
+    for (const kind of this.kinds) {
+      sum += faultWeights[kind] / total;
+      if (roll < sum) return kind;
+    }
+    return this.kinds[0];
   }
 }
 
 /**
- * Applies the fault. A kill returns with the node dead (the caller restarts it once the cluster has
- * reacted); a pause returns with the node running again after its pause.
+ * Aims a fault of `kind` at a node of the cluster as a client sees it now. Pure. Every random draw happens
+ * whatever the view holds, so a seed draws the same sequence of numbers in every replay.
+ */
+export function aimFault(random: Random, kind: FaultKind, view: ClusterView): Fault {
+  const partitionIndex = random.int(0, Math.max(0, view.partitions.length - 1));
+  const followerRoll = random.next();
+  const pauseMs = random.int(pauseMsMin, pauseMsMax);
+  const holdMs = random.int(holdMsMin, holdMsMax);
+  const watched = view.partitions[partitionIndex];
+  const atLeader = { kind, nodeId: watched.leader, partition: watched.partition, pauseMs, holdMs };
+  const atController = { kind, nodeId: view.controllerId, partition: undefined, pauseMs, holdMs };
+  switch (kind) {
+    case "kill-controller":
+    case "split-controller":
+      // Nobody knows the controller: hit a leader the same way.
+      return view.controllerId > 0 ? atController : { ...atLeader, kind: leaderTwin(kind) };
+    case "power-loss":
+      return { ...atController, nodeId: Math.max(1, view.controllerId) };
+    case "kill-follower": {
+      const followers = watched.replicas.filter((id) => id !== watched.leader);
+      const nodeId = followers[Math.floor(followerRoll * followers.length)];
+      return nodeId === undefined ? { ...atLeader, kind: "kill-leader" } : { ...atLeader, nodeId };
+    }
+    case "kill-leader":
+    case "pause-leader":
+    case "isolate-leader":
+    case "split-leader":
+    case "one-way-leader":
+    case "lossy-leader":
+    case "flap-leader":
+    case "slow-leader":
+      return atLeader;
+  }
+}
+
+function leaderTwin(kind: "kill-controller" | "split-controller"): FaultKind {
+  return kind === "kill-controller" ? "kill-leader" : "split-leader";
+}
+
+export function describeFault(fault: Fault): string {
+  const where = fault.partition === undefined ? "" : ` (partition ${fault.partition})`;
+  const node = `node ${fault.nodeId}`;
+  const hold = `for ${fault.holdMs} ms`;
+  switch (fault.kind) {
+    case "kill-leader":
+      return `SIGKILL ${node}, the leader${where}`;
+    case "kill-controller":
+      return `SIGKILL ${node}, the active controller`;
+    case "kill-follower":
+      return `SIGKILL ${node}, a follower${where}`;
+    case "pause-leader":
+      return `SIGSTOP ${node}, the leader${where}, for ${fault.pauseMs} ms`;
+    case "power-loss":
+      return "SIGKILL every node at once (power loss), then start them all";
+    case "isolate-leader":
+      return `cut ${node}, the leader${where}, off from every node and client ${hold}`;
+    case "split-leader":
+      return `split ${node}, the leader${where}, from the other nodes (clients reach all) ${hold}`;
+    case "split-controller":
+      return `split ${node}, the active controller, from the other nodes (clients reach all) ${hold}`;
+    case "one-way-leader":
+      return `drop what ${node}, the leader${where}, sends the other nodes (it still hears them) ${hold}`;
+    case "lossy-leader":
+      return `drop 30% of packets between ${node}, the leader${where}, and the other nodes ${hold}`;
+    case "flap-leader":
+      return `cut and heal the links of ${node}, the leader${where}, to the other nodes every few hundred ms ${hold}`;
+    case "slow-leader":
+      return `cap ${node}'s link, the leader${where}, at 256 kbit/s ${hold}`;
+  }
+}
+
+/** Which nodes a fault leaves dead, to be started again once the cluster has reacted. */
+export function nodesToRestart(cluster: Cluster, fault: Fault): number[] {
+  switch (fault.kind) {
+    case "power-loss":
+      return cluster.nodes.map((n) => n.id);
+    case "kill-leader":
+    case "kill-controller":
+    case "kill-follower":
+      return [fault.nodeId];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Applies the fault. A kill returns with the node (every node, for power-loss) dead: the caller restarts
+ * it once the cluster has reacted. A pause or a network fault returns once it is over (the node running,
+ * the links healed), even when it fails.
  */
 export async function applyFault(cluster: Cluster, fault: Fault): Promise<void> {
   const node = cluster.nodes.find((n) => n.id === fault.nodeId);
   if (node === undefined) throw new Error(`no node ${fault.nodeId} in the cluster`);
-  if (fault.kind !== "pause-leader") {
-    await node.kill();
-    return;
-  }
-  node.pause();
-  try {
-    await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
-  } finally {
-    node.resume();
+  switch (fault.kind) {
+    case "kill-leader":
+    case "kill-controller":
+    case "kill-follower":
+      await node.kill();
+      return;
+    case "power-loss":
+      // Every SIGKILL is sent before any exit is awaited: the nodes die in the same instant.
+      await Promise.all(cluster.nodes.map((n) => n.kill()));
+      return;
+    case "pause-leader":
+      node.pause();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, fault.pauseMs));
+      } finally {
+        node.resume();
+      }
+      return;
+    default:
+      await applyNetworkFault(cluster, fault.kind, fault.nodeId, fault.holdMs);
   }
 }

@@ -9,6 +9,7 @@ import type {
   OffsetConflict,
 } from "@brook/cli";
 import { percentile } from "@brook/cli";
+import type { FailoverStats } from "./failover.js";
 import type { FaultKind } from "./faults.js";
 
 export interface ChaosResult {
@@ -37,6 +38,10 @@ export interface ChaosResult {
   highWatermarkRegressions: number;
   highWatermarkExamples: readonly HighWatermarkRegression[];
   leaderless: readonly LeaderlessPeriod[];
+  /** Per fault kind: time until a produce sent after the fault was acknowledged, per partition. */
+  failover: readonly FailoverStats[];
+  /** Kinds whose failover includes starting the nodes again (not held to the failover bound). */
+  restartKinds: readonly FaultKind[];
   /** Things that went wrong with the run itself (a bound hit, a consumer that stopped). */
   notes: readonly string[];
 }
@@ -67,6 +72,11 @@ export function formatReport(r: ChaosResult): string[] {
     `  offsets that held two different records: ${r.conflicts}; high watermark went backwards: ${r.highWatermarkRegressions} (tailing consumer read ${r.tailRecords} records)`,
     `  without a leader (ms, ${r.leaderless.length} periods): p50 ${stats.p50Ms}, p99 ${stats.p99Ms}, max ${stats.maxMs}`,
     ...perPartition(r),
+    "  until a produce sent after the fault is acknowledged, per partition (ms):",
+    ...r.failover.map(
+      (f) =>
+        `    ${f.kind}: ${f.samples} samples, p50 ${f.p50Ms}, p99 ${f.p99Ms}, max ${f.maxMs}${f.timedOut > 0 ? `, ${f.timedOut} not within the bound` : ""}${r.restartKinds.includes(f.kind) ? " (includes starting every node again)" : ""}`,
+    ),
     ...r.notes.map((note) => `  note: ${note}`),
     ...[...r.failureMessages].map(([code, message]) => `  failed send: ${code}: ${message}`),
     ...Object.entries(r.audit.examples).flatMap(([kind, examples]) => examples.map((e) => `  ${kind}: ${e}`)),
@@ -83,15 +93,22 @@ export function formatReport(r: ChaosResult): string[] {
   return lines;
 }
 
-/** The last line: `chaos: client=… kills=… acked=… lost=… duplicates=… leaderless_p99_ms=…` and the other counters. */
+/**
+ * The last line: `chaos: client=… kills=… faults=kind:n,… acked=… lost=… duplicates=… failover_p99_ms=…`
+ * and the other counters. failover_p99_ms is the worst kind's p99, restart kinds (power loss) aside.
+ */
 export function summaryLine(r: ChaosResult, stats: LeaderlessStats = leaderlessStats(r.leaderless)): string {
   return [
     "chaos:",
     `client=${r.client}`,
     `kills=${r.killsSurvived}`,
+    `faults=${Object.entries(r.faults)
+      .map(([kind, n]) => `${kind}:${n}`)
+      .join(",")}`,
     `acked=${r.acked}`,
     `lost=${r.audit.lost}`,
     `duplicates=${r.audit.duplicates}`,
+    `failover_p99_ms=${worstFailoverP99Ms(r)}`,
     `leaderless_p99_ms=${stats.p99Ms}`,
     `leaderless_p50_ms=${stats.p50Ms}`,
     `leaderless_max_ms=${stats.maxMs}`,
@@ -119,4 +136,9 @@ function perPartition(r: ChaosResult): string[] {
 
 function durationMs(period: LeaderlessPeriod): number {
   return (period.toMs ?? period.fromMs) - period.fromMs;
+}
+
+function worstFailoverP99Ms(r: ChaosResult): number {
+  const held = r.failover.filter((f) => !r.restartKinds.includes(f.kind));
+  return Math.max(0, ...held.map((f) => f.p99Ms));
 }

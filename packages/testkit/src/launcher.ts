@@ -1,5 +1,7 @@
 // Starts real `brook server` processes on 127.0.0.1 for end-to-end tests:
 // `const cluster = await startCluster({ nodes: 1 })` ... `await cluster.stop()`.
+// With `network: "namespaces"` each node has a network namespace and address of its own
+// (network-lab.ts), and `cluster.network` cuts, thins and slows the links between them.
 // Each node gets free ports and its own data directory; nodes can be killed
 // (SIGKILL, like a crash), paused (SIGSTOP, like a long GC pause or a frozen
 // VM) and restarted on the same data. Only the processes the launcher started
@@ -15,6 +17,7 @@ import { type ChannelSecurity, createBrokerClient } from "@brook/protocol";
 import { clusterSecretKey, newClusterSecret, operatorNodeId } from "@brook/security";
 import * as grpc from "@grpc/grpc-js";
 import getPort from "get-port";
+import { NetworkLab } from "./network-lab.js";
 
 const brookBin = fileURLToPath(new URL("../../cli/bin/brook.js", import.meta.url));
 const genTls = fileURLToPath(new URL("../../../scripts/gen-tls.sh", import.meta.url));
@@ -22,6 +25,8 @@ const readyTimeoutMs = 30_000;
 
 export interface NodeHandle {
   readonly id: number;
+  /** The address the node binds and advertises: 127.0.0.1, or its own in a network lab. */
+  readonly host: string;
   readonly brokerPort: number;
   readonly controllerPort: number;
   /** /healthz, /readyz and /metrics. */
@@ -55,6 +60,9 @@ export interface Cluster {
   readonly clusterSecretFile: string;
   /** With `secure`: the CA that signed the nodes' certificates (and test users' certificates beside it). */
   readonly tlsDir?: string;
+  /** With `network: "namespaces"`: the links between the nodes and to the clients, to cut and heal. */
+  readonly network?: NetworkLab;
+  /** Kills every node, removes the network lab, and (unless keepData) the data. */
   stop(): Promise<void>;
 }
 
@@ -73,6 +81,11 @@ export interface ClusterOptions {
     /** false: TLS alone, no SASL (clients known by their certificate's CN, or anonymous). Default true. */
     readonly sasl?: boolean;
   };
+  /**
+   * "loopback" (default): every node on 127.0.0.1. "namespaces": each node in a network namespace of its
+   * own (needs root, ip and nft: networkLabUnavailable() says why not), so links can be cut.
+   */
+  network?: "loopback" | "namespaces";
 }
 
 /**
@@ -84,17 +97,20 @@ export interface ClusterOptions {
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const rootDir = mkdtempSync(join(tmpdir(), "brook-e2e-"));
   const count = options.nodes ?? 1;
+  const ids = Array.from({ length: count }, (_, i) => i + 1);
+  const network = options.network === "namespaces" ? await NetworkLab.create(ids) : undefined;
   const ports: NodePorts[] = [];
-  for (let id = 1; id <= count; id++) {
+  for (const id of ids) {
     ports.push({
       id,
+      host: network?.hostOf(id) ?? "127.0.0.1",
       brokerPort: await getPort({ host: "127.0.0.1" }),
       controllerPort: await getPort({ host: "127.0.0.1" }),
       httpPort: await getPort({ host: "127.0.0.1" }),
       kafkaPort: await getPort({ host: "127.0.0.1" }),
     });
   }
-  const voters = ports.map((p) => `${p.id}@127.0.0.1:${p.controllerPort}`).join(",");
+  const voters = ports.map((p) => `${p.id}@${p.host}:${p.controllerPort}`).join(",");
   const clusterSecretFile = join(rootDir, "cluster.secret");
   writeFileSync(clusterSecretFile, newClusterSecret(), { mode: 0o600 });
   const env = {
@@ -112,22 +128,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const sasl = options.secure?.sasl ?? true;
   const nodeEnv = (id: number) => (tlsDir === undefined ? env : { ...secureEnv(tlsDir, id, sasl), ...env });
   const ready = readiness(tlsDir, clusterSecretFile);
-  const nodes = ports.map((p) => createNode(p, rootDir, nodeEnv(p.id), count, ready));
+  const nodes = ports.map((p) => createNode(p, rootDir, nodeEnv(p.id), count, ready, network));
   try {
     await Promise.all(nodes.map((node) => node.start()));
   } catch (error) {
     await Promise.all(nodes.map((node) => node.kill()));
+    await network?.close();
     throw error;
   }
   return {
-    bootstrap: nodes.map((n) => `127.0.0.1:${n.brokerPort}`).join(","),
-    kafkaBootstrap: nodes.map((n) => `127.0.0.1:${n.kafkaPort}`).join(","),
+    bootstrap: nodes.map((n) => `${n.host}:${n.brokerPort}`).join(","),
+    kafkaBootstrap: nodes.map((n) => `${n.host}:${n.kafkaPort}`).join(","),
     nodes,
     rootDir,
     clusterSecretFile,
     tlsDir,
+    network,
     async stop() {
       await Promise.all(nodes.map((node) => node.kill()));
+      await network?.close();
       if (!options.keepData) rmSync(rootDir, { recursive: true, force: true });
     },
   };
@@ -155,6 +174,7 @@ function readiness(tlsDir: string | undefined, clusterSecretFile: string): Chann
 }
 
 interface NodePorts {
+  readonly host: string;
   readonly httpPort: number;
   readonly kafkaPort: number;
   readonly id: number;
@@ -163,11 +183,12 @@ interface NodePorts {
 }
 
 function createNode(
-  { id, brokerPort, controllerPort, httpPort, kafkaPort }: NodePorts,
+  { id, host, brokerPort, controllerPort, httpPort, kafkaPort }: NodePorts,
   rootDir: string,
   env: Record<string, string>,
   brokersExpected: number,
   security: ChannelSecurity,
+  network: NetworkLab | undefined,
 ): NodeHandle {
   const dataDir = join(rootDir, `node-${id}`, "data");
   const logFile = join(rootDir, `node-${id}`, "node.log");
@@ -178,6 +199,7 @@ function createNode(
 
   const handle: NodeHandle = {
     id,
+    host,
     brokerPort,
     controllerPort,
     httpPort,
@@ -197,13 +219,15 @@ function createNode(
       if (handle.running) return;
       const log = createWriteStream(logFile, { flags: "a" });
       // As `make up` and the brook bin run nodes: V8's GC on the main thread (docs/decisions.md).
-      child = spawn(process.execPath, ["--single-threaded-gc", brookBin, "server"], {
+      const args = ["--single-threaded-gc", brookBin, "server"];
+      const command = network?.wrap(id, process.execPath, args) ?? { file: process.execPath, args };
+      child = spawn(command.file, command.args, {
         env: {
           ...process.env,
           BROOK_NODE_ID: String(id),
           BROOK_ROLES: "broker,controller",
           BROOK_DATA_DIR: dataDir,
-          BROOK_HOST: "127.0.0.1",
+          BROOK_HOST: host,
           BROOK_BROKER_PORT: String(brokerPort),
           BROOK_CONTROLLER_PORT: String(controllerPort),
           BROOK_HTTP_PORT: String(httpPort),
@@ -217,13 +241,7 @@ function createNode(
       const current = child;
       paused = false;
       exited = new Promise((resolve) => current.once("exit", () => resolve()));
-      await waitUntilReady(
-        `127.0.0.1:${brokerPort}`,
-        brokersExpected,
-        () => handle.running,
-        logFile,
-        security,
-      );
+      await waitUntilReady(`${host}:${brokerPort}`, brokersExpected, () => handle.running, logFile, security);
     },
     async kill() {
       if (!handle.running) return;
