@@ -28,6 +28,8 @@ const KAFKA_NAME_OF: Readonly<Record<ErrorCode, KafkaErrorName>> = {
   REQUEST_TIMED_OUT: "REQUEST_TIMED_OUT",
   NOT_CONTROLLER: "NOT_CONTROLLER",
   STORAGE_ERROR: "KAFKA_STORAGE_ERROR",
+  // KAFKA_STORAGE_ERROR makes a Kafka client refresh its metadata and retry; CORRUPT_MESSAGE would stop a consumer.
+  CORRUPT_LOG: "KAFKA_STORAGE_ERROR",
   BROKER_NOT_AVAILABLE: "BROKER_NOT_AVAILABLE",
   // Client-side conditions; a broker never answers with them.
   CLUSTER_UNREACHABLE: "UNKNOWN_SERVER_ERROR",

@@ -25,6 +25,7 @@ export const ErrorCode = {
   REQUEST_TIMED_OUT: "REQUEST_TIMED_OUT",
   NOT_CONTROLLER: "NOT_CONTROLLER",
   STORAGE_ERROR: "STORAGE_ERROR",
+  CORRUPT_LOG: "CORRUPT_LOG",
   BROKER_NOT_AVAILABLE: "BROKER_NOT_AVAILABLE",
   CLUSTER_UNREACHABLE: "CLUSTER_UNREACHABLE",
   CLIENT_CLOSED: "CLIENT_CLOSED",
@@ -186,6 +187,14 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorInfo>> = {
     grpcStatus: GrpcStatus.UNAVAILABLE,
     retriable: true,
     message: "The broker could not read or write its log (disk full or I/O error); nothing was written.",
+  },
+  // Not CORRUPT_BATCH: that one blames the client's request (INVALID_ARGUMENT, "resend it"). Here the
+  // broker's own stored copy went bad; another replica serves it once this one hands the partition over.
+  CORRUPT_LOG: {
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    retriable: true,
+    message:
+      "The replica found a stored record batch that fails its CRC32C check; it served none of it and is repairing its copy from another replica. Retry: another replica will serve it.",
   },
   BROKER_NOT_AVAILABLE: {
     grpcStatus: GrpcStatus.UNAVAILABLE,

@@ -1,5 +1,7 @@
 // Public API of @brook/storage: the partition log (segments, indexes, recovery, retention).
+
 export { defaultLogConfig, type LogConfig, resolveLogConfig, segmentBytesMax } from "./config.js";
+export { LogCorruptionError, type LogDamage } from "./corruption.js";
 export { type FileSystem, type LogFile, nodeFileSystem } from "./file-system.js";
 export type { EpochEndOffset, EpochEntry } from "./leader-epoch-cache.js";
 export {

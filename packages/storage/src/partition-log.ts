@@ -37,6 +37,7 @@ import {
 } from "./cleaned-segment.js";
 import { addToOffsetMap, type CleanRules, OffsetMap, SegmentCleaner } from "./cleaner.js";
 import { type LogConfig, resolveLogConfig } from "./config.js";
+import { LogCorruptionError, type LogDamage } from "./corruption.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
 import {
   assignEpoch,
@@ -59,6 +60,7 @@ import {
   offsetIndexSuffix,
   type PlacedBatch,
   parseSegmentFileName,
+  SegmentCorruption,
   type SegmentRecovery,
   segmentFileName,
   timeIndexSuffix,
@@ -77,6 +79,11 @@ export interface PartitionLogOptions {
   logger?: StorageLogger;
   /** The disk; tests pass a faulty one, the simulator an in-memory one. */
   fileSystem?: FileSystem;
+  /**
+   * Called when a read, truncation or cleaning pass finds stored bytes that fail verification, right after
+   * the log recorded the damage, even when the read still returns the verified batches before it.
+   */
+  onCorruption?: (error: LogCorruptionError) => void;
 }
 
 export interface AppendResult {
@@ -189,6 +196,7 @@ export class PartitionLog {
     private readonly clock: Clock,
     private readonly logger: StorageLogger,
     private readonly fileSystem: FileSystem,
+    private readonly onCorruption: (error: LogCorruptionError) => void,
   ) {}
 
   /**
@@ -208,6 +216,7 @@ export class PartitionLog {
       options.clock,
       options.logger ?? silentLogger,
       options.fileSystem ?? nodeFileSystem,
+      options.onCorruption ?? (() => {}),
     );
     try {
       log.load();
@@ -261,6 +270,26 @@ export class PartitionLog {
 
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /**
+   * The lowest damage known in the log: a batch that failed verification when the log was opened or read.
+   * Reads at or above its offset throw LogCorruptionError; `truncateTo(damage.offset)` (and fetching the
+   * rest again from a good replica) repairs it. Undefined for a healthy log.
+   */
+  get damage(): LogDamage | undefined {
+    for (const segment of this.segments) {
+      const damage = segment.damage;
+      if (damage) {
+        return {
+          offset: damage.offset,
+          file: segment.logPath,
+          position: damage.position,
+          reason: damage.reason,
+        };
+      }
+    }
+    return undefined;
   }
 
   /** The log cleaner has compacted every offset below this (never below the log start). */
@@ -348,7 +377,11 @@ export class PartitionLog {
   /**
    * Whole batches from the one that holds `offset`, up to `maxBytes` (but the
    * first batch even if larger, unless `minOneBatch` is false), none holding
-   * an offset at or beyond `maxOffset`. Returns the stored bytes as they are.
+   * an offset at or beyond `maxOffset`. Returns the stored bytes as they are,
+   * each batch verified first (CRC32C, magic, offsets in sequence). A read
+   * that reaches bad bytes returns the verified batches before them, or
+   * throws LogCorruptionError when there are none; either way the log
+   * records the damage (see `damage`) and calls `onCorruption`.
    */
   read(offset: number, maxBytes: number, options: ReadOptions = {}): ReadResult {
     assert(!this.closed, "read only an open log");
@@ -358,47 +391,59 @@ export class PartitionLog {
         `offset ${offset} is outside the log, which holds offsets ${this.startOffset} to ${this.logEndOffset - 1}`,
       );
     }
-    const maxOffset = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
-    const minOneBatch = options.minOneBatch ?? true;
-    const parts: Buffer[] = [];
-    let bytes = 0;
+    let records: Buffer;
     try {
-      let i = segmentIndexFor(this.segments, offset);
-      let at = offset;
-      while (at < maxOffset && i < this.segments.length) {
-        const segment = this.segments[i];
-        // After empty batches only, one more batch is taken even past maxBytes (as the first is): a
-        // reader must be given a record to move on.
-        const part = segment.read(
-          at,
-          Math.max(0, maxBytes - bytes),
-          maxOffset,
-          minOneBatch || parts.length > 0,
-        );
-        if (part.length > 0) {
-          parts.push(part);
-          bytes += part.length;
-          // A read that found only compaction's empty batches goes on: a reader would get no record, and
-          // some clients (kafkajs) would fetch the same offset again forever.
-          const emptyEnd = endOfEmptyBatches(part);
-          if (emptyEnd === undefined) break;
-          at = emptyEnd;
-        } else if (segment.nextOffset > at) {
-          break; // nothing more below maxOffset
-        }
-        // Only an offset at a segment's very end moves on to the next segment.
-        if (at >= segment.nextOffset) i++;
-      }
+      records = this.withRescan(() => this.readBatches(offset, maxBytes, options));
     } catch (error) {
       throw this.storageError(`read offset ${offset}`, error);
     }
-    if (parts.length > 0) parts[0] = startFillerAt(parts[0], offset);
     return {
-      records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
+      records,
       highWatermark: this.highWatermark,
       logStartOffset: this.startOffset,
       logEndOffset: this.logEndOffset,
     };
+  }
+
+  /** The verified batches `read` returns; throws SegmentCorruption at bad bytes no damage accounts for yet. */
+  private readBatches(offset: number, maxBytes: number, options: ReadOptions): Buffer {
+    const maxOffset = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
+    const minOneBatch = options.minOneBatch ?? true;
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    let i = segmentIndexFor(this.segments, offset);
+    let at = offset;
+    while (at < maxOffset && i < this.segments.length) {
+      const segment = this.segments[i];
+      const damage = segment.damage;
+      if (damage && at >= damage.offset) {
+        if (parts.length > 0) break;
+        throw this.corruptionError(segment);
+      }
+      // After empty batches only, one more batch is taken even past maxBytes (as the first is): a
+      // reader must be given a record to move on.
+      const part = segment.read(
+        at,
+        Math.max(0, maxBytes - bytes),
+        maxOffset,
+        minOneBatch || parts.length > 0,
+      );
+      if (part.length > 0) {
+        parts.push(part);
+        bytes += part.length;
+        // A read that found only compaction's empty batches goes on: a reader would get no record, and
+        // some clients (kafkajs) would fetch the same offset again forever.
+        const emptyEnd = endOfEmptyBatches(part);
+        if (emptyEnd === undefined) break;
+        at = emptyEnd;
+      } else if (segment.nextOffset > at) {
+        break; // nothing more below maxOffset
+      }
+      // Only an offset at a segment's very end moves on to the next segment.
+      if (at >= segment.nextOffset) i++;
+    }
+    if (parts.length > 0) parts[0] = startFillerAt(parts[0], offset);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /**
@@ -410,7 +455,7 @@ export class PartitionLog {
     const segment = this.segments.find((candidate) => candidate.maxTimestampMs >= timestampMs);
     if (!segment) return undefined;
     try {
-      const offset = segment.offsetForTimestamp(timestampMs);
+      const offset = this.withRescan(() => segment.offsetForTimestamp(timestampMs));
       return offset === undefined ? undefined : Math.max(offset, this.startOffset);
     } catch (error) {
       throw this.storageError(`search for timestamp ${timestampMs}`, error);
@@ -496,6 +541,8 @@ export class PartitionLog {
   async clean(options: CleanOptions): Promise<CleanResult> {
     this.checkWritable();
     assert(!this.cleaning, "one clean at a time per log");
+    // Cleaning rewrites batches; it waits until the damage is repaired rather than work around it.
+    if (this.damage) return emptyCleanResult(this.firstDirtyOffset);
     assert(
       [options.upToOffset, options.nowMs, options.deleteRetentionMs].every(Number.isSafeInteger) &&
         (options.bytesMax === undefined || options.bytesMax > 0),
@@ -524,7 +571,7 @@ export class PartitionLog {
       return;
     }
     try {
-      this.truncateSegments(offset);
+      this.withRescan(() => this.truncateSegments(offset));
       this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
       this.lowerFirstDirty(this.logEndOffset);
     } catch (error) {
@@ -595,13 +642,7 @@ export class PartitionLog {
   }
 
   private async runCleaner(options: CleanOptions): Promise<CleanResult> {
-    const result: CleanResult = {
-      segmentsCleaned: 0,
-      bytesBefore: 0,
-      bytesAfter: 0,
-      recordsRemoved: 0,
-      firstDirtyOffset: this.firstDirtyOffset,
-    };
+    const result = emptyCleanResult(this.firstDirtyOffset);
     if (this.cleanerPass && options.upToOffset < this.cleanerPass.mapEndOffset) this.cleanerPass = undefined;
     const pass = this.cleanerPass ?? (await this.startCleanerPass(options));
     this.cleanerPass = pass;
@@ -1032,14 +1073,13 @@ export class PartitionLog {
         active: isLast,
         indexIntervalBytes: this.config.indexIntervalBytes,
         nowMs: this.clock.nowMs(),
+        // A sealed segment's bad batch is kept as damage: this may be the last copy of what follows it.
+        sealedNextOffset: isLast ? undefined : bases[i + 1],
       });
       this.segments.push(recovery.segment);
       this.reportRecovery(baseOffset, recovery);
-      if (recovery.truncation && !isLast) {
-        this.dropSegmentsFrom(bases.slice(i + 1), `segment ${baseOffset} was cut short`);
-        break;
-      }
     }
+    this.cutCrashTail();
     if (this.segments.length === 0) this.segments.push(this.createSegment(checkpointedStart));
     this.activeSegment.unseal();
     this.startOffset = Math.min(Math.max(checkpointedStart, this.segments[0].baseOffset), this.logEndOffset);
@@ -1050,6 +1090,27 @@ export class PartitionLog {
     this.flushedUpTo = this.startOffset;
     const firstDirty = this.readOffsetCheckpoint(cleanerOffsetFile) ?? this.startOffset;
     this.firstDirty = Math.min(Math.max(firstDirty, this.startOffset), this.logEndOffset);
+  }
+
+  /**
+   * A sealed segment whose damage is only a torn or zeroed tail, followed by nothing but empty segments, is
+   * what a crash leaves right after a roll (the tail never reached the disk, the new segment got nothing):
+   * it is cut there, as an active segment's torn tail is, and the empty segments go. Any other damage is rot
+   * and is kept, since this replica may hold the only copy of what follows it.
+   */
+  private cutCrashTail(): void {
+    const index = this.segments.findIndex((segment) => segment.damage);
+    const damage = this.segments[index]?.damage;
+    if (!damage?.tornTail) return;
+    const later = this.segments.slice(index + 1);
+    if (later.some((segment) => segment.sizeBytes > 0)) return;
+    for (const segment of later.reverse()) segment.deleteFiles();
+    this.segments = this.segments.slice(0, index + 1);
+    this.activeSegment.truncateTo(damage.offset);
+    this.logger.warn(
+      { dir: this.dir, baseOffset: this.activeSegment.baseOffset, ...damage },
+      "recovery cut a torn tail off the last sealed segment",
+    );
   }
 
   private reportCleanerRecovery(recovery: { swappedIn: number[]; removed: string[] }): void {
@@ -1094,6 +1155,13 @@ export class PartitionLog {
         "recovery cut a torn or corrupt tail off a segment",
       );
     }
+    const damage = recovery.segment.damage;
+    if (damage) {
+      this.logger.warn(
+        { dir: this.dir, baseOffset, ...damage },
+        "a sealed segment holds a corrupt batch; keeping it as damage",
+      );
+    }
     if (recovery.indexesRebuilt) this.logger.info({ dir: this.dir, baseOffset }, "rebuilt segment indexes");
   }
 
@@ -1120,7 +1188,58 @@ export class PartitionLog {
     for (const segment of this.segments) segment.close();
   }
 
+  /**
+   * Runs `action`; when it meets bad bytes, scans that segment to record its damage (or rebuild the index
+   * that misled it) and runs it again, at most `rescanAttemptsMax` times in all.
+   */
+  private withRescan<T>(action: () => T): T {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return action();
+      } catch (error) {
+        if (!(error instanceof SegmentCorruption) || attempt >= rescanAttemptsMax) throw error;
+        this.rescan(error.segment);
+      }
+    }
+  }
+
+  /** Verifies every batch of `segment`, records its damage, and tells the logger and `onCorruption`. */
+  private rescan(segment: LogSegment): void {
+    const known = segment.damage;
+    const damage = segment.rescan();
+    this.writeSequence += 1;
+    if (!damage) {
+      this.logger.warn(
+        { dir: this.dir, baseOffset: segment.baseOffset },
+        "rebuilt the indexes of a segment that misled a read",
+      );
+      return;
+    }
+    if (known?.position === damage.position) return;
+    const error = this.corruptionError(segment);
+    this.logger.warn(
+      { dir: this.dir, ...error.damage },
+      "found a corrupt batch; the log is damaged from its offset",
+    );
+    this.onCorruption(error);
+  }
+
+  private corruptionError(segment: LogSegment): LogCorruptionError {
+    const damage = segment.damage;
+    assert(damage, "a corruption error names a damaged segment");
+    return new LogCorruptionError({
+      offset: damage.offset,
+      file: segment.logPath,
+      position: damage.position,
+      reason: damage.reason,
+    });
+  }
+
   private storageError(action: string, error: unknown): BrookError {
+    if (error instanceof SegmentCorruption) {
+      if (!error.segment.damage) this.rescan(error.segment);
+      return error.segment.damage ? this.corruptionError(error.segment) : error;
+    }
     if (error instanceof BrookError) return error;
     const detail = error instanceof Error ? error.message : String(error);
     return new BrookError("STORAGE_ERROR", `could not ${action} in ${this.dir}: ${detail}`, { cause: error });
@@ -1172,6 +1291,16 @@ function startFillerAt(batches: Buffer, offset: number): Buffer {
     baseSequence: -1,
   });
   return Buffer.concat([filler, batches.subarray(first.sizeInBytes)]);
+}
+
+/**
+ * Runs of an action that met bad bytes: the first finds them, a rescan records the damage (or rebuilds a
+ * misleading index), the next runs stop at the damage; a third covers a read crossing into a second segment.
+ */
+const rescanAttemptsMax = 3;
+
+function emptyCleanResult(firstDirtyOffset: number): CleanResult {
+  return { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, firstDirtyOffset };
 }
 
 /** Bytes of log a cleaner pass reads between two yields to the event loop (so a node keeps serving). */

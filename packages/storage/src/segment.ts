@@ -4,12 +4,15 @@
 
 import path from "node:path";
 import {
+  ATTRIBUTES_OFFSET,
   assert,
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
   BrookError,
+  crc32c,
   LOG_OVERHEAD,
+  MAGIC_V2,
   readBatchHeader,
   scanBatches,
 } from "@brook/protocol";
@@ -80,6 +83,11 @@ export interface SegmentOpenOptions {
   active: boolean;
   indexIntervalBytes: number;
   nowMs: number;
+  /**
+   * A sealed segment's successor's base offset. When given, a bad batch is rot, not a torn tail: the file
+   * is kept whole, the segment still ends at this offset, and the bad range becomes its `damage`.
+   */
+  sealedNextOffset?: number;
 }
 
 export interface SegmentRecovery {
@@ -88,6 +96,32 @@ export interface SegmentRecovery {
   truncation?: { problem: string; droppedBytes: number };
   /** True when an index file was missing or bad and was written anew. */
   indexesRebuilt: boolean;
+}
+
+/** The first bad batch of a segment: everything before `position` verified and ends at `offset`. */
+export interface SegmentDamage {
+  position: number;
+  offset: number;
+  reason: string;
+  /**
+   * The bad bytes run to the end of the file and are only a batch cut short or zeros: what a crash
+   * leaves of writes that never reached the disk, rather than rot.
+   */
+  tornTail: boolean;
+}
+
+/**
+ * Bad bytes met at `position` of a segment's log by a read, walk or cleaning pass. The partition log
+ * turns it into a LogCorruptionError once a full scan of the segment found the corruption point.
+ */
+export class SegmentCorruption extends BrookError {
+  constructor(
+    readonly segment: LogSegment,
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super("CORRUPT_LOG", `${segment.logPath} holds a bad batch at byte ${position}: ${reason}`);
+  }
 }
 
 interface SegmentFiles {
@@ -112,6 +146,8 @@ interface LogScan {
   timeEntries: Buffer;
   firstBatchTimestampMs: number;
   problem?: string;
+  /** The problem is a batch cut short (or zeros) at the very end of what was scanned. */
+  tornTail: boolean;
 }
 
 export class LogSegment {
@@ -122,6 +158,8 @@ export class LogSegment {
   needsSync = true;
   /** A failed write could not be undone; the files no longer match what the log believes. */
   broken = false;
+  /** The first bad batch, when one was found: nothing from it on is served. */
+  private damaged: SegmentDamage | undefined;
 
   private constructor(
     private readonly fileSystem: FileSystem,
@@ -180,7 +218,8 @@ export class LogSegment {
    * batch (length, CRC, offsets in sequence) and its indexes are rebuilt from
    * that scan. A sealed segment whose indexes look sound has only the batches
    * after its last index entry validated; otherwise it gets the full scan too.
-   * Either way the log is cut at the first bad batch.
+   * The log is cut at the first bad batch, unless `sealedNextOffset` says to
+   * keep it as damage.
    */
   static open(
     fileSystem: FileSystem,
@@ -206,12 +245,11 @@ export class LogSegment {
           emptyIndexCursor,
           options.indexIntervalBytes,
         );
-      if (scan.problem) files.log.truncate(scan.endPosition);
+      const keepDamage = !options.active && options.sealedNextOffset !== undefined;
+      if (scan.problem && !keepDamage) files.log.truncate(scan.endPosition);
+      const damage = keepDamage ? damageOf(scan) : undefined;
       const cursor = options.active ? scan.cursor : withFinalTimeEntry(scan.cursor);
-      const final = options.active ? undefined : finalTimeEntry(scan.cursor);
-      const timeEntries = final
-        ? Buffer.concat([scan.timeEntries, encodeTimeEntries([final])])
-        : scan.timeEntries;
+      const timeEntries = options.active ? scan.timeEntries : withFinalTimeIndexEntry(scan);
       const offsetIndexRebuilt = rewriteIfDifferent(files.offsetIndex, indexBytes.offset, scan.offsetEntries);
       const timeIndexRebuilt = rewriteIfDifferent(files.timeIndex, indexBytes.time, timeEntries);
       const memory = (bytes: Buffer) => (options.active ? Buffer.from(bytes) : undefined);
@@ -230,16 +268,20 @@ export class LogSegment {
         options.indexIntervalBytes,
         options.nowMs,
         {
-          sizeBytes: scan.endPosition,
-          nextOffset: scan.nextOffset,
+          sizeBytes: damage ? logSizeBytes : scan.endPosition,
+          // A damaged segment still ends where its successor starts (unless that overlaps what verified,
+          // which the log treats as a gap), so offsets stay monotone.
+          nextOffset: damage ? Math.max(options.sealedNextOffset ?? 0, scan.nextOffset) : scan.nextOffset,
           cursor,
           firstBatchTimestampMs: scan.firstBatchTimestampMs,
         },
         options.active,
       );
-      const truncation = scan.problem
-        ? { problem: scan.problem, droppedBytes: logSizeBytes - scan.endPosition }
-        : undefined;
+      segment.damaged = damage;
+      const truncation =
+        scan.problem && !damage
+          ? { problem: scan.problem, droppedBytes: logSizeBytes - scan.endPosition }
+          : undefined;
       return { segment, truncation, indexesRebuilt: offsetIndexRebuilt || timeIndexRebuilt };
     } catch (error) {
       closeFiles(files);
@@ -262,6 +304,20 @@ export class LogSegment {
 
   get isSealed(): boolean {
     return this.sealed;
+  }
+
+  /** The first bad batch found in this segment, if any; reads stop before it. */
+  get damage(): SegmentDamage | undefined {
+    return this.damaged;
+  }
+
+  get logPath(): string {
+    return path.join(this.dir, segmentFileName(this.baseOffset, logSuffix));
+  }
+
+  /** Where verified batches end: the damage, or the end of the segment. */
+  private get readableEnd(): number {
+    return this.damaged?.position ?? this.state.sizeBytes;
   }
 
   summary(): SegmentSummary {
@@ -316,7 +372,9 @@ export class LogSegment {
   /**
    * Whole batches from the one containing `offset`: as many as fit in
    * `maxBytes` (but at least one when `minOneBatch`), none reaching
-   * `maxOffset`. Empty when the segment holds nothing at or after `offset`.
+   * `maxOffset`. Empty when the segment holds nothing at or after `offset`
+   * before its damage. Every batch returned passed its CRC32C, magic and
+   * offset-sequence checks; a batch that fails them throws SegmentCorruption.
    */
   read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer {
     const first = this.locate(offset);
@@ -326,16 +384,45 @@ export class LogSegment {
     const oversizedFirst = minOneBatch && first.header.sizeInBytes > maxBytes;
     const window = this.readAt(
       first.position,
-      Math.min(oversizedFirst ? first.header.sizeInBytes : maxBytes, this.sizeBytes - first.position),
+      Math.min(oversizedFirst ? first.header.sizeInBytes : maxBytes, this.readableEnd - first.position),
     );
     let end = 0;
+    let expectedOffset = first.header.baseOffset;
     // Each step moves past one whole batch, so this ends by the end of the window.
     while (end + BATCH_HEADER_BYTES <= window.length) {
       const header = this.headerIn(window, end, first.position + end);
       if (header.lastOffset >= maxOffset || end + header.sizeInBytes > window.length) break;
+      const problem = storedBatchProblem(window, end, header, expectedOffset);
+      if (problem) throw new SegmentCorruption(this, first.position + end, problem);
+      expectedOffset = header.lastOffset + 1;
       end += header.sizeInBytes;
     }
     return window.subarray(0, end);
+  }
+
+  /**
+   * Verifies every batch (after a read met bad bytes, or for `verify`): records the first bad one as the
+   * segment's damage, and writes a sealed segment's indexes anew from the batches that verified, so an
+   * index that rotted is repaired and one that points into the damage is cut. Returns the damage.
+   */
+  rescan(): SegmentDamage | undefined {
+    const scan = scanLog(
+      this.files.log,
+      this.baseOffset,
+      0,
+      this.state.sizeBytes,
+      this.baseOffset,
+      emptyIndexCursor,
+      this.indexIntervalBytes,
+    );
+    if (this.sealed) {
+      this.needsSync = true;
+      this.offsetIndex.rewrite(scan.offsetEntries);
+      this.timeIndex.rewrite(withFinalTimeIndexEntry(scan));
+      this.state = { ...this.state, cursor: withFinalTimeEntry(scan.cursor) };
+    }
+    this.damaged = damageOf(scan);
+    return this.damaged;
   }
 
   /** Base offset of the first batch whose maxTimestamp is ≥ `timestampMs`, or undefined. */
@@ -346,30 +433,33 @@ export class LogSegment {
     const startOffset =
       entry < 0 ? this.baseOffset : this.baseOffset + this.timeEntryAt(entry).relativeOffset;
     const start = this.locate(startOffset);
-    assert(start, "the time index points at batches the segment holds");
-    const found = this.walk(start.position, (header) => header.maxTimestamp >= timestampMs);
-    assert(found, "a segment whose max timestamp reaches the target has a batch that does");
+    const found =
+      start &&
+      this.walk(start.position, start.header.baseOffset, (header) => header.maxTimestamp >= timestampMs);
+    // A time index entry or max timestamp that leads nowhere: the index file rotted (a rescan rebuilds it).
+    if (!found)
+      throw new SegmentCorruption(this, start?.position ?? 0, "the time index points past the batches");
     return found.header.baseOffset;
   }
 
   /**
    * Every batch of the segment in order, read `recoveryReadBytes` at a time (one batch at a time when a
-   * batch is larger), so a whole segment is never in memory. Lengths are checked, CRCs are not.
+   * batch is larger), so a whole segment is never in memory. Lengths and CRCs are checked (the cleaner
+   * rewrites what it reads, so a bad batch read here would be copied with a fresh CRC); a bad batch, or
+   * the segment's damage, throws SegmentCorruption after the batches before it.
    */
   *batches(): Generator<StoredBatch> {
     let position = 0;
     let chunkBytes = recoveryReadBytes;
+    const end = this.readableEnd;
     // Each pass moves past at least one batch, or grows the chunk to hold the one batch that did not fit.
-    while (position < this.sizeBytes) {
-      const chunk = this.readAt(position, Math.min(chunkBytes, this.sizeBytes - position));
-      const scan = scanBatches(chunk, { validateCrc: false, acceptCompacted: true });
+    while (position < end) {
+      const chunk = this.readAt(position, Math.min(chunkBytes, end - position));
+      const scan = scanBatches(chunk, { acceptCompacted: true });
       for (const header of scan.batches) yield { buf: chunk, header };
-      const reachedEnd = position + chunk.length === this.sizeBytes;
+      const reachedEnd = position + chunk.length === end;
       if (scan.tail === "corrupt" || (scan.tail === "torn" && reachedEnd && scan.validBytes === 0)) {
-        throw new BrookError(
-          "STORAGE_ERROR",
-          `${this.logPath()} holds a bad batch at position ${position + scan.validBytes}: ${scan.error?.message}`,
-        );
+        throw new SegmentCorruption(this, position + scan.validBytes, scan.error?.message ?? "bad batch");
       }
       if (scan.validBytes === 0) {
         chunkBytes = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
@@ -378,12 +468,19 @@ export class LogSegment {
         chunkBytes = recoveryReadBytes;
       }
     }
+    if (this.damaged) throw new SegmentCorruption(this, this.damaged.position, this.damaged.reason);
   }
 
-  /** Drops every batch that holds an offset ≥ `offset`; the segment then ends at the first dropped batch. */
+  /**
+   * Drops every batch that holds an offset ≥ `offset`; the segment then ends at the first dropped batch.
+   * On a damaged segment the cut is at the damage at the latest, so what is left has verified.
+   */
   truncateTo(offset: number): void {
-    const cut = this.locate(offset);
+    const damage = this.damaged;
+    const cut =
+      this.locate(offset) ?? (damage && { position: damage.position, header: { baseOffset: damage.offset } });
     if (!cut) return;
+    this.damaged = undefined;
     const relativeOffset = cut.header.baseOffset - this.baseOffset;
     const offsetEntriesKept =
       floorEntry(this.offsetIndex.count, (i) => this.offsetEntryAt(i).relativeOffset, relativeOffset - 1) + 1;
@@ -455,32 +552,53 @@ export class LogSegment {
     return decodeTimeEntry(this.timeIndex.entry(index));
   }
 
-  /** The first batch whose last offset is ≥ `offset`, found from the nearest offset index entry below it. */
+  /**
+   * The first batch whose last offset is ≥ `offset`, found from the nearest offset index entry below it;
+   * undefined when no batch before the damage holds one.
+   */
   private locate(offset: number): { position: number; header: BatchHeader } | undefined {
     const entry = floorEntry(
       this.offsetIndex.count,
       (i) => this.offsetEntryAt(i).relativeOffset,
       offset - this.baseOffset,
     );
-    const position = entry < 0 ? 0 : this.offsetEntryAt(entry).position;
-    return this.walk(position, (header) => header.lastOffset >= offset);
+    const from = entry < 0 ? { relativeOffset: 0, position: 0 } : this.offsetEntryAt(entry);
+    return this.walk(
+      from.position,
+      this.baseOffset + from.relativeOffset,
+      (header) => header.lastOffset >= offset,
+    );
   }
 
-  /** Reads batch headers from `position` on until `found` accepts one. */
+  /**
+   * Reads batch headers from `position`, where a batch starting at `expectedOffset` lies, until `found`
+   * accepts one; each next batch must start where the previous one ended.
+   */
   private walk(
     position: number,
+    expectedOffset: number,
     found: (header: BatchHeader) => boolean,
   ): { position: number; header: BatchHeader } | undefined {
     let window: Buffer = Buffer.alloc(0);
     let windowPosition = position;
+    let expected = expectedOffset;
+    const end = this.readableEnd;
     // Each step moves past one whole batch (at least 61 bytes), so this ends by the end of the segment.
-    for (let at = position; at < this.sizeBytes; ) {
+    for (let at = position; at < end; ) {
       if (at + BATCH_HEADER_BYTES > windowPosition + window.length) {
-        window = this.readAt(at, Math.min(walkWindowBytes, this.sizeBytes - at));
+        window = this.readAt(at, Math.min(walkWindowBytes, end - at));
         windowPosition = at;
       }
       const header = this.headerIn(window, at - windowPosition, at);
+      if (header.baseOffset !== expected) {
+        throw new SegmentCorruption(
+          this,
+          at,
+          `the batch has base offset ${header.baseOffset}, expected ${expected}`,
+        );
+      }
       if (found(header)) return { position: at, header };
+      expected = header.lastOffset + 1;
       at += header.sizeInBytes;
     }
     return undefined;
@@ -493,15 +611,14 @@ export class LogSegment {
     return buf;
   }
 
-  /** The header at `at` in `window`, which was read from `position` in the log; its length must fit the segment. */
+  /** The header at `at` in `window`, which was read from `position` in the log; its length must fit what verified. */
   private headerIn(window: Buffer, at: number, position: number): BatchHeader {
-    if (window.length - at < BATCH_HEADER_BYTES) throw this.shorterThanExpected();
+    if (window.length - at < BATCH_HEADER_BYTES) {
+      throw new SegmentCorruption(this, position, "a batch header runs past the end of the segment");
+    }
     const header = readBatchHeader(window, at);
-    if (header.sizeInBytes < BATCH_HEADER_BYTES || position + header.sizeInBytes > this.sizeBytes) {
-      throw new BrookError(
-        "STORAGE_ERROR",
-        `${this.logPath()} holds a bad batch length at position ${position}`,
-      );
+    if (header.sizeInBytes < BATCH_HEADER_BYTES || position + header.sizeInBytes > this.readableEnd) {
+      throw new SegmentCorruption(this, position, `bad batch length ${header.batchLength}`);
     }
     return header;
   }
@@ -516,7 +633,7 @@ export class LogSegment {
       this.timeIndex.count > 0 ? this.timeEntryAt(this.timeIndex.count - 1) : undefined,
       this.indexIntervalBytes,
     );
-    if (scan.problem) throw new BrookError("STORAGE_ERROR", `${this.logPath()}: ${scan.problem}`);
+    if (scan.problem) throw new SegmentCorruption(this, scan.endPosition, scan.problem);
     return scan.cursor;
   }
 
@@ -539,12 +656,8 @@ export class LogSegment {
     }
   }
 
-  private logPath(): string {
-    return path.join(this.dir, segmentFileName(this.baseOffset, logSuffix));
-  }
-
   private shorterThanExpected(): BrookError {
-    return new BrookError("STORAGE_ERROR", `${this.logPath()} is shorter than the log expects`);
+    return new BrookError("STORAGE_ERROR", `${this.logPath} is shorter than the log expects`);
   }
 }
 
@@ -570,6 +683,43 @@ function withFinalTimeEntry(cursor: IndexCursor): IndexCursor {
   const final = finalTimeEntry(cursor);
   if (!final) return cursor;
   return { ...cursor, lastTimeEntryMs: final.timestampMs, lastTimeEntryOffset: final.relativeOffset };
+}
+
+/** A sealed segment's time index entries from a scan: the planned ones and the final one. */
+function withFinalTimeIndexEntry(scan: LogScan): Buffer {
+  const final = finalTimeEntry(scan.cursor);
+  return final ? Buffer.concat([scan.timeEntries, encodeTimeEntries([final])]) : scan.timeEntries;
+}
+
+function damageOf(scan: LogScan): SegmentDamage | undefined {
+  if (scan.problem === undefined) return undefined;
+  return {
+    position: scan.endPosition,
+    offset: scan.nextOffset,
+    reason: scan.problem,
+    tornTail: scan.tornTail,
+  };
+}
+
+/**
+ * Why a stored batch at `at` in `window` (its length already checked) must not be served, or undefined:
+ * its magic, its base offset (outside the CRC, so checked against the batch before it), its CRC32C.
+ */
+function storedBatchProblem(
+  window: Buffer,
+  at: number,
+  header: BatchHeader,
+  expectedOffset: number,
+): string | undefined {
+  if (header.magic !== MAGIC_V2) return `the batch has magic ${header.magic}`;
+  if (header.baseOffset !== expectedOffset) {
+    return `the batch has base offset ${header.baseOffset}, expected ${expectedOffset}`;
+  }
+  const computed = crc32c(window.subarray(at + ATTRIBUTES_OFFSET, at + header.sizeInBytes));
+  if (computed !== header.crc) {
+    return `the batch fails its CRC32C check (stored ${header.crc}, computed ${computed})`;
+  }
+  return undefined;
 }
 
 /** Makes the index file hold exactly `entries`; true when it had to be rewritten. */
@@ -681,6 +831,7 @@ function scanLog(
   let nextOffset = expectedOffset;
   let firstBatchTimestampMs = -1;
   let problem: string | undefined;
+  let tornTail = false;
   let chunkBytes = recoveryReadBytes;
   // Each pass either moves `position` past at least one batch, grows the chunk to hold the one batch
   // that did not fit (so the next pass moves past it or stops), or stops.
@@ -711,6 +862,7 @@ function scanLog(
     } else if (scan.tail === "corrupt" || (scan.tail === "torn" && reachedEnd)) {
       problem = scan.error?.message ?? `bad batch at position ${position + scan.validBytes}`;
       position += scan.validBytes;
+      tornTail = scan.tail === "torn" || onlyZerosFrom(log, position, end);
     } else if (scan.tail === "torn" && scan.validBytes === 0) {
       chunkBytes = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
     } else {
@@ -726,7 +878,21 @@ function scanLog(
     timeEntries: Buffer.concat(timeEntries),
     firstBatchTimestampMs,
     problem,
+    tornTail,
   };
+}
+
+/** True when `[from, end)` of the file holds only zero bytes (a crash can leave a file longer than what reached it). */
+function onlyZerosFrom(log: LogFile, from: number, end: number): boolean {
+  const chunk = Buffer.allocUnsafe(Math.min(recoveryReadBytes, end - from));
+  // Each pass moves `position` forward by a whole chunk, or stops.
+  for (let position = from; position < end; position += chunk.length) {
+    const read = log.read(chunk, position);
+    const bytes = chunk.subarray(0, Math.min(read, end - position));
+    if (bytes.some((byte) => byte !== 0)) return false;
+    if (read === 0) break;
+  }
+  return true;
 }
 
 function takeWhileInSequence(batches: readonly BatchHeader[], expectedOffset: number): BatchHeader[] {

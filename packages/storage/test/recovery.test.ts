@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { LogConfig, PartitionLog } from "../src/index.js";
+import { type LogConfig, LogCorruptionError, type PartitionLog } from "../src/index.js";
 import { batchOffsets, makeBatch, openLog, readAll, segmentFiles, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -85,18 +85,37 @@ describe("torn tail", () => {
     expect(readAll(log)).toEqual(contents.subarray(0, contents.length - bytes.length));
   });
 
-  it("drops later segments when a sealed segment was cut short", async () => {
+  it("keeps later segments and reports damage when a sealed segment followed by data was cut short", async () => {
     await writeLog(8);
     const files = segmentFiles(dir, ".log");
     expect(files.length).toBeGreaterThan(2);
     const firstSegment = fs.readFileSync(files[0]);
     fs.truncateSync(files[0], firstSegment.length - 1);
     log = await openLog(dir, config);
+    const cutBatch = batchOffsets(firstSegment).at(-1)!;
+    expect(log.segmentCount).toBe(files.length);
+    expect(log.logEndOffset).toBe(24);
+    expect(log.damage).toMatchObject({ offset: cutBatch.baseOffset, file: files[0] });
+    expect(segmentFiles(dir, ".log")).toEqual(files);
+    expect(() => log!.read(cutBatch.baseOffset, 1000)).toThrow(LogCorruptionError);
+    log.truncateTo(cutBatch.baseOffset);
+    expect(log.damage).toBeUndefined();
     expect(log.segmentCount).toBe(1);
-    expect(log.logEndOffset).toBe(batchOffsets(firstSegment).at(-1)!.baseOffset);
-    expect(segmentFiles(dir, ".log")).toEqual([files[0]]);
     log.append(makeBatch(1), 0);
-    expect(log.logEndOffset).toBeGreaterThan(0);
+    expect(log.logEndOffset).toBe(cutBatch.baseOffset + 1);
+  });
+
+  it("cuts a torn sealed segment followed only by empty segments, as a crash right after a roll leaves it", async () => {
+    await writeLog(8);
+    const files = segmentFiles(dir, ".log");
+    for (const file of files.slice(2)) fs.truncateSync(file, 0);
+    const secondSegment = fs.readFileSync(files[1]);
+    fs.truncateSync(files[1], secondSegment.length - 1);
+    log = await openLog(dir, config);
+    expect(log.damage).toBeUndefined();
+    expect(log.segmentCount).toBe(2);
+    expect(log.logEndOffset).toBe(batchOffsets(secondSegment).at(-1)!.baseOffset);
+    expect(segmentFiles(dir, ".log")).toEqual(files.slice(0, 2));
   });
 
   it("drops segments after a gap in the offsets", async () => {
