@@ -1,8 +1,11 @@
 // A deterministic simulation of one partition replicated on three brokers,
 // driving the real Partition and the real PartitionLog (on temp directories,
 // with a SimDisk that decides when each fsync completes) from one seeded PRNG
-// and one event queue. The controller is SimController; followers run
-// SimFetcher, the fetch loop of src/replica-fetcher.ts; a producer sends
+// and one event queue. The controller is SimController; followers run the
+// production ReplicaFetcherManager and its fetch loop (src/replica-fetcher.ts)
+// over a simulated transport, answered by the leader's production Fetch,
+// ListOffsets and OffsetForLeaderEpoch handlers (leader-transport.ts), every
+// wait (backoff, long poll, acks=all) on the simulator's timers; a producer sends
 // acks=all (and some acks=1) batches to whoever it believes leads. Every
 // message crosses SimNetwork, which drops, delays and reorders them and cuts
 // brokers off (network partitions); metadata reaches each broker late and at
@@ -22,8 +25,9 @@
 //
 // Time: each event runs, then every promise it settled runs to completion
 // (`settle`, one turn of the real event loop: no real I/O is ever pending,
-// since only fsync is asynchronous and SimDisk owns it), then the invariants
-// are checked. That is what makes async code replay exactly from a seed.
+// since only fsync is asynchronous and SimDisk owns it, and no real timer,
+// since every wait is on `timers`), then the invariants are checked. That is
+// what makes async code replay exactly from a seed.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -48,10 +52,12 @@ import { PartitionLog } from "@brook/storage";
 import { EventQueue, Random } from "@brook/testkit";
 import { pino } from "pino";
 import { Partition, toLogConfig } from "../../src/partition.js";
+import { ReplicaFetcherManager } from "../../src/replica-fetcher.js";
+import type { Timers } from "../../src/timers.js";
 import { type BatchRef, Checker, describe, InvariantViolation, readBatches, type World } from "./checker.js";
 import { CommittedReader, type TxnFate } from "./committed-reader.js";
 import { SimController } from "./controller.js";
-import { type FetchAnswer, type FetcherTransport, type LeaderEpochAnswer, SimFetcher } from "./fetcher.js";
+import { simConnectLeader } from "./leader-transport.js";
 import { calmNetwork, controllerNode, type NetworkProfile, producerNode, SimNetwork } from "./network.js";
 import { SimDisk } from "./sim-disk.js";
 
@@ -65,7 +71,6 @@ const heartbeatIntervalMs = 250;
 const sessionCheckIntervalMs = 100;
 const isrCheckIntervalMs = 500;
 const fetchMaxWaitMs = 500;
-const callSlackMs = 5_000;
 // The simulator's own.
 /** How often a broker behind the controller's metadata asks for it again (it reads a log; it never misses a record). */
 const metadataPollMs = 250;
@@ -73,8 +78,8 @@ const metadataPollMs = 250;
 const alterPartitionTimeoutMs = 5_000;
 const produceTimeoutMs = 10_000;
 const inFlightProducesMax = 32;
-/** waitForHighWatermark's timer runs on the real clock; the simulated producer times out on simulated time instead. */
-const realTimeoutMs = 3_600_000;
+/** How long a produce or a marker waits for the high watermark (the producer times out at produceTimeoutMs). */
+const commitWaitMs = 30_000;
 /** Batch ids double as record timestamps: unique, increasing, near the simulated clock. */
 const batchIdBase = 1_700_000_000_000;
 /** The transactional producers' ids (the plain producer's batches have none): two, so transactions overlap. */
@@ -148,7 +153,8 @@ class SimBroker {
   up = false;
   partition: Partition | undefined;
   disk: SimDisk | undefined;
-  fetcher: SimFetcher | undefined;
+  /** This process's replica fetchers: production code, one per leader followed. */
+  fetchers: ReplicaFetcherManager | undefined;
   /** The metadata this process has applied. */
   image: MetadataImage | undefined;
   /** While down: the log end it will restart with. */
@@ -207,6 +213,9 @@ export class SimulationFailure extends Error {
 }
 
 const silentLogger = pino({ level: "silent" });
+/** The fetcher's log lines that go into the trace: its decisions (debug: refusals and backoffs too). */
+const fetcherLogLevel = "debug";
+const truncationLogLine = "truncated a diverging log tail before following the new leader";
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Simulation {
@@ -240,6 +249,15 @@ export class Simulation {
   private stalls = 0;
   private truncations = 0;
   private probeAcked = false;
+  /** Every wait of production code (fetcher backoff, fetch long polls, acks=all) runs on simulated time. */
+  private readonly timers: Timers = {
+    after: (delayMs, fire) => {
+      const event = this.schedule(this.now + delayMs, "timer fires", fire);
+      return () => {
+        event.cancelled = true;
+      };
+    },
+  };
   private readonly txnProducers: TxnProducer[] = txnProducerIds.map((producerId) => ({
     producerId,
     epoch: 0,
@@ -516,6 +534,7 @@ export class Simulation {
       {
         brokerId: broker.id,
         clock: this.clock,
+        timers: this.timers,
         logger: silentLogger,
         replicaLagTimeMaxMs: this.profile.replicaLagTimeMaxMs,
         alterPartition: (request) => this.alterPartition(broker, request),
@@ -524,6 +543,27 @@ export class Simulation {
     );
     broker.partition = partition;
     broker.image = image;
+    broker.fetchers = new ReplicaFetcherManager(
+      broker.id,
+      this.fetcherLogger(broker),
+      {
+        maxWaitMs: fetchMaxWaitMs,
+        partitionMaxBytes: this.profile.fetchMaxBytes,
+        responseMaxBytes: this.profile.fetchMaxBytes,
+      },
+      simConnectLeader(broker.id, {
+        call: (from, to, connection, label, serve, timeoutMs) =>
+          this.call(from, to, connection, label, serve, timeoutMs),
+        partitionOf: (id) => {
+          const leader = this.brokers.find((b) => b.id === id)!;
+          return leader.up ? leader.partition : undefined;
+        },
+        timers: this.timers,
+        fail: (error) => this.fail(error),
+        nextConnection: () => ++this.connections,
+      }),
+      this.timers,
+    );
     broker.up = true;
     broker.downLogEnd = undefined;
     this.note(
@@ -543,8 +583,8 @@ export class Simulation {
     );
     this.crashes++;
     if (powerLoss) this.powerLosses++;
-    broker.fetcher?.close();
-    broker.fetcher = undefined;
+    broker.fetchers?.close();
+    broker.fetchers = undefined;
     broker.up = false;
     broker.incarnation++;
     broker.partition = undefined;
@@ -608,21 +648,23 @@ export class Simulation {
     }
   }
 
-  /** ReplicaFetcherManager.reconcile for the one partition: a fetcher per leader followed. */
+  /** As ReplicaManager does after each image: the fetchers follow what this broker follows. */
   private reconcile(broker: SimBroker): void {
-    const partition = broker.partition!;
-    if (broker.fetcher && (!partition.isFollower || broker.fetcher.leaderId !== partition.leaderId)) {
-      broker.fetcher.close();
-      broker.fetcher = undefined;
-    }
-    if (!partition.isFollower) return;
-    broker.fetcher ??= new SimFetcher(
-      partition.leaderId,
-      `fetcher ${broker.id}->${partition.leaderId} #${++this.connections}`,
-      this.fetcherTransport(broker, partition.leaderId),
-      (error) => this.fail(error),
+    broker.fetchers!.reconcile(broker.image!, [broker.partition!]);
+  }
+
+  /** The fetchers' log lines, into the trace (they are the fetcher's decisions: truncations, refusals, backoffs). */
+  private fetcherLogger(broker: SimBroker) {
+    return pino(
+      { level: fetcherLogLevel, base: null, timestamp: false },
+      {
+        write: (line: string) => {
+          const { msg, level: _level, ...fields } = JSON.parse(line) as Record<string, unknown>;
+          if (msg === truncationLogLine) this.truncations++;
+          this.note(`broker ${broker.id} fetcher: ${String(msg)} ${JSON.stringify(fields)}`);
+        },
+      },
     );
-    broker.fetcher.follow(partition);
   }
 
   /** Registers (until its image shows this incarnation), then heartbeats. */
@@ -735,93 +777,6 @@ export class Simulation {
     });
   }
 
-  private fetcherTransport(follower: SimBroker, leaderId: number): FetcherTransport {
-    const leader = this.brokers.find((b) => b.id === leaderId)!;
-    const call = <T>(
-      connection: string,
-      label: string,
-      serve: (partition: Partition) => T | Promise<T>,
-      timeoutMs: number,
-    ) => this.call(follower.id, leaderId, connection, label, () => serve(leader.partition!), timeoutMs);
-    return {
-      offsetForLeaderEpoch: (connection, currentLeaderEpoch, leaderEpoch) =>
-        call(
-          connection,
-          `OffsetForLeaderEpoch(current ${currentLeaderEpoch}, epoch ${leaderEpoch})`,
-          (partition) => answerEpochEnd(partition, currentLeaderEpoch, leaderEpoch),
-          callSlackMs,
-        ),
-      fetch: (connection, fetchOffset, currentLeaderEpoch) =>
-        call(
-          connection,
-          `Fetch(offset ${fetchOffset}, epoch ${currentLeaderEpoch})`,
-          () => this.serveFetch(leader, follower.id, fetchOffset, currentLeaderEpoch),
-          fetchMaxWaitMs + callSlackMs,
-        ),
-      logStartOffset: (connection) =>
-        call(
-          connection,
-          "ListOffsets(earliest)",
-          (partition) => {
-            try {
-              return { offset: partition.offsets().logStartOffset };
-            } catch (error) {
-              return { error: asBrookError(error).code, offset: -1 };
-            }
-          },
-          callSlackMs,
-        ),
-      timer: (delayMs, fire) =>
-        this.schedule(this.now + delayMs, `fetcher ${follower.id} backoff ends`, fire),
-      note: (line) => {
-        if (line.startsWith("truncated")) this.truncations++;
-        this.note(`broker ${follower.id}: ${line}`);
-      },
-    };
-  }
-
-  /** fetch.ts for a follower: read at once, or wait until something changes or max_wait_ms passes. */
-  private async serveFetch(
-    leader: SimBroker,
-    followerId: number,
-    fetchOffset: number,
-    currentLeaderEpoch: number,
-  ): Promise<FetchAnswer> {
-    const deadlineMs = this.now + fetchMaxWaitMs;
-    for (;;) {
-      const partition = leader.partition;
-      if (!partition) return { error: "NOT_LEADER", records: Buffer.alloc(0), highWatermark: -1 };
-      let answer: FetchAnswer;
-      try {
-        const result = partition.readForReplica(
-          followerId,
-          fetchOffset,
-          this.profile.fetchMaxBytes,
-          true,
-          currentLeaderEpoch,
-        );
-        answer = { records: result.records, highWatermark: result.highWatermark };
-      } catch (error) {
-        if (!(error instanceof BrookError)) throw error;
-        return { error: error.code, records: Buffer.alloc(0), highWatermark: -1 };
-      }
-      if (answer.records.length > 0 || this.now >= deadlineMs) return answer;
-      await this.nextChange(partition, deadlineMs - this.now);
-    }
-  }
-
-  private nextChange(partition: Partition, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        timer.cancelled = true;
-        unsubscribe();
-        resolve();
-      };
-      const timer = this.schedule(this.now + timeoutMs, "fetch long poll expires", done);
-      const unsubscribe = partition.onNextChange(done);
-    });
-  }
-
   // ---- The producer --------------------------------------------------------------------------
 
   private scheduleProduce(): void {
@@ -889,7 +844,7 @@ export class Simulation {
       `broker ${leader.id} appends batch ${batch.id} at [${result.baseOffset}..${result.lastOffset}] in epoch ${partition.leaderEpoch}`,
     );
     if (batch.acks === 1) return "appended";
-    await partition.waitForHighWatermark(result.lastOffset + 1, realTimeoutMs);
+    await partition.waitForHighWatermark(result.lastOffset + 1, commitWaitMs);
     const acked: BatchRef = {
       baseOffset: result.baseOffset,
       lastOffset: result.lastOffset,
@@ -1022,7 +977,7 @@ export class Simulation {
     this.note(
       `broker ${leader.id} appends the ${txn.fate} marker of transaction ${txn.id} at ${result.baseOffset} in epoch ${partition.leaderEpoch}`,
     );
-    await partition.waitForHighWatermark(result.lastOffset + 1, realTimeoutMs);
+    await partition.waitForHighWatermark(result.lastOffset + 1, commitWaitMs);
     const acked = {
       baseOffset: result.baseOffset,
       lastOffset: result.lastOffset,
@@ -1251,27 +1206,13 @@ export class Simulation {
 
   private async shutdown(): Promise<void> {
     for (const broker of this.brokers) {
-      broker.fetcher?.close();
+      broker.fetchers?.close();
       broker.disk?.crash();
       broker.partition?.close().catch(() => undefined);
       broker.up = false;
     }
     await settle();
     fs.rmSync(this.root, { recursive: true, force: true });
-  }
-}
-
-function answerEpochEnd(
-  partition: Partition,
-  currentLeaderEpoch: number,
-  leaderEpoch: number,
-): LeaderEpochAnswer {
-  try {
-    const found = partition.endOffsetForEpoch(currentLeaderEpoch, leaderEpoch);
-    return { leaderEpoch: found?.leaderEpoch ?? -1, endOffset: found?.endOffset ?? -1 };
-  } catch (error) {
-    if (!(error instanceof BrookError)) throw error;
-    return { error: error.code, leaderEpoch: -1, endOffset: -1 };
   }
 }
 
