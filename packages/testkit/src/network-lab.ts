@@ -216,8 +216,14 @@ export class NetworkLab {
       `table inet ${table} {}`,
       `delete table inet ${table}`,
       `table inet ${table} {`,
-      `  chain input { type filter hook input priority 0; policy accept; ${input.join("; ")} }`,
-      `  chain output { type filter hook output priority 0; policy accept; ${output.join("; ")} }`,
+      "  chain input {",
+      "    type filter hook input priority 0; policy accept;",
+      ...input.map((rule) => `    ${rule}`),
+      "  }",
+      "  chain output {",
+      "    type filter hook output priority 0; policy accept;",
+      ...output.map((rule) => `    ${rule}`),
+      "  }",
       "}",
     ].join("\n");
     await new Promise<void>((resolve, reject) => {
