@@ -10,11 +10,20 @@ import { randomUUID } from "node:crypto";
 import {
   type AclBindingFields,
   type AclBindingFilterFields,
+  type AlterPartitionRequest,
   applyRecords,
+  BrokerHeartbeats,
   type BrokerImage,
+  type BrokerRegistration,
   MetadataImage,
   type MetadataRecord,
   type PartitionImage,
+  planAlterPartition,
+  planBrokerRegistration,
+  planFenceExpiredBrokers,
+  planFencing,
+  planPreferredLeaderElection,
+  planUnfence,
 } from "@brook/metadata";
 import {
   asBrookError,
@@ -25,22 +34,9 @@ import {
   type DescribeQuorumResponse,
   systemClock,
 } from "@brook/protocol";
-import {
-  type BrokerRegistration,
-  planBrokerRegistration,
-  planFenceExpiredBrokers,
-  planFencing,
-  planUnfence,
-} from "./broker-decisions.js";
-import { BrokerHeartbeats } from "./broker-heartbeats.js";
 import { type ControllerLogger, describeCommit, silentControllerLogger } from "./change-log.js";
 import { NotActiveControllerError } from "./errors.js";
 import type { ControllerQuorumMember, MetadataLog } from "./metadata-log.js";
-import {
-  type AlterPartitionRequest,
-  planAlterPartition,
-  planPreferredLeaderElection,
-} from "./partition-decisions.js";
 import { type ProducerIdBlock, planProducerIdBlock } from "./producer-id-decisions.js";
 import {
   planLogDirOffline,

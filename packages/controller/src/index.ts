@@ -1,13 +1,19 @@
 // Public API of @brook/controller: the single writer of cluster metadata.
 export {
+  type AlterPartitionRequest,
   type BrokerRegistration,
   type BrokerSessions,
+  electLeader,
+  noLeader,
+  type PartitionState,
+  planAlterPartition,
   planBrokerRegistration,
   planFenceExpiredBrokers,
   planFencing,
+  planPreferredLeaderElection,
   planUnfence,
   sessionAlive,
-} from "./broker-decisions.js";
+} from "@brook/metadata";
 export { type ControllerLogger, silentControllerLogger } from "./change-log.js";
 export {
   type BrokerHeartbeat,
@@ -26,14 +32,6 @@ export type {
   MetadataLog,
   SnapshotListener,
 } from "./metadata-log.js";
-export {
-  type AlterPartitionRequest,
-  electLeader,
-  noLeader,
-  type PartitionState,
-  planAlterPartition,
-  planPreferredLeaderElection,
-} from "./partition-decisions.js";
 export {
   assignReplicas,
   type PlacementBroker,

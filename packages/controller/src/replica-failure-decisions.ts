@@ -3,9 +3,15 @@
 // broker has one), or single replicas whose copy holds a corrupt batch. Each
 // returns the records to append; an outdated or repeated report gives none.
 
-import type { BrokerImage, MetadataImage, MetadataRecord, PartitionChangeRecord } from "@brook/metadata";
-import { planFencing } from "./broker-decisions.js";
-import { eligibleIn, withoutBroker } from "./partition-decisions.js";
+import {
+  type BrokerImage,
+  eligibleIn,
+  type MetadataImage,
+  type MetadataRecord,
+  type PartitionChangeRecord,
+  planFencing,
+  withoutBroker,
+} from "@brook/metadata";
 
 /** A replica a broker resigns, at the partition epoch it saw when it did. */
 export interface ReplicaResignation {

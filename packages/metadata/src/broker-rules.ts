@@ -2,16 +2,20 @@
 // controller's session state: registration, fencing on a missed session and
 // unfencing. Each returns the records to append (the broker records first,
 // then the partition changes they cause), or throws the typed error to answer.
+// Here, beside the partition rules, so that the controller and the
+// replication simulator run the same ones; BrokerHeartbeats, the session
+// memory they read, too.
 
-import type { BrokerImage, BrokerRegistrationRecord, MetadataImage, MetadataRecord } from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
+import type { BrokerImage, MetadataImage } from "./image.js";
 import {
   eligibleIn,
   planPartitionChanges,
   restoreLeader,
   uncleanElectionEnabled,
   withoutBroker,
-} from "./partition-decisions.js";
+} from "./partition-rules.js";
+import type { BrokerRegistrationRecord, MetadataRecord } from "./records.js";
 
 export type BrokerRegistration = Omit<BrokerRegistrationRecord, "type">;
 
@@ -142,4 +146,58 @@ function sameEndpoint(known: BrokerImage, registration: BrokerRegistration): boo
 function describeEndpoints(broker: BrokerRegistration): string {
   const kafka = broker.kafkaEndpoint;
   return `${broker.host}:${broker.port}${kafka ? ` (Kafka ${kafka.host}:${kafka.port})` : ""}`;
+}
+
+// The active controller's memory of broker heartbeats: when each broker was
+// last heard from, and from which metadata offset on each incarnation counts
+// as caught up. None of it is in the metadata log (heartbeats are far too
+// frequent to log), so it belongs to one term of one active controller: a
+// controller that becomes active starts afresh and gives every broker a full
+// session before it may be fenced, so a failover never fences the cluster.
+export class BrokerHeartbeats {
+  private readonly lastHeartbeatMs = new Map<number, number>();
+  /** Incarnation id → metadata offset the incarnation must have applied to count as caught up. */
+  private readonly registrationOffsets = new Map<string, number>();
+  private term: number | undefined;
+  /** The image offset when this term's memory began: the catch-up bar for incarnations registered before. */
+  private termStartOffset = -1;
+
+  constructor(readonly sessionTimeoutMs: number) {}
+
+  /**
+   * Starts the memory of a new term when `term` is not the one it holds:
+   * every broker in the image gets a session that begins now.
+   */
+  beginTerm(term: number, image: MetadataImage, nowMs: number): void {
+    if (term === this.term) return;
+    this.term = term;
+    this.termStartOffset = image.offset;
+    this.lastHeartbeatMs.clear();
+    this.registrationOffsets.clear();
+    for (const brokerId of image.brokers.keys()) this.lastHeartbeatMs.set(brokerId, nowMs);
+  }
+
+  /** A registration committed at `offset`: its session starts now. */
+  registered(brokerId: number, incarnationId: string, offset: number, nowMs: number): void {
+    this.registrationOffsets.set(incarnationId, offset);
+    this.lastHeartbeatMs.set(brokerId, nowMs);
+  }
+
+  heartbeat(brokerId: number, nowMs: number): void {
+    this.lastHeartbeatMs.set(brokerId, nowMs);
+  }
+
+  /**
+   * Whether an incarnation that has applied the log up to `metadataOffset`
+   * has caught up: it has seen its own registration, so it knows the
+   * partitions it hosts before it may lead any. One registered before this
+   * term must reach what the log held when the term began.
+   */
+  caughtUp(incarnationId: string, metadataOffset: number): boolean {
+    return metadataOffset >= (this.registrationOffsets.get(incarnationId) ?? this.termStartOffset);
+  }
+
+  sessions(nowMs: number): BrokerSessions {
+    return { lastHeartbeatMs: this.lastHeartbeatMs, nowMs, sessionTimeoutMs: this.sessionTimeoutMs };
+  }
 }

@@ -1,17 +1,14 @@
 // Leader election and ISR changes as pure functions of the image: each
 // returns the partition-change records to append, or throws the typed error
-// to answer. Epochs are not computed here; replay derives them.
+// to answer. Epochs are not computed here; replay derives them. The active
+// controller decides with them; the replication simulator runs the same
+// functions, which is why they live here and not in @brook/controller (a
+// broker may not depend on the controller).
 
-import {
-  type MetadataImage,
-  type MetadataRecord,
-  type PartitionChangeRecord,
-  type PartitionImage,
-  resolveTopicConfig,
-  sameIds,
-  type TopicImage,
-} from "@brook/metadata";
 import { BrookError } from "@brook/protocol";
+import { type MetadataImage, type PartitionImage, sameIds, type TopicImage } from "./image.js";
+import type { MetadataRecord, PartitionChangeRecord } from "./records.js";
+import { resolveTopicConfig } from "./topic-config.js";
 
 /** The leader of a partition with no eligible replica: it is offline. */
 export const noLeader = -1;
