@@ -180,11 +180,16 @@ export async function describeCluster(ctx: BrokerContext): Promise<DescribeClust
       .sort((a, b) => a.brokerId - b.brokerId)
       .map((b) => {
         const { id, host, port, rack, kafkaHost, kafkaPort } = brokerInfo(b);
-        return { id, host, port, rack, kafkaHost, kafkaPort, state: b.fenced ? "fenced" : "alive" };
+        return { id, host, port, rack, kafkaHost, kafkaPort, state: brokerState(b) };
       }),
     offlinePartitions: offline,
     underReplicatedPartitions: underReplicated,
   };
+}
+
+/** As `brook cluster status` shows a broker: its log dir failed, fenced, or alive. */
+function brokerState(broker: BrokerImage): string {
+  return broker.logDirOffline ? "log-dir-offline" : broker.fenced ? "fenced" : "alive";
 }
 
 /** `denied`: topics the caller may not create (answered TOPIC_AUTHORIZATION_FAILED, never forwarded). */

@@ -72,7 +72,7 @@ import { produce } from "./produce.js";
 import { initProducerId, nextProducerId } from "./producer-ids.js";
 import { ClientQuotas, type QuotaConfig } from "./quotas.js";
 import type { ReplicaFetcherOptions } from "./replica-fetcher.js";
-import { ReplicaManager } from "./replica-manager.js";
+import { type ReplicaFailures, ReplicaManager } from "./replica-manager.js";
 import {
   type AlterUserScramCredentialsRequest__Output,
   type AlterUserScramCredentialsResponse,
@@ -131,6 +131,8 @@ export interface BrokerOptions {
   readonly callerOf?: CallerOf;
   /** How this broker's replica fetchers secure their channels to leaders (TLS, node identity). */
   readonly peerSecurity?: ChannelSecurity;
+  /** Called when replicaFailures() changes, so the heartbeat reports it at once. */
+  readonly onReplicaFailure?: () => void;
   /** Who may do what (ACLs); default: everyone everything. */
   readonly access?: AccessPolicy;
   /** Serves SaslAuthenticate (a SCRAM exchange that ends in a token); undefined: SASL is off. */
@@ -215,6 +217,8 @@ export interface BrokerMetricsView {
     logEndOffset: number;
   }[];
   readonly groupLag: readonly { group: string; topic: string; partition: number; lag: number }[];
+  /** The log dir failed: no replica here leads or follows until the process restarts. */
+  readonly logDirOffline: boolean;
 }
 
 export class Broker {
@@ -259,6 +263,7 @@ export class Broker {
       logCleaner: options.logCleaner,
       fetcher: options.replicaFetcher,
       peerSecurity: options.peerSecurity,
+      onReplicaFailure: options.onReplicaFailure,
     });
     this.callerOf = options.callerOf ?? anonymousCallerOf;
     this.sasl = options.sasl;
@@ -334,6 +339,11 @@ export class Broker {
     return this.replicas.metadataCaughtUp(this.metadataSource.image);
   }
 
+  /** What this broker's heartbeats report it can no longer serve (replica-manager.ts). */
+  replicaFailures(): ReplicaFailures {
+    return this.replicas.replicaFailures;
+  }
+
   /** What /metrics reports of this broker: its local replicas and the lag of the groups it coordinates. */
   metricsView(): BrokerMetricsView {
     const partitions = [...this.replicas.all()].map((p) => ({
@@ -359,7 +369,7 @@ export class Broker {
         });
       }
     }
-    return { partitions, groupLag };
+    return { partitions, groupLag, logDirOffline: this.replicas.replicaFailures.logDirOffline };
   }
 
   /** Partitions the image says this broker leads but it does not serve (not open, or not in service). */

@@ -57,7 +57,7 @@ export { defaultInFlightLimits, type InFlightLimits } from "./in-flight.js";
 export { defaultLogCleanerConfig, type LogCleanerConfig } from "./log-cleaner.js";
 export { ClientQuotas, type QuotaConfig, RateQuota, type RateQuotaOptions } from "./quotas.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";
-export { defaultReplicaLagTimeMaxMs } from "./replica-manager.js";
+export { defaultReplicaLagTimeMaxMs, type ReplicaFailures } from "./replica-manager.js";
 export {
   defaultTransactionCoordinatorConfig,
   type TransactionCoordinatorConfig,

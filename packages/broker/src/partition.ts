@@ -79,6 +79,12 @@ export interface PartitionContext {
   alterPartition(request: AlterPartitionRequest__Output): Promise<unknown>;
   /** A follower not caught up with the leader's log end for this long leaves the ISR. */
   readonly replicaLagTimeMaxMs: number;
+  /**
+   * The log failed in a way that says the disk is failing (a failed fsync, or
+   * a write or read that failed for another reason than a full disk): the
+   * broker takes its log dir offline. Called at most once per failure seen.
+   */
+  readonly logDirFailed?: (partition: Partition, error: BrookError) => void;
 }
 
 type Waiter = () => void;
@@ -130,6 +136,7 @@ export class Partition {
     });
     this.loadProducerState();
     this.serving = serving;
+    this.checkLeaderInIsr();
     if (this.isLeader) this.becomeLeader();
     else this.logRoleChange("none", state);
   }
@@ -200,6 +207,7 @@ export class Partition {
     this.serving = serving;
     if (this.pendingIsr && state.partitionEpoch !== this.pendingIsr.partitionEpoch)
       this.pendingIsr = undefined;
+    this.checkLeaderInIsr();
     if (this.isLeader && (previousRole !== "leader" || state.leaderEpoch !== previous.leaderEpoch)) {
       this.becomeLeader();
     } else {
@@ -416,7 +424,7 @@ export class Partition {
   /** Appends batches fetched from the leader, keeping their offsets and leader epochs. */
   appendAsFollower(batches: Buffer): AppendResult {
     this.requireFollower();
-    const result = this.log.appendAsFollower(batches);
+    const result = this.onDisk(() => this.log.appendAsFollower(batches));
     // The bytes carry the leader's offsets now that the log accepted them.
     this.producers.loadFromBatches(withControlRecords(batches, storedHeadersOf(batches)));
     return result;
@@ -439,7 +447,7 @@ export class Partition {
   truncateTo(offset: number): void {
     this.requireFollower();
     const endBefore = this.log.logEndOffset;
-    this.log.truncateTo(offset);
+    this.onDisk(() => this.log.truncateTo(offset));
     this.clampHighWatermark();
     if (this.log.logEndOffset < endBefore) this.loadProducerState();
   }
@@ -447,7 +455,7 @@ export class Partition {
   /** Empties the log and restarts it at `offset` (the leader no longer has what this replica lacks). */
   truncateFullyAndStartAt(offset: number): void {
     this.requireFollower();
-    this.log.truncateFullyAndStartAt(offset);
+    this.onDisk(() => this.log.truncateFullyAndStartAt(offset));
     this.clampHighWatermark();
     this.loadProducerState();
   }
@@ -458,7 +466,11 @@ export class Partition {
    */
   async flushForReplication(): Promise<void> {
     if (this.config.flushMode === "none") return;
-    await this.log.flush();
+    try {
+      await this.log.flush();
+    } catch (error) {
+      throw this.storageFailure(error);
+    }
   }
 
   // ---- both ----------------------------------------------------------------------
@@ -623,7 +635,7 @@ export class Partition {
     const records =
       maxBytes <= 0 || (offset >= maxOffset && offset <= this.log.logEndOffset)
         ? emptyRecords
-        : this.log.read(offset, maxBytes, { maxOffset, minOneBatch }).records;
+        : this.onDisk(() => this.log.read(offset, maxBytes, { maxOffset, minOneBatch }).records);
     return this.readResult(records);
   }
 
@@ -639,7 +651,7 @@ export class Partition {
 
   /** Leader: writes batches the producer state allowed, and records them there. */
   private appendChecked(batches: Buffer, headers: readonly LogBatchHeader[]): AppendResult {
-    const result = this.log.append(batches, this.state.leaderEpoch);
+    const result = this.onDisk(() => this.log.append(batches, this.state.leaderEpoch));
     this.producers.record(headers, result.baseOffset);
     if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
     else this.flushInBackground();
@@ -657,6 +669,15 @@ export class Partition {
 
   /** Every change of the high watermark goes here: the log checkpoints it, the producer state's LSO follows it. */
   private setHighWatermark(offset: number): void {
+    assert(
+      offset <= this.log.logEndOffset,
+      `${this.name}: the high watermark ${offset} would pass the log end ${this.log.logEndOffset}`,
+    );
+    // A follower's may go back (a new leader's trails, a truncation); consumers read only from leaders.
+    assert(
+      !this.isLeader || offset >= this.highWatermarkOffset,
+      `${this.name}: the leader's high watermark would go back from ${this.highWatermarkOffset} to ${offset}`,
+    );
     this.highWatermarkOffset = offset;
     // Retention never deletes at or above the log's high watermark.
     this.log.highWatermark = offset;
@@ -674,8 +695,9 @@ export class Partition {
     try {
       this.log.assignLeaderEpoch(this.state.leaderEpoch);
     } catch (error) {
-      // The log is offline; it fails every append and read with its own error.
+      // The log is offline; it fails every append and read with its own error, and its log dir goes offline.
       this.context.logger.error({ err: error, topic: this.topic, partition: this.partition }, "cannot lead");
+      this.storageFailure(error);
     }
     this.followers = new Map(
       this.state.replicas
@@ -689,6 +711,14 @@ export class Partition {
       "became leader",
     );
     this.maybeAdvanceHighWatermark();
+  }
+
+  /** The metadata never makes a leader outside its ISR (elections pick from it; an ISR change must keep it). */
+  private checkLeaderInIsr(): void {
+    assert(
+      this.state.leader !== this.context.brokerId || this.state.isr.includes(this.context.brokerId),
+      `${this.name}: broker ${this.context.brokerId} leads at epoch ${this.state.leaderEpoch} but is not in the ISR [${this.state.isr.join(",")}]`,
+    );
   }
 
   /** What this replica does now: lead, follow a live leader, or neither. */
@@ -829,6 +859,7 @@ export class Partition {
         // The log is offline now: nothing more will commit, so waiters fail now rather than time out.
         this.failure = asBrookError(error);
         this.notify();
+        this.context.logDirFailed?.(this, this.failure);
       },
     );
   }
@@ -850,12 +881,52 @@ export class Partition {
     this.setHighWatermark(Math.max(Math.min(this.highWatermarkOffset, end), this.log.logStartOffset));
   }
 
+  /**
+   * Runs a log operation and sorts out how it failed: a full disk is a
+   * condition the client hears of and that passes (the log undid the partial
+   * write and stays online); any other storage failure takes the log dir
+   * offline. Other errors (a bad batch, an offset out of range) pass through.
+   */
+  private onDisk<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      throw this.storageFailure(error);
+    }
+  }
+
+  /** The error to throw for a failed log operation, after reporting a failing disk. */
+  private storageFailure(error: unknown): unknown {
+    if (!(error instanceof BrookError) || error.code !== "STORAGE_ERROR") return error;
+    if (isDiskFull(error)) return diskFullError(this.name, this.log.dir, error);
+    this.context.logDirFailed?.(this, error);
+    return error;
+  }
+
   private notify(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
 }
 
 const emptyRecords = Buffer.alloc(0);
+
+/** Whether a storage failure is, at its root, a full disk (ENOSPC). */
+function isDiskFull(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth++) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOSPC") return true;
+    cause = cause.cause;
+  }
+  return false;
+}
+
+/** The typed error a produce (or a follower's fetch) gets while the disk is full; retriable, as the condition passes. */
+function diskFullError(name: string, dir: string, cause: BrookError): BrookError {
+  return new BrookError(
+    "STORAGE_ERROR",
+    `the disk holding ${name} (${dir}) is full (ENOSPC): nothing was written; retry once space is freed`,
+    { cause },
+  );
+}
 
 /**
  * The batch headers, without the CRC check: the log's append checks every

@@ -16,7 +16,7 @@ import {
   type ChannelSecurity,
   type Clock,
 } from "@brook/protocol";
-import { nodeFileSystem, PartitionLog } from "@brook/storage";
+import { type FileSystem, nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
 import { defaultLogCleanerConfig, LogCleaner, type LogCleanerConfig } from "./log-cleaner.js";
 import { Partition, type PartitionContext, toLogConfig } from "./partition.js";
@@ -59,6 +59,19 @@ export interface ReplicaManagerOptions {
   readonly timers?: Timers;
   /** The log cleaner of compacted topics (docs/compaction.md). */
   readonly logCleaner?: Partial<LogCleanerConfig>;
+  /**
+   * Called when replicaFailures() changes (the log dir went offline), so the
+   * controller hears of it at once rather than at the next heartbeat.
+   */
+  readonly onReplicaFailure?: () => void;
+  /** The disk the partition logs are on; default: the real one. */
+  readonly fileSystem?: FileSystem;
+}
+
+/** What this broker can no longer serve, as its heartbeats report it to the controller. */
+export interface ReplicaFailures {
+  readonly logDirOffline: boolean;
+  readonly resignedReplicas: readonly { topic: string; partition: number; partitionEpoch: number }[];
 }
 
 /**
@@ -92,6 +105,17 @@ export class ReplicaManager {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Compacts the dirtiest compacted replica, one bounded pass per tick. */
   readonly cleaner: LogCleaner;
+  /**
+   * Why the log dir went offline (a failed fsync, or a write or read that
+   * failed other than for a full disk): from then on, until the process
+   * restarts, no replica here leads or follows, no new one is opened, and
+   * the controller keeps this broker fenced.
+   */
+  private logDirFailure: BrookError | undefined;
+  private readonly onReplicaFailure: () => void;
+  private readonly fileSystem: FileSystem;
+  /** The last image applied, to apply again when the log dir fails. */
+  private lastImage: MetadataImage | undefined;
 
   constructor(options: ReplicaManagerOptions) {
     this.brokerId = options.brokerId;
@@ -111,7 +135,10 @@ export class ReplicaManager {
       logger: options.logger,
       alterPartition,
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
+      logDirFailed: (partition, error) => this.logDirFailed(partition, error),
     };
+    this.onReplicaFailure = options.onReplicaFailure ?? (() => undefined);
+    this.fileSystem = options.fileSystem ?? nodeFileSystem;
     this.fetchers = new ReplicaFetcherManager(
       options.brokerId,
       options.logger,
@@ -132,6 +159,7 @@ export class ReplicaManager {
   startMaintenance(): void {
     const every = (ms: number, task: (partition: Partition) => void, what: string) => {
       const timer = setInterval(() => {
+        if (this.logDirFailure) return; // nothing to maintain on a failed disk
         for (const partition of this.partitions.values()) {
           try {
             task(partition);
@@ -150,6 +178,16 @@ export class ReplicaManager {
       (partition) => partition.checkpointHighWatermark(),
       "high watermark checkpoint failed",
     );
+  }
+
+  /** What the heartbeats report to the controller. */
+  get replicaFailures(): ReplicaFailures {
+    return { logDirOffline: this.logDirFailure !== undefined, resignedReplicas: [] };
+  }
+
+  /** Why the log dir is offline; undefined while it is online. */
+  get logDirOfflineReason(): BrookError | undefined {
+    return this.logDirFailure;
   }
 
   /** How many partitions the replica fetchers follow. */
@@ -222,6 +260,7 @@ export class ReplicaManager {
   }
 
   private async reconcile(image: MetadataImage): Promise<void> {
+    this.lastImage = image;
     const wanted = new Map<string, { topic: TopicImage; partition: number }>();
     for (const topic of image.topicsById.values()) {
       for (const state of topic.partitions) {
@@ -237,7 +276,7 @@ export class ReplicaManager {
     if (this.imageComplete) this.removeOrphanDirectories(wanted);
 
     for (const key of this.failures.keys()) if (!wanted.has(key)) this.failures.delete(key);
-    const serving = this.inService(image);
+    const serving = this.inService(image) && this.logDirFailure === undefined;
     if (serving !== this.serving) this.logServing(serving, image, wanted.size);
     // One partition that cannot open or take its new config must not keep the others from following the image.
     for (const [key, { topic, partition }] of wanted) {
@@ -255,13 +294,33 @@ export class ReplicaManager {
     this.fetchers.reconcile(image, this.partitions.values());
   }
 
+  /**
+   * The log dir is offline (KIP-858's offline log dir; this broker has one):
+   * every replica here stops leading and following at once, without waiting
+   * for the controller, and the controller is told so it moves leaderships
+   * and keeps this broker fenced. The broker stays up (metadata, requests for
+   * partitions elsewhere, the controller it may host); a restart retries the disk.
+   */
+  private logDirFailed(partition: Partition, error: BrookError): void {
+    if (this.logDirFailure) return;
+    this.logDirFailure = error;
+    this.logger.error(
+      { err: error, dataDir: this.dataDir, topic: partition.topic, partition: partition.partition },
+      "log dir offline: this broker gives up every replica it holds until it restarts",
+    );
+    this.onReplicaFailure();
+    if (this.lastImage) this.applyImage(this.lastImage).catch(() => undefined); // applyImage logs failures
+  }
+
   private logServing(serving: boolean, image: MetadataImage, partitions: number): void {
     this.serving = serving;
     this.logger.info(
       { brokerId: this.brokerId, partitions, metadataOffset: image.offset },
       serving
         ? "broker in service: its replicas lead and follow as the metadata says"
-        : "broker out of service (fenced, or not registered as this process yet): its replicas neither lead nor follow",
+        : this.logDirFailure
+          ? "broker out of service (its log dir is offline): its replicas neither lead nor follow"
+          : "broker out of service (fenced, or not registered as this process yet): its replicas neither lead nor follow",
     );
   }
 
@@ -295,11 +354,13 @@ export class ReplicaManager {
       existing.update(state, config, serving);
       return;
     }
+    if (this.logDirFailure) throw this.logDirFailure;
     const dir = join(this.dataDir, key);
     await this.claimDirectory(dir, topic.topicId);
     const log = await PartitionLog.open(dir, toLogConfig(config), {
       clock: this.clock,
       logger: this.logger,
+      fileSystem: this.fileSystem,
     });
     // Logged before the replica exists, so that it comes before the replica's own first lines (its role).
     this.logger.info(

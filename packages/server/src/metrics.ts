@@ -147,6 +147,12 @@ export class NodeMetrics {
         g.set(offline);
       },
     );
+    gauge(
+      "brook_log_dir_offline",
+      "1 when this broker's log dir failed (an fsync, write or read error): it serves no replica until restarted.",
+      [],
+      (g) => g.set(broker.metricsView().logDirOffline ? 1 : 0),
+    );
     gauge("brook_leader_partitions", "Partitions this broker leads.", [], (g) =>
       g.set(broker.metricsView().partitions.filter((p) => p.leader).length),
     );

@@ -73,6 +73,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const incarnationId = randomUUID();
   // Set once the broker lifecycle exists: until then the broker has not caught up with the metadata log.
   let caughtUp = () => false;
+  // Set once the broker lifecycle exists: a replica failure is reported to the controller at once.
+  let reportReplicaFailure = () => {};
   const txnMarkers = new GrpcTxnMarkerChannel(controller, security.brokerPeer);
   const broker = await Broker.start(
     brokerOptions(config, {
@@ -86,6 +88,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       observer: metrics.observer,
       image: () => current?.image,
       caughtUp: () => caughtUp(),
+      onReplicaFailure: () => reportReplicaFailure(),
     }),
   );
   const brokerServer = new grpc.Server(grpcServerOptions);
@@ -123,9 +126,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     onCaughtUp: () => {
       broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures
     },
+    replicaFailures: () => {
+      const { logDirOffline, resignedReplicas } = broker.replicaFailures();
+      return { logDirOffline, resignedReplicas: [...resignedReplicas] };
+    },
     channel,
     logger: brokerLog.child({ component: "broker-lifecycle" }),
   });
+  reportReplicaFailure = () => lifecycle.reportNow();
   lifecycle.start();
   caughtUp = () => lifecycle.isCaughtUp;
 
@@ -139,6 +147,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     else if (self.fenced)
       reasons.push("registered but fenced (catching up with the metadata log, or shutting down)");
     if (!lifecycle.isCaughtUp) reasons.push("not caught up with the metadata log");
+    if (broker.replicaFailures().logDirOffline)
+      reasons.push("its log dir is offline (a disk failure): restart it");
     const notLeading = broker.notLeading();
     if (notLeading.length > 0) {
       reasons.push(`leads partitions it does not serve yet: ${notLeading.slice(0, 10).join(", ")}`);
@@ -217,6 +227,7 @@ function brokerOptions(
     observer: BrokerObserver;
     image: () => MetadataImage | undefined;
     caughtUp: () => boolean;
+    onReplicaFailure: () => void;
   },
 ): BrokerOptions {
   const { clusterId, controller, channel, security, incarnationId, txnMarkers } = parts;
@@ -244,6 +255,7 @@ function brokerOptions(
     txnMarkers,
     callerOf: security.callerOf,
     peerSecurity: security.brokerPeer,
+    onReplicaFailure: parts.onReplicaFailure,
     sasl: security.sasl,
     inFlight: {
       requestsPerPrincipal: config.principalRequestsInFlightMax,
@@ -264,6 +276,18 @@ function brokerOptions(
 }
 
 /**
+ * A Raft member whose disk failed has stopped; the rest of the node would go on serving a metadata
+ * image that no longer moves. The process ends instead, as one fatal line, and a restart recovers
+ * the member from what its disk holds.
+ */
+function endOnRaftFailure(log: Logger) {
+  return (error: Error): void => {
+    log.fatal({ err: error }, `raft storage failed: ${error.message}; the node stops`);
+    process.exit(1);
+  };
+}
+
+/**
  * The controller side of a node: its member of the Raft quorum (with the Controller service on the same
  * port, served once the controller exists), the controller, and the channel the broker reaches it by.
  */
@@ -280,6 +304,7 @@ async function startController(config: NodeConfig, security: NodeSecurity, log: 
     serverCredentials: security.grpcCredentials("controller"),
     callerNode: security.callerNode,
     logger: controllerLog.child({ component: "raft" }),
+    onFatal: endOnRaftFailure(controllerLog.child({ component: "raft" })),
   });
   await checkStoredVoters(metadataLog, config);
   const controller = await Controller.open({
