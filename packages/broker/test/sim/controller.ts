@@ -1,91 +1,50 @@
 // The controller as the replication simulator needs it: one always-available
 // active controller (the quorum behind it is the Raft simulator's business)
 // that owns the metadata image and changes it with the real records and the
-// real replay (@brook/metadata applyRecords derives the epochs). The broker
-// package may not import @brook/controller, so its decision rules are
-// restated here, small and unclean-election-free, from
-// packages/controller/src/partition-decisions.ts and broker-decisions.ts:
-// - electLeader: the first replica in the ISR that is eligible, else offline
-//   (-1) keeping the ISR;
-// - withoutBroker: a fenced broker leaves the ISR unless it is the last
-//   member, and a new leader is elected if it led;
-// - restoreLeader: an offline partition comes back with an eligible ISR
-//   member; the preferred (first) replica retakes leadership when eligible
-//   and in the ISR;
-// - planAlterPartition: only the current leader at the current leader epoch
-//   and partition epoch may change the ISR; additions must be eligible;
-// - registration: a new incarnation replaces a fenced or expired one
-//   (fencing it first) and starts fenced; heartbeats of a caught-up broker
-//   unfence it; a session not renewed for sessionTimeoutMs is fenced.
+// real replay (@brook/metadata applyRecords derives the epochs). It decides
+// with the production rules, the same functions the controller's driver
+// (packages/controller/src/controller.ts) calls: planBrokerRegistration,
+// planUnfence once BrokerHeartbeats says an incarnation caught up,
+// planFenceExpiredBrokers then planPreferredLeaderElection on each session
+// check, planAlterPartition; a controller becoming active starts a new
+// BrokerHeartbeats term. What is left here is the driver's sequencing.
 // The controller may stall (its quorum is slow, or fails over): writes then
 // commit only when it resumes, possibly after the asking broker gave up.
 
-import { applyRecords, MetadataImage, type MetadataRecord, type PartitionImage } from "@brook/metadata";
-import { BrookError } from "@brook/protocol";
-
-export interface AlterPartitionRequest {
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly newIsr: readonly number[];
-}
-
-type Eligibility = (brokerId: number) => boolean;
-
-interface PartitionState {
-  readonly leader: number;
-  readonly isr: readonly number[];
-}
-
-const noLeader = -1;
-
-export function electLeader(replicas: readonly number[], isr: readonly number[], eligible: Eligibility) {
-  const leader = replicas.find((id) => isr.includes(id) && eligible(id));
-  return { leader: leader ?? noLeader, isr };
-}
-
-export function withoutBroker(
-  replicas: readonly number[],
-  state: PartitionState,
-  brokerId: number,
-  eligible: Eligibility,
-): PartitionState {
-  const isr =
-    state.isr.includes(brokerId) && state.isr.length > 1
-      ? state.isr.filter((id) => id !== brokerId)
-      : state.isr;
-  if (state.leader !== brokerId) return { leader: state.leader, isr };
-  return electLeader(replicas, isr, eligible);
-}
-
-export function restoreLeader(partition: PartitionImage, eligible: Eligibility): PartitionState {
-  if (partition.leader === noLeader) return electLeader(partition.replicas, partition.isr, eligible);
-  const preferred = partition.replicas[0];
-  const movable = partition.isr.includes(preferred) && eligible(preferred);
-  return { leader: movable ? preferred : partition.leader, isr: partition.isr };
-}
+import {
+  type AlterPartitionRequest,
+  applyRecords,
+  BrokerHeartbeats,
+  MetadataImage,
+  type MetadataRecord,
+  type PartitionImage,
+  planAlterPartition,
+  planBrokerRegistration,
+  planFenceExpiredBrokers,
+  planPreferredLeaderElection,
+  planUnfence,
+} from "@brook/metadata";
 
 export class SimController {
   image: MetadataImage;
   /** Until then nothing commits (a slow quorum, a controller failover): writes wait, heartbeats fail. */
   stalledUntilMs = 0;
-  private readonly lastHeartbeatMs = new Map<number, number>();
-  private readonly registrationOffset = new Map<number, number>();
+  private readonly heartbeats: BrokerHeartbeats;
+  /** Each resume is a new active controller's term. */
+  private term = 0;
   private preferredCheckedOffset = -1;
 
   constructor(
     initial: readonly MetadataRecord[],
     private readonly topicId: string,
-    private readonly sessionTimeoutMs: number,
+    sessionTimeoutMs: number,
     private readonly nowMs: () => number,
     /** Called with every new image; the simulator ships it to the brokers. */
     private readonly publish: (image: MetadataImage) => void,
   ) {
     this.image = applyRecords(MetadataImage.empty, initial, 0);
-    for (const broker of this.image.brokers.values()) {
-      this.lastHeartbeatMs.set(broker.brokerId, nowMs());
-      this.registrationOffset.set(broker.brokerId, 0);
-    }
+    this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs);
+    this.heartbeats.beginTerm(this.term, this.image, nowMs());
   }
 
   get partition(): PartitionImage {
@@ -94,91 +53,40 @@ export class SimController {
 
   /** A new incarnation of a broker asks to register; throws DUPLICATE_BROKER_REGISTRATION while its predecessor lives. */
   register(brokerId: number, incarnationId: string): void {
-    const known = this.image.brokers.get(brokerId);
-    if (known?.incarnationId === incarnationId) {
-      this.lastHeartbeatMs.set(brokerId, this.nowMs());
+    const registration = { brokerId, incarnationId, host: "sim", port: brokerId };
+    const records = planBrokerRegistration(this.image, registration, this.heartbeats.sessions(this.nowMs()));
+    if (records.length === 0) {
+      this.heartbeats.heartbeat(brokerId, this.nowMs());
       return;
     }
-    const record: MetadataRecord = {
-      type: "broker-registration",
-      brokerId,
-      incarnationId,
-      host: "sim",
-      port: brokerId,
-    };
-    if (known && !known.fenced) {
-      if (this.sessionAlive(brokerId)) {
-        throw new BrookError(
-          "DUPLICATE_BROKER_REGISTRATION",
-          `broker ${brokerId} is held by incarnation ${known.incarnationId}, whose session is alive`,
-        );
-      }
-      this.commit([...this.fencing([brokerId]), record]);
-    } else {
-      this.commit([record]);
-    }
-    this.registrationOffset.set(brokerId, this.image.offset);
-    this.lastHeartbeatMs.set(brokerId, this.nowMs());
+    this.commit(records);
+    // The registration is the last record: a predecessor's fencing comes first.
+    this.heartbeats.registered(brokerId, incarnationId, this.image.offset, this.nowMs());
   }
 
   /** Renews a session; a fenced broker that has applied its own registration is unfenced. */
   heartbeat(brokerId: number, incarnationId: string, metadataOffset: number): void {
     const broker = this.image.brokers.get(brokerId);
     if (broker?.incarnationId !== incarnationId) return; // STALE_BROKER_INCARNATION: a dead process's heartbeat
-    this.lastHeartbeatMs.set(brokerId, this.nowMs());
-    if (!broker.fenced || metadataOffset < (this.registrationOffset.get(brokerId) ?? 0)) return;
-    const eligible = (id: number) => id === brokerId || this.eligible(id);
-    const next = restoreLeader(this.partition, eligible);
-    this.commit([
-      { type: "broker-unfence", brokerId, incarnationId },
-      ...this.partitionChange(next.leader === brokerId ? next : this.partition),
-    ]);
+    this.heartbeats.heartbeat(brokerId, this.nowMs());
+    if (broker.fenced && this.heartbeats.caughtUp(incarnationId, metadataOffset)) {
+      this.commit(planUnfence(this.image, brokerId));
+    }
   }
 
-  alterPartition(request: AlterPartitionRequest): PartitionImage {
-    const current = this.partition;
-    if (request.leaderEpoch !== current.leaderEpoch) {
-      throw new BrookError(
-        "FENCED_LEADER_EPOCH",
-        `leader epoch is ${current.leaderEpoch}, the request has ${request.leaderEpoch}`,
-      );
-    }
-    if (request.leaderId !== current.leader) {
-      throw new BrookError(
-        "NOT_LEADER",
-        `broker ${request.leaderId} is not the leader (${current.leader} is)`,
-      );
-    }
-    if (request.partitionEpoch !== current.partitionEpoch) {
-      throw new BrookError(
-        "INVALID_PARTITION_EPOCH",
-        `partition epoch is ${current.partitionEpoch}, the request has ${request.partitionEpoch}`,
-      );
-    }
-    const isr = request.newIsr;
-    if (
-      new Set(isr).size !== isr.length ||
-      isr.some((id) => !current.replicas.includes(id)) ||
-      !isr.includes(current.leader)
-    ) {
-      throw new BrookError("INVALID_REQUEST", `bad ISR [${isr.join(",")}]`);
-    }
-    if (isr.some((id) => !current.isr.includes(id) && !this.eligible(id))) {
-      throw new BrookError("INELIGIBLE_REPLICA", `cannot add a fenced broker to the ISR [${isr.join(",")}]`);
-    }
-    this.commit(this.partitionChange({ leader: current.leader, isr }));
+  alterPartition(request: Omit<AlterPartitionRequest, "topic" | "partition">): PartitionImage {
+    const topic = this.image.topicsById.get(this.topicId)!.name;
+    this.commit(planAlterPartition(this.image, { ...request, topic, partition: 0 }));
     return this.partition;
   }
 
   /** The periodic duties: fence expired sessions, then move leadership back to the preferred replica. */
   tick(): void {
-    const expired = [...this.image.brokers.values()]
-      .filter((broker) => !broker.fenced && !this.sessionAlive(broker.brokerId))
-      .map((broker) => broker.brokerId)
-      .sort((a, b) => a - b);
-    if (expired.length > 0) this.commit(this.fencing(expired));
+    const now = this.nowMs();
+    const { lastHeartbeatMs, sessionTimeoutMs } = this.heartbeats.sessions(now);
+    this.commit(planFenceExpiredBrokers(this.image, lastHeartbeatMs, now, sessionTimeoutMs));
     if (this.image.offset === this.preferredCheckedOffset) return;
-    this.commit(this.partitionChange(restoreLeader(this.partition, (id) => this.eligible(id))));
+    this.commit(planPreferredLeaderElection(this.image));
     this.preferredCheckedOffset = this.image.offset;
   }
 
@@ -188,53 +96,7 @@ export class SimController {
 
   /** A controller becoming active seeds every session afresh, so a failover does not fence every broker at once. */
   resume(): void {
-    for (const brokerId of this.lastHeartbeatMs.keys()) this.lastHeartbeatMs.set(brokerId, this.nowMs());
-  }
-
-  eligible(brokerId: number): boolean {
-    return this.image.brokers.get(brokerId)?.fenced === false;
-  }
-
-  private sessionAlive(brokerId: number): boolean {
-    const last = this.lastHeartbeatMs.get(brokerId);
-    return last !== undefined && this.nowMs() - last <= this.sessionTimeoutMs;
-  }
-
-  /** Fence records, then the partition change they cause; none of the leaving brokers may take over. */
-  private fencing(brokerIds: readonly number[]): MetadataRecord[] {
-    const eligible = (id: number) => this.eligible(id) && !brokerIds.includes(id);
-    const replicas = this.partition.replicas;
-    const next = brokerIds.reduce(
-      (state, id) => withoutBroker(replicas, state, id, eligible),
-      this.partition as PartitionState,
-    );
-    return [
-      ...brokerIds.map(
-        (brokerId): MetadataRecord => ({
-          type: "broker-fence",
-          brokerId,
-          incarnationId: this.image.brokers.get(brokerId)!.incarnationId,
-        }),
-      ),
-      ...this.partitionChange(next),
-    ];
-  }
-
-  private partitionChange(next: PartitionState): MetadataRecord[] {
-    const current = this.partition;
-    const leaderChanged = next.leader !== current.leader;
-    const isrChanged =
-      next.isr.length !== current.isr.length || next.isr.some((id, i) => id !== current.isr[i]);
-    if (!leaderChanged && !isrChanged) return [];
-    return [
-      {
-        type: "partition-change",
-        topicId: this.topicId,
-        partition: 0,
-        ...(leaderChanged ? { leader: next.leader } : {}),
-        ...(isrChanged ? { isr: next.isr } : {}),
-      },
-    ];
+    this.heartbeats.beginTerm(++this.term, this.image, this.nowMs());
   }
 
   private commit(records: readonly MetadataRecord[]): void {
