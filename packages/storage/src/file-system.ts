@@ -22,6 +22,11 @@ export interface LogFile {
   sync(): Promise<void>;
   /** Closes the file once any sync in flight has finished; safe to call twice. */
   close(): void;
+  /**
+   * When the file's contents last changed (mtime, ms), if the disk can tell: a sealed segment trusts its
+   * verified ranges only while this stays the same. Without it, trust is bounded by time alone.
+   */
+  modifiedMs?(): number;
 }
 
 export interface FileSystem {
@@ -55,6 +60,10 @@ class NodeLogFile implements LogFile {
 
   size(): number {
     return fs.fstatSync(this.fd).size;
+  }
+
+  modifiedMs(): number {
+    return fs.fstatSync(this.fd).mtimeMs;
   }
 
   read(buffer: Buffer, position: number): number {

@@ -409,6 +409,7 @@ export class PartitionLog {
   private readBatches(offset: number, maxBytes: number, options: ReadOptions): Buffer {
     const maxOffset = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
     const minOneBatch = options.minOneBatch ?? true;
+    const nowMs = this.clock.nowMs();
     const parts: Buffer[] = [];
     let bytes = 0;
     let i = segmentIndexFor(this.segments, offset);
@@ -427,6 +428,7 @@ export class PartitionLog {
         Math.max(0, maxBytes - bytes),
         maxOffset,
         minOneBatch || parts.length > 0,
+        nowMs,
       );
       if (part.length > 0) {
         parts.push(part);

@@ -35,6 +35,7 @@ import {
   timeIndexProblem,
 } from "./indexes.js";
 import type { ActiveSegmentState, SegmentSummary } from "./policies.js";
+import { addVerified, trustedRangeEnd, type VerifiedRanges } from "./verified-ranges.js";
 
 export const logSuffix = ".log";
 export const offsetIndexSuffix = ".index";
@@ -160,6 +161,10 @@ export class LogSegment {
   broken = false;
   /** The first bad batch, when one was found: nothing from it on is served. */
   private damaged: SegmentDamage | undefined;
+  /** A sealed segment's byte ranges whose CRCs a read checked lately (verified-ranges.ts). */
+  private verified: VerifiedRanges = [];
+  /** The log file's modification time when `verified` was started: any change drops them. */
+  private verifiedModifiedMs: number | undefined;
 
   private constructor(
     private readonly fileSystem: FileSystem,
@@ -375,8 +380,10 @@ export class LogSegment {
    * `maxOffset`. Empty when the segment holds nothing at or after `offset`
    * before its damage. Every batch returned passed its CRC32C, magic and
    * offset-sequence checks; a batch that fails them throws SegmentCorruption.
+   * A sealed segment skips the CRC of bytes a read verified within
+   * `verifiedTrustMs` while the file is unchanged.
    */
-  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer {
+  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, nowMs: number): Buffer {
     const first = this.locate(offset);
     if (!first) return Buffer.alloc(0);
     // One read holds every batch that can be returned (a header read per batch would cost a system
@@ -388,16 +395,35 @@ export class LogSegment {
     );
     let end = 0;
     let expectedOffset = first.header.baseOffset;
+    const trustedEnd = this.trustedEnd(first.position, nowMs) - first.position;
     // Each step moves past one whole batch, so this ends by the end of the window.
     while (end + BATCH_HEADER_BYTES <= window.length) {
       const header = this.headerIn(window, end, first.position + end);
       if (header.lastOffset >= maxOffset || end + header.sizeInBytes > window.length) break;
-      const problem = storedBatchProblem(window, end, header, expectedOffset);
+      const checkCrc = end + header.sizeInBytes > trustedEnd;
+      const problem = storedBatchProblem(window, end, header, expectedOffset, checkCrc);
       if (problem) throw new SegmentCorruption(this, first.position + end, problem);
       expectedOffset = header.lastOffset + 1;
       end += header.sizeInBytes;
     }
+    if (this.sealed && end > trustedEnd) {
+      this.verified = addVerified(this.verified, first.position, first.position + end, nowMs);
+    }
     return window.subarray(0, end);
+  }
+
+  /**
+   * Where the run of bytes from `position` whose CRCs need no check ends: the end of a trusted verified
+   * range holding it, on a sealed segment whose file did not change; else `position` itself.
+   */
+  private trustedEnd(position: number, nowMs: number): number {
+    if (!this.sealed) return position;
+    const modifiedMs = this.files.log.modifiedMs?.();
+    if (modifiedMs !== this.verifiedModifiedMs) {
+      this.verified = [];
+      this.verifiedModifiedMs = modifiedMs;
+    }
+    return trustedRangeEnd(this.verified, position, nowMs) ?? position;
   }
 
   /**
@@ -422,6 +448,7 @@ export class LogSegment {
       this.state = { ...this.state, cursor: withFinalTimeEntry(scan.cursor) };
     }
     this.damaged = damageOf(scan);
+    this.verified = [];
     return this.damaged;
   }
 
@@ -481,6 +508,7 @@ export class LogSegment {
       this.locate(offset) ?? (damage && { position: damage.position, header: { baseOffset: damage.offset } });
     if (!cut) return;
     this.damaged = undefined;
+    this.verified = [];
     const relativeOffset = cut.header.baseOffset - this.baseOffset;
     const offsetEntriesKept =
       floorEntry(this.offsetIndex.count, (i) => this.offsetEntryAt(i).relativeOffset, relativeOffset - 1) + 1;
@@ -703,18 +731,21 @@ function damageOf(scan: LogScan): SegmentDamage | undefined {
 
 /**
  * Why a stored batch at `at` in `window` (its length already checked) must not be served, or undefined:
- * its magic, its base offset (outside the CRC, so checked against the batch before it), its CRC32C.
+ * its magic, its base offset (outside the CRC, so checked against the batch before it), its CRC32C
+ * (unless a recent check of the same bytes is trusted).
  */
 function storedBatchProblem(
   window: Buffer,
   at: number,
   header: BatchHeader,
   expectedOffset: number,
+  checkCrc: boolean,
 ): string | undefined {
   if (header.magic !== MAGIC_V2) return `the batch has magic ${header.magic}`;
   if (header.baseOffset !== expectedOffset) {
     return `the batch has base offset ${header.baseOffset}, expected ${expectedOffset}`;
   }
+  if (!checkCrc) return undefined;
   const computed = crc32c(window.subarray(at + ATTRIBUTES_OFFSET, at + header.sizeInBytes));
   if (computed !== header.crc) {
     return `the batch fails its CRC32C check (stored ${header.crc}, computed ${computed})`;

@@ -29,6 +29,7 @@ export class FaultyFileSystem implements FileSystem {
     const real = nodeFileSystem.open(file);
     return {
       size: () => real.size(),
+      modifiedMs: () => real.modifiedMs?.() ?? 0,
       read: (buffer, position) => {
         this.fileReads += 1;
         return real.read(buffer, position);
