@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams bench-connect failover-bench chaos chaos-kafka
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams bench-connect failover-bench chaos chaos-kafka fuzz
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -99,3 +99,10 @@ chaos: build
 
 chaos-kafka:
 	@$(MAKE) --no-print-directory chaos CHAOS_CLIENT=kafka
+
+# The network-level fuzzer on a live node (test-e2e/fuzz.test.ts): random and mutated requests to every
+# gRPC method and to the Kafka listener while an acks=all workload runs, for FUZZ_MS (default 5 minutes;
+# make test runs 20 s). Fails if the node dies, logs a fatal or error line, grows past FUZZ_RSS_MAX_MB of
+# resident memory (512), or loses an acknowledged record. FUZZ_SEED=<n> replays the request choices.
+fuzz: build
+	FUZZ_MS=$${FUZZ_MS:-300000} npx vitest run test-e2e/fuzz.test.ts

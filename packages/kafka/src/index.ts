@@ -26,6 +26,14 @@ export {
   FRAME_SIZE_BYTES,
   type KafkaRequest,
 } from "./codec/messages.js";
+export {
+  type ApiSchema,
+  elementType,
+  type FieldSchema,
+  inRange,
+  isArrayType,
+  isStructType,
+} from "./codec/schema.js";
 export { RECORDS_INLINE_BYTES_MAX } from "./codec/writer.js";
 export {
   KAFKA_ERRORS,
@@ -37,6 +45,8 @@ export {
 export { kafkaErrorCodeOf } from "./errors.js";
 export type * from "./generated/messages.js";
 export { ApiKey } from "./generated/messages.js";
+/** The message schemas the codec is built from (packages/kafka/schema), for tools that make requests. */
+export { API_SCHEMAS } from "./generated/schemas.js";
 export {
   defaultKafkaListenerLimits,
   type KafkaListener,

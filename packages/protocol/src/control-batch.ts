@@ -16,6 +16,8 @@ export const CONTROL_TYPE_COMMIT = 1;
 const CONTROL_RECORD_VERSION = 0;
 const CONTROL_KEY_BYTES = 4;
 const MARKER_VALUE_BYTES = 6;
+const INT16_MAX = 0x7fff;
+const INT32_MAX = 0x7fff_ffff;
 
 /** What a coordinator asks a partition leader to append. */
 export interface ControlBatchInput {
@@ -41,10 +43,20 @@ export type ControlRecord =
 /** A marker as one control batch (baseOffset 0: the leader assigns it on append). */
 export function encodeControlBatch(input: ControlBatchInput): Buffer {
   const { producerId, producerEpoch, committed, coordinatorEpoch } = input;
-  if (producerId < 0 || producerEpoch < 0 || coordinatorEpoch < 0) {
+  // The wire's int32/int64 fields carry what the batch stores as int64, int16 and int32.
+  const valid =
+    Number.isSafeInteger(producerId) &&
+    producerId >= 0 &&
+    Number.isInteger(producerEpoch) &&
+    producerEpoch >= 0 &&
+    producerEpoch <= INT16_MAX &&
+    Number.isInteger(coordinatorEpoch) &&
+    coordinatorEpoch >= 0 &&
+    coordinatorEpoch <= INT32_MAX;
+  if (!valid) {
     throw new BrookError(
       "INVALID_REQUEST",
-      `a transaction marker needs a producer id, producer epoch and coordinator epoch of 0 or more (got ${producerId}, ${producerEpoch}, ${coordinatorEpoch})`,
+      `a transaction marker needs a producer id, producer epoch (at most ${INT16_MAX}) and coordinator epoch of 0 or more (got ${producerId}, ${producerEpoch}, ${coordinatorEpoch})`,
     );
   }
   const key = Buffer.alloc(CONTROL_KEY_BYTES);

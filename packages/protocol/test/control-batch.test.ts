@@ -103,11 +103,15 @@ describe("encodeControlBatch", () => {
     });
   });
 
-  it("refuses a marker without a producer id, epoch or coordinator epoch", () => {
+  it("refuses a marker without a producer id, epoch or coordinator epoch, or with one its field cannot hold", () => {
     for (const bad of [
       { producerId: -1, producerEpoch: 0, coordinatorEpoch: 0 },
       { producerId: 1, producerEpoch: -1, coordinatorEpoch: 0 },
       { producerId: 1, producerEpoch: 0, coordinatorEpoch: -1 },
+      // WriteTxnMarkers carries the epoch as an int32; the fuzzer's 2^31 - 1 threw a RangeError here.
+      { producerId: 1, producerEpoch: 2 ** 31 - 1, coordinatorEpoch: 0 },
+      { producerId: 1, producerEpoch: 0, coordinatorEpoch: 2 ** 31 },
+      { producerId: 2 ** 63, producerEpoch: 0, coordinatorEpoch: 0 },
     ]) {
       expect(() => encodeControlBatch({ ...bad, committed: true })).toThrow(
         expect.objectContaining({ code: "INVALID_REQUEST" }),

@@ -12,7 +12,7 @@
 // held to Kafka's sasl.server.max.receive.size, and it is closed if it has not authenticated in time.
 
 import type { Socket } from "node:net";
-import { anonymousCaller, type Caller, isAssertionError, stopOnAssertion } from "@brook/protocol";
+import { anonymousCaller, BrookError, type Caller, isAssertionError, stopOnAssertion } from "@brook/protocol";
 import type { Logger } from "pino";
 import { isSupported, supportedApiVersions } from "../codec/apis.js";
 import { KafkaDecodeError } from "../codec/errors.js";
@@ -338,16 +338,25 @@ export class KafkaConnection {
   }
 
   /**
-   * A handler that throws is a bug: Kafka closes the connection, and so does Brook. A failed assertion
-   * stops the node instead (the state it left may be wrong), connection closed or not.
+   * A handler that throws: Kafka closes the connection, and so does Brook. A typed error is a request
+   * refused as a whole (a field no answer can carry an error for, such as an unknown isolation level):
+   * the client's doing, logged as such, so a client cannot fill the log with errors. Anything else is a
+   * bug, logged as an error; a failed assertion stops the node instead (the state it left may be wrong).
    */
   private failed(apiKey: ApiKeyNumber, error: unknown): void {
     if (isAssertionError(error)) stopOnAssertion(error);
     if (this.isClosed) return;
-    this.logger.error(
-      { client: this.clientHost, apiKey, err: error },
-      "kafka request failed; closing the connection",
-    );
+    if (error instanceof BrookError) {
+      this.logger.info(
+        { client: this.clientHost, apiKey, err: error.message },
+        "kafka request refused; closing the connection",
+      );
+    } else {
+      this.logger.error(
+        { client: this.clientHost, apiKey, err: error },
+        "kafka request failed; closing the connection",
+      );
+    }
     this.close();
   }
 
