@@ -3,7 +3,7 @@
 
 NODES ?= 3
 
-.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams bench-connect failover-bench chaos chaos-kafka fuzz
+.PHONY: build test test-unit test-e2e lint format docs up down clean logs logs-last bench bench-streams bench-connect failover-bench chaos chaos-kafka chaos-power-loss fuzz
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci
@@ -83,19 +83,32 @@ logs-last: node_modules/.package-lock.json
 failover-bench: build
 	FAILOVER_KILLS=$${FAILOVER_KILLS:-20} npx vitest run test-e2e/broker-failover.test.ts
 
-# Chaos on three real nodes: CHAOS_KILLS faults (default 50; make test runs 5, and 3 more with kafkajs)
-# under acks=all load, then every partition is read back and checked (test-e2e/chaos). The load comes
+# Chaos on three real nodes: CHAOS_KILLS faults (default 50; make test runs one of each kind, 3 more with
+# kafkajs and 5 power losses) under acks=all load, then every partition is read back and checked
+# (test-e2e/chaos). The faults: SIGKILL a leader, the active controller or a follower, every node at once
+# (power loss), SIGSTOP a leader, and, each node in a network namespace of its own (root, ip and nft), cut
+# a leader off, split a leader or the controller from the other nodes, drop one direction, 30% loss,
+# flapping links, a slow link. CHAOS_KINDS=<kind,...> narrows them (`make chaos-power-loss`). The load comes
 # from Brook's SDK, or with CHAOS_CLIENT=kafka (`make chaos-kafka`) from kafkajs on the Kafka listeners.
-# CHAOS_SEED=<n> replays the fault choices. A transactional pipeline (test-e2e/chaos/pipeline.test.ts) runs
-# the same number of faults against exactly-once processing, and so does an exactly-once Brook Streams count
-# by key (test-e2e/chaos/streams.test.ts). Each report's summary line is printed again at the end.
+# CHAOS_SEED=<n> replays the fault choices. Every kind's p99 time until a produce succeeds again is held
+# under CHAOS_FAILOVER_P99_MS_MAX (power loss aside: its nodes start again). A transactional pipeline
+# (test-e2e/chaos/pipeline.test.ts) runs the same number of faults against exactly-once processing, and so
+# does an exactly-once Brook Streams count by key (test-e2e/chaos/streams.test.ts); CHAOS_TESTS=<file>
+# runs one of them. Each report's summary line is printed again at the end.
 CHAOS_CLIENT ?= brook
+CHAOS_TESTS ?= test-e2e/chaos
+CHAOS_FAILOVER_P99_MS_MAX ?= 3000
 chaos: build
 	@mkdir -p .brook
 	@rm -f .brook/chaos-report.txt
-	@CHAOS_CLIENT=$(CHAOS_CLIENT) CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt \
-	  npx vitest run test-e2e/chaos; \
+	@CHAOS_CLIENT=$(CHAOS_CLIENT) CHAOS_KINDS=$(CHAOS_KINDS) CHAOS_KILLS=$${CHAOS_KILLS:-50} CHAOS_REPORT=$(CURDIR)/.brook/chaos-report.txt \
+	  CHAOS_FAILOVER_P99_MS_MAX=$(CHAOS_FAILOVER_P99_MS_MAX) npx vitest run $(CHAOS_TESTS); \
 	  status=$$?; grep -E '^(chaos|pipeline|streams): ' .brook/chaos-report.txt 2>/dev/null; exit $$status
+
+# Every node SIGKILLed in the same instant and started again, CHAOS_KILLS times (default 30), under acks=all load.
+chaos-power-loss:
+	@CHAOS_KILLS=$${CHAOS_KILLS:-30} $(MAKE) --no-print-directory chaos CHAOS_KINDS=power-loss \
+	  CHAOS_TESTS=test-e2e/chaos/chaos.test.ts
 
 chaos-kafka:
 	@$(MAKE) --no-print-directory chaos CHAOS_CLIENT=kafka

@@ -51,16 +51,15 @@ import {
 } from "./faults.js";
 import { type ChaosResult, formatReport } from "./report.js";
 
-const runs = chaosRuns();
+/** Why network faults cannot run here (not root, no nft, ...), or undefined when they can. */
+const networkUnavailable = networkLabUnavailable();
+const runs = chaosRuns(process.env, networkUnavailable === undefined ? faultKinds : processFaultKinds);
 const seed = chaosSeed();
 const topic = "chaos";
 const partitions = 6;
 const producers = 3;
 const recordsPerSecond = 900;
 const idempotent = process.env.CHAOS_IDEMPOTENT !== "false";
-/** Why network faults cannot run here (not root, no nft, ...), or undefined when they can. */
-const networkUnavailable = networkLabUnavailable();
-const kinds: readonly FaultKind[] = networkUnavailable === undefined ? faultKinds : processFaultKinds;
 if (networkUnavailable !== undefined) {
   console.warn(`chaos: network faults SKIPPED, only process faults run: ${networkUnavailable}`);
 }
@@ -112,9 +111,9 @@ async function healthy(cluster: Cluster, watch: LeaderWatch): Promise<void> {
 }
 
 describe.each(runs)(
-  "chaos: faults under acks=all load on three nodes, producers $client",
+  "chaos: faults under acks=all load on three nodes, producers $client, $kinds.length kinds",
   (run: ChaosRun) => {
-    const { client, kills } = run;
+    const { client, kills, kinds } = run;
     let cluster: Cluster;
 
     beforeAll(async () => {
@@ -133,7 +132,7 @@ describe.each(runs)(
         const roundsEndMs = startedMs + testTimeoutMs(kills) * limits.roundsShare;
         const plan = new FaultPlan(new Random(seed), kinds);
         console.log(
-          `chaos: client=${client} seed=${seed} kills=${kills} (replay with CHAOS_SEED=${seed} CHAOS_KILLS=${kills} CHAOS_CLIENT=${client})`,
+          `chaos: client=${client} seed=${seed} kills=${kills} kinds=${kinds.join(",")} (replay with CHAOS_SEED=${seed} CHAOS_KILLS=${kills} CHAOS_CLIENT=${client} CHAOS_KINDS=${kinds.join(",")})`,
         );
         const brokers = cluster.bootstrap.split(",");
         const brook = new Brook({ brokers, clientId: "chaos", logger: silentLogger });

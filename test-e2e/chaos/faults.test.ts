@@ -13,6 +13,7 @@ import {
   kafkaKillsInSuite,
   pauseMsMax,
   pauseMsMin,
+  powerLossesInSuite,
   processFaultKinds,
   Random,
 } from "./faults.js";
@@ -126,15 +127,32 @@ describe("network fault link rules (node 2 of 1,2,3)", () => {
 describe("chaos runs", () => {
   it("unset (make test): Brook's SDK for one fault of each kind, then a short kafkajs run", () => {
     expect(chaosRuns({})).toEqual([
-      { client: "brook", kills: faultKinds.length },
-      { client: "kafka", kills: kafkaKillsInSuite },
+      { client: "brook", kills: faultKinds.length, kinds: faultKinds },
+      { client: "kafka", kills: kafkaKillsInSuite, kinds: faultKinds },
+      { client: "brook", kills: powerLossesInSuite, kinds: ["power-loss"] },
     ]);
-    expect(chaosRuns({ CHAOS_KILLS: "8" })[0]).toEqual({ client: "brook", kills: 8 });
+    expect(chaosRuns({ CHAOS_POWER_LOSSES: "40" })[2].kills).toBe(40);
+    expect(chaosRuns({ CHAOS_KILLS: "8" })[0]).toEqual({ client: "brook", kills: 8, kinds: faultKinds });
   });
 
   it("CHAOS_CLIENT names the one client that runs, for CHAOS_KILLS faults", () => {
-    expect(chaosRuns({ CHAOS_CLIENT: "kafka", CHAOS_KILLS: "50" })).toEqual([{ client: "kafka", kills: 50 }]);
-    expect(chaosRuns({ CHAOS_CLIENT: "brook" })).toEqual([{ client: "brook", kills: faultKinds.length }]);
+    expect(chaosRuns({ CHAOS_CLIENT: "kafka", CHAOS_KILLS: "50" })).toEqual([
+      { client: "kafka", kills: 50, kinds: faultKinds },
+    ]);
+    expect(chaosRuns({ CHAOS_CLIENT: "brook" })).toEqual([
+      { client: "brook", kills: faultKinds.length, kinds: faultKinds },
+    ]);
+  });
+
+  it("CHAOS_KINDS picks kinds among those the machine can do; without namespaces, no network kind", () => {
+    expect(chaosRuns({ CHAOS_CLIENT: "brook", CHAOS_KINDS: "power-loss" })).toEqual([
+      { client: "brook", kills: 1, kinds: ["power-loss"] },
+    ]);
+    expect(chaosRuns({ CHAOS_CLIENT: "brook" }, processFaultKinds)[0].kinds).toEqual(processFaultKinds);
+    expect(() =>
+      chaosRuns({ CHAOS_CLIENT: "brook", CHAOS_KINDS: "split-leader" }, processFaultKinds),
+    ).toThrow(/none of split-leader can run/);
+    expect(() => chaosRuns({ CHAOS_KINDS: "meteor" })).toThrow(/CHAOS_KINDS: unknown meteor/);
   });
 
   it("refuses an unknown client or a kill count that is not a whole number ≥ 1, naming the variable", () => {

@@ -59,36 +59,66 @@ export const pauseMsMax = 4_000;
 export const holdMsMin = 1_500;
 export const holdMsMax = 5_000;
 
-/** A chaos run: which client produces the load, and how many faults it survives. */
+/** A chaos run: which client produces the load, how many faults it survives, and of which kinds. */
 export interface ChaosRun {
   client: ClientKind;
   kills: number;
+  kinds: readonly FaultKind[];
 }
 
 /** Faults of the short kafkajs run that `make test` adds to Brook's SDK run (CHAOS_CLIENT unset). */
 export const kafkaKillsInSuite = 3;
+/** Power losses of the run that `make test` adds (CHAOS_CLIENT unset); CHAOS_POWER_LOSSES changes it. */
+export const powerLossesInSuite = 5;
 
 /**
- * The runs CHAOS_CLIENT and CHAOS_KILLS ask for. CHAOS_CLIENT=brook or kafka: that client alone, for
- * CHAOS_KILLS faults (default: one of each kind; `make chaos` passes 50). Unset (`make test`): Brook's SDK
- * for CHAOS_KILLS faults, then kafkajs for kafkaKillsInSuite, each on a cluster of its own.
+ * The runs CHAOS_CLIENT, CHAOS_KILLS and CHAOS_KINDS ask for, among the kinds this machine can do
+ * (`available`). CHAOS_CLIENT=brook or kafka: that client alone, for CHAOS_KILLS faults (default: one of
+ * each kind; `make chaos` passes 50) of the CHAOS_KINDS given (comma-separated; default all). Unset
+ * (`make test`): Brook's SDK for CHAOS_KILLS faults, kafkajs for kafkaKillsInSuite, and Brook's SDK through
+ * CHAOS_POWER_LOSSES power losses (default powerLossesInSuite), each on a cluster of its own.
  */
-export function chaosRuns(env: NodeJS.ProcessEnv = process.env): ChaosRun[] {
-  const kills = Number(env.CHAOS_KILLS ?? faultKinds.length);
-  if (!Number.isSafeInteger(kills) || kills < 1) {
-    throw new Error(`CHAOS_KILLS must be a whole number ≥ 1, got '${env.CHAOS_KILLS}'`);
-  }
+export function chaosRuns(
+  env: NodeJS.ProcessEnv = process.env,
+  available: readonly FaultKind[] = faultKinds,
+): ChaosRun[] {
+  const kinds = chosenKinds(env.CHAOS_KINDS, available);
+  const kills = wholeNumber(env, "CHAOS_KILLS", kinds.length);
   const client = env.CHAOS_CLIENT;
   if (client === undefined || client === "") {
     return [
-      { client: "brook", kills },
-      { client: "kafka", kills: kafkaKillsInSuite },
+      { client: "brook", kills, kinds },
+      { client: "kafka", kills: kafkaKillsInSuite, kinds },
+      {
+        client: "brook",
+        kills: wholeNumber(env, "CHAOS_POWER_LOSSES", powerLossesInSuite),
+        kinds: ["power-loss"],
+      },
     ];
   }
   if (!(clientKinds as readonly string[]).includes(client)) {
     throw new Error(`CHAOS_CLIENT must be one of ${clientKinds.join(", ")}, got '${client}'`);
   }
-  return [{ client: client as ClientKind, kills }];
+  return [{ client: client as ClientKind, kills, kinds }];
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = Number(env[name] ?? fallback);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`${name} must be a whole number ≥ 1, got '${env[name]}'`);
+  return n;
+}
+
+function chosenKinds(given: string | undefined, available: readonly FaultKind[]): readonly FaultKind[] {
+  if (given === undefined || given === "") return available;
+  const names = given.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(faultKinds as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`CHAOS_KINDS: unknown ${unknown.join(", ")}; the kinds are ${faultKinds.join(", ")}`);
+  }
+  const kinds = available.filter((kind) => names.includes(kind));
+  if (kinds.length === 0) throw new Error(`CHAOS_KINDS: none of ${given} can run on this machine`);
+  return kinds;
 }
 
 /** The seed from CHAOS_SEED, or a fresh one (printed, so the run can be replayed). */

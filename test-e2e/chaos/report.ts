@@ -61,7 +61,7 @@ export function formatReport(r: ChaosResult): string[] {
   const stats = leaderlessStats(r.leaderless);
   const failures = [...r.failures].map(([code, n]) => `${code} ${n}`).join(", ");
   const lines = [
-    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned} CHAOS_CLIENT=${r.client}; producers ${r.producers}, acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
+    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned} CHAOS_CLIENT=${r.client} CHAOS_KINDS=${Object.keys(r.faults).join(",")}; producers ${r.producers}, acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
     `  survived ${r.killsSurvived} of ${r.killsPlanned} faults in ${(r.durationMs / 1000).toFixed(1)} s: ${Object.entries(
       r.faults,
     )
