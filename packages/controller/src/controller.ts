@@ -586,6 +586,16 @@ export class Controller {
    */
   private applyCommitted(records: readonly MetadataRecord[], firstOffset: number): void {
     const nextOffset = this.currentImage.offset + 1;
+    const logImage = this.log.image?.();
+    if (logImage !== undefined) {
+      // The log's own image already holds these records: published as it is, never applied twice.
+      assert(
+        logImage.offset === firstOffset + records.length - 1,
+        `the metadata log's image is at offset ${logImage.offset}, not at the batch it reports (${firstOffset}..${firstOffset + records.length - 1})`,
+      );
+      if (logImage.offset >= nextOffset) this.publish(logImage);
+      return;
+    }
     if (firstOffset > nextOffset) {
       assert(this.replaying, `the metadata log skipped from offset ${nextOffset - 1} to ${firstOffset}`);
       return;
@@ -616,6 +626,12 @@ export class Controller {
    * drop what it covers) while a read is awaited.
    */
   private async replayLog(): Promise<void> {
+    const logImage = this.log.image?.();
+    if (logImage !== undefined) {
+      if (logImage.offset > this.currentImage.offset) this.publish(logImage);
+      this.replaying = false;
+      return;
+    }
     for (;;) {
       const snapshot = this.log.snapshotImage?.();
       if (snapshot) this.applySnapshot(snapshot);

@@ -48,6 +48,14 @@ export interface MetadataLog {
    * record from offset 0 can be read.
    */
   snapshotImage?(): MetadataImage | undefined;
+  /**
+   * A log that applies its records to an image of its own (RaftMetadataLog's state machine does, to
+   * write snapshots) gives that image here: every record committed so far, already applied when a
+   * CommitListener or SnapshotListener is called. The Controller then publishes it as it is instead of
+   * applying the same records to a second image, so a node holds one. Left out by a log that keeps only
+   * records.
+   */
+  image?(): MetadataImage;
 
   // A log replicated over a quorum has one writer at a time, the active
   // controller, and says who it is. A single-node log leaves all of these

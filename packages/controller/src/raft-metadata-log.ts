@@ -181,6 +181,10 @@ export class RaftMetadataLog implements MetadataLog {
     return this.records.snapshotImage();
   }
 
+  image(): MetadataImage {
+    return this.records.appliedImage;
+  }
+
   onCommit(listener: CommitListener, onSnapshot?: SnapshotListener): () => void {
     this.records.listeners.add(listener);
     if (onSnapshot) this.records.snapshotListeners.add(onSnapshot);
@@ -334,6 +338,11 @@ export class MetadataRecords implements StateMachine {
 
   get nextOffset(): number {
     return this.image.offset + 1;
+  }
+
+  /** Every applied record's image: the node's one metadata image (the Controller publishes it as is). */
+  get appliedImage(): MetadataImage {
+    return this.image;
   }
 
   apply(entries: readonly Entry[]): void {
