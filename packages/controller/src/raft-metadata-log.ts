@@ -22,6 +22,7 @@ import {
   NONE,
   type NodeId,
   RaftNode,
+  type RaftNodeOptions,
   type Role,
   type StateMachine,
 } from "@brook/raft";
@@ -66,6 +67,8 @@ export interface RaftMetadataLogOptions {
   readonly callerNode?: GrpcTransportOptions["callerNode"];
   /** Where this member logs its Raft role and leader changes (elections). */
   readonly logger?: ControllerLogger;
+  /** The member failed for good (its disk, most likely) and has stopped: see RaftNodeOptions.onFatal. */
+  readonly onFatal?: RaftNodeOptions["onFatal"];
 }
 
 /** One controller's view of the quorum, for `brook cluster status`. */
@@ -141,6 +144,7 @@ export class RaftMetadataLog implements MetadataLog {
         tickMs: options.tickMs,
         snapshotEntries: options.snapshotEntries,
         onStateChange: quorumStateLogger(options.logger ?? silentControllerLogger),
+        onFatal: options.onFatal,
       });
     } catch (error) {
       await transport.close();

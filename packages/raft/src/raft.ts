@@ -427,8 +427,10 @@ export class RaftCore {
       committedEntries: this.log.nextCommittedEntries(readyCommittedBytesMax),
       messages: this.messages,
       readStates: this.readStates,
+      // A snapshot replaces the log: unsynced, a power loss could leave the entries after it with no base.
       mustSync:
         entries.length > 0 ||
+        this.log.unstable.snapshot !== undefined ||
         hardState.term !== this.previousHardState.term ||
         hardState.vote !== this.previousHardState.vote,
     };

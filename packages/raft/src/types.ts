@@ -113,6 +113,10 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
+  /**
+   * Whether the persisted state must be fsynced before the messages go out: with entries, a
+   * snapshot, or a new term or vote. Not for a commit index alone (it is learned again).
+   */
   readonly mustSync: boolean;
 }
 

@@ -4,7 +4,13 @@
 // when the Ready says so; only the entries a snapshot covers are deleted
 // afterwards, by range. Reads are served from an in-memory MemoryLogStorage
 // rebuilt on open, because the core reads synchronously.
+//
+// The disk is injected (RaftDisk): `level` on the real file system in
+// production, a power-loss model in the simulator (test/sim/power-loss-disk.ts),
+// which runs this code as it is.
 
+import { mkdir, open as openFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { BrookError } from "@brook/protocol";
 import { Level } from "level";
 import type { LogStorage } from "../log-storage.js";
@@ -12,10 +18,10 @@ import { MemoryLogStorage } from "../memory-log-storage.js";
 import type { Entry, EntryType, HardState, Membership, Ready, Snapshot, SnapshotMetadata } from "../types.js";
 
 const entryPrefix = "entry/";
-const entryKey = (index: number) => `${entryPrefix}${String(index).padStart(20, "0")}`;
+export const entryKey = (index: number) => `${entryPrefix}${String(index).padStart(20, "0")}`;
 const hardStateKey = "hard-state";
 const membershipKey = "membership";
-const snapshotMetadataKey = "snapshot/metadata";
+export const snapshotMetadataKey = "snapshot/metadata";
 const snapshotDataKey = "snapshot/data";
 
 /**
@@ -23,11 +29,64 @@ const snapshotDataKey = "snapshot/data";
  * form costs ~3× more per operation (~9 µs vs ~3 µs here), and a Ready carries
  * one operation per entry.
  */
-interface WriteBatch {
+export interface WriteBatch {
   put(key: string, value: Uint8Array): unknown;
   del(key: string): unknown;
+  /** Applies the batch atomically; with `sync`, durable (fsynced) when it resolves. */
   write(options: { sync: boolean }): Promise<void>;
 }
+
+/** The calls this storage makes on its key-value store: a subset of abstract-level's. */
+export interface RaftKv {
+  batch(): WriteBatch;
+  put(key: string, value: Uint8Array, options: { sync: boolean }): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Deletes a key range; not atomic and not synced (LevelDB deletes it in chunks). */
+  clear(range: { gt?: string; gte?: string; lte?: string }): Promise<void>;
+  iterator(range: { gt: string; lt: string }): AsyncIterable<[string, Uint8Array]>;
+  close(): Promise<void>;
+}
+
+/** The file system under the store. */
+export interface RaftDisk {
+  /** Creates `dir` and its missing ancestors; returns those it created, outermost first. */
+  makeDirectories(dir: string): Promise<string[]>;
+  /** fsync of a directory: the entries created or renamed in it survive a power loss from then on. */
+  syncDirectory(dir: string): Promise<void>;
+  /** Opens the key-value store in the existing directory `dir`, creating its files if it has none. */
+  openStore(dir: string): Promise<RaftKv>;
+}
+
+/** `level` (LevelDB) on the real file system. */
+export const levelDisk: RaftDisk = {
+  async makeDirectories(dir) {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return [];
+    const below = relative(first, dir);
+    const parts = below === "" ? [] : below.split(sep);
+    return [first, ...parts.map((_, i) => join(first, ...parts.slice(0, i + 1)))];
+  },
+  async syncDirectory(dir) {
+    const handle = await openFile(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  async openStore(dir) {
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: "view" });
+    await db.open();
+    return {
+      batch: () => db.batch() as unknown as WriteBatch,
+      put: (key, value, options) => db.put(key, value, options),
+      get: (key) => db.get(key),
+      clear: (range) => db.clear(range),
+      iterator: (range) => db.iterator(range),
+      close: () => db.close(),
+    };
+  },
+};
 
 /** What of a Ready goes to disk. */
 export type ReadyToPersist = Pick<Ready, "snapshot" | "entries" | "hardState" | "mustSync">;
@@ -37,7 +96,7 @@ export class LevelLogStorage implements LogStorage {
   private writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly db: Level<string, Uint8Array>,
+    private readonly db: RaftKv,
     private readonly cache: MemoryLogStorage,
   ) {}
 
@@ -45,10 +104,13 @@ export class LevelLogStorage implements LogStorage {
    * Opens (or creates) the log in `dir`. `bootstrap` is the membership a node
    * starts with when nothing is stored yet; it is stored, so a restart ignores it.
    */
-  static async open(dir: string, bootstrap: Membership): Promise<LevelLogStorage> {
-    const db = new Level<string, Uint8Array>(dir, { valueEncoding: "view" });
-    await db.open();
+  static async open(dir: string, bootstrap: Membership, disk = levelDisk): Promise<LevelLogStorage> {
+    const created = await disk.makeDirectories(dir);
+    const db = await disk.openStore(dir);
     try {
+      // LevelDB fsyncs the files it makes inside `dir`, never dir's own entry in its parent: until that
+      // is synced, a power loss can take the whole log with it (with the votes and entries acknowledged).
+      for (const made of created) await disk.syncDirectory(dirname(made));
       return new LevelLogStorage(db, await loadCache(db, bootstrap));
     } catch (error) {
       await db.close();
@@ -148,7 +210,7 @@ export class LevelLogStorage implements LogStorage {
   }
 }
 
-async function loadCache(db: Level<string, Uint8Array>, bootstrap: Membership): Promise<MemoryLogStorage> {
+async function loadCache(db: RaftKv, bootstrap: Membership): Promise<MemoryLogStorage> {
   let membership = await getJson<Membership>(db, membershipKey);
   if (membership === undefined) {
     membership = bootstrap;
@@ -200,7 +262,7 @@ function encodeEntry(entry: Entry): Uint8Array {
   return value;
 }
 
-function decodeEntry(index: number, value: Uint8Array): Entry {
+export function decodeEntry(index: number, value: Uint8Array): Entry {
   const type = entryTypesByCode[value[0]];
   if (value.length < entryHeaderBytes || type === undefined) {
     throw new BrookError("STORAGE_ERROR", `raft log entry ${index} is corrupt`);
@@ -213,7 +275,7 @@ function encodeJson(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-async function getJson<T>(db: Level<string, Uint8Array>, key: string): Promise<T | undefined> {
+async function getJson<T>(db: RaftKv, key: string): Promise<T | undefined> {
   const value = await db.get(key);
   return value === undefined ? undefined : (JSON.parse(new TextDecoder().decode(value)) as T);
 }

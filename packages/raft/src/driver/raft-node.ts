@@ -23,7 +23,7 @@ import {
   type SoftState,
 } from "../types.js";
 import { fromCoreError, NotControllerError } from "./errors.js";
-import { LevelLogStorage } from "./level-storage.js";
+import { LevelLogStorage, type RaftDisk } from "./level-storage.js";
 import { type Random, systemRandom, systemTicker, type Ticker } from "./runtime.js";
 
 // ---- limits and defaults -----------------------------------------------------
@@ -70,6 +70,8 @@ export interface RaftNodeOptions {
   readonly id: NodeId;
   /** Where the node's `level` database lives. */
   readonly dataDir: string;
+  /** The file system under it: the real one by default. */
+  readonly disk?: RaftDisk;
   /** The voters of a brand-new cluster; ignored once the node has stored a membership. */
   readonly voters: readonly NodeId[];
   readonly learners?: readonly NodeId[];
@@ -84,6 +86,13 @@ export interface RaftNodeOptions {
   readonly random?: Random;
   /** Called whenever the role or the known leader changes (e.g. to start or stop serving as controller). */
   readonly onStateChange?: (state: SoftState & { readonly term: number }) => void;
+  /**
+   * Called once when the node fails for good: a write or fsync of its log, hard state or snapshot
+   * failed (STORAGE_ERROR), or the state machine threw. The node has stopped by then: it persists,
+   * sends and applies nothing more, and rejects every request. What it wrote before may not be on
+   * disk, so only a restart (recovering from the disk) can bring it back: a server ends the process.
+   */
+  readonly onFatal?: (error: BrookError) => void;
 }
 
 export interface RaftNodeStatus {
@@ -205,7 +214,7 @@ export class RaftNode {
    */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     const membership = { voters: [...options.voters], learners: [...(options.learners ?? [])] };
-    const storage = await LevelLogStorage.open(options.dataDir, membership);
+    const storage = await LevelLogStorage.open(options.dataDir, membership, options.disk);
     try {
       return new RaftNode(storage, options.stateMachine, options.transport, options);
     } catch (error) {
@@ -558,6 +567,7 @@ export class RaftNode {
     this.failure = error instanceof Error ? error : new Error(String(error));
     this.closed = true;
     void this.close({ transferLeadership: false });
+    this.options.onFatal?.(storageError(this.failure));
   }
 
   private rejectAll(error: Error): void {
@@ -643,5 +653,6 @@ function timedOut(detail: string): BrookError {
 }
 
 function storageError(cause: Error): BrookError {
+  if (cause instanceof BrookError && cause.code === "STORAGE_ERROR") return cause;
   return new BrookError("STORAGE_ERROR", cause.message, { cause });
 }

@@ -6,6 +6,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BrookError } from "@brook/protocol";
+import type { RaftDisk } from "../../src/driver/level-storage.js";
 import { RaftNode, type StateMachine } from "../../src/driver/raft-node.js";
 import type { Ticker } from "../../src/driver/runtime.js";
 import { GrpcTransport, type StepMode } from "../../src/transport/grpc-transport.js";
@@ -49,6 +51,9 @@ export interface ClusterOptions {
   readonly mode?: StepMode;
   /** Drive time by hand (ManualTicker) instead of with real timers. */
   readonly ticker?: Ticker;
+  /** Each node's file system (the real one by default). */
+  readonly disk?: (id: NodeId) => RaftDisk;
+  readonly onFatal?: (id: NodeId, error: BrookError) => void;
 }
 
 export class RaftTestCluster {
@@ -147,6 +152,8 @@ export class RaftTestCluster {
       tickMs: this.options.tickMs ?? 20,
       snapshotEntries: this.options.snapshotEntries,
       ticker: this.options.ticker,
+      disk: this.options.disk?.(member.id),
+      onFatal: (error) => this.options.onFatal?.(member.id, error),
     });
     return member.node;
   }

@@ -3,7 +3,7 @@
 // to stay cheap: the leader of every term, a fact per (index, term) ever
 // persisted, every committed entry, every applied entry, every read issued.
 
-import type { Entry, MemoryLogStorage, NodeId, RaftCore, ReadState, Snapshot } from "../../src/index.js";
+import type { Entry, LogStorage, NodeId, RaftCore, ReadState, Snapshot } from "../../src/index.js";
 import { entryKey } from "./state-machine.js";
 
 export class SafetyViolation extends Error {
@@ -15,8 +15,11 @@ export class SafetyViolation extends Error {
 
 export interface NodeView {
   readonly id: NodeId;
-  readonly storage: MemoryLogStorage;
+  /** The node's log while it is up. */
+  readonly storage: LogStorage | undefined;
   readonly core: RaftCore | undefined;
+  /** Whether entry index:term (or a snapshot past it) would survive this node losing power now. */
+  durablyHolds(index: number, term: number): boolean;
 }
 
 interface CommittedEntry {
@@ -46,9 +49,10 @@ export class Checker {
   /** Committed entries are never lost: an append may not overwrite or cut off one. */
   beforeAppend(node: NodeView, entries: readonly Entry[]): void {
     const first = entries[0].index;
-    const last = node.storage.lastIndex();
-    for (let index = Math.max(first, node.storage.firstIndex()); index <= last; index++) {
-      const oldTerm = node.storage.term(index);
+    const storage = upStorage(node);
+    const last = storage.lastIndex();
+    for (let index = Math.max(first, storage.firstIndex()); index <= last; index++) {
+      const oldTerm = storage.term(index);
       const newTerm = entries[index - first]?.term;
       if (oldTerm !== newTerm && this.committed.get(index)?.term === oldTerm) {
         throw new SafetyViolation(
@@ -61,9 +65,10 @@ export class Checker {
 
   /** Log matching: the same (index, term) always holds the same entry after the same previous term. */
   afterAppend(node: NodeView, entries: readonly Entry[]): void {
+    const storage = upStorage(node);
     for (const entry of entries) {
-      if (entry.index < node.storage.firstIndex()) continue;
-      const previousTerm = node.storage.term(entry.index - 1);
+      if (entry.index < storage.firstIndex()) continue;
+      const previousTerm = storage.term(entry.index - 1);
       const fact = { key: entryKey(entry), previousTerm };
       const id = `${entry.index}:${entry.term}`;
       const known = this.entryFacts.get(id);
@@ -87,8 +92,9 @@ export class Checker {
         `node ${node.id} got a snapshot at ${index}:${term} no log ever held`,
       );
     }
-    for (let i = index + 1; i <= node.storage.lastIndex(); i++) {
-      const oldTerm = node.storage.term(i);
+    const storage = upStorage(node);
+    for (let i = index + 1; i <= storage.lastIndex(); i++) {
+      const oldTerm = storage.term(i);
       if (this.committed.get(i)?.term === oldTerm) {
         throw new SafetyViolation(
           "committed entry lost",
@@ -216,7 +222,7 @@ export class Checker {
     );
   }
 
-  /** A leader commits only what a quorum of voters has on disk. */
+  /** A leader commits only what a quorum of voters has on disk, durably: it survives their power loss. */
   private checkOnQuorum(
     node: NodeView,
     core: RaftCore,
@@ -228,8 +234,7 @@ export class Checker {
     if (voters.length < 2) return; // a lone voter commits what it is about to persist in the same Ready
     let holders = 0;
     for (const voter of voters) {
-      const storage = nodes.find((candidate) => candidate.id === voter)?.storage;
-      if (storage && holdsPersisted(storage, index, term)) holders++;
+      if (nodes.find((candidate) => candidate.id === voter)?.durablyHolds(index, term)) holders++;
     }
     if (holders < Math.floor(voters.length / 2) + 1) {
       throw new SafetyViolation(
@@ -240,7 +245,8 @@ export class Checker {
   }
 }
 
-function holdsPersisted(storage: MemoryLogStorage, index: number, term: number): boolean {
-  if (index < storage.firstIndex()) return storage.snapshot().metadata.index >= index;
-  return index <= storage.lastIndex() && storage.term(index) === term;
+/** The log of a node the simulator is writing to, so one that is up. */
+function upStorage(node: NodeView): LogStorage {
+  if (!node.storage) throw new Error(`node ${node.id} is down`);
+  return node.storage;
 }

@@ -6,7 +6,7 @@ import { runSeeds, SeedFailure } from "./seeds.js";
 
 const [start, count, stride] = process.argv.slice(2).map(Number);
 try {
-  const summary = runSeeds(start, count, stride);
+  const summary = await runSeeds(start, count, stride);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 } catch (error) {
   if (error instanceof SeedFailure) {

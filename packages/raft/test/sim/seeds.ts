@@ -45,7 +45,7 @@ export class SeedFailure extends Error {
 }
 
 /** Runs seeds start, start+stride, ... (count of them); the first failure throws a SeedFailure. */
-export function runSeeds(start: number, count: number, stride = 1): SeedRunSummary {
+export async function runSeeds(start: number, count: number, stride = 1): Promise<SeedRunSummary> {
   const summary: SeedRunSummary = {
     seeds: 0,
     events: 0,
@@ -57,7 +57,7 @@ export function runSeeds(start: number, count: number, stride = 1): SeedRunSumma
     const seed = start + i * stride;
     let report: SimulationReport;
     try {
-      report = runSimulation(seed);
+      report = await runSimulation(seed);
     } catch (error) {
       throw new SeedFailure(seed, error);
     }

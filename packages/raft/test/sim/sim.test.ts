@@ -12,9 +12,13 @@ const plan = seedPlan();
 const workerScript = fileURLToPath(new URL("./run-seeds.ts", import.meta.url));
 const dayMs = 24 * 3600_000;
 
-it.runIf(plan.only !== undefined)(`replays seed ${plan.only ?? "(set SEED)"}`, { timeout: dayMs }, () => {
-  expect(runSeeds(plan.only!, 1).seeds).toBe(1);
-});
+it.runIf(plan.only !== undefined)(
+  `replays seed ${plan.only ?? "(set SEED)"}`,
+  { timeout: dayMs },
+  async () => {
+    expect((await runSeeds(plan.only!, 1)).seeds).toBe(1);
+  },
+);
 
 it.runIf(plan.only === undefined)(
   `simulated clusters stay safe and live (seeds ${plan.start}..${plan.start + plan.count - 1})`,

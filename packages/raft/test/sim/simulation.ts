@@ -1,24 +1,35 @@
 // A deterministic simulation of a Raft cluster: N cores in one process over a
 // simulated network and clock, every choice drawn from one seeded PRNG. The
 // fault phase drops, duplicates, delays and reorders messages, partitions the
-// network (both ways and one way), crashes nodes (they restart from what they
-// had persisted and lose the rest), takes snapshots, moves leadership and
-// membership, and runs a client that proposes and reads through random nodes.
+// network (both ways and one way), crashes nodes, cuts the power of one node or
+// of all at once, takes snapshots, moves leadership and membership, and runs a
+// client that proposes and reads through random nodes. Each node keeps its log
+// in the production LevelLogStorage over a PowerLossDisk: a crashed process
+// restarts from everything it wrote, a node that lost power from what it had
+// synced (and some of the rest).
 // The Checker verifies Raft's safety properties after every event. Then the
 // liveness phase: faults stop, the network heals, every node is up — a leader
 // must be elected and a proposal applied everywhere within a bounded time.
 
 import { EventQueue, Random } from "@brook/testkit";
 import {
+  decodeEntry,
+  entryKey,
+  LevelLogStorage,
+  snapshotMetadataKey,
+} from "../../src/driver/level-storage.js";
+import {
   type ConfChange,
-  MemoryLogStorage,
+  type Membership,
   type Message,
   type NodeId,
   NotLeaderError,
   RaftCore,
   RaftError,
+  type SnapshotMetadata,
 } from "../../src/index.js";
 import { Checker, type NodeView, SafetyViolation } from "./checker.js";
+import { PowerLossDisk } from "./power-loss-disk.js";
 import { HashChainMachine } from "./state-machine.js";
 
 /** Simulated time units per tick (a tick is "100 ms"; a unit "10 ms"). */
@@ -40,6 +51,7 @@ export interface SimulationReport {
   readonly committed: number;
   readonly readsAnswered: number;
   readonly crashes: number;
+  readonly powerLosses: number;
   readonly partitions: number;
   readonly snapshotsInstalled: number;
   readonly transfersStarted: number;
@@ -59,13 +71,14 @@ interface FaultProfile {
   readonly crashWeight: number;
   /** Chance that a newly elected leader crashes moments later (short-lived leaders, diverging logs). */
   readonly newLeaderCrashRate: number;
+  /** Every node loses power at once. */
+  readonly powerLossEverywhereWeight: number;
   readonly partitionWeight: number;
   readonly transferWeight: number;
   readonly confChangeWeight: number;
   readonly faultEveryUnitsMax: number;
   readonly clientEveryUnitsMax: number;
   readonly snapshotEveryEntries: number;
-  readonly snapshotKeepEntries: number;
   readonly maxMsgBytes: number;
   readonly maxInflightMsgs: number;
   /** Small values make the leader refuse proposals when followers fall behind (backpressure). */
@@ -81,11 +94,27 @@ type SimEvent =
   | { readonly kind: "client" }
   | { readonly kind: "fault" }
   | { readonly kind: "restart"; readonly node: NodeId }
-  | { readonly kind: "crash"; readonly node: NodeId; readonly incarnation: number }
+  | { readonly kind: "crash"; readonly node: NodeId; readonly incarnation: number; readonly power: boolean }
   | { readonly kind: "heal" };
+
+const decoder = new TextDecoder();
+/** Stored snapshot metadata → its index, parsed once. */
+const snapshotIndexes = new WeakMap<Uint8Array, number>();
+
+function snapshotIndexOf(stored: Uint8Array): number {
+  let index = snapshotIndexes.get(stored);
+  if (index === undefined) {
+    index = (JSON.parse(decoder.decode(stored)) as SnapshotMetadata).index;
+    snapshotIndexes.set(stored, index);
+  }
+  return index;
+}
 
 class SimNode implements NodeView {
   core: RaftCore | undefined;
+  /** Open while the node is up. */
+  storage: LevelLogStorage | undefined;
+  readonly disk: PowerLossDisk;
   machine = new HashChainMachine();
   readyScheduled = false;
   /** Bumped on every crash, so a Ready scheduled before the crash is not processed after it. */
@@ -95,8 +124,19 @@ class SimNode implements NodeView {
 
   constructor(
     readonly id: NodeId,
-    readonly storage: MemoryLogStorage,
-  ) {}
+    readonly membership: Membership,
+    random: Random,
+  ) {
+    this.disk = new PowerLossDisk(`/node-${id}/raft`, random);
+  }
+
+  /** Whether entry index:term (or a snapshot past it) would survive this node losing power now. */
+  durablyHolds(index: number, term: number): boolean {
+    const metadata = this.disk.durable(snapshotMetadataKey);
+    if (metadata && snapshotIndexOf(metadata) >= index) return true;
+    const value = this.disk.durable(entryKey(index));
+    return value !== undefined && decodeEntry(index, value).term === term;
+  }
 }
 
 export class Simulation {
@@ -119,6 +159,7 @@ export class Simulation {
   private events = 0;
   private sequence = 0;
   private crashes = 0;
+  private powerLosses = 0;
   private partitions = 0;
   private snapshotsInstalled = 0;
   private transfersStarted = 0;
@@ -135,20 +176,17 @@ export class Simulation {
     this.network = this.profile;
     const ids = Array.from({ length: this.voterCount + this.learnerCount }, (_, i) => i + 1);
     const membership = { voters: ids.slice(0, this.voterCount), learners: ids.slice(this.voterCount) };
-    for (const id of ids) {
-      const node = new SimNode(id, new MemoryLogStorage(membership));
-      this.nodes.push(node);
-      this.start(node);
-    }
+    for (const id of ids) this.nodes.push(new SimNode(id, membership, this.random));
   }
 
-  run(): SimulationReport {
+  async run(): Promise<SimulationReport> {
+    for (const node of this.nodes) await this.start(node);
     for (const node of this.nodes)
       this.queue.push(this.random.int(0, tickUnits - 1), { kind: "tick", node: node.id });
     this.queue.push(this.random.int(1, this.profile.clientEveryUnitsMax), { kind: "client" });
     this.queue.push(this.random.int(1, this.profile.faultEveryUnitsMax), { kind: "fault" });
-    this.runUntil(this.faultTicks * tickUnits);
-    const livenessTicks = this.liveness();
+    await this.runUntil(this.faultTicks * tickUnits);
+    const livenessTicks = await this.liveness();
     return {
       seed: this.seed,
       voters: this.voterCount,
@@ -157,11 +195,12 @@ export class Simulation {
       committed: this.checker.committed.size,
       readsAnswered: this.checker.readsAnswered,
       crashes: this.crashes,
+      powerLosses: this.powerLosses,
       partitions: this.partitions,
       snapshotsInstalled: this.snapshotsInstalled,
       transfersStarted: this.transfersStarted,
       membershipChanges: this.membershipChanges,
-      highestTerm: Math.max(...this.nodes.map((node) => node.storage.initialState().hardState.term)),
+      highestTerm: Math.max(...this.nodes.map((node) => node.core?.term ?? 0)),
       livenessTicks,
     };
   }
@@ -177,13 +216,13 @@ export class Simulation {
       diskDelayMaxUnits: r.int(0, 5),
       crashWeight: r.pick([0, 1, 3]),
       newLeaderCrashRate: r.pick([0, 0.2, 0.5]),
+      powerLossEverywhereWeight: r.pick([0, 1]),
       partitionWeight: r.pick([0, 1, 3]),
       transferWeight: r.pick([0, 1]),
       confChangeWeight: this.learnerCount > 0 ? r.pick([0, 1, 2]) : 0,
       faultEveryUnitsMax: r.pick([50, 150, 400]),
       clientEveryUnitsMax: r.pick([5, 20, 60]),
       snapshotEveryEntries: r.pick([3, 10, 40]),
-      snapshotKeepEntries: r.pick([0, 2, 10]),
       maxMsgBytes: r.pick([64, 1024, 1 << 20]),
       maxInflightMsgs: r.pick([1, 4, 256]),
       uncommittedBytesMax: r.pick([256, 4096]),
@@ -192,7 +231,7 @@ export class Simulation {
 
   // ---- The event loop ----------------------------------------------------------------------
 
-  private runUntil(endTime: number, stop?: () => boolean): boolean {
+  private async runUntil(endTime: number, stop?: () => boolean): Promise<boolean> {
     for (;;) {
       const next = this.queue.pop();
       if (!next || next.time > endTime) {
@@ -201,7 +240,8 @@ export class Simulation {
         return false;
       }
       this.now = next.time;
-      this.handle(next.event);
+      const handling = this.handle(next.event);
+      if (handling) await handling; // only storage events wait; the rest stay synchronous
       this.events++;
       this.noticeNewLeaders();
       this.checker.afterStep(this.nodes);
@@ -209,7 +249,7 @@ export class Simulation {
     }
   }
 
-  private handle(event: SimEvent): void {
+  private handle(event: SimEvent): Promise<void> | undefined {
     switch (event.kind) {
       case "tick":
         this.tick(this.node(event.node));
@@ -218,8 +258,7 @@ export class Simulation {
         this.deliver(event.message);
         return;
       case "ready":
-        this.processReady(this.node(event.node), event.incarnation);
-        return;
+        return this.processReady(this.node(event.node), event.incarnation);
       case "client":
         this.clientRequest();
         return;
@@ -227,11 +266,10 @@ export class Simulation {
         this.injectFault();
         return;
       case "restart":
-        this.start(this.node(event.node));
-        return;
+        return this.start(this.node(event.node));
       case "crash":
         if (this.node(event.node).incarnation === event.incarnation)
-          this.crashAndRestart(this.node(event.node));
+          this.crashAndRestart(this.node(event.node), event.power);
         return;
       case "heal":
         this.blocked.clear();
@@ -253,11 +291,14 @@ export class Simulation {
 
   // ---- Nodes: start, crash, Ready ------------------------------------------------------------
 
-  private start(node: SimNode): void {
+  /** Opens the node's log as the driver does (recovering what its disk kept) and starts its core. */
+  private async start(node: SimNode): Promise<void> {
     if (node.core) return;
+    const storage = await LevelLogStorage.open(node.disk.storeDir, node.membership, node.disk);
+    node.storage = storage;
     node.core = new RaftCore({
       id: node.id,
-      storage: node.storage,
+      storage,
       random: () => this.random.next(),
       electionTicks,
       heartbeatTicks: 1,
@@ -266,15 +307,23 @@ export class Simulation {
       uncommittedBytesMax: this.profile.uncommittedBytesMax,
     });
     // The state machine is volatile: rebuilt from the snapshot, then from committed entries.
-    node.machine = HashChainMachine.decode(node.storage.snapshot().data);
+    node.machine = HashChainMachine.decode(storage.snapshot().data);
     this.scheduleReady(node);
   }
 
-  private crash(node: SimNode): void {
+  /** The process dies; with `power`, the machine loses power too, and what was not synced may be lost. */
+  private crash(node: SimNode, power: boolean): void {
     node.core = undefined;
+    node.storage = undefined;
     node.readyScheduled = false;
     node.incarnation++;
     this.crashes++;
+    if (!power) {
+      node.disk.crashProcess();
+      return;
+    }
+    this.powerLosses++;
+    node.disk.losePower();
   }
 
   private scheduleReady(node: SimNode): void {
@@ -284,26 +333,25 @@ export class Simulation {
     this.queue.push(at, { kind: "ready", node: node.id, incarnation: node.incarnation });
   }
 
-  /** The driver's loop: persist, then send, then apply, then advance. Atomic: a crash falls before or after. */
-  private processReady(node: SimNode, incarnation: number): void {
-    const core = node.core;
-    if (!core || incarnation !== node.incarnation) return;
+  /**
+   * The driver's loop: persist, then send, then apply, then advance. Atomic: a crash falls before or
+   * after; what a power loss takes from the persisted Ready is the disk's to decide.
+   */
+  private async processReady(node: SimNode, incarnation: number): Promise<void> {
+    const { core, storage } = node;
+    if (!core || !storage || incarnation !== node.incarnation) return;
     node.readyScheduled = false;
     if (!core.hasReady()) return;
     const ready = core.ready();
+    if (ready.snapshot) this.checker.beforeSnapshotRestore(node, ready.snapshot);
+    if (ready.entries.length > 0) this.checker.beforeAppend(node, ready.entries);
+    await storage.persist(ready);
+    if (ready.entries.length > 0) this.checker.afterAppend(node, ready.entries);
     if (ready.snapshot) {
-      this.checker.beforeSnapshotRestore(node, ready.snapshot);
-      node.storage.applySnapshot(ready.snapshot);
       node.machine = HashChainMachine.decode(ready.snapshot.data);
       this.checker.restoredSnapshot(node, node.machine.index, node.machine.hash);
       this.snapshotsInstalled++;
     }
-    if (ready.entries.length > 0) {
-      this.checker.beforeAppend(node, ready.entries);
-      node.storage.append(ready.entries);
-      this.checker.afterAppend(node, ready.entries);
-    }
-    if (ready.hardState) node.storage.setHardState(ready.hardState);
     for (const message of ready.messages) this.send(message);
     for (const entry of ready.committedEntries) {
       if (entry.index !== node.machine.index + 1) {
@@ -317,16 +365,15 @@ export class Simulation {
     }
     for (const state of ready.readStates) this.checker.readAnswered(node, state);
     core.advance(ready);
-    this.maybeSnapshot(node, core);
+    await this.maybeSnapshot(node, core, storage);
     if (core.hasReady()) this.scheduleReady(node);
   }
 
-  /** Snapshots the state machine every few entries and compacts the log behind it. */
-  private maybeSnapshot(node: SimNode, core: RaftCore): void {
-    const snapshotIndex = node.storage.snapshot().metadata.index;
+  /** Snapshots the state machine every few entries and compacts the log up to it, as the driver does. */
+  private async maybeSnapshot(node: SimNode, core: RaftCore, storage: LevelLogStorage): Promise<void> {
+    const snapshotIndex = storage.snapshot().metadata.index;
     if (node.machine.index - snapshotIndex < this.profile.snapshotEveryEntries) return;
-    node.storage.createSnapshot(node.machine.index, node.machine.encode(), core.membership());
-    node.storage.compact(Math.max(0, node.machine.index - this.profile.snapshotKeepEntries));
+    await storage.compact(node.machine.index, core.membership(), node.machine.encode());
   }
 
   // ---- The network ---------------------------------------------------------------------------
@@ -406,6 +453,7 @@ export class Simulation {
     const p = this.profile;
     const choices: [number, () => void][] = [
       [p.crashWeight, () => this.crashSomeone()],
+      [p.powerLossEverywhereWeight, () => this.losePowerEverywhere()],
       [p.partitionWeight, () => this.partition()],
       [p.transferWeight, () => this.transferLeadership()],
       [p.confChangeWeight, () => this.changeMembership()],
@@ -428,11 +476,16 @@ export class Simulation {
     const leader = this.leaders()[0];
     const node =
       leader && this.random.chance(0.5) ? leader : up.length > 0 ? this.random.pick(up) : undefined;
-    if (node) this.crashAndRestart(node);
+    if (node) this.crashAndRestart(node, this.random.chance(0.5));
   }
 
-  private crashAndRestart(node: SimNode): void {
-    this.crash(node);
+  /** Power loss everywhere: every node goes down at the same instant; they come back one by one. */
+  private losePowerEverywhere(): void {
+    for (const node of this.upNodes()) this.crashAndRestart(node, true);
+  }
+
+  private crashAndRestart(node: SimNode, power: boolean): void {
+    this.crash(node, power);
     this.queue.push(this.now + this.random.int(1, 40) * tickUnits, { kind: "restart", node: node.id });
   }
 
@@ -444,7 +497,8 @@ export class Simulation {
       node.ledTerm = core.term;
       if (this.faultsOn && this.random.chance(this.profile.newLeaderCrashRate)) {
         const at = this.now + this.random.int(0, 2 * tickUnits);
-        this.queue.push(at, { kind: "crash", node: node.id, incarnation: node.incarnation });
+        const power = this.random.chance(0.5);
+        this.queue.push(at, { kind: "crash", node: node.id, incarnation: node.incarnation, power });
       }
     }
   }
@@ -507,12 +561,12 @@ export class Simulation {
   // ---- Liveness -------------------------------------------------------------------------------
 
   /** Heals everything, then requires a proposal applied on every node. Returns the ticks it took. */
-  private liveness(): number {
+  private async liveness(): Promise<number> {
     this.faultsOn = false;
     this.blocked.clear();
     this.partitioned = false;
     this.network = calmNetwork;
-    for (const node of this.nodes) this.start(node);
+    for (const node of this.nodes) await this.start(node);
     const startTime = this.now;
     const payloads: string[] = [];
     let proposer: { node: SimNode; term: number } | undefined;
@@ -540,7 +594,7 @@ export class Simulation {
       return false;
     };
     const deadline = startTime + this.livenessTicksMax * tickUnits;
-    if (!this.runUntil(deadline, done)) {
+    if (!(await this.runUntil(deadline, done))) {
       const states = this.nodes
         .map((node) => `${node.id}:${node.core?.role}@${node.core?.term} commit=${node.core?.commitIndex}`)
         .join(" ");
@@ -553,6 +607,6 @@ export class Simulation {
   }
 }
 
-export function runSimulation(seed: number, options?: SimulationOptions): SimulationReport {
+export function runSimulation(seed: number, options?: SimulationOptions): Promise<SimulationReport> {
   return new Simulation(seed, options).run();
 }
