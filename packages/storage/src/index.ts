@@ -15,3 +15,4 @@ export {
   type RetentionResult,
   type StorageLogger,
 } from "./partition-log.js";
+export { type VerifyFinding, type VerifyFindingKind, type VerifyReport, verifyLogDir } from "./verify.js";

@@ -65,6 +65,7 @@ import {
   segmentFileName,
   timeIndexSuffix,
 } from "./segment.js";
+import { type VerifyReport, verifyLogDir } from "./verify.js";
 
 /** The subset of pino's logger the log uses. */
 export interface StorageLogger {
@@ -618,6 +619,21 @@ export class PartitionLog {
     return endOffsetForEpoch(this.epochs, epoch, this.logEndOffset);
   }
 
+  /**
+   * Checks every batch, index and checkpoint of the log on disk without changing them (verify.ts). A
+   * corrupt batch it finds also becomes the log's damage, reported to `onCorruption` as a read's would be.
+   * Reads the whole log synchronously: an operator's command, not a periodic task.
+   */
+  verify(): VerifyReport {
+    assert(!this.closed, "verify only an open log");
+    const report = verifyLogDir(this.fileSystem, this.dir);
+    for (const finding of report.findings) {
+      const segment = this.segments.find((candidate) => candidate.logPath === finding.file);
+      if (finding.kind === "batch" && finding.damaged && segment && !segment.damage) this.rescan(segment);
+    }
+    return report;
+  }
+
   /** Flushes, checkpoints the high watermark and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -1057,7 +1073,7 @@ export class PartitionLog {
     this.fileSystem.mkdirp(this.dir);
     this.reportCleanerRecovery(recoverCleanerFiles(this.fileSystem, this.dir));
     const bases = this.listSegmentBases();
-    const checkpointedStart = this.readOffsetCheckpoint(logStartOffsetFile) ?? 0;
+    const checkpointedStart = this.checkpointedLogStart(bases);
     for (let i = 0; i < bases.length; i++) {
       const baseOffset = bases[i];
       const isLast = i === bases.length - 1;
@@ -1113,6 +1129,22 @@ export class PartitionLog {
       { dir: this.dir, baseOffset: this.activeSegment.baseOffset, ...damage },
       "recovery cut a torn tail off the last sealed segment",
     );
+  }
+
+  /**
+   * The log start offset checkpoint, if it names a segment's base offset. Only retention and a full
+   * truncation move the log start, each to a segment's base; any other value is a checkpoint that rotted
+   * (and would hide records below it), so the first segment's base is taken instead.
+   */
+  private checkpointedLogStart(bases: readonly number[]): number {
+    const checkpointed = this.readOffsetCheckpoint(logStartOffsetFile);
+    if (checkpointed === undefined) return bases[0] ?? 0;
+    if (bases.length === 0 || bases.includes(checkpointed)) return checkpointed;
+    this.logger.warn(
+      { dir: this.dir, checkpointed, segmentBaseOffsets: bases },
+      "ignoring a log start offset checkpoint that names no segment",
+    );
+    return bases[0];
   }
 
   private reportCleanerRecovery(recovery: { swappedIn: number[]; removed: string[] }): void {

@@ -16,6 +16,7 @@ import {
   readBatchHeader,
   scanBatches,
 } from "@brook/protocol";
+import { recoveryReadBytes, type ScanEnd, verifiedBatches } from "./batch-scan.js";
 import type { FileSystem, LogFile } from "./file-system.js";
 import {
   type BatchPlacement,
@@ -42,9 +43,6 @@ export const offsetIndexSuffix = ".index";
 export const timeIndexSuffix = ".timeindex";
 
 const segmentFilePattern = /^(\d{20})\.(log|index|timeindex)$/;
-
-/** Bytes recovery reads at a time while validating a segment (one batch at a time when a batch is larger). */
-const recoveryReadBytes = 1024 * 1024;
 
 /**
  * Bytes read at a time while walking batch headers to an offset or timestamp:
@@ -139,16 +137,11 @@ interface SegmentState {
 }
 
 /** The outcome of validating `[from, end)` of a log file batch by batch while planning its index entries. */
-interface LogScan {
-  endPosition: number;
-  nextOffset: number;
+interface LogScan extends ScanEnd {
   cursor: IndexCursor;
   offsetEntries: Buffer;
   timeEntries: Buffer;
   firstBatchTimestampMs: number;
-  problem?: string;
-  /** The problem is a batch cut short (or zeros) at the very end of what was scanned. */
-  tornTail: boolean;
 }
 
 export class LogSegment {
@@ -843,8 +836,8 @@ function readFirstBatchTimestamp(log: LogFile, logSizeBytes: number): number {
 
 /**
  * Validates `[from, end)` of a log batch by batch (length, CRC, offsets in
- * sequence from `expectedOffset`) in chunks of `recoveryReadBytes`, planning
- * index entries as an append would have. Stops at the first bad batch.
+ * sequence from `expectedOffset`), planning index entries as an append would
+ * have. Stops at the first bad batch.
  */
 function scanLog(
   log: LogFile,
@@ -858,22 +851,21 @@ function scanLog(
   const offsetEntries: Buffer[] = [];
   const timeEntries: Buffer[] = [];
   let cursor = startCursor;
-  let position = from;
-  let nextOffset = expectedOffset;
   let firstBatchTimestampMs = -1;
-  let problem: string | undefined;
-  let tornTail = false;
-  let chunkBytes = recoveryReadBytes;
-  // Each pass either moves `position` past at least one batch, grows the chunk to hold the one batch
-  // that did not fit (so the next pass moves past it or stops), or stops.
-  while (position < end && problem === undefined) {
-    const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, end - position));
-    if (log.read(chunk, position) !== chunk.length)
-      throw new BrookError("STORAGE_ERROR", "log shrank during recovery");
-    // Stored batches: compaction may have thinned them.
-    const scan = scanBatches(chunk, { acceptCompacted: true });
-    const inSequence = takeWhileInSequence(scan.batches, nextOffset);
-    const placements = inSequence.map((batch) => ({
+  const chunks = verifiedBatches(log, from, end, expectedOffset);
+  // Each step takes one chunk of batches; the generator ends by the end of the range.
+  for (let next = chunks.next(); ; next = chunks.next()) {
+    if (next.done) {
+      return {
+        ...next.value,
+        cursor,
+        offsetEntries: Buffer.concat(offsetEntries),
+        timeEntries: Buffer.concat(timeEntries),
+        firstBatchTimestampMs,
+      };
+    }
+    const { position, batches } = next.value;
+    const placements = batches.map((batch) => ({
       relativeOffset: batch.baseOffset - baseOffset,
       position: position + batch.position,
       sizeBytes: batch.sizeInBytes,
@@ -883,56 +875,6 @@ function scanLog(
     offsetEntries.push(encodeOffsetEntries(plan.offsetEntries));
     timeEntries.push(encodeTimeEntries(plan.timeEntries));
     cursor = plan.cursor;
-    if (position === 0 && inSequence.length > 0) firstBatchTimestampMs = inSequence[0].maxTimestamp;
-    if (inSequence.length > 0) nextOffset = inSequence[inSequence.length - 1].lastOffset + 1;
-    const reachedEnd = position + chunk.length === end;
-    if (inSequence.length < scan.batches.length) {
-      const stray = scan.batches[inSequence.length];
-      problem = `the batch at position ${position + stray.position} has base offset ${stray.baseOffset}, expected ${nextOffset}`;
-      position += stray.position;
-    } else if (scan.tail === "corrupt" || (scan.tail === "torn" && reachedEnd)) {
-      problem = scan.error?.message ?? `bad batch at position ${position + scan.validBytes}`;
-      position += scan.validBytes;
-      tornTail = scan.tail === "torn" || onlyZerosFrom(log, position, end);
-    } else if (scan.tail === "torn" && scan.validBytes === 0) {
-      chunkBytes = chunk.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
-    } else {
-      position += scan.validBytes;
-      chunkBytes = recoveryReadBytes;
-    }
+    if (position === 0) firstBatchTimestampMs = batches[0].maxTimestamp;
   }
-  return {
-    endPosition: position,
-    nextOffset,
-    cursor,
-    offsetEntries: Buffer.concat(offsetEntries),
-    timeEntries: Buffer.concat(timeEntries),
-    firstBatchTimestampMs,
-    problem,
-    tornTail,
-  };
-}
-
-/** True when `[from, end)` of the file holds only zero bytes (a crash can leave a file longer than what reached it). */
-function onlyZerosFrom(log: LogFile, from: number, end: number): boolean {
-  const chunk = Buffer.allocUnsafe(Math.min(recoveryReadBytes, end - from));
-  // Each pass moves `position` forward by a whole chunk, or stops.
-  for (let position = from; position < end; position += chunk.length) {
-    const read = log.read(chunk, position);
-    const bytes = chunk.subarray(0, Math.min(read, end - position));
-    if (bytes.some((byte) => byte !== 0)) return false;
-    if (read === 0) break;
-  }
-  return true;
-}
-
-function takeWhileInSequence(batches: readonly BatchHeader[], expectedOffset: number): BatchHeader[] {
-  const taken: BatchHeader[] = [];
-  let next = expectedOffset;
-  for (const batch of batches) {
-    if (batch.baseOffset !== next) break;
-    taken.push(batch);
-    next = batch.lastOffset + 1;
-  }
-  return taken;
 }
