@@ -9,6 +9,7 @@ import { drillCommand } from "./commands/drill.js";
 import { groupCommand } from "./commands/group.js";
 import { produceCommand } from "./commands/produce.js";
 import { serverCommand } from "./commands/server.js";
+import { storageCommand } from "./commands/storage.js";
 import { streamsCommand } from "./commands/streams.js";
 import { topicCommand } from "./commands/topic.js";
 import { transactionsCommand } from "./commands/transactions.js";
@@ -65,6 +66,7 @@ const program = new Command("brook")
   .addCommand(aclCommand())
   .addCommand(streamsCommand())
   .addCommand(connectCommand())
+  .addCommand(storageCommand())
   .addCommand(benchCommand())
   .addCommand(drillCommand());
 
