@@ -215,6 +215,8 @@ export interface BrokerMetricsView {
     sizeBytes: number;
     highWatermark: number;
     logEndOffset: number;
+    /** The log holds a corrupt batch (it is resigning, repairing, or the last in-sync copy). */
+    damaged: boolean;
   }[];
   readonly groupLag: readonly { group: string; topic: string; partition: number; lag: number }[];
   /** The log dir failed: no replica here leads or follows until the process restarts. */
@@ -355,6 +357,7 @@ export class Broker {
       sizeBytes: p.log.sizeBytes,
       highWatermark: p.highWatermark,
       logEndOffset: p.logEndOffset,
+      damaged: p.log.damage !== undefined,
     }));
     const groupLag: { group: string; topic: string; partition: number; lag: number }[] = [];
     for (const group of this.coordinator.groups()) {

@@ -5,7 +5,7 @@
 // control batch: a transaction marker's type (commit or abort) is in its key.
 
 import { type BatchHeader, type ControlRecord, readControlRecord, scanBatches } from "@brook/protocol";
-import type { PartitionLog } from "@brook/storage";
+import { LogCorruptionError, type PartitionLog } from "@brook/storage";
 
 /** Bytes per read while scanning: bounds the memory a scan holds, not its length. */
 export const batchHeaderScanReadBytes = 1024 * 1024;
@@ -26,7 +26,7 @@ export function withControlRecords(buf: Buffer, headers: readonly BatchHeader[])
  * (`position` is within the chunk read, not the log). Lazy and synchronous,
  * as the log's reads are: consume it before the log changes. CRCs are not
  * checked again (the log checked them on append and on recovery), except a
- * marker's, whose record is decoded.
+ * marker's, whose record is decoded. Stops at a corruption point.
  */
 export function* readBatchHeaders(
   log: PartitionLog,
@@ -34,9 +34,16 @@ export function* readBatchHeaders(
   readBytes = batchHeaderScanReadBytes,
 ): Generator<LogBatchHeader> {
   let offset = Math.max(fromOffset, log.logStartOffset);
-  // Every pass moves `offset` past at least one batch, or stops: at most one pass per batch.
-  while (offset < log.logEndOffset) {
-    const { records } = log.read(offset, readBytes, { minOneBatch: true });
+  // Every pass moves `offset` past at least one batch, or stops: at most one pass per batch. A damaged
+  // log is read up to its corruption point: what lies beyond is fetched again (or, on the last copy, unread).
+  while (offset < (log.damage?.offset ?? log.logEndOffset)) {
+    let records: Buffer;
+    try {
+      records = log.read(offset, readBytes, { minOneBatch: true }).records;
+    } catch (error) {
+      if (error instanceof LogCorruptionError) return; // the damage is recorded now: stop at it
+      throw error;
+    }
     const batches = withControlRecords(
       records,
       scanBatches(records, { validateCrc: false, acceptCompacted: true }).batches,

@@ -191,6 +191,39 @@ export class Partition {
     return this.state.isr;
   }
 
+  get partitionEpoch(): number {
+    return this.state.partitionEpoch;
+  }
+
+  /**
+   * This replica's log holds a corrupt batch and another in-sync replica
+   * could lead in its place: the broker resigns it through the controller
+   * (the heartbeat's resigned_replicas), which takes it out of the ISR. The
+   * last in-sync copy never resigns: it serves what verifies, below the
+   * corruption point, rather than leave the partition to nobody.
+   */
+  get resigns(): boolean {
+    const me = this.context.brokerId;
+    return this.log.damage !== undefined && this.state.isr.includes(me) && this.state.isr.length > 1;
+  }
+
+  /**
+   * Repairs a corrupt log once this replica follows from outside the ISR
+   * (after its resignation, or when it was out already): it truncates to the
+   * corruption point, and the fetcher takes the rest from the leader, after
+   * which it rejoins the ISR as any follower does. Until then nothing at or
+   * past the corruption point is served (the log refuses to read it).
+   */
+  repairIfDamaged(): void {
+    const damage = this.log.damage;
+    if (!damage || !this.isFollower || this.state.isr.includes(this.context.brokerId)) return;
+    this.truncateTo(damage.offset);
+    this.context.logger.warn(
+      { ...this.logFields(), leader: this.state.leader, corruptFrom: damage.offset, file: damage.file },
+      "truncated a corrupt log to its corruption point; fetching the rest from the leader",
+    );
+  }
+
   /** Number of requests waiting on this replica (acks=all produces, long-polling fetches). */
   get waiterCount(): number {
     return this.waiters.size;
@@ -219,6 +252,7 @@ export class Partition {
     this.maybeAdvanceHighWatermark();
     // Waiters learn at once that this replica stopped leading, or that the ISR changed.
     this.notify();
+    this.repairIfDamaged();
   }
 
   // ---- leader ------------------------------------------------------------------

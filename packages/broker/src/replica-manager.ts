@@ -182,7 +182,10 @@ export class ReplicaManager {
 
   /** What the heartbeats report to the controller. */
   get replicaFailures(): ReplicaFailures {
-    return { logDirOffline: this.logDirFailure !== undefined, resignedReplicas: [] };
+    const resignedReplicas = [...this.partitions.values()]
+      .filter((partition) => partition.resigns)
+      .map(({ topic, partition, partitionEpoch }) => ({ topic, partition, partitionEpoch }));
+    return { logDirOffline: this.logDirFailure !== undefined, resignedReplicas };
   }
 
   /** Why the log dir is offline; undefined while it is online. */
@@ -361,6 +364,8 @@ export class ReplicaManager {
       clock: this.clock,
       logger: this.logger,
       fileSystem: this.fileSystem,
+      // Later, not inside the read that found it: the repair truncates the log that read is reading.
+      onCorruption: () => queueMicrotask(() => this.corruptionFound(key)),
     });
     // Logged before the replica exists, so that it comes before the replica's own first lines (its role).
     this.logger.info(
@@ -371,6 +376,45 @@ export class ReplicaManager {
       key,
       new Partition(topic.name, topic.topicId, partition, log, state, config, this.partitionContext, serving),
     );
+    if (log.damage) this.corruptionFound(key, "at recovery");
+  }
+
+  /**
+   * A replica's log holds a corrupt batch (a read found it, or recovery): it
+   * resigns if another in-sync replica can lead (the heartbeat goes out at
+   * once), repairs itself once out of the ISR, and as the last in-sync copy
+   * stays, serving what verifies, and says the partition is damaged.
+   */
+  private corruptionFound(key: string, when = "on read"): void {
+    const partition = this.partitions.get(key);
+    if (!partition) return; // found while opening: reported once the replica exists
+    const damage = partition.log.damage;
+    const fields = {
+      topic: partition.topic,
+      partition: partition.partition,
+      isr: partition.isr,
+      ...damage,
+      when,
+    };
+    if (partition.resigns) {
+      this.logger.error(
+        fields,
+        "corrupt replica: resigning it so an in-sync replica with a good copy serves",
+      );
+      this.onReplicaFailure();
+    } else if (partition.isr.includes(this.brokerId)) {
+      this.logger.error(fields, "damaged partition: this is its last in-sync copy; serving what verifies");
+    } else {
+      this.logger.warn(fields, "corrupt replica out of the ISR: repairing it from the leader");
+    }
+    try {
+      partition.repairIfDamaged();
+    } catch (error) {
+      this.logger.error(
+        { err: error, topic: partition.topic, partition: partition.partition },
+        "repair failed",
+      );
+    }
   }
 
   /**

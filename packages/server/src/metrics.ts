@@ -153,6 +153,12 @@ export class NodeMetrics {
       [],
       (g) => g.set(broker.metricsView().logDirOffline ? 1 : 0),
     );
+    gauge(
+      "brook_damaged_partitions",
+      "Local replicas whose log holds a corrupt batch (resigning, repairing, or the last in-sync copy).",
+      [],
+      (g) => g.set(broker.metricsView().partitions.filter((p) => p.damaged).length),
+    );
     gauge("brook_leader_partitions", "Partitions this broker leads.", [], (g) =>
       g.set(broker.metricsView().partitions.filter((p) => p.leader).length),
     );
