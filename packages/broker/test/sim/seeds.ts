@@ -34,6 +34,7 @@ export interface SeedRunSummary {
   leaderEpochs: number;
   crashes: number;
   powerLosses: number;
+  allCrashes: number;
   partitions: number;
   controllerStalls: number;
   truncations: number;
@@ -50,6 +51,7 @@ const emptySummary: SeedRunSummary = {
   leaderEpochs: 0,
   crashes: 0,
   powerLosses: 0,
+  allCrashes: 0,
   partitions: 0,
   controllerStalls: 0,
   truncations: 0,
@@ -66,6 +68,7 @@ function summaryOf(report: SimulationReport): SeedRunSummary {
     leaderEpochs,
     crashes,
     powerLosses,
+    allCrashes,
     partitions,
     controllerStalls,
     truncations,
@@ -80,6 +83,7 @@ function summaryOf(report: SimulationReport): SeedRunSummary {
     leaderEpochs,
     crashes,
     powerLosses,
+    allCrashes,
     partitions,
     controllerStalls,
     truncations,
@@ -121,7 +125,8 @@ export function describeSummary(summary: SeedRunSummary, seconds: number, worker
     `replication simulation: ${summary.seeds} seeds in ${seconds.toFixed(1)} s on ${workers} worker(s): ` +
     `${summary.steps} steps, ${(summary.simulatedMs / 1000).toFixed(0)} simulated s, ` +
     `${summary.acked} acknowledged batches, ${summary.leaderEpochs} leader epochs, ` +
-    `${summary.crashes} crashes (${summary.powerLosses} power losses), ${summary.partitions} network partitions, ` +
+    `${summary.crashes} crashes (${summary.powerLosses} power losses, ${summary.allCrashes} of every node at once), ` +
+    `${summary.partitions} network partitions, ` +
     `${summary.controllerStalls} controller stalls, ${summary.truncations} follower truncations, ` +
     `${summary.committedTransactions} committed and ${summary.abortedTransactions} aborted transactions; ` +
     `whole again within ${summary.livenessMsMax} simulated ms`

@@ -9,9 +9,12 @@
 // acks=all (and some acks=1) batches to whoever it believes leads. Every
 // message crosses SimNetwork, which drops, delays and reorders them and cuts
 // brokers off (network partitions); metadata reaches each broker late and at
-// its own time. Brokers crash (with flush.mode=fsync, sometimes a power loss:
-// the log restarts cut back anywhere between its flushed offset and its end)
-// and restart as new incarnations that the controller must fence and unfence.
+// its own time. Brokers crash, one at a time or every one at once; with
+// flush.mode=fsync a crash is sometimes a power loss, and SimDisk decides what
+// survives it as a real disk may (unsynced bytes lost or torn, directory
+// entries not fsynced undone); every broker then recovers its log with the
+// real recovery, which must keep what the log had made durable. They
+// restart as new incarnations that the controller must fence and unfence.
 // A transactional producer writes transactions of one to three batches,
 // commits or aborts them (an abort bumps its epoch, as a coordinator does, so
 // its batches still in flight are fenced) and has the markers appended, with
@@ -105,6 +108,8 @@ export interface SimulationReport {
   readonly leaderEpochs: number;
   readonly crashes: number;
   readonly powerLosses: number;
+  /** Faults that stopped every broker at once. */
+  readonly allCrashes: number;
   readonly partitions: number;
   readonly controllerStalls: number;
   readonly truncations: number;
@@ -129,6 +134,8 @@ interface Profile {
   readonly acksOneRate: number;
   readonly faultEveryMsMax: number;
   readonly crashWeight: number;
+  /** Every broker at once: a power loss everywhere (with flush.mode=fsync). */
+  readonly crashAllWeight: number;
   readonly partitionWeight: number;
   readonly controllerStallWeight: number;
   readonly controllerStallMsMax: number;
@@ -151,18 +158,23 @@ class SimBroker {
   /** Bumped by every crash: the next process is a new incarnation. */
   incarnation = 0;
   up = false;
+  /** Its process is opening (recovering) the log. */
+  starting = false;
   partition: Partition | undefined;
-  disk: SimDisk | undefined;
   /** This process's replica fetchers: production code, one per leader followed. */
   fetchers: ReplicaFetcherManager | undefined;
   /** The metadata this process has applied. */
   image: MetadataImage | undefined;
-  /** While down: the log end it will restart with. */
+  /** While down: the log end it must restart with at least (what its log had made durable, or written). */
   downLogEnd: number | undefined;
+  /** While down: what its log had fsynced when the process stopped (a later power loss keeps that much). */
+  downFlushedEnd: number | undefined;
 
   constructor(
     readonly id: number,
     readonly dir: string,
+    /** The machine's disk: it outlives processes, and what it holds after a power loss is its model's. */
+    readonly disk: SimDisk,
   ) {}
 
   get incarnationId(): string {
@@ -245,6 +257,8 @@ export class Simulation {
   private connections = 0;
   private crashes = 0;
   private powerLosses = 0;
+  /** Faults that stop every broker at once (power loss everywhere). */
+  private allCrashes = 0;
   private partitions = 0;
   private stalls = 0;
   private truncations = 0;
@@ -289,7 +303,18 @@ export class Simulation {
     );
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-replication-sim-"));
     this.brokers = brokerIds.map(
-      (id) => new SimBroker(id, path.join(this.root, `broker-${id}`, `${topicName}-0`)),
+      (id) =>
+        new SimBroker(
+          id,
+          path.join(this.root, `broker-${id}`, `${topicName}-0`),
+          new SimDisk((complete) =>
+            this.schedule(
+              this.now + this.random.int(0, this.profile.diskDelayMsMax),
+              `fsync done on ${id}`,
+              complete,
+            ),
+          ),
+        ),
     );
     this.controller = new SimController(
       this.initialRecords(),
@@ -344,6 +369,7 @@ export class Simulation {
       acksOneRate: r.pick([0, 0.2, 0.5]),
       faultEveryMsMax: r.pick([300, 1_000, 3_000]),
       crashWeight: r.pick([0, 1, 3]),
+      crashAllWeight: r.pick([0, 0, 1]),
       partitionWeight: r.pick([0, 1, 3]),
       controllerStallWeight: r.pick([0, 1, 2]),
       controllerStallMsMax: r.pick([1_000, 8_000]),
@@ -470,7 +496,7 @@ export class Simulation {
         .map((broker) => ({
           brokerId: broker.id,
           partition: broker.partition!,
-          diskVersion: broker.disk!.version,
+          diskVersion: broker.disk.version,
         })),
       leader: partition.leader,
       isr: partition.isr,
@@ -505,24 +531,21 @@ export class Simulation {
   /** Opens (recovers) the log, cuts off what a power loss took, and starts a replica out of service until unfenced. */
   private async start(broker: SimBroker, initial: boolean): Promise<void> {
     const incarnation = broker.incarnation;
-    const disk = new SimDisk((complete) =>
-      this.schedule(
-        this.now + this.random.int(0, this.profile.diskDelayMsMax),
-        `fsync done on ${broker.id}`,
-        complete,
-      ),
-    );
-    broker.disk = disk;
+    broker.disk.restart();
+    broker.starting = true;
     const log = await PartitionLog.open(broker.dir, toLogConfig(this.config), {
       clock: this.clock,
-      fileSystem: disk,
+      fileSystem: broker.disk,
     });
-    const cut = broker.downLogEnd;
-    if (cut !== undefined && cut < log.logEndOffset) {
-      log.truncateTo(cut);
-      await log.flush();
-    }
+    broker.starting = false;
     if (broker.incarnation !== incarnation) throw new Error(`broker ${broker.id} crashed while starting`);
+    const durableEnd = broker.downLogEnd ?? 0;
+    if (log.logEndOffset < durableEnd) {
+      throw new InvariantViolation(
+        "durability (what the log made durable survives a crash or power loss)",
+        `broker ${broker.id} recovered its log to ${log.logEndOffset}, below the ${durableEnd} it had made durable`,
+      );
+    }
     const image = this.controller.image;
     const partition = new Partition(
       topicName,
@@ -566,32 +589,64 @@ export class Simulation {
     );
     broker.up = true;
     broker.downLogEnd = undefined;
+    broker.downFlushedEnd = undefined;
     this.note(
       `broker ${broker.id} (${broker.incarnationId}) up: log end ${log.logEndOffset}, high watermark ${partition.highWatermark}, epochs ${formatEpochs(log)}`,
     );
     this.reconcile(broker);
   }
 
+  /** The process dies; with flush.mode=fsync, sometimes the machine loses power too. */
   private crash(broker: SimBroker): void {
-    const partition = broker.partition;
-    if (!broker.up || !partition) return;
-    const log = partition.log;
     const powerLoss = this.profile.flushMode === "fsync" && this.random.chance(this.profile.powerLossRate);
-    const restartEnd = powerLoss ? this.random.int(log.flushedOffset, log.logEndOffset) : log.logEndOffset;
-    this.note(
-      `broker ${broker.id} ${powerLoss ? "loses power" : "crashes"}: log end ${log.logEndOffset}, flushed ${log.flushedOffset}, restarts with ${restartEnd}`,
-    );
+    if (this.stopProcess(broker, powerLoss ? "loses power" : "crashes")) this.scheduleRestart(broker);
+  }
+
+  /**
+   * Power fails everywhere at once (with flush.mode=none, where nothing is
+   * durable by design, every process crashes instead): brokers already down
+   * lose what they had not fsynced as well.
+   */
+  private crashEverywhere(): void {
+    const powerLoss = this.profile.flushMode === "fsync";
+    this.allCrashes++;
+    this.note(powerLoss ? "every machine loses power" : "every broker crashes at once");
+    for (const broker of this.brokers) {
+      if (broker.up) {
+        if (this.stopProcess(broker, powerLoss ? "loses power" : "crashes")) this.scheduleRestart(broker);
+      } else if (powerLoss && !broker.starting) {
+        this.note(`broker ${broker.id} (down) loses power: ${broker.disk.powerLoss(this.random)}`);
+        this.powerLosses++;
+        broker.downLogEnd = Math.min(broker.downLogEnd ?? 0, broker.downFlushedEnd ?? 0);
+      }
+    }
+  }
+
+  /** Stops the broker's process (and with `power loss`, its machine's disk); false if it was not up. */
+  private stopProcess(broker: SimBroker, how: "crashes" | "loses power"): boolean {
+    const partition = broker.partition;
+    if (!broker.up || !partition) return false;
+    const log = partition.log;
+    const powerLoss = how === "loses power";
     this.crashes++;
-    if (powerLoss) this.powerLosses++;
     broker.fetchers?.close();
     broker.fetchers = undefined;
     broker.up = false;
     broker.incarnation++;
     broker.partition = undefined;
-    broker.downLogEnd = restartEnd;
-    broker.disk!.crash();
+    broker.disk.crash();
     // Closing fails every waiter (their clients see the connection drop) and releases the files.
     partition.close().catch(() => undefined);
+    // What the restarted log must hold at least: what it made durable, or after a mere crash all it wrote.
+    broker.downLogEnd = powerLoss ? log.flushedOffset : log.logEndOffset;
+    broker.downFlushedEnd = log.flushedOffset;
+    const lost = powerLoss ? `: ${broker.disk.powerLoss(this.random)}` : "";
+    this.note(`broker ${broker.id} ${how}: log end ${log.logEndOffset}, flushed ${log.flushedOffset}${lost}`);
+    if (powerLoss) this.powerLosses++;
+    return true;
+  }
+
+  private scheduleRestart(broker: SimBroker): void {
     const downMs = this.random.int(50, this.profile.downMsMax);
     this.schedule(this.now + downMs, `broker ${broker.id} restarts`, () => this.startBroker(broker, false));
   }
@@ -1007,14 +1062,16 @@ export class Simulation {
   }
 
   private injectFault(): void {
-    const { crashWeight, partitionWeight, controllerStallWeight } = this.profile;
-    const total = crashWeight + partitionWeight + controllerStallWeight;
+    const { crashWeight, crashAllWeight, partitionWeight, controllerStallWeight } = this.profile;
+    const total = crashWeight + crashAllWeight + partitionWeight + controllerStallWeight;
     if (total === 0) return;
     const drawn = this.random.int(1, total);
     if (drawn <= crashWeight) {
       const up = this.brokers.filter((broker) => broker.up);
       if (up.length > 0) this.crash(this.random.pick(up));
-    } else if (drawn <= crashWeight + partitionWeight) {
+    } else if (drawn <= crashWeight + crashAllWeight) {
+      this.crashEverywhere();
+    } else if (drawn <= crashWeight + crashAllWeight + partitionWeight) {
       this.partitionNetwork();
     } else {
       this.stallController();
@@ -1157,6 +1214,7 @@ export class Simulation {
       leaderEpochs: this.controller.partition.leaderEpoch,
       crashes: this.crashes,
       powerLosses: this.powerLosses,
+      allCrashes: this.allCrashes,
       partitions: this.partitions,
       controllerStalls: this.stalls,
       truncations: this.truncations,
@@ -1189,6 +1247,7 @@ export class Simulation {
       `network drop ${n.dropRate}, delay ≤${n.delayMsMax} ms, slow ${n.slowRate} (≤${n.slowDelayMsMax} ms);`,
       `fsync ≤${p.diskDelayMsMax} ms; produce every ≤${p.produceEveryMsMax} ms (acks=1 ${p.acksOneRate});`,
       `faults every ≤${p.faultEveryMsMax} ms: crash ${p.crashWeight} (power loss ${p.powerLossRate},`,
+      `all at once ${p.crashAllWeight},`,
       `new leaders ${p.newLeaderCrashRate}, down ≤${p.downMsMax} ms), partition ${p.partitionWeight}`,
       `(≤${p.partitionMsMax} ms), controller stall ${p.controllerStallWeight} (≤${p.controllerStallMsMax} ms)`,
     ].join(" ");
@@ -1207,7 +1266,7 @@ export class Simulation {
   private async shutdown(): Promise<void> {
     for (const broker of this.brokers) {
       broker.fetchers?.close();
-      broker.disk?.crash();
+      broker.disk.crash();
       broker.partition?.close().catch(() => undefined);
       broker.up = false;
     }
