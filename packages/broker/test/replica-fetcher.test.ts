@@ -1,7 +1,8 @@
 // The follower's fetcher against a leader that long-polls: a partition that
 // starts following this leader is fetched at once, not after the long poll in
 // flight runs out (after a failover the new leader's high watermark waits for
-// exactly that fetch).
+// exactly that fetch). And on an injected transport and timers, as the
+// replication simulator drives it: its backoff runs on those timers.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -9,6 +10,7 @@ import path from "node:path";
 import { defaultTopicConfig, type MetadataImage } from "@brook/metadata";
 import {
   BrokerService,
+  BrookError,
   type CallRequest__Output,
   type CallResponse,
   noError,
@@ -18,7 +20,8 @@ import { PartitionLog } from "@brook/storage";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Partition } from "../src/partition.js";
-import { ReplicaFetcherManager } from "../src/replica-fetcher.js";
+import { type ConnectLeader, ReplicaFetcherManager } from "../src/replica-fetcher.js";
+import type { Timers } from "../src/timers.js";
 import { partitionContext, silentLogger } from "./helpers.js";
 
 const leaderId = 2;
@@ -184,5 +187,61 @@ describe("replica fetcher", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(leader.fetches).toHaveLength(1);
     expect(leader.cancelled).toBe(0);
+  });
+});
+
+/** Timers that fire only when the test says: the delays the fetcher asked for, in order. */
+class StepTimers implements Timers {
+  readonly delaysMs: number[] = [];
+  private readonly pending: (() => void)[] = [];
+
+  after(delayMs: number, fire: () => void): () => void {
+    this.delaysMs.push(delayMs);
+    this.pending.push(fire);
+    return () => undefined;
+  }
+
+  fireNext(): void {
+    this.pending.shift()?.();
+  }
+}
+
+/** A leader that refuses every fetch (unreachable), through the injected transport. */
+function unreachableLeader(fetches: { count: number }): ConnectLeader {
+  const unreachable = () => Promise.reject(new BrookError("BROKER_NOT_AVAILABLE", "unreachable"));
+  return () => ({
+    offsetForLeaderEpoch: unreachable,
+    listOffsets: unreachable,
+    fetch: () => {
+      fetches.count++;
+      return unreachable();
+    },
+    resetFetch: () => undefined,
+    close: () => undefined,
+  });
+}
+
+describe("replica fetcher on an injected transport and timers", () => {
+  it("backs off 50 ms doubling to 1 s while the leader is unreachable, on the injected timers only", async () => {
+    const timers = new StepTimers();
+    const fetches = { count: 0 };
+    const injected = new ReplicaFetcherManager(
+      1,
+      silentLogger,
+      { maxWaitMs: 500, partitionMaxBytes: 1 << 20, responseMaxBytes: 1 << 20 },
+      unreachableLeader(fetches),
+      timers,
+    );
+    try {
+      injected.reconcile(imageWithLeader(), [await follower(0)]);
+      for (let round = 1; round <= 7; round++) {
+        await vi.waitFor(() => expect(timers.delaysMs).toHaveLength(round), waiting);
+        expect(fetches.count).toBe(round);
+        timers.fireNext();
+      }
+      expect(timers.delaysMs).toEqual([50, 100, 200, 400, 800, 1_000, 1_000]);
+    } finally {
+      injected.close();
+    }
   });
 });
