@@ -216,8 +216,8 @@ export class LogSegment {
    * batch (length, CRC, offsets in sequence) and its indexes are rebuilt from
    * that scan. A sealed segment whose indexes look sound has only the batches
    * after its last index entry validated; otherwise it gets the full scan too.
-   * The log is cut at the first bad batch, unless `sealedNextOffset` says to
-   * keep it as damage.
+   * The log is cut at the first bad batch, unless it is rot that can be kept
+   * as damage (see keptDamageEnd).
    */
   static open(
     fileSystem: FileSystem,
@@ -243,9 +243,9 @@ export class LogSegment {
           emptyIndexCursor,
           options.indexIntervalBytes,
         );
-      const keepDamage = !options.active && options.sealedNextOffset !== undefined;
-      if (scan.problem && !keepDamage) files.log.truncate(scan.endPosition);
-      const damage = keepDamage ? damageOf(scan) : undefined;
+      const keptEnd = keptDamageEnd(files.log, scan, logSizeBytes, options);
+      if (scan.problem && keptEnd === undefined) files.log.truncate(scan.endPosition);
+      const damage = keptEnd === undefined ? undefined : damageOf(scan);
       const cursor = options.active ? scan.cursor : withFinalTimeEntry(scan.cursor);
       const timeEntries = options.active ? scan.timeEntries : withFinalTimeIndexEntry(scan);
       const offsetIndexRebuilt = rewriteIfDifferent(files.offsetIndex, indexBytes.offset, scan.offsetEntries);
@@ -267,9 +267,7 @@ export class LogSegment {
         options.nowMs,
         {
           sizeBytes: damage ? logSizeBytes : scan.endPosition,
-          // A damaged segment still ends where its successor starts (unless that overlaps what verified,
-          // which the log treats as a gap), so offsets stay monotone.
-          nextOffset: damage ? Math.max(options.sealedNextOffset ?? 0, scan.nextOffset) : scan.nextOffset,
+          nextOffset: keptEnd ?? scan.nextOffset,
           cursor,
           firstBatchTimestampMs: scan.firstBatchTimestampMs,
         },
@@ -704,6 +702,42 @@ function withFinalTimeEntry(cursor: IndexCursor): IndexCursor {
   const final = finalTimeEntry(cursor);
   if (!final) return cursor;
   return { ...cursor, lastTimeEntryMs: final.timestampMs, lastTimeEntryOffset: final.relativeOffset };
+}
+
+/**
+ * Where a segment whose scan met a bad batch still ends when the bad batch is kept as damage, or undefined
+ * to cut the segment there. A sealed segment ends where its successor starts (unless that overlaps what
+ * verified, which the log treats as a gap). The active segment keeps it only when it is rot in one batch
+ * rather than a torn tail: the bad batch's length still frames it and every batch after it verifies to the
+ * end of the file; it then ends after those.
+ */
+function keptDamageEnd(
+  log: LogFile,
+  scan: LogScan,
+  logSizeBytes: number,
+  options: SegmentOpenOptions,
+): number | undefined {
+  if (scan.problem === undefined) return undefined;
+  if (!options.active) {
+    return options.sealedNextOffset === undefined
+      ? undefined
+      : Math.max(options.sealedNextOffset, scan.nextOffset);
+  }
+  if (scan.tornTail) return undefined;
+  const header = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  const readHeader = (position: number) =>
+    position + BATCH_HEADER_BYTES <= logSizeBytes && log.read(header, position) === BATCH_HEADER_BYTES;
+  if (!readHeader(scan.endPosition)) return undefined;
+  const badSizeBytes = header.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+  const after = scan.endPosition + badSizeBytes;
+  if (badSizeBytes < BATCH_HEADER_BYTES || !readHeader(after)) return undefined;
+  const resumeOffset = readBatchHeader(header).baseOffset;
+  if (resumeOffset <= scan.nextOffset) return undefined;
+  const rest = verifiedBatches(log, after, logSizeBytes, resumeOffset);
+  // Each step takes one chunk of batches; the generator ends by the end of the file.
+  for (let next = rest.next(); ; next = rest.next()) {
+    if (next.done) return next.value.problem === undefined ? next.value.nextOffset : undefined;
+  }
 }
 
 /** A sealed segment's time index entries from a scan: the planned ones and the final one. */

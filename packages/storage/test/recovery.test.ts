@@ -70,19 +70,36 @@ describe("torn tail", () => {
     }
   });
 
-  it("cuts the log at a batch whose CRC fails, dropping everything after it", async () => {
+  it("keeps a batch of the active segment whose CRC fails as damage when the batches after it verify", async () => {
     const contents = await writeLog(8);
     const file = lastLogFile();
     const bytes = fs.readFileSync(file);
     const batches = batchOffsets(bytes);
     expect(batches.length).toBeGreaterThan(1);
-    // Flip one record byte of the first batch in the active segment.
+    // Flip one record byte of the first batch in the active segment: rot, not a torn tail.
     bytes[70] ^= 0xff;
     fs.writeFileSync(file, bytes);
     log = await openLog(dir, config);
-    expect(log.logEndOffset).toBe(batches[0].baseOffset);
-    expect(fs.statSync(file).size).toBe(0);
+    expect(log.logEndOffset).toBe(batches.at(-1)!.lastOffset + 1);
+    expect(log.damage).toMatchObject({ offset: batches[0].baseOffset, position: 0, file });
+    expect(fs.statSync(file).size).toBe(bytes.length);
+    expect(() => log!.read(batches[1].baseOffset, 1000)).toThrow(LogCorruptionError);
+    log.truncateTo(batches[0].baseOffset);
+    expect(log.damage).toBeUndefined();
     expect(readAll(log)).toEqual(contents.subarray(0, contents.length - bytes.length));
+  });
+
+  it("cuts the active segment at a corrupt last batch: nothing after it to keep", async () => {
+    const contents = await writeLog(8);
+    const file = lastLogFile();
+    const bytes = fs.readFileSync(file);
+    const last = batchOffsets(bytes).at(-1)!;
+    bytes[bytes.length - 5] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    log = await openLog(dir, config);
+    expect(log.damage).toBeUndefined();
+    expect(log.logEndOffset).toBe(last.baseOffset);
+    expect(readAll(log).length).toBeLessThan(contents.length);
   });
 
   it("keeps later segments and reports damage when a sealed segment followed by data was cut short", async () => {
