@@ -2,7 +2,7 @@
 // or followers), resigns through the controller when another in-sync replica
 // can lead (the heartbeat's resigned_replicas, reported at once), truncates to
 // the corruption point and refetches once it follows from outside the ISR; as
-// the last in-sync copy it stays and serves what verifies.
+// the last in-sync copy it stays and serves what verifies. Also the partition invariants an assert guards.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -127,5 +127,44 @@ describe("the last in-sync copy", () => {
     expect(partition.isLeader).toBe(true);
     expect(partition.log.damage?.offset).toBe(3);
     expect(batchOffsets(partition.read(0, 1_000_000).records)).toEqual([{ baseOffset: 0, lastOffset: 2 }]);
+  });
+});
+
+describe("a replica found damaged when it opens", () => {
+  it("as a follower in the ISR it resigns at once, and repairs once out of the ISR", async () => {
+    await leadWith([brokerId]);
+    writeAndRot();
+    await replicas.close();
+    replicas = new ReplicaManager({
+      brokerId,
+      dataDir: path.join(root, "data"),
+      clock: systemClock,
+      logger: silentLogger,
+      onReplicaFailure: () => reports++,
+    });
+    // Reopened as a follower in the ISR: the producer-state scan at open reads the log and finds the rot.
+    await apply([
+      { type: "partition-change", topicId, partition: 0, leader: follower, isr: [follower, brokerId] },
+    ]);
+    await settle();
+    const partition = replicas.local("t", 0)!;
+    expect(partition.log.damage?.offset).toBe(3);
+    expect(replicas.replicaFailures.resignedReplicas).toEqual([
+      { topic: "t", partition: 0, partitionEpoch: 1 },
+    ]);
+    await apply([{ type: "partition-change", topicId, partition: 0, isr: [follower] }]);
+    expect(partition.logEndOffset).toBe(3);
+    expect(partition.log.damage).toBeUndefined();
+  });
+});
+
+describe("partition invariants", () => {
+  it("a leader outside its ISR stops the process (an AssertionError), never serves", async () => {
+    await leadWith([brokerId, follower]);
+    const partition = replicas.local("t", 0)!;
+    const state = image.partition("t", 0)!;
+    expect(() => partition.update({ ...state, isr: [follower] }, partition.topicConfig)).toThrow(
+      /leads at epoch 0 but is not in the ISR/,
+    );
   });
 });
