@@ -60,6 +60,8 @@ const partitions = 6;
 const producers = 3;
 const recordsPerSecond = 900;
 const idempotent = process.env.CHAOS_IDEMPOTENT !== "false";
+/** About 10 s of a partition's load (150 records/s of about 10 bytes each); a soak makes a few hundred. */
+const segmentBytes = 16 * 1024;
 if (networkUnavailable !== undefined) {
   console.warn(`chaos: network faults SKIPPED, only process faults run: ${networkUnavailable}`);
 }
@@ -143,7 +145,11 @@ describe.each(runs)(
               topic,
               numPartitions: partitions,
               replicationFactor: 3,
-              configEntries: [{ name: "min.insync.replicas", value: "2" }],
+              configEntries: [
+                { name: "min.insync.replicas", value: "2" },
+                // Small segments, so that bit-flip rounds find sealed ones soon.
+                { name: "segment.bytes", value: String(segmentBytes) },
+              ],
             },
           ],
         });
@@ -202,7 +208,8 @@ describe.each(runs)(
               `chaos: ${client} round ${round}/${kills} at +${faultAtMs - startedMs} ms: ${describeFault(fault)}`,
             );
             clock.start(fault.kind, faultAtMs, load.sentPerProducer);
-            await applyFault(cluster, fault);
+            const applied = await applyFault(cluster, fault, topic);
+            if (applied !== undefined) console.log(`chaos: ${client} round ${round}: ${applied}`);
             const comeBack = await comeBackFrom(cluster, watch, clock, fault, faultAtMs);
             notes.push(...comeBack.notes.map((note) => `round ${round}: ${note}`));
             if (!comeBack.healthy) break;

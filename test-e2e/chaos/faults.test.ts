@@ -67,6 +67,8 @@ describe("chaos fault choice", () => {
       if (fault.kind === "kill-follower") {
         expect(partition?.replicas).toContain(fault.nodeId);
         expect(fault.nodeId).not.toBe(partition?.leader);
+      } else if (fault.kind === "bit-flip") {
+        expect(partition?.replicas).toContain(fault.nodeId);
       } else if (fault.partition !== undefined) {
         expect(fault.nodeId).toBe(partition?.leader);
       }

@@ -5,17 +5,22 @@
 
 import { type ClientKind, type ClusterView, clientKinds } from "@brook/cli";
 import { type Cluster, Random } from "@brook/testkit";
+import { flipBitInSealedSegment } from "./disk-faults.js";
 import { applyNetworkFault, type NetworkFaultKind, networkFaultKinds } from "./network-faults.js";
 
 export { Random };
 
-/** Faults on processes: SIGKILL one node (or every node at once), or SIGSTOP one for a while. */
+/**
+ * Faults on processes and their disks: SIGKILL one node (or every node at once), SIGSTOP one for a while,
+ * or flip a bit in a sealed segment of one replica.
+ */
 export const processFaultKinds = [
   "kill-leader",
   "kill-controller",
   "kill-follower",
   "pause-leader",
   "power-loss",
+  "bit-flip",
 ] as const;
 export type ProcessFaultKind = (typeof processFaultKinds)[number];
 export type FaultKind = ProcessFaultKind | NetworkFaultKind;
@@ -31,15 +36,18 @@ export interface Fault {
   pauseMs: number;
   /** How long a network fault lasts before the links heal. */
   holdMs: number;
+  /** bit-flip: seeds the choice of segment, byte and bit. */
+  flipSeed: number;
 }
 
 /** Mostly what the issue is about (a partition's leader dies or is cut off), and sometimes the others. */
 const faultWeights: Readonly<Record<FaultKind, number>> = {
   "kill-leader": 0.2,
   "kill-controller": 0.1,
-  "kill-follower": 0.08,
+  "kill-follower": 0.05,
   "pause-leader": 0.1,
-  "power-loss": 0.07,
+  "power-loss": 0.05,
+  "bit-flip": 0.05,
   "isolate-leader": 0.1,
   "split-leader": 0.07,
   "split-controller": 0.07,
@@ -175,9 +183,10 @@ export function aimFault(random: Random, kind: FaultKind, view: ClusterView): Fa
   const followerRoll = random.next();
   const pauseMs = random.int(pauseMsMin, pauseMsMax);
   const holdMs = random.int(holdMsMin, holdMsMax);
+  const flipSeed = random.int(1, 2 ** 31 - 1);
   const watched = view.partitions[partitionIndex];
-  const atLeader = { kind, nodeId: watched.leader, partition: watched.partition, pauseMs, holdMs };
-  const atController = { kind, nodeId: view.controllerId, partition: undefined, pauseMs, holdMs };
+  const atLeader = { kind, nodeId: watched.leader, partition: watched.partition, pauseMs, holdMs, flipSeed };
+  const atController = { kind, nodeId: view.controllerId, partition: undefined, pauseMs, holdMs, flipSeed };
   switch (kind) {
     case "kill-controller":
     case "split-controller":
@@ -185,6 +194,10 @@ export function aimFault(random: Random, kind: FaultKind, view: ClusterView): Fa
       return view.controllerId > 0 ? atController : { ...atLeader, kind: leaderTwin(kind) };
     case "power-loss":
       return { ...atController, nodeId: Math.max(1, view.controllerId) };
+    case "bit-flip": {
+      const nodeId = watched.replicas[Math.floor(followerRoll * watched.replicas.length)];
+      return nodeId === undefined ? atLeader : { ...atLeader, nodeId };
+    }
     case "kill-follower": {
       const followers = watched.replicas.filter((id) => id !== watched.leader);
       const nodeId = followers[Math.floor(followerRoll * followers.length)];
@@ -221,6 +234,8 @@ export function describeFault(fault: Fault): string {
       return `SIGSTOP ${node}, the leader${where}, for ${fault.pauseMs} ms`;
     case "power-loss":
       return "SIGKILL every node at once (power loss), then start them all";
+    case "bit-flip":
+      return `flip a bit in a sealed segment of ${node}'s replica${where}`;
     case "isolate-leader":
       return `cut ${node}, the leader${where}, off from every node and client ${hold}`;
     case "split-leader":
@@ -253,11 +268,11 @@ export function nodesToRestart(cluster: Cluster, fault: Fault): number[] {
 }
 
 /**
- * Applies the fault. A kill returns with the node (every node, for power-loss) dead: the caller restarts
- * it once the cluster has reacted. A pause or a network fault returns once it is over (the node running,
- * the links healed), even when it fails.
+ * Applies the fault to the cluster serving `topic`. A kill returns with the node (every node, for
+ * power-loss) dead: the caller restarts it once the cluster has reacted. A pause or a network fault returns
+ * once it is over (the node running, the links healed), even when it fails. Returns what a bit-flip did.
  */
-export async function applyFault(cluster: Cluster, fault: Fault): Promise<void> {
+export async function applyFault(cluster: Cluster, fault: Fault, topic: string): Promise<string | undefined> {
   const node = cluster.nodes.find((n) => n.id === fault.nodeId);
   if (node === undefined) throw new Error(`no node ${fault.nodeId} in the cluster`);
   switch (fault.kind) {
@@ -265,11 +280,17 @@ export async function applyFault(cluster: Cluster, fault: Fault): Promise<void> 
     case "kill-controller":
     case "kill-follower":
       await node.kill();
-      return;
+      return undefined;
     case "power-loss":
       // Every SIGKILL is sent before any exit is awaited: the nodes die in the same instant.
       await Promise.all(cluster.nodes.map((n) => n.kill()));
-      return;
+      return undefined;
+    case "bit-flip": {
+      const flip = flipBitInSealedSegment(node, topic, fault.partition ?? 0, fault.flipSeed);
+      return "skipped" in flip
+        ? `nothing flipped: ${flip.skipped}`
+        : `flipped bit ${flip.bit} of byte ${flip.byte} of ${flip.file}`;
+    }
     case "pause-leader":
       node.pause();
       try {
@@ -277,7 +298,7 @@ export async function applyFault(cluster: Cluster, fault: Fault): Promise<void> 
       } finally {
         node.resume();
       }
-      return;
+      return undefined;
     default:
       await applyNetworkFault(cluster, fault.kind, fault.nodeId, fault.holdMs);
   }
