@@ -4,7 +4,8 @@
 // the other (all of them, or a share: nftables `numgen`, in the receiving node's namespace); a slow link is a
 // token bucket (tc tbf) on both ends of a node's veth. Every rule lives in a namespace the lab made, so
 // close() (deleting the namespaces and the bridge) removes them all and leaves the machine's own network as
-// it was; an exit hook does the same if the test process ends without close(). Needs root, `ip` and `nft`.
+// it was; an exit hook does the same if the test process ends without close(), and
+// scripts/chaos-net-clean.sh if it was killed. Needs root, `ip` and `nft`.
 
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
