@@ -4,7 +4,8 @@
 // acknowledged record (the replica never serves a batch that fails its CRC;
 // it resigns so an in-sync replica with a good copy leads), and the replica
 // heals: it truncates to the corruption point, refetches, rejoins the ISR,
-// and ends with the same batches as the others, every one verifying.
+// and ends with the same batches as the others, every one verifying. Then the
+// same rot while the replica is down: found when it restarts, repaired the same way.
 // CORRUPTION_ROUNDS=n runs n rounds of rot (default 1, about 20 s).
 
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -144,6 +145,15 @@ describe("bit rot on one replica under acks=all load", () => {
         (await describePartition()).leaderEpoch > epochBefore ? true : undefined,
       );
     }
+    // Rot found at recovery: flipped while the replica is down (killed under load), seen when it restarts.
+    await victim.kill();
+    const flippedAtRest = rot(victim, flipsPerRound);
+    await victim.start();
+    const expected = load.acknowledged.slice();
+    const afterRestart = valuesOf(await readAll(brook, topic, expected.length, 30_000));
+    expect(afterRestart.slice(0, expected.length), `at rest, flipped ${flippedAtRest.join(", ")}`).toEqual(
+      expected,
+    );
     await load.stop();
 
     // Healed: back in the ISR with the same batches as the others, every one verifying. Reading from the
