@@ -4,10 +4,10 @@
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Level } from "level";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LevelLogStorage } from "../../src/driver/level-storage.js";
+import { LevelLogStorage, levelDisk, type RaftDisk } from "../../src/driver/level-storage.js";
 import { CompactedError } from "../../src/log-storage.js";
 import type { Entry } from "../../src/types.js";
 
@@ -123,5 +123,45 @@ describe("LevelLogStorage", () => {
     const check = new Level<string, Uint8Array>(dir, { valueEncoding: "view" });
     expect(await check.keys({ gte: "entry/", lt: "entry/~" }).all()).toHaveLength(4);
     await check.close();
+  });
+  it("fsyncs the parent of every directory it creates before it stores anything, and none on reopening", async () => {
+    const events: string[] = [];
+    const disk: RaftDisk = {
+      makeDirectories: async (path) => {
+        const created = await levelDisk.makeDirectories(path);
+        events.push(...created.map((made) => `mkdir ${relative(dir, made)}`));
+        return created;
+      },
+      syncDirectory: async (path) => {
+        events.push(`fsync ${relative(dir, path) || "."}`);
+        await levelDisk.syncDirectory(path);
+      },
+      openStore: async (path) => {
+        events.push("open");
+        const kv = await levelDisk.openStore(path);
+        return {
+          ...kv,
+          put: (key, value, options) => {
+            events.push(`put ${key}`);
+            return kv.put(key, value, options);
+          },
+        };
+      },
+    };
+    const logDir = join(dir, "data", "raft");
+    storage = await LevelLogStorage.open(logDir, membership, disk);
+    expect(events).toEqual([
+      "mkdir data",
+      "mkdir data/raft",
+      "open",
+      "fsync .",
+      "fsync data",
+      "put membership",
+    ]);
+    await storage.close();
+    events.length = 0;
+    storage = await LevelLogStorage.open(logDir, membership, disk);
+    expect(events).toEqual(["open"]);
+    expect(storage.initialState().membership).toEqual(membership);
   });
 });
