@@ -28,6 +28,8 @@ export interface SeedRunSummary {
   events: number;
   committed: number;
   readsAnswered: number;
+  /** Nodes that lost power (each node of an everywhere power loss counts). */
+  powerLosses: number;
   livenessTicksMax: number;
 }
 
@@ -51,6 +53,7 @@ export async function runSeeds(start: number, count: number, stride = 1): Promis
     events: 0,
     committed: 0,
     readsAnswered: 0,
+    powerLosses: 0,
     livenessTicksMax: 0,
   };
   for (let i = 0; i < count; i++) {
@@ -65,6 +68,7 @@ export async function runSeeds(start: number, count: number, stride = 1): Promis
     summary.events += report.events;
     summary.committed += report.committed;
     summary.readsAnswered += report.readsAnswered;
+    summary.powerLosses += report.powerLosses;
     summary.livenessTicksMax = Math.max(summary.livenessTicksMax, report.livenessTicks);
   }
   return summary;
@@ -77,9 +81,10 @@ export function mergeSummaries(summaries: readonly SeedRunSummary[]): SeedRunSum
       events: total.events + part.events,
       committed: total.committed + part.committed,
       readsAnswered: total.readsAnswered + part.readsAnswered,
+      powerLosses: total.powerLosses + part.powerLosses,
       livenessTicksMax: Math.max(total.livenessTicksMax, part.livenessTicksMax),
     }),
-    { seeds: 0, events: 0, committed: 0, readsAnswered: 0, livenessTicksMax: 0 },
+    { seeds: 0, events: 0, committed: 0, readsAnswered: 0, powerLosses: 0, livenessTicksMax: 0 },
   );
 }
 
@@ -88,6 +93,7 @@ export function describeSummary(summary: SeedRunSummary, seconds: number, worker
   return (
     `simulation: ${summary.seeds} seeds in ${seconds.toFixed(1)} s on ${workers} worker(s) ` +
     `(${rate.toFixed(1)} seeds/s, ${summary.events} events, ${summary.committed} committed entries, ` +
-    `${summary.readsAnswered} reads checked, liveness within ${summary.livenessTicksMax} ticks)`
+    `${summary.readsAnswered} reads checked, ${summary.powerLosses} nodes lost power, ` +
+    `liveness within ${summary.livenessTicksMax} ticks)`
   );
 }
