@@ -94,6 +94,42 @@ describe("a full disk (ENOSPC)", () => {
   });
 });
 
+describe("a full disk on a follower", () => {
+  it("refuses the leader's batches without taking anything offline, and takes them once space returns", async () => {
+    const { partition: leader } = await openLeader(new FaultyFileSystem());
+    leader.append(makeBatch(3));
+    const disk = new FaultyFileSystem();
+    const log = await PartitionLog.open(
+      path.join(root, "follower", "orders-0"),
+      {},
+      { clock: systemClock, fileSystem: disk },
+    );
+    const failed: BrookError[] = [];
+    const context = {
+      ...partitionContext(),
+      logDirFailed: (_: Partition, error: BrookError) => failed.push(error),
+    };
+    const followerState = { ...leaderState, leader: brokerId + 1 };
+    const follower = new Partition(
+      "orders",
+      "id-1",
+      0,
+      log,
+      followerState,
+      { ...defaultTopicConfig, flushMode: "none" },
+      context,
+    );
+    closers.push(() => follower.close());
+    const { records } = leader.read(0, 1_000_000);
+    disk.failNextWrite = { writtenBytes: 20, code: "ENOSPC", suffix: ".log" };
+    expect(() => follower.appendAsFollower(records)).toThrow(/is full \(ENOSPC\)/);
+    expect(failed).toEqual([]);
+    expect(follower.logEndOffset).toBe(0);
+    follower.appendAsFollower(records);
+    expect(follower.logEndOffset).toBe(3);
+  });
+});
+
 describe("a failing disk (EIO)", () => {
   it("a failed write refuses the produce and reports the log dir failing", async () => {
     const disk = new FaultyFileSystem();
