@@ -413,7 +413,7 @@ export class ProducerStateTable {
         : this.producers.get(header.producerId);
       checkSequence(entry, header);
       // Offsets are not known before the append, and nothing here reads them.
-      pending.set(header.producerId, withBatch(entry, header, { baseOffset: -1, lastOffset: -1, nowMs: 0 }));
+      pending.set(header.producerId, withBatch(entry, header, -1, -1, 0));
     }
     return append;
   }
@@ -429,7 +429,7 @@ export class ProducerStateTable {
     }
     let next =
       header.baseSequence >= 0
-        ? withBatch(entry, header, { baseOffset, lastOffset, nowMs })
+        ? withBatch(entry, header, baseOffset, lastOffset, nowMs)
         : { ...withEpoch(entry, header, nowMs), lastOffset };
     if (header.isTransactional && next.openTxnFirstOffset < 0) {
       // The producer's first transactional batch since its last marker opens its transaction here.
@@ -584,9 +584,10 @@ function checkSequence(entry: ProducerEntry | undefined, header: ProducerBatchHe
 function withBatch(
   entry: ProducerEntry | undefined,
   header: ProducerBatchHeader,
-  stored: { baseOffset: number; lastOffset: number; nowMs: number },
+  baseOffset: number,
+  lastOffset: number,
+  nowMs: number,
 ): ProducerEntry {
-  const { baseOffset, lastOffset, nowMs } = stored;
   const batch = {
     firstSequence: header.baseSequence,
     lastSequence: lastSequenceOf(header),
