@@ -1,8 +1,8 @@
 // The stable log as the core sees it: what has been persisted (the driver
 // appends to it after it has written entries to disk). The core reads terms
 // and entries through this interface and never writes to it.
-// `MemoryLogStorage` is the implementation used by the simulator and as the
-// in-memory cache of the level-backed driver.
+// `MemoryLogStorage` is the in-memory cache of the level-backed driver (which
+// the simulator runs over a power-loss disk) and the core's unit tests' log.
 
 import type { Entry, HardState, Membership, Snapshot } from "./types.js";
 

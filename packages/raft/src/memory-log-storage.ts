@@ -1,5 +1,5 @@
-// An in-memory LogStorage: the simulator's "disk" and the in-memory cache of
-// the level-backed driver. It holds the latest snapshot, the entries after the
+// An in-memory LogStorage: the in-memory cache of the level-backed driver, and
+// the "disk" of the core's unit tests. It holds the latest snapshot, the entries after the
 // compaction point and the hard state; the driver writes it after each Ready.
 
 import { assert } from "./assert.js";
