@@ -73,6 +73,33 @@ describe("snapshots", () => {
     expect(ready.messages.map((m) => `${m.type} ${m.index}`)).toEqual(["app-resp 2"]);
   });
 
+  it("rule: a Ready that installs a snapshot must be fsynced, even with no new entry, term or vote", () => {
+    // Found by the simulator's power loss: unsynced, the snapshot could be lost while entries after it survived.
+    const network = new TestNetwork(three);
+    network.elect(1);
+    network.commit(1, "a");
+    const follower = network.core(2);
+    const { term, vote } = follower.status();
+    follower.step({
+      type: "snap",
+      from: 1,
+      to: 2,
+      term,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+      snapshot: { metadata: { index: 9, term, membership: three }, data: bytes("") },
+    });
+    const ready = follower.ready();
+    expect(ready.snapshot?.metadata.index).toBe(9);
+    expect(ready.entries).toEqual([]);
+    expect([ready.hardState?.term ?? term, ready.hardState?.vote ?? vote]).toEqual([term, vote]);
+    expect(ready.mustSync).toBe(true);
+  });
+
   it("rule: when the leader compacts past a snapshot still in flight, the follower gets a newer one at once", () => {
     // Regression: found by the simulator (a follower waited out the stall timeout for a second snapshot).
     const network = new TestNetwork(three);
