@@ -15,6 +15,8 @@ import {
   BrookError,
   type ChannelSecurity,
   type Clock,
+  isAssertionError,
+  stopOnAssertion,
 } from "@brook/protocol";
 import { type FileSystem, nodeFileSystem, PartitionLog } from "@brook/storage";
 import type { Logger } from "pino";
@@ -235,6 +237,7 @@ export class ReplicaManager {
   applyImage(image: MetadataImage): Promise<void> {
     const result = this.applying.then(() => this.reconcile(image));
     this.applying = result.catch((error: unknown) => {
+      if (isAssertionError(error)) stopOnAssertion(error); // a broken invariant is not logged and lived with
       this.logger.error({ err: error }, "failed to apply metadata image to local partitions");
     });
     return result;
@@ -245,6 +248,7 @@ export class ReplicaManager {
       try {
         partition.applyRetention();
       } catch (error) {
+        if (isAssertionError(error)) stopOnAssertion(error);
         this.logger.error(
           { err: error, topic: partition.topic, partition: partition.partition },
           "retention failed",
@@ -287,6 +291,7 @@ export class ReplicaManager {
         await this.openOrUpdate(key, topic, partition, serving);
         this.failures.delete(key);
       } catch (error) {
+        if (isAssertionError(error)) stopOnAssertion(error);
         if (!this.partitions.has(key)) this.failures.set(key, asBrookError(error));
         this.logger.error(
           { err: error, topic: topic.name, partition },

@@ -3,6 +3,7 @@
 // assertion to the process's fatal handler (uncaughtException), which stops the node.
 import { strict as nodeAssert } from "node:assert";
 import { EventEmitter } from "node:events";
+import { fatalErrorsOf } from "@brook/testkit";
 import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import type { CallRequest__Output } from "../src/generated/brook/v1/CallRequest.js";
@@ -18,35 +19,6 @@ import {
   unary,
   unreachable,
 } from "../src/index.js";
-
-/**
- * Runs `act` with the process's fatal handlers replaced by a recorder (vitest's own would fail the run),
- * waits for what it schedules, and returns what reached them.
- */
-async function fatalErrorsOf(act: () => unknown): Promise<unknown[]> {
-  const events = ["uncaughtException", "unhandledRejection"] as const;
-  const saved = events.map((event) => process.listeners(event));
-  const reached: unknown[] = [];
-  const record = (error: unknown) => reached.push(error);
-  for (const event of events) {
-    process.removeAllListeners(event);
-    process.on(event, record);
-  }
-  try {
-    try {
-      await act();
-    } catch (error) {
-      reached.push(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  } finally {
-    events.forEach((event, i) => {
-      process.removeAllListeners(event);
-      for (const listener of saved[i]) process.on(event, listener as (...args: unknown[]) => void);
-    });
-  }
-  return reached;
-}
 
 function failing(): never {
   assert(false, "the high watermark never passes the log end");

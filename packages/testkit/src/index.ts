@@ -6,6 +6,7 @@ export {
   startConnectWorker,
   type WorkerLogLine,
 } from "./connect-worker.js";
+export { fatalErrorsOf } from "./fatal-errors.js";
 export { FaultyFileSystem } from "./faulty-file-system.js";
 export { type Cluster, type ClusterOptions, type NodeHandle, startCluster } from "./launcher.js";
 export {
