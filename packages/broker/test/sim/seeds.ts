@@ -35,6 +35,9 @@ export interface SeedRunSummary {
   crashes: number;
   powerLosses: number;
   allCrashes: number;
+  unsyncedLost: number;
+  tornFiles: number;
+  entriesUndone: number;
   partitions: number;
   controllerStalls: number;
   truncations: number;
@@ -52,6 +55,9 @@ const emptySummary: SeedRunSummary = {
   crashes: 0,
   powerLosses: 0,
   allCrashes: 0,
+  unsyncedLost: 0,
+  tornFiles: 0,
+  entriesUndone: 0,
   partitions: 0,
   controllerStalls: 0,
   truncations: 0,
@@ -89,6 +95,9 @@ function summaryOf(report: SimulationReport): SeedRunSummary {
     truncations,
     committedTransactions,
     abortedTransactions,
+    unsyncedLost: report.powerLossEffects.lostBytes,
+    tornFiles: report.powerLossEffects.tornFiles,
+    entriesUndone: report.powerLossEffects.lostEntries,
     livenessMsMax: report.livenessMs,
   };
 }
@@ -125,7 +134,8 @@ export function describeSummary(summary: SeedRunSummary, seconds: number, worker
     `replication simulation: ${summary.seeds} seeds in ${seconds.toFixed(1)} s on ${workers} worker(s): ` +
     `${summary.steps} steps, ${(summary.simulatedMs / 1000).toFixed(0)} simulated s, ` +
     `${summary.acked} acknowledged batches, ${summary.leaderEpochs} leader epochs, ` +
-    `${summary.crashes} crashes (${summary.powerLosses} power losses, ${summary.allCrashes} of every node at once), ` +
+    `${summary.crashes} crashes (${summary.powerLosses} power losses, ${summary.allCrashes} of every node at once: ` +
+    `${summary.unsyncedLost} files lost unsynced bytes, ${summary.tornFiles} torn, ${summary.entriesUndone} directory entries undone), ` +
     `${summary.partitions} network partitions, ` +
     `${summary.controllerStalls} controller stalls, ${summary.truncations} follower truncations, ` +
     `${summary.committedTransactions} committed and ${summary.abortedTransactions} aborted transactions; ` +

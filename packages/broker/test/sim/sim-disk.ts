@@ -33,6 +33,8 @@ interface Inode {
 export class SimDisk implements FileSystem {
   /** Bumped by every change to a file, so the checker re-reads a log only when it may have changed. */
   version = 0;
+  /** What power losses did, for the run's report: files whose unsynced bytes were lost or torn, entries undone. */
+  readonly lossCounts = { lostBytes: 0, tornFiles: 0, lostEntries: 0 };
   private crashed = false;
   private readonly syncsInFlight = new Set<(error?: Error) => void>();
   /** Path → file, as the running system sees the directories. */
@@ -143,9 +145,12 @@ export class SimDisk implements FileSystem {
       const current = livePath === undefined ? inode.durable : fs.readFileSync(livePath);
       const { content, outcome } = afterPowerLoss(random, inode.durable, current);
       survivors.set(file, content);
-      if (outcome) outcomes.push(`${path.basename(file)} ${outcome}`);
+      if (outcome) outcomes.push(`${path.basename(file)} ${outcome.description}`);
+      if (outcome?.kind === "lost") this.lossCounts.lostBytes++;
+      if (outcome?.kind === "torn") this.lossCounts.tornFiles++;
     }
     const lost = [...this.live.keys()].filter((file) => !this.durable.has(file));
+    this.lossCounts.lostEntries += lost.length;
     for (const dir of new Set([...this.live.keys(), ...this.durable.keys()].map((f) => path.dirname(f)))) {
       for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, name));
     }
@@ -203,21 +208,27 @@ function afterPowerLoss(
   random: Random,
   durable: Buffer,
   current: Buffer,
-): { content: Buffer; outcome: string | undefined } {
+): { content: Buffer; outcome: { kind: LossKind; description: string } | undefined } {
   if (durable.equals(current)) return { content: durable, outcome: undefined };
-  const choice = random.pick(["kept", "lost", "torn"] as const);
-  switch (choice) {
+  const kind = random.pick(["kept", "lost", "torn"] as const);
+  switch (kind) {
     case "kept":
-      return { content: current, outcome: `unsynced bytes kept (${durable.length} -> ${current.length})` };
+      return {
+        content: current,
+        outcome: { kind, description: `unsynced bytes kept (${durable.length} -> ${current.length})` },
+      };
     case "lost":
-      return { content: durable, outcome: `unsynced bytes lost (${current.length} -> ${durable.length})` };
+      return {
+        content: durable,
+        outcome: { kind, description: `unsynced bytes lost (${current.length} -> ${durable.length})` },
+      };
     case "torn": {
       const at = random.int(0, current.length);
       const content = Buffer.concat([current.subarray(0, at), durable.subarray(at)]);
-      return {
-        content,
-        outcome: `torn at byte ${at} (durable ${durable.length}, written ${current.length})`,
-      };
+      const description = `torn at byte ${at} (durable ${durable.length}, written ${current.length})`;
+      return { content, outcome: { kind, description } };
     }
   }
 }
+
+type LossKind = "kept" | "lost" | "torn";

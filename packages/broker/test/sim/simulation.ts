@@ -110,6 +110,8 @@ export interface SimulationReport {
   readonly powerLosses: number;
   /** Faults that stopped every broker at once. */
   readonly allCrashes: number;
+  /** Files whose unsynced bytes a power loss took, files it tore, directory entries it undid. */
+  readonly powerLossEffects: { lostBytes: number; tornFiles: number; lostEntries: number };
   readonly partitions: number;
   readonly controllerStalls: number;
   readonly truncations: number;
@@ -1215,6 +1217,11 @@ export class Simulation {
       crashes: this.crashes,
       powerLosses: this.powerLosses,
       allCrashes: this.allCrashes,
+      powerLossEffects: {
+        lostBytes: sum(this.brokers.map((b) => b.disk.lossCounts.lostBytes)),
+        tornFiles: sum(this.brokers.map((b) => b.disk.lossCounts.tornFiles)),
+        lostEntries: sum(this.brokers.map((b) => b.disk.lossCounts.lostEntries)),
+      },
       partitions: this.partitions,
       controllerStalls: this.stalls,
       truncations: this.truncations,
@@ -1273,6 +1280,10 @@ export class Simulation {
     await settle();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function formatEpochs(log: PartitionLog): string {
