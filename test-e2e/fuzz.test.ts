@@ -4,6 +4,7 @@
 // process is alive, its log has no fatal line, its resident memory stays under FUZZ_RSS_MAX_MB, and
 // every record the workload had acknowledged is read back. FUZZ_SEED=<n> replays the request choices.
 import { readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { NodeIdentity } from "@brook/protocol";
 import { clusterSecretKey } from "@brook/security";
 import { type Cluster, startCluster } from "@brook/testkit";
@@ -15,6 +16,7 @@ import { RssSampler, residentBytes, scanLog } from "./fuzz/node-watch.js";
 import { Values } from "./fuzz/values.js";
 import { answerWaitMsMax, Workload } from "./fuzz/workload.js";
 import { rawBroker } from "./grpc.js";
+import { waitUntil } from "./wait.js";
 
 const durationMs = Number(process.env.FUZZ_MS ?? 20_000);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -45,7 +47,11 @@ let cluster: Cluster;
 
 beforeAll(async () => {
   // An ACL the fuzzer creates must not lock the workload out (open unless an ACL matches).
-  cluster = await startCluster({ nodes: 1, env: { BROOK_ALLOW_EVERYONE_IF_NO_ACL_FOUND: "true" } });
+  const assertionOnSignal = fileURLToPath(new URL("./fuzz/assertion-on-signal.mjs", import.meta.url));
+  cluster = await startCluster({
+    nodes: 1,
+    env: { BROOK_ALLOW_EVERYONE_IF_NO_ACL_FOUND: "true", NODE_OPTIONS: `--import ${assertionOnSignal}` },
+  });
   const admin = rawBroker(cluster.bootstrap);
   await admin.call("CreateTopics", {
     topics: [
@@ -163,4 +169,21 @@ describe("the fuzzer", () => {
     },
     durationMs + 120_000,
   );
+
+  it("a failed assertion stops the node: one fatal line naming it, exit status 1", async () => {
+    const node = cluster.nodes[0];
+    const logStart = statSync(node.logFile).size;
+    const pid = node.pid;
+    if (pid === undefined || !node.running) throw new Error("the node is not running");
+    process.kill(pid, "SIGUSR2"); // assertion-on-signal.mjs fails an assertion in the node
+    await waitUntil("the node to stop", 10_000, () => !node.running);
+    expect(node.exitCode).toBe(1);
+    // The log reaches its file through a pipe: wait for the line rather than read once.
+    await waitUntil("the fatal line", 5_000, () => scanLog(node.logFile, logStart).fatal.length > 0);
+    const { fatal } = scanLog(node.logFile, logStart);
+    expect(fatal).toHaveLength(1);
+    expect(JSON.parse(fatal[0]).msg).toBe(
+      "assertion failed: injected by the test on SIGUSR2: the node stops",
+    );
+  });
 });

@@ -45,12 +45,12 @@ export interface LogFindings {
   readonly errors: Map<string, number>;
 }
 
-/** The node's log (pino JSON lines) from `fromByte` on. */
+/** The node's log (pino JSON lines) from `fromByte` on; a last line still being written is left for later. */
 export function scanLog(logFile: string, fromByte = 0): LogFindings {
-  const text = readFileSync(logFile, "utf8").slice(fromByte);
+  const text = readFileSync(logFile).subarray(fromByte).toString("utf8");
   const fatal: string[] = [];
   const errors = new Map<string, number>();
-  for (const line of text.split("\n")) {
+  for (const line of text.slice(0, text.lastIndexOf("\n") + 1).split("\n")) {
     if (line.trim() === "") continue;
     let entry: { level?: number; msg?: string; err?: { message?: string } };
     try {

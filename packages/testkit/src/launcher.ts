@@ -37,6 +37,8 @@ export interface NodeHandle {
   readonly logFile: string;
   readonly pid: number | undefined;
   readonly running: boolean;
+  /** The exit status of the process once it has exited by itself (null while running, or killed by a signal). */
+  readonly exitCode: number | null;
   /** Stopped by pause() and not resumed yet (still `running`: the process exists). */
   readonly paused: boolean;
   /** SIGKILL: the process gets no chance to flush or shut down cleanly. */
@@ -211,6 +213,9 @@ function createNode(
     },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get exitCode() {
+      return child?.exitCode ?? null;
     },
     get paused() {
       return paused && handle.running;
