@@ -25,7 +25,11 @@ it.runIf(plan.only !== undefined)(
   `replays seed ${plan.only ?? "(set SEED)"}`,
   { timeout: dayMs },
   async () => {
-    const report = await new Simulation(plan.only!, { faultSteps: plan.steps, traceLines: 400 }).run();
+    const report = await new Simulation(plan.only!, {
+      faultSteps: plan.steps,
+      traceLines: 400,
+      powerLossMidFsync: plan.powerLossMidFsync,
+    }).run();
     console.log(JSON.stringify(report, null, 2));
     expect(report.seed).toBe(plan.only);
   },

@@ -4,6 +4,8 @@
 //   REPL_SIM_SEED_START=<n>  the first seed (default 1), so a soak can continue where another stopped
 //   REPL_SIM_STEPS=<n>       steps (events) in each seed's fault phase (default 3000)
 //   REPL_SIM_WORKERS=<n>     processes to spread the seeds over (default: one per core)
+//   REPL_SIM_MID_FSYNC_POWER_LOSS=1  power may also fail everywhere while an fsync runs (off by default: it
+//                            changes every seed's world, and finds a storage bug not fixed yet, seed 42)
 
 import { envInteger } from "@brook/testkit";
 import { Simulation, type SimulationReport } from "./simulation.js";
@@ -14,6 +16,7 @@ export interface SeedPlan {
   readonly count: number;
   readonly steps: number;
   readonly workers: number | undefined;
+  readonly powerLossMidFsync: boolean;
 }
 
 export function seedPlan(): SeedPlan {
@@ -23,6 +26,7 @@ export function seedPlan(): SeedPlan {
     count: envInteger("REPL_SIM_SEEDS") ?? 120,
     steps: envInteger("REPL_SIM_STEPS") ?? 3_000,
     workers: envInteger("REPL_SIM_WORKERS"),
+    powerLossMidFsync: envInteger("REPL_SIM_MID_FSYNC_POWER_LOSS") === 1,
   };
 }
 
@@ -119,7 +123,10 @@ export async function runSeeds(
 ): Promise<SeedRunSummary> {
   let summary = emptySummary;
   for (let i = 0; i < count; i++) {
-    const report = await new Simulation(start + i * stride, { faultSteps: steps }).run();
+    const report = await new Simulation(start + i * stride, {
+      faultSteps: steps,
+      powerLossMidFsync: seedPlan().powerLossMidFsync,
+    }).run();
     summary = add(summary, summaryOf(report));
   }
   return summary;

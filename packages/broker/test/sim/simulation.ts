@@ -97,6 +97,8 @@ export interface SimulationOptions {
   readonly livenessMsMax?: number;
   /** How many of the last trace lines a failure shows. */
   readonly traceLines?: number;
+  /** Whether power may also fail everywhere while an fsync runs (REPL_SIM_MID_FSYNC_POWER_LOSS). */
+  readonly powerLossMidFsync?: boolean;
 }
 
 export interface SimulationReport {
@@ -138,6 +140,8 @@ interface Profile {
   readonly crashWeight: number;
   /** Every broker at once: a power loss everywhere (with flush.mode=fsync). */
   readonly crashAllWeight: number;
+  /** The chance that power fails everywhere while an fsync runs (what it covers may or may not be on disk). */
+  readonly powerLossMidFsyncRate: number;
   readonly partitionWeight: number;
   readonly controllerStallWeight: number;
   readonly controllerStallMsMax: number;
@@ -246,6 +250,7 @@ export class Simulation {
   private readonly faultSteps: number;
   private readonly livenessMsMax: number;
   private readonly traceLines: number;
+  private readonly powerLossMidFsync: boolean;
   private readonly produced = new Map<number, Produced>();
   private readonly trace: string[] = [];
   private traceHash = 0x811c9dc5;
@@ -296,6 +301,7 @@ export class Simulation {
     this.faultSteps = options.faultSteps ?? 1_500;
     this.livenessMsMax = options.livenessMsMax ?? 60_000;
     this.traceLines = options.traceLines ?? 60;
+    this.powerLossMidFsync = options.powerLossMidFsync ?? false;
     this.profile = this.drawProfile();
     this.network = new SimNetwork(
       this.random,
@@ -309,13 +315,7 @@ export class Simulation {
         new SimBroker(
           id,
           path.join(this.root, `broker-${id}`, `${topicName}-0`),
-          new SimDisk((complete) =>
-            this.schedule(
-              this.now + this.random.int(0, this.profile.diskDelayMsMax),
-              `fsync done on ${id}`,
-              complete,
-            ),
-          ),
+          new SimDisk((complete) => this.scheduleFsync(id, complete)),
         ),
     );
     this.controller = new SimController(
@@ -372,6 +372,8 @@ export class Simulation {
       faultEveryMsMax: r.pick([300, 1_000, 3_000]),
       crashWeight: r.pick([0, 1, 3]),
       crashAllWeight: r.pick([0, 0, 1]),
+      // Drawn only when asked for, so the default seeds keep their worlds (see seeds.ts).
+      powerLossMidFsyncRate: this.powerLossMidFsync ? r.pick([0, 0.001]) : 0,
       partitionWeight: r.pick([0, 1, 3]),
       controllerStallWeight: r.pick([0, 1, 2]),
       controllerStallMsMax: r.pick([1_000, 8_000]),
@@ -646,6 +648,18 @@ export class Simulation {
     this.note(`broker ${broker.id} ${how}: log end ${log.logEndOffset}, flushed ${log.flushedOffset}${lost}`);
     if (powerLoss) this.powerLosses++;
     return true;
+  }
+
+  /** An fsync completes after the disk's delay; now and then the power fails everywhere before it does. */
+  private scheduleFsync(brokerId: number, complete: () => void): void {
+    const doneMs = this.now + this.random.int(0, this.profile.diskDelayMsMax);
+    this.schedule(doneMs, `fsync done on ${brokerId}`, complete);
+    const rate = this.profile.powerLossMidFsyncRate;
+    if (this.faultsOn && rate > 0 && this.random.chance(rate)) {
+      this.schedule(this.random.int(this.now, doneMs), `power fails during an fsync on ${brokerId}`, () => {
+        if (this.faultsOn) this.crashEverywhere();
+      });
+    }
   }
 
   private scheduleRestart(broker: SimBroker): void {
@@ -1254,7 +1268,7 @@ export class Simulation {
       `network drop ${n.dropRate}, delay ≤${n.delayMsMax} ms, slow ${n.slowRate} (≤${n.slowDelayMsMax} ms);`,
       `fsync ≤${p.diskDelayMsMax} ms; produce every ≤${p.produceEveryMsMax} ms (acks=1 ${p.acksOneRate});`,
       `faults every ≤${p.faultEveryMsMax} ms: crash ${p.crashWeight} (power loss ${p.powerLossRate},`,
-      `all at once ${p.crashAllWeight},`,
+      `all at once ${p.crashAllWeight}, mid-fsync ${p.powerLossMidFsyncRate},`,
       `new leaders ${p.newLeaderCrashRate}, down ≤${p.downMsMax} ms), partition ${p.partitionWeight}`,
       `(≤${p.partitionMsMax} ms), controller stall ${p.controllerStallWeight} (≤${p.controllerStallMsMax} ms)`,
     ].join(" ");
@@ -1262,7 +1276,7 @@ export class Simulation {
 
   private describeFailureContext(): string {
     return [
-      `reproduce with SEED=${this.seed} REPL_SIM_STEPS=${this.faultSteps} npx vitest run packages/broker/test/sim`,
+      `reproduce with SEED=${this.seed} REPL_SIM_STEPS=${this.faultSteps}${this.powerLossMidFsync ? " REPL_SIM_MID_FSYNC_POWER_LOSS=1" : ""} npx vitest run packages/broker/test/sim`,
       `profile: ${this.describeProfile()}`,
       `state at t=${this.now} ms: ${this.describeState()}`,
       "trace tail:",
