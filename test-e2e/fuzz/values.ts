@@ -54,6 +54,7 @@ export class Values {
     if (r.chance(0.6)) {
       if (lower === "acks") return r.pick([-1, 0, 1]);
       if (lower.includes("isolation")) return r.int(0, 1);
+      if (lower === "replicaid") return r.pick([-1, -1, -1, 1, 9, 0]); // mostly a consumer's
       if (lower.includes("partition") && !lower.includes("epoch")) return r.int(-1, 3);
       if (
         lower.includes("broker") ||
