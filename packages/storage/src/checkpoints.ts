@@ -9,6 +9,12 @@ import type { EpochEntries } from "./leader-epoch-cache.js";
 export const highWatermarkFile = "high-watermark";
 export const logStartOffsetFile = "log-start-offset";
 export const leaderEpochFile = "leader-epoch-checkpoint";
+/**
+ * Kafka's recovery point: every offset below it was fsynced (segments and directory) when it was written.
+ * It lags the flushes (it is written with the high watermark) and is lowered at once by a truncation
+ * below it; recovery trusts the log below it and re-checks everything from it on.
+ */
+export const recoveryPointFile = "recovery-point";
 /** The log cleaner's first dirty offset: everything below it has been compacted. */
 export const cleanerOffsetFile = "cleaner-offset-checkpoint";
 

@@ -25,6 +25,21 @@ export function assignEpoch(entries: EpochEntries, epoch: number, startOffset: n
   return [...entries.filter((entry) => entry.startOffset < startOffset), { epoch, startOffset }];
 }
 
+/**
+ * Recovery's rule for a batch found past the recovery point, whose header says `epoch` wrote it from
+ * `baseOffset` on: the batch is the truth, the checkpoint may not be (a truncation it reflects may have
+ * been undone by a power loss, or the epoch it names never reached the disk). Entries the batch
+ * contradicts go: a newer epoch said to start at or before it, an older (or the same) one said to start
+ * after it. Feed it the batches in offset order.
+ */
+export function assignRecoveredEpoch(entries: EpochEntries, epoch: number, baseOffset: number): EpochEntries {
+  const before = entries.filter((entry) => entry.startOffset <= baseOffset && entry.epoch <= epoch);
+  const after = entries.filter((entry) => entry.startOffset > baseOffset && entry.epoch > epoch);
+  const started = before.at(-1)?.epoch === epoch ? [] : [{ epoch, startOffset: baseOffset }];
+  if (started.length === 0 && before.length + after.length === entries.length) return entries;
+  return [...before, ...started, ...after];
+}
+
 /** Forgets epochs that start at or after `endOffset`, after the log was truncated there. */
 export function truncateEpochsFromEnd(entries: EpochEntries, endOffset: number): EpochEntries {
   const kept = entries.filter((entry) => entry.startOffset < endOffset);

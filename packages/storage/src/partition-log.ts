@@ -27,6 +27,7 @@ import {
   parseEpochs,
   parseOffset,
   readCheckpoint,
+  recoveryPointFile,
 } from "./checkpoints.js";
 import {
   CleanedSegmentWriter,
@@ -41,8 +42,10 @@ import { LogCorruptionError, type LogDamage } from "./corruption.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
 import {
   assignEpoch,
+  assignRecoveredEpoch,
   type EpochEndOffset,
   type EpochEntries,
+  type EpochEntry,
   endOffsetForEpoch,
   truncateEpochsFromEnd,
   truncateEpochsFromStart,
@@ -171,6 +174,8 @@ export class PartitionLog {
   private highWatermarkOffset = 0;
   private checkpointedHighWatermark: number | undefined;
   private flushedUpTo = 0;
+  /** The recovery point on disk (see recoveryPointFile); undefined while there is no such file. */
+  private checkpointedRecoveryPoint: number | undefined;
   private epochs: EpochEntries = [];
   /** Counts changes to the files; a flush covers the changes counted before it started. */
   private writeSequence = 1;
@@ -488,13 +493,20 @@ export class PartitionLog {
     return this.startFlush();
   }
 
-  /** Persists the high watermark (atomically), unless it is unchanged since the last checkpoint. */
+  /**
+   * Persists the high watermark and the recovery point (`flushedOffset`), each atomically and only when
+   * it changed since its last checkpoint. The broker calls it on a timer, so the recovery point on disk
+   * lags the flushes; that only makes recovery re-check more of the log.
+   */
   checkpointHighWatermark(): void {
     assert(!this.closed, "checkpoint only an open log");
     const highWatermark = this.highWatermark;
-    if (highWatermark === this.checkpointedHighWatermark) return;
-    this.writeCheckpoint(highWatermarkFile, formatOffset(highWatermark));
-    this.checkpointedHighWatermark = highWatermark;
+    if (highWatermark !== this.checkpointedHighWatermark) {
+      this.writeCheckpoint(highWatermarkFile, formatOffset(highWatermark));
+      this.checkpointedHighWatermark = highWatermark;
+    }
+    // flushedUpTo moves only once the fsyncs of every segment below it and of the directory completed.
+    if (this.flushedUpTo !== this.checkpointedRecoveryPoint) this.writeRecoveryPoint(this.flushedUpTo);
   }
 
   /**
@@ -575,6 +587,9 @@ export class PartitionLog {
     }
     try {
       this.withRescan(() => this.truncateSegments(offset));
+      // Before the epochs that reflect the cut: a power loss may undo the unsynced cut, and recovery then
+      // re-reads the epochs of the batches that come back from their headers.
+      this.lowerRecoveryPoint(this.logEndOffset);
       this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
       this.lowerFirstDirty(this.logEndOffset);
     } catch (error) {
@@ -592,6 +607,7 @@ export class PartitionLog {
       for (const segment of this.segments.splice(0).reverse()) segment.deleteFiles();
       this.segments.push(this.createSegment(offset));
       this.startOffset = offset;
+      this.lowerRecoveryPoint(offset);
       this.writeCheckpoint(logStartOffsetFile, formatOffset(offset));
       this.updateEpochs([]);
       this.lowerFirstDirty(offset);
@@ -1053,6 +1069,20 @@ export class PartitionLog {
     this.updateEpochs(truncateEpochsFromStart(this.epochs, offset));
   }
 
+  /**
+   * After a truncation to `logEndOffset`: a recovery point on disk above it would vouch for the offsets
+   * appended there next, before any fsync, so it comes down at once (durably; truncations are rare).
+   */
+  private lowerRecoveryPoint(logEndOffset: number): void {
+    const checkpointed = this.checkpointedRecoveryPoint;
+    if (checkpointed !== undefined && checkpointed > logEndOffset) this.writeRecoveryPoint(logEndOffset);
+  }
+
+  private writeRecoveryPoint(offset: number): void {
+    this.writeCheckpoint(recoveryPointFile, formatOffset(offset));
+    this.checkpointedRecoveryPoint = offset;
+  }
+
   /** Adopts a new leader-epoch list, persisting it first when it changed. */
   private updateEpochs(epochs: EpochEntries): void {
     if (epochs === this.epochs) return;
@@ -1074,6 +1104,27 @@ export class PartitionLog {
     this.reportCleanerRecovery(recoverCleanerFiles(this.fileSystem, this.dir));
     const bases = this.listSegmentBases();
     const checkpointedStart = this.checkpointedLogStart(bases);
+    this.openSegments(bases, checkpointedStart);
+    // Without the file (a new log, or one written before it existed) nothing is taken as flushed.
+    this.checkpointedRecoveryPoint = this.readOffsetCheckpoint(recoveryPointFile);
+    const recoveryPoint = Math.max(this.checkpointedRecoveryPoint ?? 0, this.segments[0]?.baseOffset ?? 0);
+    this.scanUnflushedSegments(recoveryPoint);
+    this.cutTornTail(recoveryPoint);
+    const recoveredEpochs = this.recoveredEpochs(recoveryPoint);
+    if (this.segments.length === 0) this.segments.push(this.createSegment(checkpointedStart));
+    this.activeSegment.unseal();
+    this.startOffset = Math.min(Math.max(checkpointedStart, this.segments[0].baseOffset), this.logEndOffset);
+    this.loadEpochs(recoveredEpochs);
+    const highWatermark = this.readOffsetCheckpoint(highWatermarkFile) ?? this.startOffset;
+    this.highWatermarkOffset = Math.min(Math.max(highWatermark, this.startOffset), this.logEndOffset);
+    this.checkpointedHighWatermark = highWatermark;
+    this.flushedUpTo = this.startOffset;
+    const firstDirty = this.readOffsetCheckpoint(cleanerOffsetFile) ?? this.startOffset;
+    this.firstDirty = Math.min(Math.max(firstDirty, this.startOffset), this.logEndOffset);
+  }
+
+  /** Opens the segments in `bases` in order, stopping at a gap in their offsets. */
+  private openSegments(bases: readonly number[], checkpointedStart: number): void {
     for (let i = 0; i < bases.length; i++) {
       const baseOffset = bases[i];
       const isLast = i === bases.length - 1;
@@ -1097,38 +1148,93 @@ export class PartitionLog {
       this.segments.push(recovery.segment);
       this.reportRecovery(baseOffset, recovery);
     }
-    this.cutCrashTail();
-    if (this.segments.length === 0) this.segments.push(this.createSegment(checkpointedStart));
-    this.activeSegment.unseal();
-    this.startOffset = Math.min(Math.max(checkpointedStart, this.segments[0].baseOffset), this.logEndOffset);
-    this.loadEpochs();
-    const highWatermark = this.readOffsetCheckpoint(highWatermarkFile) ?? this.startOffset;
-    this.highWatermarkOffset = Math.min(Math.max(highWatermark, this.startOffset), this.logEndOffset);
-    this.checkpointedHighWatermark = highWatermark;
-    this.flushedUpTo = this.startOffset;
-    const firstDirty = this.readOffsetCheckpoint(cleanerOffsetFile) ?? this.startOffset;
-    this.firstDirty = Math.min(Math.max(firstDirty, this.startOffset), this.logEndOffset);
   }
 
   /**
-   * A sealed segment whose damage is only a torn or zeroed tail, followed by nothing but empty segments, is
-   * what a crash leaves right after a roll (the tail never reached the disk, the new segment got nothing):
-   * it is cut there, as an active segment's torn tail is, and the empty segments go. Any other damage is rot
-   * and is kept, since this replica may hold the only copy of what follows it.
+   * Gives every sealed segment holding offsets from the recovery point on a full scan (the active one had
+   * it): its indexes may have reached the disk while its bytes were torn, and the quick check from the last
+   * index entry would miss that. Only segments rolled since the last flush, so usually none.
    */
-  private cutCrashTail(): void {
-    const index = this.segments.findIndex((segment) => segment.damage);
+  private scanUnflushedSegments(recoveryPoint: number): void {
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.nextOffset > recoveryPoint && !segment.damage) segment.rescan();
+    }
+  }
+
+  /**
+   * Cuts the log, with every segment after it, at the first bad batch that is not rot: one at or past the
+   * recovery point (it was never fsynced, so a power loss may have torn it while later bytes, even later
+   * segments, reached the disk; nothing from it on was ever called durable), or a torn or zeroed tail
+   * followed by nothing but empty segments (a crash right after a roll). A bad batch below the recovery
+   * point had been fsynced, so it is rot and is kept as damage: this replica may hold the only copy of
+   * what follows it.
+   */
+  private cutTornTail(recoveryPoint: number): void {
+    const isTorn = (segment: LogSegment, index: number) => {
+      const damage = segment.damage;
+      if (!damage) return false;
+      if (damage.offset >= recoveryPoint) return true;
+      return damage.tornTail && this.segments.slice(index + 1).every((later) => later.sizeBytes === 0);
+    };
+    const index = this.segments.findIndex(isTorn);
     const damage = this.segments[index]?.damage;
-    if (!damage?.tornTail) return;
-    const later = this.segments.slice(index + 1);
-    if (later.some((segment) => segment.sizeBytes > 0)) return;
-    for (const segment of later.reverse()) segment.deleteFiles();
-    this.segments = this.segments.slice(0, index + 1);
-    this.activeSegment.truncateTo(damage.offset);
+    if (!damage) return;
+    this.cutRecoveredLog(index, damage.offset);
     this.logger.warn(
-      { dir: this.dir, baseOffset: this.activeSegment.baseOffset, ...damage },
-      "recovery cut a torn tail off the last sealed segment",
+      { dir: this.dir, baseOffset: this.activeSegment.baseOffset, recoveryPoint, ...damage },
+      "recovery cut a torn tail (past the recovery point, or followed by empty segments only)",
     );
+  }
+
+  /** During recovery: drops the segments after `index` and cuts that one at `offset`. */
+  private cutRecoveredLog(index: number, offset: number): void {
+    for (const segment of this.segments.slice(index + 1).reverse()) segment.deleteFiles();
+    this.segments = this.segments.slice(0, index + 1);
+    this.activeSegment.truncateTo(offset);
+  }
+
+  /**
+   * The leader epochs the batch headers from `fromOffset` to the log end name (Kafka's segment recovery
+   * does the same): the first and the last batch of each run of one epoch, for `assignRecoveredEpoch`.
+   * Epochs never go back in a log, so a batch older than the one before it is what a lost truncation and
+   * a torn rewrite leave: the log is cut there. Reads only what lies past the recovery point.
+   */
+  private recoveredEpochs(fromOffset: number): EpochEntry[] {
+    const found: EpochEntry[] = [];
+    const nowMs = this.clock.nowMs();
+    const first = Math.max(segmentIndexFor(this.segments, fromOffset), 0);
+    for (let i = first; i < this.segments.length; i++) {
+      const segment = this.segments[i];
+      // Each read moves past at least one batch; an empty read is the segment's end or its damage.
+      for (let offset = Math.max(fromOffset, segment.baseOffset); offset < segment.nextOffset; ) {
+        const chunk = segment.read(offset, recoveryReadChunkBytes, segment.nextOffset, true, nowMs);
+        if (chunk.length === 0) break;
+        for (let position = 0; position < chunk.length; ) {
+          const {
+            partitionLeaderEpoch: epoch,
+            baseOffset,
+            lastOffset,
+            sizeInBytes,
+          } = readBatchHeader(chunk, position);
+          position += sizeInBytes;
+          offset = lastOffset + 1;
+          if (epoch < 0) continue;
+          const [older, latest] = [found.at(-2), found.at(-1)];
+          if (latest && epoch < latest.epoch) {
+            this.logger.warn(
+              { dir: this.dir, offset: baseOffset, epoch, previousEpoch: latest.epoch },
+              "recovery cut the log at a batch whose leader epoch goes back (a lost truncation)",
+            );
+            this.cutRecoveredLog(i, baseOffset);
+            return found;
+          }
+          const entry = { epoch, startOffset: baseOffset };
+          if (older?.epoch === epoch && latest?.epoch === epoch) found[found.length - 1] = entry;
+          else found.push(entry);
+        }
+      }
+    }
+    return found;
   }
 
   /**
@@ -1199,15 +1305,30 @@ export class PartitionLog {
     if (recovery.indexesRebuilt) this.logger.info({ dir: this.dir, baseOffset }, "rebuilt segment indexes");
   }
 
-  /** Loads the leader-epoch checkpoint and drops epochs outside the recovered log. */
-  private loadEpochs(): void {
-    this.epochs =
+  /**
+   * Loads the leader-epoch checkpoint, corrects it by the epochs recovery read from the batches past the
+   * recovery point (the checkpoint may reflect a truncation a power loss undid), and drops epochs outside
+   * the recovered log.
+   */
+  private loadEpochs(recovered: readonly EpochEntry[]): void {
+    const checkpointed =
       readCheckpoint(this.fileSystem, this.dir, leaderEpochFile, parseEpochs, (error) => {
         this.logger.warn({ dir: this.dir, err: error }, "ignoring an unreadable leader-epoch checkpoint");
         return [];
       }) ?? [];
+    this.epochs = checkpointed;
+    const rebuilt = recovered.reduce(
+      (entries, { epoch, startOffset }) => assignRecoveredEpoch(entries, epoch, startOffset),
+      checkpointed,
+    );
+    if (rebuilt !== checkpointed) {
+      this.logger.warn(
+        { dir: this.dir, checkpointed, rebuilt },
+        "recovery corrected the leader epochs by the batches past the recovery point",
+      );
+    }
     this.updateEpochs(
-      truncateEpochsFromStart(truncateEpochsFromEnd(this.epochs, this.logEndOffset), this.startOffset),
+      truncateEpochsFromStart(truncateEpochsFromEnd(rebuilt, this.logEndOffset), this.startOffset),
     );
   }
 
@@ -1332,6 +1453,9 @@ function startFillerAt(batches: Buffer, offset: number): Buffer {
  * misleading index), the next runs stop at the damage; a third covers a read crossing into a second segment.
  */
 const rescanAttemptsMax = 3;
+
+/** Bytes of log recovery reads at a time past the recovery point to learn the batches' leader epochs. */
+const recoveryReadChunkBytes = 1024 * 1024;
 
 function emptyCleanResult(firstDirtyOffset: number): CleanResult {
   return { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, firstDirtyOffset };

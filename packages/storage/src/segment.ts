@@ -390,10 +390,12 @@ export class LogSegment {
     // Each step moves past one whole batch, so this ends by the end of the window.
     while (end + BATCH_HEADER_BYTES <= window.length) {
       const header = this.headerIn(window, end, first.position + end);
-      if (header.lastOffset >= maxOffset || end + header.sizeInBytes > window.length) break;
+      if (end + header.sizeInBytes > window.length) break;
+      // Verified before its lastOffset is believed: a rotted lastOffsetDelta must not end the read quietly.
       const checkCrc = end + header.sizeInBytes > trustedEnd;
       const problem = storedBatchProblem(window, end, header, expectedOffset, checkCrc);
       if (problem) throw new SegmentCorruption(this, first.position + end, problem);
+      if (header.lastOffset >= maxOffset) break;
       expectedOffset = header.lastOffset + 1;
       end += header.sizeInBytes;
     }
@@ -582,11 +584,16 @@ export class LogSegment {
       offset - this.baseOffset,
     );
     const from = entry < 0 ? { relativeOffset: 0, position: 0 } : this.offsetEntryAt(entry);
-    return this.walk(
+    const found = this.walk(
       from.position,
       this.baseOffset + from.relativeOffset,
       (header) => header.lastOffset >= offset,
     );
+    // The segment holds every offset below its (readable) end, so missing one means the index rotted.
+    if (!found && offset < (this.damaged?.offset ?? this.nextOffset)) {
+      throw new SegmentCorruption(this, from.position, `the offset index leads past offset ${offset}`);
+    }
+    return found;
   }
 
   /**
