@@ -3,9 +3,10 @@
 // fails loudly instead of serving someone else's logs.
 
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { BrookError } from "@brook/protocol";
+import { fsyncDirectory, nodeFileSystem } from "@brook/storage";
 
 export interface MetaProperties {
   readonly nodeId: number;
@@ -18,12 +19,14 @@ export function loadOrCreateMetaProperties(
   nodeId: number,
   expectedClusterId?: string,
 ): MetaProperties {
-  mkdirSync(dataDir, { recursive: true });
+  const firstCreated = mkdirSync(dataDir, { recursive: true });
+  // A new data directory's own name must survive a power loss too, not only the files in it.
+  if (firstCreated !== undefined) fsyncDirectory(dirname(firstCreated));
   const path = join(dataDir, "meta.properties");
   if (!existsSync(path)) {
     const created = { nodeId, clusterId: expectedClusterId ?? randomUUID() };
-    writeFileSync(`${path}.tmp`, `version=1\nnode.id=${nodeId}\ncluster.id=${created.clusterId}\n`);
-    renameSync(`${path}.tmp`, path);
+    // Temp file, fsync, rename, fsync of the directory: a crash leaves no file or the whole one.
+    nodeFileSystem.writeFileAtomic(path, `version=1\nnode.id=${nodeId}\ncluster.id=${created.clusterId}\n`);
     return created;
   }
   const entries = new Map(

@@ -129,7 +129,7 @@ export const nodeFileSystem: FileSystem = {
       fs.closeSync(fd);
     }
     fs.renameSync(temp, file);
-    syncDir(path.dirname(file));
+    fsyncDirectory(path.dirname(file));
   },
   remove: (file) => fs.rmSync(file, { force: true }),
   rename: (from, to) => fs.renameSync(from, to),
@@ -144,8 +144,11 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
-/** Makes a rename in `dir` durable before `writeFileAtomic` returns. */
-function syncDir(dir: string): void {
+/**
+ * fsync of a directory, synchronously: makes the names created, renamed or removed in `dir` durable (a
+ * rename in `writeFileAtomic`, a new data directory in its parent).
+ */
+export function fsyncDirectory(dir: string): void {
   const fd = fs.openSync(dir, "r");
   try {
     fs.fsyncSync(fd);

@@ -2,7 +2,7 @@
 
 export { defaultLogConfig, type LogConfig, resolveLogConfig, segmentBytesMax } from "./config.js";
 export { LogCorruptionError, type LogDamage } from "./corruption.js";
-export { type FileSystem, type LogFile, nodeFileSystem } from "./file-system.js";
+export { type FileSystem, fsyncDirectory, type LogFile, nodeFileSystem } from "./file-system.js";
 export type { EpochEndOffset, EpochEntry } from "./leader-epoch-cache.js";
 export {
   type AppendResult,
