@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { formatEpochs, parseEpochs } from "../src/checkpoints.js";
 import {
   assignEpoch,
+  assignRecoveredEpoch,
   endOffsetForEpoch,
   truncateEpochsFromEnd,
   truncateEpochsFromStart,
@@ -44,6 +45,25 @@ describe("leader-epoch cache", () => {
     ]);
     expect(truncateEpochsFromStart(entries, 100)).toEqual(entries.slice(1));
     expect(truncateEpochsFromStart(entries, 0)).toBe(entries);
+  });
+
+  it("lets a recovered batch correct what it contradicts, and keeps what it does not", () => {
+    // Agrees with the entries: nothing changes (a later leader's epoch with no batch yet stays too).
+    expect(assignRecoveredEpoch(entries, 3, 120)).toBe(entries);
+    expect(assignRecoveredEpoch(entries, 1, 50)).toBe(entries);
+    // Epoch 3 said to start at 100, but a batch of epoch 1 sits at 180: epoch 3 never got there.
+    expect(assignRecoveredEpoch(entries, 1, 180)).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 4, startOffset: 250 },
+    ]);
+    // A truncation's checkpoint lost its batches' epoch: the batch brings it back.
+    expect(assignRecoveredEpoch([], 0, 0)).toEqual([{ epoch: 0, startOffset: 0 }]);
+    // Epoch 4 began earlier than the checkpoint says: a batch of epoch 4 sits at 200.
+    expect(assignRecoveredEpoch(entries, 4, 200)).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 3, startOffset: 100 },
+      { epoch: 4, startOffset: 200 },
+    ]);
   });
 
   it("round-trips Kafka's checkpoint format", () => {
