@@ -14,6 +14,7 @@ import {
   parseEpochs,
   parseOffset,
   readCheckpoint,
+  recoveryPointFile,
 } from "./checkpoints.js";
 import type { FileSystem } from "./file-system.js";
 import {
@@ -322,7 +323,7 @@ function checkpointFindings(
   logEndOffset: number,
 ): VerifyFinding[] {
   const findings: VerifyFinding[] = [];
-  for (const name of [logStartOffsetFile, highWatermarkFile, cleanerOffsetFile]) {
+  for (const name of [logStartOffsetFile, highWatermarkFile, cleanerOffsetFile, recoveryPointFile]) {
     const { value: offset, problem } = readChecked(fileSystem, dir, name, parseOffset);
     const file = path.join(dir, name);
     if (problem)

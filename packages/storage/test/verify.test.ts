@@ -92,11 +92,13 @@ describe("verifyLogDir", () => {
     fs.writeFileSync(path.join(dir, "high-watermark"), "0\n1\n99\n");
     fs.writeFileSync(path.join(dir, "log-start-offset"), "0\n1\n3\n");
     fs.writeFileSync(path.join(dir, "leader-epoch-checkpoint"), "0\n2\nzz\n");
+    fs.writeFileSync(path.join(dir, "recovery-point"), "zz");
     const { findings } = verifyLogDir(nodeFileSystem, dir);
     expect(findings.map(({ kind, file, damaged }) => ({ kind, name: path.basename(file), damaged }))).toEqual(
       [
         { kind: "checkpoint", name: "log-start-offset", damaged: false },
         { kind: "checkpoint", name: "high-watermark", damaged: false },
+        { kind: "checkpoint", name: "recovery-point", damaged: false },
         { kind: "checkpoint", name: "leader-epoch-checkpoint", damaged: false },
       ],
     );
