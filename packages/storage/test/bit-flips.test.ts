@@ -90,6 +90,8 @@ function readEverything(log: PartitionLog, next: () => number): ReadOutcome {
       outcome.corruptionPoint = error.offset;
       return outcome;
     }
+    // A read below the log end that returns nothing and no error would leave a consumer stuck, unaware.
+    if (records.length === 0) throw new Error(`a read at ${offset}, below the log end, returned nothing`);
     for (let position = 0; position < records.length; ) {
       const header = validateBatch(records, position, undefined, { acceptCompacted: true });
       const batch = records.subarray(position, position + header.sizeInBytes);
