@@ -88,7 +88,9 @@ export function verifyLogDir(fileSystem: FileSystem, dir: string): VerifyReport 
   ]);
   const logEndOffset = checks.at(-1)?.end.nextOffset ?? logStartOffset;
   findings.push(...epochCheck.findings(path.join(dir, leaderEpochFile)));
-  findings.push(...checkpointFindings(fileSystem, dir, bases, logEndOffset));
+  // With a bad batch the log's end is not known from what verified, so the high watermark is not judged.
+  const knownEnd = checks.some((check) => check.end.problem) ? undefined : logEndOffset;
+  findings.push(...checkpointFindings(fileSystem, dir, bases, knownEnd));
   return {
     dir,
     segments: checks.length,
@@ -320,7 +322,7 @@ function checkpointFindings(
   fileSystem: FileSystem,
   dir: string,
   bases: readonly number[],
-  logEndOffset: number,
+  logEndOffset: number | undefined,
 ): VerifyFinding[] {
   const findings: VerifyFinding[] = [];
   for (const name of [logStartOffsetFile, highWatermarkFile, cleanerOffsetFile, recoveryPointFile]) {
@@ -343,7 +345,7 @@ function checkpointFindings(
         damaged: false,
       });
     }
-    if (name === highWatermarkFile && offset > logEndOffset) {
+    if (name === highWatermarkFile && logEndOffset !== undefined && offset > logEndOffset) {
       findings.push({
         kind: "checkpoint",
         file,
