@@ -163,6 +163,9 @@ export function fromServiceError(error: grpc.ServiceError): BrookError {
   if (typeof trailer === "string" && isErrorCode(trailer)) {
     return new BrookError(trailer, stripCode(error.details, trailer), { cause: error });
   }
+  if (endedWithoutStatus(error)) {
+    return new BrookError("BROKER_NOT_AVAILABLE", `the call was cut off: ${error.details}`, { cause: error });
+  }
   switch (error.code) {
     case grpc.status.UNAVAILABLE:
       return new BrookError("BROKER_NOT_AVAILABLE", unreachableReason(error.details), { cause: error });
@@ -175,6 +178,17 @@ export function fromServiceError(error: grpc.ServiceError): BrookError {
     default:
       return new BrookError("UNKNOWN_SERVER_ERROR", error.details, { cause: error });
   }
+}
+
+/**
+ * The stream ended before any status arrived (grpc-js: INTERNAL, "Received RST_STREAM with code 0 (Call
+ * ended without gRPC status)"): the transport cut the call, as a dropped connection does, so the request
+ * may or may not have been handled and may be retried the same way. Seen once per few thousand calls
+ * while the chaos suite cut and healed links; as UNKNOWN_SERVER_ERROR it failed sends and stopped a
+ * consumer for good.
+ */
+function endedWithoutStatus(error: grpc.ServiceError): boolean {
+  return error.code === grpc.status.INTERNAL && error.details.startsWith("Received RST_STREAM with code 0");
 }
 
 /** Adapts an async handler to grpc-js's callback style, mapping failures to typed statuses. */
@@ -205,6 +219,7 @@ export function isTransportFailure(error: unknown): boolean {
   const cause =
     error instanceof BrookError ? (error.cause as Partial<grpc.ServiceError> | undefined) : undefined;
   if (cause?.metadata === undefined || cause.metadata.get(errorCodeKey).length > 0) return false;
+  if (cause.code === grpc.status.INTERNAL) return endedWithoutStatus(cause as grpc.ServiceError);
   return cause.code === grpc.status.UNAVAILABLE || cause.code === grpc.status.DEADLINE_EXCEEDED;
 }
 
