@@ -55,6 +55,23 @@ describe("a sealed segment torn past the recovery point", () => {
     expect(disk.list(dir).filter((name) => name.endsWith(".log"))).toEqual(["00000000000000000000.log"]);
   });
 
+  it("is found by a full scan when its bytes are zeroed but its size and indexes reached the disk", async () => {
+    const disk = new PowerLossDisk();
+    await twoSegmentsFlushedToSix(disk);
+    // Page-cache writeback wrote the file's later pages and its indexes, but not the page holding offset 9.
+    disk.powerLoss((file, _durable, live) => {
+      if (file !== segment0 || !live) return live;
+      const holed = Buffer.from(live);
+      holed.fill(0, 3 * batchBytes, 4 * batchBytes);
+      return holed;
+    });
+
+    const recovered = await open(disk);
+    expect(recovered.damage).toBeUndefined();
+    expect(recovered.logEndOffset).toBe(9);
+    expect(recovered.segmentCount).toBe(1);
+  });
+
   it("is kept as damage below the recovery point: the bytes had been fsynced, so it is rot", async () => {
     const disk = new PowerLossDisk();
     const log = await twoSegmentsFlushedToSix(disk);
