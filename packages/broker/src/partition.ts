@@ -267,6 +267,7 @@ export class Partition {
    */
   append(batches: Buffer, acks = 1, origin: AppendOrigin = "client"): AppendResult {
     this.requireLeader(-1);
+    this.requireUndamaged();
     if (acks === -1) this.requireEnoughReplicas();
     // Check and record with nothing in between: the table must describe the log exactly.
     const headers = headersOf(batches, this.config.maxMessageBytes);
@@ -295,6 +296,7 @@ export class Partition {
    */
   appendMarker(marker: MarkerRequest): AppendResult {
     this.requireLeader(-1);
+    this.requireUndamaged();
     this.requireEnoughReplicas();
     const batch = encodeControlBatch({ ...marker, nowMs: this.context.clock.nowMs() });
     const headers = withControlRecords(batch, headersOf(batch));
@@ -625,6 +627,25 @@ export class Partition {
     if (!this.isFollower) {
       throw new BrookError("NOT_LEADER", `broker ${this.context.brokerId} no longer follows ${this.name}`);
     }
+  }
+
+  /**
+   * A leader whose log holds a corrupt batch takes no appends (CORRUPT_LOG,
+   * retriable) until another in-sync replica leads or it is repaired:
+   * nothing past the corruption point can be read, so a record appended
+   * after it could be acknowledged but never consumed, and the producer
+   * state rebuilt at recovery stops at the corruption point, so an
+   * idempotent producer's next sequence would be refused as out of order.
+   * The producer retries and reaches the replica that leads once the
+   * controller acts on the resignation.
+   */
+  private requireUndamaged(): void {
+    const damage = this.log.damage;
+    if (damage === undefined) return;
+    throw new BrookError(
+      "CORRUPT_LOG",
+      `${this.name}: this replica's copy is corrupt from offset ${damage.offset} (${damage.file}); it takes no appends until an in-sync replica with a good copy leads or it is repaired`,
+    );
   }
 
   private requireEnoughReplicas(): void {

@@ -128,6 +128,18 @@ describe("the last in-sync copy", () => {
     expect(partition.log.damage?.offset).toBe(3);
     expect(batchOffsets(partition.read(0, 1_000_000).records)).toEqual([{ baseOffset: 0, lastOffset: 2 }]);
   });
+
+  it("takes no appends while damaged: what it appended past the corruption point could never be read", async () => {
+    await leadWith([brokerId]);
+    writeAndRot();
+    const partition = replicas.local("t", 0)!;
+    expect(() => partition.read(3, 1_000_000)).toThrow(expect.objectContaining({ code: "CORRUPT_LOG" }));
+    const end = partition.logEndOffset;
+    expect(() => partition.append(makeBatch(1, 10))).toThrow(
+      expect.objectContaining({ code: "CORRUPT_LOG", retriable: true }),
+    );
+    expect(partition.logEndOffset).toBe(end);
+  });
 });
 
 describe("a replica found damaged when it opens", () => {
