@@ -18,10 +18,12 @@ import {
   type FetchRequest,
   type FetchResponse__Output,
   fromServiceError,
+  isAssertionError,
   type ListOffsetsRequest,
   type ListOffsetsResponse__Output,
   type OffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochResponse__Output,
+  stopOnAssertion,
 } from "@brook/protocol";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -399,6 +401,8 @@ class ReplicaFetcher {
           }
           partition.followLeaderHighWatermark(Number(result.highWatermark));
         } catch (error) {
+          // A broken invariant (the log's or the partition's) stops the node rather than being retried.
+          if (isAssertionError(error)) stopOnAssertion(error);
           clean = false;
           this.logger.error(
             { err: error, topic: partition.topic, partition: partition.partition },

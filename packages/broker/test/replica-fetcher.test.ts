@@ -9,18 +9,21 @@ import os from "node:os";
 import path from "node:path";
 import { defaultTopicConfig, type MetadataImage } from "@brook/metadata";
 import {
+  AssertionError,
   BrokerService,
   BrookError,
   type CallRequest__Output,
   type CallResponse,
+  isAssertionError,
   noError,
   systemClock,
 } from "@brook/protocol";
 import { PartitionLog } from "@brook/storage";
+import { fatalErrorsOf } from "@brook/testkit";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Partition } from "../src/partition.js";
-import { type ConnectLeader, ReplicaFetcherManager } from "../src/replica-fetcher.js";
+import { type ConnectLeader, type LeaderTransport, ReplicaFetcherManager } from "../src/replica-fetcher.js";
 import type { Timers } from "../src/timers.js";
 import { partitionContext, silentLogger } from "./helpers.js";
 
@@ -240,6 +243,48 @@ describe("replica fetcher on an injected transport and timers", () => {
         timers.fireNext();
       }
       expect(timers.delaysMs).toEqual([50, 100, 200, 400, 800, 1_000, 1_000]);
+    } finally {
+      injected.close();
+    }
+  });
+});
+
+/** A leader that answers every fetch of orders-0 with `records` at high watermark 0. */
+function answeringLeader(records: Buffer): ConnectLeader {
+  return () => ({
+    offsetForLeaderEpoch: () => Promise.reject(new BrookError("BROKER_NOT_AVAILABLE", "not asked")),
+    listOffsets: () => Promise.reject(new BrookError("BROKER_NOT_AVAILABLE", "not asked")),
+    fetch: async () =>
+      ({
+        topics: [
+          {
+            topic: "orders",
+            partitions: [{ partition: 0, error: noError, highWatermark: "0", logStartOffset: "0", records }],
+          },
+        ],
+      }) as unknown as Awaited<ReturnType<LeaderTransport["fetch"]>>,
+    resetFetch: () => undefined,
+    close: () => undefined,
+  });
+}
+
+describe("replica fetcher and broken invariants", () => {
+  it("hands an assertion that fails while it appends the leader's records to the process's fatal handler", async () => {
+    const injected = new ReplicaFetcherManager(
+      1,
+      silentLogger,
+      { maxWaitMs: 500, partitionMaxBytes: 1 << 20, responseMaxBytes: 1 << 20 },
+      answeringLeader(Buffer.from("records")),
+      new StepTimers(),
+    );
+    const replica = await follower(0);
+    vi.spyOn(replica, "appendAsFollower").mockImplementation(() => {
+      throw new AssertionError("a follower append continues its log");
+    });
+    try {
+      const reached = await fatalErrorsOf(() => injected.reconcile(imageWithLeader(), [replica]), 100);
+      expect(reached.length).toBeGreaterThan(0);
+      expect(reached.every(isAssertionError)).toBe(true);
     } finally {
       injected.close();
     }
