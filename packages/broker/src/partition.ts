@@ -85,6 +85,11 @@ export interface PartitionContext {
    * broker takes its log dir offline. Called at most once per failure seen.
    */
   readonly logDirFailed?: (partition: Partition, error: BrookError) => void;
+  /**
+   * A write to the log found the disk full (ENOSPC) where the last write had
+   * not: the broker resigns the replica if another in-sync one can serve.
+   */
+  readonly diskFilled?: (partition: Partition, error: BrookError) => void;
 }
 
 type Waiter = () => void;
@@ -98,6 +103,8 @@ export class Partition {
   private closed = false;
   /** Why the log can no longer commit anything (a failed fsync); set once, until restart. */
   private failure: BrookError | undefined;
+  /** The last write to the log found the disk full (ENOSPC); the next write that succeeds clears it. */
+  private diskFull: BrookError | undefined;
   /** Whether this broker is in service (registered as this process, unfenced): only then may it lead or follow. */
   private serving: boolean;
   /** Leader only: each follower's progress in the current leader epoch. */
@@ -196,15 +203,20 @@ export class Partition {
   }
 
   /**
-   * This replica's log holds a corrupt batch and another in-sync replica
-   * could lead in its place: the broker resigns it through the controller
-   * (the heartbeat's resigned_replicas), which takes it out of the ISR. The
-   * last in-sync copy never resigns: it serves what verifies, below the
-   * corruption point, rather than leave the partition to nobody.
+   * This replica can no longer serve as an in-sync one, and another in-sync
+   * replica could in its place: the broker resigns it through the controller
+   * (the heartbeat's resigned_replicas), which takes it out of the ISR and
+   * moves its leadership. It cannot serve when its log holds a corrupt batch
+   * (it repairs itself once out), or when its last write found the disk full
+   * (it catches up once space returns; the next write that succeeds ends the
+   * resignation). The last in-sync copy never resigns: it serves what
+   * verifies, below the corruption point, or refuses produce with the disk
+   * full error until space returns, rather than leave the partition to nobody.
    */
   get resigns(): boolean {
     const me = this.context.brokerId;
-    return this.log.damage !== undefined && this.state.isr.includes(me) && this.state.isr.length > 1;
+    const unfit = this.log.damage !== undefined || this.diskFull !== undefined;
+    return unfit && this.state.isr.includes(me) && this.state.isr.length > 1;
   }
 
   /**
@@ -460,7 +472,7 @@ export class Partition {
   /** Appends batches fetched from the leader, keeping their offsets and leader epochs. */
   appendAsFollower(batches: Buffer): AppendResult {
     this.requireFollower();
-    const result = this.onDisk(() => this.log.appendAsFollower(batches));
+    const result = this.writeToDisk(() => this.log.appendAsFollower(batches));
     // The bytes carry the leader's offsets now that the log accepted them.
     this.producers.loadFromBatches(withControlRecords(batches, storedHeadersOf(batches)));
     return result;
@@ -505,7 +517,10 @@ export class Partition {
     try {
       await this.log.flush();
     } catch (error) {
-      throw this.storageFailure(error);
+      // A failed fsync, ENOSPC included: the kernel may have dropped the pages, so the log is offline.
+      const failure = asBrookError(error);
+      this.context.logDirFailed?.(this, failure);
+      throw failure;
     }
   }
 
@@ -706,7 +721,7 @@ export class Partition {
 
   /** Leader: writes batches the producer state allowed, and records them there. */
   private appendChecked(batches: Buffer, headers: readonly LogBatchHeader[]): AppendResult {
-    const result = this.onDisk(() => this.log.append(batches, this.state.leaderEpoch));
+    const result = this.writeToDisk(() => this.log.append(batches, this.state.leaderEpoch));
     this.producers.record(headers, result.baseOffset);
     if (this.config.flushMode === "none") this.maybeAdvanceHighWatermark();
     else this.flushInBackground();
@@ -950,12 +965,28 @@ export class Partition {
     }
   }
 
-  /** The error to throw for a failed log operation, after reporting a failing disk. */
+  /**
+   * An append to the log: as onDisk, and a full disk marks this replica
+   * unfit to stay in the ISR (see resigns) until a write succeeds again.
+   */
+  private writeToDisk(append: () => AppendResult): AppendResult {
+    const result = this.onDisk(append);
+    this.diskFull = undefined;
+    return result;
+  }
+
+  /** The error to throw for a failed log operation, after reporting a failing disk or a full one. */
   private storageFailure(error: unknown): unknown {
     if (!(error instanceof BrookError) || error.code !== "STORAGE_ERROR") return error;
-    if (isDiskFull(error)) return diskFullError(this.name, this.log.dir, error);
-    this.context.logDirFailed?.(this, error);
-    return error;
+    if (!isDiskFull(error)) {
+      this.context.logDirFailed?.(this, error);
+      return error;
+    }
+    const full = diskFullError(this.name, this.log.dir, error);
+    const first = this.diskFull === undefined;
+    this.diskFull = full;
+    if (first) this.context.diskFilled?.(this, full);
+    return full;
   }
 
   private notify(): void {

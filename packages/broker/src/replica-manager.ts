@@ -138,6 +138,7 @@ export class ReplicaManager {
       alterPartition,
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
       logDirFailed: (partition, error) => this.logDirFailed(partition, error),
+      diskFilled: (partition, error) => this.diskFilled(partition, error),
     };
     this.onReplicaFailure = options.onReplicaFailure ?? (() => undefined);
     this.fileSystem = options.fileSystem ?? nodeFileSystem;
@@ -318,6 +319,25 @@ export class ReplicaManager {
     );
     this.onReplicaFailure();
     if (this.lastImage) this.applyImage(this.lastImage).catch(() => undefined); // applyImage logs failures
+  }
+
+  /**
+   * A replica's write found the disk full: it resigns if another in-sync
+   * replica can serve (the heartbeat goes out at once, so an acks=all
+   * produce need not wait replica.lag.time.max.ms for it to be dropped), and
+   * rejoins the ISR the usual way once space returns; as the last in-sync
+   * copy it stays, refusing produce with the disk full error.
+   */
+  private diskFilled(partition: Partition, error: BrookError): void {
+    const fields = { topic: partition.topic, partition: partition.partition, isr: partition.isr, err: error };
+    if (partition.resigns) {
+      this.logger.error(fields, "disk full: resigning the replica so an in-sync replica serves");
+      this.onReplicaFailure();
+    } else if (partition.isr.includes(this.brokerId)) {
+      this.logger.error(fields, "disk full on the last in-sync copy: refusing produce until space returns");
+    } else {
+      this.logger.warn(fields, "disk full on a replica out of the ISR: it catches up once space returns");
+    }
   }
 
   private logServing(serving: boolean, image: MetadataImage, partitions: number): void {

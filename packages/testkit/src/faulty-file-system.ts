@@ -15,11 +15,17 @@ export class FaultyFileSystem implements FileSystem {
   failNextWrite: { writtenBytes: number; code: string; suffix?: string; skipWrites?: number } | undefined;
   /** When set, every fsync fails with this code. */
   failSyncs: string | undefined;
+  /** When set, every checkpoint write (writeFileAtomic) fails with this code, leaving the old file. */
+  failCheckpoints: string | undefined;
 
   mkdirp = nodeFileSystem.mkdirp;
   list = nodeFileSystem.list;
   readFile = nodeFileSystem.readFile;
-  writeFileAtomic = nodeFileSystem.writeFileAtomic;
+  writeFileAtomic(file: string, data: string): void {
+    if (this.failCheckpoints)
+      throw Object.assign(new Error(`${this.failCheckpoints}: simulated`), { code: this.failCheckpoints });
+    nodeFileSystem.writeFileAtomic(file, data);
+  }
   remove = nodeFileSystem.remove;
   rename = nodeFileSystem.rename;
   removeDir = nodeFileSystem.removeDir;
