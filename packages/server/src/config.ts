@@ -5,6 +5,7 @@
 // docs/configuration.md is generated from CONFIG_SCHEMA (make docs).
 
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   defaultInFlightLimits,
   defaultLogCleanerConfig,
@@ -30,6 +31,12 @@ export interface NodeConfig {
   readonly clusterId?: string;
   readonly roles: readonly Role[];
   readonly dataDir: string;
+  /**
+   * Where the controller quorum's Raft log lives (Kafka's metadata.log.dir);
+   * default `<dataDir>/__cluster_metadata`. Apart from the partition logs, a
+   * full or failing data disk does not stop the metadata log.
+   */
+  readonly metadataDir: string;
   /** Address the gRPC listeners bind to. */
   readonly host: string;
   /** Host clients are told to connect to; defaults to `host`. */
@@ -207,6 +214,13 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     parse: nonEmpty,
     expected: "a directory path",
     doc: "Where partition logs and metadata live.",
+  },
+  metadataDir: {
+    env: "BROOK_METADATA_DIR",
+    flag: "--metadata-dir",
+    parse: nonEmpty,
+    expected: "a directory path",
+    doc: "Where the controller quorum's Raft log lives, as Kafka's metadata.log.dir (default: <data-dir>/__cluster_metadata).",
   },
   host: {
     env: "BROOK_HOST",
@@ -568,6 +582,7 @@ export function resolveConfig(flags: Raw, env: NodeJS.ProcessEnv, configFile?: s
     config[field] = value;
   }
   config.advertisedHost ??= config.host;
+  config.metadataDir ??= join(config.dataDir as string, "__cluster_metadata");
   config.kafkaAdvertisedHost ??= config.advertisedHost;
   config.controllerQuorumVoters ??= new Map([
     [config.nodeId as number, `${config.advertisedHost}:${config.controllerPort}`],

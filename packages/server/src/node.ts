@@ -6,7 +6,6 @@
 
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import { join } from "node:path";
 import { TLSSocket, type Server as TlsServer } from "node:tls";
 import { Broker, type BrokerObserver, type BrokerOptions } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
@@ -296,7 +295,7 @@ async function startController(config: NodeConfig, security: NodeSecurity, log: 
   const controllerService = new DeferredControllerService(config.nodeId);
   const metadataLog = await RaftMetadataLog.open({
     nodeId: config.nodeId,
-    dataDir: join(config.dataDir, "__cluster_metadata"),
+    dataDir: config.metadataDir,
     voters: config.controllerQuorumVoters,
     listen: `${config.host}:${config.controllerPort}`,
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],

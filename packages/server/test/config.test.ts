@@ -334,3 +334,10 @@ describe("transaction settings", () => {
     );
   });
 });
+
+describe("the metadata dir (Kafka's metadata.log.dir)", () => {
+  it("defaults to __cluster_metadata inside the data dir, and may live apart from it", () => {
+    expect(resolveConfig({ dataDir: "/data" }, {}).metadataDir).toBe("/data/__cluster_metadata");
+    expect(resolveConfig({ dataDir: "/data" }, { BROOK_METADATA_DIR: "/meta" }).metadataDir).toBe("/meta");
+  });
+});
