@@ -15,7 +15,15 @@ describe("failover clock", () => {
     expect(clock.allServed).toBe(true);
     clock.finish();
     expect(clock.stats()).toEqual([
-      { kind: "kill-leader", samples: 2, timedOut: 0, p50Ms: 300, p99Ms: 1_400, maxMs: 1_400 },
+      {
+        kind: "kill-leader",
+        samples: 2,
+        timedOut: 0,
+        p50Ms: 300,
+        p99Ms: 1_400,
+        maxMs: 1_400,
+        slowest: { round: 1, partition: 0 },
+      },
     ]);
   });
 
@@ -32,7 +40,12 @@ describe("failover clock", () => {
     const byKind = Object.fromEntries(clock.stats().map((s) => [s.kind, s]));
     expect(byKind["isolate-leader"]).toMatchObject({ samples: 1, timedOut: 1, p99Ms: 5_000 });
     expect(byKind["power-loss"]).toMatchObject({ samples: 2, timedOut: 0, p50Ms: 4_000, p99Ms: 4_500 });
-    expect(byKind["split-leader"]).toMatchObject({ samples: 0, timedOut: 2, p99Ms: 5_000 });
+    expect(byKind["split-leader"]).toMatchObject({
+      samples: 0,
+      timedOut: 2,
+      p99Ms: 5_000,
+      slowest: { round: 3, partition: 0 },
+    });
   });
 
   it("the timed ledger tells the clock of acknowledgements only, not of records read", () => {

@@ -11,6 +11,8 @@ type LedgerSource = Parameters<OffsetLedger["note"]>[3];
 
 interface OpenFault {
   kind: FaultKind;
+  /** Which fault of the run (from 1), for the report's slowest sample. */
+  round: number;
   atMs: number;
   /** Per producer: sequence numbers handed out before the fault. */
   sentBefore: ReadonlyMap<number, number>;
@@ -27,12 +29,16 @@ export interface FailoverStats {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Where maxMs was measured. */
+  slowest: { round: number; partition: number } | undefined;
 }
 
 export class FailoverClock {
   private open: OpenFault | undefined;
   private readonly samples = new Map<FaultKind, number[]>();
   private readonly timeouts = new Map<FaultKind, number>();
+  private readonly slowest = new Map<FaultKind, { ms: number; round: number; partition: number }>();
+  private rounds = 0;
 
   constructor(
     readonly partitions: readonly number[],
@@ -43,7 +49,13 @@ export class FailoverClock {
   /** A fault begins; the one before (if any) is closed first. */
   start(kind: FaultKind, atMs: number, sentPerProducer: ReadonlyMap<number, number>): void {
     this.finish();
-    this.open = { kind, atMs, sentBefore: new Map(sentPerProducer), failoverMs: new Map() };
+    this.open = {
+      kind,
+      round: ++this.rounds,
+      atMs,
+      sentBefore: new Map(sentPerProducer),
+      failoverMs: new Map(),
+    };
   }
 
   /** An acknowledgement of `value` on `partition` at `nowMs`. */
@@ -73,8 +85,17 @@ export class FailoverClock {
       if (ms === undefined || ms > this.boundMs) {
         this.timeouts.set(open.kind, (this.timeouts.get(open.kind) ?? 0) + 1);
       }
-      samples.push(Math.min(ms ?? this.boundMs, this.boundMs));
+      const sample = Math.min(ms ?? this.boundMs, this.boundMs);
+      samples.push(sample);
+      if (sample > (this.slowest.get(open.kind)?.ms ?? -1)) {
+        this.slowest.set(open.kind, { ms: sample, round: open.round, partition });
+      }
     }
+  }
+
+  private slowestOf(kind: FaultKind): FailoverStats["slowest"] {
+    const slowest = this.slowest.get(kind);
+    return slowest && { round: slowest.round, partition: slowest.partition };
   }
 
   stats(): FailoverStats[] {
@@ -88,6 +109,7 @@ export class FailoverClock {
         p50Ms: percentile(sorted, 50),
         p99Ms: percentile(sorted, 99),
         maxMs: sorted.at(-1) ?? 0,
+        slowest: this.slowestOf(kind),
       };
     });
   }

@@ -75,7 +75,7 @@ export function formatReport(r: ChaosResult): string[] {
     "  until a produce sent after the fault is acknowledged, per partition (ms):",
     ...r.failover.map(
       (f) =>
-        `    ${f.kind}: ${f.samples} samples, p50 ${f.p50Ms}, p99 ${f.p99Ms}, max ${f.maxMs}${f.timedOut > 0 ? `, ${f.timedOut} not within the bound` : ""}${r.restartKinds.includes(f.kind) ? " (includes starting every node again)" : ""}`,
+        `    ${f.kind}: ${f.samples} samples, p50 ${f.p50Ms}, p99 ${f.p99Ms}, max ${f.maxMs}${f.slowest ? ` (round ${f.slowest.round}, partition ${f.slowest.partition})` : ""}${f.timedOut > 0 ? `, ${f.timedOut} not within the bound` : ""}${r.restartKinds.includes(f.kind) ? " (includes starting every node again)" : ""}`,
     ),
     ...r.notes.map((note) => `  note: ${note}`),
     ...[...r.failureMessages].map(([code, message]) => `  failed send: ${code}: ${message}`),

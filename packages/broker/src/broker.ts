@@ -66,6 +66,7 @@ import { GroupCoordinator, type GroupCoordinatorConfig } from "./groups/coordina
 import { GroupHandlers } from "./groups/handlers.js";
 import { groupAndTransactionHandlers } from "./grpc-group-handlers.js";
 import { defaultInFlightLimits, type InFlightLimits, PrincipalsInFlight } from "./in-flight.js";
+import { type LeaderLease, unleased } from "./leadership-lease.js";
 import type { LogCleanerConfig } from "./log-cleaner.js";
 import { listOffsets, offsetForLeaderEpoch } from "./offsets.js";
 import { produce } from "./produce.js";
@@ -133,6 +134,11 @@ export interface BrokerOptions {
   readonly peerSecurity?: ChannelSecurity;
   /** Called when replicaFailures() changes, so the heartbeat reports it at once. */
   readonly onReplicaFailure?: () => void;
+  /**
+   * The lease its heartbeats to the active controller renew: once it lapses, produce is refused with
+   * NOT_LEADER (leadership-lease.ts). Default: a lease that never lapses (a broker on its own, tests).
+   */
+  readonly lease?: LeaderLease;
   /** Who may do what (ACLs); default: everyone everything. */
   readonly access?: AccessPolicy;
   /** Serves SaslAuthenticate (a SCRAM exchange that ends in a token); undefined: SASL is off. */
@@ -281,6 +287,7 @@ export class Broker {
       logger,
       observer: options.observer ?? noBrokerObserver,
       access: new AccessControl(options.access ?? allowEverything, logger.child({ component: "access" })),
+      lease: options.lease ?? unleased,
       awaitMetadata: () => this.replicas.applyImage(options.metadata.image),
       // Transactional offset commits on __consumer_offsets settle when their marker is durable.
       txnMarkerWritten: (topic, partition, producerId, committed) =>

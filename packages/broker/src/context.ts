@@ -17,6 +17,7 @@ import type {
 } from "@brook/protocol";
 import type { Logger } from "pino";
 import type { AccessControl } from "./access.js";
+import type { LeaderLease } from "./leadership-lease.js";
 import type { ReplicaManager } from "./replica-manager.js";
 import type {
   AlterUserScramCredentialsRequest__Output,
@@ -122,6 +123,8 @@ export interface BrokerContext {
   readonly observer: BrokerObserver;
   /** Who may do what (the ACLs); every request asks it before touching anything. */
   readonly access: AccessControl;
+  /** Whether this broker may still take writes as a leader: it has heard from the controller lately. */
+  readonly lease: LeaderLease;
   /** Resolves once local replicas reflect every metadata image seen so far. */
   awaitMetadata(): Promise<void>;
   /**

@@ -54,6 +54,7 @@ export type { GroupCoordinatorConfig } from "./groups/coordinator.js";
 export type { GroupHandlers } from "./groups/handlers.js";
 export { isInternalTopic, OFFSETS_TOPIC } from "./groups/records.js";
 export { defaultInFlightLimits, type InFlightLimits } from "./in-flight.js";
+export { type LeaderLease, LeadershipLease, unleased } from "./leadership-lease.js";
 export { defaultLogCleanerConfig, type LogCleanerConfig } from "./log-cleaner.js";
 export { ClientQuotas, type QuotaConfig, RateQuota, type RateQuotaOptions } from "./quotas.js";
 export { defaultReplicaFetcherOptions, type ReplicaFetcherOptions } from "./replica-fetcher.js";

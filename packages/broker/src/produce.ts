@@ -2,7 +2,9 @@
 // partition. acks=1 answers after the append; acks=all (-1) once the high
 // watermark covers the batch, i.e. every ISR member has it (durably, by
 // default), refused with NOT_ENOUGH_REPLICAS while the ISR is below
-// min.insync.replicas; acks=0 clients do not wait for the answer.
+// min.insync.replicas; acks=0 clients do not wait for the answer. A broker whose
+// lease has lapsed (leadership-lease.ts: no word from the active controller for a
+// session) takes no writes, and its acks=all waits end with NOT_LEADER.
 
 import {
   asBrookError,
@@ -16,6 +18,7 @@ import {
 import type { Refusals } from "./access.js";
 import type { BrokerContext } from "./context.js";
 import { isInternalTopic } from "./groups/records.js";
+import type { LeaderLease } from "./leadership-lease.js";
 
 const validAcks = new Set([-1, 0, 1]);
 
@@ -54,6 +57,8 @@ export async function produce(
           );
         }
         const partition = ctx.replicas.get(image, topicData.topic, data.partition);
+        const lapse = ctx.lease.lapsed();
+        if (lapse !== undefined) throw lapse;
         const result = partition.append(data.records, request.acks);
         if (!result.duplicate) {
           ctx.observer.produced(
@@ -62,7 +67,9 @@ export async function produce(
             data.records.length,
           );
         }
-        if (request.acks === -1) await partition.waitForHighWatermark(result.lastOffset + 1, timeoutMs);
+        if (request.acks === -1) {
+          await whileLeased(ctx.lease, partition.waitForHighWatermark(result.lastOffset + 1, timeoutMs));
+        }
         return {
           partition: data.partition,
           error: noError,
@@ -94,4 +101,17 @@ export async function produce(
       topics.map(async ({ topic, partitions }) => ({ topic, partitions: await Promise.all(partitions) })),
     ),
   };
+}
+
+/**
+ * `commit`, unless the lease lapses first: then NOT_LEADER, since a new leader may
+ * already be taking writes and these records may never be committed here.
+ */
+function whileLeased(lease: LeaderLease, commit: Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cancel = lease.onLapse(() =>
+      reject(lease.lapsed() ?? new BrookError("NOT_LEADER", "this broker's lease lapsed")),
+    );
+    commit.then(resolve, reject).finally(cancel);
+  });
 }

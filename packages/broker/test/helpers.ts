@@ -27,6 +27,7 @@ import {
 } from "../src/context.js";
 import { GroupCoordinator } from "../src/groups/coordinator.js";
 import { GroupHandlers } from "../src/groups/handlers.js";
+import { type LeaderLease, unleased } from "../src/leadership-lease.js";
 import type { PartitionContext } from "../src/partition.js";
 import { ReplicaManager } from "../src/replica-manager.js";
 
@@ -103,7 +104,7 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
+export function startTestBroker(options: { clock?: Clock; lease?: LeaderLease } = {}): TestBroker {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "brook-broker-"));
   const dataDir = path.join(root, "data");
   const metadata = new TestMetadata();
@@ -124,6 +125,7 @@ export function startTestBroker(options: { clock?: Clock } = {}): TestBroker {
     logger: silentLogger,
     observer: noBrokerObserver,
     access: new AccessControl(allowEverything, silentLogger),
+    lease: options.lease ?? unleased,
     awaitMetadata: () => replicas.applyImage(metadata.image),
     txnMarkerWritten: (topic, partition, producerId, committed) =>
       markersWritten.push({ topic, partition, producerId, committed }),

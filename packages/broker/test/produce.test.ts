@@ -1,8 +1,11 @@
 // Produce: acks=1 answers after the append, acks=all once the high watermark
 // covers the batch, and every failure comes back as a typed per-partition error.
 
+import { ManualClock } from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LeadershipLease } from "../src/leadership-lease.js";
 import { produce } from "../src/produce.js";
+import type { Timers } from "../src/timers.js";
 import { makeBatch, produceRequest, startTestBroker, type TestBroker, topicRecords } from "./helpers.js";
 
 let broker: TestBroker;
@@ -115,5 +118,82 @@ describe("errors", () => {
     ]);
     const response = await produced;
     expect(errorCodes(response)).toEqual(["NOT_LEADER"]);
+  });
+});
+
+describe("a broker whose lease has lapsed (no answer from the active controller for a session)", () => {
+  /** Timers the test fires by hand, with a clock it moves. */
+  function manualTime() {
+    const clock = new ManualClock(0);
+    const pending: { atMs: number; fire: () => void }[] = [];
+    const timers: Timers = {
+      after(delayMs, fire) {
+        const timer = { atMs: clock.nowMs() + delayMs, fire };
+        pending.push(timer);
+        return () => {
+          const index = pending.indexOf(timer);
+          if (index >= 0) pending.splice(index, 1);
+        };
+      },
+    };
+    const advance = (ms: number) => {
+      clock.advance(ms);
+      for (const timer of pending.filter((t) => t.atMs <= clock.nowMs())) {
+        pending.splice(pending.indexOf(timer), 1);
+        timer.fire();
+      }
+    };
+    return { clock, timers, advance };
+  }
+
+  let leased: TestBroker;
+  afterEach(async () => {
+    await leased?.close();
+  });
+
+  it("refuses produce with NOT_LEADER and appends nothing", async () => {
+    const time = manualTime();
+    const lease = new LeadershipLease(1_500, time.clock, time.timers);
+    leased = startTestBroker({ lease });
+    await leased.apply(topicRecords("orders"));
+    const partition = leased.replicas.get(leased.metadata.image, "orders", 0);
+
+    const before = await produce(leased.ctx, produceRequest("orders", { 0: makeBatch(1) }));
+    expect(errorCodes(before)).toEqual(["NOT_LEADER"]); // never answered yet
+    lease.renew(0);
+    expect(errorCodes(await produce(leased.ctx, produceRequest("orders", { 0: makeBatch(1) })))).toEqual([
+      "",
+    ]);
+    time.advance(1_500);
+    const after = await produce(leased.ctx, produceRequest("orders", { 0: makeBatch(1) }, { acks: 1 }));
+    expect(errorCodes(after)).toEqual(["NOT_LEADER"]);
+    expect(after.topics[0].partitions[0].error.message).toMatch(/active controller/);
+    expect(partition.log.logEndOffset).toBe(1);
+  });
+
+  it("ends an acks=all wait with NOT_LEADER the moment the lease lapses", async () => {
+    const time = manualTime();
+    const lease = new LeadershipLease(1_500, time.clock, time.timers);
+    lease.renew(0);
+    leased = startTestBroker({ lease });
+    const [record] = topicRecords("orders", { topicId: "t-1" }).slice(1);
+    // A follower (broker 2) in the ISR that never fetches: the high watermark cannot reach the batch.
+    await leased.apply([
+      { type: "topic", name: "orders", topicId: "t-1" },
+      { ...record, replicas: [leased.ctx.brokerId, 2], isr: [leased.ctx.brokerId, 2] } as typeof record,
+    ]);
+    let answered = false;
+    const produced = produce(
+      leased.ctx,
+      produceRequest("orders", { 0: makeBatch(1) }, { timeoutMs: 30_000 }),
+    );
+    void produced.then(() => {
+      answered = true;
+    });
+    time.advance(1_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    time.advance(500);
+    expect(errorCodes(await produced)).toEqual(["NOT_LEADER"]);
   });
 });

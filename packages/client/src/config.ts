@@ -35,6 +35,13 @@ export const metadataLimits = {
   refreshIntervalMsMin: 100,
   /** Kafka's metadata.max.age.ms: pick up new partitions and leaders even when nothing failed. */
   maxAgeMs: 300_000,
+  /**
+   * A broker that refused a send with NOT_LEADER is asked for metadata last for this long: it may be a
+   * leader cut off from the controller that has not heard of its successor.
+   */
+  distrustMs: 5_000,
+  /** Addresses remembered as distrusted at once (the oldest is forgotten first). */
+  distrustedMax: 64,
 } as const;
 
 export const producerDefaults = {

@@ -96,6 +96,11 @@ export interface BrokerHeartbeatReply {
  */
 export const defaultSessionTimeoutMs = 1_500;
 export const defaultHeartbeatIntervalMs = 250;
+/**
+ * A controller that becomes active gives each broker this many heartbeat intervals (at most a session) to
+ * find it before fencing: a live broker retries the controller search within one or two of them.
+ */
+export const termStartHeartbeats = 4;
 /** How often the active controller looks for expired sessions and misplaced leaders. */
 export const defaultSessionCheckIntervalMs = 100;
 
@@ -127,10 +132,11 @@ export class Controller {
     private readonly newTopicId: () => string,
     private readonly clock: Clock,
     sessionTimeoutMs: number,
+    heartbeatIntervalMs: number,
     private readonly logger: ControllerLogger,
     private readonly topicDefaults: TopicDefaults,
   ) {
-    this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs);
+    this.heartbeats = new BrokerHeartbeats(sessionTimeoutMs, termStartHeartbeats * heartbeatIntervalMs);
     this.stopFollowing = log.onCommit(
       (records, firstOffset) => this.applyCommitted(records, firstOffset),
       (image) => this.applySnapshot(image),
@@ -145,6 +151,8 @@ export class Controller {
     clock?: Clock;
     /** A broker not heard from for this long is fenced. */
     sessionTimeoutMs?: number;
+    /** How often brokers heartbeat: a new term's first session lasts termStartHeartbeats of them. */
+    heartbeatIntervalMs?: number;
     /** How often the active controller checks sessions and preferred leaders; 0: only when checkSessions() is called. */
     sessionCheckIntervalMs?: number;
     /** Where the active controller logs what its commits change (fencing, elections, ISR changes). */
@@ -158,6 +166,7 @@ export class Controller {
       options.newTopicId ?? randomUUID,
       options.clock ?? systemClock,
       options.sessionTimeoutMs ?? defaultSessionTimeoutMs,
+      options.heartbeatIntervalMs ?? defaultHeartbeatIntervalMs,
       options.logger ?? silentControllerLogger,
       options.topicDefaults ?? defaultTopicDefaults,
     );
@@ -285,10 +294,14 @@ export class Controller {
    * Keeps a broker's session alive. A fenced broker that has caught up is
    * unfenced (and takes back what it should lead) before the reply; a
    * broker shutting down is fenced at once. Heartbeats do not queue behind
-   * writes unless they cause one.
+   * writes unless they cause one. Only a controller a quorum of voters still
+   * follows answers (a read barrier confirms it): the broker's leadership
+   * lease counts on the answer, and an active controller cut off from the
+   * other voters must not keep its own node's broker leading.
    */
   async heartbeat(request: BrokerHeartbeat): Promise<BrokerHeartbeatReply> {
     await this.catchUpAsActive();
+    await this.confirmActive();
     const broker = this.currentImage.brokers.get(request.brokerId);
     if (!broker || broker.incarnationId !== request.incarnationId) {
       throw new BrookError(
@@ -521,6 +534,17 @@ export class Controller {
    * (under the previous active controller too): deciding on an older image
    * could, say, create a topic that already exists.
    */
+  /** Resolves while a quorum still follows this controller's term; NOT_CONTROLLER otherwise. */
+  private async confirmActive(): Promise<void> {
+    const term = this.term();
+    try {
+      await this.log.sync?.();
+    } catch (error) {
+      throw this.asNotActive(error);
+    }
+    if (!this.isActive() || this.term() !== term) throw this.notActive();
+  }
+
   private async catchUpAsActive(): Promise<void> {
     const term = this.term();
     if (!this.isActive()) throw this.notActive();

@@ -24,6 +24,7 @@ export {
   defaultSessionTimeoutMs,
   type ImageListener,
   type TopicOutcome,
+  termStartHeartbeats,
 } from "./controller.js";
 export { activeControllerIdOf, NotActiveControllerError } from "./errors.js";
 export type {
@@ -41,6 +42,7 @@ export {
 } from "./placement.js";
 export { type ProducerIdBlock, planProducerIdBlock, producerIdBlockSize } from "./producer-id-decisions.js";
 export {
+  defaultElectionTimeoutMs,
   type MetadataQuorumStatus,
   RaftMetadataLog,
   type RaftMetadataLogOptions,

@@ -25,6 +25,7 @@ import {
   type RaftNodeOptions,
   type Role,
   type StateMachine,
+  tickMsDefault,
 } from "@brook/raft";
 import { type ControllerLogger, silentControllerLogger } from "./change-log.js";
 import { NotActiveControllerError } from "./errors.js";
@@ -57,6 +58,11 @@ export interface RaftMetadataLogOptions {
   /** Where this node's Raft transport listens; by default its own address in `voters`. */
   readonly listen?: string;
   readonly tickMs?: number;
+  /**
+   * How long a voter waits without hearing from the active controller before it campaigns (randomized
+   * between this and twice this); rounded to whole ticks, at least two. Default: defaultElectionTimeoutMs.
+   */
+  readonly electionTimeoutMs?: number;
   /** Snapshot (and compact the Raft log) after this many entries; see RaftNode. */
   readonly snapshotEntries?: number;
   /** Other gRPC services to serve on the Raft transport's port (e.g. the Controller service). */
@@ -83,6 +89,19 @@ export interface MetadataQuorumStatus {
   readonly snapshotIndex: number;
   /** Offset of the last metadata record applied here; -1 when none. */
   readonly committedOffset: number;
+}
+
+/**
+ * The controller quorum's election timeout: a voter campaigns after this long (up to twice it) without
+ * word from the active controller. Kafka's controller.quorum.election.timeout.ms is 1 s; Brook's is
+ * shorter because a broker that dies with the active controller stays leaderless for the election plus a
+ * first broker session (decision 66), and failover is held under 3 s. Check-quorum and pre-vote keep a
+ * slow voter from deposing a live controller.
+ */
+export const defaultElectionTimeoutMs = 600;
+
+function electionTicksFor(electionTimeoutMs: number | undefined, tickMs: number | undefined): number {
+  return Math.max(2, Math.round((electionTimeoutMs ?? defaultElectionTimeoutMs) / (tickMs ?? tickMsDefault)));
 }
 
 /**
@@ -142,6 +161,7 @@ export class RaftMetadataLog implements MetadataLog {
         stateMachine: records,
         transport,
         tickMs: options.tickMs,
+        electionTicks: electionTicksFor(options.electionTimeoutMs, options.tickMs),
         snapshotEntries: options.snapshotEntries,
         onStateChange: quorumStateLogger(options.logger ?? silentControllerLogger),
         onFatal: options.onFatal,

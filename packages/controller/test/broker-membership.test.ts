@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrookError, ManualClock } from "@brook/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller, defaultSessionTimeoutMs, noLeader } from "../src/index.js";
+import {
+  Controller,
+  defaultHeartbeatIntervalMs,
+  defaultSessionTimeoutMs,
+  noLeader,
+  termStartHeartbeats,
+} from "../src/index.js";
 import { LevelMetadataLog } from "./helpers/level-metadata-log.js";
 import { ScriptedQuorumLog } from "./helpers/scripted-quorum-log.js";
 
@@ -282,7 +288,7 @@ describe("broker sessions across a controller failover", () => {
     return { clock, log, controller };
   }
 
-  it("a newly active controller gives every broker a full session before fencing any", async () => {
+  it("a newly active controller gives every broker a first session of termStartHeartbeats intervals before fencing any", async () => {
     const { clock, log, controller } = await followerWithBroker2();
     // Broker 2 last heartbeated to the old active controller long ago, as far as anyone here knows.
     clock.advance(10 * defaultSessionTimeoutMs);
@@ -290,7 +296,7 @@ describe("broker sessions across a controller failover", () => {
 
     await controller.checkSessions();
     expect(controller.image.brokers.get(2)?.fenced).toBe(false);
-    clock.advance(defaultSessionTimeoutMs);
+    clock.advance(termStartHeartbeats * defaultHeartbeatIntervalMs);
     await controller.checkSessions();
     expect(controller.image.brokers.get(2)?.fenced).toBe(false);
     clock.advance(1);

@@ -152,8 +152,12 @@ function describeEndpoints(broker: BrokerRegistration): string {
 // last heard from, and from which metadata offset on each incarnation counts
 // as caught up. None of it is in the metadata log (heartbeats are far too
 // frequent to log), so it belongs to one term of one active controller: a
-// controller that becomes active starts afresh and gives every broker a full
-// session before it may be fenced, so a failover never fences the cluster.
+// controller that becomes active starts afresh and gives every broker a first
+// session before it may be fenced. That first session is shorter than a full
+// one (termStartSessionMs: a few heartbeat intervals, enough for a live broker
+// to find the new controller), because a broker that died with the old
+// controller, the usual reason for the new term, would otherwise keep its
+// partitions leaderless for the election and then a whole session more.
 export class BrokerHeartbeats {
   private readonly lastHeartbeatMs = new Map<number, number>();
   /** Incarnation id → metadata offset the incarnation must have applied to count as caught up. */
@@ -162,11 +166,15 @@ export class BrokerHeartbeats {
   /** The image offset when this term's memory began: the catch-up bar for incarnations registered before. */
   private termStartOffset = -1;
 
-  constructor(readonly sessionTimeoutMs: number) {}
+  constructor(
+    readonly sessionTimeoutMs: number,
+    /** A new term's first session for every broker it inherits; at most sessionTimeoutMs. */
+    readonly termStartSessionMs = sessionTimeoutMs,
+  ) {}
 
   /**
    * Starts the memory of a new term when `term` is not the one it holds:
-   * every broker in the image gets a session that begins now.
+   * every broker in the image gets a first session of termStartSessionMs from now.
    */
   beginTerm(term: number, image: MetadataImage, nowMs: number): void {
     if (term === this.term) return;
@@ -174,7 +182,9 @@ export class BrokerHeartbeats {
     this.termStartOffset = image.offset;
     this.lastHeartbeatMs.clear();
     this.registrationOffsets.clear();
-    for (const brokerId of image.brokers.keys()) this.lastHeartbeatMs.set(brokerId, nowMs);
+    const firstSessionMs = Math.min(this.termStartSessionMs, this.sessionTimeoutMs);
+    const heardAtMs = nowMs - (this.sessionTimeoutMs - firstSessionMs);
+    for (const brokerId of image.brokers.keys()) this.lastHeartbeatMs.set(brokerId, heardAtMs);
   }
 
   /** A registration committed at `offset`: its session starts now. */

@@ -9,8 +9,10 @@ import {
   asBrookError,
   type BrokerHeartbeatRequest__Output,
   type BrokerHeartbeatResponse,
+  type Clock,
   type RegisterBrokerRequest__Output,
   type RegisterBrokerResponse,
+  systemClock,
 } from "@brook/protocol";
 import type { Logger } from "pino";
 
@@ -47,6 +49,13 @@ export interface BrokerLifecycleOptions {
    * offline log dirs, and replicas resigned for a corrupt copy). Default: nothing.
    */
   readonly replicaFailures?: () => ReplicaFailures;
+  /**
+   * Renewed with the send time of every heartbeat the controller answers unfenced, revoked when it says
+   * fenced (the broker's LeadershipLease). Default: none.
+   */
+  readonly lease?: { renew(sentAtMs: number): void; revoke(): void };
+  /** Default: the system clock. */
+  readonly clock?: Clock;
   readonly channel: MembershipChannel;
   readonly logger: Logger;
 }
@@ -164,7 +173,8 @@ export class BrokerLifecycle {
   }
 
   private async heartbeat(): Promise<void> {
-    const { logger } = this.options;
+    const { logger, lease } = this.options;
+    const sentAtMs = (this.options.clock ?? systemClock).nowMs();
     try {
       const reply = await this.options.channel.heartbeat(
         this.heartbeatRequest(false),
@@ -174,6 +184,8 @@ export class BrokerLifecycle {
         logger.info({ fenced: reply.fenced }, reply.fenced ? "broker fenced" : "broker unfenced");
       }
       this.fenced = reply.fenced ?? true;
+      if (this.fenced) lease?.revoke();
+      else lease?.renew(sentAtMs);
       if (reply.caughtUp && !this.caughtUp) {
         this.caughtUp = true;
         this.options.onCaughtUp();
@@ -186,6 +198,7 @@ export class BrokerLifecycle {
         // replaces whatever holds the id if its session has expired.
         logger.warn({ error: brook.message }, "broker heartbeat: registering again");
         this.registered = false;
+        lease?.revoke();
         return;
       }
       logger.debug({ error: brook.message }, "broker heartbeat failed");

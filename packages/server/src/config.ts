@@ -13,6 +13,7 @@ import {
   defaultTransactionCoordinatorConfig,
 } from "@brook/broker";
 import {
+  defaultElectionTimeoutMs,
   defaultHeartbeatIntervalMs,
   defaultSessionTimeoutMs,
   partitionsPerTopicMax,
@@ -59,6 +60,7 @@ export interface NodeConfig {
    * Default: this node alone at advertisedHost:controllerPort.
    */
   readonly controllerQuorumVoters: ReadonlyMap<number, string>;
+  readonly controllerElectionTimeoutMs: number;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   readonly retentionCheckIntervalMs: number;
   /** The broker's rack (availability zone); replicas of a partition spread over racks. */
@@ -298,6 +300,14 @@ export const CONFIG_SCHEMA: { readonly [K in keyof NodeConfig]: Key<NodeConfig[K
     expected:
       "id@host:port for each voter, comma-separated (1@127.0.0.1:9093,2@127.0.0.1:9193,...), ids unique and from 1",
     doc: "The controller quorum's voters (default: this node alone).",
+  },
+  controllerElectionTimeoutMs: {
+    env: "BROOK_CONTROLLER_ELECTION_TIMEOUT_MS",
+    flag: "--controller-election-timeout-ms",
+    defaultValue: defaultElectionTimeoutMs,
+    parse: positiveInt(60_000),
+    expected: "milliseconds from 1 to 60000",
+    doc: "A controller voter that has not heard from the active controller for this long (randomized up to twice it) campaigns to replace it (Kafka's controller.quorum.election.timeout.ms). Raise it on a slow or congested network.",
   },
   logLevel: {
     env: "BROOK_LOG_LEVEL",

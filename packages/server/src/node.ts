@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { TLSSocket, type Server as TlsServer } from "node:tls";
-import { Broker, type BrokerObserver, type BrokerOptions } from "@brook/broker";
+import { Broker, type BrokerObserver, type BrokerOptions, LeadershipLease } from "@brook/broker";
 import { Controller, controllerHandlers, RaftMetadataLog } from "@brook/controller";
 import { startKafkaListener } from "@brook/kafka";
 import type { MetadataImage } from "@brook/metadata";
@@ -19,6 +19,7 @@ import {
   type ControllerHandlers,
   ControllerService,
   grpcServerOptions,
+  systemClock,
   toServiceError,
 } from "@brook/protocol";
 import * as grpc from "@grpc/grpc-js";
@@ -75,6 +76,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   // Set once the broker lifecycle exists: a replica failure is reported to the controller at once.
   let reportReplicaFailure = () => {};
   const txnMarkers = new GrpcTxnMarkerChannel(controller, security.brokerPeer);
+  // Counted in the controller's session: writes stop here no later than the controller may fence this broker.
+  const lease = new LeadershipLease(config.brokerSessionTimeoutMs, systemClock);
   const broker = await Broker.start(
     brokerOptions(config, {
       clusterId,
@@ -88,6 +91,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       image: () => current?.image,
       caughtUp: () => caughtUp(),
       onReplicaFailure: () => reportReplicaFailure(),
+      lease,
     }),
   );
   const brokerServer = new grpc.Server(grpcServerOptions);
@@ -129,6 +133,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       const { logDirOffline, resignedReplicas } = broker.replicaFailures();
       return { logDirOffline, resignedReplicas: [...resignedReplicas] };
     },
+    lease,
     channel,
     logger: brokerLog.child({ component: "broker-lifecycle" }),
   });
@@ -227,6 +232,7 @@ function brokerOptions(
     image: () => MetadataImage | undefined;
     caughtUp: () => boolean;
     onReplicaFailure: () => void;
+    lease: LeadershipLease;
   },
 ): BrokerOptions {
   const { clusterId, controller, channel, security, incarnationId, txnMarkers } = parts;
@@ -255,6 +261,7 @@ function brokerOptions(
     callerOf: security.callerOf,
     peerSecurity: security.brokerPeer,
     onReplicaFailure: parts.onReplicaFailure,
+    lease: parts.lease,
     sasl: security.sasl,
     inFlight: {
       requestsPerPrincipal: config.principalRequestsInFlightMax,
@@ -297,6 +304,7 @@ async function startController(config: NodeConfig, security: NodeSecurity, log: 
     nodeId: config.nodeId,
     dataDir: config.metadataDir,
     voters: config.controllerQuorumVoters,
+    electionTimeoutMs: config.controllerElectionTimeoutMs,
     listen: `${config.host}:${config.controllerPort}`,
     extraServices: [{ definition: ControllerService, implementation: controllerService.implementation }],
     peerSecurity: security.controllerPeer,
@@ -310,6 +318,7 @@ async function startController(config: NodeConfig, security: NodeSecurity, log: 
     nodeId: config.nodeId,
     log: metadataLog,
     sessionTimeoutMs: config.brokerSessionTimeoutMs,
+    heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
     logger: controllerLog.child({ component: "controller" }),
     topicDefaults: {
       numPartitions: config.numPartitions,

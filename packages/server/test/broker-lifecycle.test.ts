@@ -1,7 +1,7 @@
 // The broker lifecycle's replica-failure report: it rides on every heartbeat, and a new one is sent at
 // once (not at the next interval), also when a heartbeat is in flight at the time.
 
-import type { BrokerHeartbeatRequest__Output } from "@brook/protocol";
+import { type BrokerHeartbeatRequest__Output, ManualClock } from "@brook/protocol";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerLifecycle, type ReplicaFailures } from "../src/broker-lifecycle.js";
@@ -55,5 +55,39 @@ describe("reporting replica failures", () => {
     await settle();
     expect(heartbeats).toHaveLength(2);
     expect(heartbeats[1]).toMatchObject(failures);
+  });
+});
+
+describe("the leadership lease", () => {
+  it("is renewed with the send time of each unfenced answer, and revoked when the controller says fenced", async () => {
+    const clock = new ManualClock(1_000);
+    const calls: string[] = [];
+    let fenced = false;
+    const lifecycle = new BrokerLifecycle({
+      brokerId: 1,
+      incarnationId: "i1",
+      host: "127.0.0.1",
+      port: 9000,
+      heartbeatIntervalMs: 60_000,
+      metadataOffset: () => 0,
+      onCaughtUp: () => {},
+      clock,
+      lease: { renew: (sentAtMs) => calls.push(`renew ${sentAtMs}`), revoke: () => calls.push("revoke") },
+      channel: {
+        registerBroker: async () => ({ registrationOffset: 0 }),
+        heartbeat: async () => {
+          clock.advance(300); // the answer comes later than the send: the lease counts from the send
+          return { fenced, caughtUp: true };
+        },
+      },
+      logger: pino({ level: "silent" }),
+    });
+    lifecycles.push(lifecycle);
+    lifecycle.start();
+    await settle();
+    fenced = true;
+    lifecycle.reportNow();
+    await settle();
+    expect(calls).toEqual(["renew 1000", "revoke"]);
   });
 });

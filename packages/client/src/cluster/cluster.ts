@@ -166,7 +166,7 @@ export class Cluster {
 
   private candidateAddresses(): string[] {
     const known = this.metadata.knownBrokers().map((broker) => broker.address);
-    return [...new Set([...known, ...this.options.brokers])];
+    return this.metadata.inAskingOrder([...new Set([...known, ...this.options.brokers])]);
   }
 }
 

@@ -57,6 +57,8 @@ export class MetadataCache {
   private stale = true;
   private refreshing: Promise<void> | undefined;
   private lastRequested = new Set<string>();
+  /** Address → until when it is asked for metadata after the others (distrust()). */
+  private readonly distrusted = new Map<string, number>();
 
   constructor(
     private readonly fetchMetadata: MetadataFetcher,
@@ -66,6 +68,26 @@ export class MetadataCache {
   /** Brokers from the last refresh. */
   knownBrokers(): BrokerAddress[] {
     return [...this.brokers.values()];
+  }
+
+  /**
+   * The broker at `address` refused a send with NOT_LEADER although this cache named it leader: its own
+   * metadata may be what is stale (a leader cut off from the controller), so for a while other brokers
+   * are asked first.
+   */
+  distrust(address: string): void {
+    this.distrusted.delete(address);
+    this.distrusted.set(address, this.clock.nowMs() + metadataLimits.distrustMs);
+    if (this.distrusted.size > metadataLimits.distrustedMax) {
+      this.distrusted.delete(this.distrusted.keys().next().value as string);
+    }
+  }
+
+  /** `addresses` in the order to ask them for metadata: the ones distrusted lately last. */
+  inAskingOrder(addresses: readonly string[]): string[] {
+    const now = this.clock.nowMs();
+    const trusted = (address: string) => (this.distrusted.get(address) ?? 0) <= now;
+    return [...addresses.filter(trusted), ...addresses.filter((address) => !trusted(address))];
   }
 
   /** The address of broker `id`, if the last refresh listed it. */

@@ -303,6 +303,7 @@ export class Sender {
       if (this.config.acks === 0) {
         if (error !== undefined) this.logUnacknowledgedLoss(queue, batches, error);
       } else if (error !== undefined) {
+        if (error.code === "NOT_LEADER") this.cluster.metadata.distrust(leader.address);
         this.failed(queue, batches, error, nowMs);
       } else {
         let baseOffset = answer!.baseOffset;
