@@ -1,11 +1,12 @@
 // Chaos on three real nodes: steady acks=all idempotent load on a replication-factor-3 topic while
 // CHAOS_KILLS rounds (default: one per fault kind; `make chaos` runs 50) each SIGKILL the leader of a
 // partition, or the active controller, or a follower, or every node at once (power loss), or SIGSTOP a
-// leader for a while, or cut, thin, flap or slow a node's network links for a while (each node in a
-// network namespace of its own; where the machine cannot, those kinds are skipped, saying why), and bring
-// it back. The first rounds go through every kind once. The load comes from Brook's SDK or from kafkajs on
-// the Kafka listeners (CHAOS_CLIENT=brook|kafka; unset, as in `make test`, both run: the SDK for
-// CHAOS_KILLS rounds, then kafkajs for 3). A watch polls every partition's leader and high watermark every
+// leader for a while, or fill a leader's data disk for a while (each node's data on a loop-mounted disk of
+// its own, its metadata log off it), or cut, thin, flap or slow a node's network links for a while (each
+// node in a network namespace of its own; where the machine cannot mount or make namespaces, those kinds
+// are skipped, saying why), and bring it back. The first rounds go through every kind once. The load
+// comes from Brook's SDK or from kafkajs on the Kafka listeners (CHAOS_CLIENT=brook|kafka; unset, as in
+// `make test`, both run: the SDK for CHAOS_KILLS rounds, then kafkajs for 3). A watch polls every partition's leader and high watermark every
 // 20 ms; a consumer tails the log. Per fault and partition, the time until a record sent after the fault
 // is acknowledged is measured (failover.ts); CHAOS_FAILOVER_P99_MS_MAX (`make chaos`: 3000) holds every
 // kind's p99 to it, power loss aside (its nodes must start again). At the end every partition is read from
@@ -34,6 +35,7 @@ import { type Cluster, networkLabUnavailable, startCluster } from "@brook/testki
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tryMetadata } from "../grpc.js";
 import { waitFor } from "../wait.js";
+import { DataDisks, dataDisksUnavailable } from "./disk-full.js";
 import { FailoverClock, TimedLedger } from "./failover.js";
 import {
   applyFault,
@@ -41,19 +43,29 @@ import {
   chaosRuns,
   chaosSeed,
   describeFault,
+  diskFullFaultKinds,
   type Fault,
   type FaultKind,
   FaultPlan,
   faultKinds,
   nodesToRestart,
-  processFaultKinds,
   Random,
 } from "./faults.js";
+import { networkFaultKinds } from "./network-faults.js";
 import { type ChaosResult, formatReport } from "./report.js";
 
 /** Why network faults cannot run here (not root, no nft, ...), or undefined when they can. */
 const networkUnavailable = networkLabUnavailable();
-const runs = chaosRuns(process.env, networkUnavailable === undefined ? faultKinds : processFaultKinds);
+/** Why full disks cannot be made here (not root, no loop mounts), or undefined when they can. */
+const disksUnavailable = dataDisksUnavailable();
+const skipped: readonly FaultKind[] = [
+  ...(networkUnavailable === undefined ? [] : networkFaultKinds),
+  ...(disksUnavailable === undefined ? [] : diskFullFaultKinds),
+];
+const runs = chaosRuns(
+  process.env,
+  faultKinds.filter((kind) => !skipped.includes(kind)),
+);
 const seed = chaosSeed();
 const topic = "chaos";
 const partitions = 6;
@@ -63,8 +75,9 @@ const idempotent = process.env.CHAOS_IDEMPOTENT !== "false";
 /** About 10 s of a partition's load (150 records/s of about 10 bytes each); a soak makes a few hundred. */
 const segmentBytes = 16 * 1024;
 if (networkUnavailable !== undefined) {
-  console.warn(`chaos: network faults SKIPPED, only process faults run: ${networkUnavailable}`);
+  console.warn(`chaos: network faults SKIPPED: ${networkUnavailable}`);
 }
+if (disksUnavailable !== undefined) console.warn(`chaos: full disks SKIPPED: ${disksUnavailable}`);
 /** Failover p99 each kind is held to (power loss aside); unset, the times are only reported. */
 const failoverP99MsMax =
   process.env.CHAOS_FAILOVER_P99_MS_MAX === undefined
@@ -117,10 +130,19 @@ describe.each(runs)(
   (run: ChaosRun) => {
     const { client, kills, kinds } = run;
     let cluster: Cluster;
+    // Only a run that fills disks puts the nodes' data on disks of their own.
+    const disks = kinds.some((kind) => (diskFullFaultKinds as readonly FaultKind[]).includes(kind))
+      ? new DataDisks()
+      : undefined;
 
     beforeAll(async () => {
       const network = networkUnavailable === undefined ? "namespaces" : "loopback";
-      cluster = await startCluster({ nodes: 3, network });
+      cluster = await startCluster({
+        nodes: 3,
+        network,
+        prepareNode: disks?.prepareNode,
+        afterStop: disks?.unmountAll,
+      });
     }, limits.clusterStartMs);
 
     afterAll(async () => {
@@ -179,8 +201,10 @@ describe.each(runs)(
           ledger,
         });
         const faults = Object.fromEntries(kinds.map((kind) => [kind, 0])) as Record<FaultKind, number>;
-        const notes: string[] =
-          networkUnavailable === undefined ? [] : [`network faults skipped: ${networkUnavailable}`];
+        const notes: string[] = [
+          ...(networkUnavailable === undefined ? [] : [`network faults skipped: ${networkUnavailable}`]),
+          ...(disksUnavailable === undefined ? [] : [`full disks skipped: ${disksUnavailable}`]),
+        ];
         let survived = 0;
 
         watch.start();

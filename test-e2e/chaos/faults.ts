@@ -6,13 +6,14 @@
 import { type ClientKind, type ClusterView, clientKinds } from "@brook/cli";
 import { type Cluster, Random } from "@brook/testkit";
 import { flipBitInSealedSegment } from "./disk-faults.js";
+import { fillDiskFor } from "./disk-full.js";
 import { applyNetworkFault, type NetworkFaultKind, networkFaultKinds } from "./network-faults.js";
 
 export { Random };
 
 /**
  * Faults on processes and their disks: SIGKILL one node (or every node at once), SIGSTOP one for a while,
- * or flip a bit in a sealed segment of one replica.
+ * or flip a bit in a sealed segment of one replica. A full disk needs each node's data on a disk of its own.
  */
 export const processFaultKinds = [
   "kill-leader",
@@ -23,8 +24,15 @@ export const processFaultKinds = [
   "bit-flip",
 ] as const;
 export type ProcessFaultKind = (typeof processFaultKinds)[number];
-export type FaultKind = ProcessFaultKind | NetworkFaultKind;
-export const faultKinds: readonly FaultKind[] = [...processFaultKinds, ...networkFaultKinds];
+/** Fill the data disk of a partition's leader for a while (disk-full.ts). */
+export const diskFullFaultKinds = ["disk-full-leader"] as const;
+export type DiskFullFaultKind = (typeof diskFullFaultKinds)[number];
+export type FaultKind = ProcessFaultKind | DiskFullFaultKind | NetworkFaultKind;
+export const faultKinds: readonly FaultKind[] = [
+  ...processFaultKinds,
+  ...diskFullFaultKinds,
+  ...networkFaultKinds,
+];
 
 export interface Fault {
   kind: FaultKind;
@@ -34,7 +42,7 @@ export interface Fault {
   partition: number | undefined;
   /** How long a paused node stays stopped. */
   pauseMs: number;
-  /** How long a network fault lasts before the links heal. */
+  /** How long a network fault lasts before the links heal, or a full disk before it is freed. */
   holdMs: number;
   /** bit-flip: seeds the choice of segment, byte and bit. */
   flipSeed: number;
@@ -48,6 +56,7 @@ const faultWeights: Readonly<Record<FaultKind, number>> = {
   "pause-leader": 0.1,
   "power-loss": 0.05,
   "bit-flip": 0.05,
+  "disk-full-leader": 0.05,
   "isolate-leader": 0.1,
   "split-leader": 0.07,
   "split-controller": 0.07,
@@ -63,7 +72,7 @@ const faultWeights: Readonly<Record<FaultKind, number>> = {
  */
 export const pauseMsMin = 300;
 export const pauseMsMax = 4_000;
-/** Network faults last from about one broker session to several. */
+/** Network faults and full disks last from about one broker session to several. */
 export const holdMsMin = 1_500;
 export const holdMsMax = 5_000;
 
@@ -205,6 +214,7 @@ export function aimFault(random: Random, kind: FaultKind, view: ClusterView): Fa
     }
     case "kill-leader":
     case "pause-leader":
+    case "disk-full-leader":
     case "isolate-leader":
     case "split-leader":
     case "one-way-leader":
@@ -236,6 +246,8 @@ export function describeFault(fault: Fault): string {
       return "SIGKILL every node at once (power loss), then start them all";
     case "bit-flip":
       return `flip a bit in a sealed segment of ${node}'s replica${where}`;
+    case "disk-full-leader":
+      return `fill the data disk of ${node}, the leader${where}, ${hold}, then free it`;
     case "isolate-leader":
       return `cut ${node}, the leader${where}, off from every node and client ${hold}`;
     case "split-leader":
@@ -269,8 +281,8 @@ export function nodesToRestart(cluster: Cluster, fault: Fault): number[] {
 
 /**
  * Applies the fault to the cluster serving `topic`. A kill returns with the node (every node, for
- * power-loss) dead: the caller restarts it once the cluster has reacted. A pause or a network fault returns
- * once it is over (the node running, the links healed), even when it fails. Returns what a bit-flip did.
+ * power-loss) dead: the caller restarts it once the cluster has reacted. A pause, a full disk or a network
+ * fault returns once it is over (the node running, the disk freed, the links healed), even when it fails. Returns what a bit-flip did.
  */
 export async function applyFault(cluster: Cluster, fault: Fault, topic: string): Promise<string | undefined> {
   const node = cluster.nodes.find((n) => n.id === fault.nodeId);
@@ -298,6 +310,9 @@ export async function applyFault(cluster: Cluster, fault: Fault, topic: string):
       } finally {
         node.resume();
       }
+      return undefined;
+    case "disk-full-leader":
+      await fillDiskFor(node.dataDir, fault.holdMs);
       return undefined;
     default:
       await applyNetworkFault(cluster, fault.kind, fault.nodeId, fault.holdMs);

@@ -90,12 +90,20 @@ export interface PartitionContext {
    * not: the broker resigns the replica if another in-sync one can serve.
    */
   readonly diskFilled?: (partition: Partition, error: BrookError) => void;
+  /** Bytes free on the disk holding `dir`; without it, only a write that succeeds says space returned. */
+  readonly freeBytes?: (dir: string) => number;
 }
 
 type Waiter = () => void;
 
 /** After a refused ISR change, the leader waits this long before asking again. */
 const alterRetryBackoffMs = 1_000;
+/**
+ * Once a write found the disk full, the replica writes again only when the disk has this much free. A
+ * nearly full disk still takes a small append into a block a file already has and refuses the next; a
+ * replica that took that for space returned would rejoin the ISR, and perhaps lead, only to resign again.
+ */
+const diskFreeBytesToResume = 4 * 1024 * 1024;
 
 export class Partition {
   private highWatermarkOffset: number;
@@ -103,7 +111,7 @@ export class Partition {
   private closed = false;
   /** Why the log can no longer commit anything (a failed fsync); set once, until restart. */
   private failure: BrookError | undefined;
-  /** The last write to the log found the disk full (ENOSPC); the next write that succeeds clears it. */
+  /** A write to the log found the disk full (ENOSPC); cleared once the disk has room (stillFull) or a write succeeds. */
   private diskFull: BrookError | undefined;
   /** Whether this broker is in service (registered as this process, unfenced): only then may it lead or follow. */
   private serving: boolean;
@@ -208,14 +216,15 @@ export class Partition {
    * (the heartbeat's resigned_replicas), which takes it out of the ISR and
    * moves its leadership. It cannot serve when its log holds a corrupt batch
    * (it repairs itself once out), or when its last write found the disk full
-   * (it catches up once space returns; the next write that succeeds ends the
-   * resignation). The last in-sync copy never resigns: it serves what
+   * and the disk has no room yet (diskFreeBytesToResume): until it has, it
+   * writes nothing and fetches nothing (waitsForSpace), so that it does not
+   * rejoin the ISR, and perhaps lead, only to resign again. The last in-sync copy never resigns: it serves what
    * verifies, below the corruption point, or refuses produce with the disk
    * full error until space returns, rather than leave the partition to nobody.
    */
   get resigns(): boolean {
     const me = this.context.brokerId;
-    const unfit = this.log.damage !== undefined || this.diskFull !== undefined;
+    const unfit = this.log.damage !== undefined || this.stillFull();
     return unfit && this.state.isr.includes(me) && this.state.isr.length > 1;
   }
 
@@ -234,6 +243,16 @@ export class Partition {
       { ...this.logFields(), leader: this.state.leader, corruptFrom: damage.offset, file: damage.file },
       "truncated a corrupt log to its corruption point; fetching the rest from the leader",
     );
+  }
+
+  /**
+   * The replica fetcher leaves this replica alone: its disk was found full
+   * and has no room yet. A fetch would tell the leader it is caught up
+   * whenever the leader has nothing new, and the leader would take it back
+   * into the ISR.
+   */
+  get waitsForSpace(): boolean {
+    return this.stillFull();
   }
 
   /** Number of requests waiting on this replica (acks=all produces, long-polling fetches). */
@@ -970,9 +989,23 @@ export class Partition {
    * unfit to stay in the ISR (see resigns) until a write succeeds again.
    */
   private writeToDisk(append: () => AppendResult): AppendResult {
+    const full = this.diskFull;
+    if (full && this.stillFull()) throw full;
     const result = this.onDisk(append);
     this.diskFull = undefined;
     return result;
+  }
+
+  /**
+   * Whether a write found the disk full and it has no room yet (diskFreeBytesToResume, as far as the
+   * disk can tell); the mark goes once it has.
+   */
+  private stillFull(): boolean {
+    if (this.diskFull === undefined) return false;
+    const free = this.context.freeBytes?.(this.log.dir) ?? Number.POSITIVE_INFINITY;
+    if (free < diskFreeBytesToResume) return true;
+    this.diskFull = undefined;
+    return false;
   }
 
   /** The error to throw for a failed log operation, after reporting a failing disk or a full one. */

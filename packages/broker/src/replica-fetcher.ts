@@ -330,10 +330,10 @@ class ReplicaFetcher {
   /** One fetch round; false when some partition failed (the caller backs off). */
   private async fetchOnce(): Promise<boolean> {
     const fetched = [...this.followed].filter(
-      ([partition, state]) => state.truncated && partition.isFollower,
+      ([partition, state]) => state.truncated && partition.isFollower && !partition.waitsForSpace,
     );
-    // Nothing to fetch while partitions are still listed: they wait for truncation or for the manager to
-    // drop them; back off rather than spin without yielding.
+    // Nothing to fetch while partitions are still listed: they wait for truncation, for room on a full
+    // disk, or for the manager to drop them; back off rather than spin without yielding.
     if (fetched.length === 0) return this.followed.size === 0;
     // Durable before reported, whoever wrote the tail: records this replica appended as leader, or that
     // the previous leader's fetcher appended (its fsync may still run), count only once on disk. The

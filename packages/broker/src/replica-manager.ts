@@ -139,6 +139,7 @@ export class ReplicaManager {
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs ?? defaultReplicaLagTimeMaxMs,
       logDirFailed: (partition, error) => this.logDirFailed(partition, error),
       diskFilled: (partition, error) => this.diskFilled(partition, error),
+      freeBytes: (dir) => this.freeBytes(dir),
     };
     this.onReplicaFailure = options.onReplicaFailure ?? (() => undefined);
     this.fileSystem = options.fileSystem ?? nodeFileSystem;
@@ -337,6 +338,15 @@ export class ReplicaManager {
       this.logger.error(fields, "disk full on the last in-sync copy: refusing produce until space returns");
     } else {
       this.logger.warn(fields, "disk full on a replica out of the ISR: it catches up once space returns");
+    }
+  }
+
+  /** Bytes free on the disk holding `dir`; when the disk cannot tell, room enough (the write will say). */
+  private freeBytes(dir: string): number {
+    try {
+      return this.fileSystem.freeBytes?.(dir) ?? Number.POSITIVE_INFINITY;
+    } catch {
+      return Number.POSITIVE_INFINITY;
     }
   }
 

@@ -1,10 +1,10 @@
 // A replica whose disk is full (ENOSPC on an append, the leader's or a
 // follower's, or on a checkpoint the append writes) resigns through the
 // controller, as a corrupt one does, when another in-sync replica can serve:
-// the heartbeat's resigned_replicas, reported at once. The next append that
-// succeeds (space returned) ends it; the last in-sync copy never resigns and
-// refuses produce until space returns. Nothing here takes the log dir offline
-// but a failed fsync, ENOSPC included.
+// the heartbeat's resigned_replicas, reported at once. Until the disk has room
+// again it writes and fetches nothing; then the resignation ends. The last
+// in-sync copy never resigns and refuses produce until space returns. Nothing
+// here takes the log dir offline but a failed fsync, ENOSPC included.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -42,7 +42,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  disk.failCheckpoints = undefined;
+  freeDisk();
   disk.failSyncs = undefined;
   await replicas.close().catch(() => undefined);
   fs.rmSync(root, { recursive: true, force: true });
@@ -104,60 +104,84 @@ async function leadersRecords(count: number): Promise<Buffer> {
 const resignation = (partitionEpoch: number) => [{ topic: "t", partition: 0, partitionEpoch }];
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
+/** The disk full: the next segment write fails part way with ENOSPC, and the disk says it has no room. */
+function fillDisk(): void {
+  disk.failNextWrite = { writtenBytes: 20, code: "ENOSPC", suffix: ".log" };
+  disk.reportedFreeBytes = 0;
+}
+
+/** Space returned: the disk says what it really has (plenty). */
+function freeDisk(): void {
+  disk.failNextWrite = undefined;
+  disk.failCheckpoints = undefined;
+  disk.reportedFreeBytes = undefined;
+}
+
 describe("a full disk on a leader with another in-sync replica", () => {
   it("refuses the produce, resigns at once, and stops resigning once the controller moved leadership", async () => {
     const partition = await replicate(brokerId, [brokerId, other]);
     partition.append(makeBatch(3));
-    disk.failNextWrite = { writtenBytes: 20, code: "ENOSPC", suffix: ".log" };
+    fillDisk();
     expect(() => partition.append(makeBatch(2))).toThrow(/is full \(ENOSPC\)/);
     expect(reports).toBe(1);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: resignation(0) });
-    // Still full: refused the same way; reported once, the heartbeats repeat it.
-    disk.failNextWrite = { writtenBytes: 0, code: "ENOSPC", suffix: ".log" };
+    // Still full: refused the same way without a write; reported once, the heartbeats repeat it.
     expect(() => partition.append(makeBatch(2))).toThrow(/ENOSPC/);
+    expect(partition.logEndOffset).toBe(3);
     expect(reports).toBe(1);
     // What planReplicaResignations decides: the other in-sync replica leads, this one leaves the ISR.
     await apply([{ type: "partition-change", topicId, partition: 0, leader: other, isr: [other] }]);
     expect(partition.isFollower).toBe(true);
     expect(replicas.replicaFailures.resignedReplicas).toEqual([]);
+    // Out of the ISR it fetches nothing until the disk has room: caught up, it would be taken back in.
+    expect(partition.waitsForSpace).toBe(true);
+    freeDisk();
+    expect(partition.waitsForSpace).toBe(false);
   });
 
   it("a full disk met while writing the leader-epoch checkpoint resigns too, and takes nothing offline", async () => {
     const partition = await replicate(brokerId, [brokerId, other]);
     partition.append(makeBatch(3));
     disk.failCheckpoints = "ENOSPC";
+    disk.reportedFreeBytes = 0;
     // A new leader epoch: becoming its leader records it in the leader-epoch checkpoint.
     await apply([{ type: "partition-change", topicId, partition: 0, leader: other }]);
     await apply([{ type: "partition-change", topicId, partition: 0, leader: brokerId }]);
     expect(partition.isLeader).toBe(true);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: resignation(2) });
-    disk.failCheckpoints = undefined;
+    freeDisk();
     expect(partition.append(makeBatch(2))).toMatchObject({ baseOffset: 3 });
     expect(replicas.replicaFailures.resignedReplicas).toEqual([]);
   });
 });
 
 describe("a full disk on a follower in the ISR", () => {
-  it("resigns at once (acks=all need not wait for the lag time), and stops once an append succeeds", async () => {
+  it("resigns at once (acks=all need not wait for the lag time), and stops once the disk has room", async () => {
     const partition = await replicate(other, [other, brokerId]);
     const records = await leadersRecords(2);
-    disk.failNextWrite = { writtenBytes: 20, code: "ENOSPC", suffix: ".log" };
+    fillDisk();
     expect(() => partition.appendAsFollower(records)).toThrow(/is full \(ENOSPC\)/);
     await settle();
     expect(reports).toBe(1);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: resignation(0) });
-    expect(partition.appendAsFollower(records)).toMatchObject({ baseOffset: 0, lastOffset: 5 });
+    // A nearly full disk would take these few bytes into a block it has: still full, nothing is tried.
+    expect(() => partition.appendAsFollower(records)).toThrow(/is full \(ENOSPC\)/);
+    expect(partition.logEndOffset).toBe(0);
+    expect(replicas.replicaFailures.resignedReplicas).toEqual(resignation(0));
+    freeDisk();
     expect(replicas.replicaFailures.resignedReplicas).toEqual([]);
+    expect(partition.appendAsFollower(records)).toMatchObject({ baseOffset: 0, lastOffset: 5 });
   });
 
   it("a checkpoint that finds the disk full (the leader-epoch cache) is a full disk, not a failing one", async () => {
     const partition = await replicate(other, [other, brokerId]);
     const records = await leadersRecords(1);
     disk.failCheckpoints = "ENOSPC";
+    disk.reportedFreeBytes = 0;
     expect(() => partition.appendAsFollower(records)).toThrow(/is full \(ENOSPC\)/);
     expect(partition.logEndOffset).toBe(0);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: resignation(0) });
-    disk.failCheckpoints = undefined;
+    freeDisk();
     partition.appendAsFollower(records);
     expect(partition.logEndOffset).toBe(3);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: [] });
@@ -180,10 +204,12 @@ describe("a full disk on a follower in the ISR", () => {
 describe("the last in-sync copy with a full disk", () => {
   it("does not resign, keeps leading and refusing produce, and takes produce again once space returns", async () => {
     const partition = await replicate(brokerId, [brokerId]);
-    disk.failNextWrite = { writtenBytes: 20, code: "ENOSPC", suffix: ".log" };
+    fillDisk();
     expect(() => partition.append(makeBatch(2))).toThrow(/is full \(ENOSPC\)/);
     expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: [] });
     expect(partition.isLeader).toBe(true);
+    expect(() => partition.append(makeBatch(2))).toThrow(/is full \(ENOSPC\)/);
+    freeDisk();
     expect(partition.append(makeBatch(2))).toMatchObject({ baseOffset: 0, lastOffset: 1 });
   });
 });

@@ -50,6 +50,11 @@ export interface FileSystem {
    * is fsynced. Only the log cleaner needs it: a file system without it cannot compact.
    */
   rename?(from: string, to: string): void;
+  /**
+   * Bytes the disk holding `dir` has free for new data (statfs: available blocks × block size). Without
+   * it, the disk is taken to have room: a full one is known only by the writes it refuses.
+   */
+  freeBytes?(dir: string): number;
 }
 
 class NodeLogFile implements LogFile {
@@ -133,6 +138,10 @@ export const nodeFileSystem: FileSystem = {
   },
   remove: (file) => fs.rmSync(file, { force: true }),
   rename: (from, to) => fs.renameSync(from, to),
+  freeBytes(dir) {
+    const stats = fs.statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  },
   removeDir: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
   async syncDir(dir) {
     const handle = await fs.promises.open(dir, "r");

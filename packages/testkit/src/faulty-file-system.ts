@@ -17,6 +17,8 @@ export class FaultyFileSystem implements FileSystem {
   failSyncs: string | undefined;
   /** When set, every checkpoint write (writeFileAtomic) fails with this code, leaving the old file. */
   failCheckpoints: string | undefined;
+  /** When set, what freeBytes says whatever the real disk has (0: a disk still full). */
+  reportedFreeBytes: number | undefined;
 
   mkdirp = nodeFileSystem.mkdirp;
   list = nodeFileSystem.list;
@@ -30,6 +32,10 @@ export class FaultyFileSystem implements FileSystem {
   rename = nodeFileSystem.rename;
   removeDir = nodeFileSystem.removeDir;
   syncDir = nodeFileSystem.syncDir;
+
+  freeBytes(dir: string): number {
+    return this.reportedFreeBytes ?? nodeFileSystem.freeBytes?.(dir) ?? Number.POSITIVE_INFINITY;
+  }
 
   open(file: string): LogFile {
     const real = nodeFileSystem.open(file);

@@ -88,6 +88,13 @@ export interface ClusterOptions {
    * own (needs root, ip and nft: networkLabUnavailable() says why not), so links can be cut.
    */
   network?: "loopback" | "namespaces";
+  /**
+   * Called once per node, before it first starts, with its (empty) data directory: to put it on a disk of
+   * its own, say. What it returns is added to that node's environment.
+   */
+  prepareNode?: (node: { readonly id: number; readonly dataDir: string }) => Record<string, string>;
+  /** Called once every node is dead, before the data is removed: to unmount what prepareNode mounted. */
+  afterStop?: () => void;
 }
 
 /**
@@ -130,12 +137,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const sasl = options.secure?.sasl ?? true;
   const nodeEnv = (id: number) => (tlsDir === undefined ? env : { ...secureEnv(tlsDir, id, sasl), ...env });
   const ready = readiness(tlsDir, clusterSecretFile);
-  const nodes = ports.map((p) => createNode(p, rootDir, nodeEnv(p.id), count, ready, network));
+  const prepared = (id: number) => {
+    const dataDir = nodeDataDir(rootDir, id);
+    mkdirSync(dataDir, { recursive: true });
+    return { ...nodeEnv(id), ...options.prepareNode?.({ id, dataDir }) };
+  };
+  const nodes: NodeHandle[] = [];
   try {
+    for (const p of ports) nodes.push(createNode(p, rootDir, prepared(p.id), count, ready, network));
     await Promise.all(nodes.map((node) => node.start()));
   } catch (error) {
     await Promise.all(nodes.map((node) => node.kill()));
     await network?.close();
+    options.afterStop?.();
     throw error;
   }
   return {
@@ -149,10 +163,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     async stop() {
       await Promise.all(nodes.map((node) => node.kill()));
       await network?.close();
+      options.afterStop?.();
       if (!options.keepData) rmSync(rootDir, { recursive: true, force: true });
     },
   };
 }
+
+const nodeDataDir = (rootDir: string, id: number) => join(rootDir, `node-${id}`, "data");
 
 /** What a secured node is given besides the plain settings (as scripts/cluster.sh does for TLS=1). */
 function secureEnv(tlsDir: string, id: number, sasl: boolean): Record<string, string> {
@@ -192,7 +209,7 @@ function createNode(
   security: ChannelSecurity,
   network: NetworkLab | undefined,
 ): NodeHandle {
-  const dataDir = join(rootDir, `node-${id}`, "data");
+  const dataDir = nodeDataDir(rootDir, id);
   const logFile = join(rootDir, `node-${id}`, "node.log");
   mkdirSync(dataDir, { recursive: true });
   let child: ChildProcess | undefined;
