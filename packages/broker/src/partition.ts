@@ -514,9 +514,13 @@ export class Partition {
   truncateTo(offset: number): void {
     this.requireFollower();
     const endBefore = this.log.logEndOffset;
-    this.onDisk(() => this.log.truncateTo(offset));
-    this.clampHighWatermark();
-    if (this.log.logEndOffset < endBefore) this.loadProducerState();
+    try {
+      this.onDisk(() => this.log.truncateTo(offset));
+    } finally {
+      // The cut stands even when the checkpoints it lowers found the disk full (they are written later).
+      this.clampHighWatermark();
+      if (this.log.logEndOffset < endBefore) this.loadProducerState();
+    }
   }
 
   /** Empties the log and restarts it at `offset` (the leader no longer has what this replica lacks). */

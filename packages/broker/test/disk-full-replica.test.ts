@@ -72,8 +72,8 @@ async function replicate(leader: number, isr: number[], flushMode = "none"): Pro
   return replicas.local("t", 0)!;
 }
 
-/** Records as the other replica, leading at epoch 0, would send them: `count` batches of 3. */
-async function leadersRecords(count: number): Promise<Buffer> {
+/** Records as the other replica, leading at epoch 0, would send them from `from`: `count` more batches of 3. */
+async function leadersRecords(count: number, from = 0): Promise<Buffer> {
   const log = await PartitionLog.open(path.join(root, "leader", "t-0"), {}, { clock: systemClock });
   const state = {
     partition: 0,
@@ -96,7 +96,7 @@ async function leadersRecords(count: number): Promise<Buffer> {
     },
   );
   for (let i = 0; i < count; i++) leader.append(makeBatch(3));
-  const { records } = leader.read(0, 1_000_000);
+  const { records } = leader.read(from, 1_000_000);
   await leader.close();
   return records;
 }
@@ -211,5 +211,27 @@ describe("the last in-sync copy with a full disk", () => {
     expect(() => partition.append(makeBatch(2))).toThrow(/is full \(ENOSPC\)/);
     freeDisk();
     expect(partition.append(makeBatch(2))).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+  });
+});
+
+describe("a follower's truncation on a full disk", () => {
+  it("cuts the log (high watermark and producer state follow), resigns, and goes on once the disk has room", async () => {
+    const partition = await replicate(other, [other, brokerId], "fsync");
+    partition.appendAsFollower(await leadersRecords(2));
+    await partition.flushForReplication();
+    partition.followLeaderHighWatermark(6);
+    partition.checkpointHighWatermark(); // the recovery point on disk: 6, above the cut
+    disk.failCheckpoints = "ENOSPC";
+    disk.reportedFreeBytes = 0;
+    expect(() => partition.truncateTo(3)).toThrow(/is full \(ENOSPC\)/);
+    expect(partition.logEndOffset).toBe(3);
+    expect(partition.highWatermark).toBe(3);
+    expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: resignation(0) });
+    // Still full: the lowered checkpoints are not on disk, so nothing is appended.
+    const rest = await leadersRecords(2, 3);
+    expect(() => partition.appendAsFollower(rest)).toThrow(/ENOSPC/);
+    freeDisk();
+    expect(partition.appendAsFollower(rest)).toMatchObject({ baseOffset: 3 });
+    expect(replicas.replicaFailures).toEqual({ logDirOffline: false, resignedReplicas: [] });
   });
 });

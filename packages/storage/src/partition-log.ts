@@ -195,6 +195,8 @@ export class PartitionLog {
   private cleaning = false;
   /** Counts truncations, so a clean that awaited an fsync notices one happened meanwhile. */
   private truncations = 0;
+  /** A truncation's checkpoints found the disk full: written before anything else (checkpointTruncation). */
+  private truncationCheckpointsPending = false;
 
   private constructor(
     readonly dir: string,
@@ -587,16 +589,35 @@ export class PartitionLog {
     }
     try {
       this.withRescan(() => this.truncateSegments(offset));
-      // Before the epochs that reflect the cut: a power loss may undo the unsynced cut, and recovery then
-      // re-reads the epochs of the batches that come back from their headers.
-      this.lowerRecoveryPoint(this.logEndOffset);
-      this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
-      this.lowerFirstDirty(this.logEndOffset);
     } catch (error) {
       this.offline = this.storageError(`truncate to offset ${offset}`, error);
       throw this.offline;
     }
     this.logger.info({ dir: this.dir, offset, logEndOffset: this.logEndOffset }, "log truncated");
+    this.truncationCheckpointsPending = true;
+    this.checkpointTruncation();
+  }
+
+  /**
+   * The checkpoints a truncation lowers, each only if it lies above the new log end. Before the epochs
+   * that reflect the cut, the recovery point: a power loss may undo the unsynced cut, and recovery then
+   * re-reads the epochs of the batches that come back from their headers. A full disk (ENOSPC) leaves
+   * them pending, the log online: every write first tries them again (checkWritable), and nothing is
+   * appended before they are written, so no stale recovery point vouches for new, unsynced records. Any
+   * other failure takes the log offline.
+   */
+  private checkpointTruncation(): void {
+    if (!this.truncationCheckpointsPending) return;
+    try {
+      this.lowerRecoveryPoint(this.logEndOffset);
+      this.updateEpochs(truncateEpochsFromEnd(this.epochs, this.logEndOffset));
+      this.lowerFirstDirty(this.logEndOffset);
+      this.truncationCheckpointsPending = false;
+    } catch (error) {
+      const failure = this.storageError("checkpoint a truncation", error);
+      if (!isDiskFull(error)) this.offline = failure;
+      throw failure;
+    }
   }
 
   /** Deletes every segment and starts an empty log at `offset` (a follower whose log the leader no longer has). */
@@ -907,6 +928,7 @@ export class PartitionLog {
   private checkWritable(): void {
     assert(!this.closed, "write only to an open log");
     if (this.offline) throw this.offline;
+    this.checkpointTruncation();
   }
 
   /**
@@ -1399,6 +1421,15 @@ export class PartitionLog {
     const detail = error instanceof Error ? error.message : String(error);
     return new BrookError("STORAGE_ERROR", `could not ${action} in ${this.dir}: ${detail}`, { cause: error });
   }
+}
+
+/** Whether a failure is, at its root, a full disk (ENOSPC). */
+function isDiskFull(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth++) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOSPC") return true;
+    cause = cause.cause;
+  }
+  return false;
 }
 
 function placeBatch(header: BatchHeader, baseOffset: number): PlacedBatch {

@@ -163,3 +163,26 @@ describe("write failures", () => {
     expect(log.logEndOffset).toBe(4);
   });
 });
+
+describe("a truncation on a full disk", () => {
+  it("cuts the log, keeps it online, and writes the checkpoints it lowers before the next append", async () => {
+    log = await openLog(dir, {}, { fileSystem });
+    log.append(makeBatch(3), 0);
+    log.append(makeBatch(3), 1);
+    await log.flush();
+    log.checkpointHighWatermark(); // the recovery point on disk: 6, above the cut
+    fileSystem.failCheckpoints = "ENOSPC";
+    expect(() => log!.truncateTo(3)).toThrow(/ENOSPC/);
+    expect(log.logEndOffset).toBe(3);
+    // Still full: nothing is appended while the lowered recovery point is not on disk.
+    expect(() => log!.append(makeBatch(1), 2)).toThrow(/ENOSPC/);
+    expect(log.logEndOffset).toBe(3);
+    fileSystem.failCheckpoints = undefined;
+    expect(log.append(makeBatch(1), 2)).toMatchObject({ baseOffset: 3, lastOffset: 3 });
+    expect(log.leaderEpochs.map((entry) => entry.epoch)).toEqual([0, 2]);
+    await log.close();
+    log = await openLog(dir, {}, { fileSystem });
+    expect(log.logEndOffset).toBe(4);
+    expect(log.leaderEpochs.map((entry) => entry.epoch)).toEqual([0, 2]);
+  });
+});
