@@ -671,17 +671,30 @@ export class PartitionLog {
     return report;
   }
 
-  /** Flushes, checkpoints the high watermark and closes every file. */
+  /**
+   * Flushes, checkpoints the high watermark and closes every file. On a full disk the checkpoints stay as
+   * they were (recovery then re-checks a little more of the log): a shutdown does not fail for them.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     try {
       if (!this.offline) {
         await this.flush();
-        this.checkpointHighWatermark();
+        this.checkpointAtClose();
       }
     } finally {
       this.closed = true;
       this.closeSegments();
+    }
+  }
+
+  private checkpointAtClose(): void {
+    try {
+      this.checkpointTruncation();
+      this.checkpointHighWatermark();
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.logger.warn({ dir: this.dir, err: error }, "disk full: closing with the checkpoints as they were");
     }
   }
 

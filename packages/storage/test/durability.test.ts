@@ -186,3 +186,16 @@ describe("a truncation on a full disk", () => {
     expect(log.leaderEpochs.map((entry) => entry.epoch)).toEqual([0, 2]);
   });
 });
+
+describe("closing on a full disk", () => {
+  it("closes with the checkpoints as they were, and opens again", async () => {
+    log = await openLog(dir, {}, { fileSystem });
+    log.append(makeBatch(3), 0);
+    log.highWatermark = 3;
+    fileSystem.failCheckpoints = "ENOSPC";
+    await log.close();
+    fileSystem.failCheckpoints = undefined;
+    log = await openLog(dir, {}, { fileSystem });
+    expect(log.logEndOffset).toBe(3);
+  });
+});
