@@ -20,6 +20,8 @@ export interface BrookConfig {
   clientId?: string;
   /** Deadline of each request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** How long a call waits to connect to its broker before it fails BROKER_NOT_AVAILABLE. Default 1 s. */
+  connectionTimeoutMs?: number;
   /** Default: 10 retries, 100 ms doubling to at most 2 s, ±20% jitter. */
   retry?: Partial<RetryPolicy>;
   /**
@@ -71,6 +73,7 @@ export class Brook {
       brokers: config.brokers,
       clientId: config.clientId ?? clientDefaults.clientId,
       requestTimeoutMs: config.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
+      connectionTimeoutMs: config.connectionTimeoutMs ?? clientDefaults.connectionTimeoutMs,
       retry: { ...defaultRetryPolicy, ...config.retry },
       unreachableTimeoutMs: config.unreachableTimeoutMs ?? Number.POSITIVE_INFINITY,
       logger: config.logger ?? consoleLogger,

@@ -7,6 +7,12 @@ export const clientDefaults = {
   /** Kafka's request.timeout.ms: long enough for acks=all behind a slow fsync, short enough to fail over. */
   requestTimeoutMs: 30_000,
   /**
+   * How long a call waits for a connection to its broker before it fails BROKER_NOT_AVAILABLE (KafkaJS's
+   * connectionTimeout, also 1 s): a broker cut off by the network otherwise holds every call sent to it
+   * until the network heals, long after the cluster has moved its partitions elsewhere.
+   */
+  connectionTimeoutMs: 1_000,
+  /**
    * The gRPC deadline is this much later than the timeout the broker is told, so the broker's own typed
    * answer (e.g. REQUEST_TIMED_OUT waiting for replicas) usually arrives before the call is cut off.
    */
@@ -36,10 +42,16 @@ export const metadataLimits = {
   /** Kafka's metadata.max.age.ms: pick up new partitions and leaders even when nothing failed. */
   maxAgeMs: 300_000,
   /**
-   * A broker that refused a send with NOT_LEADER is asked for metadata last for this long: it may be a
-   * leader cut off from the controller that has not heard of its successor.
+   * A broker that did not answer, or refused a send with NOT_LEADER, is asked for metadata last for this
+   * long: it may be down, or a leader cut off from the controller that has not heard of its successor.
    */
   distrustMs: 5_000,
+  /**
+   * A Metadata call's deadline on one broker, before the next is asked: brokers answer it from memory, so
+   * one that takes longer is cut off, paused or overloaded (a call to a cut-off broker otherwise waits
+   * for its connection to heal).
+   */
+  callTimeoutMs: 1_000,
   /** Addresses remembered as distrusted at once (the oldest is forgotten first). */
   distrustedMax: 64,
 } as const;

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Brook, silentLogger } from "../src/index.js";
 import type { FakeCluster } from "./fake-cluster.js";
@@ -81,5 +82,28 @@ describe("cluster", () => {
     const admin = new Brook({ brokers: cluster.bootstrap, logger: silentLogger }).admin();
     await admin.close();
     await expect(admin.listTopics()).rejects.toMatchObject({ code: "CLIENT_CLOSED" });
+  });
+});
+
+describe("a broker that accepts connections but never completes them (cut off, frozen)", () => {
+  it("fails a call BROKER_NOT_AVAILABLE after connectionTimeoutMs, not after the request timeout", async () => {
+    const silent = net.createServer(() => {}); // takes the TCP connection, never speaks HTTP/2
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const admin = new Brook({
+      brokers: [`127.0.0.1:${port}`],
+      logger: silentLogger,
+      connectionTimeoutMs: 300,
+      requestTimeoutMs: 30_000,
+      retry: { retries: 0 },
+    }).admin();
+    const startedMs = Date.now();
+    try {
+      await expect(admin.listTopics()).rejects.toMatchObject({ code: "BROKER_NOT_AVAILABLE" });
+      expect(Date.now() - startedMs).toBeLessThan(5_000);
+    } finally {
+      await admin.close();
+      silent.close();
+    }
   });
 });

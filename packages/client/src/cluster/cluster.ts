@@ -13,6 +13,7 @@ import {
 } from "@brook/protocol";
 import { clusterSecretKey, operatorNodeId } from "@brook/security";
 import * as grpc from "@grpc/grpc-js";
+import { metadataLimits } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { RetryPolicy } from "../retry/retry-policy.js";
 import { SaslAuthenticator, type SaslConfig } from "./authenticator.js";
@@ -25,6 +26,8 @@ export interface ClusterOptions {
   brokers: string[];
   clientId: string;
   requestTimeoutMs: number;
+  /** A call to a broker not connected within this long fails BROKER_NOT_AVAILABLE. */
+  connectionTimeoutMs: number;
   retry: RetryPolicy;
   /** When no broker has answered for this long, calls fail with CLUSTER_UNREACHABLE (not retriable). */
   unreachableTimeoutMs: number;
@@ -68,7 +71,10 @@ export class Cluster {
     this.sasl = options.sasl
       ? new SaslAuthenticator(options.sasl, this.callMetadata, options.clock, options.requestTimeoutMs)
       : undefined;
-    this.metadata = new MetadataCache((topics) => this.callAny("metadata", { topics }), options.clock);
+    this.metadata = new MetadataCache(
+      (topics) => this.callAny("metadata", { topics }, { timeoutMs: metadataLimits.callTimeoutMs }),
+      options.clock,
+    );
   }
 
   get logger(): Logger {
@@ -83,6 +89,15 @@ export class Cluster {
     options: CallOptions = {},
   ): Promise<BrokerRpcs[M][1]> {
     if (this.pool.isClosed) return Promise.reject(new BrookError("CLIENT_CLOSED", "this client was closed"));
+    const connecting = this.pool.connecting(address, this.options.connectionTimeoutMs);
+    if (connecting !== undefined) {
+      return connecting.then(
+        () => this.call(address, method, request, options),
+        (error: unknown) => {
+          throw this.answeredOrUnreachable(address, error);
+        },
+      );
+    }
     if (this.sasl !== undefined && !this.sasl.ready) {
       return this.sasl.authenticate(this.pool.get(address)).then(
         () => this.call(address, method, request, options),
@@ -139,13 +154,18 @@ export class Cluster {
    * Calls each known broker, then each bootstrap address, until one answers; a retriable failure moves on
    * to the next, anything else is the answer.
    */
-  async callAny<M extends BrokerRpc>(method: M, request: BrokerRpcs[M][0]): Promise<BrokerRpcs[M][1]> {
+  async callAny<M extends BrokerRpc>(
+    method: M,
+    request: BrokerRpcs[M][0],
+    options: CallOptions = {},
+  ): Promise<BrokerRpcs[M][1]> {
     let lastError: BrookError | undefined;
     for (const address of this.candidateAddresses()) {
       try {
-        return await this.call(address, method, request);
+        return await this.call(address, method, request, options);
       } catch (error) {
         if (!(error instanceof BrookError) || !error.retriable) throw error;
+        this.metadata.distrust(address);
         this.logger.debug(
           { address, method, error: error.message },
           "broker did not answer; trying the next",

@@ -3,7 +3,7 @@
 // broker also has one call stream on that channel, for produce and fetch (the data path's cheap calls).
 
 import { type BrokerClient, BrookError, CallStream, createBrokerClient } from "@brook/protocol";
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 
 export type BrokerClientFactory = (address: string) => BrokerClient;
 
@@ -26,6 +26,37 @@ export class ConnectionPool {
       this.clients.set(address, client);
     }
     return client;
+  }
+
+  /**
+   * Undefined when the channel to `address` is connected; otherwise a wait for it that fails
+   * BROKER_NOT_AVAILABLE when the connection fails (refused: at once, as a call would) or is not made
+   * within `timeoutMs` (a call on a channel still connecting would wait for its own deadline instead).
+   */
+  connecting(address: string, timeoutMs: number): Promise<void> | undefined {
+    const client = this.get(address);
+    // Clients that are not gRPC channels (test doubles) are always "connected".
+    if (typeof client.getChannel !== "function") return undefined;
+    const channel = client.getChannel();
+    const { READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
+    if (channel.getConnectivityState(true) === READY) return undefined;
+    const deadlineMs = Date.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) =>
+        reject(new BrookError("BROKER_NOT_AVAILABLE", `could not connect to ${address}: ${why}`));
+      const watch = (state: grpc.connectivityState) => {
+        if (state === READY) resolve();
+        else if (state === TRANSIENT_FAILURE) fail("the connection failed");
+        else if (state === SHUTDOWN) fail("the client was closed");
+        else {
+          channel.watchConnectivityState(state, deadlineMs, (error) => {
+            if (error) fail(`not connected within ${timeoutMs} ms`);
+            else watch(channel.getConnectivityState(false));
+          });
+        }
+      };
+      watch(channel.getConnectivityState(false));
+    });
   }
 
   /** The call stream to the broker at `address`, on the same channel as its unary calls. */

@@ -71,9 +71,9 @@ export class MetadataCache {
   }
 
   /**
-   * The broker at `address` refused a send with NOT_LEADER although this cache named it leader: its own
-   * metadata may be what is stale (a leader cut off from the controller), so for a while other brokers
-   * are asked first.
+   * The broker at `address` did not answer, or refused a send with NOT_LEADER although this cache named it
+   * leader (its own metadata may be what is stale: a leader cut off from the controller): for a while,
+   * other brokers are asked for metadata first.
    */
   distrust(address: string): void {
     this.distrusted.delete(address);

@@ -303,7 +303,10 @@ export class Sender {
       if (this.config.acks === 0) {
         if (error !== undefined) this.logUnacknowledgedLoss(queue, batches, error);
       } else if (error !== undefined) {
-        if (error.code === "NOT_LEADER") this.cluster.metadata.distrust(leader.address);
+        // It answered NOT_LEADER though the metadata named it (its own may be stale), or did not answer.
+        if (requestError !== undefined || error.code === "NOT_LEADER") {
+          this.cluster.metadata.distrust(leader.address);
+        }
         this.failed(queue, batches, error, nowMs);
       } else {
         let baseOffset = answer!.baseOffset;
