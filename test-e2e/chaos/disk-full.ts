@@ -16,6 +16,7 @@ import {
   openSync,
   rmSync,
   statfsSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -105,6 +106,10 @@ const ballastFiles = (dir: string) => [join(dir, "ballast.preallocated"), join(d
  * they are written). freeDisk undoes it.
  */
 export function fillDisk(dir: string): void {
+  // Never the machine's own disk: only a filesystem mounted on `dir` itself.
+  if (statSync(dir).dev === statSync(dirname(dir)).dev) {
+    throw new Error(`${dir} is not a mount point (not a disk of its own): refusing to fill it`);
+  }
   const [preallocated, written] = ballastFiles(dir);
   const stats = statfsSync(dir);
   const bytes = stats.bavail * stats.bsize - ballastSlackBytes;
