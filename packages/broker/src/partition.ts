@@ -218,9 +218,10 @@ export class Partition {
    * (it repairs itself once out), or when its last write found the disk full
    * and the disk has no room yet (diskFreeBytesToResume): until it has, it
    * writes nothing and fetches nothing (waitsForSpace), so that it does not
-   * rejoin the ISR, and perhaps lead, only to resign again. The last in-sync copy never resigns: it serves what
-   * verifies, below the corruption point, or refuses produce with the disk
-   * full error until space returns, rather than leave the partition to nobody.
+   * rejoin the ISR, and perhaps lead, only to resign again. The last in-sync
+   * copy never resigns: it serves what verifies, below the corruption point,
+   * or refuses produce with the disk full error until space returns, rather
+   * than leave the partition to nobody.
    */
   get resigns(): boolean {
     const me = this.context.brokerId;
@@ -990,7 +991,8 @@ export class Partition {
 
   /**
    * An append to the log: as onDisk, and a full disk marks this replica
-   * unfit to stay in the ISR (see resigns) until a write succeeds again.
+   * unfit to stay in the ISR (see resigns). While the disk has no room yet,
+   * nothing is tried: the mark's error is thrown as it is.
    */
   private writeToDisk(append: () => AppendResult): AppendResult {
     const full = this.diskFull;
