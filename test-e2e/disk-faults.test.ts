@@ -94,9 +94,12 @@ describe.skipIf(skipReason !== undefined)("disk faults on a leader", () => {
     const filledAt = Date.now();
     // The leader's append fails with ENOSPC: it resigns and the producer's retry reaches the new leader.
     await send(producer, "full-0");
+    const failoverMs = Date.now() - filledAt;
     console.log(
-      `disk-faults e2e: full disk on the leader to the next acknowledged produce: ${Date.now() - filledAt} ms`,
+      `disk-faults e2e: full disk on the leader to the next acknowledged produce: ${failoverMs} ms`,
     );
+    // Well inside the 1.5 s session timeout: the resignation went out at once.
+    expect(failoverMs).toBeLessThan(1_500);
     for (let i = 1; i < 10; i++) await send(producer, `full-${i}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Still full: it neither leads nor is back in the ISR (caught up with nothing new, it would be).
