@@ -18,6 +18,9 @@
 //
 // Faults come from a seeded PRNG (CHAOS_SEED, printed); CHAOS_REPORT=<file> also writes the report there.
 // CHAOS_IDEMPOTENT=false turns the producers' idempotence off, to tell replication faults from retry ones.
+// To look into a slow failover: CHAOS_KEEP_DATA=1 keeps every node's data dir and node.log, and
+// CHAOS_SDK_LOG=<file> appends the load's SDK log lines (with their times in ms) to a file; the report
+// names each kind's slowest fault round and partition.
 import { appendFileSync } from "node:fs";
 import {
   audit,
@@ -29,12 +32,12 @@ import {
   readBack,
   Tail,
 } from "@brook/cli";
-import { Brook, silentLogger } from "@brook/client";
+import { Brook, type Logger, silentLogger } from "@brook/client";
 import type { MetadataResponse__Output } from "@brook/protocol";
 import { type Cluster, networkLabUnavailable, startCluster } from "@brook/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tryMetadata } from "../grpc.js";
-import { waitFor } from "../wait.js";
+import { waitFor, waitUntil } from "../wait.js";
 import { DataDisks, dataDisksUnavailable } from "./disk-full.js";
 import { FailoverClock, TimedLedger } from "./failover.js";
 import {
@@ -99,6 +102,8 @@ const limits = {
   producedAgainMs: 20_000,
   /** Sends in flight at the end get this long to be answered. */
   settleMs: 20_000,
+  /** From the load's start until every partition has had a send acknowledged. */
+  warmUpMs: 30_000,
   readBackMs: 60_000,
   /** The rounds stop starting once this much of the test's time is used (the rest is for the read-back). */
   roundsShare: 0.8,
@@ -142,6 +147,8 @@ describe.each(runs)(
         network,
         prepareNode: disks?.prepareNode,
         afterStop: disks?.unmountAll,
+        // CHAOS_KEEP_DATA=1 keeps every node's data and node.log for a look afterwards.
+        keepData: process.env.CHAOS_KEEP_DATA === "1",
       });
     }, limits.clusterStartMs);
 
@@ -159,7 +166,7 @@ describe.each(runs)(
           `chaos: client=${client} seed=${seed} kills=${kills} kinds=${kinds.join(",")} (replay with CHAOS_SEED=${seed} CHAOS_KILLS=${kills} CHAOS_CLIENT=${client} CHAOS_KINDS=${kinds.join(",")})`,
         );
         const brokers = cluster.bootstrap.split(",");
-        const brook = new Brook({ brokers, clientId: "chaos", logger: silentLogger });
+        const brook = new Brook({ brokers, clientId: "chaos", logger: sdkLogger(process.env.CHAOS_SDK_LOG) });
         const admin = brook.admin();
         await admin.createTopics({
           topics: [
@@ -212,6 +219,12 @@ describe.each(runs)(
           await healthy(cluster, watch);
           await tail.start();
           load.start();
+          // Every partition takes writes before the first fault: a failover is measured from a running load.
+          await waitUntil("the load acknowledged on every partition", limits.warmUpMs, () =>
+            starts.every(({ partition }) =>
+              [...load.acked.values()].some((placement) => placement.partition === partition),
+            ),
+          );
           for (let round = 1; round <= kills; round++) {
             if (Date.now() > roundsEndMs) {
               notes.push(`stopped after ${round - 1} rounds: the time budget for rounds ran out`);
@@ -358,4 +371,12 @@ async function producedAgain(clock: FailoverClock, faultAtMs: number): Promise<v
   while (!clock.allServed && Date.now() < faultAtMs + clock.boundMs) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The SDK's log lines (debug and up, one per line with the time in ms) appended to `file`; none without one. */
+function sdkLogger(file: string | undefined): Logger {
+  if (file === undefined || file === "") return silentLogger;
+  const line = (level: string) => (fields: object, message: string) =>
+    appendFileSync(file, `${Date.now()} ${level} ${message} ${JSON.stringify(fields)}\n`);
+  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }
