@@ -6,6 +6,7 @@
 import path from "node:path";
 import {
   assert,
+  BATCH_HEADER_BYTES,
   type BatchCountOptions,
   type BatchHeader,
   BrookError,
@@ -438,6 +439,14 @@ export class PartitionLog {
         minOneBatch || parts.length > 0,
         nowMs,
       );
+      const bad = batchWithImpossibleEpoch(part, this.epochs);
+      if (bad !== undefined) {
+        this.impossibleEpochFound(segment, bad);
+        const good = part.subarray(0, bad.at);
+        if (good.length > 0) parts.push(good);
+        if (parts.length > 0) break;
+        throw this.corruptionError(segment);
+      }
       if (part.length > 0) {
         parts.push(part);
         bytes += part.length;
@@ -1414,6 +1423,23 @@ export class PartitionLog {
     this.onCorruption(error);
   }
 
+  /**
+   * A verified batch whose leader epoch the log says is impossible: marks the segment damaged there and
+   * reports it, as a read that met bad bytes does.
+   */
+  private impossibleEpochFound(segment: LogSegment, bad: ImpossibleEpoch): void {
+    const known = segment.damage;
+    segment.markDamaged(bad.baseOffset, bad.reason);
+    if (known !== undefined && known.offset <= bad.baseOffset) return;
+    this.writeSequence += 1;
+    const error = this.corruptionError(segment);
+    this.logger.warn(
+      { dir: this.dir, ...error.damage },
+      "found a corrupt batch; the log is damaged from its offset",
+    );
+    this.onCorruption(error);
+  }
+
   private corruptionError(segment: LogSegment): LogCorruptionError {
     const damage = segment.damage;
     assert(damage, "a corruption error names a damaged segment");
@@ -1510,4 +1536,45 @@ const cleanerYieldBytes = 4 * 1024 * 1024;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+interface ImpossibleEpoch {
+  /** Where the batch starts in the bytes read. */
+  at: number;
+  baseOffset: number;
+  reason: string;
+}
+
+/**
+ * The first batch of `bytes` (verified batches, as a segment read returns them) that claims a leader epoch
+ * above the one the epoch cache gives its offset, or undefined. The partition leader epoch lies outside
+ * the CRC (a leader stamps it after the producer's CRC), so a bit rotted there passes every other check;
+ * served, a higher epoch would poison a follower's epoch cache, and its truncations, with an epoch that
+ * never led. Pure.
+ */
+export function batchWithImpossibleEpoch(bytes: Buffer, epochs: EpochEntries): ImpossibleEpoch | undefined {
+  if (epochs.length === 0) return undefined;
+  for (let at = 0; at + BATCH_HEADER_BYTES <= bytes.length; ) {
+    const header = readBatchHeader(bytes, at);
+    const allowed = epochAtOffset(epochs, header.baseOffset);
+    if (header.partitionLeaderEpoch > allowed) {
+      return {
+        at,
+        baseOffset: header.baseOffset,
+        reason: `the batch claims leader epoch ${header.partitionLeaderEpoch}, but the log's epoch at offset ${header.baseOffset} is ${allowed}`,
+      };
+    }
+    at += header.sizeInBytes;
+  }
+  return undefined;
+}
+
+/** The epoch of the entry covering `offset` (the first entry's, for an offset before it). */
+function epochAtOffset(epochs: EpochEntries, offset: number): number {
+  let epoch = epochs[0].epoch;
+  for (const entry of epochs) {
+    if (entry.startOffset > offset) break;
+    epoch = entry.epoch;
+  }
+  return epoch;
 }

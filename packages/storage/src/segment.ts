@@ -307,6 +307,21 @@ export class LogSegment {
     return this.damaged;
   }
 
+  /**
+   * Records bad bytes that the segment's own checks cannot see (a batch whose CRC holds but whose leader
+   * epoch, outside the CRC, the log says is impossible), unless damage already starts earlier.
+   */
+  markDamaged(batchOffset: number, reason: string): void {
+    const position = this.locate(batchOffset)?.position;
+    assert(
+      position !== undefined,
+      `a damaged batch at offset ${batchOffset} is in segment ${this.baseOffset}`,
+    );
+    if (this.damaged !== undefined && this.damaged.position <= position) return;
+    this.damaged = { position, offset: batchOffset, reason, tornTail: false };
+    this.verified = [];
+  }
+
   get logPath(): string {
     return path.join(this.dir, segmentFileName(this.baseOffset, logSuffix));
   }

@@ -3,7 +3,13 @@
 // corruption point repairs it; an index that rotted is rebuilt rather than taken for damage.
 
 import fs from "node:fs";
-import { ATTRIBUTES_OFFSET, CRC_OFFSET, crc32c, ManualClock } from "@brook/protocol";
+import {
+  ATTRIBUTES_OFFSET,
+  CRC_OFFSET,
+  crc32c,
+  ManualClock,
+  PARTITION_LEADER_EPOCH_OFFSET,
+} from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LogConfig, LogCorruptionError, PartitionLog } from "../src/index.js";
 import { batchOffsets, makeBatch, segmentFiles, tempDir } from "./helpers.js";
@@ -91,6 +97,23 @@ describe("verify on read", () => {
     // Later segments are still served; the damaged range is not.
     expect(readFrom(opened, 12)).toEqual({ offsets: [12, 15, 18, 21, 24] });
     expect(() => opened.read(corruptOffset + 1, 1000)).toThrow(LogCorruptionError);
+  });
+
+  it("a batch whose leader epoch (outside the CRC) rotted upwards is corrupt: never served, the log damaged there", async () => {
+    await writeLog(9);
+    const files = segmentFiles(dir, ".log");
+    // A bit of the epoch's low byte (flipInBatch XORs 0x10): epoch 0 becomes 16, which never led this log.
+    const corruptOffset = flipInBatch(files[1], 1, PARTITION_LEADER_EPOCH_OFFSET + 3);
+    const opened = await open();
+    const { offsets, error } = readFrom(opened, 0);
+    expect(offsets).toEqual([0, 3, 6]);
+    expect(error).toBeInstanceOf(LogCorruptionError);
+    expect(error).toMatchObject({ offset: corruptOffset, code: "CORRUPT_LOG" });
+    expect(opened.damage?.reason).toMatch(/claims leader epoch 16, but the log's epoch at offset 9 is 0/);
+    expect(found.map((e) => e.offset)).toEqual([corruptOffset]);
+    // Repaired like any corruption: truncate to it, append again.
+    opened.truncateTo(corruptOffset);
+    expect(opened.damage).toBeUndefined();
   });
 
   it("truncating to the corruption point repairs the log: later segments go, appends continue there", async () => {
