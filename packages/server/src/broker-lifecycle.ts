@@ -40,6 +40,13 @@ export interface BrokerLifecycleOptions {
    */
   readonly kafkaEndpoint?: { readonly host: string; readonly port: number };
   readonly heartbeatIntervalMs: number;
+  /**
+   * How long one heartbeat waits for its answer (default: two intervals). A late answer still renews the
+   * lease from the heartbeat's send time, so on a slow or lossy link (TCP retransmitting) a heartbeat
+   * should wait up to a session rather than be cut off and leave the lease to lapse while the controller
+   * keeps the broker.
+   */
+  readonly heartbeatTimeoutMs?: number;
   /** Offset of the last metadata record this broker has applied. */
   readonly metadataOffset: () => number;
   /** Called once, when the controller first reports this broker caught up with the metadata log. */
@@ -178,7 +185,7 @@ export class BrokerLifecycle {
     try {
       const reply = await this.options.channel.heartbeat(
         this.heartbeatRequest(false),
-        this.options.heartbeatIntervalMs * 2,
+        this.options.heartbeatTimeoutMs ?? this.options.heartbeatIntervalMs * 2,
       );
       if (reply.fenced !== this.fenced) {
         logger.info({ fenced: reply.fenced }, reply.fenced ? "broker fenced" : "broker unfenced");

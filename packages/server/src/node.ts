@@ -125,6 +125,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     rack: config.rack,
     kafkaEndpoint: kafkaAdvertisedEndpoint(config, kafkaBoundPort),
     heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+    heartbeatTimeoutMs: config.brokerSessionTimeoutMs,
     metadataOffset: () => controller.image.offset,
     onCaughtUp: () => {
       broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures
