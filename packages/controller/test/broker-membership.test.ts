@@ -315,6 +315,21 @@ describe("broker sessions across a controller failover", () => {
     expect(controller.committedOffset).toBe(-1);
   });
 
+  it("a heartbeat is answered only once a quorum confirms this controller still leads (the broker's lease counts on it)", async () => {
+    const { log, controller } = await followerWithBroker2();
+    log.elect(1);
+    const heartbeat = () => controller.heartbeat({ brokerId: 2, incarnationId: "i2", metadataOffset: 5 });
+    await expect(heartbeat()).resolves.toMatchObject({ fenced: false });
+    const confirmedBefore = log.syncCalls;
+    await heartbeat();
+    expect(log.syncCalls).toBe(confirmedBefore + 1); // one read barrier per heartbeat, not only the first
+    // Cut off from the other voters: the read barrier times out, and the broker gets no answer to renew with.
+    log.beforeSync = () => {
+      throw new BrookError("REQUEST_TIMED_OUT", "read index not confirmed within 5000 ms");
+    };
+    await expect(heartbeat()).rejects.toMatchObject({ code: "REQUEST_TIMED_OUT" });
+  });
+
   it("a session check while the quorum is unreachable times out quietly and decides at the next one", async () => {
     const { clock, log, controller } = await followerWithBroker2();
     log.elect(1);
