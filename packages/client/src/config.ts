@@ -51,7 +51,7 @@ export const metadataLimits = {
    * one that takes longer is cut off, paused or overloaded (a call to a cut-off broker otherwise waits
    * for its connection to heal).
    */
-  callTimeoutMs: 1_000,
+  callTimeoutMs: 2_000,
   /** Addresses remembered as distrusted at once (the oldest is forgotten first). */
   distrustedMax: 64,
 } as const;

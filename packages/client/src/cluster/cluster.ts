@@ -17,7 +17,7 @@ import { metadataLimits } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { RetryPolicy } from "../retry/retry-policy.js";
 import { SaslAuthenticator, type SaslConfig } from "./authenticator.js";
-import { type BrokerClientFactory, ConnectionPool } from "./connection-pool.js";
+import { type BrokerClientFactory, ConnectionPool, ConnectTimeout } from "./connection-pool.js";
 import { MetadataCache } from "./metadata-cache.js";
 import { type BrokerRpc, type BrokerRpcs, callUnary } from "./unary.js";
 
@@ -94,7 +94,7 @@ export class Cluster {
       return connecting.then(
         () => this.call(address, method, request, options),
         (error: unknown) => {
-          throw this.answeredOrUnreachable(address, error);
+          throw this.answeredOrUnreachable(address, error, error instanceof ConnectTimeout);
         },
       );
     }
@@ -133,10 +133,14 @@ export class Cluster {
    * A broker's own error is an answer; a call that reached nobody is silence, and once the silence lasts
    * unreachableTimeoutMs it becomes CLUSTER_UNREACHABLE, which no retry loop retries.
    */
-  private answeredOrUnreachable(address: string, error: unknown): unknown {
+  private answeredOrUnreachable(
+    address: string,
+    error: unknown,
+    silent = isTransportFailure(error),
+  ): unknown {
     const nowMs = this.options.clock.nowMs();
     if (error instanceof BrookError && error.code === "CLIENT_CLOSED") return error; // cancelled here
-    if (!isTransportFailure(error)) {
+    if (!silent) {
       this.lastAnsweredMs = nowMs;
       return error;
     }

@@ -29,9 +29,10 @@ export class ConnectionPool {
   }
 
   /**
-   * Undefined when the channel to `address` is connected; otherwise a wait for it that fails
-   * BROKER_NOT_AVAILABLE when the connection fails (refused: at once, as a call would) or is not made
-   * within `timeoutMs` (a call on a channel still connecting would wait for its own deadline instead).
+   * Undefined when the channel to `address` is connected or has failed (a call then fails at once, with
+   * gRPC's own reason, e.g. connection refused); otherwise a wait for it that ends when it connects or
+   * fails, or fails BROKER_NOT_AVAILABLE when it is not made within `timeoutMs` (a call on a channel still
+   * connecting would wait for its own deadline instead: a broker cut off by the network holds it).
    */
   connecting(address: string, timeoutMs: number): Promise<void> | undefined {
     const client = this.get(address);
@@ -39,19 +40,20 @@ export class ConnectionPool {
     if (typeof client.getChannel !== "function") return undefined;
     const channel = client.getChannel();
     const { READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
-    if (channel.getConnectivityState(true) === READY) return undefined;
+    const settled = (state: grpc.connectivityState) =>
+      state === READY || state === TRANSIENT_FAILURE || state === SHUTDOWN;
+    if (settled(channel.getConnectivityState(true))) return undefined;
     const deadlineMs = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const fail = (why: string) =>
-        reject(new BrookError("BROKER_NOT_AVAILABLE", `could not connect to ${address}: ${why}`));
       const watch = (state: grpc.connectivityState) => {
-        if (state === READY) resolve();
-        else if (state === TRANSIENT_FAILURE) fail("the connection failed");
-        else if (state === SHUTDOWN) fail("the client was closed");
+        if (settled(state)) resolve();
         else {
           channel.watchConnectivityState(state, deadlineMs, (error) => {
-            if (error) fail(`not connected within ${timeoutMs} ms`);
-            else watch(channel.getConnectivityState(false));
+            if (!error) watch(channel.getConnectivityState(false));
+            else {
+              const reason = `could not connect to ${address} within ${timeoutMs} ms`;
+              reject(new ConnectTimeout(reason));
+            }
           });
         }
       };
@@ -80,5 +82,12 @@ export class ConnectionPool {
     this.streams.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+  }
+}
+
+/** A broker whose connection was not made within the connection timeout: silence, not an answer. */
+export class ConnectTimeout extends BrookError {
+  constructor(reason: string) {
+    super("BROKER_NOT_AVAILABLE", reason);
   }
 }
