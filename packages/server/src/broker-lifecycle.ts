@@ -42,9 +42,10 @@ export interface BrokerLifecycleOptions {
   readonly heartbeatIntervalMs: number;
   /**
    * How long one heartbeat waits for its answer (default: two intervals). A late answer still renews the
-   * lease from the heartbeat's send time, so on a slow or lossy link (TCP retransmitting) a heartbeat
-   * should wait up to a session rather than be cut off and leave the lease to lapse while the controller
-   * keeps the broker.
+   * lease from the heartbeat's send time, so on a lossy link (TCP retransmitting) a longer wait keeps the
+   * lease while the controller keeps the broker; but heartbeats go one at a time, so one waiting on a
+   * controller that died holds back the next, which must reach the new controller within its first
+   * session (node.ts: three intervals).
    */
   readonly heartbeatTimeoutMs?: number;
   /** Offset of the last metadata record this broker has applied. */

@@ -47,6 +47,13 @@ export interface RunningNode {
 }
 
 const shutdownGraceMs = 5_000;
+/**
+ * How many heartbeat intervals one heartbeat waits for its answer. Longer than two, so that on a lossy link
+ * (TCP retransmitting) a late answer still renews the lease; no longer than three, because heartbeats go one
+ * at a time, and one stuck on a controller that just died or was cut off must end in time for the next to
+ * reach the new controller within its first session of termStartHeartbeats (4) intervals.
+ */
+const heartbeatTimeoutIntervals = 3;
 
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
@@ -125,7 +132,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     rack: config.rack,
     kafkaEndpoint: kafkaAdvertisedEndpoint(config, kafkaBoundPort),
     heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
-    heartbeatTimeoutMs: config.brokerSessionTimeoutMs,
+    heartbeatTimeoutMs: heartbeatTimeoutIntervals * config.brokerHeartbeatIntervalMs,
     metadataOffset: () => controller.image.offset,
     onCaughtUp: () => {
       broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures
