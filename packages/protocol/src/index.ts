@@ -29,6 +29,7 @@ export {
   RECORD_BYTES_MIN,
   RECORD_COUNT_OFFSET,
   readBatchHeader,
+  readInt64,
   type ScanOptions,
   scanBatches,
   splitBatches,

@@ -6,16 +6,21 @@
 import path from "node:path";
 import {
   assert,
+  BASE_OFFSET_OFFSET,
   BATCH_HEADER_BYTES,
+  BATCH_LENGTH_OFFSET,
   type BatchCountOptions,
   type BatchHeader,
   BrookError,
   type Clock,
   decodeRecordBatches,
   encodeEmptyBatch,
+  LOG_OVERHEAD,
+  PARTITION_LEADER_EPOCH_OFFSET,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
   readBatchHeader,
+  readInt64,
   splitBatches,
 } from "@brook/protocol";
 import {
@@ -1553,28 +1558,37 @@ interface ImpossibleEpoch {
  * never led. Pure.
  */
 export function batchWithImpossibleEpoch(bytes: Buffer, epochs: EpochEntries): ImpossibleEpoch | undefined {
-  if (epochs.length === 0) return undefined;
+  if (epochs.length === 0 || bytes.length < BATCH_HEADER_BYTES) return undefined;
+  // Batches come in offset order: find the covering entry once, then only move forward (O(entries + batches)).
+  let entry = Math.max(0, floorEntryIndex(epochs, readInt64(bytes, BASE_OFFSET_OFFSET)));
   for (let at = 0; at + BATCH_HEADER_BYTES <= bytes.length; ) {
-    const header = readBatchHeader(bytes, at);
-    const allowed = epochAtOffset(epochs, header.baseOffset);
-    if (header.partitionLeaderEpoch > allowed) {
+    const baseOffset = readInt64(bytes, at + BASE_OFFSET_OFFSET);
+    while (entry + 1 < epochs.length && epochs[entry + 1].startOffset <= baseOffset) entry++;
+    const claimed = bytes.readInt32BE(at + PARTITION_LEADER_EPOCH_OFFSET);
+    const allowed = epochs[entry].epoch;
+    if (claimed > allowed) {
       return {
         at,
-        baseOffset: header.baseOffset,
-        reason: `the batch claims leader epoch ${header.partitionLeaderEpoch}, but the log's epoch at offset ${header.baseOffset} is ${allowed}`,
+        baseOffset,
+        reason: `the batch claims leader epoch ${claimed}, but the log's epoch at offset ${baseOffset} is ${allowed}`,
       };
     }
-    at += header.sizeInBytes;
+    at += bytes.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
   }
   return undefined;
 }
 
-/** The epoch of the entry covering `offset` (the first entry's, for an offset before it). */
-function epochAtOffset(epochs: EpochEntries, offset: number): number {
-  let epoch = epochs[0].epoch;
-  for (const entry of epochs) {
-    if (entry.startOffset > offset) break;
-    epoch = entry.epoch;
+/** Index of the last entry starting at or before `offset`; -1 when all start after it. */
+function floorEntryIndex(epochs: EpochEntries, offset: number): number {
+  let low = 0;
+  let high = epochs.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (epochs[mid].startOffset <= offset) {
+      found = mid;
+      low = mid + 1;
+    } else high = mid - 1;
   }
-  return epoch;
+  return found;
 }
