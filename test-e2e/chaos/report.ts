@@ -21,7 +21,10 @@ export interface ChaosResult {
   killsPlanned: number;
   /** Rounds after which the cluster was back in full service within the bounds. */
   killsSurvived: number;
-  faults: Record<FaultKind, number>;
+  /** The kinds asked for (CHAOS_KINDS), for the replay line. */
+  kinds: readonly FaultKind[];
+  /** Faults injected, by kind; a kind may stand in for one asked for (kill-leader for kill-controller). */
+  faults: Partial<Record<FaultKind, number>>;
   partitions: number;
   durationMs: number;
   sent: number;
@@ -61,7 +64,7 @@ export function formatReport(r: ChaosResult): string[] {
   const stats = leaderlessStats(r.leaderless);
   const failures = [...r.failures].map(([code, n]) => `${code} ${n}`).join(", ");
   const lines = [
-    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned} CHAOS_CLIENT=${r.client} CHAOS_KINDS=${Object.keys(r.faults).join(",")}; producers ${r.producers}, acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
+    `chaos report (seed ${r.seed}; replay with CHAOS_SEED=${r.seed} CHAOS_KILLS=${r.killsPlanned} CHAOS_CLIENT=${r.client} CHAOS_KINDS=${r.kinds.join(",")}; producers ${r.producers}, acks=all${r.idempotent ? ", idempotent" : ", NOT idempotent (CHAOS_IDEMPOTENT=false)"})`,
     `  survived ${r.killsSurvived} of ${r.killsPlanned} faults in ${(r.durationMs / 1000).toFixed(1)} s: ${Object.entries(
       r.faults,
     )

@@ -17,6 +17,7 @@ import {
   deleteAcls,
   deleteTopics,
   describeQuorum,
+  NotActiveControllerError,
   type RaftMetadataLog,
   registerBroker,
 } from "@brook/controller";
@@ -52,6 +53,12 @@ export const forwardBackoffMsMin = 50;
 export const forwardBackoffMsMax = 500;
 /** One forwarded call's deadline. */
 export const forwardCallTimeoutMs = 5_000;
+/**
+ * How often a forwarded one-shot call (a heartbeat) checks whether this node
+ * has learned of another active controller, to go there instead of waiting
+ * out the deadline on one that lost the quorum.
+ */
+export const leaderChangeCheckMs = 20;
 /** Attempts to catch the local image up after a forwarded write (a read index needs a leader). */
 const syncAttemptsMax = 20;
 
@@ -232,7 +239,13 @@ export class ForwardingControllerChannel implements ControllerChannel {
     }
   }
 
-  /** One call on the active controller: local when this node is it, else forwarded (once more if redirected). */
+  /**
+   * One call on the active controller: local when this node is it, else
+   * forwarded (once more if redirected). A forwarded call is abandoned as
+   * soon as this node's Raft names another active controller: a heartbeat
+   * stuck on a controller cut off from the quorum would otherwise miss the
+   * new controller's first session and get a live broker fenced.
+   */
   private async once<Res>(
     method: Method,
     request: object,
@@ -244,7 +257,7 @@ export class ForwardingControllerChannel implements ControllerChannel {
       try {
         return target === this.nodeId
           ? await withinMs(local(), timeoutMs, method)
-          : await this.forward<Res>(target, method, request, timeoutMs);
+          : await this.forward<Res>(target, method, request, timeoutMs, this.movedFrom(target));
       } catch (error) {
         const named = activeControllerIdOf(error);
         if (attempt > 1 || named === undefined || named === target || !this.voters.has(named)) throw error;
@@ -253,11 +266,23 @@ export class ForwardingControllerChannel implements ControllerChannel {
     }
   }
 
+  /** For once(): a NOT_CONTROLLER naming the new one when this node's Raft names another active controller than `target`. */
+  private movedFrom(target: number): () => Error | undefined {
+    return () => {
+      const active = this.controller.activeControllerId();
+      return active !== undefined && active !== target
+        ? new NotActiveControllerError(target, active)
+        : undefined;
+    };
+  }
+
+  /** A call on another controller; `abandon` (checked every leaderChangeCheckMs) cancels it with its error. */
   private forward<Res>(
     target: number | undefined,
     method: Method,
     request: object,
     timeoutMs = forwardCallTimeoutMs,
+    abandon?: () => Error | undefined,
   ): Promise<Res> {
     const client = this.clientFor(target);
     return new Promise((resolve, reject) => {
@@ -266,10 +291,20 @@ export class ForwardingControllerChannel implements ControllerChannel {
         request: object,
         options: grpc.CallOptions,
         callback: (error: grpc.ServiceError | null, response?: Res) => void,
-      ) => void;
-      call(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error ? reject(fromServiceError(error)) : resolve(response as Res),
-      );
+      ) => grpc.ClientUnaryCall;
+      let watch: NodeJS.Timeout | undefined;
+      const unary = call(request, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        clearInterval(watch);
+        error ? reject(fromServiceError(error)) : resolve(response as Res);
+      });
+      if (abandon === undefined) return;
+      watch = setInterval(() => {
+        const reason = abandon();
+        if (reason === undefined) return;
+        clearInterval(watch);
+        reject(reason);
+        unary.cancel();
+      }, leaderChangeCheckMs);
     });
   }
 
