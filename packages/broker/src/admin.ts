@@ -114,6 +114,8 @@ export function metadata(
                 configs: configEntries(topic),
               },
       ),
+    // A broker cut off from the controller still names itself leader of what it led: say so.
+    mayBeStale: ctx.lease.lapsed() !== undefined,
   };
 }
 

@@ -1,8 +1,9 @@
 // Produce: acks=1 answers after the append, acks=all once the high watermark
 // covers the batch, and every failure comes back as a typed per-partition error.
 
-import { ManualClock } from "@brook/protocol";
+import { anonymousCaller, ManualClock } from "@brook/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { metadata } from "../src/admin.js";
 import { LeadershipLease } from "../src/leadership-lease.js";
 import { produce } from "../src/produce.js";
 import type { Timers } from "../src/timers.js";
@@ -169,6 +170,20 @@ describe("a broker whose lease has lapsed (no answer from the active controller 
     expect(errorCodes(after)).toEqual(["NOT_LEADER"]);
     expect(after.topics[0].partitions[0].error.message).toMatch(/active controller/);
     expect(partition.log.logEndOffset).toBe(1);
+  });
+
+  it("says in its Metadata answers that its image may be stale while the lease is lapsed", async () => {
+    const time = manualTime();
+    const lease = new LeadershipLease(1_500, time.clock, time.timers);
+    leased = startTestBroker({ lease });
+    await leased.apply(topicRecords("orders"));
+    const mayBeStale = () => metadata(leased.ctx, { topics: ["orders"] }, anonymousCaller()).mayBeStale;
+
+    expect(mayBeStale()).toBe(true); // never answered yet
+    lease.renew(0);
+    expect(mayBeStale()).toBe(false);
+    time.advance(1_500);
+    expect(mayBeStale()).toBe(true);
   });
 
   it("ends an acks=all wait with NOT_LEADER the moment the lease lapses", async () => {

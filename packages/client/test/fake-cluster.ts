@@ -113,6 +113,11 @@ export class FakeCluster {
    * "topic-partition": the leader wrote them, but the producer never hears so (a lost answer).
    */
   readonly lostAnswers = new Map<string, ErrorCode[]>();
+  /**
+   * Brokers cut off from the controller: their Metadata answers name this leader and epoch for every
+   * partition and say mayBeStale, as a broker whose leadership lease lapsed does.
+   */
+  readonly staleImages = new Map<number, { leader: number; leaderEpoch: number }>();
   /** The id the next InitProducerId hands out. */
   nextProducerId = 1_000;
   /** Request-level failures for the next calls of a method. */
@@ -304,15 +309,13 @@ export class FakeCluster {
             name,
             error: noError,
             topicId: this.topicIds.get(name),
-            partitions: partitions.map((state, partition) => ({
-              partition,
-              leader: state.leader,
-              leaderEpoch: state.leaderEpoch,
-              replicas: [state.leader],
-              isr: [state.leader],
-            })),
+            partitions: partitions.map((state, partition) => {
+              const { leader, leaderEpoch } = this.staleImages.get(brokerId) ?? state;
+              return { partition, leader, leaderEpoch, replicas: [leader], isr: [leader] };
+            }),
           };
         }),
+        mayBeStale: this.staleImages.has(brokerId),
       })),
       CreateTopics: unary("CreateTopics", ({ topics, validateOnly }) => ({
         topics: topics.map(({ name, numPartitions }) => {

@@ -72,7 +72,13 @@ export class Cluster {
       ? new SaslAuthenticator(options.sasl, this.callMetadata, options.clock, options.requestTimeoutMs)
       : undefined;
     this.metadata = new MetadataCache(
-      (topics) => this.callAny("metadata", { topics }, { timeoutMs: metadataLimits.callTimeoutMs }),
+      (topics) =>
+        this.callAny(
+          "metadata",
+          { topics },
+          { timeoutMs: metadataLimits.callTimeoutMs },
+          (answer) => !answer.mayBeStale,
+        ),
       options.clock,
     );
   }
@@ -156,17 +162,23 @@ export class Cluster {
 
   /**
    * Calls each known broker, then each bootstrap address, until one answers; a retriable failure moves on
-   * to the next, anything else is the answer.
+   * to the next, anything else is the answer. An answer `trusted` refuses (a broker that says its own
+   * metadata may be stale) moves on too, and is returned only when no broker gives a trusted one.
    */
   async callAny<M extends BrokerRpc>(
     method: M,
     request: BrokerRpcs[M][0],
     options: CallOptions = {},
+    trusted: (answer: BrokerRpcs[M][1]) => boolean = () => true,
   ): Promise<BrokerRpcs[M][1]> {
     let lastError: BrookError | undefined;
+    let untrusted: BrokerRpcs[M][1] | undefined;
     for (const address of this.candidateAddresses()) {
       try {
-        return await this.call(address, method, request, options);
+        const answer = await this.call(address, method, request, options);
+        if (trusted(answer)) return answer;
+        this.metadata.distrust(address);
+        untrusted ??= answer;
       } catch (error) {
         if (!(error instanceof BrookError) || !error.retriable) throw error;
         this.metadata.distrust(address);
@@ -177,6 +189,7 @@ export class Cluster {
         lastError = error;
       }
     }
+    if (untrusted !== undefined) return untrusted;
     throw new BrookError(
       "BROKER_NOT_AVAILABLE",
       `no broker answered ${method} (tried ${this.candidateAddresses().join(", ")}): ${lastError?.code === "BROKER_NOT_AVAILABLE" ? lastError.detail : lastError?.message}`,
