@@ -241,10 +241,11 @@ export class ForwardingControllerChannel implements ControllerChannel {
 
   /**
    * One call on the active controller: local when this node is it, else
-   * forwarded (once more if redirected). A forwarded call is abandoned as
-   * soon as this node's Raft names another active controller: a heartbeat
-   * stuck on a controller cut off from the quorum would otherwise miss the
-   * new controller's first session and get a live broker fenced.
+   * forwarded (once more if redirected). Either is abandoned as soon as this
+   * node's Raft names another active controller: a heartbeat stuck on a
+   * controller cut off from the quorum (its own, waiting for a quorum to
+   * confirm it still leads, or another) would otherwise miss the new
+   * controller's first session and get a live broker fenced.
    */
   private async once<Res>(
     method: Method,
@@ -256,7 +257,7 @@ export class ForwardingControllerChannel implements ControllerChannel {
     for (let attempt = 1; ; attempt++) {
       try {
         return target === this.nodeId
-          ? await withinMs(local(), timeoutMs, method)
+          ? await unlessAbandoned(withinMs(local(), timeoutMs, method), this.movedFrom(target))
           : await this.forward<Res>(target, method, request, timeoutMs, this.movedFrom(target));
       } catch (error) {
         const named = activeControllerIdOf(error);
@@ -285,27 +286,19 @@ export class ForwardingControllerChannel implements ControllerChannel {
     abandon?: () => Error | undefined,
   ): Promise<Res> {
     const client = this.clientFor(target);
-    return new Promise((resolve, reject) => {
-      // biome-ignore lint/suspicious/noExplicitAny: one call site for three typed unary methods
-      const call = (client as any)[method].bind(client) as (
-        request: object,
-        options: grpc.CallOptions,
-        callback: (error: grpc.ServiceError | null, response?: Res) => void,
-      ) => grpc.ClientUnaryCall;
-      let watch: NodeJS.Timeout | undefined;
-      const unary = call(request, { deadline: Date.now() + timeoutMs }, (error, response) => {
-        clearInterval(watch);
-        error ? reject(fromServiceError(error)) : resolve(response as Res);
-      });
-      if (abandon === undefined) return;
-      watch = setInterval(() => {
-        const reason = abandon();
-        if (reason === undefined) return;
-        clearInterval(watch);
-        reject(reason);
-        unary.cancel();
-      }, leaderChangeCheckMs);
+    // biome-ignore lint/suspicious/noExplicitAny: one call site for three typed unary methods
+    const call = (client as any)[method].bind(client) as (
+      request: object,
+      options: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null, response?: Res) => void,
+    ) => grpc.ClientUnaryCall;
+    let unary: grpc.ClientUnaryCall | undefined;
+    const answer = new Promise<Res>((resolve, reject) => {
+      unary = call(request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+        error ? reject(fromServiceError(error)) : resolve(response as Res),
+      );
     });
+    return abandon === undefined ? answer : unlessAbandoned(answer, abandon, () => unary?.cancel());
   }
 
   private clientFor(target: number | undefined): ControllerClient {
@@ -361,6 +354,27 @@ function withinMs<T>(work: Promise<T>, timeoutMs: number, method: Method): Promi
     );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `work`, unless `abandon` (checked every leaderChangeCheckMs until `work`
+ * settles) returns an error first: then that error, after `onAbandon`.
+ */
+function unlessAbandoned<T>(
+  work: Promise<T>,
+  abandon: () => Error | undefined,
+  onAbandon?: () => void,
+): Promise<T> {
+  let watch: NodeJS.Timeout | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    watch = setInterval(() => {
+      const reason = abandon();
+      if (reason === undefined) return;
+      onAbandon?.();
+      reject(reason);
+    }, leaderChangeCheckMs);
+  });
+  return Promise.race([work, abandoned]).finally(() => clearInterval(watch));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -31,9 +31,15 @@ async function controllerServer(answers: boolean): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-/** Node 1's channel; its Raft names `known.id` as the active controller. */
+/**
+ * Node 1's channel; its Raft names `known.id` as the active controller. Node 1's own controller never
+ * answers a heartbeat (it waits for a quorum that is gone).
+ */
 function channelOf(voters: Map<number, string>, known: { id: number }): ForwardingControllerChannel {
-  const controller = { activeControllerId: () => known.id } as unknown as Controller;
+  const controller = {
+    activeControllerId: () => known.id,
+    heartbeat: () => new Promise(() => undefined),
+  } as unknown as Controller;
   return new ForwardingControllerChannel(
     1,
     controller,
@@ -60,6 +66,20 @@ describe("ForwardingControllerChannel heartbeat", () => {
       [3, await controllerServer(true)],
     ]);
     const known = { id: 2 };
+    const channel = channelOf(voters, known);
+    setTimeout(() => {
+      known.id = 3;
+    }, 100);
+    const startedMs = Date.now();
+    const reply = await channel.heartbeat(request, 3_000);
+    expect(reply.fenced).toBe(false);
+    expect(Date.now() - startedMs).toBeLessThan(1_000);
+    channel.close();
+  });
+
+  it("leaves its own controller, cut off from the quorum, as soon as Raft names a new one", async () => {
+    const voters = new Map([[3, await controllerServer(true)]]);
+    const known = { id: 1 };
     const channel = channelOf(voters, known);
     setTimeout(() => {
       known.id = 3;
