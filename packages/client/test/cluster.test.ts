@@ -86,6 +86,30 @@ describe("cluster", () => {
 });
 
 describe("a broker that accepts connections but never completes them (cut off, frozen)", () => {
+  it("a produce waiting for its leader's connection goes to the new leader once metadata names one", async () => {
+    const silent = net.createServer(() => {}); // takes the TCP connection, never speaks HTTP/2
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cluster = await startFake(2);
+    cluster.createTopic("t", 1, () => 1);
+    cluster.advertisedPorts.set(1, (silent.address() as net.AddressInfo).port); // broker 1: cut off
+    const producer = new Brook({
+      brokers: cluster.bootstrap,
+      logger: silentLogger,
+      connectionTimeoutMs: 10_000,
+      retry: { retries: 5, initialRetryTimeMs: 10, maxRetryTimeMs: 50 },
+    }).producer({ acks: 1 });
+    setTimeout(() => cluster.moveLeader("t", 0, 2), 300); // the controller elects broker 2
+    const startedMs = Date.now();
+    try {
+      await producer.send({ topic: "t", messages: [{ value: "v" }] });
+      expect(Date.now() - startedMs).toBeLessThan(3_000);
+      expect(cluster.callsOf("Produce").map((call) => call.brokerId)).toEqual([2]);
+    } finally {
+      await producer.close();
+      silent.close();
+    }
+  });
+
   it("fails a call BROKER_NOT_AVAILABLE after connectionTimeoutMs, not after the request timeout", async () => {
     const silent = net.createServer(() => {}); // takes the TCP connection, never speaks HTTP/2
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));

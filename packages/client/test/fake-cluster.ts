@@ -118,6 +118,8 @@ export class FakeCluster {
    * partition and say mayBeStale, as a broker whose leadership lease lapsed does.
    */
   readonly staleImages = new Map<number, { leader: number; leaderEpoch: number }>();
+  /** Broker id → the port Metadata names for it instead of its own (a broker the network cut off). */
+  readonly advertisedPorts = new Map<number, number>();
   /** The id the next InitProducerId hands out. */
   nextProducerId = 1_000;
   /** Request-level failures for the next calls of a method. */
@@ -300,7 +302,12 @@ export class FakeCluster {
       Metadata: unary("Metadata", ({ topics }) => ({
         clusterId: "fake",
         controllerId: 1,
-        brokers: this.brokers.map(({ id, port }) => ({ id, host: "127.0.0.1", port, rack: "" })),
+        brokers: this.brokers.map(({ id, port }) => ({
+          id,
+          host: "127.0.0.1",
+          port: this.advertisedPorts.get(id) ?? port,
+          rack: "",
+        })),
         topics: (topics.length > 0 ? topics : [...this.topics.keys()]).map((name) => {
           const partitions = this.topics.get(name);
           if (partitions === undefined)

@@ -48,6 +48,22 @@ export type SslConfig = true | { ca?: string | Buffer; cert?: string | Buffer; k
 export interface CallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Asked every connectionCheckMs while the call waits for its broker's connection: false gives the wait
+   * up with a retriable BROKER_NOT_AVAILABLE (the producer: metadata now names another leader for every
+   * partition the request is for, so the broker it waits on, cut off by the network, is no longer needed).
+   */
+  worthConnecting?: () => Promise<boolean>;
+}
+
+/** How often a call waiting for its broker's connection asks `worthConnecting`. */
+export const connectionCheckMs = 200;
+
+/** A wait for a connection given up because the call no longer needs that broker; not silence. */
+class ConnectAbandoned extends BrookError {
+  constructor(address: string) {
+    super("BROKER_NOT_AVAILABLE", `gave up connecting to ${address}: the call is no longer for it`);
+  }
 }
 
 /** The call metadata key that carries clientId, as KafkaJS puts client.id in every request header. */
@@ -97,9 +113,13 @@ export class Cluster {
     if (this.pool.isClosed) return Promise.reject(new BrookError("CLIENT_CLOSED", "this client was closed"));
     const connecting = this.pool.connecting(address, this.options.connectionTimeoutMs);
     if (connecting !== undefined) {
-      return connecting.then(
+      const wait = options.worthConnecting
+        ? whileWorthIt(connecting, options.worthConnecting, address)
+        : connecting;
+      return wait.then(
         () => this.call(address, method, request, options),
         (error: unknown) => {
+          if (error instanceof ConnectAbandoned) throw error;
           throw this.answeredOrUnreachable(address, error, error instanceof ConnectTimeout);
         },
       );
@@ -205,6 +225,31 @@ export class Cluster {
     const known = this.metadata.knownBrokers().map((broker) => broker.address);
     return this.metadata.inAskingOrder([...new Set([...known, ...this.options.brokers])]);
   }
+}
+
+/** `connecting`, unless `worthIt` (asked every connectionCheckMs, one question at a time) says no first. */
+function whileWorthIt(
+  connecting: Promise<void>,
+  worthIt: () => Promise<boolean>,
+  address: string,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const givenUp = new Promise<never>((_, reject) => {
+    const ask = () => {
+      timer = setTimeout(async () => {
+        const worth = await worthIt().catch(() => true);
+        if (settled) return;
+        if (worth) ask();
+        else reject(new ConnectAbandoned(address));
+      }, connectionCheckMs);
+    };
+    ask();
+  });
+  return Promise.race([connecting, givenUp]).finally(() => {
+    settled = true;
+    clearTimeout(timer);
+  });
 }
 
 /** gRPC clients over TLS when `ssl` asks for it (else plaintext), signed as the operator with a cluster secret. */

@@ -262,12 +262,28 @@ export class Sender {
     };
     const call = this.cluster.call(leader.address, "produce", request, {
       timeoutMs: this.config.requestTimeoutMs + clientDefaults.deadlineMarginMs,
+      worthConnecting: () => this.stillLeadsAny(leader, parts),
     });
     if (this.config.acks === 0) this.acknowledgeUnanswered(parts);
     call.then(
       (response) => this.answered(leader, parts, response, undefined),
       (error: BrookError) => this.answered(leader, parts, undefined, error),
     );
+  }
+
+  /**
+   * For a request waiting on its leader's connection (a broker the network cut off holds the wait for
+   * connectionTimeoutMs): whether fresh metadata still names `leader` for one of its partitions, or names
+   * none. Once another broker leads them all, the request goes there instead. The leader, not connected
+   * to yet, is asked for that metadata last.
+   */
+  private async stillLeadsAny(leader: BrokerAddress, parts: RequestPart[]): Promise<boolean> {
+    this.cluster.metadata.distrust(leader.address);
+    await this.cluster.metadata.refresh();
+    return parts.some(({ queue }) => {
+      const now = this.cluster.metadata.cachedLeader(queue.topic, queue.partition);
+      return now === undefined || now instanceof BrookError || now.id === leader.id;
+    });
   }
 
   /** acks=0: the sends resolve as soon as the request is on its way. */
