@@ -43,9 +43,8 @@ export interface BrokerLifecycleOptions {
   /**
    * How long one heartbeat waits for its answer (default: two intervals). A late answer still renews the
    * lease from the heartbeat's send time, so on a lossy link (TCP retransmitting) a longer wait keeps the
-   * lease while the controller keeps the broker; but heartbeats go one at a time, so one waiting on a
-   * controller that died holds back the next, which must reach the new controller within its first
-   * session (node.ts: three intervals).
+   * lease while the controller keeps the broker. Heartbeats do not wait for each other: every interval
+   * sends one while fewer than timeout / interval are unanswered (node.ts: a session).
    */
   readonly heartbeatTimeoutMs?: number;
   /** Offset of the last metadata record this broker has applied. */
@@ -83,8 +82,13 @@ export class BrokerLifecycle {
   private registered = false;
   private caughtUp = false;
   private fenced = true;
-  private inFlight: Promise<void> | undefined;
-  /** A report arrived while a heartbeat was in flight: send another as soon as it ends. */
+  /** The registration under way; heartbeats start once it succeeds. */
+  private registering: Promise<void> | undefined;
+  /** Heartbeats not yet answered: at most heartbeatsInFlightMax. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Send time of the newest heartbeat whose answer was applied: an older answer arriving later is ignored. */
+  private appliedSentAtMs = Number.NEGATIVE_INFINITY;
+  /** A report arrived while heartbeatsInFlightMax were unanswered: send one as soon as one ends. */
   private beatAgain = false;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
@@ -115,7 +119,8 @@ export class BrokerLifecycle {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    await this.inFlight;
+    await this.registering;
+    await Promise.all(this.inFlight);
     if (!this.registered) return;
     try {
       await this.options.channel.heartbeat(this.heartbeatRequest(true), shutdownHeartbeatTimeoutMs);
@@ -133,18 +138,41 @@ export class BrokerLifecycle {
    * changed: failover waits on this report.
    */
   reportNow(): void {
-    if (this.inFlight) this.beatAgain = true;
-    else this.beat();
+    this.beatAgain = true;
+    this.beat();
   }
 
-  /** One step per interval: register until that succeeds, then heartbeat; never two at once. */
+  /**
+   * One step per interval: register until that succeeds (one attempt at a time, none while heartbeats of
+   * a replaced registration are still unanswered), then heartbeat. A heartbeat does not wait for earlier
+   * ones: on a lossy link their answers come late, and the newest answered send renews the lease.
+   */
   private beat(): void {
-    if (this.stopped || this.inFlight) return;
+    if (this.stopped || this.registering !== undefined) return;
+    if (!this.registered) {
+      if (this.inFlight.size > 0) return;
+      this.registering = this.register().finally(() => {
+        this.registering = undefined;
+        if (this.beatAgain) this.beat();
+      });
+      return;
+    }
+    if (this.inFlight.size >= this.heartbeatsInFlightMax) return;
     this.beatAgain = false;
-    this.inFlight = (this.registered ? this.heartbeat() : this.register()).finally(() => {
-      this.inFlight = undefined;
+    const beat: Promise<void> = this.heartbeat().finally(() => {
+      this.inFlight.delete(beat);
       if (this.beatAgain) this.beat();
     });
+    this.inFlight.add(beat);
+  }
+
+  private get heartbeatTimeoutMs(): number {
+    return this.options.heartbeatTimeoutMs ?? this.options.heartbeatIntervalMs * 2;
+  }
+
+  /** As many as one heartbeat's wait spans intervals: one sent each interval while earlier ones wait. */
+  private get heartbeatsInFlightMax(): number {
+    return Math.max(1, Math.ceil(this.heartbeatTimeoutMs / this.options.heartbeatIntervalMs));
   }
 
   private registrationAttempts = 0;
@@ -186,8 +214,10 @@ export class BrokerLifecycle {
     try {
       const reply = await this.options.channel.heartbeat(
         this.heartbeatRequest(false),
-        this.options.heartbeatTimeoutMs ?? this.options.heartbeatIntervalMs * 2,
+        this.heartbeatTimeoutMs,
       );
+      if (sentAtMs < this.appliedSentAtMs) return; // a newer heartbeat's answer came first
+      this.appliedSentAtMs = sentAtMs;
       if (reply.fenced !== this.fenced) {
         logger.info({ fenced: reply.fenced }, reply.fenced ? "broker fenced" : "broker unfenced");
       }

@@ -47,14 +47,6 @@ export interface RunningNode {
 }
 
 const shutdownGraceMs = 5_000;
-/**
- * How many heartbeat intervals one heartbeat waits for its answer. Longer than two, so that on a lossy link
- * (TCP retransmitting) a late answer still renews the lease; no longer than three, because heartbeats go one
- * at a time, and one stuck on a controller that just died or was cut off must end in time for the next to
- * reach the new controller within its first session of termStartHeartbeats (4) intervals.
- */
-const heartbeatTimeoutIntervals = 3;
-
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
   const log = (logger ?? pino({ level: config.logLevel })).child({ nodeId: config.nodeId });
   // Every line names its node, role and component (pino child bindings).
@@ -132,7 +124,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     rack: config.rack,
     kafkaEndpoint: kafkaAdvertisedEndpoint(config, kafkaBoundPort),
     heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
-    heartbeatTimeoutMs: heartbeatTimeoutIntervals * config.brokerHeartbeatIntervalMs,
+    // As long as an answer can still renew the lease (a session from the send): on a lossy link answers come
+    // late, and heartbeats do not wait for each other. One stuck on a controller that lost the quorum is
+    // abandoned once this node's Raft names the new one (ForwardingControllerChannel).
+    heartbeatTimeoutMs: config.brokerSessionTimeoutMs,
     metadataOffset: () => controller.image.offset,
     onCaughtUp: () => {
       broker.metadataCaughtUp().catch(() => undefined); // ReplicaManager logs failures

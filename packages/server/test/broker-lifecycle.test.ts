@@ -1,5 +1,6 @@
 // The broker lifecycle's replica-failure report: it rides on every heartbeat, and a new one is sent at
-// once (not at the next interval), also when a heartbeat is in flight at the time.
+// once (not at the next interval), also when a heartbeat is in flight at the time. Heartbeats do not wait
+// for each other (a lossy link answers late), and an answer older than one applied is ignored.
 
 import { type BrokerHeartbeatRequest__Output, ManualClock } from "@brook/protocol";
 import pino from "pino";
@@ -42,7 +43,7 @@ function start(failures: () => ReplicaFailures) {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("reporting replica failures", () => {
-  it("reportNow sends the report at once, after the heartbeat in flight", async () => {
+  it("reportNow sends the report once the registration (and its first heartbeat) is answered", async () => {
     let failures: ReplicaFailures = { logDirOffline: false, resignedReplicas: [] };
     const { lifecycle, heartbeats, release } = start(() => failures);
     await settle();
@@ -50,7 +51,7 @@ describe("reporting replica failures", () => {
     failures = { logDirOffline: true, resignedReplicas: [{ topic: "t", partition: 0, partitionEpoch: 3 }] };
     lifecycle.reportNow();
     await settle();
-    expect(heartbeats).toHaveLength(1); // one at a time
+    expect(heartbeats).toHaveLength(1); // registering: heartbeats wait for it
     release();
     await settle();
     expect(heartbeats).toHaveLength(2);
@@ -89,5 +90,70 @@ describe("the leadership lease", () => {
     lifecycle.reportNow();
     await settle();
     expect(calls).toEqual(["renew 1000", "revoke"]);
+  });
+});
+
+describe("heartbeats that do not wait for each other", () => {
+  /** A lifecycle whose heartbeats wait until the test answers them, in any order. */
+  function startHeld(heartbeatTimeoutMs: number) {
+    const clock = new ManualClock(1_000);
+    const pending: ((reply: { fenced: boolean; caughtUp: boolean }) => void)[] = [];
+    const lease: string[] = [];
+    const unanswered = { now: 0, most: 0 };
+    const lifecycle = new BrokerLifecycle({
+      brokerId: 1,
+      incarnationId: "i1",
+      host: "127.0.0.1",
+      port: 9000,
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs,
+      metadataOffset: () => 0,
+      onCaughtUp: () => {},
+      clock,
+      lease: { renew: (sentAtMs) => lease.push(`renew ${sentAtMs}`), revoke: () => lease.push("revoke") },
+      channel: {
+        registerBroker: async () => ({ registrationOffset: 0 }),
+        heartbeat: (request, timeoutMs) => {
+          if (request.wantShutDown) return Promise.resolve({ fenced: true, caughtUp: true });
+          clock.advance(10); // each send at its own time
+          unanswered.most = Math.max(unanswered.most, ++unanswered.now);
+          return new Promise<{ fenced: boolean; caughtUp: boolean }>((resolve, reject) => {
+            pending.push(resolve);
+            setTimeout(() => reject(new Error("not answered in time")), timeoutMs);
+          }).finally(() => unanswered.now--);
+        },
+      },
+      logger: pino({ level: "silent" }),
+    });
+    lifecycles.push(lifecycle);
+    return { lifecycle, pending, lease, unanswered };
+  }
+
+  it("sends one each interval while fewer than timeout / interval are unanswered", async () => {
+    const { lifecycle, pending, unanswered } = startHeld(300);
+    lifecycle.start();
+    await settle();
+    pending.shift()?.({ fenced: false, caughtUp: true }); // the registration's heartbeat
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(unanswered.most).toBe(3); // none answered: three in flight at most, each given up after 300 ms
+    expect(pending.length).toBeGreaterThanOrEqual(5); // and one sent every interval meanwhile
+  });
+
+  it("ignores an answer older than one already applied", async () => {
+    const { lifecycle, pending, lease } = startHeld(300);
+    lifecycle.start();
+    await settle();
+    pending.shift()?.({ fenced: false, caughtUp: true }); // sent at 1000
+    await settle();
+    lifecycle.reportNow(); // sent at 1010
+    lifecycle.reportNow(); // sent at 1020
+    await settle();
+    const [older, newer] = pending.splice(0);
+    newer({ fenced: false, caughtUp: true });
+    await settle();
+    older({ fenced: true, caughtUp: true }); // late, and from before the newer answer
+    await settle();
+    expect(lease).toEqual(["renew 1000", "renew 1020"]);
+    expect(lifecycle.isFenced).toBe(false);
   });
 });
