@@ -111,6 +111,12 @@ describe.skipIf(skipReason !== undefined)("disk faults on a leader", () => {
     await waitFor("the full replica back in the ISR", 15_000, async () =>
       (await partitionOf()).isr.includes(leader) ? true : undefined,
     );
+    // Preferred leader election hands the leadership back (within a session check of the rejoin); the
+    // next test's producer, which does not retry, must not race that move.
+    await waitFor("the leadership back on the preferred replica", 10_000, async () => {
+      const { leader: now, replicas } = await partitionOf();
+      return now === replicas[0] ? true : undefined;
+    });
     for (let i = 0; i < 5; i++) await send(producer, `after-${i}`);
     await producer.close();
     const read = (await readAll(retrying, topic, acknowledged.length)).map((m) =>

@@ -54,9 +54,9 @@ export const forwardBackoffMsMax = 500;
 /** One forwarded call's deadline. */
 export const forwardCallTimeoutMs = 5_000;
 /**
- * How often a forwarded one-shot call (a heartbeat) checks whether this node
- * has learned of another active controller, to go there instead of waiting
- * out the deadline on one that lost the quorum.
+ * How often a one-shot controller call (a heartbeat), forwarded or local,
+ * checks whether this node has learned of another active controller, to go
+ * there instead of waiting out the deadline on one that lost the quorum.
  */
 export const leaderChangeCheckMs = 20;
 /** Attempts to catch the local image up after a forwarded write (a read index needs a leader). */
