@@ -58,7 +58,7 @@ export const forwardCallTimeoutMs = 5_000;
  * checks whether this node has learned of another active controller, to go
  * there instead of waiting out the deadline on one that lost the quorum.
  */
-export const leaderChangeCheckMs = 20;
+const leaderChangeCheckMs = 20;
 /** Attempts to catch the local image up after a forwarded write (a read index needs a leader). */
 const syncAttemptsMax = 20;
 

@@ -7,6 +7,17 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { BrokerLifecycle, type ReplicaFailures } from "../src/broker-lifecycle.js";
 
+/** Broker 1 on 127.0.0.1:9000, at metadata offset 0, logging nothing: what every case here shares. */
+const identity = {
+  brokerId: 1,
+  incarnationId: "i1",
+  host: "127.0.0.1",
+  port: 9000,
+  metadataOffset: () => 0,
+  onCaughtUp: () => {},
+  logger: pino({ level: "silent" }),
+};
+
 const lifecycles: BrokerLifecycle[] = [];
 afterEach(async () => {
   for (const lifecycle of lifecycles.splice(0)) await lifecycle.stop();
@@ -16,13 +27,8 @@ function start(failures: () => ReplicaFailures) {
   const heartbeats: BrokerHeartbeatRequest__Output[] = [];
   let release = () => {};
   const lifecycle = new BrokerLifecycle({
-    brokerId: 1,
-    incarnationId: "i1",
-    host: "127.0.0.1",
-    port: 9000,
+    ...identity,
     heartbeatIntervalMs: 60_000, // never within the test: every heartbeat seen is one sent at once
-    metadataOffset: () => 0,
-    onCaughtUp: () => {},
     replicaFailures: failures,
     channel: {
       registerBroker: async () => ({ registrationOffset: 0 }),
@@ -33,7 +39,6 @@ function start(failures: () => ReplicaFailures) {
         return { fenced: false, caughtUp: true };
       },
     },
-    logger: pino({ level: "silent" }),
   });
   lifecycles.push(lifecycle);
   lifecycle.start();
@@ -65,13 +70,8 @@ describe("the leadership lease", () => {
     const calls: string[] = [];
     let fenced = false;
     const lifecycle = new BrokerLifecycle({
-      brokerId: 1,
-      incarnationId: "i1",
-      host: "127.0.0.1",
-      port: 9000,
+      ...identity,
       heartbeatIntervalMs: 60_000,
-      metadataOffset: () => 0,
-      onCaughtUp: () => {},
       clock,
       lease: { renew: (sentAtMs) => calls.push(`renew ${sentAtMs}`), revoke: () => calls.push("revoke") },
       channel: {
@@ -81,7 +81,6 @@ describe("the leadership lease", () => {
           return { fenced, caughtUp: true };
         },
       },
-      logger: pino({ level: "silent" }),
     });
     lifecycles.push(lifecycle);
     lifecycle.start();
@@ -101,14 +100,9 @@ describe("heartbeats that do not wait for each other", () => {
     const lease: string[] = [];
     const unanswered = { now: 0, most: 0 };
     const lifecycle = new BrokerLifecycle({
-      brokerId: 1,
-      incarnationId: "i1",
-      host: "127.0.0.1",
-      port: 9000,
+      ...identity,
       heartbeatIntervalMs: 100,
       heartbeatTimeoutMs,
-      metadataOffset: () => 0,
-      onCaughtUp: () => {},
       clock,
       lease: { renew: (sentAtMs) => lease.push(`renew ${sentAtMs}`), revoke: () => lease.push("revoke") },
       channel: {
@@ -123,7 +117,6 @@ describe("heartbeats that do not wait for each other", () => {
           }).finally(() => unanswered.now--);
         },
       },
-      logger: pino({ level: "silent" }),
     });
     lifecycles.push(lifecycle);
     return { lifecycle, pending, lease, unanswered };

@@ -46,6 +46,7 @@ import { addToOffsetMap, type CleanRules, OffsetMap, SegmentCleaner } from "./cl
 import { type LogConfig, resolveLogConfig } from "./config.js";
 import { LogCorruptionError, type LogDamage } from "./corruption.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
+import { floorEntry } from "./indexes.js";
 import {
   assignEpoch,
   assignRecoveredEpoch,
@@ -1560,7 +1561,11 @@ interface ImpossibleEpoch {
 export function batchWithImpossibleEpoch(bytes: Buffer, epochs: EpochEntries): ImpossibleEpoch | undefined {
   if (epochs.length === 0 || bytes.length < BATCH_HEADER_BYTES) return undefined;
   // Batches come in offset order: find the covering entry once, then only move forward (O(entries + batches)).
-  let entry = Math.max(0, floorEntryIndex(epochs, readInt64(bytes, BASE_OFFSET_OFFSET)));
+  const firstOffset = readInt64(bytes, BASE_OFFSET_OFFSET);
+  let entry = Math.max(
+    0,
+    floorEntry(epochs.length, (i) => epochs[i].startOffset, firstOffset),
+  );
   for (let at = 0; at + BATCH_HEADER_BYTES <= bytes.length; ) {
     const baseOffset = readInt64(bytes, at + BASE_OFFSET_OFFSET);
     while (entry + 1 < epochs.length && epochs[entry + 1].startOffset <= baseOffset) entry++;
@@ -1576,19 +1581,4 @@ export function batchWithImpossibleEpoch(bytes: Buffer, epochs: EpochEntries): I
     at += bytes.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
   }
   return undefined;
-}
-
-/** Index of the last entry starting at or before `offset`; -1 when all start after it. */
-function floorEntryIndex(epochs: EpochEntries, offset: number): number {
-  let low = 0;
-  let high = epochs.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const mid = (low + high) >> 1;
-    if (epochs[mid].startOffset <= offset) {
-      found = mid;
-      low = mid + 1;
-    } else high = mid - 1;
-  }
-  return found;
 }

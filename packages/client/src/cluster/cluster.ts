@@ -57,7 +57,7 @@ export interface CallOptions {
 }
 
 /** How often a call waiting for its broker's connection asks `worthConnecting`. */
-export const connectionCheckMs = 200;
+const connectionCheckMs = 200;
 
 /** A wait for a connection given up because the call no longer needs that broker; not silence. */
 class ConnectAbandoned extends BrookError {
